@@ -1,0 +1,34 @@
+"""The self-managed GitLab instance: activates, syncs daily, enforces who may use GitLab Duo."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from instance.settings import PREFIX, SETTINGS
+
+APP_TITLE = "GitLab (self-managed)"
+MIGRATIONS = "instance:migrations"
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> Flask:
+    """Wire the instance app; see ``instance.setup.prepare`` for first-start work."""
+    from instance import views
+    from instance.jobs import registry
+    from instance.models import Job, User, db
+    from webcore.app import build_app, init_data_layer
+    from webcore.auth import init_auth, make_auth_blueprint
+
+    app = build_app(__name__, "instance", PREFIX, SETTINGS, config, environ)
+    init_data_layer(app, db, Job, registry)
+    init_auth(app, lambda user_id: db.session.get(User, int(user_id)))
+    app.register_blueprint(make_auth_blueprint(views.find_user, views.home_endpoint))
+    app.register_blueprint(views.blueprint)
+
+    @app.context_processor
+    def _layout() -> dict[str, str]:
+        return {"app_title": APP_TITLE, "app_colour": "#3f2b7a"}
+
+    return app

@@ -1,0 +1,62 @@
+"""The instance's identity: its id, its daily sync slot, its own signing key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from instance.models import InstanceIdentity, db
+from protocol.signing import SigningKey
+from webcore.keys import load_or_create_signing_key
+
+SYNC_WINDOW_START = dt.time(3, 0)
+SYNC_WINDOW_MINUTES = 120  # 03:00 to 04:59 UTC
+
+
+def identity() -> InstanceIdentity:
+    found = db.session.execute(sa.select(InstanceIdentity)).scalar_one_or_none()
+    if found is None:
+        raise LookupError("the instance has no identity yet: run its preparation step first")
+    return found
+
+
+def ensure_identity(now: dt.datetime) -> InstanceIdentity:
+    """Create the identity on first start: a random id and a random minute in 03:00-04:59."""
+    found = db.session.execute(sa.select(InstanceIdentity)).scalar_one_or_none()
+    if found is None:
+        found = InstanceIdentity(
+            instance_id=str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)),
+            sync_minute=secrets.randbelow(SYNC_WINDOW_MINUTES),
+            created_at=now,
+        )
+        db.session.add(found)
+        db.session.flush()
+    return found
+
+
+def next_sync_slot(sync_minute: int, after: dt.datetime) -> dt.datetime:
+    """The first daily slot strictly after ``after``."""
+    start = dt.datetime.combine(after.date(), SYNC_WINDOW_START, tzinfo=dt.timezone.utc)
+    slot = start + dt.timedelta(minutes=sync_minute)
+    return slot if slot > after else slot + dt.timedelta(days=1)
+
+
+def key_path(app: Flask) -> Path:
+    configured = app.config.get("KEY_FILE")
+    return Path(configured) if configured else Path(app.instance_path) / "keys" / "instance.pem"
+
+
+def load_instance_key(app: Flask) -> SigningKey:
+    key = load_or_create_signing_key(key_path(app))
+    app.extensions["instance.key"] = key
+    return key
+
+
+def instance_key() -> SigningKey:
+    key = current_app.extensions.get("instance.key")
+    return key if key is not None else load_instance_key(current_app)  # type: ignore[no-any-return]

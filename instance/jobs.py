@@ -1,0 +1,27 @@
+"""The instance's scheduled jobs. Each takes ids and returns its next run time (or None)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from webcore.jobs import JobContext, JobRegistry, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+registry = JobRegistry()
+
+# The real product retries a failed sync about 12 times over about 17 hours.
+SYNC_RETRY = RetryPolicy(max_attempts=12, base=dt.timedelta(minutes=1), factor=2.0,
+                         cap=dt.timedelta(hours=8))
+
+
+@registry.job("daily_sync", retry=SYNC_RETRY)
+def daily_sync(context: JobContext, args: dict[str, Any]) -> dt.datetime:
+    """Send the daily Seat Link report to the portal at the instance's fixed slot (R13)."""
+    from instance.identity import identity, next_sync_slot
+    from instance.sync import run_scheduled_sync
+
+    run_scheduled_sync(context)
+    return next_sync_slot(identity().sync_minute, context.now)

@@ -1,0 +1,98 @@
+"""First-start work for the instance: database, secrets, own key, identity, jobs, demo data."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from instance import MIGRATIONS
+from instance.identity import ensure_identity, load_instance_key, next_sync_slot
+from instance.models import AccessLevel, User, UserState, db
+from instance.tokens import create_token
+from webcore.app import secret_path
+from webcore.auth import hash_password
+from webcore.clock import app_clock
+from webcore.db import upgrade_to_head
+from webcore.keys import write_private_file
+
+
+def prepare(app: Flask) -> None:
+    """Bring the database to head, store a session secret, load the key, plan the daily sync."""
+    upgrade_to_head(app, db, MIGRATIONS)
+    path = secret_path(Path(app.instance_path))
+    if not path.exists():
+        write_private_file(path, secrets.token_hex(32).encode())
+        app.config["SECRET_KEY"] = path.read_text().strip()
+    load_instance_key(app)
+    with app.app_context():
+        now = app_clock(app).now()
+        identity = ensure_identity(now)
+        app.extensions["jobs"].ensure("daily_sync", next_sync_slot(identity.sync_minute, now))
+        db.session.commit()
+
+
+@dataclass(frozen=True)
+class DemoAdmin:
+    username: str
+    password: str
+    token: str
+
+
+DEMO_ADMIN_USERNAME = "root"
+DEMO_ADMIN_PASSWORD = "admin-demo-password"
+
+
+def create_user(
+    app: Flask,
+    *,
+    username: str,
+    email: str,
+    name: str,
+    password: str | None = None,
+    admin: bool = False,
+    state: str = UserState.ACTIVE,
+    bot_type: str | None = None,
+    highest_access_level: int = AccessLevel.NONE,
+) -> User:
+    user = User(
+        username=username,
+        email=email,
+        name=name,
+        password_hash=hash_password(password) if password else None,
+        admin=admin,
+        state=state,
+        bot_type=bot_type,
+        highest_access_level=highest_access_level,
+        created_at=app_clock(app).now(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def seed_demo(app: Flask) -> DemoAdmin:
+    """The demo administrator (idempotent) and a fresh personal access token for this start.
+
+    Only a token's digest is stored, so an earlier start's token cannot be shown again.
+    """
+    with app.app_context():
+        admin = db.session.execute(
+            sa.select(User).where(User.username == DEMO_ADMIN_USERNAME)
+        ).scalar_one_or_none()
+        if admin is None:
+            admin = create_user(
+                app,
+                username=DEMO_ADMIN_USERNAME,
+                email="admin@example.com",
+                name="Administrator",
+                password=DEMO_ADMIN_PASSWORD,
+                admin=True,
+                highest_access_level=AccessLevel.OWNER,
+            )
+        token = create_token(admin, "provlab up", ["api"], app_clock(app).now())
+        db.session.commit()
+    return DemoAdmin(DEMO_ADMIN_USERNAME, DEMO_ADMIN_PASSWORD, token)

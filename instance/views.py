@@ -1,0 +1,38 @@
+"""Instance pages that are not part of a feature: the home page."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from instance.models import User, db
+
+blueprint = Blueprint("home", __name__)
+
+
+def find_user(login: str) -> User | None:
+    lowered = login.lower()
+    return db.session.execute(
+        sa.select(User).where(
+            sa.or_(sa.func.lower(User.username) == lowered, sa.func.lower(User.email) == lowered)
+        )
+    ).scalar_one_or_none()
+
+
+def home_endpoint(user: User) -> str:
+    return "home.index"
+
+
+@blueprint.get("/")
+def root() -> ResponseReturnValue:
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.sign_in"))
+    return redirect(url_for("home.index"))
+
+
+@blueprint.get("/dashboard")
+@login_required
+def index() -> ResponseReturnValue:
+    return render_template("home.html", user=current_user)

@@ -1,0 +1,34 @@
+"""The Customers Portal: sells subscriptions, GitLab Duo seats and trials; issues licenses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from portal.settings import PREFIX, SETTINGS
+
+APP_TITLE = "Customers Portal"
+MIGRATIONS = "portal:migrations"
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> Flask:
+    """Wire the portal app; see ``portal.setup.prepare`` for first-start work."""
+    from portal import views
+    from portal.jobs import registry
+    from portal.models import Account, Job, db
+    from webcore.app import build_app, init_data_layer
+    from webcore.auth import init_auth, make_auth_blueprint
+
+    app = build_app(__name__, "portal", PREFIX, SETTINGS, config, environ)
+    init_data_layer(app, db, Job, registry)
+    init_auth(app, lambda user_id: db.session.get(Account, int(user_id)))
+    app.register_blueprint(make_auth_blueprint(views.find_account, views.home_endpoint))
+    app.register_blueprint(views.blueprint)
+
+    @app.context_processor
+    def _layout() -> dict[str, str]:
+        return {"app_title": APP_TITLE, "app_colour": "#292961"}
+
+    return app

@@ -1,0 +1,77 @@
+"""First-start work for the portal: database, secrets, signing key, periodic jobs, demo data."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from portal import MIGRATIONS
+from portal.jobs import PERIODIC_JOBS
+from portal.keys import load_signing_key
+from portal.models import Account, Role, db
+from webcore.app import secret_path
+from webcore.auth import hash_password
+from webcore.clock import app_clock
+from webcore.db import upgrade_to_head
+from webcore.keys import write_private_file
+
+
+def prepare(app: Flask) -> None:
+    """Bring the database to head, store a session secret, load the signing key, plan jobs."""
+    upgrade_to_head(app, db, MIGRATIONS)
+    path = secret_path(Path(app.instance_path))
+    if not path.exists():
+        write_private_file(path, secrets.token_hex(32).encode())
+        app.config["SECRET_KEY"] = path.read_text().strip()
+    load_signing_key(app)
+    with app.app_context():
+        scheduler = app.extensions["jobs"]
+        now = app_clock(app).now()
+        for name, first_run in PERIODIC_JOBS.items():
+            scheduler.ensure(name, first_run(now))
+        db.session.commit()
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+
+
+DEMO_CUSTOMER = DemoLogin(Role.CUSTOMER, "customer@example.com", "customer-demo-password")
+DEMO_SUPPORT = DemoLogin(Role.SUPPORT, "support@provlab.example", "support-demo-password")
+DEMO_SALES = DemoLogin(Role.SALES, "sales@provlab.example", "sales-demo-password")
+
+
+def create_account(email: str, name: str, password: str, role: str, app: Flask) -> Account:
+    if role not in Role.ALL:
+        raise ValueError(f"role must be one of {', '.join(Role.ALL)}")
+    account = Account(
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        role=role,
+        created_at=app_clock(app).now(),
+    )
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+def seed_demo(app: Flask) -> list[DemoLogin]:
+    """Demo accounts (idempotent): a customer, a support engineer and a sales person."""
+    names = {Role.CUSTOMER: "Casey Customer", Role.SUPPORT: "Sam Support", Role.SALES: "Sasha Sales"}
+    with app.app_context():
+        for login in (DEMO_CUSTOMER, DEMO_SUPPORT, DEMO_SALES):
+            exists = db.session.execute(
+                sa.select(Account.id).where(Account.email == login.email)
+            ).first()
+            if exists is None:
+                create_account(login.email, names[login.role], login.password, login.role, app)
+        db.session.commit()
+    return [DEMO_CUSTOMER, DEMO_SUPPORT, DEMO_SALES]

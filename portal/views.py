@@ -1,0 +1,35 @@
+"""Portal pages that are not part of a feature: the home page."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from portal.models import Account, db
+
+blueprint = Blueprint("home", __name__)
+
+
+def find_account(login: str) -> Account | None:
+    return db.session.execute(
+        sa.select(Account).where(sa.func.lower(Account.email) == login.lower())
+    ).scalar_one_or_none()
+
+
+def home_endpoint(account: Account) -> str:
+    return "home.index"
+
+
+@blueprint.get("/")
+def root() -> ResponseReturnValue:
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.sign_in"))
+    return redirect(url_for("home.index"))
+
+
+@blueprint.get("/home")
+@login_required
+def index() -> ResponseReturnValue:
+    return render_template("home.html", account=current_user)

@@ -1,0 +1,278 @@
+"""The ``provlab`` command: run both apps, move their clocks, list what the rules are proven by."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from protocol.clock import format_utc, parse_utc
+from provlab import rules as rule_scan
+from provlab.durations import parse_duration
+
+DEFAULT_VAR = Path("var")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Provision Lab: a Customers Portal and a self-managed GitLab instance, on real or
+    simulated time, for reproducing and testing subscription, trial and GitLab Duo provisioning."""
+
+
+# -- up ------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--portal-port", default=5010, show_default=True, help="Port of the Customers Portal.")
+@click.option("--instance-port", default=5020, show_default=True, help="Port of the instance.")
+@click.option(
+    "--simulated-time",
+    "simulated_start",
+    is_flag=False,
+    flag_value="now",
+    default=None,
+    metavar="[START]",
+    help="Put both apps on simulated time, starting at START (UTC, e.g. 2026-03-01T00:00:00Z; "
+    "default: now). Move it with `provlab clock`.",
+)
+@click.option("--var", "var", type=click.Path(path_type=Path), default=DEFAULT_VAR, show_default=True,
+              help="Folder for both apps' databases, keys and logs.")
+@click.option("--reset", is_flag=True, help="Delete the var folder first (a fresh pair).")
+def up(portal_port: int, instance_port: int, simulated_start: str | None, var: Path, reset: bool) -> None:
+    """Start the portal and the instance on loopback, wired together, with demo data.
+
+    Prints both URLs, the demo sign-in details and an administrator's personal access token;
+    Ctrl-C stops both servers.
+    """
+    from provlab import servers
+
+    if reset and var.exists():
+        shutil.rmtree(var)
+    var = var.resolve()
+    start = None
+    if simulated_start is not None:
+        start = format_utc(_parse_time(simulated_start) if simulated_start != "now" else _now_to_minute())
+    token = servers.new_simulation_token() if start else None
+    config = servers.PairConfig(var, portal_port, instance_port, start, {})
+    portal_env, instance_env = servers.environments(config, token)
+
+    servers.publish_portal_keys(config, portal_env)
+    demo = _seed_demo(portal_env, instance_env)
+    portal = servers.start_server("portal", portal_port, portal_env, var / "logs" / "portal.log")
+    instance = servers.start_server("instance", instance_port, instance_env, var / "logs" / "instance.log")
+    processes = [instance, portal]
+    try:
+        servers.wait_healthy(config.portal_url, portal)
+        servers.wait_healthy(config.instance_url, instance)
+    except RuntimeError as exc:
+        servers.stop(processes)
+        raise click.ClickException(f"{exc} (see {var / 'logs'})") from None
+    servers.RunningPair(config.portal_url, config.instance_url, start is not None, token,
+                        portal.pid, instance.pid).save(var)
+    _print_banner(config, demo, start)
+
+    def _interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        click.echo("a server stopped unexpectedly; stopping the other (logs in var/logs)", err=True)
+    except KeyboardInterrupt:
+        click.echo("\nstopping both servers…")
+    finally:
+        servers.stop(processes)
+        (var / servers.STATE_FILE).unlink(missing_ok=True)
+
+
+def _seed_demo(portal_env: dict[str, str], instance_env: dict[str, str]) -> dict[str, Any]:
+    from instance import create_app as create_instance
+    from instance.setup import prepare as prepare_instance
+    from instance.setup import seed_demo as seed_instance
+    from portal import create_app as create_portal
+    from portal.setup import seed_demo as seed_portal
+
+    portal_app = create_portal(environ=portal_env)
+    logins = seed_portal(portal_app)
+    instance_app = create_instance(environ=instance_env)
+    prepare_instance(instance_app)
+    admin = seed_instance(instance_app)
+    for app in (portal_app, instance_app):
+        with app.app_context():
+            app.extensions["sqlalchemy"].engine.dispose()
+    return {"portal": logins, "admin": admin}
+
+
+def _print_banner(config: Any, demo: dict[str, Any], start: str | None) -> None:
+    admin = demo["admin"]
+    lines = [
+        "",
+        "Provision Lab is running" + (f" on simulated time from {start}" if start else " on real time"),
+        "",
+        f"  Customers Portal   {config.portal_url}",
+    ]
+    for login in demo["portal"]:
+        lines.append(f"    {login.role:<9} {login.email} / {login.password}")
+    lines += [
+        f"  Instance           {config.instance_url}",
+        f"    admin     {admin.username} / {admin.password}",
+        f"    personal access token (api): {admin.token}",
+        "",
+        "  Move time with `provlab clock advance 1d`." if start else "",
+        "  Press Ctrl-C to stop both servers.",
+        "",
+    ]
+    click.echo("\n".join(line for line in lines))
+
+
+# -- clock ---------------------------------------------------------------------------------------
+
+
+@main.group()
+@click.option("--var", "var", type=click.Path(path_type=Path), default=DEFAULT_VAR, show_default=True,
+              help="The var folder of the running `provlab up`.")
+@click.pass_context
+def clock(ctx: click.Context, var: Path) -> None:
+    """Show or move both apps' simulated clocks (of a running `provlab up --simulated-time`)."""
+    ctx.obj = var
+
+
+def _parties(var: Path) -> list[Any]:
+    from provlab.parties import HttpParty
+    from provlab.servers import RunningPair
+
+    try:
+        pair = RunningPair.load(var)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not pair.simulated or not pair.simulation_token:
+        raise click.ClickException("the running pair is on real time; start it with --simulated-time")
+    return [HttpParty("portal", pair.portal_url, pair.simulation_token),
+            HttpParty("instance", pair.instance_url, pair.simulation_token)]
+
+
+@clock.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def clock_show(var: Path, as_json: bool) -> None:
+    """Print each app's time and its next due job."""
+    from provlab.parties import PartyError
+
+    try:
+        rows = [(p.name, p.now(), p.next_due()) for p in _parties(var)]
+    except PartyError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({name: {"now": format_utc(now), "next_job_at": format_utc(due) if due else None}
+                               for name, now, due in rows}, indent=2))
+        return
+    for name, now, due in rows:
+        click.echo(f"{name:<9} now {format_utc(now)}   next job {format_utc(due) if due else '-'}")
+
+
+@clock.command("advance")
+@click.argument("duration")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def clock_advance(var: Path, duration: str, as_json: bool) -> None:
+    """Move both clocks forward by DURATION (e.g. 2d, 36h, 1d12h, 90m), running every due job
+    of both apps in time order."""
+    try:
+        delta = parse_duration(duration)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    parties = _parties(var)
+    _travel(parties, max(p.now() for p in parties) + delta, as_json)
+
+
+@clock.command("set")
+@click.argument("time")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def clock_set(var: Path, time: str, as_json: bool) -> None:
+    """Move both clocks forward to TIME (UTC, e.g. 2026-03-01T04:00:00Z), running every due job
+    on the way. Clocks never move backwards."""
+    _travel(_parties(var), _parse_time(time), as_json)
+
+
+def _travel(parties: list[Any], target: dt.datetime, as_json: bool) -> None:
+    from provlab.parties import PartyError
+    from provlab.timetravel import travel_to
+
+    try:
+        journey = travel_to(parties, target)
+    except (PartyError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"from": format_utc(journey.started_at), "to": format_utc(journey.arrived_at),
+                               "ran": journey.runs}, indent=2))
+        return
+    click.echo(f"{format_utc(journey.started_at)} → {format_utc(journey.arrived_at)}: "
+               f"{len(journey.runs)} job run(s)")
+    for run in journey.runs:
+        error = f"  ({run['error']})" if run.get("error") else ""
+        click.echo(f"  {run['ran_at']}  {run['app']:<9} {run['name']:<24} {run['outcome']}{error}")
+
+
+def _parse_time(text: str) -> dt.datetime:
+    try:
+        return parse_utc(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected a UTC time such as 2026-03-01T04:00:00Z") from None
+
+
+def _now_to_minute() -> dt.datetime:
+    from protocol.clock import RealClock
+
+    return RealClock().now().replace(second=0, microsecond=0)
+
+
+# -- rules ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--check", "check_ids", multiple=True, metavar="ID",
+              help="Exit non-zero unless each listed rule (e.g. R22) is proven; with --all, every "
+              "rule in scope.")
+@click.option("--all", "check_all", is_flag=True, help="With --check: check every rule in scope.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              show_default=True, help="The project's root (where tests/ and scenarios/ are).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def rules(check_ids: tuple[str, ...], check_all: bool, root: Path, as_json: bool) -> None:
+    """List the rule catalogue (R1..R36) and the tests and scenarios that prove each rule."""
+    proofs = rule_scan.proofs_by_rule(root)
+    catalogue = rule_scan.catalogue()
+    if as_json:
+        click.echo(json.dumps([{"id": r.id, "area": r.area, "summary": r.summary, "later": r.later,
+                                "proven_by": [p.where for p in proofs.get(r.id, [])]} for r in catalogue],
+                              indent=2))
+    else:
+        for rule in catalogue:
+            found = proofs.get(rule.id, [])
+            status = "proven" if found else ("later" if rule.later else "NOT PROVEN")
+            click.echo(f"{rule.id:<4} {status:<10} {rule.summary[:90]}")
+            for proof in found:
+                click.echo(f"       {proof.kind:<8} {proof.where}")
+        proven = sum(1 for r in catalogue if proofs.get(r.id))
+        click.echo(f"\n{proven} of {len(catalogue)} rules proven")
+    unknown = rule_scan.unknown_rule_ids(proofs)
+    if unknown:
+        raise click.ClickException(f"tests or scenarios name rules that do not exist: {', '.join(unknown)}")
+    wanted = [i.upper() for i in check_ids]
+    if check_all:
+        wanted += [r.id for r in catalogue if not r.later]
+    bad = [i for i in wanted if i not in {r.id for r in catalogue}]
+    if bad:
+        raise click.BadParameter(f"unknown rule ID(s): {', '.join(bad)}", param_hint="--check")
+    unproven = [i for i in dict.fromkeys(wanted) if not proofs.get(i)]
+    if unproven:
+        click.echo(f"not proven: {', '.join(unproven)}", err=True)
+        sys.exit(1)

@@ -1,0 +1,74 @@
+"""The two ways the orchestrator reaches an app: its HTTP simulation endpoints, or in-process."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import requests
+from flask import Flask
+
+from protocol.clock import SimulatedClock, format_utc, parse_utc
+from webcore.clock import app_clock
+
+
+class PartyError(Exception):
+    """An app refused or failed a simulation request."""
+
+
+class HttpParty:
+    """An app served by ``provlab up`` on simulated time."""
+
+    def __init__(self, name: str, base_url: str, token: str, timeout: float = 120.0) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.trust_env = False  # loopback: never through a proxy
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self.session.request(
+                method, f"{self.base_url}/-/simulation/{path}", timeout=self.timeout, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise PartyError(f"{self.name} at {self.base_url} is unreachable: {exc}") from None
+        body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
+        if response.status_code != 200:
+            raise PartyError(f"{self.name}: {body.get('error') or response.status_code}")
+        return body  # type: ignore[no-any-return]
+
+    def now(self) -> dt.datetime:
+        return parse_utc(self._call("GET", "next-job")["now"])
+
+    def next_due(self) -> dt.datetime | None:
+        due = self._call("GET", "next-job")["next_run_at"]
+        return parse_utc(due) if due else None
+
+    def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
+        return list(self._call("POST", "run-due", json={"at": format_utc(at)})["ran"])
+
+
+class InProcessParty:
+    """An app in this process (tests, in-process scenarios): no HTTP, same semantics."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.name = app.name
+        clock = app_clock(app)
+        if not isinstance(clock, SimulatedClock):
+            raise PartyError(f"{self.name} is not on simulated time")
+        self.clock = clock
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def next_due(self) -> dt.datetime | None:
+        with self.app.app_context():
+            return self.app.extensions["jobs"].earliest_due()  # type: ignore[no-any-return]
+
+    def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
+        self.clock.set(at)
+        with self.app.app_context():
+            return [run.to_dict() for run in self.app.extensions["jobs"].run_due(at)]

@@ -1,0 +1,217 @@
+"""Shared fixtures: databases on SQLite and PostgreSQL, both apps, live servers, a real browser.
+
+Every test that needs an app gets its own database, copied from a template migrated once per test
+session (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL). Tests thus commit
+as the servers do, run real concurrent requests, and never see each other's data.
+
+PostgreSQL (127.0.0.1:5432, trust auth) and Debian's chromium are optional locally: their tests
+skip without them. CI sets PROVLAB_REQUIRE_POSTGRES=1 and PROVLAB_REQUIRE_BROWSER=1, which turn
+those skips into failures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from tests.support import databases
+
+SIMULATED_START = "2026-03-02T00:00:00Z"
+SIMULATION_TOKEN = "test-simulation-token"
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def _required(variable: str) -> bool:
+    return os.environ.get(variable, "").strip().lower() in {"1", "true", "yes"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Tests that take ``db_backend`` run once per database backend.
+    if "db_backend" in metafunc.fixturenames:
+        metafunc.parametrize("db_backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def database_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[databases.Pool]:
+    pool = databases.Pool(tmp_path_factory.mktemp("databases"))
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def db_backend(request: pytest.FixtureRequest, database_pool: databases.Pool) -> str:
+    backend: str = getattr(request, "param", "sqlite")
+    if backend == "postgres" and not database_pool.postgres_available():
+        message = f"PostgreSQL is not reachable at {databases.POSTGRES_ADMIN_URL}"
+        if _required("PROVLAB_REQUIRE_POSTGRES"):
+            pytest.fail(message + " (PROVLAB_REQUIRE_POSTGRES is set)")
+        pytest.skip(message)
+    return backend
+
+
+_app_numbers = itertools.count()
+
+AppMaker = Callable[..., Flask]
+
+
+def _app_config(tmp_path: Path, name: str, url: str, clock: str, start: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "INSTANCE_PATH": str(tmp_path / f"{name}-{next(_app_numbers)}"),
+        "DATABASE_URL": url,
+        "CLOCK": clock,
+        "SIMULATED_START": start,
+        "SIMULATION_TOKEN": SIMULATION_TOKEN,
+        "TESTING": True,
+        **extra,
+    }
+
+
+@pytest.fixture
+def make_portal(tmp_path: Path, database_pool: databases.Pool, db_backend: str) -> Iterator[AppMaker]:
+    from portal import create_app
+    from portal.setup import prepare
+
+    apps: list[Flask] = []
+
+    def make(*, clock: str = "simulated", start: str = SIMULATED_START, **config: Any) -> Flask:
+        url = database_pool.new_database("portal", db_backend)
+        app = create_app(_app_config(tmp_path, "portal", url, clock, start, config), environ={})
+        prepare(app)
+        apps.append(app)
+        return app
+
+    yield make
+    _dispose(apps)
+
+
+@pytest.fixture
+def make_instance(tmp_path: Path, database_pool: databases.Pool, db_backend: str) -> Iterator[AppMaker]:
+    from instance import create_app
+    from instance.setup import prepare
+
+    apps: list[Flask] = []
+
+    def make(*, clock: str = "simulated", start: str = SIMULATED_START, **config: Any) -> Flask:
+        url = database_pool.new_database("instance", db_backend)
+        app = create_app(_app_config(tmp_path, "instance", url, clock, start, config), environ={})
+        prepare(app)
+        apps.append(app)
+        return app
+
+    yield make
+    _dispose(apps)
+
+
+def _dispose(apps: list[Flask]) -> None:
+    for app in apps:
+        with app.app_context():
+            app.extensions["sqlalchemy"].session.remove()
+            app.extensions["sqlalchemy"].engine.dispose()
+
+
+@pytest.fixture
+def portal_app(make_portal: AppMaker) -> Flask:
+    return make_portal()
+
+
+@pytest.fixture
+def instance_app(make_instance: AppMaker) -> Flask:
+    return make_instance()
+
+
+# -- live servers ----------------------------------------------------------------------------------
+
+
+class LiveServer:
+    """A real HTTP server (waitress) serving an app on a loopback port, in a thread."""
+
+    def __init__(self, app: Flask) -> None:
+        import waitress.server
+
+        self.app = app
+        self._server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=8)
+        self.url = f"http://127.0.0.1:{self._server.effective_port}"  # type: ignore[union-attr]
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server() -> Iterator[Callable[[Flask], LiveServer]]:
+    servers: list[LiveServer] = []
+
+    def serve(app: Flask) -> LiveServer:
+        server = LiveServer(app).start()
+        servers.append(server)
+        return server
+
+    yield serve
+    for server in servers:
+        server.stop()
+
+
+# -- browser ---------------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("PROVLAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = chromium_path()
+    if executable is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if _required("PROVLAB_REQUIRE_BROWSER"):
+            pytest.fail(message + " (PROVLAB_REQUIRE_BROWSER is set)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def scalar(app: Flask, statement: Any) -> Any:
+    with app.app_context():
+        return app.extensions["sqlalchemy"].session.execute(statement).scalar()
+
+
+__all__ = ["sa", "scalar", "unique_name"]

@@ -1,0 +1,115 @@
+"""The common part of both app factories: configuration, paths, logs, clock, database, sign-in.
+
+A factory wires; it never acts: no migrations, no key generation, no network here. Those happen in
+each app's ``prepare`` step (run by ``provlab up`` and the tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
+from flask_sqlalchemy import SQLAlchemy
+from werkzeug.exceptions import HTTPException
+
+from webcore.clock import init_clock
+from webcore.config import Setting, load_config, parse_bool
+from webcore.db import engine_options, init_db
+from webcore.health import make_health_blueprint
+from webcore.jobs import JobRegistry, JobScheduler
+from webcore.requestlog import init_request_log
+from webcore.simulation import blueprint as simulation_blueprint
+
+log = logging.getLogger(__name__)
+
+
+def common_settings(app_name: str) -> list[Setting]:
+    return [
+        Setting("INSTANCE_PATH", f"var/{app_name}", "Folder for the app's database, keys and files."),
+        Setting(
+            "DATABASE_URL",
+            None,
+            "SQLAlchemy URL; default a SQLite file in the instance path. "
+            "PostgreSQL: postgresql+psycopg://user@host/db",
+        ),
+        Setting("SECRET_KEY", None, "Session signing secret; default generated into the instance path.", secret=True),
+        Setting("CLOCK", "real", "'real' (UTC) or 'simulated' (moved only by the orchestrator)."),
+        Setting("SIMULATED_START", "2026-01-05T00:00:00Z", "Start of simulated time."),
+        Setting("SIMULATION_TOKEN", None, "Bearer token for /-/simulation endpoints.", secret=True),
+        Setting("RUN_WORKER", False, "Run due jobs in a background thread (real time).", parse=parse_bool),
+        Setting("LOG_LEVEL", "INFO", "Log level of the app's loggers."),
+    ]
+
+
+def build_app(
+    import_name: str,
+    app_name: str,
+    prefix: str,
+    settings: Sequence[Setting],
+    config: Mapping[str, Any] | None,
+    environ: Mapping[str, str] | None,
+) -> Flask:
+    values = load_config(
+        prefix, settings, environ=os.environ if environ is None else environ, overrides=config
+    )
+    instance_path = Path(values["INSTANCE_PATH"]).resolve()
+    app = Flask(import_name, instance_path=str(instance_path))
+    app.name = app_name  # type: ignore[misc]
+    app.config.update(values)
+    url = values["DATABASE_URL"] or f"sqlite:///{instance_path / (app_name + '.db')}"
+    app.config["DATABASE_URL"] = url
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)
+    app.config["SECRET_KEY"] = values["SECRET_KEY"] or _stored_secret(instance_path)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_NAME"] = f"{app_name}_session"
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    logging.getLogger(f"provlab.{app_name}").setLevel(values["LOG_LEVEL"])
+    init_request_log(app)
+    init_clock(app)
+    _register_error_pages(app)
+    return app
+
+
+def init_data_layer(app: Flask, db: SQLAlchemy, job_model: type[Any], registry: JobRegistry) -> JobScheduler:
+    """Bind the database, health check, job scheduler and simulation endpoints to ``app``."""
+    from webcore.clock import app_clock
+
+    init_db(app, db)
+    scheduler = JobScheduler(app.name, db, job_model, registry, lambda: app_clock(app))
+    app.extensions["jobs"] = scheduler
+    app.register_blueprint(make_health_blueprint(db))
+    app.register_blueprint(simulation_blueprint)
+    from webcore.auth import csrf
+
+    csrf.exempt(simulation_blueprint)
+    return scheduler
+
+
+def secret_path(instance_path: Path) -> Path:
+    return instance_path / "secret_key"
+
+
+def _stored_secret(instance_path: Path) -> str:
+    path = secret_path(instance_path)
+    if path.exists():
+        return path.read_text().strip()
+    # Not written here (factories never act): ``prepare`` stores one. Until then sessions last
+    # as long as the process.
+    return secrets.token_hex(32)
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> ResponseReturnValue:
+        from flask import request
+
+        if request.path.startswith(("/api/", "/-/")) or request.accept_mimetypes.best == "application/json":
+            return {"error": error.description, "status": error.code}, error.code or 500
+        return render_template("error.html", error=error), error.code or 500

@@ -1,0 +1,119 @@
+"""Database plumbing: shared column types, engine settings, Alembic upgrades.
+
+Every datetime is stored and returned as timezone-aware UTC; a naive datetime is refused on write,
+because a naive value would silently mean "local time of whichever machine wrote it".
+
+SQLite runs with ``BEGIN IMMEDIATE`` transactions: a transaction takes the write lock when it
+starts, so two requests that read then write (the last free seat, a job claim) serialise instead of
+failing with "database is locked" halfway. PostgreSQL uses row locks (``FOR UPDATE``) for that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: use an aware UTC datetime")
+        value = value.astimezone(dt.timezone.utc)
+        # SQLite stores text; keep it naive there so ordering comparisons stay lexical-correct.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+TYPE_ANNOTATION_MAP: dict[Any, Any] = {
+    dt.datetime: UTCDateTime(),
+    dict[str, Any]: sa.JSON(),
+    list[Any]: sa.JSON(),
+}
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def sqlite_url_for(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # A generous busy timeout: BEGIN IMMEDIATE waits for the writer ahead instead of failing.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def init_db(app: Flask, db: SQLAlchemy) -> None:
+    """Bind ``db`` to ``app`` and apply backend-specific engine settings."""
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine)
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def alembic_config(script_location: str, url: str) -> AlembicConfig:
+    """An Alembic configuration for one app's migrations (``package:folder``)."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", script_location)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_to_head(app: Flask, db: SQLAlchemy, script_location: str) -> None:
+    """Build or update the app's database by running its migrations."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    ensure_sqlite_folder(url)
+    with app.app_context(), db.engine.begin() as connection:
+        config = alembic_config(script_location, url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,346 @@
+"""Scheduled work: a persisted table of jobs, each due at a time in the app's own clock.
+
+Rules of this module:
+- A job row names a handler, carries JSON arguments (ids, never objects) and a ``next_run_at``.
+  Its ``key`` is unique, so scheduling the same work twice updates one row instead of adding two.
+- A due job runs in its own transaction, holding its row lock (``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL, the database write lock on SQLite): several workers never run the same job twice.
+- The handler returns when it should run next (periodic work) or ``None`` (one-off: the row goes).
+- A failing handler is rolled back; the job records the error and is retried with backoff if its
+  retry policy allows, otherwise it is parked (``next_run_at`` cleared) with its last error.
+- Side effects (mail, outbound calls made on behalf of a job) go through ``after_commit``.
+- Jobs run in time order: ``run_due(at)`` runs everything due at or before ``at``, earliest first,
+  including jobs that earlier runs scheduled within that window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import Mapped, mapped_column
+
+from protocol.clock import Clock, format_utc
+
+log = logging.getLogger(__name__)
+
+# A runaway handler that keeps rescheduling itself at the same instant must not hang time travel.
+MAX_RUNS_PER_CALL = 100_000
+
+
+class JobMixin:
+    """Columns of an app's ``jobs`` table; each app maps it on its own declarative base."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_run_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: ``base * factor**(attempt-1)``, capped, for ``max_attempts`` tries."""
+
+    max_attempts: int
+    base: dt.timedelta
+    factor: float = 2.0
+    cap: dt.timedelta = dt.timedelta(hours=24)
+
+    def delay(self, attempt: int) -> dt.timedelta | None:
+        if attempt >= self.max_attempts:
+            return None
+        seconds = self.base.total_seconds() * self.factor ** (attempt - 1)
+        return min(dt.timedelta(seconds=seconds), self.cap)
+
+
+@dataclass
+class JobContext:
+    """What a handler gets besides its arguments."""
+
+    app: Flask
+    now: dt.datetime
+    job_key: str
+    attempt: int
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+
+Handler = Callable[[JobContext, dict[str, Any]], "dt.datetime | None"]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    handler: Handler
+    retry: RetryPolicy | None
+    description: str
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One execution, as reported to the orchestrator and the admin."""
+
+    app: str
+    name: str
+    key: str
+    scheduled_for: dt.datetime
+    ran_at: dt.datetime
+    outcome: str  # "done", "rescheduled", "retrying", "failed"
+    error: str | None = None
+    next_run_at: dt.datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "app": self.app,
+            "name": self.name,
+            "key": self.key,
+            "scheduled_for": format_utc(self.scheduled_for),
+            "ran_at": format_utc(self.ran_at),
+            "outcome": self.outcome,
+            "error": self.error,
+            "next_run_at": format_utc(self.next_run_at) if self.next_run_at else None,
+        }
+
+
+class JobRegistry:
+    """The declared jobs of one app: name → handler and retry policy."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, JobSpec] = {}
+
+    def job(
+        self, name: str, *, retry: RetryPolicy | None = None
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            if name in self._specs:
+                raise ValueError(f"job {name!r} declared twice")
+            doc = (handler.__doc__ or "").strip().splitlines()
+            self._specs[name] = JobSpec(name, handler, retry, doc[0] if doc else "")
+            return handler
+
+        return register
+
+    def get(self, name: str) -> JobSpec:
+        return self._specs[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
+
+
+class JobModel(Protocol):
+    id: Any
+    name: Any
+    key: Any
+    args: Any
+    next_run_at: Any
+    attempts: Any
+    last_run_at: Any
+    last_error: Any
+
+
+class JobScheduler:
+    """Schedules, inspects and runs one app's jobs."""
+
+    def __init__(
+        self,
+        app_name: str,
+        db: SQLAlchemy,
+        model: type[Any],
+        registry: JobRegistry,
+        clock: Callable[[], Clock],
+    ) -> None:
+        self.app_name = app_name
+        self.db = db
+        self.model = model
+        self.registry = registry
+        self._clock = clock
+
+    # -- scheduling (inside the caller's transaction) ------------------------------------------
+
+    def schedule(
+        self, name: str, at: dt.datetime, *, key: str | None = None, args: dict[str, Any] | None = None
+    ) -> Any:
+        """Schedule ``name`` at ``at``; an existing job with the same key is moved instead."""
+        if name not in self.registry:
+            raise ValueError(f"unknown job {name!r}")
+        key = key or name
+        session = self.db.session
+        job = session.execute(sa.select(self.model).filter_by(key=key)).scalar_one_or_none()
+        if job is None:
+            job = self.model(name=name, key=key, args=args or {}, next_run_at=at, attempts=0)
+            session.add(job)
+        else:
+            job.name, job.args, job.next_run_at, job.attempts = name, args or {}, at, 0
+        session.flush()
+        return job
+
+    def ensure(self, name: str, at: dt.datetime, *, key: str | None = None) -> None:
+        """Schedule ``name`` at ``at`` unless it is already scheduled (periodic jobs)."""
+        key = key or name
+        existing = self.db.session.execute(
+            sa.select(self.model).filter_by(key=key)
+        ).scalar_one_or_none()
+        if existing is None or existing.next_run_at is None:
+            self.schedule(name, at, key=key)
+
+    def cancel(self, key: str) -> None:
+        self.db.session.execute(sa.delete(self.model).where(self.model.key == key))
+
+    def earliest_due(self) -> dt.datetime | None:
+        return self.db.session.execute(
+            sa.select(sa.func.min(self.model.next_run_at))
+        ).scalar_one_or_none()
+
+    def pending(self) -> list[Any]:
+        return list(
+            self.db.session.execute(
+                sa.select(self.model)
+                .where(self.model.next_run_at.is_not(None))
+                .order_by(self.model.next_run_at, self.model.id)
+            ).scalars()
+        )
+
+    # -- running (each job its own transaction) ------------------------------------------------
+
+    def run_due(self, at: dt.datetime) -> list[JobRun]:
+        """Run every job due at or before ``at``, earliest first; return what ran."""
+        runs: list[JobRun] = []
+        for _ in range(MAX_RUNS_PER_CALL):
+            run = self.run_next(at)
+            if run is None:
+                return runs
+            runs.append(run)
+        raise RuntimeError(f"{self.app_name}: more than {MAX_RUNS_PER_CALL} job runs at {at}")
+
+    def run_next(self, at: dt.datetime) -> JobRun | None:
+        """Claim and run the earliest job due at or before ``at``; ``None`` if there is none."""
+        session = self.db.session
+        session.rollback()  # start from a clean transaction; the claim below takes the lock
+        query = (
+            sa.select(self.model)
+            .where(self.model.next_run_at.is_not(None), self.model.next_run_at <= at)
+            .order_by(self.model.next_run_at, self.model.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        job = session.execute(query).scalar_one_or_none()
+        if job is None:
+            session.rollback()
+            return None
+        spec = self.registry.get(job.name) if job.name in self.registry else None
+        scheduled_for = job.next_run_at
+        now = self._clock().now()
+        ran_at = max(now, scheduled_for)
+        context = JobContext(app=_current_app(), now=ran_at, job_key=job.key, attempt=job.attempts + 1)
+        job_id, job_key, args = job.id, job.key, dict(job.args or {})
+        try:
+            if spec is None:
+                raise LookupError(f"no handler declared for job {job.name!r}")
+            next_run_at = spec.handler(context, args)
+        except Exception as exc:  # a job's failure is recorded, never propagated to the worker
+            session.rollback()
+            return self._record_failure(job_id, spec, scheduled_for, ran_at, exc)
+        job = session.get(self.model, job_id)
+        if job is not None:  # the handler may have cancelled its own row
+            job.last_run_at, job.last_error, job.attempts = ran_at, None, 0
+            if next_run_at is None:
+                session.delete(job)
+            else:
+                job.next_run_at = next_run_at
+        session.commit()
+        for callback in context._after_commit:
+            _run_side_effect(callback, job_key)
+        outcome = "done" if next_run_at is None else "rescheduled"
+        name = spec.name if spec else "?"
+        return JobRun(self.app_name, name, job_key, scheduled_for, ran_at, outcome, None, next_run_at)
+
+    def _record_failure(
+        self,
+        job_id: int,
+        spec: JobSpec | None,
+        scheduled_for: dt.datetime,
+        ran_at: dt.datetime,
+        exc: Exception,
+    ) -> JobRun:
+        session = self.db.session
+        job = session.get(self.model, job_id, with_for_update=True)
+        message = f"{type(exc).__name__}: {exc}"
+        log.warning("%s job %s failed: %s", self.app_name, job.key if job else job_id, message)
+        if job is None:
+            session.commit()
+            return JobRun(self.app_name, "?", "?", scheduled_for, ran_at, "failed", message)
+        job.attempts += 1
+        job.last_run_at, job.last_error = ran_at, message[:2000]
+        delay = spec.retry.delay(job.attempts) if spec and spec.retry else None
+        job.next_run_at = ran_at + delay if delay is not None else None
+        outcome = "retrying" if delay is not None else "failed"
+        run = JobRun(
+            self.app_name, job.name, job.key, scheduled_for, ran_at, outcome, message, job.next_run_at
+        )
+        session.commit()
+        return run
+
+
+def _current_app() -> Flask:
+    from flask import current_app
+
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _run_side_effect(callback: Callable[[], None], job_key: str) -> None:
+    try:
+        callback()
+    except Exception:  # the job's data is committed; a failed side effect must not undo it
+        log.exception("side effect of job %s failed", job_key)
+
+
+class Worker:
+    """Runs due jobs in real time, polling; several workers may run against one database."""
+
+    def __init__(self, app: Flask, scheduler: JobScheduler, poll_seconds: float = 1.0) -> None:
+        self.app = app
+        self.scheduler = scheduler
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> list[JobRun]:
+        with self.app.app_context():
+            return self.scheduler.run_due(self.scheduler._clock().now())
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # keep the worker alive across a database hiccup
+                log.exception("%s worker loop failed; retrying", self.scheduler.app_name)
+            self._stop.wait(self.poll_seconds)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.run_forever, name=f"{self.scheduler.app_name}-worker", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,0 +1,60 @@
+"""Key files: generated on first start, readable only by their owner, never logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+
+from protocol.signing import KeySet, SigningKey, VerifyingKey
+
+log = logging.getLogger(__name__)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Create ``path`` with mode 0600 (fails if it exists: a key is never silently replaced)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def load_or_create_signing_key(path: Path) -> SigningKey:
+    """The signing key stored at ``path``, generated there on first use."""
+    if not path.exists():
+        key = SigningKey.generate()
+        write_private_file(path, key.to_pem())
+        log.info("generated a new signing key %s at %s", key.kid, path)
+        return key
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning("key file %s is readable by others (mode %o); restricting to 0600", path, mode)
+        path.chmod(0o600)
+    return SigningKey.from_pem(path.read_bytes())
+
+
+def load_key_set(text: str) -> KeySet:
+    """A pinned key set from JWKS JSON text or one or more concatenated PEM public keys."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        return KeySet.from_jwks(json.loads(stripped))
+    blocks = [block for block in stripped.split("-----END PUBLIC KEY-----") if block.strip()]
+    keys = tuple(
+        VerifyingKey.from_pem((block.strip() + "\n-----END PUBLIC KEY-----\n").encode())
+        for block in blocks
+    )
+    return KeySet(keys)
+
+
+def load_pinned_keys(value: str) -> KeySet:
+    """``value`` is a path to a key file, or the key text itself."""
+    if value.strip().startswith(("{", "-----BEGIN")):
+        return load_key_set(value)
+    return load_key_set(Path(value).read_text())
+
+
+def write_public_keys(path: Path, keys: KeySet) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys.to_jwks(), indent=2, sort_keys=True) + "\n")
