@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Blueprint, Flask, render_template
 from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
 from werkzeug.exceptions import HTTPException
@@ -71,6 +71,8 @@ def build_app(
     app.config["SESSION_COOKIE_NAME"] = f"{app_name}_session"
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     logging.getLogger(f"provlab.{app_name}").setLevel(values["LOG_LEVEL"])
+    # The shared layout, sign-in and error pages; an app's own templates take precedence.
+    app.register_blueprint(Blueprint("webcore", __name__, template_folder="templates"))
     init_request_log(app)
     init_clock(app)
     _register_error_pages(app)
