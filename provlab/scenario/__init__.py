@@ -1,0 +1,1 @@
+"""Scenario files: setup, steps and expectations across both parties, run on simulated time."""

@@ -1,0 +1,107 @@
+"""The scenario vocabulary: every action a step can take and every expectation it can check.
+
+Steps are registered by name with a one-line help and an example; ``provlab scenario steps``
+prints them. A handler gets a ``StepContext`` and the step's arguments; it raises
+``ScenarioError`` (through ``context.malformed``) for arguments that make no sense, and
+``ExpectationFailed`` (through ``context.fail``) when what the parties show is not what the
+scenario expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from provlab.scenario.loader import Scenario, ScenarioError, Step
+
+if TYPE_CHECKING:
+    from provlab.scenario.world import World
+
+
+class ExpectationFailed(AssertionError):
+    """A scenario's expectation was not met."""
+
+
+@dataclass
+class StepContext:
+    world: World
+    scenario: Scenario
+    step: Step
+
+    def malformed(self, message: str, line: int | None = None) -> NoReturn:
+        raise ScenarioError(self.scenario.path, line or self.step.line, f"{self.step.kind}: {message}")
+
+    def fail(self, message: str) -> NoReturn:
+        raise ExpectationFailed(message)
+
+    def mapping(self, args: Any, required: set[str], optional: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+        """Validate a mapping argument: required keys present, nothing unknown."""
+        if not isinstance(args, dict):
+            self.malformed(f"expected a mapping with {', '.join(sorted(required | optional))}")
+        line = getattr(args, "line", None)
+        missing = sorted(required - set(args))
+        if missing:
+            self.malformed(f"missing {', '.join(missing)}", line)
+        unknown = sorted(set(args) - required - optional)
+        if unknown:
+            allowed = ", ".join(sorted(required | optional))
+            self.malformed(f"unknown key(s) {', '.join(unknown)} (allowed: {allowed})", line)
+        return dict(args)
+
+
+Handler = Callable[[StepContext, Any], None]
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    handler: Handler
+    help: str
+    example: str
+
+
+ACTIONS: dict[str, Action] = {}
+EXPECTATIONS: dict[str, Action] = {}
+
+
+def action(name: str, example: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        ACTIONS[name] = Action(name, handler, (handler.__doc__ or "").strip().split("\n")[0], example)
+        return handler
+
+    return register
+
+
+def expectation(name: str, example: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        EXPECTATIONS[name] = Action(name, handler, (handler.__doc__ or "").strip().split("\n")[0], example)
+        return handler
+
+    return register
+
+
+def run_step(context: StepContext) -> None:
+    step = context.step
+    found = ACTIONS.get(step.kind)
+    if found is None:
+        context.malformed(f"unknown action; known actions: {', '.join(sorted(ACTIONS))}")
+    found.handler(context, step.args)
+
+
+@action("expect", "- expect: {license: {type: online_cloud}, duo_menu: shown}")
+def expect(context: StepContext, args: Any) -> None:
+    """Check what the parties show; each key is an expectation (see the list below)."""
+    if not isinstance(args, dict) or not args:
+        context.malformed("expected a mapping of expectations, e.g. {duo_menu: shown}")
+    failures = []
+    for name, value in args.items():
+        found = EXPECTATIONS.get(name)
+        if found is None:
+            context.malformed(f"unknown expectation {name!r}; known: {', '.join(sorted(EXPECTATIONS))}")
+        try:
+            found.handler(context, value)
+        except ExpectationFailed as exc:
+            failures.append(f"{name}: {exc}")
+    if failures:
+        raise ExpectationFailed("; ".join(failures))

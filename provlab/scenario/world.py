@@ -1,0 +1,188 @@
+"""Both parties of a scenario, on simulated time, over one of two transports.
+
+- ``inprocess``: both apps in this process; the instance reaches the portal through an in-process
+  requests adapter and the orchestrator moves clocks by calling the apps directly. Fast.
+- ``http``: both apps served by real HTTP servers (waitress) on loopback; the instance reaches the
+  portal over a real socket and the orchestrator uses the simulation endpoints.
+
+Either way the scenario's steps act on the apps as their users do, and every event (steps, job
+runs, calls between the parties) goes on one timeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask
+
+from protocol.clock import format_utc
+from provlab.parties import HttpParty, InProcessParty
+from provlab.timetravel import Party, travel_to
+from webcore.transport import in_process_session
+
+TRANSPORTS = ("inprocess", "http")
+SIMULATION_TOKEN = "scenario-simulation-token"
+IN_PROCESS_PORTAL_URL = "http://portal.provlab.invalid"
+
+
+@dataclass(frozen=True)
+class Event:
+    at: dt.datetime
+    party: str
+    kind: str
+    text: str
+    step_index: int | None
+
+    def render(self) -> str:
+        return f"{format_utc(self.at)}  {self.party:<9} {self.kind:<8} {self.text}"
+
+
+@dataclass
+class Timeline:
+    events: list[Event] = field(default_factory=list)
+    step_index: int | None = None
+
+    def add(self, at: dt.datetime, party: str, kind: str, text: str) -> None:
+        self.events.append(Event(at, party, kind, text, self.step_index))
+
+    def around(self, step_index: int, before: int = 2) -> list[Event]:
+        """Events of the steps ``before`` steps ahead of ``step_index`` up to it, and setup's."""
+        first = max(0, step_index - before)
+        return [e for e in self.events if e.step_index is None or first <= e.step_index <= step_index]
+
+
+class _Server:
+    def __init__(self, app: Flask) -> None:
+        import waitress.server
+
+        self._server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
+        self.url = f"http://127.0.0.1:{self._server.effective_port}"  # type: ignore[union-attr]
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=10)
+
+
+class World:
+    """A portal and an instance for one scenario run, and the clock that moves them."""
+
+    def __init__(self, transport: str, start: dt.datetime, seed: int, folder: Path | None = None) -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}")
+        self.transport = transport
+        self.random = random.Random(seed)
+        self.timeline = Timeline()
+        self._tmp = tempfile.TemporaryDirectory(prefix="provlab-scenario-") if folder is None else None
+        self.folder = Path(self._tmp.name) if self._tmp else folder  # type: ignore[assignment]
+        self._servers: list[_Server] = []
+        self.portal = self._build_portal(start)
+        self.portal_url = IN_PROCESS_PORTAL_URL
+        if transport == "http":
+            server = _Server(self.portal)
+            self._servers.append(server)
+            self.portal_url = server.url
+        self.instance = self._build_instance(start)
+        if transport == "http":
+            server = _Server(self.instance)
+            self._servers.append(server)
+            self.instance_url = server.url
+            self.parties: list[Party] = [
+                HttpParty("portal", self.portal_url, SIMULATION_TOKEN),
+                HttpParty("instance", server.url, SIMULATION_TOKEN),
+            ]
+        else:
+            self.instance_url = "http://instance.provlab.invalid"
+            self.parties = [InProcessParty(self.portal), InProcessParty(self.instance)]
+
+    # -- building the parties -----------------------------------------------------------------------
+
+    def _config(self, name: str, start: dt.datetime) -> dict[str, Any]:
+        return {
+            "INSTANCE_PATH": str(self.folder / name),
+            "CLOCK": "simulated",
+            "SIMULATED_START": format_utc(start),
+            "SIMULATION_TOKEN": SIMULATION_TOKEN,
+        }
+
+    def _build_portal(self, start: dt.datetime) -> Flask:
+        from portal import create_app
+        from portal.setup import prepare
+
+        app = create_app(self._config("portal", start), environ={})
+        prepare(app)
+        return app
+
+    def _build_instance(self, start: dt.datetime) -> Flask:
+        from instance import create_app
+        from instance.setup import prepare
+        from portal.keys import published_keys
+
+        config = self._config("instance", start)
+        config["PORTAL_PUBLIC_KEYS"] = json.dumps(published_keys(self.portal).to_jwks())
+        config["PORTAL_URL"] = self.portal_url
+        config["PORTAL_TRANSPORT"] = "http" if self.transport == "http" else "inprocess"
+        app = create_app(config, environ={})
+        if self.transport == "inprocess":
+            session = in_process_session(self.portal, self.portal_url)
+        else:
+            session = requests.Session()
+            session.trust_env = False
+        session.hooks["response"].append(self._record_call)
+        app.extensions["instance.portal_session"] = session
+        prepare(app)
+        self._fix_sync_slot(app)
+        return app
+
+    def _fix_sync_slot(self, app: Flask) -> None:
+        # The real sync minute is random per instance; a scenario's seed fixes it.
+        from instance.identity import identity, next_sync_slot
+        from instance.models import db
+
+        with app.app_context():
+            found = identity()
+            found.sync_minute = self.random.randrange(120)
+            now = self.now()
+            app.extensions["jobs"].schedule("daily_sync", next_sync_slot(found.sync_minute, now))
+            db.session.commit()
+
+    def _record_call(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        request = response.request
+        path = (request.path_url or "").split("?")[0]
+        self.timeline.add(self.now(), "instance", "call", f"{request.method} {path} → {response.status_code}")
+
+    # -- time ---------------------------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        from webcore.clock import app_clock
+
+        return app_clock(self.portal).now()
+
+    def travel_to(self, target: dt.datetime) -> None:
+        journey = travel_to(self.parties, target)
+        for run in journey.runs:
+            from protocol.clock import parse_utc
+
+            error = f" ({run['error']})" if run.get("error") else ""
+            self.timeline.add(parse_utc(run["ran_at"]), run["app"], "job", f"{run['name']} {run['outcome']}{error}")
+
+    # -- cleanup ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.stop()
+        for app in (self.portal, self.instance):
+            with app.app_context():
+                app.extensions["sqlalchemy"].session.remove()
+                app.extensions["sqlalchemy"].engine.dispose()
+        if self._tmp is not None:
+            self._tmp.cleanup()
