@@ -30,7 +30,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--portal-port", default=5010, show_default=True, help="Port of the Customers Portal.")
+@click.option(
+    "--portal-port", default=5010, show_default=True, help="Port of the Customers Portal."
+)
 @click.option("--instance-port", default=5020, show_default=True, help="Port of the instance.")
 @click.option(
     "--simulated-time",
@@ -42,10 +44,18 @@ def main() -> None:
     help="Put both apps on simulated time, starting at START (UTC, e.g. 2026-03-01T00:00:00Z; "
     "default: now). Move it with `provlab clock`.",
 )
-@click.option("--var", "var", type=click.Path(path_type=Path), default=DEFAULT_VAR, show_default=True,
-              help="Folder for both apps' databases, keys and logs.")
+@click.option(
+    "--var",
+    "var",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_VAR,
+    show_default=True,
+    help="Folder for both apps' databases, keys and logs.",
+)
 @click.option("--reset", is_flag=True, help="Delete the var folder first (a fresh pair).")
-def up(portal_port: int, instance_port: int, simulated_start: str | None, var: Path, reset: bool) -> None:
+def up(
+    portal_port: int, instance_port: int, simulated_start: str | None, var: Path, reset: bool
+) -> None:
     """Start the portal and the instance on loopback, wired together, with demo data.
 
     Prints both URLs, the demo sign-in details and an administrator's personal access token;
@@ -58,7 +68,9 @@ def up(portal_port: int, instance_port: int, simulated_start: str | None, var: P
     var = var.resolve()
     start = None
     if simulated_start is not None:
-        start = format_utc(_parse_time(simulated_start) if simulated_start != "now" else _now_to_minute())
+        start = format_utc(
+            _parse_time(simulated_start) if simulated_start != "now" else _now_to_minute()
+        )
     token = servers.new_simulation_token() if start else None
     config = servers.PairConfig(var, portal_port, instance_port, start, {})
     portal_env, instance_env = servers.environments(config, token)
@@ -66,7 +78,9 @@ def up(portal_port: int, instance_port: int, simulated_start: str | None, var: P
     servers.publish_portal_keys(config, portal_env)
     demo = _seed_demo(portal_env, instance_env)
     portal = servers.start_server("portal", portal_port, portal_env, var / "logs" / "portal.log")
-    instance = servers.start_server("instance", instance_port, instance_env, var / "logs" / "instance.log")
+    instance = servers.start_server(
+        "instance", instance_port, instance_env, var / "logs" / "instance.log"
+    )
     processes = [instance, portal]
     try:
         servers.wait_healthy(config.portal_url, portal)
@@ -74,8 +88,9 @@ def up(portal_port: int, instance_port: int, simulated_start: str | None, var: P
     except RuntimeError as exc:
         servers.stop(processes)
         raise click.ClickException(f"{exc} (see {var / 'logs'})") from None
-    servers.RunningPair(config.portal_url, config.instance_url, start is not None, token,
-                        portal.pid, instance.pid).save(var)
+    servers.RunningPair(
+        config.portal_url, config.instance_url, start is not None, token, portal.pid, instance.pid
+    ).save(var)
     _print_banner(config, demo, start)
 
     def _interrupt(signum: int, frame: Any) -> None:
@@ -115,7 +130,8 @@ def _print_banner(config: Any, demo: dict[str, Any], start: str | None) -> None:
     admin = demo["admin"]
     lines = [
         "",
-        "Provision Lab is running" + (f" on simulated time from {start}" if start else " on real time"),
+        "Provision Lab is running"
+        + (f" on simulated time from {start}" if start else " on real time"),
         "",
         f"  Customers Portal   {config.portal_url}",
     ]
@@ -137,8 +153,14 @@ def _print_banner(config: Any, demo: dict[str, Any], start: str | None) -> None:
 
 
 @main.group()
-@click.option("--var", "var", type=click.Path(path_type=Path), default=DEFAULT_VAR, show_default=True,
-              help="The var folder of the running `provlab up`.")
+@click.option(
+    "--var",
+    "var",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_VAR,
+    show_default=True,
+    help="The var folder of the running `provlab up`.",
+)
 @click.pass_context
 def clock(ctx: click.Context, var: Path) -> None:
     """Show or move both apps' simulated clocks (of a running `provlab up --simulated-time`)."""
@@ -154,9 +176,13 @@ def _parties(var: Path) -> list[Any]:
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
     if not pair.simulated or not pair.simulation_token:
-        raise click.ClickException("the running pair is on real time; start it with --simulated-time")
-    return [HttpParty("portal", pair.portal_url, pair.simulation_token),
-            HttpParty("instance", pair.instance_url, pair.simulation_token)]
+        raise click.ClickException(
+            "the running pair is on real time; start it with --simulated-time"
+        )
+    return [
+        HttpParty("portal", pair.portal_url, pair.simulation_token),
+        HttpParty("instance", pair.instance_url, pair.simulation_token),
+    ]
 
 
 @clock.command("show")
@@ -171,8 +197,15 @@ def clock_show(var: Path, as_json: bool) -> None:
     except PartyError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps({name: {"now": format_utc(now), "next_job_at": format_utc(due) if due else None}
-                               for name, now, due in rows}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    name: {"now": format_utc(now), "next_job_at": format_utc(due) if due else None}
+                    for name, now, due in rows
+                },
+                indent=2,
+            )
+        )
         return
     for name, now, due in rows:
         click.echo(f"{name:<9} now {format_utc(now)}   next job {format_utc(due) if due else '-'}")
@@ -212,11 +245,21 @@ def _travel(parties: list[Any], target: dt.datetime, as_json: bool) -> None:
     except (PartyError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps({"from": format_utc(journey.started_at), "to": format_utc(journey.arrived_at),
-                               "ran": journey.runs}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "from": format_utc(journey.started_at),
+                    "to": format_utc(journey.arrived_at),
+                    "ran": journey.runs,
+                },
+                indent=2,
+            )
+        )
         return
-    click.echo(f"{format_utc(journey.started_at)} → {format_utc(journey.arrived_at)}: "
-               f"{len(journey.runs)} job run(s)")
+    click.echo(
+        f"{format_utc(journey.started_at)} → {format_utc(journey.arrived_at)}: "
+        f"{len(journey.runs)} job run(s)"
+    )
     for run in journey.runs:
         error = f"  ({run['error']})" if run.get("error") else ""
         click.echo(f"  {run['ran_at']}  {run['app']:<9} {run['name']:<24} {run['outcome']}{error}")
@@ -226,7 +269,9 @@ def _parse_time(text: str) -> dt.datetime:
     try:
         return parse_utc(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r}: expected a UTC time such as 2026-03-01T04:00:00Z") from None
+        raise click.BadParameter(
+            f"{text!r}: expected a UTC time such as 2026-03-01T04:00:00Z"
+        ) from None
 
 
 def _now_to_minute() -> dt.datetime:
@@ -239,21 +284,43 @@ def _now_to_minute() -> dt.datetime:
 
 
 @main.command()
-@click.option("--check", "check_ids", multiple=True, metavar="ID",
-              help="Exit non-zero unless each listed rule (e.g. R22) is proven; with --all, every "
-              "rule in scope.")
+@click.option(
+    "--check",
+    "check_ids",
+    multiple=True,
+    metavar="ID",
+    help="Exit non-zero unless each listed rule (e.g. R22) is proven; with --all, every "
+    "rule in scope.",
+)
 @click.option("--all", "check_all", is_flag=True, help="With --check: check every rule in scope.")
-@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
-              show_default=True, help="The project's root (where tests/ and scenarios/ are).")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="The project's root (where tests/ and scenarios/ are).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def rules(check_ids: tuple[str, ...], check_all: bool, root: Path, as_json: bool) -> None:
     """List the rule catalogue (R1..R36) and the tests and scenarios that prove each rule."""
     proofs = rule_scan.proofs_by_rule(root)
     catalogue = rule_scan.catalogue()
     if as_json:
-        click.echo(json.dumps([{"id": r.id, "area": r.area, "summary": r.summary, "later": r.later,
-                                "proven_by": [p.where for p in proofs.get(r.id, [])]} for r in catalogue],
-                              indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "area": r.area,
+                        "summary": r.summary,
+                        "later": r.later,
+                        "proven_by": [p.where for p in proofs.get(r.id, [])],
+                    }
+                    for r in catalogue
+                ],
+                indent=2,
+            )
+        )
     else:
         for rule in catalogue:
             found = proofs.get(rule.id, [])
@@ -265,7 +332,9 @@ def rules(check_ids: tuple[str, ...], check_all: bool, root: Path, as_json: bool
         click.echo(f"\n{proven} of {len(catalogue)} rules proven")
     unknown = rule_scan.unknown_rule_ids(proofs)
     if unknown:
-        raise click.ClickException(f"tests or scenarios name rules that do not exist: {', '.join(unknown)}")
+        raise click.ClickException(
+            f"tests or scenarios name rules that do not exist: {', '.join(unknown)}"
+        )
     wanted = [i.upper() for i in check_ids]
     if check_all:
         wanted += [r.id for r in catalogue if not r.later]
@@ -288,11 +357,20 @@ def scenario() -> None:
 
 @scenario.command("run")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--transport", type=click.Choice(["inprocess", "http", "both"]), default="inprocess",
-              show_default=True, help="inprocess: both apps in this process (fast); http: both served "
-              "by real HTTP servers on loopback; both: each scenario over each transport.")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write JUnit XML here (for CI).")
+@click.option(
+    "--transport",
+    type=click.Choice(["inprocess", "http", "both"]),
+    default="inprocess",
+    show_default=True,
+    help="inprocess: both apps in this process (fast); http: both served "
+    "by real HTTP servers on loopback; both: each scenario over each transport.",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write JUnit XML here (for CI).",
+)
 def scenario_run(paths: tuple[Path, ...], transport: str, junit_path: Path | None) -> None:
     """Run the scenario files PATHS (files or folders of *.yaml). Exits non-zero on any failure,
     printing a timeline of both parties' events around each failing step."""

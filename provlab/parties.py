@@ -34,7 +34,11 @@ class HttpParty:
             )
         except requests.RequestException as exc:
             raise PartyError(f"{self.name} at {self.base_url} is unreachable: {exc}") from None
-        body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else {}
+        body = (
+            response.json()
+            if response.headers.get("Content-Type", "").startswith("application/json")
+            else {}
+        )
         if response.status_code != 200:
             raise PartyError(f"{self.name}: {body.get('error') or response.status_code}")
         return body  # type: ignore[no-any-return]

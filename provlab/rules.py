@@ -35,7 +35,9 @@ def scan_tests(root: Path) -> dict[str, list[Proof]]:
     for path in sorted((root / "tests").rglob("test_*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+                "test"
+            ):
                 for rule_id in rule_ids_in_test_name(node.name):
                     proofs[rule_id].append(Proof("test", f"{path.relative_to(root)}::{node.name}"))
     return proofs

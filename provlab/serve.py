@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=f"[{args.app}] %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format=f"[{args.app}] %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = build(args.app)
 

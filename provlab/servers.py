@@ -47,7 +47,9 @@ class RunningPair:
         try:
             data: dict[str, Any] = json.loads(path.read_text())
         except FileNotFoundError:
-            raise LookupError(f"no running pair found ({path} is missing): start one with `provlab up`") from None
+            raise LookupError(
+                f"no running pair found ({path} is missing): start one with `provlab up`"
+            ) from None
         return cls(**data)
 
 
@@ -113,7 +115,9 @@ def publish_portal_keys(config: PairConfig, portal_env: dict[str, str]) -> None:
         db.engine.dispose()
 
 
-def start_server(app_name: str, port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    app_name: str, port: int, env: dict[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
     return subprocess.Popen(

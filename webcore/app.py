@@ -18,8 +18,9 @@ from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
 from werkzeug.exceptions import HTTPException
 
+from protocol.clock import parse_utc
 from webcore.clock import init_clock
-from webcore.config import Setting, load_config, parse_bool
+from webcore.config import Setting, load_config, parse_bool, parse_choice
 from webcore.db import engine_options, init_db
 from webcore.health import make_health_blueprint
 from webcore.jobs import JobRegistry, JobScheduler
@@ -31,20 +32,51 @@ log = logging.getLogger(__name__)
 
 def common_settings(app_name: str) -> list[Setting]:
     return [
-        Setting("INSTANCE_PATH", f"var/{app_name}", "Folder for the app's database, keys and files."),
+        Setting(
+            "INSTANCE_PATH", f"var/{app_name}", "Folder for the app's database, keys and files."
+        ),
         Setting(
             "DATABASE_URL",
             None,
             "SQLAlchemy URL; default a SQLite file in the instance path. "
             "PostgreSQL: postgresql+psycopg://user@host/db",
         ),
-        Setting("SECRET_KEY", None, "Session signing secret; default generated into the instance path.", secret=True),
-        Setting("CLOCK", "real", "'real' (UTC) or 'simulated' (moved only by the orchestrator)."),
-        Setting("SIMULATED_START", "2026-01-05T00:00:00Z", "Start of simulated time."),
+        Setting(
+            "SECRET_KEY",
+            None,
+            "Session signing secret; default generated into the instance path.",
+            secret=True,
+        ),
+        Setting(
+            "CLOCK",
+            "real",
+            "'real' (UTC) or 'simulated' (moved only by the orchestrator).",
+            parse=parse_choice("real", "simulated"),
+        ),
+        Setting(
+            "SIMULATED_START", "2026-01-05T00:00:00Z", "Start of simulated time.", parse=_utc_text
+        ),
         Setting("SIMULATION_TOKEN", None, "Bearer token for /-/simulation endpoints.", secret=True),
-        Setting("RUN_WORKER", False, "Run due jobs in a background thread (real time).", parse=parse_bool),
-        Setting("LOG_LEVEL", "INFO", "Log level of the app's loggers."),
+        Setting(
+            "RUN_WORKER",
+            False,
+            "Run due jobs in a background thread (real time).",
+            parse=parse_bool,
+        ),
+        Setting("LOG_LEVEL", "INFO", "Log level of the app's loggers.", parse=_log_level),
     ]
+
+
+def _utc_text(value: str) -> str:
+    parse_utc(value)  # refuse a bad start at configuration time, naming the variable
+    return value.strip()
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ValueError(f"expected a log level such as INFO or DEBUG, got {value!r}")
+    return level
 
 
 def build_app(
@@ -79,7 +111,9 @@ def build_app(
     return app
 
 
-def init_data_layer(app: Flask, db: SQLAlchemy, job_model: type[Any], registry: JobRegistry) -> JobScheduler:
+def init_data_layer(
+    app: Flask, db: SQLAlchemy, job_model: type[Any], registry: JobRegistry
+) -> JobScheduler:
     """Bind the database, health check, job scheduler and simulation endpoints to ``app``."""
     from webcore.clock import app_clock
 
@@ -112,6 +146,9 @@ def _register_error_pages(app: Flask) -> None:
     def _http_error(error: HTTPException) -> ResponseReturnValue:
         from flask import request
 
-        if request.path.startswith(("/api/", "/-/")) or request.accept_mimetypes.best == "application/json":
+        if (
+            request.path.startswith(("/api/", "/-/"))
+            or request.accept_mimetypes.best == "application/json"
+        ):
             return {"error": error.description, "status": error.code}, error.code or 500
         return render_template("error.html", error=error), error.code or 500

@@ -85,11 +85,15 @@ def make_auth_blueprint(
         form = SignInForm()
         if form.validate_on_submit():
             user = find_user(form.login.data.strip())
-            if user is not None and user.is_active and password_matches(
-                user.password_hash, form.password.data
+            if (
+                user is not None
+                and user.is_active
+                and password_matches(user.password_hash, form.password.data)
             ):
                 login_user(user)
-                return redirect(_safe_next(request.args.get("next")) or url_for(home_endpoint(user)))
+                return redirect(
+                    _safe_next(request.args.get("next")) or url_for(home_endpoint(user))
+                )
             flash("Invalid login or password.", "error")
             return render_template("sign_in.html", form=form), 401
         return render_template("sign_in.html", form=form)

@@ -34,6 +34,18 @@ def parse_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def parse_choice(*choices: str) -> Callable[[str], str]:
+    """A parser accepting exactly one of ``choices`` (case-insensitive)."""
+
+    def parse(value: str) -> str:
+        lowered = value.strip().lower()
+        if lowered not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+        return lowered
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -68,7 +80,7 @@ def load_config(
     for key, raw in environ.items():
         if not key.startswith(env_prefix) or key == f"{prefix}_CONFIG_FILE":
             continue
-        name = key[len(env_prefix):]
+        name = key[len(env_prefix) :]
         setting = known.get(name)
         if setting is None:
             log.warning("unknown setting %s in the environment (ignored)", key)
@@ -106,14 +118,18 @@ def _read_file(path: str, known: Mapping[str, Setting]) -> dict[str, Any]:
         if setting is None:
             log.warning("unknown setting %s in %s (ignored)", name, path)
             continue
-        values[setting.name] = setting.parse(value) if isinstance(value, str) else value
+        try:
+            values[setting.name] = setting.parse(value) if isinstance(value, str) else value
+        except ValueError as exc:
+            raise ConfigError(f"{name} in {path}: {exc}") from None
     return values
 
 
 def describe(settings: Sequence[Setting], prefix: str) -> list[tuple[str, str, str]]:
     """Rows of (environment variable, default, help) for documentation."""
     return [
-        (f"{prefix}_{s.name}", "(secret)" if s.secret else repr(s.default), s.help) for s in settings
+        (f"{prefix}_{s.name}", "(secret)" if s.secret else repr(s.default), s.help)
+        for s in settings
     ]
 
 

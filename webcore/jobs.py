@@ -123,9 +123,7 @@ class JobRegistry:
     def __init__(self) -> None:
         self._specs: dict[str, JobSpec] = {}
 
-    def job(
-        self, name: str, *, retry: RetryPolicy | None = None
-    ) -> Callable[[Handler], Handler]:
+    def job(self, name: str, *, retry: RetryPolicy | None = None) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             if name in self._specs:
                 raise ValueError(f"job {name!r} declared twice")
@@ -176,7 +174,12 @@ class JobScheduler:
     # -- scheduling (inside the caller's transaction) ------------------------------------------
 
     def schedule(
-        self, name: str, at: dt.datetime, *, key: str | None = None, args: dict[str, Any] | None = None
+        self,
+        name: str,
+        at: dt.datetime,
+        *,
+        key: str | None = None,
+        args: dict[str, Any] | None = None,
     ) -> Any:
         """Schedule ``name`` at ``at``; an existing job with the same key is moved instead."""
         if name not in self.registry:
@@ -249,7 +252,9 @@ class JobScheduler:
         scheduled_for = job.next_run_at
         now = self._clock().now()
         ran_at = max(now, scheduled_for)
-        context = JobContext(app=_current_app(), now=ran_at, job_key=job.key, attempt=job.attempts + 1)
+        context = JobContext(
+            app=_current_app(), now=ran_at, job_key=job.key, attempt=job.attempts + 1
+        )
         job_id, job_key, args = job.id, job.key, dict(job.args or {})
         try:
             if spec is None:
@@ -270,7 +275,9 @@ class JobScheduler:
             _run_side_effect(callback, job_key)
         outcome = "done" if next_run_at is None else "rescheduled"
         name = spec.name if spec else "?"
-        return JobRun(self.app_name, name, job_key, scheduled_for, ran_at, outcome, None, next_run_at)
+        return JobRun(
+            self.app_name, name, job_key, scheduled_for, ran_at, outcome, None, next_run_at
+        )
 
     def _record_failure(
         self,
@@ -293,7 +300,14 @@ class JobScheduler:
         job.next_run_at = ran_at + delay if delay is not None else None
         outcome = "retrying" if delay is not None else "failed"
         run = JobRun(
-            self.app_name, job.name, job.key, scheduled_for, ran_at, outcome, message, job.next_run_at
+            self.app_name,
+            job.name,
+            job.key,
+            scheduled_for,
+            ran_at,
+            outcome,
+            message,
+            job.next_run_at,
         )
         session.commit()
         return run

@@ -54,9 +54,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in mapping:
-            raise ScenarioError(
-                loader.name, key_node.start_mark.line + 1, f"duplicate key {key!r}"
-            )
+            raise ScenarioError(loader.name, key_node.start_mark.line + 1, f"duplicate key {key!r}")
         mapping[key] = loader.construct_object(value_node, deep=True)
     return mapping
 
@@ -118,18 +116,26 @@ def _build(path: Path, document: LineDict) -> Scenario:
     unknown = sorted(set(document) - TOP_LEVEL_KEYS)
     if unknown:
         raise ScenarioError(
-            path, document.line, f"unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(TOP_LEVEL_KEYS))}"
+            path,
+            document.line,
+            f"unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(TOP_LEVEL_KEYS))}",
         )
     name = document.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise ScenarioError(path, document.line, "'name' is required: a sentence saying what the scenario shows")
+        raise ScenarioError(
+            path, document.line, "'name' is required: a sentence saying what the scenario shows"
+        )
     rules = document.get("rules", [])
-    if not isinstance(rules, list) or not all(isinstance(r, str) and r.upper().startswith("R") for r in rules):
+    if not isinstance(rules, list) or not all(
+        isinstance(r, str) and r.upper().startswith("R") for r in rules
+    ):
         raise ScenarioError(path, document.line, "'rules' is a list of rule IDs such as [R22, R13]")
     try:
         start = parse_utc(str(document.get("start", DEFAULT_START)))
     except ValueError:
-        raise ScenarioError(path, document.line, "'start' must be a UTC time such as 2026-03-02T00:00:00Z") from None
+        raise ScenarioError(
+            path, document.line, "'start' must be a UTC time such as 2026-03-02T00:00:00Z"
+        ) from None
     seed = document.get("seed", 0)
     if not isinstance(seed, int):
         raise ScenarioError(path, document.line, "'seed' must be an integer")
@@ -143,8 +149,12 @@ def _build(path: Path, document: LineDict) -> Scenario:
     for index, raw in enumerate(raw_steps):
         if not isinstance(raw, LineDict) or len(raw) != 1:
             line = raw.line if isinstance(raw, LineDict) else document.line
-            raise ScenarioError(path, line, f"step {index + 1} must be a mapping with exactly one action, e.g. '- advance: 1d'")
-        (kind, args), = raw.items()
+            raise ScenarioError(
+                path,
+                line,
+                f"step {index + 1} must be a mapping with exactly one action, e.g. '- advance: 1d'",
+            )
+        ((kind, args),) = raw.items()
         steps.append(Step(str(kind), args, raw.line, index))
     return Scenario(
         path=path,

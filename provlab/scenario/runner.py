@@ -50,15 +50,25 @@ def run_file(path: Path, transport: str) -> ScenarioResult:
     return run_scenario(scenario, transport, started)
 
 
-def run_scenario(scenario: Scenario, transport: str, started: float | None = None) -> ScenarioResult:
+def run_scenario(
+    scenario: Scenario, transport: str, started: float | None = None
+) -> ScenarioResult:
     started = time.perf_counter() if started is None else started
     try:
         world = World(transport, scenario.start, scenario.seed)
     except Exception as exc:  # the parties could not even start: report, don't crash the run
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return ScenarioResult(scenario.path, scenario.name, scenario.rules, transport, False,
-                              time.perf_counter() - started, f"starting the parties failed: {detail}",
-                              None, "error")
+        return ScenarioResult(
+            scenario.path,
+            scenario.name,
+            scenario.rules,
+            transport,
+            False,
+            time.perf_counter() - started,
+            f"starting the parties failed: {detail}",
+            None,
+            "error",
+        )
     current: StepContext | None = None
     try:
         from provlab.scenario.steps import apply_setup
@@ -76,10 +86,14 @@ def run_scenario(scenario: Scenario, transport: str, started: float | None = Non
     except Exception as exc:  # a crash in the apps is a finding, reported with its traceback
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         tail = traceback.format_exc().strip().splitlines()[-6:]
-        return _failed(scenario, transport, started, world, current, detail + "\n" + "\n".join(tail), "error")
+        return _failed(
+            scenario, transport, started, world, current, detail + "\n" + "\n".join(tail), "error"
+        )
     finally:
         world.close()
-    return ScenarioResult(scenario.path, scenario.name, scenario.rules, transport, True, time.perf_counter() - started)
+    return ScenarioResult(
+        scenario.path, scenario.name, scenario.rules, transport, True, time.perf_counter() - started
+    )
 
 
 def _failed(

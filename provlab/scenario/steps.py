@@ -42,7 +42,9 @@ def travel_to(context: StepContext, args: Any) -> None:
     except ValueError:
         context.malformed("expected a UTC time such as 2026-03-04T05:00:00Z")
     if target < context.world.now():
-        context.malformed(f"the clocks are at {format_utc(context.world.now())}; they never move backwards")
+        context.malformed(
+            f"the clocks are at {format_utc(context.world.now())}; they never move backwards"
+        )
     context.world.travel_to(target)
 
 
@@ -55,4 +57,6 @@ def expect_time(context: StepContext, args: Any) -> None:
         context.malformed("expected a UTC time such as 2026-03-04T05:00:00Z")
     for party in context.world.parties:
         if party.now() != wanted:
-            context.fail(f"{party.name} clock is {format_utc(party.now())}, expected {format_utc(wanted)}")
+            context.fail(
+                f"{party.name} clock is {format_utc(party.now())}, expected {format_utc(wanted)}"
+            )

@@ -30,12 +30,16 @@ class StepContext:
     step: Step
 
     def malformed(self, message: str, line: int | None = None) -> NoReturn:
-        raise ScenarioError(self.scenario.path, line or self.step.line, f"{self.step.kind}: {message}")
+        raise ScenarioError(
+            self.scenario.path, line or self.step.line, f"{self.step.kind}: {message}"
+        )
 
     def fail(self, message: str) -> NoReturn:
         raise ExpectationFailed(message)
 
-    def mapping(self, args: Any, required: set[str], optional: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+    def mapping(
+        self, args: Any, required: set[str], optional: set[str] = frozenset()
+    ) -> dict[str, Any]:  # type: ignore[assignment]
         """Validate a mapping argument: required keys present, nothing unknown."""
         if not isinstance(args, dict):
             self.malformed(f"expected a mapping with {', '.join(sorted(required | optional))}")
@@ -67,7 +71,9 @@ EXPECTATIONS: dict[str, Action] = {}
 
 def action(name: str, example: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        ACTIONS[name] = Action(name, handler, (handler.__doc__ or "").strip().split("\n")[0], example)
+        ACTIONS[name] = Action(
+            name, handler, (handler.__doc__ or "").strip().split("\n")[0], example
+        )
         return handler
 
     return register
@@ -75,7 +81,9 @@ def action(name: str, example: str) -> Callable[[Handler], Handler]:
 
 def expectation(name: str, example: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        EXPECTATIONS[name] = Action(name, handler, (handler.__doc__ or "").strip().split("\n")[0], example)
+        EXPECTATIONS[name] = Action(
+            name, handler, (handler.__doc__ or "").strip().split("\n")[0], example
+        )
         return handler
 
     return register
@@ -98,7 +106,9 @@ def expect(context: StepContext, args: Any) -> None:
     for name, value in args.items():
         found = EXPECTATIONS.get(name)
         if found is None:
-            context.malformed(f"unknown expectation {name!r}; known: {', '.join(sorted(EXPECTATIONS))}")
+            context.malformed(
+                f"unknown expectation {name!r}; known: {', '.join(sorted(EXPECTATIONS))}"
+            )
         try:
             found.handler(context, value)
         except ExpectationFailed as exc:

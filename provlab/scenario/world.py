@@ -56,7 +56,9 @@ class Timeline:
     def around(self, step_index: int, before: int = 2) -> list[Event]:
         """Events of the steps ``before`` steps ahead of ``step_index`` up to it, and setup's."""
         first = max(0, step_index - before)
-        return [e for e in self.events if e.step_index is None or first <= e.step_index <= step_index]
+        return [
+            e for e in self.events if e.step_index is None or first <= e.step_index <= step_index
+        ]
 
 
 class _Server:
@@ -76,13 +78,17 @@ class _Server:
 class World:
     """A portal and an instance for one scenario run, and the clock that moves them."""
 
-    def __init__(self, transport: str, start: dt.datetime, seed: int, folder: Path | None = None) -> None:
+    def __init__(
+        self, transport: str, start: dt.datetime, seed: int, folder: Path | None = None
+    ) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}")
         self.transport = transport
         self.random = random.Random(seed)
         self.timeline = Timeline()
-        self._tmp = tempfile.TemporaryDirectory(prefix="provlab-scenario-") if folder is None else None
+        self._tmp = (
+            tempfile.TemporaryDirectory(prefix="provlab-scenario-") if folder is None else None
+        )
         self.folder = Path(self._tmp.name) if self._tmp else folder  # type: ignore[assignment]
         self._servers: list[_Server] = []
         self.portal = self._build_portal(start)
@@ -158,7 +164,9 @@ class World:
     def _record_call(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         request = response.request
         path = (request.path_url or "").split("?")[0]
-        self.timeline.add(self.now(), "instance", "call", f"{request.method} {path} → {response.status_code}")
+        self.timeline.add(
+            self.now(), "instance", "call", f"{request.method} {path} → {response.status_code}"
+        )
 
     # -- time ---------------------------------------------------------------------------------------
 
@@ -173,7 +181,12 @@ class World:
             from protocol.clock import parse_utc
 
             error = f" ({run['error']})" if run.get("error") else ""
-            self.timeline.add(parse_utc(run["ran_at"]), run["app"], "job", f"{run['name']} {run['outcome']}{error}")
+            self.timeline.add(
+                parse_utc(run["ran_at"]),
+                run["app"],
+                "job",
+                f"{run['name']} {run['outcome']}{error}",
+            )
 
     # -- cleanup ------------------------------------------------------------------------------------
 
