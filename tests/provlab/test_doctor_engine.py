@@ -1,0 +1,183 @@
+"""The trial doctor's reasoning, on hand-made evidence: one test per branch of seeds/003.
+
+End-to-end doctor runs against real parties live in the scenario library; these pin down that
+each broken link of the trial's path gives its own cause, rule and next action. The test names
+carry no rule IDs on purpose: they prove the diagnosis, not that the apps enforce the rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from provlab.doctor import (
+    DROP_REASONS,
+    InstanceEvidence,
+    LeadEvidence,
+    PortalEvidence,
+    TrialEvidence,
+    diagnose_trial,
+)
+
+NOW = dt.datetime(2026, 3, 5, 12, 0, tzinfo=dt.UTC)
+SUBMITTED = dt.datetime(2026, 3, 3, 9, 0, tzinfo=dt.UTC)
+PROCESSED = dt.datetime(2026, 3, 4, 5, 0, tzinfo=dt.UTC)
+
+
+def portal(**changes: object) -> PortalEvidence:
+    base = PortalEvidence(
+        now=NOW,
+        subscription_name="A-S00012345",
+        found=True,
+        plan="ultimate",
+        kind="paid",
+        license_type="online_cloud",
+        contact_email="owner@example.com",
+        ends_on=dt.date(2027, 1, 1),
+        activated_instance="instance-1",
+        activated_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+        last_sync_at=dt.datetime(2026, 3, 4, 3, 41, tzinfo=dt.UTC),
+        reported_version="17.5.0",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def lead(status: str, reason: str | None = None) -> LeadEvidence:
+    return LeadEvidence(SUBMITTED, "owner@example.com", "DE", "duo_pro", status, reason, None,
+                        PROCESSED if status != "pending" else None)
+
+
+TRIAL = TrialEvidence("duo_pro", 50, dt.date(2026, 3, 4), dt.date(2026, 5, 3), PROCESSED)
+
+
+def instance(**changes: object) -> InstanceEvidence:
+    base = InstanceEvidence(
+        now=NOW,
+        license_type="online_cloud",
+        subscription_name="A-S00012345",
+        gitlab_version="17.5.0",
+        last_sync_at=dt.datetime(2026, 3, 5, 3, 41, tzinfo=dt.UTC),
+        last_sync_error=None,
+        next_sync_at=dt.datetime(2026, 3, 6, 3, 41, tzinfo=dt.UTC),
+        duo_tier="duo_pro",
+        duo_quantity=50,
+        duo_trial=True,
+        assigned_seats=3,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_doctor_no_lead_means_no_trial_request_received() -> None:
+    verdict = diagnose_trial(portal(), None)
+    assert (verdict.cause, verdict.rule) == ("no_trial_request", "R21")
+
+
+def test_doctor_pending_lead_names_the_next_processing_time() -> None:
+    next_run = dt.datetime(2026, 3, 6, 5, 0, tzinfo=dt.UTC)
+    verdict = diagnose_trial(portal(leads=(lead("pending"),), next_lead_processing_at=next_run), None)
+    assert (verdict.cause, verdict.rule) == ("lead_not_processed", "R21")
+    assert "2026-03-06T05:00:00Z" in verdict.next_action
+
+
+@pytest.mark.parametrize(
+    ("reason", "rule"),
+    [
+        ("embargoed_country", "R22"),
+        ("email_mismatch", "R20"),
+        ("plan_trial", "R11"),
+        ("community_program", "R12"),
+        ("free_plan", "R19"),
+        ("expired", "R19"),
+        ("already_has_duo", "R19"),
+    ],
+)
+def test_doctor_dropped_lead_names_its_reason_and_rule(reason: str, rule: str) -> None:
+    verdict = diagnose_trial(portal(leads=(lead("dropped", reason),)), None)
+    assert verdict.cause == reason
+    assert verdict.rule == rule
+    assert verdict.headline == DROP_REASONS[reason].headline
+    assert not verdict.healthy
+
+
+def test_doctor_embargo_verdict_says_the_failure_was_silent() -> None:
+    verdict = diagnose_trial(portal(leads=(lead("dropped", "embargoed_country"),)), None)
+    assert "silently" in verdict.headline
+
+
+@pytest.mark.parametrize("license_type", ["offline_cloud", "legacy"])
+def test_doctor_offline_or_legacy_license_blocks_duo_even_with_a_trial(license_type: str) -> None:
+    created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
+    verdict = diagnose_trial(created, instance(license_type=license_type))
+    assert (verdict.cause, verdict.rule) == (f"{license_type}_license", "R10")
+    assert "activation code" in verdict.next_action
+
+
+def test_doctor_instance_without_license_was_never_activated() -> None:
+    created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
+    verdict = diagnose_trial(created, instance(license_type=None, last_sync_at=None))
+    assert (verdict.cause, verdict.rule) == ("not_activated", "R8")
+
+
+def test_doctor_old_version_is_named_before_sync_questions() -> None:
+    created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
+    verdict = diagnose_trial(created, instance(gitlab_version="16.7.2"))
+    assert (verdict.cause, verdict.rule) == ("version_too_old", "R17")
+
+
+def test_doctor_duo_enterprise_trial_needs_17_3() -> None:
+    enterprise = replace(TRIAL, tier="duo_enterprise")
+    created = portal(leads=(lead("trial_created"),), trials=(enterprise,))
+    assert diagnose_trial(created, instance(gitlab_version="17.2.0")).cause == "version_too_old"
+    assert diagnose_trial(created, instance(gitlab_version="17.3.0")).cause == "trial_active"
+
+
+def test_doctor_trial_newer_than_last_sync_is_not_yet_synced() -> None:
+    created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
+    before = dt.datetime(2026, 3, 4, 3, 41, tzinfo=dt.UTC)  # an hour before the trial
+    verdict = diagnose_trial(created, instance(last_sync_at=before, duo_tier=None, assigned_seats=0))
+    assert (verdict.cause, verdict.rule) == ("not_yet_synced", "R13")
+    assert "2026-03-06T03:41:00Z" in verdict.next_action
+
+
+def test_doctor_failing_sync_behind_a_proxy_is_named() -> None:
+    created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
+    verdict = diagnose_trial(
+        created,
+        instance(last_sync_at=None, last_sync_error="Cannot reach the portal: proxy refused",
+                 proxy="http://proxy.internal:3128", duo_tier=None, assigned_seats=0),
+    )
+    assert (verdict.cause, verdict.rule) == ("sync_failing", "R16")
+    assert any("proxy" in line for line in verdict.evidence)
+
+
+def test_doctor_portal_only_evidence_uses_the_portals_last_sync() -> None:
+    created = portal(leads=(lead("trial_created"),), trials=(TRIAL,),
+                     last_sync_at=dt.datetime(2026, 3, 4, 3, 0, tzinfo=dt.UTC))
+    assert diagnose_trial(created, None).cause == "not_yet_synced"
+
+
+def test_doctor_synced_trial_without_seats_asks_to_assign_them() -> None:
+    created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
+    verdict = diagnose_trial(created, instance(assigned_seats=0))
+    assert (verdict.cause, verdict.rule) == ("no_seats_assigned", "R24")
+
+
+def test_healthy_trial_is_reported_as_such() -> None:
+    created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
+    verdict = diagnose_trial(created, instance())
+    assert verdict.healthy and verdict.cause == "trial_active"
+    assert "VERDICT: The trial is active" in verdict.render()
+
+
+def test_doctor_ended_trial_points_to_sales_zero_dollar_order() -> None:
+    ended = replace(TRIAL, ends_on=dt.date(2026, 3, 5))
+    verdict = diagnose_trial(portal(leads=(lead("trial_created"),), trials=(ended,)), instance())
+    assert (verdict.cause, verdict.rule) == ("trial_ended", "R23")
+    assert "$0" in verdict.next_action
+
+
+def test_unknown_subscription() -> None:
+    verdict = diagnose_trial(portal(found=False), None)
+    assert verdict.cause == "unknown_subscription"
