@@ -1,0 +1,223 @@
+# Field checks shared by every protocol document (internal).
+#
+# Rules this module enforces:
+# - One check per kind of field, used both by constructors (raising LocalProtocolError) and by
+#   from_dict (raising RemoteProtocolError), so a value is judged the same way on both sides
+#   and every message names the field with its full path.
+# - from_dict accepts exactly the documented fields: a missing one, an unknown one or one of
+#   the wrong JSON type is refused. Silently ignoring an unknown field would let a peer believe
+#   it said something we never heard.
+# - Integers are bounded to what a database column holds, booleans are never integers, dates
+#   are never datetimes, and short texts carry no control characters (they end up in logs and
+#   admin pages).
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any, NoReturn, TypeVar
+
+from protocol.clock import parse_utc
+from protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+
+ErrorClass = type[ProtocolError]
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+MAX_INT = 2**31 - 1  # a PostgreSQL integer column
+SHORT_TEXT = 255
+LONG_TEXT = 4000
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_EXCEPT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def fail(error: ErrorClass, field: str, problem: str) -> NoReturn:
+    raise error(problem, field=field)
+
+
+def shown(name: object) -> str:
+    """A peer-chosen key, safe to put in an error message."""
+    if isinstance(name, str) and _PLAIN_NAME.fullmatch(name):
+        return name
+    return repr(name)[:64]
+
+
+def check_text(
+    field: str,
+    value: object,
+    *,
+    error: ErrorClass = LocalProtocolError,
+    max_length: int = SHORT_TEXT,
+    allow_empty: bool = False,
+    multiline: bool = False,
+) -> str:
+    if not isinstance(value, str):
+        fail(error, field, "expected a string")
+    if not allow_empty and not value.strip():
+        fail(error, field, "must not be empty")
+    if len(value) > max_length:
+        fail(error, field, f"must be at most {max_length} characters")
+    if (_CONTROL_EXCEPT_NEWLINE if multiline else _CONTROL).search(value):
+        fail(error, field, "must not contain control characters")
+    return value
+
+
+def check_int(
+    field: str, value: object, *, minimum: int = 0, error: ErrorClass = LocalProtocolError
+) -> int:
+    # bool is a subclass of int; True seats is a bug, not one seat.
+    if isinstance(value, int) and not isinstance(value, bool):
+        if minimum <= value <= MAX_INT:
+            return value
+        if value > MAX_INT:
+            fail(error, field, f"must be at most {MAX_INT}")
+    wanted = {0: "a non-negative integer", 1: "a positive integer"}.get(
+        minimum, f"an integer >= {minimum}"
+    )
+    fail(error, field, f"expected {wanted}")
+
+
+def check_bool(field: str, value: object, *, error: ErrorClass = LocalProtocolError) -> bool:
+    if not isinstance(value, bool):
+        fail(error, field, "expected true or false")
+    return value
+
+
+def check_date(field: str, value: object, *, error: ErrorClass = LocalProtocolError) -> date:
+    # datetime is a subclass of date; a datetime here would carry a time zone question the
+    # document does not answer.
+    if not isinstance(value, date) or isinstance(value, datetime):
+        fail(error, field, "expected a date")
+    return value
+
+
+def check_datetime(
+    field: str, value: object, *, error: ErrorClass = LocalProtocolError
+) -> datetime:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        fail(error, field, "expected a timezone-aware datetime")
+    return value
+
+
+def check_enum(
+    field: str, value: object, enum_class: type[E], *, error: ErrorClass = LocalProtocolError
+) -> E:
+    if isinstance(value, enum_class):
+        return value
+    for member in enum_class:
+        if isinstance(value, str) and member.value == value:
+            return member
+    choices = ", ".join(repr(member.value) for member in enum_class)
+    fail(error, field, f"expected one of {choices}")
+
+
+def check_items(
+    field: str,
+    value: object,
+    item_class: type[T],
+    *,
+    error: ErrorClass = LocalProtocolError,
+) -> tuple[T, ...]:
+    """A tuple of `item_class` (a list is accepted and frozen into a tuple)."""
+    if not isinstance(value, tuple | list):
+        fail(error, field, "expected a tuple")
+    for index, item in enumerate(value):
+        if not isinstance(item, item_class):
+            fail(error, f"{field}[{index}]", f"expected {item_class.__name__}")
+    return tuple(value)
+
+
+def rebase(exc: ProtocolError, prefix: str) -> str:
+    """The field of `exc` re-rooted at `prefix` ('add_on_product.quantity' -> prefix.quantity)."""
+    if exc.field is None:
+        return prefix
+    _, dot, rest = exc.field.partition(".")
+    return f"{prefix}.{rest}" if dot else prefix
+
+
+@contextmanager
+def remote(prefix: str | None = None) -> Iterator[None]:
+    """Inside from_dict: a constructor's complaint is the peer's fault, not ours."""
+    try:
+        yield
+    except LocalProtocolError as exc:
+        field = rebase(exc, prefix) if prefix else exc.field
+        raise RemoteProtocolError(exc.problem, field=field) from None
+
+
+class Reader:
+    """Reads one received JSON object whose exact set of fields is known."""
+
+    def __init__(self, where: str, data: object, fields: Collection[str]) -> None:
+        self.where = where
+        if not isinstance(data, dict):
+            fail(RemoteProtocolError, where, "expected an object")
+        for key in data:
+            if key not in fields:
+                fail(RemoteProtocolError, f"{where}.{shown(key)}", "unknown field")
+        for name in fields:
+            if name not in data:
+                fail(RemoteProtocolError, f"{where}.{name}", "missing field")
+        self.data: dict[str, Any] = data
+
+    def path(self, name: str) -> str:
+        return f"{self.where}.{name}"
+
+    def text(self, name: str, **options: Any) -> str:
+        return check_text(self.path(name), self.data[name], error=RemoteProtocolError, **options)
+
+    def optional_text(self, name: str) -> str | None:
+        value = self.data[name]
+        return None if value is None else self.text(name)
+
+    def integer(self, name: str, *, minimum: int = 0) -> int:
+        return check_int(
+            self.path(name), self.data[name], minimum=minimum, error=RemoteProtocolError
+        )
+
+    def boolean(self, name: str) -> bool:
+        return check_bool(self.path(name), self.data[name], error=RemoteProtocolError)
+
+    def day(self, name: str) -> date:
+        value = self.data[name]
+        # date.fromisoformat alone would also take "20260102"; one spelling only.
+        if isinstance(value, str) and _DATE.fullmatch(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        fail(RemoteProtocolError, self.path(name), "expected a date as YYYY-MM-DD")
+
+    def instant(self, name: str) -> datetime:
+        value = self.data[name]
+        try:
+            if isinstance(value, str):
+                return parse_utc(value)
+        except ValueError:
+            pass
+        fail(
+            RemoteProtocolError, self.path(name), "expected a UTC timestamp as YYYY-MM-DDTHH:MM:SSZ"
+        )
+
+    def choice(self, name: str, enum_class: type[E]) -> E:
+        value = self.data[name]
+        if not isinstance(value, str):
+            fail(RemoteProtocolError, self.path(name), "expected a string")
+        return check_enum(self.path(name), value, enum_class, error=RemoteProtocolError)
+
+    def array(self, name: str) -> list[Any]:
+        value = self.data[name]
+        if not isinstance(value, list):
+            fail(RemoteProtocolError, self.path(name), "expected an array")
+        return value
+
+    def mapping(self, name: str) -> dict[str, Any]:
+        value = self.data[name]
+        if not isinstance(value, dict):
+            fail(RemoteProtocolError, self.path(name), "expected an object")
+        return value

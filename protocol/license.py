@@ -1,0 +1,386 @@
+# License documents: what the portal signs and the instance obeys.
+#
+# Rules this module enforces on every license, whoever built it:
+# - R4: add-on products only on Premium and Ultimate, never on Free.
+# - R5: no add-on product has more seats than the license itself.
+# - R6: at most one GitLab Duo tier per license, and add-on terms never overlap, so on any
+#   day at most one Duo add-on is in force (an upgrade ends Pro where Enterprise starts).
+# - R9: a plan trial is a legacy license; only legacy licenses can be plan trials.
+# - A legacy license is a file, not bound to an instance: it carries no instance_id.
+# - A term runs from starts_on (inclusive) to ends_on (exclusive), as GitLab's own licenses
+#   and add-on purchases do: on ends_on the license has expired.
+# - On the wire, dates are "YYYY-MM-DD", issued_at a UTC timestamp, and the document's fields
+#   are exactly those below; signing is in signing.py, typ "provlab-license+jws".
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from protocol._fields import (
+    Reader,
+    check_bool,
+    check_date,
+    check_datetime,
+    check_enum,
+    check_int,
+    check_items,
+    check_text,
+    fail,
+    remote,
+)
+from protocol.clock import format_utc
+from protocol.encoding import canonical_json, parse_json
+from protocol.errors import (
+    LicenseExpired,
+    LicenseNotYetValid,
+    LocalProtocolError,
+    RemoteProtocolError,
+)
+from protocol.signing import KeySet, SigningKey, armor, dearmor, sign, verify
+from protocol.versions import GitLabVersion
+
+__all__ = [
+    "LICENSE_TYP",
+    "AddOnProduct",
+    "AddOnTier",
+    "License",
+    "LicenseType",
+    "Licensee",
+    "Plan",
+    "license_file",
+    "read_license_file",
+    "sign_license",
+    "verify_license",
+]
+
+LICENSE_TYP = "provlab-license+jws"
+
+
+class Plan(enum.StrEnum):
+    FREE = "free"
+    PREMIUM = "premium"
+    ULTIMATE = "ultimate"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def allows_add_ons(self) -> bool:
+        """R4: add-ons are sold on Premium and Ultimate only."""
+        return self is not Plan.FREE
+
+
+class LicenseType(enum.StrEnum):
+    ONLINE_CLOUD = "online_cloud"
+    OFFLINE_CLOUD = "offline_cloud"
+    LEGACY = "legacy"
+
+    @property
+    def label(self) -> str:
+        """The name admins see in the real product."""
+        return _LICENSE_TYPE_LABELS[self]
+
+    @property
+    def is_cloud(self) -> bool:
+        return self is not LicenseType.LEGACY
+
+
+_LICENSE_TYPE_LABELS = {
+    LicenseType.ONLINE_CLOUD: "Online license",
+    LicenseType.OFFLINE_CLOUD: "Offline license",
+    LicenseType.LEGACY: "Legacy license",
+}
+
+
+class AddOnTier(enum.StrEnum):
+    DUO_PRO = "duo_pro"
+    DUO_ENTERPRISE = "duo_enterprise"
+
+    @property
+    def label(self) -> str:
+        return _ADD_ON_TIER_LABELS[self]
+
+    @property
+    def minimum_gitlab_version(self) -> GitLabVersion:
+        """R17: the oldest self-managed GitLab that can use this tier."""
+        return _ADD_ON_TIER_MINIMUM_VERSIONS[self]
+
+
+_ADD_ON_TIER_LABELS = {
+    AddOnTier.DUO_PRO: "GitLab Duo Pro",
+    AddOnTier.DUO_ENTERPRISE: "GitLab Duo Enterprise",
+}
+_ADD_ON_TIER_MINIMUM_VERSIONS = {
+    AddOnTier.DUO_PRO: GitLabVersion(16, 8),
+    AddOnTier.DUO_ENTERPRISE: GitLabVersion(17, 3),
+}
+
+
+@dataclass(frozen=True)
+class Licensee:
+    name: str
+    email: str
+    company: str
+
+    def __post_init__(self) -> None:
+        check_text("licensee.name", self.name)
+        email = check_text("licensee.email", self.email)
+        local, at, domain = email.partition("@")
+        if not (local and at and domain) or "@" in domain or any(c.isspace() for c in email):
+            fail(LocalProtocolError, "licensee.email", "expected an email address")
+        # A licensee may be a person without a company.
+        check_text("licensee.company", self.company, allow_empty=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "email": self.email, "company": self.company}
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str = "licensee") -> Licensee:
+        read = Reader(where, data, ("name", "email", "company"))
+        with remote(where):
+            return cls(
+                name=read.text("name"),
+                email=read.text("email"),
+                company=read.text("company", allow_empty=True),
+            )
+
+
+@dataclass(frozen=True)
+class AddOnProduct:
+    """An add-on the license entitles the instance to (R1): tier, seats, term, purchase."""
+
+    tier: AddOnTier
+    quantity: int
+    starts_on: date
+    ends_on: date
+    trial: bool
+    purchase_id: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tier", check_enum("add_on_product.tier", self.tier, AddOnTier))
+        check_int("add_on_product.quantity", self.quantity, minimum=1)
+        check_date("add_on_product.starts_on", self.starts_on)
+        check_date("add_on_product.ends_on", self.ends_on)
+        if self.ends_on <= self.starts_on:
+            fail(LocalProtocolError, "add_on_product.ends_on", "must be after starts_on")
+        check_bool("add_on_product.trial", self.trial)
+        check_text("add_on_product.purchase_id", self.purchase_id)
+
+    def is_active_on(self, day: date) -> bool:
+        return self.starts_on <= day < self.ends_on
+
+    def overlaps(self, other: AddOnProduct) -> bool:
+        return self.starts_on < other.ends_on and other.starts_on < self.ends_on
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tier": self.tier.value,
+            "quantity": self.quantity,
+            "starts_on": self.starts_on.isoformat(),
+            "ends_on": self.ends_on.isoformat(),
+            "trial": self.trial,
+            "purchase_id": self.purchase_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str = "add_on_product") -> AddOnProduct:
+        read = Reader(
+            where, data, ("tier", "quantity", "starts_on", "ends_on", "trial", "purchase_id")
+        )
+        with remote(where):
+            return cls(
+                tier=read.choice("tier", AddOnTier),
+                quantity=read.integer("quantity", minimum=1),
+                starts_on=read.day("starts_on"),
+                ends_on=read.day("ends_on"),
+                trial=read.boolean("trial"),
+                purchase_id=read.text("purchase_id"),
+            )
+
+
+_LICENSE_FIELDS = (
+    "license_id",
+    "subscription_name",
+    "licensee",
+    "plan",
+    "seats",
+    "starts_on",
+    "ends_on",
+    "trial",
+    "license_type",
+    "issued_at",
+    "add_on_products",
+    "instance_id",
+)
+
+
+@dataclass(frozen=True)
+class License:
+    license_id: str
+    subscription_name: str
+    licensee: Licensee
+    plan: Plan
+    seats: int
+    starts_on: date
+    ends_on: date
+    trial: bool
+    license_type: LicenseType
+    issued_at: datetime
+    add_on_products: tuple[AddOnProduct, ...] = ()
+    # The instance a cloud license is bound to (None: not bound; always None for legacy).
+    instance_id: str | None = None
+
+    def __post_init__(self) -> None:
+        check_text("license.license_id", self.license_id)
+        check_text("license.subscription_name", self.subscription_name)
+        if not isinstance(self.licensee, Licensee):
+            fail(LocalProtocolError, "license.licensee", "expected a Licensee")
+        object.__setattr__(self, "plan", check_enum("license.plan", self.plan, Plan))
+        check_int("license.seats", self.seats, minimum=1)
+        check_date("license.starts_on", self.starts_on)
+        check_date("license.ends_on", self.ends_on)
+        if self.ends_on <= self.starts_on:
+            fail(LocalProtocolError, "license.ends_on", "must be after starts_on")
+        check_bool("license.trial", self.trial)
+        license_type = check_enum("license.license_type", self.license_type, LicenseType)
+        object.__setattr__(self, "license_type", license_type)
+        issued_at = check_datetime("license.issued_at", self.issued_at)
+        object.__setattr__(self, "issued_at", issued_at.astimezone(UTC))
+        products = check_items("license.add_on_products", self.add_on_products, AddOnProduct)
+        object.__setattr__(self, "add_on_products", products)
+        if self.instance_id is not None:
+            check_text("license.instance_id", self.instance_id)
+        self._check_rules()
+
+    def _check_rules(self) -> None:
+        if self.trial and self.license_type is not LicenseType.LEGACY:
+            fail(
+                LocalProtocolError,
+                "license.trial",
+                "a plan trial is issued as a legacy license only",
+            )
+        if self.license_type is LicenseType.LEGACY and self.instance_id is not None:
+            fail(
+                LocalProtocolError,
+                "license.instance_id",
+                "a legacy license is not bound to an instance",
+            )
+        if self.add_on_products and not self.plan.allows_add_ons:
+            fail(
+                LocalProtocolError,
+                "license.add_on_products",
+                f"add-ons are sold on Premium and Ultimate only, not on {self.plan.label}",
+            )
+        tiers: set[AddOnTier] = set()
+        for index, product in enumerate(self.add_on_products):
+            where = f"license.add_on_products[{index}]"
+            if product.quantity > self.seats:
+                fail(
+                    LocalProtocolError,
+                    f"{where}.quantity",
+                    f"{product.quantity} add-on seats exceed the license's {self.seats} seats",
+                )
+            tiers.add(product.tier)
+            if len(tiers) > 1:
+                fail(
+                    LocalProtocolError,
+                    f"{where}.tier",
+                    "a license holds at most one GitLab Duo tier",
+                )
+            for earlier in self.add_on_products[:index]:
+                if product.overlaps(earlier):
+                    fail(
+                        LocalProtocolError,
+                        f"{where}.starts_on",
+                        "overlaps the term of another add-on product",
+                    )
+
+    @property
+    def term(self) -> tuple[date, date]:
+        return self.starts_on, self.ends_on
+
+    def is_active_on(self, day: date) -> bool:
+        return self.starts_on <= day < self.ends_on
+
+    def check_term(self, today: date) -> None:
+        """Raise LicenseNotYetValid or LicenseExpired unless the license is in force today."""
+        if today < self.starts_on:
+            raise LicenseNotYetValid(
+                f"the license is not valid before {self.starts_on.isoformat()}",
+                field="license.starts_on",
+            )
+        if today >= self.ends_on:
+            raise LicenseExpired(
+                f"the license expired on {self.ends_on.isoformat()}", field="license.ends_on"
+            )
+
+    def active_add_on_products(self, day: date) -> tuple[AddOnProduct, ...]:
+        return tuple(product for product in self.add_on_products if product.is_active_on(day))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "license_id": self.license_id,
+            "subscription_name": self.subscription_name,
+            "licensee": self.licensee.to_dict(),
+            "plan": self.plan.value,
+            "seats": self.seats,
+            "starts_on": self.starts_on.isoformat(),
+            "ends_on": self.ends_on.isoformat(),
+            "trial": self.trial,
+            "license_type": self.license_type.value,
+            "issued_at": format_utc(self.issued_at),
+            "add_on_products": [product.to_dict() for product in self.add_on_products],
+            "instance_id": self.instance_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str = "license") -> License:
+        read = Reader(where, data, _LICENSE_FIELDS)
+        products = tuple(
+            AddOnProduct.from_dict(item, where=f"{where}.add_on_products[{index}]")
+            for index, item in enumerate(read.array("add_on_products"))
+        )
+        with remote(where):
+            return cls(
+                license_id=read.text("license_id"),
+                subscription_name=read.text("subscription_name"),
+                licensee=Licensee.from_dict(read.data["licensee"], where=f"{where}.licensee"),
+                plan=read.choice("plan", Plan),
+                seats=read.integer("seats", minimum=1),
+                starts_on=read.day("starts_on"),
+                ends_on=read.day("ends_on"),
+                trial=read.boolean("trial"),
+                license_type=read.choice("license_type", LicenseType),
+                issued_at=read.instant("issued_at"),
+                add_on_products=products,
+                instance_id=read.optional_text("instance_id"),
+            )
+
+
+def sign_license(license: License, key: SigningKey) -> str:
+    if not isinstance(license, License):
+        fail(LocalProtocolError, "sign_license.license", "expected a License")
+    return sign(canonical_json(license.to_dict()), key, LICENSE_TYP)
+
+
+def verify_license(token: str, keys: KeySet) -> License:
+    """The license in `token`: InvalidSignature if unsigned by `keys`, RemoteProtocolError if
+    validly signed but not a well-formed license (the signer has a bug; say which field)."""
+    payload = verify(token, keys, LICENSE_TYP)
+    try:
+        data = parse_json(payload)
+    except ValueError:
+        fail(RemoteProtocolError, "license", "expected a JSON object")
+    return License.from_dict(data)
+
+
+def license_file(license: License, key: SigningKey) -> str:
+    """The text of a license file (offline and legacy licenses are uploaded as files)."""
+    return armor(sign_license(license, key))
+
+
+def read_license_file(text: str, keys: KeySet) -> License:
+    return verify_license(dearmor(text), keys)

@@ -1,0 +1,396 @@
+# Messages of the sync protocol: what goes inside a sealed envelope (see envelope.py).
+#
+#   instance                                   portal
+#   ActivationRequest (self-signed)     ->     ActivationAnswer | ErrorAnswer
+#   SyncRequest (instance key)          ->     SyncAnswer | ErrorAnswer
+#
+# Rules this module enforces:
+# - Every message validates on construction (LocalProtocolError) and on receipt
+#   (RemoteProtocolError), field by field, with the same checks; from_dict accepts exactly the
+#   documented fields.
+# - An activation request carries a well-formed activation code, a parseable GitLab version
+#   and a usable Ed25519 public JWK: the portal registers that key, so a bad one must be
+#   refused before it is stored.
+# - A sync request reports each add-on at most once and each day at most once; two figures
+#   for one thing would leave the portal to guess which is true (R32, R33).
+# - Error codes come from one fixed list, shared by both parties.
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar, Protocol, Self
+
+from protocol._fields import (
+    LONG_TEXT,
+    Reader,
+    check_date,
+    check_enum,
+    check_int,
+    check_items,
+    check_text,
+    fail,
+    remote,
+)
+from protocol.activation_code import validate_activation_code
+from protocol.errors import LocalProtocolError, RemoteProtocolError
+from protocol.license import AddOnTier
+from protocol.signing import MAX_TOKEN_LENGTH, VerifyingKey
+from protocol.versions import GitLabVersion
+
+__all__ = [
+    "ActivationAnswer",
+    "ActivationRequest",
+    "AddOnUsage",
+    "DailyUsage",
+    "ErrorAnswer",
+    "ErrorCode",
+    "Message",
+    "SyncAnswer",
+    "SyncRequest",
+]
+
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+class Message(Protocol):
+    """What envelope.seal_* and parse_message need of a message class."""
+
+    TYPE: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self: ...
+
+
+def _check_token(field: str, value: object) -> str:
+    # Only the shape: the receiver verifies the signature itself, against its pinned keys.
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_TOKEN_LENGTH
+        or not _COMPACT_JWS.fullmatch(value)
+    ):
+        fail(LocalProtocolError, field, "expected a compact JWS")
+    return value
+
+
+def _check_version(field: str, value: object) -> GitLabVersion:
+    try:
+        return GitLabVersion.parse(check_text(field, value))
+    except ValueError:
+        fail(LocalProtocolError, field, "expected a GitLab version such as '16.8.0-ee'")
+
+
+@dataclass(frozen=True)
+class ActivationRequest:
+    """Instance -> portal: bind this activation code to me (cloudActivationActivate, R8)."""
+
+    TYPE: ClassVar[str] = "activation_request"
+
+    activation_code: str
+    instance_id: str
+    gitlab_version: str
+    hostname: str
+    instance_public_key: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        try:
+            code = validate_activation_code(self.activation_code)
+        except LocalProtocolError as exc:
+            raise LocalProtocolError(
+                exc.problem, field="activation_request.activation_code"
+            ) from None
+        object.__setattr__(self, "activation_code", code)
+        check_text("activation_request.instance_id", self.instance_id)
+        _check_version("activation_request.gitlab_version", self.gitlab_version)
+        check_text("activation_request.hostname", self.hostname)
+        try:
+            VerifyingKey.from_jwk(
+                self.instance_public_key, where="activation_request.instance_public_key"
+            )
+        except RemoteProtocolError as exc:
+            raise LocalProtocolError(exc.problem, field=exc.field) from None
+        # Copied so that a caller mutating its dict cannot change a validated message.
+        object.__setattr__(self, "instance_public_key", dict(self.instance_public_key))
+
+    @property
+    def gitlab_version_info(self) -> GitLabVersion:
+        return GitLabVersion.parse(self.gitlab_version)
+
+    def verifying_key(self) -> VerifyingKey:
+        return VerifyingKey.from_jwk(self.instance_public_key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "activation_code": self.activation_code,
+            "instance_id": self.instance_id,
+            "gitlab_version": self.gitlab_version,
+            "hostname": self.hostname,
+            "instance_public_key": dict(self.instance_public_key),
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        where = "activation_request"
+        read = Reader(
+            where,
+            data,
+            ("activation_code", "instance_id", "gitlab_version", "hostname", "instance_public_key"),
+        )
+        with remote(where):
+            return cls(
+                activation_code=read.text("activation_code"),
+                instance_id=read.text("instance_id"),
+                gitlab_version=read.text("gitlab_version"),
+                hostname=read.text("hostname"),
+                instance_public_key=read.mapping("instance_public_key"),
+            )
+
+
+@dataclass(frozen=True)
+class ActivationAnswer:
+    """Portal -> instance: activated; here is the cloud license."""
+
+    TYPE: ClassVar[str] = "activation_answer"
+
+    license_token: str
+    subscription_name: str
+
+    def __post_init__(self) -> None:
+        _check_token("activation_answer.license_token", self.license_token)
+        check_text("activation_answer.subscription_name", self.subscription_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"license_token": self.license_token, "subscription_name": self.subscription_name}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        where = "activation_answer"
+        read = Reader(where, data, ("license_token", "subscription_name"))
+        with remote(where):
+            return cls(
+                license_token=read.text("license_token", max_length=MAX_TOKEN_LENGTH),
+                subscription_name=read.text("subscription_name"),
+            )
+
+
+@dataclass(frozen=True)
+class AddOnUsage:
+    """Seats of one add-on on the instance. Assigned may exceed purchased until overage
+    removal runs (R28), so that is reported, not refused."""
+
+    tier: AddOnTier
+    purchased_seats: int
+    assigned_seats: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tier", check_enum("add_on_usage.tier", self.tier, AddOnTier))
+        check_int("add_on_usage.purchased_seats", self.purchased_seats)
+        check_int("add_on_usage.assigned_seats", self.assigned_seats)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tier": self.tier.value,
+            "purchased_seats": self.purchased_seats,
+            "assigned_seats": self.assigned_seats,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str = "add_on_usage") -> Self:
+        read = Reader(where, data, ("tier", "purchased_seats", "assigned_seats"))
+        with remote(where):
+            return cls(
+                tier=read.choice("tier", AddOnTier),
+                purchased_seats=read.integer("purchased_seats"),
+                assigned_seats=read.integer("assigned_seats"),
+            )
+
+
+@dataclass(frozen=True)
+class DailyUsage:
+    """The billable user count the instance recorded on one day (R33)."""
+
+    day: date
+    billable_users: int
+
+    def __post_init__(self) -> None:
+        check_date("daily_usage.day", self.day)
+        check_int("daily_usage.billable_users", self.billable_users)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"day": self.day.isoformat(), "billable_users": self.billable_users}
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str = "daily_usage") -> Self:
+        read = Reader(where, data, ("day", "billable_users"))
+        with remote(where):
+            return cls(day=read.day("day"), billable_users=read.integer("billable_users"))
+
+
+_SYNC_REQUEST_FIELDS = (
+    "instance_id",
+    "license_id",
+    "gitlab_version",
+    "hostname",
+    "billable_users",
+    "max_historical_users",
+    "add_on_usage",
+    "daily_usage",
+)
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """Instance -> portal, daily and on demand: my usage; send my current license
+    (POST /api/v1/seat_links, R13, R14, R32)."""
+
+    TYPE: ClassVar[str] = "seat_link_request"
+
+    instance_id: str
+    license_id: str
+    gitlab_version: str
+    hostname: str
+    billable_users: int
+    max_historical_users: int
+    add_on_usage: tuple[AddOnUsage, ...]
+    daily_usage: tuple[DailyUsage, ...] = ()
+
+    def __post_init__(self) -> None:
+        where = "sync_request"
+        check_text(f"{where}.instance_id", self.instance_id)
+        check_text(f"{where}.license_id", self.license_id)
+        _check_version(f"{where}.gitlab_version", self.gitlab_version)
+        check_text(f"{where}.hostname", self.hostname)
+        check_int(f"{where}.billable_users", self.billable_users)
+        check_int(f"{where}.max_historical_users", self.max_historical_users)
+        usage = check_items(f"{where}.add_on_usage", self.add_on_usage, AddOnUsage)
+        tiers = [item.tier for item in usage]
+        for index, tier in enumerate(tiers):
+            if tier in tiers[:index]:
+                fail(
+                    LocalProtocolError,
+                    f"{where}.add_on_usage[{index}].tier",
+                    "reported more than once",
+                )
+        daily = check_items(f"{where}.daily_usage", self.daily_usage, DailyUsage)
+        seen_days: set[date] = set()
+        for index, item in enumerate(daily):
+            if item.day in seen_days:
+                fail(
+                    LocalProtocolError,
+                    f"{where}.daily_usage[{index}].day",
+                    "reported more than once",
+                )
+            seen_days.add(item.day)
+        object.__setattr__(self, "add_on_usage", usage)
+        object.__setattr__(self, "daily_usage", daily)
+
+    @property
+    def gitlab_version_info(self) -> GitLabVersion:
+        return GitLabVersion.parse(self.gitlab_version)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "instance_id": self.instance_id,
+            "license_id": self.license_id,
+            "gitlab_version": self.gitlab_version,
+            "hostname": self.hostname,
+            "billable_users": self.billable_users,
+            "max_historical_users": self.max_historical_users,
+            "add_on_usage": [item.to_dict() for item in self.add_on_usage],
+            "daily_usage": [item.to_dict() for item in self.daily_usage],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        where = "sync_request"
+        read = Reader(where, data, _SYNC_REQUEST_FIELDS)
+        usage = tuple(
+            AddOnUsage.from_dict(item, where=f"{where}.add_on_usage[{index}]")
+            for index, item in enumerate(read.array("add_on_usage"))
+        )
+        daily = tuple(
+            DailyUsage.from_dict(item, where=f"{where}.daily_usage[{index}]")
+            for index, item in enumerate(read.array("daily_usage"))
+        )
+        with remote(where):
+            return cls(
+                instance_id=read.text("instance_id"),
+                license_id=read.text("license_id"),
+                gitlab_version=read.text("gitlab_version"),
+                hostname=read.text("hostname"),
+                billable_users=read.integer("billable_users"),
+                max_historical_users=read.integer("max_historical_users"),
+                add_on_usage=usage,
+                daily_usage=daily,
+            )
+
+
+@dataclass(frozen=True)
+class SyncAnswer:
+    """Portal -> instance: your current license, add-on products included."""
+
+    TYPE: ClassVar[str] = "seat_link_answer"
+
+    license_token: str
+
+    def __post_init__(self) -> None:
+        _check_token("sync_answer.license_token", self.license_token)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"license_token": self.license_token}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        read = Reader("sync_answer", data, ("license_token",))
+        with remote("sync_answer"):
+            return cls(license_token=read.text("license_token", max_length=MAX_TOKEN_LENGTH))
+
+
+class ErrorCode(enum.StrEnum):
+    INVALID_ACTIVATION_CODE = "invalid_activation_code"
+    ACTIVATION_CODE_IN_USE = "activation_code_in_use"
+    SUBSCRIPTION_EXPIRED = "subscription_expired"
+    SUBSCRIPTION_NOT_CLOUD_COMPATIBLE = "subscription_not_cloud_compatible"
+    SEAT_MISMATCH = "seat_mismatch"
+    UNKNOWN_INSTANCE = "unknown_instance"
+    BAD_REQUEST = "bad_request"
+    INVALID_SIGNATURE = "invalid_signature"
+    STALE_REQUEST = "stale_request"
+    REPLAYED_REQUEST = "replayed_request"
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """Portal -> instance: refused, with a code the instance maps to an admin message."""
+
+    TYPE: ClassVar[str] = "error"
+
+    code: str
+    message: str
+
+    def __post_init__(self) -> None:
+        # Stored as the plain string so that equality and to_dict do not depend on whether
+        # the caller passed ErrorCode.X or "x".
+        code = check_enum("error_answer.code", self.code, ErrorCode)
+        object.__setattr__(self, "code", code.value)
+        check_text("error_answer.message", self.message, max_length=LONG_TEXT, multiline=True)
+
+    @classmethod
+    def from_error(cls, error: RemoteProtocolError) -> ErrorAnswer:
+        """The answer to a request that failed a protocol check."""
+        return cls(code=error.error_code, message=str(error)[:LONG_TEXT])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        read = Reader("error_answer", data, ("code", "message"))
+        with remote("error_answer"):
+            return cls(
+                code=read.text("code"),
+                message=read.text("message", max_length=LONG_TEXT, multiline=True),
+            )
