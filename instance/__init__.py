@@ -13,9 +13,11 @@ APP_TITLE = "GitLab (self-managed)"
 MIGRATIONS = "instance:migrations"
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Flask:
     """Wire the instance app; see ``instance.setup.prepare`` for first-start work."""
-    from instance import views
+    from instance import admin, views
     from instance.jobs import registry
     from instance.models import Job, User, db
     from webcore.app import build_app, init_data_layer
@@ -26,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str,
     init_auth(app, lambda user_id: db.session.get(User, int(user_id)))
     app.register_blueprint(make_auth_blueprint(views.find_user, views.home_endpoint))
     app.register_blueprint(views.blueprint)
+    app.register_blueprint(admin.blueprint)
 
     @app.context_processor
     def _layout() -> dict[str, str]:

@@ -41,7 +41,7 @@ def ensure_identity(now: dt.datetime) -> InstanceIdentity:
 
 def next_sync_slot(sync_minute: int, after: dt.datetime) -> dt.datetime:
     """The first daily slot strictly after ``after``."""
-    start = dt.datetime.combine(after.date(), SYNC_WINDOW_START, tzinfo=dt.timezone.utc)
+    start = dt.datetime.combine(after.date(), SYNC_WINDOW_START, tzinfo=dt.UTC)
     slot = start + dt.timedelta(minutes=sync_minute)
     return slot if slot > after else slot + dt.timedelta(days=1)
 

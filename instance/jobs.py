@@ -25,3 +25,24 @@ def daily_sync(context: JobContext, args: dict[str, Any]) -> dt.datetime:
 
     run_scheduled_sync(context)
     return next_sync_slot(identity().sync_minute, context.now)
+
+
+CLEAN_UP_EVERY = dt.timedelta(hours=12)
+
+
+@registry.job("seat_cleanup")
+def seat_cleanup(context: JobContext, args: dict[str, Any]) -> dt.datetime:
+    """Twice a day: free seats of blocked, banned and deactivated users (R29), drop assignments
+    of an add-on expired 28 days ago, record the billable user count, and re-plan a daily sync
+    whose retries ran out."""
+    from instance.add_ons import clean_up_seats, record_billable_users
+    from instance.identity import identity, next_sync_slot
+
+    result = clean_up_seats(context.now)
+    if result.removed_inactive:
+        log.info("seat clean-up freed %d seats", len(result.removed_inactive))
+    record_billable_users(context.now)
+    context.app.extensions["jobs"].ensure(
+        "daily_sync", next_sync_slot(identity().sync_minute, context.now)
+    )
+    return context.now + CLEAN_UP_EVERY

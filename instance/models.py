@@ -62,6 +62,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     highest_access_level: Mapped[int] = mapped_column(default=AccessLevel.NONE)
     created_at: Mapped[dt.datetime]
     last_sign_in_at: Mapped[dt.datetime | None]
+    # The last Code Suggestions request (R28 orders overage removal by it).
+    code_suggestions_last_used_at: Mapped[dt.datetime | None]
 
     @property
     def display_name(self) -> str:
@@ -103,6 +105,102 @@ class InstanceIdentity(db.Model):  # type: ignore[name-defined,misc]
     # Minutes after 03:00 UTC (0..119): the real product syncs at a random minute 03:00-04:59.
     sync_minute: Mapped[int]
     created_at: Mapped[dt.datetime]
+
+
+class License(db.Model):  # type: ignore[name-defined,misc]
+    """A license the instance received (activation, sync) or had uploaded; history is kept.
+
+    ``token`` is the signed document itself; the other columns are its decoded fields, so that
+    pages and rules need not verify it again. Exactly one row is ``current`` once licensed.
+    """
+
+    __tablename__ = "licenses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.Text)
+    license_id: Mapped[str] = mapped_column(sa.String(100), index=True)
+    license_type: Mapped[str] = mapped_column(sa.String(20))  # protocol.license.LicenseType
+    plan: Mapped[str] = mapped_column(sa.String(20))
+    seats: Mapped[int]
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]
+    trial: Mapped[bool] = mapped_column(default=False)
+    subscription_name: Mapped[str] = mapped_column(sa.String(100))
+    licensee_name: Mapped[str] = mapped_column(sa.String(255))
+    licensee_email: Mapped[str] = mapped_column(sa.String(254))
+    licensee_company: Mapped[str] = mapped_column(sa.String(255), default="")
+    instance_id: Mapped[str | None] = mapped_column(sa.String(36))
+    issued_at: Mapped[dt.datetime]
+    # How it arrived: uploaded as a file, or activated/synced from the portal.
+    uploaded_at: Mapped[dt.datetime | None]
+    activated_at: Mapped[dt.datetime | None]
+    current: Mapped[bool] = mapped_column(default=False, index=True)
+    created_at: Mapped[dt.datetime]
+
+
+class AddOnPurchase(db.Model):  # type: ignore[name-defined,misc]
+    """The instance's GitLab Duo add-on, provisioned from the license (one row per instance).
+
+    Moving from Duo Pro to Duo Enterprise changes ``tier`` on this row, so seat assignments stay.
+    An add-on missing from a fresh license is expired (``ends_on`` = yesterday), never deleted.
+    """
+
+    __tablename__ = "add_on_purchases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Always "duo": the unique key that makes "one Duo purchase per instance" hold.
+    add_on: Mapped[str] = mapped_column(sa.String(20), unique=True, default="duo")
+    tier: Mapped[str] = mapped_column(sa.String(30))  # protocol.license.AddOnTier
+    quantity: Mapped[int]
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]
+    trial: Mapped[bool] = mapped_column(default=False)
+    purchase_id: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    def is_active_on(self, day: dt.date) -> bool:
+        return self.starts_on <= day < self.ends_on
+
+
+class UserAddOnAssignment(db.Model):  # type: ignore[name-defined,misc]
+    """A seat of the Duo add-on assigned to a user (R1, R26)."""
+
+    __tablename__ = "user_add_on_assignments"
+    __table_args__ = (sa.UniqueConstraint("user_id", "add_on_purchase_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    add_on_purchase_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("add_on_purchases.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime]
+
+    user: Mapped[User] = relationship()
+    add_on_purchase: Mapped[AddOnPurchase] = relationship()
+
+
+class SyncStatus(db.Model):  # type: ignore[name-defined,misc]
+    """What the admin sees about syncing with the portal (single row)."""
+
+    __tablename__ = "sync_status"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_attempt_at: Mapped[dt.datetime | None]
+    last_success_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    next_sync_at: Mapped[dt.datetime | None]
+
+
+class BillableUserCount(db.Model):  # type: ignore[name-defined,misc]
+    """The billable user count recorded once a day (R30, R33)."""
+
+    __tablename__ = "billable_user_counts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(unique=True)
+    count: Mapped[int]
+    recorded_at: Mapped[dt.datetime]
 
 
 class Job(JobMixin, db.Model):  # type: ignore[name-defined,misc]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from flask import Flask
 from instance import MIGRATIONS
 from instance.identity import ensure_identity, load_instance_key, next_sync_slot
 from instance.models import AccessLevel, User, UserState, db
+from instance.sync import activate_from_environment
 from instance.tokens import create_token
 from webcore.app import secret_path
 from webcore.auth import hash_password
@@ -20,8 +24,10 @@ from webcore.db import upgrade_to_head
 from webcore.keys import write_private_file
 
 
-def prepare(app: Flask) -> None:
-    """Bring the database to head, store a session secret, load the key, plan the daily sync."""
+def prepare(app: Flask, *, environ: Mapping[str, str] | None = None) -> None:
+    """Bring the database to head, store a session secret, load the key, plan the daily sync
+    and the seat clean-up; activate from ``GITLAB_ACTIVATION_CODE`` when it is set (install-time
+    activation) and the instance has no license yet."""
     upgrade_to_head(app, db, MIGRATIONS)
     path = secret_path(Path(app.instance_path))
     if not path.exists():
@@ -32,7 +38,21 @@ def prepare(app: Flask) -> None:
         now = app_clock(app).now()
         identity = ensure_identity(now)
         app.extensions["jobs"].ensure("daily_sync", next_sync_slot(identity.sync_minute, now))
+        app.extensions["jobs"].ensure("seat_cleanup", _next_clean_up(now))
         db.session.commit()
+    environment = os.environ if environ is None else environ
+    code = app.config.get("GITLAB_ACTIVATION_CODE") or environment.get("GITLAB_ACTIVATION_CODE")
+    if code:
+        activate_from_environment(app, code)
+
+
+def _next_clean_up(now: dt.datetime) -> dt.datetime:
+    """The next 00:30 or 12:30 UTC."""
+    slot = now.replace(minute=30, second=0, microsecond=0)
+    slot = slot.replace(hour=0 if now.hour < 12 else 12)
+    while slot <= now:
+        slot += dt.timedelta(hours=12)
+    return slot
 
 
 @dataclass(frozen=True)

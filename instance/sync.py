@@ -1,17 +1,247 @@
-"""The instance's side of the daily sync (Seat Link).
+"""Activation and the daily sync (Seat Link), on the instance's side.
 
-Without a cloud license there is nothing to sync: like the real product's worker, the scheduled
-sync then does nothing and waits for the next slot.
+Rules:
+- R8: activation sends the activation code, instance id, GitLab version, hostname and the
+  instance's own public key; the answer's license must be an online cloud license bound to this
+  instance, signed by a pinned portal key.
+- R13: a cloud-licensed instance syncs once a day at its own slot (03:00-04:59 UTC); without a
+  cloud license there is nothing to sync and the job just waits for the next slot.
+- R14: an admin can sync at once; R16: a failure is shown with a connectivity hint.
+- R32: the sync reports billable users, max historical users, and per add-on purchased and
+  assigned seats, with the daily counts.
+- Any failure changes nothing but the sync status shown to the admin.
+
+Both the manual sync and the job hold their transaction over the call to the portal, so the
+license, add-on and status changes commit together with the job's own bookkeeping.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from dataclasses import dataclass
 
+import sqlalchemy as sa
+from flask import Flask
+
+from instance.add_ons import (
+    assigned_count,
+    duo_purchase,
+    max_historical_users,
+    provision_add_ons,
+    record_billable_users,
+)
+from instance.identity import identity, instance_key
+from instance.licenses import LicenseError, current_license, pinned_portal_keys, store_license
+from instance.models import BillableUserCount, Job, License, SyncStatus, db
+from instance.portal_client import (
+    ADMIN_MESSAGES,
+    INVALID_ANSWER,
+    NOT_CONFIGURED,
+    PortalClient,
+    PortalError,
+)
+from instance.users import billable_user_count
+from protocol.activation_code import validate_activation_code
+from protocol.errors import LocalProtocolError, ProtocolError
+from protocol.license import AddOnTier, LicenseType, verify_license
+from protocol.license import License as LicenseDocument
+from protocol.messages import ActivationRequest, AddOnUsage, DailyUsage, SyncRequest
+from webcore.clock import app_clock
 from webcore.jobs import JobContext
 
 log = logging.getLogger(__name__)
 
+DAILY_USAGE_DAYS = 31
+
+
+class SyncFailed(Exception):
+    """Activation or sync failed; ``message`` is for the admin and holds no secret."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+def sync_status() -> SyncStatus:
+    status = db.session.execute(sa.select(SyncStatus)).scalar_one_or_none()
+    if status is None:
+        status = SyncStatus()
+        db.session.add(status)
+        db.session.flush()
+    return status
+
+
+def _client(app: Flask) -> PortalClient:
+    try:
+        keys = pinned_portal_keys()
+    except LicenseError as exc:
+        raise SyncFailed(NOT_CONFIGURED, str(exc)) from None
+    try:
+        return PortalClient.for_app(app, keys, app_clock(app), instance_key())
+    except PortalError as exc:
+        raise SyncFailed(exc.code, exc.admin_message) from None
+
+
+def _verified_license(token: str, app: Flask, instance_id: str) -> LicenseDocument:
+    """The license in an answer: signed by a pinned key, online cloud, bound to us."""
+    try:
+        document = verify_license(token, pinned_portal_keys())
+    except ProtocolError:
+        raise SyncFailed(INVALID_ANSWER, ADMIN_MESSAGES[INVALID_ANSWER]) from None
+    if document.license_type is not LicenseType.ONLINE_CLOUD or document.instance_id != instance_id:
+        raise SyncFailed(INVALID_ANSWER, ADMIN_MESSAGES[INVALID_ANSWER])
+    return document
+
+
+@dataclass(frozen=True)
+class Outcome:
+    license: License
+    removed_usernames: tuple[str, ...]
+
+
+def _install(document: LicenseDocument, token: str, now: dt.datetime, *, activated: bool) -> Outcome:
+    row = store_license(document, token, now, activated=activated)
+    provisioned = provision_add_ons(document, now)
+    status = sync_status()
+    status.last_attempt_at = status.last_success_at = now
+    status.last_error = None
+    if provisioned.removed_usernames:
+        log.info("overage removal took the seats of %d users", len(provisioned.removed_usernames))
+    return Outcome(row, provisioned.removed_usernames)
+
+
+def activate(app: Flask, code: str, now: dt.datetime) -> Outcome:
+    """Activate this instance with a cloud activation code (R8); flushes, never commits."""
+    try:
+        code = validate_activation_code(code)
+    except LocalProtocolError as exc:
+        raise SyncFailed("invalid_format", exc.problem) from None
+    me = identity()
+    request = ActivationRequest(
+        activation_code=code,
+        instance_id=me.instance_id,
+        gitlab_version=app.config["GITLAB_VERSION"],
+        hostname=app.config["HOSTNAME"],
+        instance_public_key=instance_key().verifying_key().to_jwk(),
+    )
+    try:
+        answer = _client(app).activate(request)
+    except PortalError as exc:
+        raise SyncFailed(exc.code, exc.admin_message) from None
+    document = _verified_license(answer.license_token, app, me.instance_id)
+    return _install(document, answer.license_token, now, activated=True)
+
+
+def build_sync_request(app: Flask, now: dt.datetime) -> SyncRequest | None:
+    """The Seat Link report (R32); None without an online cloud license."""
+    row = current_license()
+    if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
+        return None
+    record_billable_users(now)
+    usage: tuple[AddOnUsage, ...] = ()
+    purchase = duo_purchase()
+    if purchase is not None:
+        purchased = purchase.quantity if purchase.is_active_on(now.date()) else 0
+        usage = (AddOnUsage(AddOnTier(purchase.tier), purchased, assigned_count(purchase)),)
+    since = max(row.starts_on, now.date() - dt.timedelta(days=DAILY_USAGE_DAYS - 1))
+    daily = tuple(
+        DailyUsage(day=record.day, billable_users=record.count)
+        for record in db.session.execute(
+            sa.select(BillableUserCount)
+            .where(BillableUserCount.day >= since)
+            .order_by(BillableUserCount.day)
+        ).scalars()
+    )
+    return SyncRequest(
+        instance_id=identity().instance_id,
+        license_id=row.license_id,
+        gitlab_version=app.config["GITLAB_VERSION"],
+        hostname=app.config["HOSTNAME"],
+        billable_users=billable_user_count(),
+        max_historical_users=max_historical_users(row.starts_on),
+        add_on_usage=usage,
+        daily_usage=daily,
+    )
+
+
+NOT_CLOUD_LICENSED = (
+    "This instance has no online cloud license, so there is nothing to synchronize. "
+    "Activate it with an activation code."
+)
+
+
+def synchronize(app: Flask, now: dt.datetime) -> Outcome:
+    """Send the Seat Link report now and install the license that comes back (R13, R14)."""
+    request = build_sync_request(app, now)
+    if request is None:
+        raise SyncFailed("not_cloud_licensed", NOT_CLOUD_LICENSED)
+    try:
+        answer = _client(app).sync(request)
+    except PortalError as exc:
+        message = exc.admin_message
+        if exc.detail and exc.code == "connectivity":
+            message = f"{message}. {exc.detail}"
+        raise SyncFailed(exc.code, message) from None
+    document = _verified_license(answer.license_token, app, request.instance_id)
+    return _install(document, answer.license_token, now, activated=False)
+
+
+def record_failure(now: dt.datetime, failure: SyncFailed) -> None:
+    status = sync_status()
+    status.last_attempt_at = now
+    status.last_error = failure.message
+    db.session.flush()
+
 
 def run_scheduled_sync(context: JobContext) -> None:
-    log.info("daily sync at %s: no cloud license, nothing to sync", context.now.isoformat())
+    """The daily_sync job's work. A failure raises, so the job is retried with backoff and its
+    error recorded on the job row (shown to the admin, see ``sync_report``)."""
+    if build_sync_request(context.app, context.now) is None:
+        log.info("daily sync at %s: no cloud license, nothing to sync", context.now.isoformat())
+        return
+    try:
+        synchronize(context.app, context.now)
+    except SyncFailed as exc:
+        raise RuntimeError(exc.message) from None
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    last_success_at: dt.datetime | None
+    last_attempt_at: dt.datetime | None
+    last_error: str | None
+    next_sync_at: dt.datetime | None
+
+
+def sync_report() -> SyncReport:
+    """What the Subscription page shows: the newest of manual and scheduled attempts."""
+    status = db.session.execute(sa.select(SyncStatus)).scalar_one_or_none()
+    job = db.session.execute(sa.select(Job).where(Job.key == "daily_sync")).scalar_one_or_none()
+    last_success = status.last_success_at if status else None
+    attempt, error = (status.last_attempt_at, status.last_error) if status else (None, None)
+    if job is not None and job.last_run_at is not None and (
+        attempt is None or job.last_run_at > attempt
+    ):
+        attempt = job.last_run_at
+        error = job.last_error.split(": ", 1)[-1] if job.last_error else None
+    return SyncReport(last_success, attempt, error, job.next_run_at if job else None)
+
+
+def activate_from_environment(app: Flask, code: str) -> None:
+    """Install-time activation from GITLAB_ACTIVATION_CODE; a failure is logged and shown on the
+    Subscription page, never raised (the instance must still start)."""
+    with app.app_context():
+        if current_license() is not None:
+            return
+        now = app_clock(app).now()
+        try:
+            activate(app, code, now)
+            db.session.commit()
+            log.info("instance activated from GITLAB_ACTIVATION_CODE")
+        except SyncFailed as exc:
+            db.session.rollback()
+            record_failure(now, exc)
+            db.session.commit()
+            log.warning("activation from GITLAB_ACTIVATION_CODE failed: %s", exc.message)

@@ -35,4 +35,12 @@ def root() -> ResponseReturnValue:
 @blueprint.get("/dashboard")
 @login_required
 def index() -> ResponseReturnValue:
-    return render_template("home.html", user=current_user)
+    from flask import current_app
+
+    from instance.add_ons import user_has_duo_access
+    from webcore.clock import app_clock
+
+    duo_access = user_has_duo_access(
+        current_user, app_clock().now(), current_app.config["GITLAB_VERSION"]
+    )
+    return render_template("home.html", user=current_user, duo_access=duo_access)

@@ -13,19 +13,24 @@ APP_TITLE = "Customers Portal"
 MIGRATIONS = "portal:migrations"
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Flask:
     """Wire the portal app; see ``portal.setup.prepare`` for first-start work."""
-    from portal import views
+    from portal import customer, sales, support, sync_api, trials, views
     from portal.jobs import registry
     from portal.models import Account, Job, db
     from webcore.app import build_app, init_data_layer
-    from webcore.auth import init_auth, make_auth_blueprint
+    from webcore.auth import csrf, init_auth, make_auth_blueprint
 
     app = build_app(__name__, "portal", PREFIX, SETTINGS, config, environ)
     init_data_layer(app, db, Job, registry)
     init_auth(app, lambda user_id: db.session.get(Account, int(user_id)))
     app.register_blueprint(make_auth_blueprint(views.find_account, views.home_endpoint))
     app.register_blueprint(views.blueprint)
+    for feature in (customer, trials, support, sales, sync_api):
+        app.register_blueprint(feature.blueprint)
+    csrf.exempt(sync_api.blueprint)  # signed protocol requests, not browser forms
 
     @app.context_processor
     def _layout() -> dict[str, str]:

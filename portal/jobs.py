@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from webcore.jobs import JobContext, JobRegistry
+from webcore.jobs import JobContext, JobRegistry, RetryPolicy
 
 registry = JobRegistry()
 
@@ -23,5 +23,33 @@ def prune_nonces(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     return next_midnight(context.now)
 
 
+@registry.job("process_leads")
+def process_leads(context: JobContext, args: dict[str, Any]) -> dt.datetime:
+    """Sales works through the trial requests the marketing system handed over (R21), daily."""
+    from portal.leads import next_lead_processing, process_due_leads
+
+    process_due_leads(context.now)
+    return next_lead_processing(context.now, context.app.config)
+
+
+@registry.job(
+    "deliver_mail",
+    retry=RetryPolicy(max_attempts=8, base=dt.timedelta(minutes=1), cap=dt.timedelta(hours=2)),
+)
+def deliver_mail(context: JobContext, args: dict[str, Any]) -> None:
+    """Send one mail of the outbox (retried with backoff while the SMTP server fails)."""
+    from portal.mail import deliver
+
+    deliver(int(args["mail_id"]))
+
+
+def _first_lead_processing(now: dt.datetime) -> dt.datetime:
+    from flask import current_app
+
+    from portal.leads import next_lead_processing
+
+    return next_lead_processing(now, current_app.config)
+
+
 # Periodic jobs every portal runs, and when each first runs after preparation.
-PERIODIC_JOBS = {"prune_nonces": next_midnight}
+PERIODIC_JOBS = {"prune_nonces": next_midnight, "process_leads": _first_lead_processing}

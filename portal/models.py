@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 
 from webcore.db import NAMING_CONVENTION, TYPE_ANNOTATION_MAP
 from webcore.jobs import JobMixin
@@ -58,3 +59,233 @@ class SeenNonce(db.Model):  # type: ignore[name-defined,misc]
 
     nonce: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+# -- subscriptions and what is sold on them ------------------------------------------------------
+
+
+class SubscriptionKind:
+    PAID = "paid"
+    PLAN_TRIAL = "plan_trial"
+    COMMUNITY = "community_program"
+    ALL = (PAID, PLAN_TRIAL, COMMUNITY)
+    LABELS = {PAID: "Paid", PLAN_TRIAL: "Plan trial", COMMUNITY: "Community program"}
+
+
+class ReviewTerms:
+    QUARTERLY = "quarterly"
+    ANNUAL = "annual"
+    ALL = (QUARTERLY, ANNUAL)
+
+
+class Subscription(db.Model):  # type: ignore[name-defined,misc]
+    """A customer's subscription: plan, seats, term, contact, and how its license is delivered."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)  # "A-S00012345", the badge
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    plan: Mapped[str] = mapped_column(sa.String(20))  # protocol.license.Plan values
+    seats: Mapped[int]
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]  # exclusive, as licenses are
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    license_type: Mapped[str] = mapped_column(sa.String(20))  # protocol.license.LicenseType values
+    review_terms: Mapped[str] = mapped_column(sa.String(20))
+    auto_renew: Mapped[bool] = mapped_column(default=True)
+    contact_name: Mapped[str] = mapped_column(sa.String(200))
+    contact_email: Mapped[str] = mapped_column(sa.String(254))
+    contact_company: Mapped[str] = mapped_column(sa.String(200), default="")
+    contact_country: Mapped[str] = mapped_column(sa.String(2))
+    activation_code: Mapped[str | None] = mapped_column(sa.String(24), unique=True)
+    created_at: Mapped[dt.datetime]
+
+    customer: Mapped[Account] = relationship()
+    add_on_purchases: Mapped[list[AddOnPurchase]] = relationship(
+        back_populates="subscription", order_by="AddOnPurchase.id"
+    )
+
+
+class AddOnPurchase(db.Model):  # type: ignore[name-defined,misc]
+    """Seats of one GitLab Duo tier on a subscription for a term, bought or on trial (R1)."""
+
+    __tablename__ = "add_on_purchases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
+    tier: Mapped[str] = mapped_column(sa.String(30))  # protocol.license.AddOnTier values
+    quantity: Mapped[int]
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]  # exclusive
+    trial: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime]
+
+    subscription: Mapped[Subscription] = relationship(back_populates="add_on_purchases")
+
+    @property
+    def reference(self) -> str:
+        """The purchase id licenses carry."""
+        return f"AOP-{self.id:08d}"
+
+
+class PaymentMethod(db.Model):  # type: ignore[name-defined,misc]
+    """A card on file for a customer (the payment gateway decides whether a charge succeeds)."""
+
+    __tablename__ = "payment_methods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    brand: Mapped[str] = mapped_column(sa.String(20))
+    last4: Mapped[str] = mapped_column(sa.String(4))
+
+    @property
+    def label(self) -> str:
+        return f"{self.brand} ending in {self.last4}"
+
+
+class OrderKind:
+    DUO_PRO = "duo_pro"  # self-serve (R3) or sales
+    ADD_ON_SEATS = "add_on_seats"  # Add seats (R5)
+    DUO_ENTERPRISE = "duo_enterprise"  # sales only (R3)
+    SUBSCRIPTION_SEATS = "subscription_seats"  # sales: more seats on the subscription
+    RENEWAL = "renewal"  # sales
+    TRIAL_EXTENSION = "trial_extension"  # sales, $0 (R23)
+    LABELS = {
+        DUO_PRO: "GitLab Duo Pro seats",
+        ADD_ON_SEATS: "Additional add-on seats",
+        DUO_ENTERPRISE: "GitLab Duo Enterprise seats",
+        SUBSCRIPTION_SEATS: "Additional subscription seats",
+        RENEWAL: "Renewal",
+        TRIAL_EXTENSION: "Duo trial extension ($0 opportunity)",
+    }
+
+
+class Order(db.Model):  # type: ignore[name-defined,misc]
+    """Something sold on a subscription, self-serve or by sales; money in integer cents."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    channel: Mapped[str] = mapped_column(sa.String(20))  # "self_serve" or "sales"
+    quantity: Mapped[int]
+    amount_cents: Mapped[int]
+    payment_reference: Mapped[str | None] = mapped_column(sa.String(100))
+    add_on_purchase_id: Mapped[int | None] = mapped_column(sa.ForeignKey("add_on_purchases.id"))
+    placed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[dt.datetime]
+
+
+# -- activation, licenses and usage --------------------------------------------------------------
+
+
+class Activation(db.Model):  # type: ignore[name-defined,misc]
+    """The instance a subscription's activation code is bound to (R8), and its sync state."""
+
+    __tablename__ = "activations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), unique=True)
+    instance_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    key_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    public_key: Mapped[dict[str, Any]]
+    gitlab_version: Mapped[str] = mapped_column(sa.String(40))
+    hostname: Mapped[str] = mapped_column(sa.String(255))
+    activated_at: Mapped[dt.datetime]
+    last_sync_at: Mapped[dt.datetime | None]
+
+    subscription: Mapped[Subscription] = relationship()
+
+
+class IssuedLicense(db.Model):  # type: ignore[name-defined,misc]
+    """Every license the portal signed: cloud licenses sent at activation and sync, files."""
+
+    __tablename__ = "issued_licenses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    license_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
+    license_type: Mapped[str] = mapped_column(sa.String(20))
+    instance_id: Mapped[str | None] = mapped_column(sa.String(100))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))  # of the content, not the id/time
+    token: Mapped[str] = mapped_column(sa.Text)
+    issued_at: Mapped[dt.datetime]
+
+
+class UsageReport(db.Model):  # type: ignore[name-defined,misc]
+    """What an instance reported in one daily sync (R32)."""
+
+    __tablename__ = "usage_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
+    instance_id: Mapped[str] = mapped_column(sa.String(100))
+    received_at: Mapped[dt.datetime]
+    gitlab_version: Mapped[str] = mapped_column(sa.String(40))
+    billable_users: Mapped[int]
+    max_historical_users: Mapped[int]
+    add_on_usage: Mapped[list[Any]]
+    daily_usage: Mapped[list[Any]]
+
+
+# -- trial requests (leads) ----------------------------------------------------------------------
+
+
+class LeadStatus:
+    PENDING = "pending"
+    TRIAL_CREATED = "trial_created"
+    DROPPED = "dropped"
+
+
+class Lead(db.Model):  # type: ignore[name-defined,misc]
+    """A Duo trial request from the public form, until sales turns it into a trial or drops it."""
+
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_name: Mapped[str] = mapped_column(sa.String(40), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    first_name: Mapped[str] = mapped_column(sa.String(100))
+    last_name: Mapped[str] = mapped_column(sa.String(100))
+    company: Mapped[str] = mapped_column(sa.String(200))
+    country: Mapped[str] = mapped_column(sa.String(2))
+    add_on: Mapped[str] = mapped_column(sa.String(30))
+    submitted_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(sa.String(20), default=LeadStatus.PENDING, index=True)
+    reason: Mapped[str | None] = mapped_column(sa.String(40))
+    reason_detail: Mapped[str | None] = mapped_column(sa.Text)
+    processed_at: Mapped[dt.datetime | None]
+    subscription_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriptions.id"))
+    add_on_purchase_id: Mapped[int | None] = mapped_column(sa.ForeignKey("add_on_purchases.id"))
+
+
+# -- mail ----------------------------------------------------------------------------------------
+
+
+class MailStatus:
+    QUEUED = "queued"
+    SENT = "sent"
+    HELD = "held"  # no SMTP server configured: kept in the outbox only
+    FAILED = "failed"
+
+
+class MailMessage(db.Model):  # type: ignore[name-defined,misc]
+    """A mail in the outbox: queued in the transaction that caused it, delivered by a job."""
+
+    __tablename__ = "mail_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    attachment_name: Mapped[str | None] = mapped_column(sa.String(200))
+    attachment: Mapped[str | None] = mapped_column(sa.Text)
+    subscription_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=MailStatus.QUEUED)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]

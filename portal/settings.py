@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from webcore.app import common_settings
-from webcore.config import Setting
+from webcore.config import Setting, parse_list
 
 PREFIX = "PORTAL"
 
@@ -26,5 +26,36 @@ SETTINGS: list[Setting] = [
         300,
         "How far a signed request's timestamp may be from the portal's clock.",
         parse=int,
+    ),
+    Setting(
+        "EMBARGOED_COUNTRIES",
+        ["CU", "IR", "KP", "SY"],
+        "ISO 3166 country codes whose trial requests are dropped silently (R22).",
+        parse=parse_list,
+    ),
+    Setting(
+        "LEAD_PROCESSING_TIME",
+        "05:00",
+        "UTC time of day at which sales processes trial requests (R21).",
+    ),
+    Setting(
+        "LEAD_PROCESSING_DELAY_MINUTES",
+        60,
+        "How long a trial request waits in the marketing system before sales sees it (R21).",
+        parse=int,
+    ),
+    Setting(
+        "PRICE_LIST",
+        "premium=34800,ultimate=118800,duo_pro=22800,duo_enterprise=46800",
+        "List price per seat per year, in cents, as name=cents pairs.",
+    ),
+    Setting("SMTP_HOST", None, "SMTP server for outgoing mail; without it mail stays in the outbox."),
+    Setting("SMTP_PORT", 25, "SMTP server port.", parse=int),
+    Setting("MAIL_FROM", "Customers Portal <noreply@provlab.example>", "Sender of the portal's mail."),
+    Setting(
+        "DECLINED_CARD_SUFFIXES",
+        ["0002"],
+        "The fake payment gateway declines cards whose number ends in one of these.",
+        parse=parse_list,
     ),
 ]

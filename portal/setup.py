@@ -12,7 +12,7 @@ from flask import Flask
 from portal import MIGRATIONS
 from portal.jobs import PERIODIC_JOBS
 from portal.keys import load_signing_key
-from portal.models import Account, Role, db
+from portal.models import Account, PaymentMethod, Role, db
 from webcore.app import secret_path
 from webcore.auth import hash_password
 from webcore.clock import app_clock
@@ -63,6 +63,27 @@ def create_account(email: str, name: str, password: str, role: str, app: Flask) 
     return account
 
 
+def add_payment_method(account: Account, brand: str, last4: str) -> PaymentMethod:
+    method = PaymentMethod(account_id=account.id, brand=brand, last4=last4)
+    db.session.add(method)
+    db.session.flush()
+    return method
+
+
+def _seed_customer(account: Account, app: Flask) -> None:
+    """The demo customer's cards (the one ending in 0002 is declined) and subscriptions."""
+    from portal.subscriptions import create_subscription
+
+    now = app_clock(app).now()
+    add_payment_method(account, "Visa", "4242")
+    add_payment_method(account, "Mastercard", "0002")
+    create_subscription(account, plan="premium", seats=50, starts_on=now.date(), now=now,
+                        contact_company="Example Corp", contact_country="DE")
+    create_subscription(account, plan="ultimate", seats=20, starts_on=now.date(), now=now,
+                        license_type="offline_cloud", contact_company="Example Corp",
+                        contact_country="DE")
+
+
 def seed_demo(app: Flask) -> list[DemoLogin]:
     """Demo accounts (idempotent): a customer, a support engineer and a sales person."""
     names = {Role.CUSTOMER: "Casey Customer", Role.SUPPORT: "Sam Support", Role.SALES: "Sasha Sales"}
@@ -72,6 +93,10 @@ def seed_demo(app: Flask) -> list[DemoLogin]:
                 sa.select(Account.id).where(Account.email == login.email)
             ).first()
             if exists is None:
-                create_account(login.email, names[login.role], login.password, login.role, app)
+                account = create_account(
+                    login.email, names[login.role], login.password, login.role, app
+                )
+                if login.role == Role.CUSTOMER:
+                    _seed_customer(account, app)
         db.session.commit()
     return [DEMO_CUSTOMER, DEMO_SUPPORT, DEMO_SALES]

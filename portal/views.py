@@ -7,7 +7,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from portal.models import Account, db
+from portal.models import Account, Role, db
 
 blueprint = Blueprint("home", __name__)
 
@@ -18,15 +18,19 @@ def find_account(login: str) -> Account | None:
     ).scalar_one_or_none()
 
 
+HOME_PAGES = {Role.CUSTOMER: "customer.index", Role.SUPPORT: "support.index", Role.SALES: "sales.index"}
+
+
 def home_endpoint(account: Account) -> str:
-    return "home.index"
+    """Where an account lands after signing in."""
+    return HOME_PAGES.get(account.role, "home.index")
 
 
 @blueprint.get("/")
 def root() -> ResponseReturnValue:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.sign_in"))
-    return redirect(url_for("home.index"))
+    return redirect(url_for(home_endpoint(current_user)))
 
 
 @blueprint.get("/home")

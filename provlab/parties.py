@@ -73,6 +73,8 @@ class InProcessParty:
             return self.app.extensions["jobs"].earliest_due()  # type: ignore[no-any-return]
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
-        self.clock.set(at)
+        from webcore.simulation import advance_through_due_jobs
+
         with self.app.app_context():
-            return [run.to_dict() for run in self.app.extensions["jobs"].run_due(at)]
+            runs = advance_through_due_jobs(self.app.extensions["jobs"], self.clock, at)
+            return [run.to_dict() for run in runs]

@@ -256,12 +256,16 @@ class JobScheduler:
             app=_current_app(), now=ran_at, job_key=job.key, attempt=job.attempts + 1
         )
         job_id, job_key, args = job.id, job.key, dict(job.args or {})
+        # The handler runs in a savepoint: a failure undoes its writes but keeps the claim (the
+        # row lock), so no other worker can run the job again before the failure is recorded.
+        savepoint = session.begin_nested()
         try:
             if spec is None:
                 raise LookupError(f"no handler declared for job {job.name!r}")
             next_run_at = spec.handler(context, args)
+            savepoint.commit()  # flushes the handler's writes: a failing flush is its failure too
         except Exception as exc:  # a job's failure is recorded, never propagated to the worker
-            session.rollback()
+            savepoint.rollback()  # also after a failed flush, which leaves it inactive
             return self._record_failure(job_id, spec, scheduled_for, ran_at, exc)
         job = session.get(self.model, job_id)
         if job is not None:  # the handler may have cancelled its own row

@@ -62,6 +62,17 @@ class Pool:
         self._created.append(name)
         return self._postgres_url(name)
 
+    def empty_database(self, app_name: str, backend: str) -> str:
+        """A database with no tables at all (for migration tests); dropped at the session's end."""
+        number = next(self._numbers)
+        if backend == "sqlite":
+            return f"sqlite:///{self.folder / f'empty-{app_name}-{number}.db'}"
+        name = f"provlab_t{self.run_id}_{app_name}_empty_{number}"
+        with self.admin().connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        self._created.append(name)
+        return self._postgres_url(name)
+
     def _template(self, app_name: str, backend: str) -> str:
         key = (app_name, backend)
         if key not in self._templates:
