@@ -414,3 +414,91 @@ def _scenario_files(paths: tuple[Path, ...]) -> list[Path]:
     for path in paths:
         files.extend(sorted(path.rglob("*.yaml")) if path.is_dir() else [path])
     return files
+
+
+# -- doctor --------------------------------------------------------------------------------------
+
+
+@main.group()
+def doctor() -> None:
+    """Diagnose a customer's case: walk the path and name the cause."""
+
+
+@doctor.command("trial")
+@click.option("--subscription", "subscription_name", required=True, help="The subscription name (A-S…).")
+@click.option("--email", help="Only the trial requests made with this email.")
+@click.option("--instance", "instance_url", help="The instance's URL, to read its live diagnostics "
+              "(needs --token, an administrator's personal access token).")
+@click.option("--token", envvar="PROVLAB_INSTANCE_TOKEN", help="Administrator's personal access token "
+              "for --instance (or PROVLAB_INSTANCE_TOKEN).")
+@click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A diagnostics bundle exported from the instance (JSON).")
+@click.option("--var", "var", type=click.Path(path_type=Path), default=DEFAULT_VAR, show_default=True,
+              help="The var folder of the portal (its database, unless PORTAL_DATABASE_URL is set).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def doctor_trial(subscription_name: str, email: str | None, instance_url: str | None, token: str | None,
+                 bundle: Path | None, var: Path, as_json: bool) -> None:
+    """Why has this subscription's GitLab Duo trial not started? Prints one verdict naming the
+    cause, the rule and the next action, with the evidence below it."""
+    from provlab.doctor import diagnose_trial
+    from provlab.doctor_evidence import BundleError, instance_evidence, portal_evidence
+
+    if instance_url and bundle:
+        raise click.UsageError("give --instance or --bundle, not both")
+    instance = None
+    try:
+        if bundle is not None:
+            instance = instance_evidence(json.loads(bundle.read_text()))
+        elif instance_url:
+            instance = instance_evidence(_fetch_bundle(instance_url, token))
+    except (BundleError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"cannot read the instance's diagnostics: {exc}") from None
+    portal_app = _portal_for_doctor(var)
+    verdict = diagnose_trial(portal_evidence(portal_app, subscription_name, email), instance)
+    if as_json:
+        click.echo(json.dumps(verdict.to_dict(), indent=2))
+    else:
+        click.echo(verdict.render())
+
+
+def _fetch_bundle(url: str, token: str | None) -> dict[str, Any]:
+    import requests
+
+    if not token:
+        raise click.UsageError("--instance needs --token (an administrator's personal access token)")
+    try:
+        response = requests.get(f"{url.rstrip('/')}/admin/subscription/diagnostics.json",
+                                headers={"PRIVATE-TOKEN": token}, timeout=15)
+    except requests.RequestException as exc:
+        raise click.ClickException(f"cannot reach the instance at {url}: {exc}") from None
+    if response.status_code != 200:
+        raise click.ClickException(f"the instance refused the diagnostics request ({response.status_code})")
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _portal_for_doctor(var: Path) -> Any:
+    """The portal app over the same database as the running portal, on the portal's clock."""
+    import os
+
+    from portal import create_app
+    from provlab.parties import HttpParty, PartyError
+    from provlab.servers import RunningPair
+
+    environ = dict(os.environ)
+    environ.setdefault("PORTAL_INSTANCE_PATH", str(var / "portal"))
+    pair = None
+    try:
+        pair = RunningPair.load(var)
+    except LookupError:
+        pass
+    if pair is not None and pair.simulated and pair.simulation_token:
+        try:
+            now = HttpParty("portal", pair.portal_url, pair.simulation_token).now()
+        except PartyError as exc:
+            raise click.ClickException(str(exc)) from None
+        environ.update({"PORTAL_CLOCK": "simulated", "PORTAL_SIMULATED_START": format_utc(now)})
+    app = create_app(environ=environ)
+    database = app.config["SQLALCHEMY_DATABASE_URI"]
+    if database.startswith("sqlite:///") and not Path(database.removeprefix("sqlite:///")).exists():
+        raise click.ClickException(f"no portal database at {database}: is --var right?")
+    return app

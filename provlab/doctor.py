@@ -23,6 +23,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from portal.leads import Reason
 from protocol.clock import format_utc
 from protocol.versions import GitLabVersion
 
@@ -122,7 +123,7 @@ class Explanation:
 
 # Why sales dropped a lead, as the support engineer needs to hear it.
 DROP_REASONS: dict[str, Explanation] = {
-    "embargoed_country": Explanation(
+    Reason.EMBARGOED_COUNTRY: Explanation(
         headline=(
             "The trial request came from an embargoed country: the form showed success, but the "
             "application failed silently and no trial was created"
@@ -133,7 +134,7 @@ DROP_REASONS: dict[str, Explanation] = {
             "do not tell the customer more than policy allows."
         ),
     ),
-    "email_mismatch": Explanation(
+    Reason.EMAIL_NOT_CONTACT: Explanation(
         headline=("The email on the trial request is not the subscription contact's email"),
         rule="R20",
         action=(
@@ -141,7 +142,7 @@ DROP_REASONS: dict[str, Explanation] = {
             "(or change the subscription contact first)."
         ),
     ),
-    "plan_trial": Explanation(
+    Reason.PLAN_TRIAL_IN_PROGRESS: Explanation(
         headline=(
             "The subscription is a self-managed Ultimate plan trial (a legacy license): Duo cannot be "
             "trialled at the same time"
@@ -151,14 +152,14 @@ DROP_REASONS: dict[str, Explanation] = {
             "The customer must finish the Ultimate trial, then request the Duo trial separately."
         ),
     ),
-    "community_program": Explanation(
+    Reason.COMMUNITY_PROGRAM: Explanation(
         headline=(
             "Community-program subscriptions (legacy licenses) are not eligible for a Duo trial"
         ),
         rule="R12",
         action=("No Duo trial is possible on a community-program subscription."),
     ),
-    "free_plan": Explanation(
+    Reason.FREE_PLAN: Explanation(
         headline=(
             "The subscription is on the Free plan: Duo trials need an active paid Premium or Ultimate "
             "subscription"
@@ -166,22 +167,30 @@ DROP_REASONS: dict[str, Explanation] = {
         rule="R19",
         action=("The customer needs a paid Premium or Ultimate subscription first."),
     ),
-    "not_paid": Explanation(
+    Reason.NOT_PAID: Explanation(
         headline=("The subscription is not a paid subscription"),
         rule="R19",
         action=("The customer needs an active paid Premium or Ultimate subscription."),
     ),
-    "expired": Explanation(
+    Reason.EXPIRED: Explanation(
         headline=("The subscription is not active (expired or not started)"),
         rule="R19",
         action=("Renew the subscription, then request the trial again."),
     ),
-    "already_has_duo": Explanation(
+    Reason.ALREADY_HAS_DUO: Explanation(
         headline=("The subscription already has GitLab Duo (a purchase or an earlier trial)"),
         rule="R19",
         action=("No new trial is needed; to extend a trial, sales books a $0 order (R23)."),
     ),
-    "unknown_subscription": Explanation(
+    Reason.ALREADY_HAD_DUO_TRIAL: Explanation(
+        headline="The subscription already has a GitLab Duo trial",
+        rule="R19",
+        action=(
+            "Support cannot extend Duo trials (R23); sales can extend one as a $0 order on the "
+            "subscription."
+        ),
+    ),
+    Reason.UNKNOWN_SUBSCRIPTION: Explanation(
         headline=("The trial request named a subscription the portal does not know"),
         rule="R20",
         action=(

@@ -85,12 +85,14 @@ def test_doctor_pending_lead_names_the_next_processing_time() -> None:
     ("reason", "rule"),
     [
         ("embargoed_country", "R22"),
-        ("email_mismatch", "R20"),
-        ("plan_trial", "R11"),
+        ("email_not_contact", "R20"),
+        ("plan_trial_in_progress", "R11"),
         ("community_program", "R12"),
         ("free_plan", "R19"),
-        ("expired", "R19"),
+        ("not_paid", "R19"),
+        ("subscription_expired", "R19"),
         ("already_has_duo", "R19"),
+        ("already_had_duo_trial", "R19"),
     ],
 )
 def test_doctor_dropped_lead_names_its_reason_and_rule(reason: str, rule: str) -> None:

@@ -1,0 +1,106 @@
+"""A diagnostics bundle: what support needs to know about this instance, and no secret.
+
+An administrator exports it (Admin → Subscription, or the command line) and hands it to support,
+who read it with ``provlab doctor trial --bundle FILE`` without access to the instance. It never
+contains the license token, keys, tokens, passwords, or proxy credentials.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import Flask
+
+from protocol.clock import format_utc
+
+BUNDLE_FORMAT = "provlab-instance-diagnostics/1"
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy")
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return url
+
+
+def proxy_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The proxy variables the instance's outbound calls honour (R16), credentials removed."""
+    source = os.environ if environ is None else environ
+    return {name: _without_credentials(source[name]) for name in PROXY_VARIABLES if source.get(name)}
+
+
+def diagnostics_bundle(app: Flask) -> dict[str, Any]:
+    """Collect the bundle; call inside an app context."""
+    from instance.add_ons import assigned_count, duo_availability, duo_purchase
+    from instance.identity import identity
+    from instance.licenses import current_license, license_history
+    from instance.sync import sync_report
+    from instance.users import billable_user_count
+    from webcore.clock import app_clock
+
+    now = app_clock(app).now()
+    license_row = current_license()
+    purchase = duo_purchase()
+    report = sync_report()
+    availability = duo_availability(now, app.config["GITLAB_VERSION"])
+
+    def when(value: Any) -> str | None:
+        return format_utc(value) if value is not None else None
+
+    return {
+        "format": BUNDLE_FORMAT,
+        "generated_at": format_utc(now),
+        "instance": {
+            "instance_id": identity().instance_id,
+            "gitlab_version": app.config["GITLAB_VERSION"],
+            "hostname": app.config["HOSTNAME"],
+            "portal_url": app.config["PORTAL_URL"],
+            "proxy": proxy_settings(),
+        },
+        "license": None
+        if license_row is None
+        else {
+            "license_id": license_row.license_id,
+            "type": license_row.license_type,
+            "plan": license_row.plan,
+            "seats": license_row.seats,
+            "starts_on": license_row.starts_on.isoformat(),
+            "ends_on": license_row.ends_on.isoformat(),
+            "trial": license_row.trial,
+            "subscription_name": license_row.subscription_name,
+            "activated_at": when(license_row.activated_at),
+            "uploaded_at": when(license_row.uploaded_at),
+        },
+        "license_history": [
+            {"license_id": row.license_id, "type": row.license_type, "created_at": when(row.created_at)}
+            for row in license_history()
+        ],
+        "sync": {
+            "last_success_at": when(report.last_success_at),
+            "last_attempt_at": when(report.last_attempt_at),
+            "last_error": report.last_error,
+            "next_sync_at": when(report.next_sync_at),
+        },
+        "duo": {
+            "available": availability.available,
+            "reason": availability.reason,
+            "warning": availability.warning,
+            "purchase": None
+            if purchase is None
+            else {
+                "tier": purchase.tier,
+                "quantity": purchase.quantity,
+                "starts_on": purchase.starts_on.isoformat(),
+                "ends_on": purchase.ends_on.isoformat(),
+                "trial": purchase.trial,
+                "purchase_id": purchase.purchase_id,
+                "assigned_seats": assigned_count(purchase),
+            },
+        },
+        "billable_users": billable_user_count(),
+    }
