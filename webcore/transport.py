@@ -8,6 +8,7 @@ with no server. Faults are injected in one place: the session's adapter.
 
 from __future__ import annotations
 
+import http.client
 import io
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -52,14 +53,15 @@ class WSGIAdapter(BaseAdapter):
             environ = builder.get_environ()
         finally:
             builder.close()
-        app_iter, status, headers = run_wsgi_app(self.app, environ, buffered=True)
+        app_iter, status, wsgi_headers = run_wsgi_app(self.app, environ, buffered=True)
+        headers = list(wsgi_headers.items())
         content = b"".join(app_iter)
 
         response = requests.Response()
         response.status_code = int(status.split(" ", 1)[0])
         response.reason = status.split(" ", 1)[1] if " " in status else ""
-        response.headers = CaseInsensitiveDict(dict(headers))
-        response.raw = io.BytesIO(content)
+        response.headers = _merge_headers(headers)
+        response.raw = _Raw(content, headers)
         response._content = content
         response.url = request.url or ""
         response.request = request
@@ -68,6 +70,30 @@ class WSGIAdapter(BaseAdapter):
 
     def close(self) -> None:
         pass
+
+
+def _merge_headers(headers: Any) -> CaseInsensitiveDict[str]:
+    """Repeated headers joined with ", ", as urllib3 does for a real response (a plain dict
+    would keep only the last ``Link`` or ``Set-Cookie``)."""
+    merged: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for name, value in headers:
+        merged[name] = f"{merged[name]}, {value}" if name in merged else value
+    return merged
+
+
+class _OriginalResponse:
+    """What ``requests`` reads cookies from: ``raw._original_response.msg`` (all Set-Cookie)."""
+
+    def __init__(self, headers: list[tuple[str, str]]) -> None:
+        self.msg = http.client.HTTPMessage()
+        for name, value in headers:
+            self.msg[name] = value
+
+
+class _Raw(io.BytesIO):
+    def __init__(self, content: bytes, headers: list[tuple[str, str]]) -> None:
+        super().__init__(content)
+        self._original_response = _OriginalResponse(headers)
 
 
 def in_process_session(app: WSGIApp, base_url: str) -> requests.Session:

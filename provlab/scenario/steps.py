@@ -9,19 +9,20 @@ from typing import Any
 
 from protocol.clock import format_utc, parse_utc
 from provlab.durations import parse_duration
-from provlab.scenario.loader import Scenario
+from provlab.scenario.loader import LineDict, Scenario
 from provlab.scenario.vocabulary import StepContext, action, expectation
 from provlab.scenario.world import World
 
 
 def apply_setup(world: World, scenario: Scenario) -> None:
-    """Build what ``setup:`` describes (nothing yet besides the two fresh parties)."""
-    unknown = sorted(set(scenario.setup) - SETUP_SECTIONS)
+    """Build what ``setup:`` describes: the portal first, then the instance (which may activate)."""
+    from provlab.scenario import domain
+
+    unknown = sorted(set(scenario.setup) - {"portal", "instance"})
     if unknown:
-        raise scenario.error(scenario.setup.line, f"unknown setup section(s) {', '.join(unknown)}")
-
-
-SETUP_SECTIONS: set[str] = set()
+        raise scenario.error(scenario.setup.line, f"unknown setup section(s) {', '.join(unknown)}; use portal, instance")
+    domain.setup_portal(world, scenario, scenario.setup.get("portal") or LineDict(subscriptions=[]))
+    domain.setup_instance(world, scenario, scenario.setup.get("instance") or LineDict())
 
 
 @action("advance", "- advance: 1d12h")

@@ -24,6 +24,8 @@ import requests
 from flask import Flask
 
 from protocol.clock import format_utc
+from provlab.faults import FaultState
+from provlab.faults import install as install_faults
 from provlab.parties import HttpParty, InProcessParty
 from provlab.timetravel import Party, travel_to
 from webcore.transport import in_process_session
@@ -75,6 +77,25 @@ class _Server:
         self._thread.join(timeout=10)
 
 
+class SkewedParty:
+    """A party whose clock runs ``offset`` ahead of the orchestrator's common time."""
+
+    def __init__(self, inner: Party, offset: dt.timedelta) -> None:
+        self.inner = inner
+        self.offset = offset
+        self.name = inner.name
+
+    def now(self) -> dt.datetime:
+        return self.inner.now() - self.offset
+
+    def next_due(self) -> dt.datetime | None:
+        due = self.inner.next_due()
+        return due - self.offset if due is not None else None
+
+    def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
+        return self.inner.run_due(max(at + self.offset, self.inner.now()))
+
+
 class World:
     """A portal and an instance for one scenario run, and the clock that moves them."""
 
@@ -91,6 +112,11 @@ class World:
         )
         self.folder = Path(self._tmp.name) if self._tmp else folder  # type: ignore[assignment]
         self._servers: list[_Server] = []
+        self._clients: dict[str, requests.Session] = {}
+        self.faults = FaultState()
+        self.last_sync_answer: dict[str, Any] | None = None
+        self.last_verdict: Any = None
+        self.last_admin_page = ""
         self.portal = self._build_portal(start)
         self.portal_url = IN_PROCESS_PORTAL_URL
         if transport == "http":
@@ -144,6 +170,8 @@ class World:
             session = requests.Session()
             session.trust_env = False
         session.hooks["response"].append(self._record_call)
+        install_faults(session, self.faults)
+        self.instance_session = session
         app.extensions["instance.portal_session"] = session
         prepare(app)
         self._fix_sync_slot(app)
@@ -167,6 +195,62 @@ class World:
         self.timeline.add(
             self.now(), "instance", "call", f"{request.method} {path} → {response.status_code}"
         )
+
+    # -- people's HTTP clients ------------------------------------------------------------------------
+
+    def client(self, name: str) -> requests.Session:
+        """A browser-like session to one party (cookies kept), over the world's transport."""
+        if name not in self._clients:
+            app, url = (self.portal, self.portal_url) if name == "portal" else (self.instance, self.instance_url)
+            if self.transport == "inprocess":
+                session = in_process_session(app, url)
+            else:
+                session = requests.Session()
+                session.trust_env = False
+            self._clients[name] = session
+        return self._clients[name]
+
+    def admin_client(self) -> requests.Session:
+        """The instance administrator's signed-in session."""
+        if "admin" not in self._clients:
+            import re
+
+            from provlab.scenario.domain import ADMIN_PASSWORD, ADMIN_USERNAME
+
+            session = self.client("instance")
+            page = session.get(f"{self.instance_url}/users/sign_in").text
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+            response = session.post(
+                f"{self.instance_url}/users/sign_in",
+                data={"login": ADMIN_USERNAME, "password": ADMIN_PASSWORD,
+                      "csrf_token": token.group(1) if token else ""},
+                allow_redirects=False,
+            )
+            if response.status_code != 302:
+                raise RuntimeError(f"the scenario's administrator could not sign in ({response.status_code})")
+            self._clients["admin"] = session
+        return self._clients["admin"]
+
+    # -- faults that are not on the wire --------------------------------------------------------------
+
+    def set_proxy(self, url: str) -> None:
+        """A proxy setting for the instance's outbound calls (R16)."""
+        self.instance_session.proxies.update({"http": url, "https": url})
+        if self.transport == "inprocess":
+            # No socket is opened in-process: a proxy that cannot be reached is simulated.
+            self.faults.set("proxy")
+
+    def clear_proxy(self) -> None:
+        self.instance_session.proxies.clear()
+        self.faults.clear("proxy")
+
+    def skew_instance(self, offset: dt.timedelta) -> None:
+        """Run the instance's clock ``offset`` ahead of the portal's from now on."""
+        base = self.parties[1].inner if isinstance(self.parties[1], SkewedParty) else self.parties[1]
+        skewed = SkewedParty(base, offset)
+        self.parties = [self.parties[0], skewed]
+        base.run_due(self.now() + offset)
+        self.timeline.add(self.now(), "scenario", "fault", f"instance clock {offset} ahead")
 
     # -- time ---------------------------------------------------------------------------------------
 
