@@ -208,10 +208,7 @@ def upload_license_file(world: World, subscription_name: str) -> Any:
         subscription = find_subscription(subscription_name)
         if subscription is None:
             raise LookupError(f"no subscription {subscription_name} on the portal")
-        issued = license_file_for(subscription, _now(world.portal))
-        from protocol.signing import armor
-
-        text = armor(issued.token)
+        text = license_file_for(subscription, _now(world.portal)).token  # the armored file
     client = world.admin_client()
     token = _csrf(client.get(f"{world.instance_url}/admin/subscription").text)
     response = client.post(
