@@ -167,6 +167,17 @@ def clock(ctx: click.Context, var: Path) -> None:
     ctx.obj = var
 
 
+def _var_option(command: Any) -> Any:
+    """``--var`` after the subcommand too (``provlab clock advance 2d --var X``)."""
+    return click.option(
+        "--var",
+        "own_var",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="The var folder of the running `provlab up` (as `provlab clock --var`).",
+    )(command)
+
+
 def _parties(var: Path) -> list[Any]:
     from provlab.parties import HttpParty
     from provlab.servers import RunningPair
@@ -187,11 +198,13 @@ def _parties(var: Path) -> list[Any]:
 
 @clock.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_var_option
 @click.pass_obj
-def clock_show(var: Path, as_json: bool) -> None:
+def clock_show(var: Path, as_json: bool, own_var: Path | None) -> None:
     """Print each app's time and its next due job."""
     from provlab.parties import PartyError
 
+    var = own_var or var
     try:
         rows = [(p.name, p.now(), p.next_due()) for p in _parties(var)]
     except PartyError as exc:
@@ -214,10 +227,12 @@ def clock_show(var: Path, as_json: bool) -> None:
 @clock.command("advance")
 @click.argument("duration")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_var_option
 @click.pass_obj
-def clock_advance(var: Path, duration: str, as_json: bool) -> None:
+def clock_advance(var: Path, duration: str, as_json: bool, own_var: Path | None) -> None:
     """Move both clocks forward by DURATION (e.g. 2d, 36h, 1d12h, 90m), running every due job
     of both apps in time order."""
+    var = own_var or var
     try:
         delta = parse_duration(duration)
     except ValueError as exc:
@@ -229,11 +244,14 @@ def clock_advance(var: Path, duration: str, as_json: bool) -> None:
 @clock.command("set")
 @click.argument("time")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_var_option
 @click.pass_obj
-def clock_set(var: Path, time: str, as_json: bool) -> None:
+def clock_set(var: Path, time: str, as_json: bool, own_var: Path | None) -> None:
     """Move both clocks forward to TIME (UTC, e.g. 2026-03-01T04:00:00Z), running every due job
     on the way. Clocks never move backwards."""
-    _travel(_parties(var), _parse_time(time), as_json)
+    var = own_var or var
+    target = _parse_time(time)  # a bad time is refused before looking for the servers
+    _travel(_parties(var), target, as_json)
 
 
 def _travel(parties: list[Any], target: dt.datetime, as_json: bool) -> None:
@@ -502,3 +520,10 @@ def _portal_for_doctor(var: Path) -> Any:
     if database.startswith("sqlite:///") and not Path(database.removeprefix("sqlite:///")).exists():
         raise click.ClickException(f"no portal database at {database}: is --var right?")
     return app
+
+
+# -- portal --------------------------------------------------------------------------------------
+
+from portal.cli import portal_group  # noqa: E402 - the portal's own commands, registered here
+
+main.add_command(portal_group)

@@ -73,8 +73,6 @@ class InProcessParty:
             return self.app.extensions["jobs"].earliest_due()  # type: ignore[no-any-return]
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
-        from webcore.simulation import advance_through_due_jobs
-
+        self.clock.set(at)
         with self.app.app_context():
-            runs = advance_through_due_jobs(self.app.extensions["jobs"], self.clock, at)
-            return [run.to_dict() for run in runs]
+            return [run.to_dict() for run in self.app.extensions["jobs"].run_due(at)]

@@ -2,7 +2,8 @@
 
 To reach a target time, repeatedly ask every party for its earliest due job, move all clocks to
 the earliest of those instants, and run what is due there (the portal before the instance when
-both have work at the same instant), until nothing is due before the target. So a lead processed
+both have work at the same instant; a party with nothing due there moves its clock before any job
+runs), until nothing is due before the target. So a lead processed
 at 05:00 on the portal is seen by the instance's sync at 03:41 the next day, exactly, every time.
 """
 
@@ -48,7 +49,11 @@ def travel_to(parties: Sequence[Party], target: dt.datetime) -> Travel:
         if not pending:
             break
         instant = max(min(pending), started)
-        for party, _ in dues:
+        # Parties with nothing due by ``instant`` move their clocks first (running nothing), so
+        # a job sees every idle party already at its instant; then the busy ones run, in order.
+        idle = [party for party, due in dues if due is None or due > instant]
+        busy = [party for party, due in dues if due is not None and due <= instant]
+        for party in idle + busy:
             runs.extend(party.run_due(max(instant, party.now())))
     else:
         raise RuntimeError(f"time travel did not settle after {MAX_STEPS} steps")

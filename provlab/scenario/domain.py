@@ -131,8 +131,6 @@ def setup_instance(world: World, scenario: Scenario, section: Any) -> None:
         app.config["GITLAB_VERSION"] = str(section["version"])
     if "hostname" in section:
         app.config["HOSTNAME"] = str(section["hostname"])
-    if "proxy" in section:
-        world.set_proxy(str(section["proxy"]))
     with transaction(app):
         now = _now(app)
         create_user(username=ADMIN_USERNAME, email="root@instance.test", name="Administrator", now=now,
@@ -166,6 +164,8 @@ def setup_instance(world: World, scenario: Scenario, section: Any) -> None:
         response = upload_license_file(world, str(section["license_file"]))
         if response.status_code != 200:
             raise scenario.error(section.line, f"license upload failed: {_flash(response.text)}")
+    if "proxy" in section:  # set after activation: a proxy setting changed later breaks syncing
+        world.set_proxy(str(section["proxy"]))
 
 
 def _flash(html: str) -> str:
@@ -486,6 +486,13 @@ def clear_faults(context: StepContext, args: Any) -> None:
     context.world.timeline.add(context.world.now(), "scenario", "fault", f"{args or 'all'} cleared")
 
 
+@action("clear_proxy", "- clear_proxy: true")
+def clear_proxy(context: StepContext, args: Any) -> None:
+    """The admin fixes the instance's proxy setting (removes the wrong one)."""
+    context.world.clear_proxy()
+    context.world.timeline.add(context.world.now(), "instance", "admin", "proxy setting removed")
+
+
 @action("skew_clock", "- skew_clock: 10m      # the instance's clock runs ahead of the portal's")
 def skew_clock(context: StepContext, args: Any) -> None:
     """Put the instance's clock ahead of the portal's (a fault: signed requests become stale)."""
@@ -637,6 +644,20 @@ def expect_duo_menu(context: StepContext, args: Any) -> None:
     shown = 'href="/admin/gitlab_duo"' in page
     if shown != (args == "shown"):
         context.fail(f"the GitLab Duo menu is {'shown' if shown else 'hidden'}")
+
+
+@expectation("duo_warning", "duo_warning: degraded    # or none")
+def expect_duo_warning(context: StepContext, args: Any) -> None:
+    """The degraded-experience warning below GitLab 17.2 (R18)."""
+    from instance.add_ons import duo_availability
+
+    if args not in ("degraded", "none"):
+        context.malformed("duo_warning is 'degraded' or 'none'")
+    app = context.world.instance
+    with app.app_context():
+        availability = duo_availability(_now(app), app.config["GITLAB_VERSION"])
+    if (availability.warning is not None) != (args == "degraded"):
+        context.fail(f"the warning is {availability.warning!r}")
 
 
 @expectation("assigned", "assigned: [alice, bob]")
