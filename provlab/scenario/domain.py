@@ -135,10 +135,8 @@ def setup_instance(world: World, scenario: Scenario, section: Any) -> None:
         now = _now(app)
         create_user(username=ADMIN_USERNAME, email="root@instance.test", name="Administrator", now=now,
                     password_hash=hash_password(ADMIN_PASSWORD), admin=True, highest_access_level=50)
-        for entry in section.get("users") or []:
+        for entry in _expand_users(section.get("users") or []):
             line = getattr(entry, "line", section.line)
-            if isinstance(entry, str):
-                entry = {"username": entry}
             unknown = set(entry) - USER_KEYS
             if unknown or "username" not in entry:
                 raise scenario.error(line, f"a user needs a username; allowed keys: {', '.join(sorted(USER_KEYS))}")
@@ -173,6 +171,37 @@ def _flash(html: str) -> str:
 
     messages = re.findall(r'<div class="flash [a-z]+" role="alert">(.*?)</div>', html, re.S)
     return "; ".join(m.strip() for m in messages) or "no message shown"
+
+
+def _expand_users(entries: list[Any]) -> list[Any]:
+    """``alice`` is ``{username: alice}``; ``{prefix: dev, count: 50}`` is dev01..dev50."""
+    expanded: list[Any] = []
+    for entry in entries:
+        if isinstance(entry, str):
+            expanded.append({"username": entry})
+        elif isinstance(entry, dict) and "prefix" in entry and "count" in entry:
+            count = int(entry["count"])
+            width = max(2, len(str(count)))
+            extra = {k: v for k, v in entry.items() if k not in ("prefix", "count")}
+            expanded += [{"username": f"{entry['prefix']}{n:0{width}d}", **extra} for n in range(1, count + 1)]
+        else:
+            expanded.append(entry)
+    return expanded
+
+
+def usernames(names: Any) -> list[str]:
+    """A list of usernames, where ``dev01..dev20`` stands for the range."""
+    import re
+
+    result: list[str] = []
+    for name in names:
+        found = re.fullmatch(r"([A-Za-z_-]+)(\d+)\.\.\1?(\d+)", str(name))
+        if found:
+            prefix, first, last = found.group(1), found.group(2), found.group(3)
+            result += [f"{prefix}{n:0{len(first)}d}" for n in range(int(first), int(last) + 1)]
+        else:
+            result.append(str(name))
+    return result
 
 
 def activation_code(world: World, subscription_name: str) -> str:
@@ -258,9 +287,22 @@ def request_trial(context: StepContext, args: Any) -> None:
 @action("buy_duo_pro", "- buy_duo_pro: {subscription: A-S00000001, seats: 20, card: declined}")
 def buy_duo_pro(context: StepContext, args: Any) -> None:
     """The customer buys GitLab Duo Pro seats (R3); a declined card leaves nothing provisioned."""
+    from portal.purchases import buy_duo_pro as buy
+
+    _customer_purchase(context, args, buy)
+
+
+@action("add_seats", "- add_seats: {subscription: A-S00000001, seats: 10, expect_refusal: exceed}")
+def add_seats(context: StepContext, args: Any) -> None:
+    """The customer buys more seats of the add-on the subscription has (R5)."""
+    from portal.purchases import add_seats as buy_more
+
+    _customer_purchase(context, args, buy_more)
+
+
+def _customer_purchase(context: StepContext, args: Any, purchase: Any) -> None:
     from portal.errors import Refused
     from portal.models import Account, PaymentMethod
-    from portal.purchases import buy_duo_pro as buy
     from portal.subscriptions import find_subscription
 
     fields = context.mapping(args, {"subscription", "seats"}, {"card", "expect_refusal"})
@@ -274,7 +316,7 @@ def buy_duo_pro(context: StepContext, args: Any) -> None:
             db.session.add(method)
             db.session.flush()
             subscription = _subscription(context, find_subscription(str(fields["subscription"])))
-            buy(subscription, int(fields["seats"]), method, _now(app), buyer)
+            purchase(subscription, int(fields["seats"]), method, _now(app), buyer)
         outcome = None
     except Refused as refused:
         outcome = refused.message
@@ -406,7 +448,7 @@ def _seat_change(context: StepContext, args: Any, *, assign: bool) -> None:
             purchase = duo_purchase()
             if purchase is None:
                 context.fail("the instance knows no GitLab Duo add-on purchase")
-            ids = [_user(context, name).id for name in fields["users"]]
+            ids = [_user(context, name).id for name in usernames(fields["users"])]
             if assign:
                 bulk_assign(purchase.id, ids, _now(app))
             else:
@@ -673,8 +715,10 @@ def expect_assigned(context: StepContext, args: Any) -> None:
                 sa.select(User.username).join(UserAddOnAssignment, UserAddOnAssignment.user_id == User.id)
             ).scalars()
         )
-    if names != sorted(str(a) for a in args):
-        context.fail(f"seats are held by {names}, expected {sorted(args)}")
+    expected = sorted(usernames(args))
+    if names != expected:
+        missing, extra = sorted(set(expected) - set(names)), sorted(set(names) - set(expected))
+        context.fail(f"seats differ: missing {missing}, unexpected {extra}")
 
 
 @expectation("assigned_count", "assigned_count: 30")
