@@ -389,11 +389,19 @@ def scenario() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write JUnit XML here (for CI).",
 )
-def scenario_run(paths: tuple[Path, ...], transport: str, junit_path: Path | None) -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Also print the apps' own log lines.")
+def scenario_run(
+    paths: tuple[Path, ...], transport: str, junit_path: Path | None, verbose: bool
+) -> None:
     """Run the scenario files PATHS (files or folders of *.yaml). Exits non-zero on any failure,
     printing a timeline of both parties' events around each failing step."""
+    import logging
+
     from provlab.scenario.junit import write_junit
     from provlab.scenario.runner import run_file
+
+    if not verbose:
+        logging.disable(logging.WARNING)  # what matters is on each scenario's timeline
 
     files = _scenario_files(paths)
     if not files:

@@ -535,13 +535,15 @@ def clear_proxy(context: StepContext, args: Any) -> None:
     context.world.timeline.add(context.world.now(), "instance", "admin", "proxy setting removed")
 
 
-@action("skew_clock", "- skew_clock: 10m      # the instance's clock runs ahead of the portal's")
+@action("skew_clock", "- skew_clock: 10m      # the instance's clock runs ahead; 0s ends it")
 def skew_clock(context: StepContext, args: Any) -> None:
     """Put the instance's clock ahead of the portal's (a fault: signed requests become stale)."""
+    import datetime
+
     from provlab.durations import parse_duration
 
     try:
-        offset = parse_duration(str(args))
+        offset = datetime.timedelta() if str(args).strip() in ("0", "0s", "off") else parse_duration(str(args))
     except ValueError as exc:
         context.malformed(str(exc))
     context.world.skew_instance(offset)

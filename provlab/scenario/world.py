@@ -58,9 +58,8 @@ class Timeline:
     def around(self, step_index: int, before: int = 2) -> list[Event]:
         """Events of the steps ``before`` steps ahead of ``step_index`` up to it, and setup's."""
         first = max(0, step_index - before)
-        return [
-            e for e in self.events if e.step_index is None or first <= e.step_index <= step_index
-        ]
+        chosen = [e for e in self.events if e.step_index is None or first <= e.step_index <= step_index]
+        return sorted(chosen, key=lambda event: event.at)  # stable: a call stays before its job
 
 
 class _Server:
@@ -245,12 +244,17 @@ class World:
         self.faults.clear("proxy")
 
     def skew_instance(self, offset: dt.timedelta) -> None:
-        """Run the instance's clock ``offset`` ahead of the portal's from now on."""
+        """Run the instance's clock ``offset`` ahead of the portal's from now on; a zero offset
+        ends the skew (the portal's clock catches up: clocks never move backwards)."""
         base = self.parties[1].inner if isinstance(self.parties[1], SkewedParty) else self.parties[1]
-        skewed = SkewedParty(base, offset)
-        self.parties = [self.parties[0], skewed]
-        base.run_due(self.now() + offset)
-        self.timeline.add(self.now(), "scenario", "fault", f"instance clock {offset} ahead")
+        if offset:
+            self.parties = [self.parties[0], SkewedParty(base, offset)]
+            base.run_due(max(self.now() + offset, base.now()))
+            self.timeline.add(self.now(), "scenario", "fault", f"instance clock {offset} ahead")
+        else:
+            self.parties = [self.parties[0], base]
+            self.travel_to(base.now())
+            self.timeline.add(self.now(), "scenario", "fault", "clock skew ended")
 
     # -- time ---------------------------------------------------------------------------------------
 

@@ -1,0 +1,54 @@
+"""``provlab instance …``: work on a self-managed instance from the command line.
+
+Register in provlab/cli.py with ``main.add_command(instance_group)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group("instance")
+@click.option(
+    "--instance-path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The instance's folder (default: INSTANCE_INSTANCE_PATH or var/instance).",
+)
+@click.pass_context
+def instance_group(context: click.Context, instance_path: Path | None) -> None:
+    """Tasks of the self-managed instance (its database, as configured by INSTANCE_* settings)."""
+    # Tests pass a ready app as ``obj={"app": app}``.
+    context.ensure_object(dict)
+    context.obj["instance_path"] = instance_path
+
+
+@instance_group.command("duo-bulk-assign")
+@click.argument("csv_file", type=click.Path(path_type=Path))
+@click.pass_context
+def duo_bulk_assign(context: click.Context, csv_file: Path) -> None:
+    """Assign GitLab Duo seats to the users listed in CSV_FILE (a 'username' header, one
+    username per line), like GitLab's gitlab:duo:bulk_user_assignment Rake task (R27)."""
+    from instance import create_app
+    from instance.bulk_assignment import BulkAssignmentError, assign_usernames, read_usernames
+    from instance.models import db
+    from webcore.clock import app_clock
+
+    try:
+        usernames = read_usernames(csv_file)
+    except BulkAssignmentError as exc:
+        raise click.ClickException(str(exc)) from None
+    app = context.obj.get("app")
+    if app is None:
+        path = context.obj.get("instance_path")
+        app = create_app({"INSTANCE_PATH": str(path)} if path else None)
+    with app.app_context():
+        try:
+            result = assign_usernames(usernames, app_clock(app).now())
+        except BulkAssignmentError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        db.session.commit()
+    click.echo(result.report())
