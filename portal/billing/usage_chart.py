@@ -1,0 +1,309 @@
+# The seat usage chart of a subscription's term, rendered on the server as SVG text.
+#
+# What it draws is the picture the billing policy (seeds/004) draws in words (R33-R35): the daily
+# billable users as a line (broken where a day has no reading), the licensed seats as a stepped
+# line (rising after a charged quarterly review), the quarter boundaries as labelled vertical
+# lines, and each review's measured maximum as a labelled point.
+#
+# Rules this module enforces:
+# - The chart is plain SVG: readable without JavaScript or CSS, with <title> and <desc> naming
+#   what a screen reader needs (the maxima, the licensed seats, what was charged) and text labels
+#   on everything a colour would otherwise have to explain.
+# - Every piece of text that comes from the caller is escaped; the output is a fixed template
+#   filled with numbers and escaped strings.
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from portal.billing.invoices import BillingError, check_count, check_day
+from portal.billing.seat_review import (
+    AnnualReview,
+    Period,
+    QuarterlyReview,
+    ReviewOutcome,
+    SubscriptionTerm,
+    UsageReading,
+    term_quarters,
+)
+
+__all__ = ["ChartMarker", "licensed_steps", "render_usage_chart", "usage_chart"]
+
+WIDTH, HEIGHT = 720, 320
+LEFT, RIGHT, TOP, BOTTOM = 56, 24, 44, 52
+_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChartMarker:
+    """A labelled point: a review's measured maximum (R33) on the day it was reached."""
+
+    day: date
+    users: int
+    label: str
+
+    def __post_init__(self) -> None:
+        check_day("marker.day", self.day)
+        check_count("marker.users", self.users)
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def _text_width(text: str) -> float:
+    # An estimate for 11px sans-serif; enough to keep a label inside the chart.
+    return 6.2 * len(text)
+
+
+def _tick_step(top: int) -> int:
+    # A 1-2-5 step giving at most about six gridlines.
+    raw = max(top / 5, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if factor * magnitude >= raw:
+            return int(factor * magnitude)
+    return int(10 * magnitude)  # pragma: no cover - the loop always returns
+
+
+def render_usage_chart(
+    *,
+    term: Period,
+    usage: Iterable[UsageReading],
+    licensed: Sequence[tuple[date, int]],
+    markers: Sequence[ChartMarker] = (),
+    title: str,
+    summary: str = "",
+    chart_id: str = "usage-chart",
+) -> str:
+    """An SVG document of daily billable users over ``term``.
+
+    ``licensed`` is the licensed seat count as steps: (first day, seats), in date order, the
+    first on the term's start. ``summary`` is added to the chart's <desc>. ``chart_id`` prefixes
+    the element ids, so several charts can share a page.
+    """
+    if not _ID.fullmatch(chart_id):
+        raise BillingError("chart_id: letters, digits, '-' and '_' only, starting with a letter")
+    if not licensed or licensed[0][0] != term.starts_on:
+        raise BillingError("licensed: the first step must start on the term's start")
+    for (before, _), (after, _) in zip(licensed, licensed[1:], strict=False):
+        if after <= before:
+            raise BillingError("licensed: steps must be in date order")
+    counts: dict[date, int] = {}
+    for reading in usage:
+        day = check_day("usage.day", reading.day)
+        if day in term:
+            users = check_count("usage.billable_users", reading.billable_users)
+            counts[day] = max(users, counts.get(day, 0))
+
+    peak = max([*counts.values(), *(s for _, s in licensed), *(m.users for m in markers), 1])
+    step = _tick_step(peak)
+    y_top = (peak // step + 1) * step
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(day: date) -> float:
+        return LEFT + plot_w * (day - term.starts_on).days / term.days
+
+    def y(users: int) -> float:
+        return TOP + plot_h * (1 - users / y_top)
+
+    out: list[str] = []
+    add = out.append
+    tid, did = f"{chart_id}-title", f"{chart_id}-desc"
+    add(
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="usage-chart" role="img" '
+        f'width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'aria-labelledby="{tid} {did}">'
+    )
+    add(f'<title id="{tid}">{_esc(title)}</title>')
+    days_without = term.days - len(counts)
+    desc = [
+        f"Daily billable users from {term.starts_on.isoformat()} to "
+        f"{term.last_day.isoformat()}; licensed seats "
+        + ", then ".join(f"{seats} from {day.isoformat()}" for day, seats in licensed)
+        + "."
+    ]
+    desc += [f"{m.label} (reached on {m.day.isoformat()})." for m in markers]
+    if days_without:
+        desc.append(f"{days_without} days of the term have no reading.")
+    if summary:
+        desc.append(summary)
+    add(f'<desc id="{did}">{_esc(" ".join(desc))}</desc>')
+    add(f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>')
+
+    # Gridlines and the users axis.
+    add('<g class="axis" font-family="sans-serif" font-size="11" fill="#333333">')
+    for value in range(0, y_top + 1, step):
+        add(
+            f'<line x1="{LEFT}" y1="{_num(y(value))}" x2="{WIDTH - RIGHT}" '
+            f'y2="{_num(y(value))}" stroke="#e5e5e5"/>'
+        )
+        add(f'<text x="{LEFT - 6}" y="{_num(y(value) + 4)}" text-anchor="end">{value}</text>')
+    add(
+        f'<text x="12" y="{_num(TOP + plot_h / 2)}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {_num(TOP + plot_h / 2)})">Users</text>'
+    )
+    add("</g>")
+
+    # Quarter boundaries, labelled, with the dates they fall on.
+    add('<g class="quarters" font-family="sans-serif" font-size="11" fill="#555555">')
+    for quarter in term_quarters(term):
+        left, right = x(quarter.starts_on), x(quarter.ends_on)
+        add(
+            f'<line x1="{_num(left)}" y1="{TOP}" x2="{_num(left)}" y2="{TOP + plot_h}" '
+            f'stroke="#999999" stroke-dasharray="3 3"/>'
+        )
+        add(
+            f'<text x="{_num((left + right) / 2)}" y="{TOP - 8}" '
+            f'text-anchor="middle">{_esc(quarter.label)}</text>'
+        )
+        add(
+            f'<text x="{_num(left)}" y="{TOP + plot_h + 16}" '
+            f'text-anchor="middle">{quarter.starts_on.isoformat()}</text>'
+        )
+    end = x(term.ends_on)
+    add(
+        f'<line x1="{_num(end)}" y1="{TOP}" x2="{_num(end)}" y2="{TOP + plot_h}" stroke="#999999"/>'
+    )
+    add(
+        f'<text x="{_num(end)}" y="{TOP + plot_h + 16}" '
+        f'text-anchor="end">{term.ends_on.isoformat()}</text>'
+    )
+    add("</g>")
+
+    # Licensed seats: a step line, the level holding until the next change.
+    steps = [f"M{_num(x(term.starts_on))} {_num(y(licensed[0][1]))}"]
+    for day, seats in licensed[1:]:
+        steps.append(f"H{_num(x(day))} V{_num(y(seats))}")
+    steps.append(f"H{_num(end)}")
+    add(
+        f'<path class="licensed" d="{" ".join(steps)}" fill="none" stroke="#c0392b" '
+        f'stroke-width="2" stroke-dasharray="6 3"/>'
+    )
+
+    # Daily billable users: each day's count holds for that day, so the line is drawn in steps,
+    # and broken where a day has no reading.
+    segments: list[str] = []
+    previous: date | None = None
+    for day in sorted(counts):
+        following = day + timedelta(days=1)
+        if previous is not None and (day - previous).days == 1:
+            segments.append(f"V{_num(y(counts[day]))} H{_num(x(following))}")
+        else:
+            segments.append(f"M{_num(x(day))} {_num(y(counts[day]))} H{_num(x(following))}")
+        previous = day
+    if segments:
+        add(
+            f'<path class="users" d="{" ".join(segments)}" fill="none" stroke="#1f6feb" '
+            f'stroke-width="1.5"/>'
+        )
+
+    # Each review's measured maximum.
+    add('<g class="maxima" font-family="sans-serif" font-size="11" fill="#111111">')
+    for marker in markers:
+        cx, cy = x(marker.day), y(marker.users)
+        add(f'<circle cx="{_num(cx)}" cy="{_num(cy)}" r="4" fill="#111111"/>')
+        # Labels read left to right from the point, unless they would run off the chart.
+        anchor = "end" if cx + 6 + _text_width(marker.label) > WIDTH - 4 else "start"
+        dx = -6 if anchor == "end" else 6
+        add(
+            f'<text x="{_num(cx + dx)}" y="{_num(cy - 6)}" '
+            f'text-anchor="{anchor}">{_esc(marker.label)}</text>'
+        )
+    add("</g>")
+
+    # Legend, in words.
+    legend_y = HEIGHT - 12
+    add('<g class="legend" font-family="sans-serif" font-size="11" fill="#333333">')
+    add(
+        f'<line x1="{LEFT}" y1="{legend_y - 4}" x2="{LEFT + 20}" y2="{legend_y - 4}" '
+        f'stroke="#1f6feb" stroke-width="1.5"/>'
+    )
+    add(f'<text x="{LEFT + 26}" y="{legend_y}">Billable users (daily)</text>')
+    add(
+        f'<line x1="{LEFT + 190}" y1="{legend_y - 4}" x2="{LEFT + 210}" y2="{legend_y - 4}" '
+        f'stroke="#c0392b" stroke-width="2" stroke-dasharray="6 3"/>'
+    )
+    add(f'<text x="{LEFT + 216}" y="{legend_y}">Licensed seats</text>')
+    add(f'<circle cx="{LEFT + 340}" cy="{legend_y - 4}" r="4" fill="#111111"/>')
+    add(f'<text x="{LEFT + 350}" y="{legend_y}">Review maximum</text>')
+    add("</g>")
+    add("</svg>")
+    return "\n".join(out)
+
+
+def _marker(review: QuarterlyReview | AnnualReview) -> ChartMarker | None:
+    utilization = review.utilization
+    if utilization.maximum is None:
+        return None
+    if isinstance(review, QuarterlyReview):
+        name = review.quarter.label
+        fate = {
+            ReviewOutcome.CHARGED: f", {review.overage} charged",
+            ReviewOutcome.LAST_QUARTER_NOT_CHARGED: f", {review.overage} over, not charged",
+        }.get(review.outcome, "")
+    else:
+        name = "Term"
+        fate = f", {review.overage} charged" if review.outcome is ReviewOutcome.CHARGED else ""
+    # A maximum reported at a sales check-in has no day of its own: it is marked on the day it
+    # was measured, the period's last.
+    return ChartMarker(
+        day=utilization.peak_day or utilization.measured_on,
+        users=utilization.maximum,
+        label=f"{name} max {utilization.maximum}{fate}",
+    )
+
+
+def licensed_steps(
+    subscription: SubscriptionTerm, reviews: Sequence[QuarterlyReview | AnnualReview] = ()
+) -> tuple[tuple[date, int], ...]:
+    """The licensed seats over the term as (first day, seats) steps.
+
+    Seats bought during the term count from their effective day; a charged quarterly overage
+    counts from the end of its quarter (R34).
+    """
+    changes: dict[date, int] = {}
+    for purchase in subscription.seat_purchases:
+        changes[purchase.effective_on] = changes.get(purchase.effective_on, 0) + purchase.seats
+    for review in reviews:
+        if isinstance(review, QuarterlyReview) and review.outcome is ReviewOutcome.CHARGED:
+            day = review.quarter.ends_on
+            changes[day] = changes.get(day, 0) + review.overage
+    steps = [
+        (
+            subscription.term.starts_on,
+            subscription.seats + changes.pop(subscription.term.starts_on, 0),
+        )
+    ]
+    for day in sorted(changes):
+        if day < subscription.term.ends_on:
+            steps.append((day, steps[-1][1] + changes[day]))
+    return tuple(steps)
+
+
+def usage_chart(
+    subscription: SubscriptionTerm,
+    usage: Iterable[UsageReading],
+    reviews: Sequence[QuarterlyReview | AnnualReview] = (),
+    *,
+    title: str,
+    chart_id: str = "usage-chart",
+) -> str:
+    """The chart of a subscription's term with the results of its seat reviews marked."""
+    markers = tuple(m for m in map(_marker, reviews) if m is not None)
+    return render_usage_chart(
+        term=subscription.term,
+        usage=usage,
+        licensed=licensed_steps(subscription, reviews),
+        markers=markers,
+        title=title,
+        chart_id=chart_id,
+    )
