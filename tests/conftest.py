@@ -73,6 +73,7 @@ def _app_config(tmp_path: Path, name: str, url: str, clock: str, start: str, ext
         "SIMULATED_START": start,
         "SIMULATION_TOKEN": SIMULATION_TOKEN,
         "TESTING": True,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # scrypt's cost buys nothing in tests
         **extra,
     }
 
@@ -149,8 +150,22 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        self._server.close()
+        # Closing only the listening socket leaves keep-alive connections (a browser's) in
+        # waitress's loop, which then never ends. Stop the workers first (a request still
+        # finishing wakes the loop through the trigger), then close every channel from inside
+        # the loop's own thread (closing sockets under its poll() fails with EBADF).
+        server = self._server
+        server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+
+        def close_everything() -> None:
+            for channel in list(server._map.values()):  # type: ignore[union-attr]
+                if channel is not server.trigger and channel is not server:  # type: ignore[union-attr]
+                    channel.handle_close()
+            server.close()
+
+        server.trigger.pull_trigger(close_everything)  # type: ignore[union-attr]
         self._thread.join(timeout=10)
+        assert not self._thread.is_alive(), "the live server did not stop"
 
 
 @pytest.fixture

@@ -64,6 +64,11 @@ def common_settings(app_name: str) -> list[Setting]:
             parse=parse_bool,
         ),
         Setting("LOG_LEVEL", "INFO", "Log level of the app's loggers.", parse=_log_level),
+        Setting(
+            "PASSWORD_HASH_METHOD",
+            "scrypt",
+            "Werkzeug password hash method; tests and scenarios use a cheap one.",
+        ),
     ]
 
 

@@ -11,7 +11,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    has_app_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -26,7 +37,11 @@ csrf = CSRFProtect()
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    """Hash with the app's PASSWORD_HASH_METHOD (Werkzeug's scrypt by default)."""
+    method = "scrypt"
+    if has_app_context():
+        method = current_app.config.get("PASSWORD_HASH_METHOD") or method
+    return generate_password_hash(password, method=method)
 
 
 def password_matches(password_hash: str, password: str) -> bool:
@@ -65,8 +80,10 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 
 def _safe_next(target: str | None) -> str | None:
-    # Only local paths: an open redirect after sign-in is a phishing aid.
-    if not target:
+    # Only local paths: an open redirect after sign-in is a phishing aid. Browsers read a
+    # backslash as a slash and drop tabs and newlines, so "/\\evil.example" and "/\t/evil.example"
+    # both mean "//evil.example": refuse them too.
+    if not target or "\\" in target or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

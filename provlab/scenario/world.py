@@ -143,6 +143,8 @@ class World:
             "CLOCK": "simulated",
             "SIMULATED_START": format_utc(start),
             "SIMULATION_TOKEN": SIMULATION_TOKEN,
+            # Scenario accounts are throwaway: a cheap hash keeps a run fast.
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
 
     def _build_portal(self, start: dt.datetime) -> Flask:
