@@ -71,7 +71,12 @@ def up(
         start = format_utc(
             _parse_time(simulated_start) if simulated_start != "now" else _now_to_minute()
         )
-    token = servers.new_simulation_token() if start else None
+    for port in (portal_port, instance_port):
+        # Refused up front: a server already answering there (an earlier `provlab up`) would
+        # otherwise pass our health check while ours fails to bind.
+        if servers.port_in_use(port):
+            raise click.ClickException(f"port {port} on 127.0.0.1 is already in use")
+    token = servers.new_simulation_token()
     config = servers.PairConfig(var, portal_port, instance_port, start, {})
     portal_env, instance_env = servers.environments(config, token)
 
@@ -97,15 +102,21 @@ def up(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _interrupt)
+    # Also when started in the background, where a shell leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    crashed = False
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
+        crashed = True
         click.echo("a server stopped unexpectedly; stopping the other (logs in var/logs)", err=True)
     except KeyboardInterrupt:
         click.echo("\nstopping both servers…")
     finally:
         servers.stop(processes)
         (var / servers.STATE_FILE).unlink(missing_ok=True)
+    if crashed:
+        sys.exit(1)
 
 
 def _seed_demo(portal_env: dict[str, str], instance_env: dict[str, str]) -> dict[str, Any]:
@@ -179,7 +190,7 @@ def _var_option(command: Any) -> Any:
 
 
 def _parties(var: Path) -> list[Any]:
-    from provlab.parties import HttpParty
+    from provlab.parties import HttpParty, SkewedParty
     from provlab.servers import RunningPair
 
     try:
@@ -190,10 +201,10 @@ def _parties(var: Path) -> list[Any]:
         raise click.ClickException(
             "the running pair is on real time; start it with --simulated-time"
         )
-    return [
-        HttpParty("portal", pair.portal_url, pair.simulation_token),
-        HttpParty("instance", pair.instance_url, pair.simulation_token),
-    ]
+    instance: Any = HttpParty("instance", pair.instance_url, pair.simulation_token)
+    if pair.instance_skew_seconds:
+        instance = SkewedParty(instance, dt.timedelta(seconds=pair.instance_skew_seconds))
+    return [HttpParty("portal", pair.portal_url, pair.simulation_token), instance]
 
 
 @clock.command("show")
@@ -535,3 +546,119 @@ def _portal_for_doctor(var: Path) -> Any:
 from portal.cli import portal_group  # noqa: E402 - the portal's own commands, registered here
 
 main.add_command(portal_group)
+
+
+# -- fault ---------------------------------------------------------------------------------------
+
+INSTANCE_FAULT_HELP = (
+    "unreachable, timeout, server_error, tampered, wrong_key, replay, proxy (on the instance's "
+    "calls to the portal); payment_declined (on the portal)"
+)
+
+
+@main.group(help=f"Inject faults into a running `provlab up`: {INSTANCE_FAULT_HELP}; and clock skew.")
+@click.option("--var", "var", type=click.Path(path_type=Path), default=DEFAULT_VAR, show_default=True,
+              help="The var folder of the running `provlab up`.")
+@click.pass_context
+def fault(ctx: click.Context, var: Path) -> None:
+    ctx.obj = var
+
+
+def _fault_call(var: Path, app_name: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    import requests
+
+    from provlab.servers import RunningPair
+
+    try:
+        pair = RunningPair.load(var)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    url = pair.instance_url if app_name == "instance" else pair.portal_url
+    session = requests.Session()
+    session.trust_env = False
+    headers = {"Authorization": f"Bearer {pair.simulation_token}"}
+    try:
+        if body is None:
+            response = session.get(f"{url}/-/faults", headers=headers, timeout=10)
+        else:
+            response = session.post(f"{url}/-/faults", json=body, headers=headers, timeout=10)
+    except requests.RequestException as exc:
+        raise click.ClickException(f"the {app_name} is unreachable: {exc}") from None
+    data: dict[str, Any] = response.json()
+    if response.status_code != 200:
+        raise click.ClickException(data.get("error", str(response.status_code)))
+    return data
+
+
+def _app_of(kind: str) -> str:
+    from provlab.faults import PORTAL_FAULTS, TRANSPORT_FAULTS
+
+    if kind in TRANSPORT_FAULTS:
+        return "instance"
+    if kind in PORTAL_FAULTS:
+        return "portal"
+    raise click.BadParameter(f"unknown fault {kind!r}; known: {INSTANCE_FAULT_HELP}")
+
+
+@fault.command("list")
+@click.pass_obj
+def fault_list(var: Path) -> None:
+    """Show the faults in force on both servers."""
+    from provlab.servers import RunningPair
+
+    for app_name in ("portal", "instance"):
+        data = _fault_call(var, app_name, None)
+        active = ", ".join(data["active"]) or "none"
+        click.echo(f"{app_name:<9} active: {active}   (known: {', '.join(data['known'])})")
+    skew = RunningPair.load(var).instance_skew_seconds
+    click.echo(f"clock skew: instance {dt.timedelta(seconds=skew)} ahead" if skew else "clock skew: none")
+
+
+@fault.command("set", help=f"Switch a fault on: KIND is one of {INSTANCE_FAULT_HELP}.")
+@click.argument("kind")
+@click.pass_obj
+def fault_set(var: Path, kind: str) -> None:
+    data = _fault_call(var, _app_of(kind), {"set": kind})
+    click.echo(f"{kind} is on; active on the {data['app']}: {', '.join(data['active'])}")
+
+
+@fault.command("clear")
+@click.argument("kind", default="all")
+@click.pass_obj
+def fault_clear(var: Path, kind: str) -> None:
+    """Switch a fault off (default: all faults on both servers, and clock skew stays as it is)."""
+    apps = ["portal", "instance"] if kind == "all" else [_app_of(kind)]
+    for app_name in apps:
+        _fault_call(var, app_name, {"clear": kind})
+    click.echo(f"cleared {kind}")
+
+
+@fault.command("skew")
+@click.argument("duration")
+@click.pass_obj
+def fault_skew(var: Path, duration: str) -> None:
+    """Run the instance's simulated clock DURATION ahead of the portal's (e.g. 10m); `0s` ends
+    the skew, the portal's clock catching up (clocks never move backwards)."""
+    import dataclasses
+
+    from provlab.servers import RunningPair
+    from provlab.timetravel import travel_to
+
+    offset = dt.timedelta() if duration.strip() in ("0", "0s", "off") else _duration(duration)
+    parties = _parties(var)
+    pair = RunningPair.load(var)
+    portal, instance = parties
+    base = getattr(instance, "inner", instance)
+    if offset:
+        base.run_due(max(portal.now() + offset, base.now()))
+    else:
+        travel_to([portal, base], max(base.now(), portal.now()))
+    dataclasses.replace(pair, instance_skew_seconds=offset.total_seconds()).save(var)
+    click.echo(f"instance clock {offset} ahead of the portal's" if offset else "clock skew ended")
+
+
+def _duration(text: str) -> dt.timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None

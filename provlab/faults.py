@@ -41,7 +41,7 @@ class FaultState:
     injected: int = 0
 
     def set(self, kind: str) -> None:
-        if kind not in TRANSPORT_FAULTS:
+        if kind not in TRANSPORT_FAULTS + PORTAL_FAULTS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(TRANSPORT_FAULTS)}")
         self.active.add(kind)
 
@@ -131,3 +131,83 @@ def _resign(token: str) -> str:
 
 def describe(state: FaultState) -> Mapping[str, Any]:
     return {"active": sorted(state.active), "injected": state.injected}
+
+
+# -- faults on a running pair (``provlab up``) ---------------------------------------------------------
+
+PORTAL_FAULTS = ("payment_declined",)
+
+
+class DecliningGateway:
+    """A payment gateway that declines every charge (``payment_declined``)."""
+
+    def charge(self, method: Any, amount_cents: int, description: str) -> str:
+        from portal.payments import PaymentDeclined
+
+        raise PaymentDeclined(
+            f"Your payment was declined by the card issuer ({method.label}). "
+            "Nothing was purchased; choose another payment method."
+        )
+
+
+def fault_blueprint(app_name: str, state: FaultState) -> Any:
+    """``/-/faults``: list, set and clear faults of a server started by ``provlab up``.
+
+    Guarded by the pair's simulation token, like the simulation endpoints.
+    """
+    import hmac
+
+    from flask import Blueprint, current_app, jsonify, request
+
+    blueprint = Blueprint("faults", __name__, url_prefix="/-/faults")
+    known = TRANSPORT_FAULTS if app_name == "instance" else PORTAL_FAULTS
+
+    @blueprint.before_request
+    def _guard() -> Any:
+        expected = current_app.config.get("SIMULATION_TOKEN") or ""
+        supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not expected or not hmac.compare_digest(supplied.encode(), expected.encode()):
+            return jsonify({"error": "a valid simulation token is required"}), 401
+        return None
+
+    @blueprint.get("")
+    def show() -> Any:
+        return jsonify({"app": app_name, "known": list(known), **describe(state)})
+
+    @blueprint.post("")
+    def change() -> Any:
+        body = request.get_json(silent=True) or {}
+        kind, clear = body.get("set"), body.get("clear")
+        if kind is not None:
+            if kind not in known:
+                return jsonify({"error": f"unknown fault {kind!r} for the {app_name}; known: {', '.join(known)}"}), 400
+            state.active.add(kind)
+        elif clear is not None:
+            state.clear(None if clear == "all" else str(clear))
+        else:
+            return jsonify({"error": 'expected {"set": KIND} or {"clear": KIND|"all"}'}), 400
+        if app_name == "portal":
+            current_app.extensions["portal.payments"] = (
+                DecliningGateway() if "payment_declined" in state.active else None
+            )
+        return jsonify({"app": app_name, "known": list(known), **describe(state)})
+
+    return blueprint
+
+
+def wire_fault_injection(app: Any, app_name: str) -> FaultState:
+    """Give a served app its fault switch; the instance's calls to the portal go through it."""
+    from webcore.auth import csrf
+
+    state = FaultState()
+    if app_name == "instance":
+        from instance.portal_client import SESSION_HOOK
+
+        session = requests.Session()
+        session.trust_env = True  # R16: proxy settings from the environment, as in production
+        install(session, state)
+        app.extensions[SESSION_HOOK] = session
+    blueprint = fault_blueprint(app_name, state)
+    csrf.exempt(blueprint)
+    app.register_blueprint(blueprint)
+    return state

@@ -9,6 +9,7 @@ import requests
 from flask import Flask
 
 from protocol.clock import SimulatedClock, format_utc, parse_utc
+from provlab.timetravel import Party
 from webcore.clock import app_clock
 
 
@@ -76,3 +77,22 @@ class InProcessParty:
         self.clock.set(at)
         with self.app.app_context():
             return [run.to_dict() for run in self.app.extensions["jobs"].run_due(at)]
+
+
+class SkewedParty:
+    """A party whose clock runs ``offset`` ahead of the orchestrator's common time."""
+
+    def __init__(self, inner: Party, offset: dt.timedelta) -> None:
+        self.inner = inner
+        self.offset = offset
+        self.name = inner.name
+
+    def now(self) -> dt.datetime:
+        return self.inner.now() - self.offset
+
+    def next_due(self) -> dt.datetime | None:
+        due = self.inner.next_due()
+        return due - self.offset if due is not None else None
+
+    def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
+        return self.inner.run_due(max(at + self.offset, self.inner.now()))

@@ -15,6 +15,7 @@ from types import FrameType
 import waitress
 from flask import Flask
 
+from provlab.faults import wire_fault_injection
 from webcore.clock import is_simulated
 from webcore.jobs import Worker
 
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = build(args.app)
+    if app.config.get("SIMULATION_TOKEN"):
+        # Started by `provlab up`: `provlab fault` may switch faults on and off.
+        wire_fault_injection(app, args.app)
 
     worker = None
     if not is_simulated(app) and app.config.get("RUN_WORKER"):

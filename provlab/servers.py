@@ -33,6 +33,7 @@ class RunningPair:
     simulation_token: str | None
     portal_pid: int
     instance_pid: int
+    instance_skew_seconds: float = 0.0  # `provlab fault skew`: the instance's clock runs ahead
 
     def save(self, var: Path) -> None:
         path = var / STATE_FILE
@@ -51,6 +52,12 @@ class RunningPair:
                 f"no running pair found ({path} is missing): start one with `provlab up`"
             ) from None
         return cls(**data)
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
 
 
 def free_port() -> int:
@@ -92,11 +99,12 @@ def environments(config: PairConfig, token: str | None) -> tuple[dict[str, str],
         "INSTANCE_PORTAL_PUBLIC_KEYS": str(config.var / "portal" / "public_keys.json"),
         "INSTANCE_RUN_WORKER": "true",
     }
-    if config.simulated_start is not None:
-        for env, prefix in ((portal, "PORTAL"), (instance, "INSTANCE")):
+    for env, prefix in ((portal, "PORTAL"), (instance, "INSTANCE")):
+        # The token guards the simulation endpoints and `provlab fault`'s switch.
+        env[f"{prefix}_SIMULATION_TOKEN"] = token or ""
+        if config.simulated_start is not None:
             env[f"{prefix}_CLOCK"] = "simulated"
             env[f"{prefix}_SIMULATED_START"] = config.simulated_start
-            env[f"{prefix}_SIMULATION_TOKEN"] = token or ""
     return portal, instance
 
 

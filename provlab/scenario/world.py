@@ -26,7 +26,7 @@ from flask import Flask
 from protocol.clock import format_utc
 from provlab.faults import FaultState
 from provlab.faults import install as install_faults
-from provlab.parties import HttpParty, InProcessParty
+from provlab.parties import HttpParty, InProcessParty, SkewedParty
 from provlab.timetravel import Party, travel_to
 from webcore.transport import in_process_session
 
@@ -74,25 +74,6 @@ class _Server:
     def stop(self) -> None:
         self._server.close()
         self._thread.join(timeout=10)
-
-
-class SkewedParty:
-    """A party whose clock runs ``offset`` ahead of the orchestrator's common time."""
-
-    def __init__(self, inner: Party, offset: dt.timedelta) -> None:
-        self.inner = inner
-        self.offset = offset
-        self.name = inner.name
-
-    def now(self) -> dt.datetime:
-        return self.inner.now() - self.offset
-
-    def next_due(self) -> dt.datetime | None:
-        due = self.inner.next_due()
-        return due - self.offset if due is not None else None
-
-    def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
-        return self.inner.run_due(max(at + self.offset, self.inner.now()))
 
 
 class World:
