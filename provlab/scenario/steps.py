@@ -61,3 +61,7 @@ def expect_time(context: StepContext, args: Any) -> None:
             context.fail(
                 f"{party.name} clock is {format_utc(party.now())}, expected {format_utc(wanted)}"
             )
+
+
+# The parties' vocabulary registers itself on import.
+from provlab.scenario import domain as _domain  # noqa: E402,F401
