@@ -313,15 +313,13 @@ def _now_to_minute() -> dt.datetime:
 
 
 @main.command()
+@click.argument("rule_ids", nargs=-1, metavar="[ID]...")
 @click.option(
     "--check",
-    "check_ids",
-    multiple=True,
-    metavar="ID",
-    help="Exit non-zero unless each listed rule (e.g. R22) is proven; with --all, every "
-    "rule in scope.",
+    is_flag=True,
+    help="Exit non-zero unless every listed rule (e.g. --check R22 R13) is proven; with no ID, "
+    "every rule in scope.",
 )
-@click.option("--all", "check_all", is_flag=True, help="With --check: check every rule in scope.")
 @click.option(
     "--root",
     type=click.Path(path_type=Path, file_okay=False),
@@ -330,7 +328,7 @@ def _now_to_minute() -> dt.datetime:
     help="The project's root (where tests/ and scenarios/ are).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def rules(check_ids: tuple[str, ...], check_all: bool, root: Path, as_json: bool) -> None:
+def rules(rule_ids: tuple[str, ...], check: bool, root: Path, as_json: bool) -> None:
     """List the rule catalogue (R1..R36) and the tests and scenarios that prove each rule."""
     proofs = rule_scan.proofs_by_rule(root)
     catalogue = rule_scan.catalogue()
@@ -364,12 +362,14 @@ def rules(check_ids: tuple[str, ...], check_all: bool, root: Path, as_json: bool
         raise click.ClickException(
             f"tests or scenarios name rules that do not exist: {', '.join(unknown)}"
         )
-    wanted = [i.upper() for i in check_ids]
-    if check_all:
-        wanted += [r.id for r in catalogue if not r.later]
+    wanted = [i.upper() for i in rule_ids]
     bad = [i for i in wanted if i not in {r.id for r in catalogue}]
     if bad:
-        raise click.BadParameter(f"unknown rule ID(s): {', '.join(bad)}", param_hint="--check")
+        raise click.BadParameter(f"unknown rule ID(s): {', '.join(bad)}", param_hint="ID")
+    if not check:
+        return
+    if not wanted:
+        wanted = [r.id for r in catalogue if not r.later]
     unproven = [i for i in dict.fromkeys(wanted) if not proofs.get(i)]
     if unproven:
         click.echo(f"not proven: {', '.join(unproven)}", err=True)

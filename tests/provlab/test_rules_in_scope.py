@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_provlab_rules_check_all_passes_on_this_project() -> None:
-    result = CliRunner().invoke(main, ["rules", "--check", "--all", "--root", str(ROOT)])
+    result = CliRunner().invoke(main, ["rules", "--check", "--root", str(ROOT)])
     assert result.exit_code == 0, result.output
 
 
