@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from provlab.scenario.runner import run_file
 from provlab.scenario.loader import load_scenario
+from provlab.scenario.runner import run_file
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = sorted((ROOT / "scenarios").rglob("*.yaml"))
