@@ -462,19 +462,44 @@ def doctor() -> None:
 
 
 @doctor.command("trial")
-@click.option("--subscription", "subscription_name", required=True, help="The subscription name (A-S…).")
+@click.option(
+    "--subscription", "subscription_name", required=True, help="The subscription name (A-S…)."
+)
 @click.option("--email", help="Only the trial requests made with this email.")
-@click.option("--instance", "instance_url", help="The instance's URL, to read its live diagnostics "
-              "(needs --token, an administrator's personal access token).")
-@click.option("--token", envvar="PROVLAB_INSTANCE_TOKEN", help="Administrator's personal access token "
-              "for --instance (or PROVLAB_INSTANCE_TOKEN).")
-@click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A diagnostics bundle exported from the instance (JSON).")
-@click.option("--var", "var", type=click.Path(path_type=Path), default=DEFAULT_VAR, show_default=True,
-              help="The var folder of the portal (its database, unless PORTAL_DATABASE_URL is set).")
+@click.option(
+    "--instance",
+    "instance_url",
+    help="The instance's URL, to read its live diagnostics "
+    "(needs --token, an administrator's personal access token).",
+)
+@click.option(
+    "--token",
+    envvar="PROVLAB_INSTANCE_TOKEN",
+    help="Administrator's personal access token for --instance (or PROVLAB_INSTANCE_TOKEN).",
+)
+@click.option(
+    "--bundle",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A diagnostics bundle exported from the instance (JSON).",
+)
+@click.option(
+    "--var",
+    "var",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_VAR,
+    show_default=True,
+    help="The var folder of the portal (its database, unless PORTAL_DATABASE_URL is set).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def doctor_trial(subscription_name: str, email: str | None, instance_url: str | None, token: str | None,
-                 bundle: Path | None, var: Path, as_json: bool) -> None:
+def doctor_trial(
+    subscription_name: str,
+    email: str | None,
+    instance_url: str | None,
+    token: str | None,
+    bundle: Path | None,
+    var: Path,
+    as_json: bool,
+) -> None:
     """Why has this subscription's GitLab Duo trial not started? Prints one verdict naming the
     cause, the rule and the next action, with the evidence below it."""
     from provlab.doctor import diagnose_trial
@@ -502,14 +527,21 @@ def _fetch_bundle(url: str, token: str | None) -> dict[str, Any]:
     import requests
 
     if not token:
-        raise click.UsageError("--instance needs --token (an administrator's personal access token)")
+        raise click.UsageError(
+            "--instance needs --token (an administrator's personal access token)"
+        )
     try:
-        response = requests.get(f"{url.rstrip('/')}/admin/subscription/diagnostics.json",
-                                headers={"PRIVATE-TOKEN": token}, timeout=15)
+        response = requests.get(
+            f"{url.rstrip('/')}/admin/subscription/diagnostics.json",
+            headers={"PRIVATE-TOKEN": token},
+            timeout=15,
+        )
     except requests.RequestException as exc:
         raise click.ClickException(f"cannot reach the instance at {url}: {exc}") from None
     if response.status_code != 200:
-        raise click.ClickException(f"the instance refused the diagnostics request ({response.status_code})")
+        raise click.ClickException(
+            f"the instance refused the diagnostics request ({response.status_code})"
+        )
     return response.json()  # type: ignore[no-any-return]
 
 
@@ -556,9 +588,17 @@ INSTANCE_FAULT_HELP = (
 )
 
 
-@main.group(help=f"Inject faults into a running `provlab up`: {INSTANCE_FAULT_HELP}; and clock skew.")
-@click.option("--var", "var", type=click.Path(path_type=Path), default=DEFAULT_VAR, show_default=True,
-              help="The var folder of the running `provlab up`.")
+@main.group(
+    help=f"Inject faults into a running `provlab up`: {INSTANCE_FAULT_HELP}; and clock skew."
+)
+@click.option(
+    "--var",
+    "var",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_VAR,
+    show_default=True,
+    help="The var folder of the running `provlab up`.",
+)
 @click.pass_context
 def fault(ctx: click.Context, var: Path) -> None:
     ctx.obj = var
@@ -611,7 +651,9 @@ def fault_list(var: Path) -> None:
         active = ", ".join(data["active"]) or "none"
         click.echo(f"{app_name:<9} active: {active}   (known: {', '.join(data['known'])})")
     skew = RunningPair.load(var).instance_skew_seconds
-    click.echo(f"clock skew: instance {dt.timedelta(seconds=skew)} ahead" if skew else "clock skew: none")
+    click.echo(
+        f"clock skew: instance {dt.timedelta(seconds=skew)} ahead" if skew else "clock skew: none"
+    )
 
 
 @fault.command("set", help=f"Switch a fault on: KIND is one of {INSTANCE_FAULT_HELP}.")
@@ -662,3 +704,49 @@ def _duration(text: str) -> dt.timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+# -- bench ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def bench() -> None:
+    """Measure DESIGN.md's targets (ratios and times measured side by side in one run)."""
+
+
+def _quiet() -> None:
+    import logging
+
+    logging.disable(logging.WARNING)
+
+
+@bench.command("sync")
+@click.option("--requests", "per_round", default=200, show_default=True, help="Requests per round.")
+@click.option("--rounds", default=5, show_default=True, help="Alternating rounds of each endpoint.")
+def bench_sync_command(per_round: int, rounds: int) -> None:
+    """The portal's sync endpoint against a one-read endpoint on the same server (target >= 0.5)."""
+    from provlab.bench import bench_sync
+
+    _quiet()
+    click.echo(bench_sync(per_round, rounds).render())
+
+
+@bench.command("year")
+@click.option("--users", default=1000, show_default=True, help="Users on the instance.")
+def bench_year_command(users: int) -> None:
+    """A simulated year of one portal and one instance (target < 5 s for 1,000 users)."""
+    from provlab.bench import bench_year
+
+    _quiet()
+    click.echo(bench_year(users).render())
+
+
+@bench.command("seats")
+@click.option("--users", default=10_000, show_default=True, help="Users to assign, then halve.")
+def bench_seats_command(users: int) -> None:
+    """Bulk assignment and overage removal (target < 2 s each for 10,000 users)."""
+    from provlab.bench import bench_seats
+
+    _quiet()
+    for measurement in bench_seats(users):
+        click.echo(measurement.render())

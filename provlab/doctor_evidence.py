@@ -26,17 +26,31 @@ def portal_evidence(app: Flask, subscription_name: str, email: str | None = None
         name = subscription_name.strip().upper()
         if subscription is None:
             # A lead may still name it (a typo the customer made): show those leads.
-            orphans = db.session.execute(
-                sa.select(Lead).where(Lead.subscription_name == name).order_by(Lead.submitted_at)
-            ).scalars().all()
-            return PortalEvidence(now, name, found=False, leads=tuple(_lead(lead) for lead in orphans))
-        leads = [lead for lead in leads_for(subscription) if email is None or lead.email.lower() == email.lower()]
+            orphans = (
+                db.session.execute(
+                    sa.select(Lead)
+                    .where(Lead.subscription_name == name)
+                    .order_by(Lead.submitted_at)
+                )
+                .scalars()
+                .all()
+            )
+            return PortalEvidence(
+                now, name, found=False, leads=tuple(_lead(lead) for lead in orphans)
+            )
+        leads = [
+            lead
+            for lead in leads_for(subscription)
+            if email is None or lead.email.lower() == email.lower()
+        ]
         leads.sort(key=lambda lead: (lead.submitted_at, lead.id))
         trials = [p for p in subscription.add_on_purchases if p.trial]
         activation = db.session.execute(
             sa.select(Activation).where(Activation.subscription_id == subscription.id)
         ).scalar_one_or_none()
-        job = db.session.execute(sa.select(Job).where(Job.name == "process_leads")).scalars().first()
+        job = (
+            db.session.execute(sa.select(Job).where(Job.name == "process_leads")).scalars().first()
+        )
         pending = [lead for lead in leads if lead.status == "pending"]
         next_processing = None
         if job is not None and job.next_run_at is not None and pending:
@@ -55,7 +69,8 @@ def portal_evidence(app: Flask, subscription_name: str, email: str | None = None
             ends_on=subscription.ends_on,
             leads=tuple(_lead(lead) for lead in leads),
             trials=tuple(
-                TrialEvidence(t.tier, t.quantity, t.starts_on, t.ends_on, t.created_at) for t in trials
+                TrialEvidence(t.tier, t.quantity, t.starts_on, t.ends_on, t.created_at)
+                for t in trials
             ),
             next_lead_processing_at=next_processing,
             activated_instance=activation.instance_id if activation else None,
@@ -106,7 +121,9 @@ def instance_evidence(bundle: dict[str, Any]) -> InstanceEvidence:
             duo_trial=purchase["trial"] if purchase else False,
             duo_ends_on=dt.date.fromisoformat(purchase["ends_on"]) if purchase else None,
             assigned_seats=purchase["assigned_seats"] if purchase else 0,
-            proxy=proxy.get("HTTPS_PROXY") or proxy.get("https_proxy") or proxy.get("HTTP_PROXY")
+            proxy=proxy.get("HTTPS_PROXY")
+            or proxy.get("https_proxy")
+            or proxy.get("HTTP_PROXY")
             or proxy.get("http_proxy"),
         )
     except (KeyError, TypeError, ValueError) as exc:

@@ -29,7 +29,15 @@ from requests.adapters import BaseAdapter
 from protocol.encoding import b64url_decode
 from protocol.signing import SigningKey, sign
 
-TRANSPORT_FAULTS = ("unreachable", "timeout", "server_error", "tampered", "wrong_key", "replay", "proxy")
+TRANSPORT_FAULTS = (
+    "unreachable",
+    "timeout",
+    "server_error",
+    "tampered",
+    "wrong_key",
+    "replay",
+    "proxy",
+)
 
 
 @dataclass
@@ -63,7 +71,9 @@ class FaultyAdapter(BaseAdapter):
         if active & {"unreachable", "proxy", "timeout"}:
             self.state.injected += 1
             if "proxy" in active:
-                raise requests.exceptions.ProxyError("Cannot connect to proxy (connection refused)", request=request)
+                raise requests.exceptions.ProxyError(
+                    "Cannot connect to proxy (connection refused)", request=request
+                )
             if "unreachable" in active:
                 raise requests.exceptions.ConnectionError("Connection refused", request=request)
             raise requests.exceptions.ReadTimeout("Read timed out", request=request)
@@ -83,7 +93,9 @@ class FaultyAdapter(BaseAdapter):
             if isinstance(token, str):
                 self.state.injected += 1
                 changed = _tamper(token) if "tampered" in active else _resign(token)
-                return _replace_body(response, response.status_code, json.dumps({"response": changed}).encode())
+                return _replace_body(
+                    response, response.status_code, json.dumps({"response": changed}).encode()
+                )
         return response
 
     def close(self) -> None:
@@ -108,7 +120,11 @@ def _replace_body(response: requests.Response, status: int, body: bytes) -> requ
     changed = requests.Response()
     changed.status_code = status
     changed.headers = requests.structures.CaseInsensitiveDict(
-        {**dict(response.headers), "Content-Type": "application/json", "Content-Length": str(len(body))}
+        {
+            **dict(response.headers),
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+        }
     )
     changed._content = body
     changed.url, changed.request, changed.encoding = response.url, response.request, "utf-8"
@@ -120,7 +136,7 @@ def _tamper(token: str) -> str:
     header, payload, signature = token.split(".")
     middle = len(payload) // 2
     replacement = "A" if payload[middle] != "A" else "B"
-    return f"{header}.{payload[:middle]}{replacement}{payload[middle + 1:]}.{signature}"
+    return f"{header}.{payload[:middle]}{replacement}{payload[middle + 1 :]}.{signature}"
 
 
 def _resign(token: str) -> str:
@@ -180,7 +196,11 @@ def fault_blueprint(app_name: str, state: FaultState) -> Any:
         kind, clear = body.get("set"), body.get("clear")
         if kind is not None:
             if kind not in known:
-                return jsonify({"error": f"unknown fault {kind!r} for the {app_name}; known: {', '.join(known)}"}), 400
+                return jsonify(
+                    {
+                        "error": f"unknown fault {kind!r} for the {app_name}; known: {', '.join(known)}"
+                    }
+                ), 400
             state.active.add(kind)
         elif clear is not None:
             state.clear(None if clear == "all" else str(clear))

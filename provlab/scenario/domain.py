@@ -59,8 +59,19 @@ def _date(context: StepContext | None, value: Any, scenario: Scenario, line: int
 # -- setup -----------------------------------------------------------------------------------------
 
 PORTAL_SUBSCRIPTION_KEYS = {
-    "name", "plan", "seats", "kind", "license_type", "starts_on", "ends_on", "contact_email",
-    "contact_name", "contact_country", "review_terms", "add_ons", "auto_renew",
+    "name",
+    "plan",
+    "seats",
+    "kind",
+    "license_type",
+    "starts_on",
+    "ends_on",
+    "contact_email",
+    "contact_name",
+    "contact_country",
+    "review_terms",
+    "add_ons",
+    "auto_renew",
 }
 INSTANCE_KEYS = {"version", "users", "activate", "license_file", "proxy", "hostname"}
 USER_KEYS = {"username", "name", "email", "role", "state", "bot", "admin"}
@@ -72,10 +83,14 @@ def setup_portal(world: World, scenario: Scenario, section: Any) -> None:
     from portal.subscriptions import create_subscription
 
     if not isinstance(section, LineDict) or set(section) - {"subscriptions"}:
-        raise scenario.error(getattr(section, "line", scenario.setup.line), "setup.portal takes 'subscriptions'")
+        raise scenario.error(
+            getattr(section, "line", scenario.setup.line), "setup.portal takes 'subscriptions'"
+        )
     app = world.portal
     with transaction(app):
-        customer = create_account(CUSTOMER_EMAIL, "Scenario Customer", "scenario-customer", Role.CUSTOMER, app)
+        customer = create_account(
+            CUSTOMER_EMAIL, "Scenario Customer", "scenario-customer", Role.CUSTOMER, app
+        )
         create_account(SALES_EMAIL, "Scenario Sales", "scenario-sales", Role.SALES, app)
         for entry in section.get("subscriptions") or []:
             line = getattr(entry, "line", section.line)
@@ -83,7 +98,9 @@ def setup_portal(world: World, scenario: Scenario, section: Any) -> None:
                 raise scenario.error(line, "a subscription needs at least name, plan and seats")
             unknown = set(entry) - PORTAL_SUBSCRIPTION_KEYS
             if unknown:
-                raise scenario.error(line, f"unknown subscription key(s) {', '.join(sorted(unknown))}")
+                raise scenario.error(
+                    line, f"unknown subscription key(s) {', '.join(sorted(unknown))}"
+                )
             now = _now(app)
             starts_on = _date(None, entry.get("starts_on", now.date().isoformat()), scenario, line)
             subscription = create_subscription(
@@ -92,7 +109,9 @@ def setup_portal(world: World, scenario: Scenario, section: Any) -> None:
                 plan=str(entry["plan"]),
                 seats=int(entry["seats"]),
                 starts_on=starts_on,
-                ends_on=_date(None, entry["ends_on"], scenario, line) if "ends_on" in entry else None,
+                ends_on=_date(None, entry["ends_on"], scenario, line)
+                if "ends_on" in entry
+                else None,
                 now=now,
                 kind=str(entry.get("kind", "paid")),
                 license_type=entry.get("license_type"),
@@ -133,13 +152,22 @@ def setup_instance(world: World, scenario: Scenario, section: Any) -> None:
         app.config["HOSTNAME"] = str(section["hostname"])
     with transaction(app):
         now = _now(app)
-        create_user(username=ADMIN_USERNAME, email="root@instance.test", name="Administrator", now=now,
-                    password_hash=hash_password(ADMIN_PASSWORD), admin=True, highest_access_level=50)
+        create_user(
+            username=ADMIN_USERNAME,
+            email="root@instance.test",
+            name="Administrator",
+            now=now,
+            password_hash=hash_password(ADMIN_PASSWORD),
+            admin=True,
+            highest_access_level=50,
+        )
         for entry in _expand_users(section.get("users") or []):
             line = getattr(entry, "line", section.line)
             unknown = set(entry) - USER_KEYS
             if unknown or "username" not in entry:
-                raise scenario.error(line, f"a user needs a username; allowed keys: {', '.join(sorted(USER_KEYS))}")
+                raise scenario.error(
+                    line, f"a user needs a username; allowed keys: {', '.join(sorted(USER_KEYS))}"
+                )
             role = str(entry.get("role", "developer"))
             if role not in ROLES:
                 raise scenario.error(line, f"role must be one of {', '.join(ROLES)}")
@@ -183,7 +211,10 @@ def _expand_users(entries: list[Any]) -> list[Any]:
             count = int(entry["count"])
             width = max(2, len(str(count)))
             extra = {k: v for k, v in entry.items() if k not in ("prefix", "count")}
-            expanded += [{"username": f"{entry['prefix']}{n:0{width}d}", **extra} for n in range(1, count + 1)]
+            expanded += [
+                {"username": f"{entry['prefix']}{n:0{width}d}", **extra}
+                for n in range(1, count + 1)
+            ]
         else:
             expanded.append(entry)
     return expanded
@@ -263,10 +294,17 @@ def _csrf(html: str) -> str:
 # -- actions: the customer, sales, support ------------------------------------------------------------
 
 
-@action("request_trial", "- request_trial: {subscription: A-S00000001, email: contact@customer.test, country: IR}")
+@action(
+    "request_trial",
+    "- request_trial: {subscription: A-S00000001, email: contact@customer.test, country: IR}",
+)
 def request_trial(context: StepContext, args: Any) -> None:
     """Submit the public GitLab Duo trial form (JSON endpoint); it always answers success (R22)."""
-    fields = context.mapping(args, {"subscription"}, {"email", "country", "add_on", "first_name", "last_name", "company", "expect_status"})
+    fields = context.mapping(
+        args,
+        {"subscription"},
+        {"email", "country", "add_on", "first_name", "last_name", "company", "expect_status"},
+    )
     body = {
         "subscription_name": fields["subscription"],
         "email": fields.get("email", "contact@customer.test"),
@@ -279,9 +317,16 @@ def request_trial(context: StepContext, args: Any) -> None:
     world = context.world
     response = world.client("portal").post(f"{world.portal_url}/api/v1/trial_requests", json=body)
     expected = int(fields.get("expect_status", 202))
-    world.timeline.add(world.now(), "portal", "request", f"trial request for {body['subscription_name']} → {response.status_code}")
+    world.timeline.add(
+        world.now(),
+        "portal",
+        "request",
+        f"trial request for {body['subscription_name']} → {response.status_code}",
+    )
     if response.status_code != expected:
-        context.fail(f"the trial form answered {response.status_code} ({response.text[:200]}), expected {expected}")
+        context.fail(
+            f"the trial form answered {response.status_code} ({response.text[:200]}), expected {expected}"
+        )
 
 
 @action("buy_duo_pro", "- buy_duo_pro: {subscription: A-S00000001, seats: 20, card: declined}")
@@ -310,7 +355,9 @@ def _customer_purchase(context: StepContext, args: Any, purchase: Any) -> None:
     db = app.extensions["sqlalchemy"]
     try:
         with transaction(app):
-            buyer = db.session.execute(sa.select(Account).where(Account.email == CUSTOMER_EMAIL)).scalar_one()
+            buyer = db.session.execute(
+                sa.select(Account).where(Account.email == CUSTOMER_EMAIL)
+            ).scalar_one()
             last4 = "0002" if fields.get("card") == "declined" else "4242"
             method = PaymentMethod(account_id=buyer.id, brand="Visa", last4=last4)
             db.session.add(method)
@@ -330,7 +377,13 @@ def renew(context: StepContext, args: Any) -> None:
 
     fields = context.mapping(args, {"subscription"}, {"seats", "add_on_seats"})
     with _as_sales(context, str(fields["subscription"])) as (subscription, seller, now):
-        renew_subscription(subscription, now, seller, seats=fields.get("seats"), add_on_seats=fields.get("add_on_seats"))
+        renew_subscription(
+            subscription,
+            now,
+            seller,
+            seats=fields.get("seats"),
+            add_on_seats=fields.get("add_on_seats"),
+        )
 
 
 @action("sell_duo_enterprise", "- sell_duo_enterprise: {subscription: A-S00000001, seats: 50}")
@@ -355,7 +408,9 @@ def extend_trial(context: StepContext, args: Any) -> None:
     try:
         if fields.get("by", "sales") == "support":
             with transaction(context.world.portal):
-                support_extend_trial(_subscription(context, find_subscription(str(fields["subscription"]))))
+                support_extend_trial(
+                    _subscription(context, find_subscription(str(fields["subscription"])))
+                )
         else:
             with _as_sales(context, str(fields["subscription"])) as (subscription, seller, now):
                 extend_duo_trial(subscription, int(fields.get("days", 30)), now, seller)
@@ -371,7 +426,9 @@ def _as_sales(context: StepContext, name: str) -> Iterator[tuple[Any, Any, dt.da
 
     app = context.world.portal
     with transaction(app) as session:
-        seller = session.execute(sa.select(Account).where(Account.email == SALES_EMAIL)).scalar_one()
+        seller = session.execute(
+            sa.select(Account).where(Account.email == SALES_EMAIL)
+        ).scalar_one()
         yield _subscription(context, find_subscription(name)), seller, _now(app)
 
 
@@ -400,14 +457,18 @@ def _check_refusal(context: StepContext, expected: Any, outcome: str | None, wha
 def activate(context: StepContext, args: Any) -> None:
     """The admin activates the instance with the subscription's cloud activation code (R8)."""
     response = activate_instance(context.world, str(args))
-    context.world.timeline.add(context.world.now(), "instance", "admin", f"activate → {response.status_code}")
+    context.world.timeline.add(
+        context.world.now(), "instance", "admin", f"activate → {response.status_code}"
+    )
 
 
 @action("upload_license", "- upload_license: A-S00000002")
 def upload_license(context: StepContext, args: Any) -> None:
     """The admin uploads the subscription's offline or legacy license file."""
     response = upload_license_file(context.world, str(args))
-    context.world.timeline.add(context.world.now(), "instance", "admin", f"upload license → {response.status_code}")
+    context.world.timeline.add(
+        context.world.now(), "instance", "admin", f"upload license → {response.status_code}"
+    )
 
 
 @action("sync_now", "- sync_now: {expect_success: false}")
@@ -417,7 +478,9 @@ def sync_now(context: StepContext, args: Any) -> None:
     world = context.world
     client = world.admin_client()
     token = _csrf(client.get(f"{world.instance_url}/admin/subscription").text)
-    response = client.post(f"{world.instance_url}/admin/license/sync_seat_link", headers={"X-CSRFToken": token})
+    response = client.post(
+        f"{world.instance_url}/admin/license/sync_seat_link", headers={"X-CSRFToken": token}
+    )
     answer = response.json()
     world.last_sync_answer = answer
     world.timeline.add(world.now(), "instance", "admin", f"synchronize subscription → {answer}")
@@ -491,15 +554,24 @@ def use_code_suggestions(context: StepContext, args: Any) -> None:
     fields = context.mapping(args, {"user"}, {"expect_status"})
     world = context.world
     with transaction(world.instance):
-        token = create_token(_user(context, fields["user"]), "scenario", ["api"], _now(world.instance))
+        token = create_token(
+            _user(context, fields["user"]), "scenario", ["api"], _now(world.instance)
+        )
     response = world.client("instance").post(
         f"{world.instance_url}/api/v4/code_suggestions/completions",
         headers={"PRIVATE-TOKEN": token},
         json={"current_file": {"file_name": "main.py", "content_above_cursor": "def add(a, b):"}},
     )
-    world.timeline.add(world.now(), "instance", "user", f"{fields['user']} code suggestion → {response.status_code}")
+    world.timeline.add(
+        world.now(),
+        "instance",
+        "user",
+        f"{fields['user']} code suggestion → {response.status_code}",
+    )
     if "expect_status" in fields and response.status_code != int(fields["expect_status"]):
-        context.fail(f"Code Suggestions answered {response.status_code}, expected {fields['expect_status']}")
+        context.fail(
+            f"Code Suggestions answered {response.status_code}, expected {fields['expect_status']}"
+        )
 
 
 @action("set_version", "- set_version: 17.5.0")
@@ -511,7 +583,10 @@ def set_version(context: StepContext, args: Any) -> None:
 # -- actions: faults -------------------------------------------------------------------------------
 
 
-@action("fault", "- fault: unreachable    # or timeout, server_error, tampered, wrong_key, replay, proxy")
+@action(
+    "fault",
+    "- fault: unreachable    # or timeout, server_error, tampered, wrong_key, replay, proxy",
+)
 def fault(context: StepContext, args: Any) -> None:
     """Inject a fault between the instance and the portal, until cleared."""
     try:
@@ -543,7 +618,11 @@ def skew_clock(context: StepContext, args: Any) -> None:
     from provlab.durations import parse_duration
 
     try:
-        offset = datetime.timedelta() if str(args).strip() in ("0", "0s", "off") else parse_duration(str(args))
+        offset = (
+            datetime.timedelta()
+            if str(args).strip() in ("0", "0s", "off")
+            else parse_duration(str(args))
+        )
     except ValueError as exc:
         context.malformed(str(exc))
     context.world.skew_instance(offset)
@@ -565,28 +644,42 @@ def doctor(context: StepContext, args: Any) -> None:
     if fields.get("with_instance", True):
         with world.instance.app_context():
             instance = instance_evidence(diagnostics_bundle(world.instance))
-    verdict = diagnose_trial(portal_evidence(world.portal, str(fields["subscription"]), fields.get("email")), instance)
-    world.timeline.add(world.now(), "support", "doctor", f"{verdict.cause} [{verdict.rule}] {verdict.headline}")
+    verdict = diagnose_trial(
+        portal_evidence(world.portal, str(fields["subscription"]), fields.get("email")), instance
+    )
+    world.timeline.add(
+        world.now(), "support", "doctor", f"{verdict.cause} [{verdict.rule}] {verdict.headline}"
+    )
     world.last_verdict = verdict
     for key in ("cause", "rule"):
         if key in fields and getattr(verdict, key) != fields[key]:
-            context.fail(f"the doctor says {key} {getattr(verdict, key)!r}, expected {fields[key]!r}\n{verdict.render()}")
+            context.fail(
+                f"the doctor says {key} {getattr(verdict, key)!r}, expected {fields[key]!r}\n{verdict.render()}"
+            )
 
 
 # -- expectations: the portal ------------------------------------------------------------------------
 
 
-@expectation("lead", "lead: {subscription: A-S00000001, status: dropped, reason: embargoed_country}")
+@expectation(
+    "lead", "lead: {subscription: A-S00000001, status: dropped, reason: embargoed_country}"
+)
 def expect_lead(context: StepContext, args: Any) -> None:
     """The newest trial request for a subscription has this status (and internal reason)."""
     from portal.models import Lead
 
     fields = context.mapping(args, {"subscription"}, {"status", "reason"})
     with context.world.portal.app_context():
-        lead = context.world.portal.extensions["sqlalchemy"].session.execute(
-            sa.select(Lead).where(Lead.subscription_name == str(fields["subscription"]).upper())
-            .order_by(Lead.submitted_at.desc(), Lead.id.desc())
-        ).scalars().first()
+        lead = (
+            context.world.portal.extensions["sqlalchemy"]
+            .session.execute(
+                sa.select(Lead)
+                .where(Lead.subscription_name == str(fields["subscription"]).upper())
+                .order_by(Lead.submitted_at.desc(), Lead.id.desc())
+            )
+            .scalars()
+            .first()
+        )
         if lead is None:
             context.fail("no trial request was recorded")
         for key in ("status", "reason"):
@@ -594,7 +687,10 @@ def expect_lead(context: StepContext, args: Any) -> None:
                 context.fail(f"lead {key} is {getattr(lead, key)!r}, expected {fields[key]!r}")
 
 
-@expectation("portal_add_on", "portal_add_on: {subscription: A-S00000001, tier: duo_pro, trial: true, quantity: 50}")
+@expectation(
+    "portal_add_on",
+    "portal_add_on: {subscription: A-S00000001, tier: duo_pro, trial: true, quantity: 50}",
+)
 def expect_portal_add_on(context: StepContext, args: Any) -> None:
     """The subscription's current add-on on the portal (or `none: true` for no add-on)."""
     from portal.subscriptions import active_add_on, find_subscription
@@ -627,10 +723,14 @@ def expect_mail(context: StepContext, args: Any) -> None:
             query = query.where(MailMessage.kind == fields["kind"])
         mails = context.world.portal.extensions["sqlalchemy"].session.execute(query).scalars().all()
         if "subject_contains" in fields:
-            mails = [m for m in mails if str(fields["subject_contains"]).lower() in m.subject.lower()]
+            mails = [
+                m for m in mails if str(fields["subject_contains"]).lower() in m.subject.lower()
+            ]
         count = int(fields.get("count", 1))
         if len(mails) != count:
-            context.fail(f"{len(mails)} matching mail(s), expected {count}: {[m.subject for m in mails]}")
+            context.fail(
+                f"{len(mails)} matching mail(s), expected {count}: {[m.subject for m in mails]}"
+            )
 
 
 # -- expectations: the instance ----------------------------------------------------------------------
@@ -650,14 +750,20 @@ def expect_license(context: StepContext, args: Any) -> None:
             return
         if row is None:
             context.fail("the instance has no license")
-        mapped = {"type": row.license_type, "plan": row.plan, "seats": row.seats,
-                  "subscription": row.subscription_name}
+        mapped = {
+            "type": row.license_type,
+            "plan": row.plan,
+            "seats": row.seats,
+            "subscription": row.subscription_name,
+        }
         for key, value in fields.items():
             if mapped[key] != value:
                 context.fail(f"license {key} is {mapped[key]!r}, expected {value!r}")
 
 
-@expectation("duo_purchase", "duo_purchase: {tier: duo_pro, quantity: 30, trial: false, active: true}")
+@expectation(
+    "duo_purchase", "duo_purchase: {tier: duo_pro, quantity: 30, trial: false, active: true}"
+)
 def expect_duo_purchase(context: StepContext, args: Any) -> None:
     """The instance's GitLab Duo add-on purchase (or `none: true`)."""
     from instance.add_ons import duo_purchase
@@ -673,8 +779,10 @@ def expect_duo_purchase(context: StepContext, args: Any) -> None:
         if purchase is None:
             context.fail("the instance knows no GitLab Duo purchase")
         if "active" in fields and purchase.is_active_on(_now(app).date()) != fields["active"]:
-            context.fail(f"the purchase is {'' if purchase.is_active_on(_now(app).date()) else 'not '}active "
-                         f"({purchase.starts_on} to {purchase.ends_on})")
+            context.fail(
+                f"the purchase is {'' if purchase.is_active_on(_now(app).date()) else 'not '}active "
+                f"({purchase.starts_on} to {purchase.ends_on})"
+            )
         _compare(context, purchase, fields, ("tier", "quantity", "trial"))
 
 
@@ -713,9 +821,13 @@ def expect_assigned(context: StepContext, args: Any) -> None:
         context.malformed("assigned is a list of usernames")
     with context.world.instance.app_context():
         names = sorted(
-            context.world.instance.extensions["sqlalchemy"].session.execute(
-                sa.select(User.username).join(UserAddOnAssignment, UserAddOnAssignment.user_id == User.id)
-            ).scalars()
+            context.world.instance.extensions["sqlalchemy"]
+            .session.execute(
+                sa.select(User.username).join(
+                    UserAddOnAssignment, UserAddOnAssignment.user_id == User.id
+                )
+            )
+            .scalars()
         )
     expected = sorted(usernames(args))
     if names != expected:
@@ -729,14 +841,18 @@ def expect_assigned_count(context: StepContext, args: Any) -> None:
     from instance.models import UserAddOnAssignment
 
     with context.world.instance.app_context():
-        count = context.world.instance.extensions["sqlalchemy"].session.execute(
-            sa.select(sa.func.count()).select_from(UserAddOnAssignment)
-        ).scalar_one()
+        count = (
+            context.world.instance.extensions["sqlalchemy"]
+            .session.execute(sa.select(sa.func.count()).select_from(UserAddOnAssignment))
+            .scalar_one()
+        )
     if count != int(args):
         context.fail(f"{count} seats are assigned, expected {args}")
 
 
-@expectation("sync", "sync: {last_error_contains: connectivity}    # or {no_error: true, succeeded: true}")
+@expectation(
+    "sync", "sync: {last_error_contains: connectivity}    # or {no_error: true, succeeded: true}"
+)
 def expect_sync(context: StepContext, args: Any) -> None:
     """What Admin → Subscription shows about syncing (R14, R16)."""
     from instance.sync import sync_report
@@ -745,7 +861,10 @@ def expect_sync(context: StepContext, args: Any) -> None:
     with context.world.instance.app_context():
         report = sync_report()
     if "last_error_contains" in fields:
-        if not report.last_error or str(fields["last_error_contains"]).lower() not in report.last_error.lower():
+        if (
+            not report.last_error
+            or str(fields["last_error_contains"]).lower() not in report.last_error.lower()
+        ):
             context.fail(f"the last sync error is {report.last_error!r}")
     if fields.get("no_error") and report.last_error:
         context.fail(f"the last sync failed: {report.last_error}")

@@ -20,7 +20,10 @@ def apply_setup(world: World, scenario: Scenario) -> None:
 
     unknown = sorted(set(scenario.setup) - {"portal", "instance"})
     if unknown:
-        raise scenario.error(scenario.setup.line, f"unknown setup section(s) {', '.join(unknown)}; use portal, instance")
+        raise scenario.error(
+            scenario.setup.line,
+            f"unknown setup section(s) {', '.join(unknown)}; use portal, instance",
+        )
     domain.setup_portal(world, scenario, scenario.setup.get("portal") or LineDict(subscriptions=[]))
     domain.setup_instance(world, scenario, scenario.setup.get("instance") or LineDict())
 

@@ -16,6 +16,7 @@ import json
 import random
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,9 @@ class Timeline:
     def around(self, step_index: int, before: int = 2) -> list[Event]:
         """Events of the steps ``before`` steps ahead of ``step_index`` up to it, and setup's."""
         first = max(0, step_index - before)
-        chosen = [e for e in self.events if e.step_index is None or first <= e.step_index <= step_index]
+        chosen = [
+            e for e in self.events if e.step_index is None or first <= e.step_index <= step_index
+        ]
         return sorted(chosen, key=lambda event: event.at)  # stable: a call stays before its job
 
 
@@ -80,7 +83,12 @@ class World:
     """A portal and an instance for one scenario run, and the clock that moves them."""
 
     def __init__(
-        self, transport: str, start: dt.datetime, seed: int, folder: Path | None = None
+        self,
+        transport: str,
+        start: dt.datetime,
+        seed: int,
+        folder: Path | None = None,
+        extend_portal: Callable[[Flask], None] | None = None,
     ) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}")
@@ -98,6 +106,8 @@ class World:
         self.last_verdict: Any = None
         self.last_admin_page = ""
         self.portal = self._build_portal(start)
+        if extend_portal is not None:  # e.g. a benchmark's baseline endpoint, before serving
+            extend_portal(self.portal)
         self.portal_url = IN_PROCESS_PORTAL_URL
         if transport == "http":
             server = _Server(self.portal)
@@ -183,7 +193,11 @@ class World:
     def client(self, name: str) -> requests.Session:
         """A browser-like session to one party (cookies kept), over the world's transport."""
         if name not in self._clients:
-            app, url = (self.portal, self.portal_url) if name == "portal" else (self.instance, self.instance_url)
+            app, url = (
+                (self.portal, self.portal_url)
+                if name == "portal"
+                else (self.instance, self.instance_url)
+            )
             if self.transport == "inprocess":
                 session = in_process_session(app, url)
             else:
@@ -204,12 +218,17 @@ class World:
             token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
             response = session.post(
                 f"{self.instance_url}/users/sign_in",
-                data={"login": ADMIN_USERNAME, "password": ADMIN_PASSWORD,
-                      "csrf_token": token.group(1) if token else ""},
+                data={
+                    "login": ADMIN_USERNAME,
+                    "password": ADMIN_PASSWORD,
+                    "csrf_token": token.group(1) if token else "",
+                },
                 allow_redirects=False,
             )
             if response.status_code != 302:
-                raise RuntimeError(f"the scenario's administrator could not sign in ({response.status_code})")
+                raise RuntimeError(
+                    f"the scenario's administrator could not sign in ({response.status_code})"
+                )
             self._clients["admin"] = session
         return self._clients["admin"]
 
@@ -229,7 +248,9 @@ class World:
     def skew_instance(self, offset: dt.timedelta) -> None:
         """Run the instance's clock ``offset`` ahead of the portal's from now on; a zero offset
         ends the skew (the portal's clock catches up: clocks never move backwards)."""
-        base = self.parties[1].inner if isinstance(self.parties[1], SkewedParty) else self.parties[1]
+        base = (
+            self.parties[1].inner if isinstance(self.parties[1], SkewedParty) else self.parties[1]
+        )
         if offset:
             self.parties = [self.parties[0], SkewedParty(base, offset)]
             base.run_due(max(self.now() + offset, base.now()))
