@@ -32,15 +32,15 @@ def process_leads(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     return next_lead_processing(context.now, context.app.config)
 
 
-@registry.job(
-    "deliver_mail",
-    retry=RetryPolicy(max_attempts=8, base=dt.timedelta(minutes=1), cap=dt.timedelta(hours=2)),
-)
+MAIL_RETRY = RetryPolicy(max_attempts=8, base=dt.timedelta(minutes=1), cap=dt.timedelta(hours=2))
+
+
+@registry.job("deliver_mail", retry=MAIL_RETRY)
 def deliver_mail(context: JobContext, args: dict[str, Any]) -> None:
     """Send one mail of the outbox (retried with backoff while the SMTP server fails)."""
     from portal.mail import deliver
 
-    deliver(int(args["mail_id"]))
+    deliver(int(args["mail_id"]), last_attempt=context.attempt >= MAIL_RETRY.max_attempts)
 
 
 def _first_lead_processing(now: dt.datetime) -> dt.datetime:

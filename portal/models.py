@@ -284,7 +284,9 @@ class MailMessage(db.Model):  # type: ignore[name-defined,misc]
     body: Mapped[str] = mapped_column(sa.Text)
     attachment_name: Mapped[str | None] = mapped_column(sa.String(200))
     attachment: Mapped[str | None] = mapped_column(sa.Text)
-    subscription_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subscriptions.id"), index=True
+    )
     status: Mapped[str] = mapped_column(sa.String(20), default=MailStatus.QUEUED)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime]

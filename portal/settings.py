@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from portal.pricing import parse_price_list
 from webcore.app import common_settings
 from webcore.config import Setting, parse_list
 
 PREFIX = "PORTAL"
+
+
+def parse_time_of_day(value: str) -> str:
+    """``"05:00"`` (UTC, 24-hour); anything else is a configuration error."""
+    hour, sep, minute = value.strip().partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ValueError(f"expected a time of day such as 05:00, got {value!r}")
+    return f"{int(hour):02d}:{int(minute):02d}"
+
 
 SETTINGS: list[Setting] = [
     *common_settings("portal"),
@@ -37,6 +47,7 @@ SETTINGS: list[Setting] = [
         "LEAD_PROCESSING_TIME",
         "05:00",
         "UTC time of day at which sales processes trial requests (R21).",
+        parse=parse_time_of_day,
     ),
     Setting(
         "LEAD_PROCESSING_DELAY_MINUTES",
@@ -46,12 +57,18 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "PRICE_LIST",
-        "premium=34800,ultimate=118800,duo_pro=22800,duo_enterprise=46800",
-        "List price per seat per year, in cents, as name=cents pairs.",
+        {"premium": 34800, "ultimate": 118800, "duo_pro": 22800, "duo_enterprise": 46800},
+        "List price per seat per year, in cents, as name=cents pairs "
+        "(premium, ultimate, duo_pro, duo_enterprise).",
+        parse=parse_price_list,
     ),
-    Setting("SMTP_HOST", None, "SMTP server for outgoing mail; without it mail stays in the outbox."),
+    Setting(
+        "SMTP_HOST", None, "SMTP server for outgoing mail; without it mail stays in the outbox."
+    ),
     Setting("SMTP_PORT", 25, "SMTP server port.", parse=int),
-    Setting("MAIL_FROM", "Customers Portal <noreply@provlab.example>", "Sender of the portal's mail."),
+    Setting(
+        "MAIL_FROM", "Customers Portal <noreply@provlab.example>", "Sender of the portal's mail."
+    ),
     Setting(
         "DECLINED_CARD_SUFFIXES",
         ["0002"],

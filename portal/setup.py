@@ -77,16 +77,34 @@ def _seed_customer(account: Account, app: Flask) -> None:
     now = app_clock(app).now()
     add_payment_method(account, "Visa", "4242")
     add_payment_method(account, "Mastercard", "0002")
-    create_subscription(account, plan="premium", seats=50, starts_on=now.date(), now=now,
-                        contact_company="Example Corp", contact_country="DE")
-    create_subscription(account, plan="ultimate", seats=20, starts_on=now.date(), now=now,
-                        license_type="offline_cloud", contact_company="Example Corp",
-                        contact_country="DE")
+    create_subscription(
+        account,
+        plan="premium",
+        seats=50,
+        starts_on=now.date(),
+        now=now,
+        contact_company="Example Corp",
+        contact_country="DE",
+    )
+    create_subscription(
+        account,
+        plan="ultimate",
+        seats=20,
+        starts_on=now.date(),
+        now=now,
+        license_type="offline_cloud",
+        contact_company="Example Corp",
+        contact_country="DE",
+    )
 
 
 def seed_demo(app: Flask) -> list[DemoLogin]:
     """Demo accounts (idempotent): a customer, a support engineer and a sales person."""
-    names = {Role.CUSTOMER: "Casey Customer", Role.SUPPORT: "Sam Support", Role.SALES: "Sasha Sales"}
+    names = {
+        Role.CUSTOMER: "Casey Customer",
+        Role.SUPPORT: "Sam Support",
+        Role.SALES: "Sasha Sales",
+    }
     with app.app_context():
         for login in (DEMO_CUSTOMER, DEMO_SUPPORT, DEMO_SALES):
             exists = db.session.execute(

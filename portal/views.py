@@ -1,4 +1,4 @@
-"""Portal pages that are not part of a feature: the home page."""
+"""Portal pages that are not part of a feature (the home page), and shared template helpers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from portal.models import Account, Role, db
+from portal.models import Account, Role, SubscriptionKind, db
+from portal.pricing import format_money
+from protocol.license import AddOnTier, LicenseType, Plan
 
 blueprint = Blueprint("home", __name__)
 
@@ -18,12 +20,32 @@ def find_account(login: str) -> Account | None:
     ).scalar_one_or_none()
 
 
-HOME_PAGES = {Role.CUSTOMER: "customer.index", Role.SUPPORT: "support.index", Role.SALES: "sales.index"}
+HOME_PAGES = {
+    Role.CUSTOMER: "customer.index",
+    Role.SUPPORT: "support.index",
+    Role.SALES: "sales.index",
+}
 
 
 def home_endpoint(account: Account) -> str:
     """Where an account lands after signing in."""
     return HOME_PAGES.get(account.role, "home.index")
+
+
+@blueprint.app_template_filter("money")
+def _money(cents: int) -> str:
+    return format_money(cents)
+
+
+@blueprint.app_context_processor
+def _labels() -> dict[str, object]:
+    """The domain's enums, for templates to show labels (plan, license type, add-on, kind)."""
+    return {
+        "Plan": Plan,
+        "LicenseType": LicenseType,
+        "AddOnTier": AddOnTier,
+        "SubscriptionKind": SubscriptionKind,
+    }
 
 
 @blueprint.get("/")

@@ -1,0 +1,232 @@
+"""The signed-in customer's pages: subscriptions, the subscription card, purchases, licenses.
+
+Thin routes: load the subscription (a customer sees only their own: anything else is a 404),
+call one operation, commit, redirect. Operations enforce the rules (see ``portal.purchases``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from portal import licensing, purchases
+from portal.errors import Refused
+from portal.licensing import activation_of, license_file_for, license_file_name
+from portal.models import Order, PaymentMethod, Role, Subscription, db
+from portal.pricing import format_money
+from portal.subscriptions import (
+    active_add_on,
+    change_contact,
+    current_add_ons,
+    find_subscription,
+    subscriptions_of,
+)
+from webcore.auth import roles_required
+from webcore.clock import app_clock
+
+blueprint = Blueprint("customer", __name__, url_prefix="/subscriptions")
+
+
+def _own_subscription(name: str) -> Subscription:
+    subscription = find_subscription(name)
+    if subscription is None or subscription.customer_id != current_user.id:
+        abort(404)
+    return subscription
+
+
+def _payment_methods() -> list[PaymentMethod]:
+    return list(
+        db.session.execute(
+            sa.select(PaymentMethod)
+            .where(PaymentMethod.account_id == current_user.id)
+            .order_by(PaymentMethod.id)
+        ).scalars()
+    )
+
+
+def _seats_field() -> int | None:
+    raw = (request.form.get("seats") or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 9 else None
+
+
+@blueprint.get("")
+@roles_required(Role.CUSTOMER)
+def index() -> ResponseReturnValue:
+    return render_template(
+        "customer/subscriptions.html",
+        subscriptions=subscriptions_of(current_user),
+        today=app_clock().now().date(),
+    )
+
+
+@blueprint.get("/<name>")
+@roles_required(Role.CUSTOMER)
+def show(name: str) -> ResponseReturnValue:
+    subscription = _own_subscription(name)
+    today = app_clock().now().date()
+    orders = (
+        db.session.execute(
+            sa.select(Order)
+            .where(Order.subscription_id == subscription.id)
+            .order_by(Order.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    return render_template(
+        "customer/subscription.html",
+        subscription=subscription,
+        today=today,
+        add_ons=current_add_ons(subscription, today),
+        active=active_add_on(subscription, today),
+        activation=activation_of(subscription),
+        orders=orders,
+        show_code=request.args.get("code") == "1",
+    )
+
+
+@blueprint.post("/<name>/activation_code")
+@roles_required(Role.CUSTOMER)
+def activation_code(name: str) -> ResponseReturnValue:
+    subscription = _own_subscription(name)
+    try:
+        licensing.ensure_activation_code(subscription)
+    except Refused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for(".show", name=subscription.name))
+    db.session.commit()
+    return redirect(url_for(".show", name=subscription.name, code=1) + "#activation-code")
+
+
+@blueprint.get("/<name>/license")
+@roles_required(Role.CUSTOMER)
+def license_download(name: str) -> ResponseReturnValue:
+    subscription = _own_subscription(name)
+    try:
+        issued = license_file_for(subscription, app_clock().now())
+    except Refused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for(".show", name=subscription.name))
+    db.session.commit()
+    return Response(
+        issued.token,
+        mimetype="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{license_file_name(subscription)}"'
+        },
+    )
+
+
+@dataclass(frozen=True)
+class PurchaseFlow:
+    """One self-serve flow: its rule checks, its price, and the purchase itself."""
+
+    check: Callable[[Subscription, int, dt.date], object]
+    quote: Callable[[Subscription, int, dt.date], int]
+    purchase: Callable[..., Order]
+
+
+FLOWS = {
+    "duo_pro": PurchaseFlow(
+        purchases.check_duo_pro_purchase, purchases.duo_pro_quote, purchases.buy_duo_pro
+    ),
+    "add_seats": PurchaseFlow(
+        purchases.check_add_seats, purchases.add_seats_quote, purchases.add_seats
+    ),
+}
+
+
+def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue:
+    """Both purchase flows: seats → purchase summary (price) → payment method → Purchase seats."""
+    flow, now = FLOWS[kind], app_clock().now()
+    today = now.date()
+    context = {
+        "subscription": subscription,
+        "kind": kind,
+        "methods": _payment_methods(),
+        "active": active_add_on(subscription, today),
+    }
+
+    def page(step: str, status: int = 200, **extra: object) -> ResponseReturnValue:
+        return render_template("customer/purchase.html", step=step, **context, **extra), status
+
+    if request.method == "GET":
+        try:
+            flow.check(subscription, 1, today)  # refuse at once what no seat count can fix
+        except Refused as refused:
+            flash(refused.message, "error")
+            return redirect(url_for(".show", name=subscription.name))
+        return page("seats")
+    seats = _seats_field()
+    try:
+        if seats is None:
+            raise Refused("Enter a number of seats of at least 1.")
+        flow.check(subscription, seats, today)
+    except Refused as refused:
+        flash(refused.message, "error")
+        return page("seats", 422, seats=request.form.get("seats", ""))
+    amount = flow.quote(subscription, seats, today)
+    if request.form.get("step") != "purchase":
+        return page("summary", seats=seats, amount=amount)
+    method_id = request.form.get("payment_method", type=int)
+    method = db.session.get(PaymentMethod, method_id) if method_id else None
+    try:
+        order = flow.purchase(subscription, seats, method, now, current_user)
+    except Refused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return page("summary", 422, seats=seats, amount=amount)
+    db.session.commit()
+    flash(
+        f"Your purchase of {seats} seats is complete (order #{order.id}, "
+        f"{format_money(order.amount_cents)}). A confirmation was sent to "
+        f"{subscription.contact_email}.",
+        "success",
+    )
+    return redirect(url_for(".show", name=subscription.name))
+
+
+@blueprint.route("/<name>/buy_duo_pro", methods=["GET", "POST"])
+@roles_required(Role.CUSTOMER)
+def buy_duo_pro(name: str) -> ResponseReturnValue:
+    return _purchase_page(_own_subscription(name), "duo_pro")
+
+
+@blueprint.route("/<name>/add_seats", methods=["GET", "POST"])
+@roles_required(Role.CUSTOMER)
+def add_seats(name: str) -> ResponseReturnValue:
+    return _purchase_page(_own_subscription(name), "add_seats")
+
+
+@blueprint.route("/<name>/contact", methods=["GET", "POST"])
+@roles_required(Role.CUSTOMER)
+def contact(name: str) -> ResponseReturnValue:
+    subscription = _own_subscription(name)
+    if request.method == "POST":
+        form = request.form
+        try:
+            change_contact(
+                subscription,
+                name=form.get("name", ""),
+                email=form.get("email", ""),
+                company=form.get("company", ""),
+                country=form.get("country", ""),
+            )
+        except Refused as refused:
+            db.session.rollback()
+            flash(refused.message, "error")
+            return render_template(
+                "customer/contact.html", subscription=subscription, form=form
+            ), 422
+        db.session.commit()
+        flash("The subscription contact was changed.", "success")
+        return redirect(url_for(".show", name=subscription.name))
+    return render_template("customer/contact.html", subscription=subscription, form=None)

@@ -1,0 +1,341 @@
+"""Licenses, activation codes, and the portal's side of activation and daily sync.
+
+Rules held here:
+- R8: a subscription's card generates a cloud activation code; the code is bound to the first
+  instance that activates with it, and a second instance is refused.
+- R9: plan trials and community-program subscriptions are legacy only: no activation code.
+- R13: the daily sync answers with the current license, listing every add-on purchase and trial
+  in force or to come (``add_on_products``), so purchases and trials reach the instance there.
+- R32: each sync stores the usage the instance reported.
+- Expired and not-cloud-compatible subscriptions are refused with the product's errors.
+- Offline cloud and legacy license files are signed with the same keys as cloud licenses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+
+import sqlalchemy as sa
+
+from portal.errors import Refused
+from portal.keys import signing_key
+from portal.models import Activation, IssuedLicense, Subscription, SubscriptionKind, UsageReport, db
+from portal.subscriptions import current_add_ons
+from protocol.activation_code import generate_activation_code
+from protocol.encoding import canonical_json
+from protocol.license import (
+    AddOnProduct,
+    AddOnTier,
+    License,
+    Licensee,
+    LicenseType,
+    Plan,
+    license_file,
+    sign_license,
+)
+from protocol.messages import ActivationRequest, ErrorCode, SyncRequest
+from protocol.signing import VerifyingKey
+
+
+class ProtocolRefusal(Exception):
+    """An activation or sync refused for a reason the instance shows its administrator."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+INVALID_CODE = "The activation code is not valid: check that it was copied in full."
+CODE_IN_USE = (
+    "This activation code is already in use by another instance. Generate a new activation code "
+    "in the Customers Portal, or contact support."
+)
+EXPIRED = "Your subscription is expired: renew it in the Customers Portal to activate."
+NOT_CLOUD_COMPATIBLE = (
+    "Your subscription is not cloud-compatible (it is issued legacy or offline licenses): "
+    "upload its license file instead."
+)
+
+
+def is_cloud_compatible(subscription: Subscription) -> bool:
+    return (
+        subscription.kind == SubscriptionKind.PAID
+        and subscription.license_type == LicenseType.ONLINE_CLOUD.value
+    )
+
+
+# -- activation codes ---------------------------------------------------------------------------
+
+
+def ensure_activation_code(subscription: Subscription) -> str:
+    """R8: the subscription's cloud activation code, generated on first request.
+
+    R9: plan trials and community programs are legacy only. A paid subscription on an offline
+    or legacy license moves to cloud licensing (the fix for R10: Duo needs a cloud license).
+    """
+    if subscription.kind != SubscriptionKind.PAID:
+        raise Refused(
+            f"{SubscriptionKind.LABELS[subscription.kind]} subscriptions are issued legacy licenses "
+            "only: there is no cloud activation code. Download the license file instead.",
+            rule="R9",
+        )
+    if subscription.activation_code is None:
+        while True:
+            code = generate_activation_code()
+            taken = db.session.execute(
+                sa.select(Subscription.id).where(Subscription.activation_code == code)
+            ).first()
+            if taken is None:
+                break
+        subscription.activation_code = code
+    subscription.license_type = LicenseType.ONLINE_CLOUD.value
+    db.session.flush()
+    return subscription.activation_code
+
+
+# -- licenses -------------------------------------------------------------------------------------
+
+
+def build_license(
+    subscription: Subscription,
+    now: dt.datetime,
+    license_type: LicenseType,
+    instance_id: str | None = None,
+) -> License:
+    today = now.date()
+    products = tuple(
+        AddOnProduct(
+            tier=AddOnTier(p.tier),
+            quantity=p.quantity,
+            starts_on=p.starts_on,
+            ends_on=p.ends_on,
+            trial=p.trial,
+            purchase_id=p.reference,
+        )
+        for p in current_add_ons(subscription, today)
+    )
+    return License(
+        license_id=uuid.uuid4().hex,
+        subscription_name=subscription.name,
+        licensee=Licensee(
+            subscription.contact_name, subscription.contact_email, subscription.contact_company
+        ),
+        plan=Plan(subscription.plan),
+        seats=subscription.seats,
+        starts_on=subscription.starts_on,
+        ends_on=subscription.ends_on,
+        trial=subscription.kind == SubscriptionKind.PLAN_TRIAL,
+        license_type=license_type,
+        issued_at=now,
+        add_on_products=products,
+        instance_id=instance_id if license_type is LicenseType.ONLINE_CLOUD else None,
+    )
+
+
+def _fingerprint(license: License) -> str:
+    content = license.to_dict()
+    del content["license_id"], content["issued_at"]
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def issue_license(
+    subscription: Subscription,
+    now: dt.datetime,
+    license_type: LicenseType | None = None,
+    instance_id: str | None = None,
+) -> tuple[IssuedLicense, bool]:
+    """The subscription's current signed license; ``(license, True)`` if it is a new one.
+
+    A license with the same content as the last one issued for the same delivery is reused, so a
+    daily sync that changes nothing does not mint a new license every day.
+    """
+    kind = license_type or LicenseType(subscription.license_type)
+    document = build_license(subscription, now, kind, instance_id)
+    fingerprint = _fingerprint(document)
+    last = db.session.execute(
+        sa.select(IssuedLicense)
+        .where(
+            IssuedLicense.subscription_id == subscription.id,
+            IssuedLicense.license_type == kind.value,
+            IssuedLicense.instance_id.is_(None)
+            if document.instance_id is None
+            else IssuedLicense.instance_id == document.instance_id,
+        )
+        .order_by(IssuedLicense.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if last is not None and last.fingerprint == fingerprint:
+        return last, False
+    key = signing_key()
+    token = (
+        sign_license(document, key)
+        if kind is LicenseType.ONLINE_CLOUD
+        else license_file(document, key)
+    )
+    issued = IssuedLicense(
+        license_id=document.license_id,
+        subscription_id=subscription.id,
+        license_type=kind.value,
+        instance_id=document.instance_id,
+        fingerprint=fingerprint,
+        token=token,
+        issued_at=now,
+    )
+    db.session.add(issued)
+    db.session.flush()
+    return issued, True
+
+
+def license_file_for(subscription: Subscription, now: dt.datetime) -> IssuedLicense:
+    """The license file of an offline-cloud or legacy subscription (R9)."""
+    if subscription.license_type == LicenseType.ONLINE_CLOUD.value:
+        raise Refused(
+            "This subscription uses an online cloud license: activate your instance with the "
+            "activation code instead of a license file."
+        )
+    issued, _ = issue_license(subscription, now)
+    return issued
+
+
+def license_file_name(subscription: Subscription) -> str:
+    return f"{subscription.name}.gitlab-license"
+
+
+def licenses_of(subscription: Subscription) -> list[IssuedLicense]:
+    return list(
+        db.session.execute(
+            sa.select(IssuedLicense)
+            .where(IssuedLicense.subscription_id == subscription.id)
+            .order_by(IssuedLicense.id.desc())
+        ).scalars()
+    )
+
+
+def notify_license_change(subscription: Subscription, now: dt.datetime, why: str) -> None:
+    """After a change that alters the license: mail a new license file where one is issued.
+
+    Online cloud licenses reach the instance through the daily sync (R13), so the mail only says
+    when to expect it; offline and legacy subscriptions get the new file attached.
+    """
+    from portal.mail import queue_mail
+
+    if subscription.license_type == LicenseType.ONLINE_CLOUD.value:
+        return
+    issued, new = issue_license(subscription, now)
+    if new:
+        queue_mail(
+            "license",
+            subscription,
+            f"Your new GitLab license for {subscription.name}",
+            f"{why}\n\nYour new license file is attached. Upload it in your instance under "
+            "Admin > Subscription.",
+            attachment_name=license_file_name(subscription),
+            attachment=issued.token,
+        )
+
+
+# -- the protocol ---------------------------------------------------------------------------------
+
+
+def activation_of(subscription: Subscription) -> Activation | None:
+    return db.session.execute(
+        sa.select(Activation).where(Activation.subscription_id == subscription.id)
+    ).scalar_one_or_none()
+
+
+def activate_instance(
+    request: ActivationRequest, key: VerifyingKey, now: dt.datetime
+) -> tuple[Subscription, IssuedLicense]:
+    """R8: bind the activation code to the first instance that uses it; answer its license."""
+    subscription = db.session.execute(
+        sa.select(Subscription)
+        .where(Subscription.activation_code == request.activation_code)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if subscription is None:
+        raise ProtocolRefusal(ErrorCode.INVALID_ACTIVATION_CODE, INVALID_CODE)
+    if now.date() >= subscription.ends_on:
+        raise ProtocolRefusal(ErrorCode.SUBSCRIPTION_EXPIRED, EXPIRED)
+    if not is_cloud_compatible(subscription):
+        raise ProtocolRefusal(ErrorCode.SUBSCRIPTION_NOT_CLOUD_COMPATIBLE, NOT_CLOUD_COMPATIBLE)
+    bound = activation_of(subscription)
+    if bound is not None and bound.instance_id != request.instance_id:
+        raise ProtocolRefusal(ErrorCode.ACTIVATION_CODE_IN_USE, CODE_IN_USE)
+    elsewhere = (
+        db.session.execute(
+            sa.select(Activation).where(
+                sa.or_(Activation.instance_id == request.instance_id, Activation.key_id == key.kid),
+                Activation.subscription_id != subscription.id,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for other in elsewhere:
+        if other.key_id != key.kid or other.instance_id != request.instance_id:
+            # Someone else's instance id or key: never let one instance unbind another.
+            raise ProtocolRefusal(ErrorCode.ACTIVATION_CODE_IN_USE, CODE_IN_USE)
+        db.session.delete(other)  # the same instance moves to a new subscription
+    db.session.flush()
+    if bound is None:
+        bound = Activation(
+            subscription_id=subscription.id, instance_id=request.instance_id, activated_at=now
+        )
+        db.session.add(bound)
+    bound.key_id = key.kid
+    bound.public_key = key.to_jwk()
+    bound.gitlab_version = request.gitlab_version
+    bound.hostname = request.hostname
+    db.session.flush()
+    issued, _ = issue_license(subscription, now, LicenseType.ONLINE_CLOUD, request.instance_id)
+    return subscription, issued
+
+
+def activation_for_key(kid: str) -> Activation | None:
+    return db.session.execute(
+        sa.select(Activation).where(Activation.key_id == kid)
+    ).scalar_one_or_none()
+
+
+def record_sync(activation: Activation, request: SyncRequest, now: dt.datetime) -> IssuedLicense:
+    """R13, R32: store the instance's usage and answer its current license."""
+    if request.instance_id != activation.instance_id:
+        raise ProtocolRefusal(
+            ErrorCode.UNKNOWN_INSTANCE, "This instance is not the one the subscription is bound to."
+        )
+    subscription = activation.subscription
+    if now.date() >= subscription.ends_on:
+        raise ProtocolRefusal(ErrorCode.SUBSCRIPTION_EXPIRED, EXPIRED)
+    if not is_cloud_compatible(subscription):
+        raise ProtocolRefusal(ErrorCode.SUBSCRIPTION_NOT_CLOUD_COMPATIBLE, NOT_CLOUD_COMPATIBLE)
+    db.session.add(
+        UsageReport(
+            subscription_id=subscription.id,
+            instance_id=request.instance_id,
+            received_at=now,
+            gitlab_version=request.gitlab_version,
+            billable_users=request.billable_users,
+            max_historical_users=request.max_historical_users,
+            add_on_usage=[item.to_dict() for item in request.add_on_usage],
+            daily_usage=[item.to_dict() for item in request.daily_usage],
+        )
+    )
+    activation.last_sync_at = now
+    activation.gitlab_version = request.gitlab_version
+    activation.hostname = request.hostname
+    issued, _ = issue_license(subscription, now, LicenseType.ONLINE_CLOUD, activation.instance_id)
+    return issued
+
+
+def usage_reports_of(subscription: Subscription, limit: int = 30) -> list[UsageReport]:
+    return list(
+        db.session.execute(
+            sa.select(UsageReport)
+            .where(UsageReport.subscription_id == subscription.id)
+            .order_by(UsageReport.id.desc())
+            .limit(limit)
+        ).scalars()
+    )

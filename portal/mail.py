@@ -1,0 +1,108 @@
+"""Mail: queued in the outbox by the transaction that causes it, delivered afterwards by a job.
+
+Queuing is a database write, so a purchase that is rolled back leaves no mail behind, and a mail
+is never sent for something that did not happen (R7). Delivery runs as the ``deliver_mail`` job:
+over SMTP when ``SMTP_HOST`` is configured (retried with backoff), otherwise the mail is held in
+the outbox, which the support console shows either way.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from typing import Protocol
+
+from flask import current_app
+
+from portal.models import MailMessage, MailStatus, Subscription, db
+from webcore.clock import app_clock
+
+
+class MailTransport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class SmtpTransport:
+    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+
+    def send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp.send_message(message)
+
+
+def mail_transport() -> MailTransport | None:
+    transport = current_app.extensions.get("portal.mail")
+    if transport is not None:
+        return transport  # type: ignore[no-any-return]
+    host = current_app.config.get("SMTP_HOST")
+    return SmtpTransport(host, int(current_app.config["SMTP_PORT"])) if host else None
+
+
+def queue_mail(
+    kind: str,
+    subscription: Subscription,
+    subject: str,
+    body: str,
+    *,
+    attachment_name: str | None = None,
+    attachment: str | None = None,
+) -> MailMessage:
+    """Put a mail to the subscription contact in the outbox and schedule its delivery."""
+    now = app_clock().now()
+    message = MailMessage(
+        kind=kind,
+        recipient=subscription.contact_email,
+        subject=subject,
+        body=f"Hello {subscription.contact_name},\n\n{body}\n\n— GitLab Customers Portal\n",
+        attachment_name=attachment_name,
+        attachment=attachment,
+        subscription_id=subscription.id,
+        status=MailStatus.QUEUED,
+        created_at=now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    current_app.extensions["jobs"].schedule(
+        "deliver_mail", now, key=f"deliver_mail:{message.id}", args={"mail_id": message.id}
+    )
+    return message
+
+
+def as_email(message: MailMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email.set_content(message.body)
+    if message.attachment is not None and message.attachment_name:
+        email.add_attachment(
+            message.attachment.encode(),
+            maintype="application",
+            subtype="octet-stream",
+            filename=message.attachment_name,
+        )
+    return email
+
+
+def deliver(mail_id: int, *, last_attempt: bool = False) -> None:
+    """Send one queued mail (the job's body). An SMTP failure raises so the job retries; after
+    the last attempt the mail is marked failed in the outbox, with the error, for support."""
+    message = db.session.get(MailMessage, mail_id)
+    if message is None or message.status == MailStatus.SENT:
+        return
+    transport = mail_transport()
+    if transport is None:
+        message.status = MailStatus.HELD
+        return
+    try:
+        transport.send(as_email(message, current_app.config["MAIL_FROM"]))
+    except (OSError, smtplib.SMTPException) as exc:
+        message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        if last_attempt:
+            message.status = MailStatus.FAILED
+            return
+        raise
+    message.status = MailStatus.SENT
+    message.sent_at = app_clock().now()
+    message.last_error = None

@@ -1,0 +1,128 @@
+"""The support console: a separate sign-in for support engineers, then search and inspect.
+
+Support sees what customers never do: every trial request (lead) with its status and the reason
+it was dropped (R22), the activation and its sync history, licenses, orders, trials and the mail
+outbox. *Extend trial* is refused with the documented explanation (R23).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_user
+
+from portal.errors import Refused
+from portal.leads import leads_for, search_leads
+from portal.licensing import activation_of, licenses_of, usage_reports_of
+from portal.models import AddOnPurchase, Lead, LeadStatus, MailMessage, Order, Role, db
+from portal.purchases import support_extend_trial
+from portal.subscriptions import find_subscription, search_subscriptions
+from portal.views import find_account
+from webcore.auth import SignInForm, password_matches, roles_required
+from webcore.clock import app_clock
+
+blueprint = Blueprint("support", __name__, url_prefix="/support")
+
+
+@blueprint.route("/sign_in", methods=["GET", "POST"])
+def sign_in() -> ResponseReturnValue:
+    """Support's own sign-in: only support engineers get in here."""
+    form = SignInForm()
+    if form.validate_on_submit():
+        account = find_account(form.login.data.strip())
+        if (
+            account is not None
+            and account.role == Role.SUPPORT
+            and password_matches(account.password_hash, form.password.data)
+        ):
+            login_user(account)
+            return redirect(url_for(".index"))
+        flash("Invalid login or password, or not a support engineer.", "error")
+        return render_template("support/sign_in.html", form=form), 401
+    return render_template("support/sign_in.html", form=form)
+
+
+@blueprint.get("")
+@roles_required(Role.SUPPORT)
+def index() -> ResponseReturnValue:
+    query = request.args.get("q", "").strip()
+    return render_template(
+        "support/index.html",
+        query=query,
+        subscriptions=search_subscriptions(query) if query else [],
+        leads=search_leads(query) if query else [],
+    )
+
+
+@blueprint.get("/subscriptions/<name>")
+@roles_required(Role.SUPPORT)
+def subscription(name: str) -> ResponseReturnValue:
+    found = find_subscription(name)
+    if found is None:
+        abort(404)
+    orders = (
+        db.session.execute(
+            sa.select(Order).where(Order.subscription_id == found.id).order_by(Order.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    mails = (
+        db.session.execute(
+            sa.select(MailMessage)
+            .where(MailMessage.subscription_id == found.id)
+            .order_by(MailMessage.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    return render_template(
+        "support/subscription.html",
+        subscription=found,
+        today=app_clock().now().date(),
+        activation=activation_of(found),
+        licenses=licenses_of(found),
+        usage=usage_reports_of(found),
+        orders=orders,
+        leads=leads_for(found),
+        mails=mails,
+        purchases=found.add_on_purchases,
+    )
+
+
+@blueprint.post("/subscriptions/<name>/trials/<int:purchase_id>/extend")
+@roles_required(Role.SUPPORT)
+def extend_trial(name: str, purchase_id: int) -> ResponseReturnValue:
+    found = find_subscription(name)
+    purchase = db.session.get(AddOnPurchase, purchase_id)
+    if found is None or purchase is None or purchase.subscription_id != found.id:
+        abort(404)
+    try:
+        support_extend_trial(found)
+    except Refused as refused:
+        flash(refused.message, "error")
+    return redirect(url_for(".subscription", name=found.name))
+
+
+@blueprint.get("/leads")
+@roles_required(Role.SUPPORT)
+def leads() -> ResponseReturnValue:
+    status = request.args.get("status", "")
+    query = sa.select(Lead).order_by(Lead.submitted_at.desc(), Lead.id.desc()).limit(500)
+    if status in (LeadStatus.PENDING, LeadStatus.TRIAL_CREATED, LeadStatus.DROPPED):
+        query = query.where(Lead.status == status)
+    return render_template(
+        "support/leads.html", leads=db.session.execute(query).scalars().all(), status=status
+    )
+
+
+@blueprint.get("/mail")
+@roles_required(Role.SUPPORT)
+def outbox() -> ResponseReturnValue:
+    mails = (
+        db.session.execute(sa.select(MailMessage).order_by(MailMessage.id.desc()).limit(500))
+        .scalars()
+        .all()
+    )
+    return render_template("support/outbox.html", mails=mails)

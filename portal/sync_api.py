@@ -1,0 +1,152 @@
+"""The portal's side of the sync protocol, under ``/api/v1/``.
+
+Wire format (shared with ``instance.portal_client``): a request is ``POST`` with the JSON body
+``{"request": "<request JWS>"}`` (see ``protocol.envelope``). The portal answers
+- ``200 {"response": "<response JWS>"}`` with an ``ActivationAnswer`` or ``SyncAnswer``;
+- ``4xx {"response": "<response JWS>"}`` with an ``ErrorAnswer`` when a verified request is
+  refused (invalid or in-use code, expired or not cloud-compatible subscription, unknown instance);
+- ``4xx {"error": {"code", "message"}}`` (unsigned) when the request itself fails a check
+  (signature, freshness, nonce, shape): nothing proves who sent it, so nothing is signed back,
+  and nothing is changed.
+
+- ``POST /api/v1/activations``: activation (the real product's ``cloudActivationActivate``),
+  self-signed with the key the instance registers (R8).
+- ``POST /api/v1/seat_links``: the daily sync, signed with the registered key (R13, R32).
+- ``GET  /api/v1/keys``: the portal's public keys (JWKS), for instances to pin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from portal.keys import published_keys, signing_key
+from portal.licensing import ProtocolRefusal, activate_instance, activation_for_key, record_sync
+from portal.models import db
+from portal.nonces import DatabaseNonceStore
+from protocol.envelope import open_request, open_self_signed_request, parse_message, seal_response
+from protocol.errors import InvalidSignature, RemoteProtocolError, ReplayedMessage
+from protocol.messages import (
+    ActivationAnswer,
+    ActivationRequest,
+    ErrorAnswer,
+    ErrorCode,
+    Message,
+    SyncAnswer,
+    SyncRequest,
+)
+from protocol.signing import KeySet, VerifyingKey, peek_kid
+from webcore.clock import app_clock
+
+log = logging.getLogger("provlab.portal.sync")
+
+blueprint = Blueprint("sync_api", __name__, url_prefix="/api/v1")
+
+REFUSAL_STATUS = {
+    ErrorCode.INVALID_ACTIVATION_CODE: 404,
+    ErrorCode.ACTIVATION_CODE_IN_USE: 409,
+    ErrorCode.SUBSCRIPTION_EXPIRED: 403,
+    ErrorCode.SUBSCRIPTION_NOT_CLOUD_COMPATIBLE: 422,
+    ErrorCode.SEAT_MISMATCH: 422,
+    ErrorCode.UNKNOWN_INSTANCE: 403,
+}
+
+
+def _window() -> dt.timedelta:
+    return dt.timedelta(seconds=int(current_app.config["FRESHNESS_WINDOW_SECONDS"]))
+
+
+def _unverified(error: RemoteProtocolError) -> ResponseReturnValue:
+    """A request that failed a check: roll back everything, answer unsigned."""
+    db.session.rollback()
+    status = (
+        401
+        if isinstance(error, InvalidSignature)
+        else 409
+        if isinstance(error, ReplayedMessage)
+        else 400
+    )
+    log.info("refused a %s request: %s", request.path, error.error_code)
+    return jsonify({"error": ErrorAnswer.from_error(error).to_dict()}), status
+
+
+def _sealed(message: Message, nonce: str, status: int = 200) -> ResponseReturnValue:
+    token = seal_response(message, signing_key(), app_clock(), nonce)
+    return jsonify({"response": token}), status
+
+
+def _refused(refusal: ProtocolRefusal, nonce: str) -> ResponseReturnValue:
+    # Keep the claimed nonce (a refused request must not be replayable), nothing else changed.
+    db.session.commit()
+    log.info("refused %s: %s", request.path, refusal.code.value)
+    return _sealed(
+        ErrorAnswer(refusal.code.value, refusal.message),
+        nonce,
+        REFUSAL_STATUS.get(refusal.code, 400),
+    )
+
+
+def _token() -> str:
+    data: Any = request.get_json(silent=True)
+    token = data.get("request") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token:
+        raise RemoteProtocolError('expected a JSON body {"request": "<JWS>"}', field="request")
+    return token
+
+
+@blueprint.post("/activations")
+def activate() -> ResponseReturnValue:
+    try:
+        opened, key = open_self_signed_request(
+            _token(), app_clock(), DatabaseNonceStore(), _window()
+        )
+        message = parse_message(opened, ActivationRequest)
+        if message.verifying_key().raw() != key.raw():
+            raise InvalidSignature()
+    except RemoteProtocolError as error:
+        return _unverified(error)
+    try:
+        subscription, issued = activate_instance(message, key, app_clock().now())
+    except ProtocolRefusal as refusal:
+        return _refused(refusal, opened.nonce)
+    answer = ActivationAnswer(license_token=issued.token, subscription_name=subscription.name)
+    db.session.commit()
+    log.info("activated instance %s on %s", message.instance_id, subscription.name)
+    return _sealed(answer, opened.nonce)
+
+
+@blueprint.post("/seat_links")
+def seat_links() -> ResponseReturnValue:
+    try:
+        token = _token()
+        activation = activation_for_key(_peek_kid(token))
+        if activation is None:
+            raise InvalidSignature()  # no registered key of that id: as opaque as a bad signature
+        key = VerifyingKey.from_jwk(activation.public_key)
+        opened = open_request(token, KeySet((key,)), app_clock(), DatabaseNonceStore(), _window())
+        message = parse_message(opened, SyncRequest)
+    except RemoteProtocolError as error:
+        return _unverified(error)
+    try:
+        issued = record_sync(activation, message, app_clock().now())
+    except ProtocolRefusal as refusal:
+        return _refused(refusal, opened.nonce)
+    answer = SyncAnswer(license_token=issued.token)
+    db.session.commit()
+    return _sealed(answer, opened.nonce)
+
+
+def _peek_kid(token: str) -> str:
+    try:
+        return peek_kid(token)
+    except (ValueError, RemoteProtocolError):
+        raise InvalidSignature() from None
+
+
+@blueprint.get("/keys")
+def keys() -> ResponseReturnValue:
+    return jsonify(published_keys(current_app).to_jwks())

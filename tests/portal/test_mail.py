@@ -1,0 +1,112 @@
+"""Mail leaves through a real SMTP server after the commit, and waits in the outbox otherwise (R7)."""
+
+from __future__ import annotations
+
+import email
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from portal.keys import published_keys
+from protocol.license import read_license_file
+from tests.portal.helpers import (
+    mails,
+    make_account,
+    make_subscription,
+    payment_method_ids,
+    post_form,
+    run_jobs_until,
+    sign_in,
+)
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def _buy(app: Flask) -> None:
+    customer_id = make_account(app, "owner@example.com")
+    name = make_subscription(
+        app, customer_id, contact_email="contact@example.com", license_type="offline_cloud"
+    )
+    client = sign_in(app, "owner@example.com")
+    response = post_form(
+        client,
+        f"/subscriptions/{name}/buy_duo_pro",
+        {
+            "seats": "4",
+            "step": "purchase",
+            "payment_method": str(payment_method_ids(app, customer_id)[0]),
+        },
+        page="/subscriptions",
+    )
+    assert response.status_code == 302
+
+
+def test_r7_purchase_confirmation_and_license_are_delivered_over_smtp(
+    make_portal: Any, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    app = make_portal(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    _buy(app)
+    assert inbox.messages == []  # queued in the transaction, sent by the delivery job
+    run_jobs_until(app, "2026-03-02T00:00:00Z")
+    subjects = sorted(m["Subject"] for m in inbox.messages)
+    assert len(subjects) == 2 and all(m["To"] == "contact@example.com" for m in inbox.messages)
+    assert any("purchase" in s and "confirmed" in s for s in subjects)
+    license_mail = next(m for m in inbox.messages if "license" in m["Subject"])
+    (attachment,) = [part for part in license_mail.walk() if part.get_filename()]
+    assert attachment.get_filename().endswith(".gitlab-license")
+    with app.app_context():
+        license = read_license_file(
+            attachment.get_payload(decode=True).decode(), published_keys(app)
+        )
+    assert license.add_on_products[0].quantity == 4
+    assert {m["status"] for m in mails(app)} == {"sent"}
+
+
+def test_without_smtp_mail_is_held_in_the_outbox_for_support(portal_app: Flask) -> None:
+    _buy(portal_app)
+    run_jobs_until(portal_app, "2026-03-02T00:00:00Z")
+    assert {m["status"] for m in mails(portal_app)} == {"held"}
+    make_account(portal_app, "support@provlab.example", role="support")
+    support = sign_in(portal_app, "support@provlab.example", path="/support/sign_in")
+    page = support.get("/support/mail").get_data(as_text=True)
+    assert page.count('data-testid="mail"') == 2 and "contact@example.com" in page
+
+
+def test_an_unreachable_smtp_server_is_retried(make_portal: Any) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the socket closes
+    app = make_portal(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    _buy(app)
+    runs = run_jobs_until(app, "2026-03-02T00:00:00Z")
+    assert {run["outcome"] for run in runs} == {"retrying"}
+    assert {m["status"] for m in mails(app)} == {"queued"}
+    # Eight tries over a few hours, then the outbox says the mail failed, and why.
+    runs = run_jobs_until(app, "2026-03-03T00:00:00Z")
+    assert [run["outcome"] for run in runs if run["name"] == "deliver_mail"][-2:] == ["done"] * 2
+    assert {m["status"] for m in mails(app)} == {"failed"}
