@@ -17,11 +17,13 @@ def create_app(
     config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
 ) -> Flask:
     """Wire the instance app; see ``instance.setup.prepare`` for first-start work."""
-    from instance import admin, views
+    from flask_login import user_logged_in
+
+    from instance import admin, api, graphql_api, views
     from instance.jobs import registry
     from instance.models import Job, User, db
     from webcore.app import build_app, init_data_layer
-    from webcore.auth import init_auth, make_auth_blueprint
+    from webcore.auth import csrf, init_auth, make_auth_blueprint
 
     app = build_app(__name__, "instance", PREFIX, SETTINGS, config, environ)
     init_data_layer(app, db, Job, registry)
@@ -29,6 +31,13 @@ def create_app(
     app.register_blueprint(make_auth_blueprint(views.find_user, views.home_endpoint))
     app.register_blueprint(views.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(graphql_api.blueprint)
+    # Token-authenticated APIs: no session cookie, so no CSRF token either.
+    csrf.exempt(api.blueprint)
+    csrf.exempt(graphql_api.blueprint)
+
+    user_logged_in.connect(views.record_sign_in, app)
 
     @app.context_processor
     def _layout() -> dict[str, str]:

@@ -46,3 +46,27 @@ def seat_cleanup(context: JobContext, args: dict[str, Any]) -> dt.datetime:
         "daily_sync", next_sync_slot(identity().sync_minute, context.now)
     )
     return context.now + CLEAN_UP_EVERY
+
+
+INSTALL_ACTIVATION_RETRY = RetryPolicy(
+    max_attempts=10, base=dt.timedelta(seconds=30), factor=2.0, cap=dt.timedelta(minutes=30)
+)
+
+
+@registry.job("install_activation", retry=INSTALL_ACTIVATION_RETRY)
+def install_activation(context: JobContext, args: dict[str, Any]) -> None:
+    """Retry install-time activation (GITLAB_ACTIVATION_CODE) while the portal is unreachable,
+    e.g. when both start together; any other refusal is shown to the admin and not retried."""
+    from instance.licenses import current_license
+    from instance.portal_client import CONNECTIVITY
+    from instance.sync import SyncFailed, activate, record_failure
+
+    if current_license() is not None:
+        return None
+    try:
+        activate(context.app, str(args.get("code", "")), context.now)
+    except SyncFailed as exc:
+        if exc.code == CONNECTIVITY:
+            raise RuntimeError(exc.message) from None
+        record_failure(context.now, exc)
+    return None

@@ -15,7 +15,7 @@ from flask import Flask
 from instance import MIGRATIONS
 from instance.identity import ensure_identity, load_instance_key, next_sync_slot
 from instance.models import AccessLevel, User, UserState, db
-from instance.sync import activate_from_environment
+from instance.sync import activate_from_environment, sync_status
 from instance.tokens import create_token
 from webcore.app import secret_path
 from webcore.auth import hash_password
@@ -39,6 +39,7 @@ def prepare(app: Flask, *, environ: Mapping[str, str] | None = None) -> None:
         identity = ensure_identity(now)
         app.extensions["jobs"].ensure("daily_sync", next_sync_slot(identity.sync_minute, now))
         app.extensions["jobs"].ensure("seat_cleanup", _next_clean_up(now))
+        sync_status()
         db.session.commit()
     environment = os.environ if environ is None else environ
     code = app.config.get("GITLAB_ACTIVATION_CODE") or environment.get("GITLAB_ACTIVATION_CODE")
@@ -113,6 +114,44 @@ def seed_demo(app: Flask) -> DemoAdmin:
                 admin=True,
                 highest_access_level=AccessLevel.OWNER,
             )
+        _seed_demo_users(app)
         token = create_token(admin, "provlab up", ["api"], app_clock(app).now())
         db.session.commit()
     return DemoAdmin(DEMO_ADMIN_USERNAME, DEMO_ADMIN_PASSWORD, token)
+
+
+DEMO_USER_PASSWORD = "user-demo-password"
+# (username, name, highest role, state, bot type): humans with roles, a guest, a blocked and a
+# deactivated user, a service account (billable) and GitLab's own bots (never billable, R30).
+DEMO_USERS = [
+    ("alice", "Alice Developer", AccessLevel.DEVELOPER, UserState.ACTIVE, None),
+    ("bob", "Bob Maintainer", AccessLevel.MAINTAINER, UserState.ACTIVE, None),
+    ("carol", "Carol Owner", AccessLevel.OWNER, UserState.ACTIVE, None),
+    ("dave", "Dave Reporter", AccessLevel.REPORTER, UserState.ACTIVE, None),
+    ("erin", "Erin Newcomer", AccessLevel.NONE, UserState.ACTIVE, None),
+    ("gwen", "Gwen Guest", AccessLevel.GUEST, UserState.ACTIVE, None),
+    ("blake", "Blake Blocked", AccessLevel.DEVELOPER, UserState.BLOCKED, None),
+    ("dora", "Dora Deactivated", AccessLevel.DEVELOPER, UserState.DEACTIVATED, None),
+    ("ci_service_account", "CI service account", AccessLevel.DEVELOPER, UserState.ACTIVE,
+     "service_account"),
+    ("support-bot", "GitLab Support Bot", AccessLevel.NONE, UserState.ACTIVE, "support_bot"),
+    ("alert-bot", "GitLab Alert Bot", AccessLevel.NONE, UserState.ACTIVE, "alert_bot"),
+]
+
+
+def _seed_demo_users(app: Flask) -> None:
+    for username, name, level, state, bot_type in DEMO_USERS:
+        exists = db.session.execute(
+            sa.select(User.id).where(User.username == username)
+        ).scalar_one_or_none()
+        if exists is None:
+            create_user(
+                app,
+                username=username,
+                email=f"{username}@example.com",
+                name=name,
+                password=None if bot_type else DEMO_USER_PASSWORD,
+                state=state,
+                bot_type=bot_type,
+                highest_access_level=level,
+            )

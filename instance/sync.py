@@ -36,6 +36,7 @@ from instance.licenses import LicenseError, current_license, pinned_portal_keys,
 from instance.models import BillableUserCount, Job, License, SyncStatus, db
 from instance.portal_client import (
     ADMIN_MESSAGES,
+    CONNECTIVITY,
     INVALID_ANSWER,
     NOT_CONFIGURED,
     PortalClient,
@@ -64,8 +65,13 @@ class SyncFailed(Exception):
         super().__init__(message)
 
 
-def sync_status() -> SyncStatus:
-    status = db.session.execute(sa.select(SyncStatus)).scalar_one_or_none()
+def sync_status(*, lock: bool = False) -> SyncStatus:
+    """The single status row; ``lock=True`` holds it, so that two activations or syncs running
+    at once install their licenses one after the other (one current license at a time)."""
+    query = sa.select(SyncStatus)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    status = db.session.execute(query).scalar_one_or_none()
     if status is None:
         status = SyncStatus()
         db.session.add(status)
@@ -84,7 +90,7 @@ def _client(app: Flask) -> PortalClient:
         raise SyncFailed(exc.code, exc.admin_message) from None
 
 
-def _verified_license(token: str, app: Flask, instance_id: str) -> LicenseDocument:
+def _verified_license(token: str, instance_id: str) -> LicenseDocument:
     """The license in an answer: signed by a pinned key, online cloud, bound to us."""
     try:
         document = verify_license(token, pinned_portal_keys())
@@ -102,6 +108,7 @@ class Outcome:
 
 
 def _install(document: LicenseDocument, token: str, now: dt.datetime, *, activated: bool) -> Outcome:
+    sync_status(lock=True)
     row = store_license(document, token, now, activated=activated)
     provisioned = provision_add_ons(document, now)
     status = sync_status()
@@ -130,7 +137,7 @@ def activate(app: Flask, code: str, now: dt.datetime) -> Outcome:
         answer = _client(app).activate(request)
     except PortalError as exc:
         raise SyncFailed(exc.code, exc.admin_message) from None
-    document = _verified_license(answer.license_token, app, me.instance_id)
+    document = _verified_license(answer.license_token, me.instance_id)
     return _install(document, answer.license_token, now, activated=True)
 
 
@@ -184,7 +191,7 @@ def synchronize(app: Flask, now: dt.datetime) -> Outcome:
         if exc.detail and exc.code == "connectivity":
             message = f"{message}. {exc.detail}"
         raise SyncFailed(exc.code, message) from None
-    document = _verified_license(answer.license_token, app, request.instance_id)
+    document = _verified_license(answer.license_token, request.instance_id)
     return _install(document, answer.license_token, now, activated=False)
 
 
@@ -231,7 +238,8 @@ def sync_report() -> SyncReport:
 
 def activate_from_environment(app: Flask, code: str) -> None:
     """Install-time activation from GITLAB_ACTIVATION_CODE; a failure is logged and shown on the
-    Subscription page, never raised (the instance must still start)."""
+    Subscription page, never raised (the instance must still start). When the portal cannot be
+    reached yet (both starting together), the ``install_activation`` job retries with backoff."""
     with app.app_context():
         if current_license() is not None:
             return
@@ -243,5 +251,9 @@ def activate_from_environment(app: Flask, code: str) -> None:
         except SyncFailed as exc:
             db.session.rollback()
             record_failure(now, exc)
+            if exc.code == CONNECTIVITY:
+                app.extensions["jobs"].schedule(
+                    "install_activation", now + dt.timedelta(seconds=30), args={"code": code}
+                )
             db.session.commit()
             log.warning("activation from GITLAB_ACTIVATION_CODE failed: %s", exc.message)

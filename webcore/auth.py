@@ -83,7 +83,11 @@ def _safe_next(target: str | None) -> str | None:
     # Only local paths: an open redirect after sign-in is a phishing aid. Browsers read a
     # backslash as a slash and drop tabs and newlines, so "/\\evil.example" and "/\t/evil.example"
     # both mean "//evil.example": refuse them too.
-    if not target or "\\" in target or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+    if (
+        not target
+        or "\\" in target
+        or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target)
+    ):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from protocol.clock import Clock, format_utc
@@ -186,12 +187,21 @@ class JobScheduler:
             raise ValueError(f"unknown job {name!r}")
         key = key or name
         session = self.db.session
-        job = session.execute(sa.select(self.model).filter_by(key=key)).scalar_one_or_none()
+        query = sa.select(self.model).filter_by(key=key)
+        job = session.execute(query).scalar_one_or_none()
         if job is None:
-            job = self.model(name=name, key=key, args=args or {}, next_run_at=at, attempts=0)
-            session.add(job)
-        else:
-            job.name, job.args, job.next_run_at, job.attempts = name, args or {}, at, 0
+            try:
+                # A savepoint: if another transaction inserts the same key first, ours loses
+                # the insert (unique key) without losing the caller's transaction, and moves it.
+                with session.begin_nested():
+                    job = self.model(
+                        name=name, key=key, args=args or {}, next_run_at=at, attempts=0
+                    )
+                    session.add(job)
+                return job
+            except IntegrityError:
+                job = session.execute(query.with_for_update()).scalar_one()
+        job.name, job.args, job.next_run_at, job.attempts = name, args or {}, at, 0
         session.flush()
         return job
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -22,12 +23,25 @@ def write_private_file(path: Path, data: bytes) -> None:
 
 
 def load_or_create_signing_key(path: Path) -> SigningKey:
-    """The signing key stored at ``path``, generated there on first use."""
+    """The signing key stored at ``path``, generated there on first use.
+
+    Several workers may start together: each writes its candidate to a private temporary file and
+    links it into place, which succeeds for exactly one; the others load the winner's key, which
+    is complete by then (a link never shows a half-written file).
+    """
     if not path.exists():
         key = SigningKey.generate()
-        write_private_file(path, key.to_pem())
-        log.info("generated a new signing key %s at %s", key.kid, path)
-        return key
+        candidate = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        write_private_file(candidate, key.to_pem())
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another worker won; load its key below
+        else:
+            log.info("generated a new signing key %s at %s", key.kid, path)
+            return key
+        finally:
+            candidate.unlink()
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         log.warning("key file %s is readable by others (mode %o); restricting to 0600", path, mode)

@@ -4,13 +4,13 @@ They exist only on simulated time (409 otherwise) and need the shared simulation
 real deployment can never have its clock moved from outside.
 
 - ``GET  /-/simulation/next-job``  → ``{"now", "next_run_at"}``: the earliest due job.
-- ``POST /-/simulation/run-due``   ``{"at"}`` → moves the clock to ``at`` (never backwards)
-  through every job due by then, earliest first, each run at its own due time; answers what ran.
+- ``POST /-/simulation/run-due``   ``{"at"}`` → moves the clock to ``at`` (never backwards) and
+  runs every job due by then, earliest first; answers what ran. Jobs run at the clock's time:
+  the orchestrator (``provlab.timetravel``) steps ``at`` through each due instant in turn.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 from typing import Any
 
@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 
 from protocol.clock import SimulatedClock, format_utc, parse_utc
 from webcore.clock import app_clock
-from webcore.jobs import JobRun, JobScheduler
+from webcore.jobs import JobScheduler
 
 blueprint = Blueprint("simulation", __name__, url_prefix="/-/simulation")
 
@@ -66,19 +66,6 @@ def run_due() -> ResponseReturnValue:
     assert isinstance(clock, SimulatedClock)
     if at < clock.now():
         return _refuse(409, f"the clock is at {format_utc(clock.now())}; it never moves backwards")
-    runs = advance_through_due_jobs(scheduler(), clock, at)
-    return jsonify({"now": format_utc(clock.now()), "ran": [run.to_dict() for run in runs]})
-
-
-def advance_through_due_jobs(jobs: JobScheduler, clock: SimulatedClock, at: dt.datetime) -> list[JobRun]:
-    """Move ``clock`` to ``at`` through every job due on the way, earliest first.
-
-    The clock stops at each job's due time before running it, so a job due at 01:00 runs at
-    01:00 (not at ``at``) and work it schedules inside the window runs in turn.
-    """
-    runs: list[JobRun] = []
-    while (due := jobs.earliest_due()) is not None and due <= at:
-        clock.set(max(due, clock.now()))
-        runs.extend(jobs.run_due(clock.now()))
     clock.set(at)
-    return runs
+    runs = scheduler().run_due(at)
+    return jsonify({"now": format_utc(clock.now()), "ran": [run.to_dict() for run in runs]})

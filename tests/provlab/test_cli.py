@@ -56,14 +56,18 @@ def _fake_project(root: Path, tests: str = "", scenario_rules: list[str] | None 
     (root / "scenarios").mkdir()
     if scenario_rules is not None:
         (root / "scenarios" / "case.yaml").write_text(
-            "name: a case\nrules: [" + ", ".join(scenario_rules) + "]\n")
+            "name: a case\nrules: [" + ", ".join(scenario_rules) + "]\n"
+        )
     (root / "scenarios" / "broken.yaml").write_text("rules: [R9\n  : nope")
     return root
 
 
 def test_rules_lists_r1_to_r36_with_what_proves_each(runner: CliRunner, tmp_path: Path) -> None:
-    root = _fake_project(tmp_path, "def test_r5_add_seats_to_an_existing_add_on():\n    pass\n",
-                         scenario_rules=["R7"])
+    root = _fake_project(
+        tmp_path,
+        "def test_r5_add_seats_to_an_existing_add_on():\n    pass\n",
+        scenario_rules=["R7"],
+    )
     result = runner.invoke(main, ["rules", "--root", str(root)])
     assert result.exit_code == 0, result.output
     listed = [line.split()[0] for line in result.output.splitlines() if line[:1] == "R"]
@@ -80,7 +84,9 @@ def test_rules_json_names_the_proofs(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 0
     rules = {rule["id"]: rule for rule in json.loads(result.output)}
     assert len(rules) == 36
-    assert rules["R2"]["proven_by"] == ["tests/portal/test_fake.py::test_r2_r30_guests_are_not_billable"]
+    assert rules["R2"]["proven_by"] == [
+        "tests/portal/test_fake.py::test_r2_r30_guests_are_not_billable"
+    ]
     assert rules["R30"]["proven_by"] == rules["R2"]["proven_by"]
     assert rules["R3"]["proven_by"] == []
 
@@ -88,17 +94,28 @@ def test_rules_json_names_the_proofs(runner: CliRunner, tmp_path: Path) -> None:
 def test_rules_check_exits_0_for_a_proven_rule_and_1_for_an_unproven_one(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    root = _fake_project(tmp_path, """
+    root = _fake_project(
+        tmp_path,
+        """
         def test_r22_embargoed_trial_request_fails_silently():
             pass
 
         def helper_r6_is_not_a_test():
             pass
-        """, scenario_rules=["r13"])
+        """,
+        scenario_rules=["r13"],
+    )
     assert runner.invoke(main, ["rules", "--root", str(root), "--check", "R22"]).exit_code == 0
-    assert runner.invoke(main, ["rules", "--root", str(root), "--check", "r22", "--check", "R13"]).exit_code == 0
+    assert (
+        runner.invoke(
+            main, ["rules", "--root", str(root), "--check", "r22", "--check", "R13"]
+        ).exit_code
+        == 0
+    )
 
-    unproven = runner.invoke(main, ["rules", "--root", str(root), "--check", "R22", "--check", "R6"])
+    unproven = runner.invoke(
+        main, ["rules", "--root", str(root), "--check", "R22", "--check", "R6"]
+    )
     assert unproven.exit_code == 1
     assert "not proven: R6" in unproven.output
 
@@ -115,7 +132,9 @@ def test_rules_check_refuses_unknown_rule_ids(runner: CliRunner, tmp_path: Path)
     assert runner.invoke(main, ["rules", "--root", str(root), "--check", "banana"]).exit_code == 2
 
 
-def test_rules_refuses_tests_that_name_a_rule_that_does_not_exist(runner: CliRunner, tmp_path: Path) -> None:
+def test_rules_refuses_tests_that_name_a_rule_that_does_not_exist(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     root = _fake_project(tmp_path, "def test_r37_made_up():\n    pass\n")
     result = runner.invoke(main, ["rules", "--root", str(root)])
     assert result.exit_code == 1
@@ -169,7 +188,9 @@ def test_clock_advance_refuses_a_bad_duration_before_looking_for_servers(
     assert "not a duration" in result.output
 
 
-def test_clock_without_a_running_pair_says_how_to_start_one(runner: CliRunner, tmp_path: Path) -> None:
+def test_clock_without_a_running_pair_says_how_to_start_one(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     result = runner.invoke(main, ["clock", "--var", str(tmp_path), "show"])
     assert result.exit_code == 1
     assert "provlab up" in result.output

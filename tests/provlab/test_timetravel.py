@@ -24,7 +24,9 @@ def at(hours: float) -> dt.datetime:
     return T0 + dt.timedelta(hours=hours)
 
 
-def _recording_registry(log: Log, apps: dict[str, Flask], base: JobRegistry | None = None) -> JobRegistry:
+def _recording_registry(
+    log: Log, apps: dict[str, Flask], base: JobRegistry | None = None
+) -> JobRegistry:
     registry = extend_registry(base) if base is not None else JobRegistry()
 
     @registry.job("record")
@@ -35,7 +37,8 @@ def _recording_registry(log: Log, apps: dict[str, Flask], base: JobRegistry | No
         log.append((me, context.job_key, app_clock(apps[me]).now(), app_clock(apps[other]).now()))
         if "then_in_minutes" in args:
             context.app.extensions["jobs"].schedule(
-                "record", context.now + dt.timedelta(minutes=args["then_in_minutes"]),
+                "record",
+                context.now + dt.timedelta(minutes=args["then_in_minutes"]),
                 key=f"{context.job_key}+{args['then_in_minutes']}m",
             )
         return None
@@ -112,11 +115,15 @@ def test_travel_starts_from_the_clock_that_is_ahead(pair: tuple[dict[str, Flask]
     assert journey.started_at == at(4)
     # The portal's overdue job runs once both clocks agree: at the later clock's time.
     assert [(app, key, now) for app, key, now, _ in log] == [
-        ("portal", "overdue", at(4)), ("instance", "i-05:00", at(5))]
+        ("portal", "overdue", at(4)),
+        ("instance", "i-05:00", at(5)),
+    ]
     assert all(mine == other for _, _, mine, other in log)
 
 
-def test_travelling_backwards_is_refused_and_changes_nothing(pair: tuple[dict[str, Flask], Log]) -> None:
+def test_travelling_backwards_is_refused_and_changes_nothing(
+    pair: tuple[dict[str, Flask], Log],
+) -> None:
     apps, log = pair
     travel_to(_parties(apps), at(5))
     _schedule(apps["portal"], "p", at(6))
@@ -154,8 +161,11 @@ def test_two_days_of_real_periodic_jobs_run_nonce_pruning_at_midnight_and_the_sy
 
     ran_at = [run["ran_at"] for run in journey.runs]
     assert ran_at == sorted(ran_at)
-    watched = [(run["app"], run["name"], run["ran_at"], run["outcome"]) for run in journey.runs
-               if run["name"] in ("prune_nonces", "daily_sync")]
+    watched = [
+        (run["app"], run["name"], run["ran_at"], run["outcome"])
+        for run in journey.runs
+        if run["name"] in ("prune_nonces", "daily_sync")
+    ]
     assert watched == [
         ("instance", "daily_sync", format_utc(T0 + slot), "rescheduled"),
         ("portal", "prune_nonces", format_utc(at(24)), "rescheduled"),

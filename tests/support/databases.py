@@ -40,7 +40,9 @@ class Pool:
     def admin(self) -> sa.Engine:
         if self._admin is None:
             self._admin = sa.create_engine(
-                POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+                POSTGRES_ADMIN_URL,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"connect_timeout": 3},
             )
         return self._admin
 

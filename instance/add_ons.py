@@ -1,0 +1,440 @@
+"""GitLab Duo on the instance: the add-on purchase, seat assignments, automatic removal, access.
+
+Rules:
+- R1/R6: the Duo add-on is provisioned from the license: one purchase row per instance; Duo
+  Enterprise takes precedence over Duo Pro, and moving Pro -> Enterprise keeps the assignments.
+  An add-on missing from a fresh license is expired (ends yesterday), never deleted; its seat
+  assignments are kept 28 days and count again if it comes back in that window, then go.
+- R2/R26: seats go to billable users only, and never more than the purchased quantity; the
+  purchase row is locked while counting, so concurrent assignments cannot overshoot.
+- R27: bulk assignment is all-or-nothing, at most 50 users per call.
+- R28: when the quantity drops below the assigned seats, assignments are removed until they
+  fit: first users who never used Code Suggestions (most recently assigned first), then users
+  who did (least recent use first).
+- R29: a clean-up job removes the seats of blocked, banned and deactivated users.
+- R10/R17/R18: Duo works only on an online cloud license and a new enough GitLab; below 17.2
+  it works with a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from instance.licenses import current_license, is_online_cloud
+from instance.models import (
+    AddOnPurchase,
+    BillableUserCount,
+    User,
+    UserAddOnAssignment,
+    UserState,
+    db,
+)
+from instance.users import billable_condition, billable_user_count, current_plan, is_billable
+from protocol.license import AddOnProduct, AddOnTier
+from protocol.license import License as LicenseDocument
+from protocol.versions import GitLabVersion
+
+ASSIGNMENT_RETENTION = dt.timedelta(days=28)
+BULK_LIMIT = 50
+DEGRADED_BELOW = GitLabVersion(17, 2)
+
+NO_SEATS_AVAILABLE = "NO_SEATS_AVAILABLE"
+INVALID_USER_MEMBERSHIP = "INVALID_USER_MEMBERSHIP"
+NOT_ENOUGH_SEATS = "NOT_ENOUGH_SEATS"
+INVALID_USER_ID_PRESENT = "INVALID_USER_ID_PRESENT"
+INCOMPATIBLE_ADD_ON = "INCOMPATIBLE_ADD_ON"
+NO_ASSIGNMENTS_FOUND = "NO_ASSIGNMENTS_FOUND"
+TOO_MANY_USERS = "TOO_MANY_USERS"
+
+_MESSAGES = {
+    NO_SEATS_AVAILABLE: "No more seats are available.",
+    INVALID_USER_MEMBERSHIP: "The user is not eligible for a seat: only billable users are.",
+    NOT_ENOUGH_SEATS: "There are not enough seats available for all the selected users.",
+    INVALID_USER_ID_PRESENT: "Some selected users do not exist or are not eligible for a seat.",
+    INCOMPATIBLE_ADD_ON: "The add-on purchase is not an active GitLab Duo purchase.",
+    NO_ASSIGNMENTS_FOUND: "None of the selected users has a seat.",
+    TOO_MANY_USERS: f"At most {BULK_LIMIT} users can be changed at once.",
+}
+
+
+class AssignmentError(Exception):
+    """A seat change was refused; ``code`` is the real product's error code."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        self.code = code
+        self.message = message or _MESSAGES.get(code, code)
+        super().__init__(f"{code}: {self.message}")
+
+
+# -- the purchase -------------------------------------------------------------------------------
+
+
+def duo_purchase() -> AddOnPurchase | None:
+    return db.session.execute(sa.select(AddOnPurchase)).scalar_one_or_none()
+
+
+def lock_purchase(purchase_id: int) -> AddOnPurchase | None:
+    """The purchase with its row locked (PostgreSQL ``FOR UPDATE``; SQLite holds the write lock
+    from the start of the transaction), re-read so the counts after it are current."""
+    return db.session.execute(
+        sa.select(AddOnPurchase)
+        .where(AddOnPurchase.id == purchase_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def assigned_count(purchase: AddOnPurchase) -> int:
+    return db.session.execute(
+        sa.select(sa.func.count(UserAddOnAssignment.id)).where(
+            UserAddOnAssignment.add_on_purchase_id == purchase.id
+        )
+    ).scalar_one()
+
+
+def _chosen_product(document: LicenseDocument, today: dt.date) -> AddOnProduct | None:
+    """The Duo product the instance follows: the one in force today (Enterprise first), else
+    the next one to start."""
+    active = sorted(
+        document.active_add_on_products(today),
+        key=lambda product: product.tier is not AddOnTier.DUO_ENTERPRISE,
+    )
+    if active:
+        return active[0]
+    upcoming = sorted(
+        (product for product in document.add_on_products if product.starts_on > today),
+        key=lambda product: product.starts_on,
+    )
+    return upcoming[0] if upcoming else None
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    purchase: AddOnPurchase | None
+    expired: bool
+    removed_usernames: tuple[str, ...]
+
+
+def provision_add_ons(document: LicenseDocument, now: dt.datetime) -> Provisioned:
+    """Bring the Duo purchase in line with a fresh license (R1, R6, R28)."""
+    today = now.date()
+    product = _chosen_product(document, today)
+    purchase = duo_purchase()
+    if product is None:
+        if purchase is not None and purchase.ends_on > today:
+            # Expired, not deleted: its assignments stay for 28 days (see clean_up_seats). One
+            # that already ended on its own keeps its end date.
+            purchase.ends_on = today - dt.timedelta(days=1)
+            purchase.starts_on = min(purchase.starts_on, purchase.ends_on)
+            purchase.updated_at = now
+            db.session.flush()
+            return Provisioned(purchase, True, ())
+        return Provisioned(purchase, False, ())
+    if purchase is None:
+        purchase = AddOnPurchase(add_on="duo", created_at=now)
+        db.session.add(purchase)
+    else:
+        purchase = lock_purchase(purchase.id) or purchase
+    purchase.tier = product.tier.value
+    purchase.quantity = product.quantity
+    purchase.starts_on = product.starts_on
+    purchase.ends_on = product.ends_on
+    purchase.trial = product.trial
+    purchase.purchase_id = product.purchase_id
+    purchase.updated_at = now
+    db.session.flush()
+    removed = remove_overage(purchase)
+    return Provisioned(purchase, False, tuple(user.username for user in removed))
+
+
+# -- automatic removal --------------------------------------------------------------------------
+
+
+def remove_overage(purchase: AddOnPurchase) -> list[User]:
+    """R28: remove assignments until they fit the purchased quantity; returns whose went."""
+    excess = assigned_count(purchase) - purchase.quantity
+    if excess <= 0:
+        return []
+    never_used = (
+        sa.select(UserAddOnAssignment)
+        .join(User, User.id == UserAddOnAssignment.user_id)
+        .where(
+            UserAddOnAssignment.add_on_purchase_id == purchase.id,
+            User.code_suggestions_last_used_at.is_(None),
+        )
+        .order_by(UserAddOnAssignment.created_at.desc(), UserAddOnAssignment.id.desc())
+        .limit(excess)
+    )
+    chosen = list(db.session.execute(never_used).scalars())
+    if len(chosen) < excess:
+        used = (
+            sa.select(UserAddOnAssignment)
+            .join(User, User.id == UserAddOnAssignment.user_id)
+            .where(
+                UserAddOnAssignment.add_on_purchase_id == purchase.id,
+                User.code_suggestions_last_used_at.is_not(None),
+            )
+            .order_by(User.code_suggestions_last_used_at.asc(), UserAddOnAssignment.id.asc())
+            .limit(excess - len(chosen))
+        )
+        chosen += list(db.session.execute(used).scalars())
+    users = [assignment.user for assignment in chosen]
+    for assignment in chosen:
+        db.session.delete(assignment)
+    db.session.flush()
+    return users
+
+
+@dataclass(frozen=True)
+class CleanUp:
+    removed_inactive: tuple[str, ...]
+    deleted_expired: int
+
+
+def clean_up_seats(now: dt.datetime) -> CleanUp:
+    """R29: free the seats of blocked, banned and deactivated users; delete the assignments of an
+    add-on expired more than 28 days ago."""
+    inactive = list(
+        db.session.execute(
+            sa.select(UserAddOnAssignment)
+            .join(User, User.id == UserAddOnAssignment.user_id)
+            .where(User.state != UserState.ACTIVE)
+            .order_by(UserAddOnAssignment.id)
+        ).scalars()
+    )
+    names = tuple(assignment.user.username for assignment in inactive)
+    for assignment in inactive:
+        db.session.delete(assignment)
+    deleted = 0
+    purchase = duo_purchase()
+    if purchase is not None and purchase.ends_on + ASSIGNMENT_RETENTION <= now.date():
+        expired = list(
+            db.session.execute(
+                sa.select(UserAddOnAssignment).where(
+                    UserAddOnAssignment.add_on_purchase_id == purchase.id
+                )
+            ).scalars()
+        )
+        for assignment in expired:
+            db.session.delete(assignment)
+        deleted = len(expired)
+    db.session.flush()
+    return CleanUp(names, deleted)
+
+
+# -- assignment ---------------------------------------------------------------------------------
+
+
+def _active_purchase(purchase_id: int, today: dt.date) -> AddOnPurchase:
+    purchase = lock_purchase(purchase_id)
+    if purchase is None or not purchase.is_active_on(today):
+        raise AssignmentError(INCOMPATIBLE_ADD_ON)
+    return purchase
+
+
+def assignment_for(purchase: AddOnPurchase, user: User) -> UserAddOnAssignment | None:
+    return db.session.execute(
+        sa.select(UserAddOnAssignment).where(
+            UserAddOnAssignment.add_on_purchase_id == purchase.id,
+            UserAddOnAssignment.user_id == user.id,
+        )
+    ).scalar_one_or_none()
+
+
+def assign_seat(purchase_id: int, user: User, now: dt.datetime) -> UserAddOnAssignment:
+    """R2, R26: give ``user`` a seat; an already assigned user succeeds with no change."""
+    purchase = _active_purchase(purchase_id, now.date())
+    existing = assignment_for(purchase, user)
+    if existing is not None:
+        return existing
+    if not is_billable(user, current_plan()):
+        raise AssignmentError(INVALID_USER_MEMBERSHIP)
+    if assigned_count(purchase) >= purchase.quantity:
+        raise AssignmentError(NO_SEATS_AVAILABLE)
+    assignment = UserAddOnAssignment(add_on_purchase_id=purchase.id, user_id=user.id, created_at=now)
+    db.session.add(assignment)
+    db.session.flush()
+    return assignment
+
+
+def remove_seat(purchase_id: int, user: User) -> bool:
+    """Take ``user``'s seat back; False if they had none."""
+    purchase = lock_purchase(purchase_id)
+    if purchase is None:
+        raise AssignmentError(INCOMPATIBLE_ADD_ON)
+    existing = assignment_for(purchase, user)
+    if existing is None:
+        return False
+    db.session.delete(existing)
+    db.session.flush()
+    return True
+
+
+def _users_by_id(user_ids: Sequence[int]) -> list[User]:
+    if len(user_ids) > BULK_LIMIT:
+        raise AssignmentError(TOO_MANY_USERS)
+    ids = list(dict.fromkeys(user_ids))
+    users = list(db.session.execute(sa.select(User).where(User.id.in_(ids))).scalars())
+    if len(users) != len(ids):
+        raise AssignmentError(INVALID_USER_ID_PRESENT)
+    by_id = {user.id: user for user in users}
+    return [by_id[user_id] for user_id in ids]
+
+
+def bulk_assign(purchase_id: int, user_ids: Sequence[int], now: dt.datetime) -> list[User]:
+    """R27: assign seats to up to 50 users, all or nothing; returns the users now assigned."""
+    if not user_ids:
+        raise AssignmentError(INVALID_USER_ID_PRESENT, "Select at least one user.")
+    purchase = _active_purchase(purchase_id, now.date())
+    users = _users_by_id(user_ids)
+    plan = current_plan()
+    if any(not is_billable(user, plan) for user in users):
+        raise AssignmentError(INVALID_USER_ID_PRESENT)
+    assigned_ids = set(
+        db.session.execute(
+            sa.select(UserAddOnAssignment.user_id).where(
+                UserAddOnAssignment.add_on_purchase_id == purchase.id,
+                UserAddOnAssignment.user_id.in_([user.id for user in users]),
+            )
+        ).scalars()
+    )
+    new = [user for user in users if user.id not in assigned_ids]
+    if assigned_count(purchase) + len(new) > purchase.quantity:
+        raise AssignmentError(NOT_ENOUGH_SEATS)
+    for user in new:
+        db.session.add(
+            UserAddOnAssignment(add_on_purchase_id=purchase.id, user_id=user.id, created_at=now)
+        )
+    db.session.flush()
+    return users
+
+
+def bulk_remove(purchase_id: int, user_ids: Sequence[int]) -> list[User]:
+    """R27: remove the seats of up to 50 users; NO_ASSIGNMENTS_FOUND when none had one."""
+    purchase = lock_purchase(purchase_id)
+    if purchase is None:
+        raise AssignmentError(INCOMPATIBLE_ADD_ON)
+    users = _users_by_id(user_ids)
+    found = list(
+        db.session.execute(
+            sa.select(UserAddOnAssignment).where(
+                UserAddOnAssignment.add_on_purchase_id == purchase.id,
+                UserAddOnAssignment.user_id.in_([user.id for user in users]),
+            )
+        ).scalars()
+    )
+    if not found:
+        raise AssignmentError(NO_ASSIGNMENTS_FOUND)
+    for assignment in found:
+        db.session.delete(assignment)
+    db.session.flush()
+    return users
+
+
+def eligible_users_query() -> sa.Select[tuple[User]]:
+    """Users who may hold a seat (R2: billable users), by name."""
+    return sa.select(User).where(billable_condition(current_plan())).order_by(User.name, User.id)
+
+
+# -- enforcement --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DuoAvailability:
+    purchase: AddOnPurchase | None
+    available: bool
+    reason: str | None = None
+    warning: str | None = None
+
+    @property
+    def menu_visible(self) -> bool:
+        """R15: the GitLab Duo menu appears once a purchase or trial is known."""
+        return self.purchase is not None
+
+
+NOT_CLOUD_LICENSED = (
+    "GitLab Duo is available only on a cloud-licensed instance. An instance on an offline or "
+    "legacy license cannot use GitLab Duo: generate an activation code in the Customers Portal "
+    "and activate this instance with it."
+)
+DEGRADED_WARNING = (
+    "GitLab Duo works in a degraded experience on GitLab versions before 17.2. "
+    "Upgrade GitLab for the full experience."
+)
+
+
+def duo_availability(now: dt.datetime, version_text: str) -> DuoAvailability:
+    """Whether Duo works on this instance now, and why not (R10, R17, R18)."""
+    purchase = duo_purchase()
+    today = now.date()
+    if purchase is None:
+        return DuoAvailability(
+            None,
+            False,
+            "This instance knows of no GitLab Duo purchase or trial. If you bought one, "
+            "synchronize the subscription.",
+        )
+    if not is_online_cloud(current_license(), today):
+        return DuoAvailability(purchase, False, NOT_CLOUD_LICENSED)
+    tier = AddOnTier(purchase.tier)
+    if today < purchase.starts_on:
+        return DuoAvailability(
+            purchase, False, f"{tier.label} starts on {purchase.starts_on.isoformat()}."
+        )
+    if today >= purchase.ends_on:
+        return DuoAvailability(
+            purchase, False, f"{tier.label} ended on {purchase.ends_on.isoformat()}."
+        )
+    try:
+        version = GitLabVersion.parse(version_text)
+    except ValueError:
+        return DuoAvailability(purchase, False, f"Unknown GitLab version {version_text!r}.")
+    if version < tier.minimum_gitlab_version:
+        minimum = tier.minimum_gitlab_version
+        return DuoAvailability(
+            purchase,
+            False,
+            f"{tier.label} needs GitLab {minimum.major}.{minimum.minor} or later; this instance "
+            f"runs {version}.",
+        )
+    warning = DEGRADED_WARNING if version < DEGRADED_BELOW else None
+    return DuoAvailability(purchase, True, None, warning)
+
+
+def user_has_duo_access(user: User, now: dt.datetime, version_text: str) -> bool:
+    """Code Suggestions answers 200 only for a user with a seat on an active add-on of a
+    cloud-licensed instance (R1, R10, R17)."""
+    availability = duo_availability(now, version_text)
+    if not availability.available or availability.purchase is None or not user.is_active:
+        return False
+    return assignment_for(availability.purchase, user) is not None
+
+
+# -- billable users, daily ----------------------------------------------------------------------
+
+
+def record_billable_users(now: dt.datetime) -> BillableUserCount:
+    """Record today's billable user count (once a day; a second call updates the day)."""
+    count = billable_user_count()
+    row = db.session.execute(
+        sa.select(BillableUserCount).where(BillableUserCount.day == now.date())
+    ).scalar_one_or_none()
+    if row is None:
+        row = BillableUserCount(day=now.date(), count=count, recorded_at=now)
+        db.session.add(row)
+    else:
+        row.count, row.recorded_at = max(row.count, count), now
+    db.session.flush()
+    return row
+
+
+def max_historical_users(since: dt.date | None) -> int:
+    """The highest recorded billable count since ``since`` (the license term's start)."""
+    query = sa.select(sa.func.max(BillableUserCount.count))
+    if since is not None:
+        query = query.where(BillableUserCount.day >= since)
+    return db.session.execute(query).scalar_one() or 0

@@ -1,0 +1,348 @@
+"""Admin area: Subscription, GitLab Duo seats, Users. Routes only: load, check access, call an
+operation, commit, answer. Every route here requires an administrator (``roles_required``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from instance import add_ons, users
+from instance.licenses import (
+    LicenseError,
+    current_license,
+    license_history,
+    pinned_portal_keys,
+    upload_license_file,
+)
+from instance.models import AccessLevel, User, UserAddOnAssignment, UserState, db
+from instance.portal_client import ACTIVATION_SUCCESS
+from instance.sync import SyncFailed, activate, record_failure, sync_report, synchronize
+from protocol.license import AddOnTier, LicenseType
+from webcore.auth import hash_password, roles_required
+from webcore.clock import app_clock
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+TERMS_REQUIRED = "Please accept the Terms of Service to activate."
+MAX_LICENSE_FILE_BYTES = 64 * 1024
+
+
+@blueprint.before_request
+@roles_required("admin")
+def _admins_only() -> None:
+    """Every /admin route: anonymous users sign in, non-admins get 403."""
+    return None
+
+
+def _now() -> dt.datetime:
+    return app_clock().now()
+
+
+def duo_menu_visible() -> bool:
+    """R15: the GitLab Duo menu appears once the instance knows of a purchase or trial."""
+    return add_ons.duo_purchase() is not None
+
+
+@blueprint.app_context_processor
+def _admin_nav() -> dict[str, Any]:
+    return {"duo_menu_visible": duo_menu_visible}
+
+
+# -- Subscription -------------------------------------------------------------------------------
+
+
+def _subscription_page(status: int = 200) -> ResponseReturnValue:
+    license_row = current_license()
+    now = _now()
+    since = license_row.starts_on if license_row else None
+    return (
+        render_template(
+            "admin/subscription.html",
+            license=license_row,
+            license_type_label=LicenseType(license_row.license_type).label if license_row else None,
+            history=license_history(),
+            billable_users=users.billable_user_count(),
+            maximum_users=max(add_ons.max_historical_users(since), users.billable_user_count()),
+            report=sync_report(),
+            purchase=add_ons.duo_purchase(),
+            tier_label=_tier_label,
+            now=now,
+        ),
+        status,
+    )
+
+
+def _tier_label(tier: str) -> str:
+    return AddOnTier(tier).label
+
+
+@blueprint.get("/subscription")
+def subscription() -> ResponseReturnValue:
+    return _subscription_page()
+
+
+@blueprint.post("/subscription/activate")
+def activate_subscription() -> ResponseReturnValue:
+    code = request.form.get("activation_code", "")
+    if request.form.get("terms") != "accepted":
+        flash(TERMS_REQUIRED, "error")
+        return _subscription_page(422)
+    now = _now()
+    try:
+        activate(current_app, code, now)
+    except SyncFailed as failure:
+        db.session.rollback()
+        flash(failure.message, "error")
+        return _subscription_page(422)
+    db.session.commit()
+    flash(ACTIVATION_SUCCESS, "success")
+    return redirect(url_for("admin.subscription"))
+
+
+@blueprint.post("/subscription/upload")
+def upload_license() -> ResponseReturnValue:
+    upload = request.files.get("license_file")
+    raw = upload.read(MAX_LICENSE_FILE_BYTES + 1) if upload else b""
+    if not raw:
+        raw = request.form.get("license_text", "").encode()
+    if not raw.strip() or len(raw) > MAX_LICENSE_FILE_BYTES:
+        flash("Choose a license file to upload.", "error")
+        return _subscription_page(422)
+    try:
+        upload_license_file(raw.decode("utf-8", "replace"), pinned_portal_keys(), _now())
+    except LicenseError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _subscription_page(422)
+    db.session.commit()
+    flash("The license was successfully uploaded and is now active.", "success")
+    return redirect(url_for("admin.subscription"))
+
+
+@blueprint.post("/license/sync_seat_link")
+def sync_seat_link() -> ResponseReturnValue:
+    """R14: *Synchronize subscription*: answers ``{"success": true}`` or ``{"success": false}``."""
+    now = _now()
+    try:
+        synchronize(current_app, now)
+    except SyncFailed as failure:
+        db.session.rollback()
+        record_failure(now, failure)
+        db.session.commit()
+        return {"success": False, "error": failure.code, "message": failure.message}
+    db.session.commit()
+    return {"success": True}
+
+
+# -- GitLab Duo ---------------------------------------------------------------------------------
+
+SORTS: dict[str, tuple[sa.ColumnElement[Any], ...]] = {
+    "name": (User.name.asc(), User.id.asc()),
+    "name_desc": (User.name.desc(), User.id.desc()),
+    "assigned": (UserAddOnAssignment.id.is_(None).asc(), User.name.asc()),
+    "last_used": (
+        User.code_suggestions_last_used_at.is_(None).asc(),
+        User.code_suggestions_last_used_at.desc(),
+        User.name.asc(),
+    ),
+}
+
+
+@blueprint.get("/gitlab_duo")
+def gitlab_duo() -> ResponseReturnValue:
+    purchase = add_ons.duo_purchase()
+    if purchase is None:
+        # R15: no purchase or trial known yet: the page says how to get one in.
+        return render_template("admin/gitlab_duo_missing.html"), 404
+    search = request.args.get("search", "").strip()[:100]
+    show = request.args.get("filter", "all")
+    sort = request.args.get("sort", "name")
+    query = (
+        add_ons.eligible_users_query()
+        .order_by(None)
+        .outerjoin(
+            UserAddOnAssignment,
+            sa.and_(
+                UserAddOnAssignment.user_id == User.id,
+                UserAddOnAssignment.add_on_purchase_id == purchase.id,
+            ),
+        )
+        .add_columns(UserAddOnAssignment.id)
+    )
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(
+            sa.or_(sa.func.lower(User.name).like(pattern), sa.func.lower(User.username).like(pattern))
+        )
+    if show == "assigned":
+        query = query.where(UserAddOnAssignment.id.is_not(None))
+    elif show == "unassigned":
+        query = query.where(UserAddOnAssignment.id.is_(None))
+    query = query.order_by(*SORTS.get(sort, SORTS["name"]))
+    rows = [(user, assignment_id is not None) for user, assignment_id in db.session.execute(query)]
+    now = _now()
+    return render_template(
+        "admin/gitlab_duo.html",
+        purchase=purchase,
+        tier_label=AddOnTier(purchase.tier).label,
+        active=purchase.is_active_on(now.date()),
+        used=add_ons.assigned_count(purchase),
+        rows=rows,
+        availability=add_ons.duo_availability(now, current_app.config["GITLAB_VERSION"]),
+        search=search,
+        show=show,
+        sort=sort,
+    )
+
+
+def _user_ids() -> list[int]:
+    ids: list[int] = []
+    for value in request.form.getlist("user_ids"):
+        if not value.isdigit():
+            abort(400, "user_ids must be user ids")
+        ids.append(int(value))
+    return ids
+
+
+@blueprint.post("/gitlab_duo/seats")
+def change_seats() -> ResponseReturnValue:
+    """The toggle (one user) and the bulk *Assign seat* / *Remove seat* buttons (R26, R27)."""
+    purchase = add_ons.duo_purchase()
+    action = request.form.get("action")
+    if purchase is None or action not in ("assign", "remove"):
+        abort(400, "unknown action or no GitLab Duo purchase")
+    ids = _user_ids()
+    try:
+        if len(ids) == 1 and action == "assign":
+            user = db.session.get(User, ids[0]) or abort(400, "unknown user")
+            add_ons.assign_seat(purchase.id, user, _now())
+        elif len(ids) == 1:
+            user = db.session.get(User, ids[0]) or abort(400, "unknown user")
+            add_ons.remove_seat(purchase.id, user)
+        elif action == "assign":
+            add_ons.bulk_assign(purchase.id, ids, _now())
+        else:
+            add_ons.bulk_remove(purchase.id, ids)
+    except add_ons.AssignmentError as error:
+        db.session.rollback()
+        if request.accept_mimetypes.best == "application/json":
+            return {"success": False, "error": error.code, "message": error.message}, 422
+        flash(f"{error.message} ({error.code})", "error")
+        return redirect(_listing_url())
+    db.session.commit()
+    if request.accept_mimetypes.best == "application/json":
+        return {"success": True}
+    count = len(ids)
+    noun = "user" if count == 1 else "users"
+    done = "assigned a seat" if action == "assign" else "removed from their seat"
+    flash(f"{count} {noun} {done}.", "success")
+    return redirect(_listing_url())
+
+
+def _listing_url() -> str:
+    """Back to the GitLab Duo page with the admin's search, filter and sort kept."""
+    kept: dict[str, Any] = {
+        key: value for key in ("search", "filter", "sort") if (value := request.form.get(key, ""))
+    }
+    return url_for("admin.gitlab_duo", **kept)
+
+
+# -- Users --------------------------------------------------------------------------------------
+
+ROLE_CHOICES = sorted(AccessLevel.NAMES.items())
+BOT_CHOICES = [("", "Human"), *[(bot, bot.replace("_", " ")) for bot in users.BOT_TYPES]]
+
+
+@blueprint.get("/users")
+def users_index() -> ResponseReturnValue:
+    plan = users.current_plan()
+    listed = list(db.session.execute(sa.select(User).order_by(User.username)).scalars())
+    return render_template(
+        "admin/users.html",
+        users=listed,
+        is_billable=lambda user: users.is_billable(user, plan),
+        role_names=AccessLevel.NAMES,
+        billable_count=users.billable_user_count(plan),
+    )
+
+
+def _user_form(user: User | None, status: int = 200) -> ResponseReturnValue:
+    return (
+        render_template(
+            "admin/user_form.html",
+            user=user,
+            form=request.form,
+            states=UserState.ALL,
+            roles=ROLE_CHOICES,
+            bots=BOT_CHOICES,
+        ),
+        status,
+    )
+
+
+def _form_fields() -> dict[str, Any]:
+    role = request.form.get("highest_access_level", "0")
+    return {
+        "state": request.form.get("state", UserState.ACTIVE),
+        "bot_type": request.form.get("bot_type") or None,
+        "highest_access_level": int(role) if role.isdigit() else -1,
+        "admin": request.form.get("admin") == "on",
+    }
+
+
+@blueprint.route("/users/new", methods=["GET", "POST"])
+def new_user() -> ResponseReturnValue:
+    if request.method == "GET":
+        return _user_form(None)
+    password = request.form.get("password", "")
+    if password and len(password) < 8:
+        flash("Password is too short (minimum is 8 characters)", "error")
+        return _user_form(None, 422)
+    try:
+        user = users.create_user(
+            username=request.form.get("username", ""),
+            email=request.form.get("email", ""),
+            name=request.form.get("name", ""),
+            now=_now(),
+            password_hash=hash_password(password) if password else None,
+            **_form_fields(),
+        )
+    except users.UserError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _user_form(None, 422)
+    db.session.commit()
+    flash(f"User @{user.username} was successfully created.", "success")
+    return redirect(url_for("admin.users_index"))
+
+
+@blueprint.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def edit_user(user_id: int) -> ResponseReturnValue:
+    user = db.session.get(User, user_id) or abort(404)
+    if request.method == "GET":
+        return _user_form(user)
+    fields = _form_fields()
+    name = request.form.get("name", "").strip()
+    try:
+        if not name:
+            raise users.UserError("Name can't be blank")
+        users.check_user_fields(
+            state=fields["state"],
+            bot_type=fields["bot_type"],
+            highest_access_level=fields["highest_access_level"],
+        )
+    except users.UserError as exc:
+        flash(str(exc), "error")
+        return _user_form(user, 422)
+    user.name = name
+    user.bot_type = fields["bot_type"]
+    user.highest_access_level = fields["highest_access_level"]
+    user.admin = fields["admin"]
+    users.change_state(user, fields["state"])
+    db.session.commit()
+    flash(f"User @{user.username} was successfully updated.", "success")
+    return redirect(url_for("admin.users_index"))

@@ -1,0 +1,255 @@
+"""GraphQL at ``/api/graphql`` (graphql-core): Duo add-on purchases, eligible users, and the seat
+assignment mutations with the real product's names and error codes (R26, R27).
+
+Mutations answer like GitLab's: problems with the request itself (not signed in, not an admin, an
+unknown purchase) are top-level ``errors``; a refused assignment is the payload's ``errors`` list
+holding the code (``NO_SEATS_AVAILABLE``, ``NOT_ENOUGH_SEATS`` ...), with nothing changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
+from graphql import GraphQLError, build_schema, graphql_sync
+
+from instance import add_ons
+from instance.api import token_from_request
+from instance.models import AddOnPurchase, User, db
+from instance.tokens import user_for_token
+from protocol.license import AddOnTier
+from webcore.clock import app_clock
+
+blueprint = Blueprint("graphql", __name__)
+
+PURCHASE_GID = "gid://gitlab/GitlabSubscriptions::AddOnPurchase/"
+USER_GID = "gid://gitlab/User/"
+# GitLab calls Duo Pro's add-on type CODE_SUGGESTIONS.
+ADD_ON_TYPES = {"CODE_SUGGESTIONS": AddOnTier.DUO_PRO, "DUO_ENTERPRISE": AddOnTier.DUO_ENTERPRISE}
+
+SDL = """
+enum GitlabSubscriptionsAddOnType { CODE_SUGGESTIONS DUO_ENTERPRISE }
+
+type AddOnPurchase {
+  id: ID!
+  name: GitlabSubscriptionsAddOnType!
+  purchasedQuantity: Int!
+  assignedQuantity: Int!
+  startsAt: String!
+  expiresOn: String!
+  trial: Boolean!
+  active: Boolean!
+}
+
+type AddOnUser {
+  id: ID!
+  username: String!
+  name: String!
+  state: String!
+  assigned: Boolean!
+  lastDuoActivityOn: String
+}
+
+type Query {
+  addOnPurchases: [AddOnPurchase!]!
+  addOnPurchase(addOnType: GitlabSubscriptionsAddOnType!): AddOnPurchase
+  selfManagedAddOnEligibleUsers(addOnType: GitlabSubscriptionsAddOnType!, search: String,
+                                first: Int): [AddOnUser!]!
+}
+
+input UserAddOnAssignmentCreateInput { addOnPurchaseId: ID!, userId: ID!, clientMutationId: String }
+input UserAddOnAssignmentRemoveInput { addOnPurchaseId: ID!, userId: ID!, clientMutationId: String }
+input UserAddOnAssignmentBulkCreateInput { addOnPurchaseId: ID!, userIds: [ID!]!, clientMutationId: String }
+input UserAddOnAssignmentBulkRemoveInput { addOnPurchaseId: ID!, userIds: [ID!]!, clientMutationId: String }
+
+type UserAddOnAssignmentCreatePayload { addOnPurchase: AddOnPurchase, user: AddOnUser, errors: [String!]!, clientMutationId: String }
+type UserAddOnAssignmentRemovePayload { addOnPurchase: AddOnPurchase, user: AddOnUser, errors: [String!]!, clientMutationId: String }
+type UserAddOnAssignmentBulkCreatePayload { addOnPurchase: AddOnPurchase, users: [AddOnUser!]!, errors: [String!]!, clientMutationId: String }
+type UserAddOnAssignmentBulkRemovePayload { addOnPurchase: AddOnPurchase, users: [AddOnUser!]!, errors: [String!]!, clientMutationId: String }
+
+type Mutation {
+  userAddOnAssignmentCreate(input: UserAddOnAssignmentCreateInput!): UserAddOnAssignmentCreatePayload
+  userAddOnAssignmentRemove(input: UserAddOnAssignmentRemoveInput!): UserAddOnAssignmentRemovePayload
+  userAddOnAssignmentBulkCreate(input: UserAddOnAssignmentBulkCreateInput!): UserAddOnAssignmentBulkCreatePayload
+  userAddOnAssignmentBulkRemove(input: UserAddOnAssignmentBulkRemoveInput!): UserAddOnAssignmentBulkRemovePayload
+}
+"""
+
+schema = build_schema(SDL)
+NOT_AVAILABLE = (
+    "The resource that you are attempting to access does not exist or you don't have "
+    "permission to perform this action"
+)
+
+
+def _purchase_json(purchase: AddOnPurchase) -> dict[str, Any]:
+    today = app_clock().now().date()
+    name = "DUO_ENTERPRISE" if purchase.tier == AddOnTier.DUO_ENTERPRISE.value else "CODE_SUGGESTIONS"
+    return {
+        "id": f"{PURCHASE_GID}{purchase.id}",
+        "name": name,
+        "purchasedQuantity": purchase.quantity,
+        "assignedQuantity": add_ons.assigned_count(purchase),
+        "startsAt": purchase.starts_on.isoformat(),
+        "expiresOn": purchase.ends_on.isoformat(),
+        "trial": purchase.trial,
+        "active": purchase.is_active_on(today),
+    }
+
+
+def _user_json(user: User, purchase: AddOnPurchase | None) -> dict[str, Any]:
+    last = user.code_suggestions_last_used_at
+    return {
+        "id": f"{USER_GID}{user.id}",
+        "username": user.username,
+        "name": user.name,
+        "state": user.state,
+        "assigned": purchase is not None and add_ons.assignment_for(purchase, user) is not None,
+        "lastDuoActivityOn": last.date().isoformat() if last else None,
+    }
+
+
+def _gid(value: object, prefix: str) -> int:
+    text = str(value)
+    if not text.startswith(prefix) or not text[len(prefix):].isdigit():
+        raise GraphQLError(f"{text[:80]!r} is not a valid ID of the expected type ({prefix}...)")
+    return int(text[len(prefix):])
+
+
+def _admin(info: Any) -> User:
+    user = info.context.get("user")
+    if user is None or not user.admin:
+        raise GraphQLError(NOT_AVAILABLE)
+    return user  # type: ignore[no-any-return]
+
+
+def _purchase(value: object) -> AddOnPurchase:
+    purchase = db.session.get(AddOnPurchase, _gid(value, PURCHASE_GID))
+    if purchase is None:
+        raise GraphQLError(NOT_AVAILABLE)
+    return purchase
+
+
+def _resolve_purchases(info: Any) -> list[dict[str, Any]]:
+    _admin(info)
+    purchase = add_ons.duo_purchase()
+    return [_purchase_json(purchase)] if purchase else []
+
+
+def _resolve_purchase(info: Any, addOnType: str) -> dict[str, Any] | None:  # noqa: N803
+    _admin(info)
+    purchase = add_ons.duo_purchase()
+    if purchase is None or ADD_ON_TYPES[addOnType].value != purchase.tier:
+        return None
+    return _purchase_json(purchase)
+
+
+def _resolve_eligible(
+    info: Any, addOnType: str, search: str | None = None, first: int | None = None  # noqa: N803
+) -> list[dict[str, Any]]:
+    _admin(info)
+    purchase = add_ons.duo_purchase()
+    query = add_ons.eligible_users_query()
+    if search:
+        pattern = f"%{search.lower()[:100]}%"
+        query = query.where(
+            sa.or_(sa.func.lower(User.username).like(pattern), sa.func.lower(User.name).like(pattern))
+        )
+    query = query.limit(min(max(first or 100, 1), 100))
+    return [_user_json(user, purchase) for user in db.session.execute(query).scalars()]
+
+
+def _mutation(info: Any, run: Any) -> dict[str, Any]:
+    """Run ``run()``; commit on success, roll back and report the code on refusal."""
+    _admin(info)
+    try:
+        result = run()
+    except add_ons.AssignmentError as error:
+        db.session.rollback()
+        return {"errors": [error.code], "users": []}
+    db.session.commit()
+    return result  # type: ignore[no-any-return]
+
+
+def _create(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def run() -> dict[str, Any]:
+        purchase = _purchase(input["addOnPurchaseId"])
+        user = db.session.get(User, _gid(input["userId"], USER_GID))
+        if user is None:
+            raise GraphQLError(NOT_AVAILABLE)
+        add_ons.assign_seat(purchase.id, user, app_clock().now())
+        return {"addOnPurchase": _purchase_json(purchase), "user": _user_json(user, purchase),
+                "errors": []}
+
+    return _mutation(info, run)
+
+
+def _remove(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def run() -> dict[str, Any]:
+        purchase = _purchase(input["addOnPurchaseId"])
+        user = db.session.get(User, _gid(input["userId"], USER_GID))
+        if user is None:
+            raise GraphQLError(NOT_AVAILABLE)
+        add_ons.remove_seat(purchase.id, user)
+        return {"addOnPurchase": _purchase_json(purchase), "user": _user_json(user, purchase),
+                "errors": []}
+
+    return _mutation(info, run)
+
+
+def _bulk(assign: bool) -> Any:
+    def resolve(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+        def run() -> dict[str, Any]:
+            purchase = _purchase(input["addOnPurchaseId"])
+            ids = [_gid(value, USER_GID) for value in input["userIds"]]
+            if assign:
+                changed = add_ons.bulk_assign(purchase.id, ids, app_clock().now())
+            else:
+                changed = add_ons.bulk_remove(purchase.id, ids)
+            return {"addOnPurchase": _purchase_json(purchase),
+                    "users": [_user_json(user, purchase) for user in changed], "errors": []}
+
+        return _mutation(info, run)
+
+    return resolve
+
+
+ROOT = {
+    "addOnPurchases": _resolve_purchases,
+    "addOnPurchase": _resolve_purchase,
+    "selfManagedAddOnEligibleUsers": _resolve_eligible,
+    "userAddOnAssignmentCreate": _create,
+    "userAddOnAssignmentRemove": _remove,
+    "userAddOnAssignmentBulkCreate": _bulk(True),
+    "userAddOnAssignmentBulkRemove": _bulk(False),
+}
+
+
+@blueprint.post("/api/graphql")
+def graphql_endpoint() -> ResponseReturnValue:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+        return {"errors": [{"message": "Expected a JSON body with a 'query' string"}]}, 400
+    variables = data.get("variables") or {}
+    if not isinstance(variables, dict):
+        return {"errors": [{"message": "'variables' must be an object"}]}, 400
+    token = token_from_request()
+    user = user_for_token(token, app_clock().now()) if token else None
+    if token and user is None:
+        return {"errors": [{"message": "Invalid token"}]}, 401
+    result = graphql_sync(
+        schema,
+        data["query"],
+        root_value=ROOT,
+        context_value={"user": user},
+        variable_values=variables,
+        operation_name=data.get("operationName"),
+    )
+    if result.errors:
+        db.session.rollback()
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [{"message": error.message, "path": error.path} for error in result.errors]
+    return body

@@ -1,0 +1,142 @@
+"""The instance's licenses: the current one, its history, and license files uploaded by admins.
+
+Rules: an offline cloud or legacy license arrives as a file an admin uploads (R9); an online cloud
+license arrives only through activation and sync (R8, R13), so one uploaded as a file is refused.
+Every license is verified against the pinned portal keys before anything is stored; a license
+that fails any check changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app
+
+from instance.models import License, db
+from protocol.errors import LicenseExpired, ProtocolError
+from protocol.license import License as LicenseDocument
+from protocol.license import LicenseType, read_license_file
+from protocol.signing import KeySet
+from webcore.keys import load_pinned_keys
+
+ONLINE_LICENSE_FILE_REFUSED = (
+    "This is an online cloud license: it cannot be uploaded as a file. "
+    "Activate the instance with the subscription's activation code instead."
+)
+INVALID_LICENSE_FILE = "The license file is invalid: it is not a license signed by GitLab."
+
+
+class LicenseError(ValueError):
+    """A license was refused; the message is safe to show to the admin."""
+
+
+def pinned_portal_keys() -> KeySet:
+    """The portal keys this instance trusts (configuration ``PORTAL_PUBLIC_KEYS``)."""
+    value = current_app.config.get("PORTAL_PUBLIC_KEYS")
+    if not value:
+        raise LicenseError("No portal public keys are configured (INSTANCE_PORTAL_PUBLIC_KEYS).")
+    try:
+        return load_pinned_keys(value)
+    except (OSError, ValueError, ProtocolError) as exc:
+        raise LicenseError("The configured portal public keys cannot be read.") from exc
+
+
+def current_license() -> License | None:
+    return db.session.execute(sa.select(License).where(License.current)).scalar_one_or_none()
+
+
+def license_history() -> list[License]:
+    return list(
+        db.session.execute(sa.select(License).order_by(License.created_at.desc(), License.id.desc()))
+        .scalars()
+    )
+
+
+def _same_terms(row: License, document: LicenseDocument) -> bool:
+    return (
+        row.license_type == document.license_type.value
+        and row.plan == document.plan.value
+        and row.seats == document.seats
+        and row.starts_on == document.starts_on
+        and row.ends_on == document.ends_on
+        and row.trial == document.trial
+        and row.subscription_name == document.subscription_name
+        and row.instance_id == document.instance_id
+    )
+
+
+def store_license(
+    document: LicenseDocument,
+    token: str,
+    now: dt.datetime,
+    *,
+    uploaded: bool = False,
+    activated: bool = False,
+) -> License:
+    """Make ``document`` the current license; history keeps earlier ones.
+
+    A daily sync that brings the same terms refreshes the current row instead of adding one,
+    so the history lists changes, not days.
+    """
+    current = current_license()
+    if current is not None and not uploaded and not activated and _same_terms(current, document):
+        current.token, current.license_id, current.issued_at = (
+            token,
+            document.license_id,
+            document.issued_at,
+        )
+        db.session.flush()
+        return current
+    if current is not None:
+        current.current = False
+        db.session.flush()
+    row = License(
+        token=token,
+        license_id=document.license_id,
+        license_type=document.license_type.value,
+        plan=document.plan.value,
+        seats=document.seats,
+        starts_on=document.starts_on,
+        ends_on=document.ends_on,
+        trial=document.trial,
+        subscription_name=document.subscription_name,
+        licensee_name=document.licensee.name,
+        licensee_email=document.licensee.email,
+        licensee_company=document.licensee.company,
+        instance_id=document.instance_id,
+        issued_at=document.issued_at,
+        uploaded_at=now if uploaded else None,
+        activated_at=now if activated else None,
+        current=True,
+        created_at=now,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def upload_license_file(text: str, keys: KeySet, now: dt.datetime) -> License:
+    """Verify and install an offline cloud or legacy license file (R9); refuse an online one."""
+    try:
+        document = read_license_file(text, keys)
+    except ProtocolError as exc:
+        raise LicenseError(INVALID_LICENSE_FILE) from exc
+    if document.license_type is LicenseType.ONLINE_CLOUD:
+        raise LicenseError(ONLINE_LICENSE_FILE_REFUSED)
+    try:
+        document.check_term(now.date())
+    except LicenseExpired as exc:
+        raise LicenseError("This license has already expired.") from exc
+    except ProtocolError as exc:
+        raise LicenseError(f"This license is not valid yet: {exc.problem}.") from exc
+    return store_license(document, text.strip(), now, uploaded=True)
+
+
+def is_online_cloud(row: License | None, today: dt.date) -> bool:
+    """R10: GitLab Duo works only on an instance with an online cloud license in force."""
+    return (
+        row is not None
+        and row.license_type == LicenseType.ONLINE_CLOUD.value
+        and row.starts_on <= today < row.ends_on
+    )

@@ -1,0 +1,119 @@
+"""The instance's admin pages in a real browser: activation, Synchronize subscription, a seat
+toggle and bulk assignment (R8, R14, R26, R27)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from protocol.license import AddOnTier
+from tests.instance.conftest import PASSWORD, add_user, fake_portal, make_wired_instance  # noqa: F401
+from tests.instance.fake_portal import FakePortal
+from tests.instance.helpers import CODE, assigned_usernames
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def admin_page(
+    page: Any, make_wired_instance: Callable[..., Flask], live_server: Callable[[Flask], Any]  # noqa: F811
+) -> tuple[Any, Flask, str]:
+    app = make_wired_instance()
+    add_user(app, "root", admin=True)
+    url = live_server(app).url
+    page.goto(f"{url}/users/sign_in")
+    page.fill("#login", "root")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{url}/dashboard")
+    return page, app, url
+
+
+def _activate(page: Any, url: str) -> None:
+    page.goto(f"{url}/admin/subscription")
+    page.fill("#activation_code", CODE)
+    page.check("#terms")
+    page.click("button:has-text('Activate')")
+    page.wait_for_selector("text=Your subscription was successfully activated.")
+
+
+def test_r8_activation_form_in_browser(admin_page: tuple[Any, Flask, str], fake_portal: FakePortal) -> None:  # noqa: F811
+    page, app, url = admin_page
+    subscription = fake_portal.add_subscription(CODE)
+    page.goto(f"{url}/admin/subscription")
+    page.fill("#activation_code", "Z" * 24)
+    page.check("#terms")
+    page.click("button:has-text('Activate')")
+    page.wait_for_selector("text=Invalid activation code")
+    _activate(page, url)
+    assert page.inner_text("[data-testid=license-type]") == "Online license"
+    assert page.inner_text("[data-testid=subscription-name]") == subscription.name
+
+
+def test_r14_r15_synchronize_subscription_button_in_browser(
+    admin_page: tuple[Any, Flask, str], fake_portal: FakePortal  # noqa: F811
+) -> None:
+    page, app, url = admin_page
+    subscription = fake_portal.add_subscription(CODE)
+    _activate(page, url)
+    assert page.locator("[data-testid=duo-menu]").count() == 0
+    fake_portal.duo(subscription, 3, tier=AddOnTier.DUO_PRO, trial=True)
+    page.click("#sync-button")
+    page.wait_for_selector("[data-testid=duo-menu]")
+    assert "GitLab Duo Pro (trial): 3 seats" in page.inner_text("[data-testid=add-on]")
+    subscription.refuse_with = "subscription_expired"
+    page.click("#sync-button")
+    page.wait_for_selector("text=Synchronization failed: Your subscription has expired")
+
+
+def _with_duo(page: Any, url: str, portal: FakePortal, quantity: int) -> None:
+    subscription = portal.add_subscription(CODE)
+    _activate(page, url)
+    portal.duo(subscription, quantity)
+    page.click("#sync-button")
+    page.wait_for_selector("[data-testid=duo-menu]")
+
+
+def test_r26_seat_toggle_in_browser(admin_page: tuple[Any, Flask, str], fake_portal: FakePortal) -> None:  # noqa: F811
+    page, app, url = admin_page
+    add_user(app, "alice")
+    _with_duo(page, url, fake_portal, 2)
+    page.click("[data-testid=duo-menu]")
+    toggle = page.locator("[data-testid=toggle-alice]")
+    assert toggle.get_attribute("aria-checked") == "false"
+    toggle.click()
+    page.wait_for_selector("text=1 user assigned a seat.")
+    assert page.locator("[data-testid=toggle-alice]").get_attribute("aria-checked") == "true"
+    assert page.inner_text("[data-testid=seats-used]") == "1 / 2"
+    assert assigned_usernames(app) == {"alice"}
+
+
+def test_r27_bulk_assignment_with_select_all_and_confirmation_in_browser(
+    admin_page: tuple[Any, Flask, str], fake_portal: FakePortal  # noqa: F811
+) -> None:
+    page, app, url = admin_page
+    for name in ("ann", "bob", "cyd"):
+        add_user(app, name)
+    _with_duo(page, url, fake_portal, 10)
+    page.goto(f"{url}/admin/gitlab_duo")
+    page.check("#select-all")
+    dialogs: list[str] = []
+
+    def dismiss_first_then_accept(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        if len(dialogs) == 1:
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+    page.on("dialog", dismiss_first_then_accept)
+    page.click("button:has-text('Assign seat')")  # dismissed: nothing happens
+    assert assigned_usernames(app) == set()
+    page.click("button:has-text('Assign seat')")
+    page.wait_for_selector("text=4 users assigned a seat.")
+    assert dialogs[0] == "Assign a seat to the selected users?"
+    assert assigned_usernames(app) == {"root", "ann", "bob", "cyd"}
+    assert page.inner_text("[data-testid=seats-used]") == "4 / 10"

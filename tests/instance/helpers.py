@@ -1,0 +1,74 @@
+"""Shared steps of the instance's tests."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from instance.models import AddOnPurchase, License, UserAddOnAssignment, db
+from tests.instance.conftest import csrf_token
+from tests.instance.fake_portal import FakePortal, Subscription
+
+CODE = "Abcdefghijklmnopqrstuvw1"
+
+
+def activate(client: FlaskClient, code: str = CODE, *, terms: bool = True) -> tuple[int, str]:
+    token = csrf_token(client, "/admin/subscription")
+    data = {"activation_code": code, "csrf_token": token}
+    if terms:
+        data["terms"] = "accepted"
+    response = client.post("/admin/subscription/activate", data=data, follow_redirects=True)
+    return response.status_code, response.get_data(as_text=True)
+
+
+def activated(client: FlaskClient, portal: FakePortal, **fields: object) -> Subscription:
+    subscription = portal.add_subscription(CODE, **fields)  # type: ignore[arg-type]
+    status, page = activate(client)
+    assert status == 200 and "Your subscription was successfully activated." in page, page
+    return subscription
+
+
+def sync_now(client: FlaskClient) -> dict[str, object]:
+    token = csrf_token(client, "/admin/subscription")
+    response = client.post(
+        "/admin/license/sync_seat_link",
+        headers={"X-CSRFToken": token, "Accept": "application/json"},
+    )
+    assert response.status_code == 200
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def change_seats(
+    client: FlaskClient, action: str, *user_ids: int, json: bool = False
+) -> tuple[int, str]:
+    token = csrf_token(client, "/admin/subscription")
+    headers = {"Accept": "application/json"} if json else {}
+    response = client.post(
+        "/admin/gitlab_duo/seats",
+        data={"action": action, "user_ids": [str(i) for i in user_ids], "csrf_token": token},
+        headers=headers,
+        follow_redirects=not json,
+    )
+    return response.status_code, response.get_data(as_text=True)
+
+
+def licenses(app: Flask) -> list[License]:
+    with app.app_context():
+        rows = list(db.session.execute(db.select(License).order_by(License.id)).scalars())
+        db.session.expunge_all()
+        return rows
+
+
+def purchase(app: Flask) -> AddOnPurchase | None:
+    with app.app_context():
+        row = db.session.execute(db.select(AddOnPurchase)).scalar_one_or_none()
+        db.session.expunge_all()
+        return row
+
+
+def assigned_usernames(app: Flask) -> set[str]:
+    with app.app_context():
+        return {
+            a.user.username
+            for a in db.session.execute(db.select(UserAddOnAssignment)).scalars()
+        }

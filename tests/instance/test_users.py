@@ -1,0 +1,113 @@
+"""Users and the billable count (R30); Admin → Users pages."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from instance.models import AccessLevel, User, UserState, db
+from instance.users import billable_user_count
+from protocol.license import Plan
+from tests.instance.conftest import add_user, csrf_token
+from tests.instance.fake_portal import FakePortal
+from tests.instance.helpers import activated
+
+
+def _population(app: Flask) -> None:
+    add_user(app, "dev", highest_access_level=AccessLevel.DEVELOPER)
+    add_user(app, "never_signed_in", highest_access_level=AccessLevel.NONE)
+    add_user(app, "guest", highest_access_level=AccessLevel.GUEST)
+    add_user(app, "blocked", state=UserState.BLOCKED)
+    add_user(app, "banned", state=UserState.BANNED)
+    add_user(app, "deactivated", state=UserState.DEACTIVATED)
+    add_user(app, "service_account_ci", bot_type="service_account")
+    add_user(app, "support_bot", bot_type="support_bot")
+    add_user(app, "alert_bot", bot_type="alert_bot")
+    add_user(app, "ghost", bot_type="ghost")
+
+
+def test_r30_billable_users_on_premium_include_guests_and_service_accounts(
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+) -> None:
+    activated(admin_client, fake_portal, plan=Plan.PREMIUM)
+    _population(app)
+    with app.app_context():
+        # root, dev, never_signed_in, guest, service_account_ci
+        assert billable_user_count() == 5
+    page = admin_client.get("/admin/subscription").get_data(as_text=True)
+    assert 'data-testid="billable-users">5<' in page
+
+
+def test_r30_billable_users_on_ultimate_exclude_guests(
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+) -> None:
+    activated(admin_client, fake_portal, plan=Plan.ULTIMATE)
+    _population(app)
+    with app.app_context():
+        assert billable_user_count() == 4
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    assert 'data-testid="billable-count">4<' in page
+
+
+def test_r30_maximum_users_is_the_highest_daily_count(
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+) -> None:
+    import datetime as dt
+
+    from provlab.parties import InProcessParty
+    from provlab.timetravel import travel_to
+    from webcore.clock import app_clock
+
+    activated(admin_client, fake_portal, plan=Plan.PREMIUM)
+    ids = [add_user(app, f"temp_{n}") for n in range(3)]
+    travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(hours=13))
+    with app.app_context():
+        for user_id in ids:
+            db.session.get(User, user_id).state = UserState.BLOCKED  # type: ignore[union-attr]
+        db.session.commit()
+    travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(days=1))
+    page = admin_client.get("/admin/subscription").get_data(as_text=True)
+    assert 'data-testid="billable-users">1<' in page
+    assert 'data-testid="maximum-users">4<' in page
+
+
+def test_admin_creates_and_edits_users(admin_client: FlaskClient, app: Flask) -> None:
+    token = csrf_token(admin_client, "/admin/users/new")
+    response = admin_client.post("/admin/users/new", data={
+        "csrf_token": token, "username": "newbie", "email": "newbie@example.com",
+        "name": "New Bie", "password": "long-enough-password", "state": "active",
+        "highest_access_level": "20", "bot_type": "",
+    }, follow_redirects=True)
+    assert response.status_code == 200 and "User @newbie was successfully created." in response.get_data(as_text=True)
+    response = admin_client.post("/admin/users/new", data={
+        "csrf_token": token, "username": "newbie", "email": "other@example.com", "name": "X",
+        "state": "active", "highest_access_level": "20",
+    })
+    assert response.status_code == 422 and "Username has already been taken" in response.get_data(as_text=True)
+    response = admin_client.post("/admin/users/new", data={
+        "csrf_token": token, "username": "odd", "email": "odd@example.com", "name": "Odd",
+        "state": "frozen", "highest_access_level": "20",
+    })
+    assert response.status_code == 422 and "State must be one of" in response.get_data(as_text=True)
+    with app.app_context():
+        user = db.session.execute(db.select(User).where(User.username == "newbie")).scalar_one()
+        user_id = user.id
+        assert user.highest_access_level == AccessLevel.REPORTER
+        assert db.session.execute(db.select(db.func.count(User.id))).scalar() == 2
+    response = admin_client.post(f"/admin/users/{user_id}/edit", data={
+        "csrf_token": token, "name": "New Bie", "state": "blocked",
+        "highest_access_level": "10", "bot_type": "",
+    }, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "successfully updated" in page
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None and user.state == "blocked" and user.highest_access_level == 10
+
+
+def test_sign_in_records_last_sign_in(admin_client: FlaskClient, app: Flask) -> None:
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    assert "2026-03-02" in page  # root signed in on the simulated first day
+    with app.app_context():
+        root = db.session.execute(db.select(User).where(User.username == "root")).scalar_one()
+        assert root.last_sign_in_at is not None

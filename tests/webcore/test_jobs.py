@@ -1,0 +1,542 @@
+"""The persisted job table: time order, rescheduling, retries, side effects, concurrent workers.
+
+Runs on SQLite and PostgreSQL, over the instance's database with a test-local registry (see
+``tests.support.jobs``): handlers insert evidence rows named after their job key.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import multiprocessing
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from instance.models import Job, db
+from protocol.clock import format_utc
+from tests.support.jobs import FAIL_RETRY, add_evidence, build_registry, run_worker, scheduler_for
+from webcore.jobs import JobRegistry, JobScheduler
+
+T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+
+
+def at(hours: float) -> dt.datetime:
+    return T0 + dt.timedelta(hours=hours)
+
+
+@pytest.fixture
+def app(make_instance: Any) -> Iterator[Flask]:
+    app = make_instance()
+    with app.app_context():
+        db.session.execute(sa.delete(Job))  # the instance's own periodic jobs are not ours
+        db.session.commit()
+    yield app
+
+
+@pytest.fixture
+def executions(tmp_path: Path) -> Path:
+    return tmp_path / "executions.log"
+
+
+@pytest.fixture
+def scheduler(app: Flask, executions: Path) -> JobScheduler:
+    return scheduler_for(app, build_registry(str(executions)))
+
+
+def schedule(
+    app: Flask, scheduler: JobScheduler, name: str, when: dt.datetime, key: str, **args: Any
+) -> None:
+    with app.app_context():
+        scheduler.schedule(name, when, key=key, args=args)
+        db.session.commit()
+
+
+def row_keys(app: Flask) -> list[str]:
+    """Job keys of the evidence rows the handlers wrote (and that were committed)."""
+    with app.app_context():
+        keys = db.session.execute(
+            sa.select(Job.key).where(Job.key.startswith("evidence:"))
+        ).scalars()
+        return sorted(key.split(":")[1] for key in keys)
+
+
+def job_row(app: Flask, key: str) -> dict[str, Any] | None:
+    with app.app_context():
+        job = db.session.execute(sa.select(Job).filter_by(key=key)).scalar_one_or_none()
+        if job is None:
+            return None
+        return {
+            "next_run_at": job.next_run_at,
+            "attempts": job.attempts,
+            "last_error": job.last_error,
+            "last_run_at": job.last_run_at,
+            "args": job.args,
+        }
+
+
+def executed(executions: Path) -> list[str]:
+    return executions.read_text().split() if executions.exists() else []
+
+
+def run_due(app: Flask, scheduler: JobScheduler, until: dt.datetime) -> list[Any]:
+    with app.app_context():
+        return scheduler.run_due(until)
+
+
+# -- order, rescheduling, one-off jobs -----------------------------------------------------------
+
+
+def test_due_jobs_run_earliest_first_across_keys_and_later_ones_wait(
+    app: Flask, scheduler: JobScheduler, executions: Path
+) -> None:
+    for key, hours in (("c", 3), ("a", 1), ("late", 5), ("b", 2), ("a2", 1)):
+        schedule(app, scheduler, "write_row", at(hours), key)
+
+    runs = run_due(app, scheduler, at(4))
+
+    assert [run.key for run in runs] == ["a", "a2", "b", "c"]
+    assert executed(executions) == ["a", "a2", "b", "c"]
+    assert [run.scheduled_for for run in runs] == [at(1), at(1), at(2), at(3)]
+    assert all(run.outcome == "done" for run in runs)
+    assert job_row(app, "late") is not None and job_row(app, "late")["next_run_at"] == at(5)
+    with app.app_context():
+        assert scheduler.earliest_due() == at(5)
+
+
+def test_one_off_job_returning_none_is_deleted_after_its_run(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    schedule(app, scheduler, "write_row", at(1), "once")
+    run_due(app, scheduler, at(1))
+    assert job_row(app, "once") is None
+    assert row_keys(app) == ["once"]
+    assert run_due(app, scheduler, at(10)) == []
+
+
+def test_returned_next_run_reschedules_and_runs_scheduled_inside_the_window_also_run(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    schedule(app, scheduler, "write_row", at(1), "hourly", every=3600)
+
+    runs = run_due(app, scheduler, at(4.5))
+
+    assert [run.scheduled_for for run in runs] == [at(1), at(2), at(3), at(4)]
+    assert [run.outcome for run in runs] == ["rescheduled"] * 4
+    assert runs[-1].next_run_at == at(5)
+    row = job_row(app, "hourly")
+    assert row is not None
+    assert row["next_run_at"] == at(5) and row["last_run_at"] == at(4) and row["attempts"] == 0
+    assert row_keys(app) == ["hourly"] * 4
+
+
+def test_job_runs_at_the_clock_time_when_the_clock_is_past_its_due_time(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    from webcore.clock import app_clock
+
+    schedule(app, scheduler, "write_row", at(1), "overdue")
+    app_clock(app).set(at(6))  # type: ignore[attr-defined]
+    [run] = run_due(app, scheduler, at(6))
+    assert run.scheduled_for == at(1) and run.ran_at == at(6)
+
+
+# -- failures ------------------------------------------------------------------------------------
+
+
+def test_failed_run_is_rolled_back_recorded_and_retried_with_backoff_then_parked(
+    app: Flask, scheduler: JobScheduler, executions: Path
+) -> None:
+    schedule(app, scheduler, "fail_with_retry", at(1), "flaky")
+
+    [first] = run_due(app, scheduler, at(1))
+    assert first.outcome == "retrying" and "boom on attempt 1" in (first.error or "")
+    row = job_row(app, "flaky")
+    assert row is not None
+    assert row_keys(app) == []  # the handler's write vanished with the rollback
+    assert row["attempts"] == 1 and row["last_run_at"] == at(1)
+    assert row["last_error"] == "RuntimeError: boom on attempt 1"
+    assert row["next_run_at"] == at(1) + FAIL_RETRY.base  # 1 hour later
+
+    # Nothing runs before the backoff has passed.
+    assert run_due(app, scheduler, at(1.99)) == []
+    [second] = run_due(app, scheduler, at(2))
+    assert second.outcome == "retrying"
+    assert job_row(app, "flaky")["next_run_at"] == at(2) + 2 * FAIL_RETRY.base  # type: ignore[index]
+
+    [third] = run_due(app, scheduler, at(4))
+    assert third.outcome == "failed" and third.next_run_at is None
+    parked = job_row(app, "flaky")
+    assert parked is not None
+    assert parked["next_run_at"] is None and parked["attempts"] == 3
+    assert parked["last_error"] == "RuntimeError: boom on attempt 3"
+    with app.app_context():
+        assert scheduler.earliest_due() is None
+        assert scheduler.pending() == []
+    assert run_due(app, scheduler, at(100)) == []
+    assert executed(executions) == ["flaky"] * 3
+    assert row_keys(app) == []
+
+
+def test_a_retry_that_succeeds_clears_the_error_and_the_attempts(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    schedule(app, scheduler, "fail_with_retry", at(1), "recovers", succeed_on=2)
+    run_due(app, scheduler, at(1))
+    [retry] = run_due(app, scheduler, at(2))
+    assert retry.outcome == "done"
+    assert job_row(app, "recovers") is None
+    assert row_keys(app) == ["recovers"]
+
+
+def test_job_without_retry_policy_is_parked_after_its_first_failure(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    schedule(app, scheduler, "fail_once", at(1), "fragile")
+    [run] = run_due(app, scheduler, at(1))
+    assert run.outcome == "failed"
+    row = job_row(app, "fragile")
+    assert row is not None and row["next_run_at"] is None and row["attempts"] == 1
+    assert row["last_error"] == "ValueError: no retry for me"
+
+
+def test_a_write_that_fails_when_flushed_is_the_jobs_failure_and_leaves_nothing_behind(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    schedule(app, scheduler, "conflicting_write", at(1), "clash")
+    schedule(app, scheduler, "write_row", at(2), "after")
+    runs = run_due(app, scheduler, at(2))
+    assert [(run.key, run.outcome) for run in runs] == [("clash", "failed"), ("after", "done")]
+    assert "IntegrityError" in (runs[0].error or "")
+    row = job_row(app, "clash")
+    assert row is not None and row["attempts"] == 1 and row["next_run_at"] is None
+    assert row_keys(app) == ["after"]
+
+
+def test_job_with_an_undeclared_name_is_parked_not_raised(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    with app.app_context():
+        db.session.add(Job(name="vanished", key="orphan", args={}, next_run_at=at(1), attempts=0))
+        db.session.commit()
+    [run] = run_due(app, scheduler, at(1))
+    assert run.outcome == "failed" and "vanished" in (run.error or "")
+    assert job_row(app, "orphan")["next_run_at"] is None  # type: ignore[index]
+
+
+def test_scheduling_an_unknown_job_name_is_refused(app: Flask, scheduler: JobScheduler) -> None:
+    with app.app_context(), pytest.raises(ValueError, match="unknown job"):
+        scheduler.schedule("nope", at(1))
+
+
+# -- scheduling the same key ------------------------------------------------------------------------
+
+
+def test_scheduling_the_same_key_twice_moves_one_row(app: Flask, scheduler: JobScheduler) -> None:
+    schedule(app, scheduler, "write_row", at(5), "reminder", sleep=0)
+    schedule(app, scheduler, "write_row", at(2), "reminder", every=60)
+    with app.app_context():
+        rows = db.session.execute(sa.select(Job).filter_by(key="reminder")).scalars().all()
+        assert len(rows) == 1
+    row = job_row(app, "reminder")
+    assert row is not None and row["next_run_at"] == at(2) and row["args"] == {"every": 60}
+
+
+def test_rescheduling_a_parked_job_revives_it_with_fresh_attempts(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    schedule(app, scheduler, "fail_once", at(1), "revive")
+    run_due(app, scheduler, at(1))
+    schedule(app, scheduler, "fail_once", at(3), "revive")
+    row = job_row(app, "revive")
+    assert row is not None and row["next_run_at"] == at(3) and row["attempts"] == 0
+
+
+def test_ensure_keeps_an_already_scheduled_job_and_revives_a_parked_one(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    schedule(app, scheduler, "write_row", at(2), "periodic")
+    with app.app_context():
+        scheduler.ensure("write_row", at(9), key="periodic")
+        db.session.commit()
+    assert job_row(app, "periodic")["next_run_at"] == at(2)  # type: ignore[index]
+
+    schedule(app, scheduler, "fail_once", at(1), "parked")
+    run_due(app, scheduler, at(1))
+    with app.app_context():
+        scheduler.ensure("fail_once", at(9), key="parked")
+        db.session.commit()
+    assert job_row(app, "parked")["next_run_at"] == at(9)  # type: ignore[index]
+
+
+def test_cancel_removes_the_job(app: Flask, scheduler: JobScheduler) -> None:
+    schedule(app, scheduler, "write_row", at(1), "cancelled")
+    with app.app_context():
+        scheduler.cancel("cancelled")
+        db.session.commit()
+    assert job_row(app, "cancelled") is None
+    assert run_due(app, scheduler, at(2)) == []
+
+
+# -- side effects --------------------------------------------------------------------------------
+
+
+def _side_effect_registry(seen: list[str], app: Flask) -> JobRegistry:
+    registry = JobRegistry()
+
+    @registry.job("notify")
+    def notify(context: Any, args: dict[str, Any]) -> None:
+        add_evidence(context)
+
+        def send() -> None:
+            # Runs after the commit: a separate connection already sees the job's row.
+            with db.engine.connect() as other:
+                count = other.execute(
+                    sa.select(sa.func.count())
+                    .select_from(Job)
+                    .where(Job.key.startswith(f"evidence:{context.job_key}:"))
+                ).scalar()
+            seen.append(f"sent {context.job_key} rows={count}")
+            if args.get("explode"):
+                raise OSError("SMTP is down")
+
+        context.after_commit(send)
+        seen.append(f"handled {context.job_key}")
+        if args.get("fail"):
+            raise RuntimeError("handler failed")
+        return None
+
+    return registry
+
+
+def test_side_effects_run_after_commit_and_only_when_the_run_succeeds(app: Flask) -> None:
+    seen: list[str] = []
+    scheduler = scheduler_for(app, _side_effect_registry(seen, app))
+    schedule(app, scheduler, "notify", at(1), "ok")
+    schedule(app, scheduler, "notify", at(2), "broken", fail=True)
+
+    runs = run_due(app, scheduler, at(3))
+
+    assert [run.outcome for run in runs] == ["done", "failed"]
+    assert seen == ["handled ok", "sent ok rows=1", "handled broken"]
+    assert row_keys(app) == ["ok"]
+
+
+def test_a_failing_side_effect_does_not_undo_the_committed_run(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[str] = []
+    scheduler = scheduler_for(app, _side_effect_registry(seen, app))
+    schedule(app, scheduler, "notify", at(1), "mail", explode=True)
+
+    [run] = run_due(app, scheduler, at(1))
+
+    assert run.outcome == "done"
+    assert row_keys(app) == ["mail"]
+    assert job_row(app, "mail") is None
+    assert any("side effect of job mail failed" in r.getMessage() for r in caplog.records)
+
+
+# -- several workers -----------------------------------------------------------------------------
+
+JOBS = 24
+
+
+def _threads_run_due(
+    app: Flask, scheduler: JobScheduler, until: dt.datetime, workers: int
+) -> list[Any]:
+    barrier = threading.Barrier(workers)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            with app.app_context():
+                barrier.wait(30)
+                runs = scheduler.run_due(until)
+                db.session.remove()
+            with lock:
+                results.extend(runs)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    return results
+
+
+def test_concurrent_worker_threads_run_each_due_job_exactly_once(
+    app: Flask, scheduler: JobScheduler, executions: Path
+) -> None:
+    for number in range(JOBS):
+        schedule(
+            app,
+            scheduler,
+            "write_row",
+            at(1) + dt.timedelta(minutes=number),
+            f"job{number:02d}",
+            sleep=0.01,
+        )
+
+    runs = _threads_run_due(app, scheduler, at(2), workers=4)
+
+    expected = [f"job{n:02d}" for n in range(JOBS)]
+    assert sorted(run.key for run in runs) == expected
+    assert sorted(executed(executions)) == expected
+    assert row_keys(app) == expected
+    with app.app_context():
+        assert scheduler.pending() == []
+
+
+def test_concurrent_worker_threads_run_a_failing_job_once_per_attempt(
+    app: Flask, scheduler: JobScheduler, executions: Path
+) -> None:
+    keys = [f"flaky{n}" for n in range(8)]
+    for key in keys:
+        schedule(app, scheduler, "fail_with_retry", at(1), key, sleep=0.02)
+
+    runs = _threads_run_due(app, scheduler, at(1.5), workers=4)
+
+    assert sorted(run.key for run in runs) == keys
+    assert collections.Counter(executed(executions)) == {key: 1 for key in keys}
+    for key in keys:
+        row = job_row(app, key)
+        assert row is not None and row["attempts"] == 1 and row["next_run_at"] == at(2)
+
+
+def test_concurrent_worker_processes_run_each_due_job_exactly_once(
+    app: Flask, scheduler: JobScheduler, executions: Path, tmp_path: Path, db_backend: str
+) -> None:
+    if db_backend != "postgres":
+        pytest.skip("separate worker processes are exercised on PostgreSQL (row locks)")
+    for number in range(JOBS):
+        schedule(
+            app,
+            scheduler,
+            "write_row",
+            at(1) + dt.timedelta(minutes=number),
+            f"job{number:02d}",
+            sleep=0.01,
+        )
+    for key in ("flakyA", "flakyB"):
+        schedule(app, scheduler, "fail_with_retry", at(1), key, sleep=0.02)
+    url = app.config["DATABASE_URL"]
+
+    context = multiprocessing.get_context("spawn")
+    go = context.Event()
+    processes = [
+        context.Process(
+            target=run_worker,
+            args=(
+                url,
+                str(tmp_path / f"worker{n}"),
+                str(executions),
+                format_utc(at(2) - dt.timedelta(seconds=1)),
+                go,
+            ),
+        )
+        for n in range(3)
+    ]
+    for process in processes:
+        process.start()
+    go.set()
+    for process in processes:
+        process.join(120)
+    assert [process.exitcode for process in processes] == [0, 0, 0]
+
+    expected = [f"job{n:02d}" for n in range(JOBS)]
+    assert row_keys(app) == expected
+    assert collections.Counter(executed(executions)) == {
+        **{key: 1 for key in expected},
+        "flakyA": 1,
+        "flakyB": 1,
+    }
+    total_runs = sum(int(p.read_text()) for p in tmp_path.glob("executions.log.runs-*"))
+    assert total_runs == JOBS + 2
+
+
+# -- the real-time worker ------------------------------------------------------------------------
+
+
+def test_real_time_worker_runs_due_jobs_in_the_background_until_stopped(
+    make_instance: Any, executions: Path
+) -> None:
+    import time
+
+    from tests.support.jobs import install_registry
+    from webcore.clock import app_clock
+    from webcore.jobs import Worker
+
+    app = make_instance(clock="real")
+    scheduler = install_registry(app, build_registry(str(executions)))
+    now = app_clock(app).now()
+    schedule(app, scheduler, "write_row", now - dt.timedelta(seconds=1), "due-now")
+    schedule(app, scheduler, "write_row", now + dt.timedelta(days=1), "tomorrow")
+
+    worker = Worker(app, scheduler, poll_seconds=0.05)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not executed(executions) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert executed(executions) == ["due-now"]
+    assert row_keys(app) == ["due-now"]
+    assert job_row(app, "tomorrow") is not None
+
+
+def test_concurrent_scheduling_of_the_same_key_leaves_one_row_and_no_error(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    workers = 6
+    barrier = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def work(number: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait(30)
+                scheduler.schedule("write_row", at(number + 1), key="shared", args={"by": number})
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with app.app_context():
+        rows = db.session.execute(sa.select(Job).filter_by(key="shared")).scalars().all()
+        assert len(rows) == 1
+        assert rows[0].next_run_at == at(rows[0].args["by"] + 1)
+
+
+def test_retry_policy_backs_off_exponentially_up_to_its_cap_and_gives_up_after_max_attempts() -> (
+    None
+):
+    from webcore.jobs import RetryPolicy
+
+    policy = RetryPolicy(
+        max_attempts=5, base=dt.timedelta(minutes=1), factor=3.0, cap=dt.timedelta(minutes=20)
+    )
+    assert [policy.delay(n) for n in range(1, 6)] == [
+        dt.timedelta(minutes=1),
+        dt.timedelta(minutes=3),
+        dt.timedelta(minutes=9),
+        dt.timedelta(minutes=20),
+        None,
+    ]
