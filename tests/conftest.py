@@ -37,8 +37,14 @@ def _required(variable: str) -> bool:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # Tests that take ``db_backend`` run once per database backend.
-    if "db_backend" in metafunc.fixturenames:
+    """Database tests run once per backend: those that take ``db_backend`` themselves or are
+    marked ``all_backends``. Other tests that use an app run on SQLite, unless
+    PROVLAB_TEST_ALL_BACKENDS=1 runs every one of them on PostgreSQL too."""
+    if "db_backend" not in metafunc.fixturenames:
+        return
+    direct = "db_backend" in metafunc.definition._fixtureinfo.argnames
+    marked = metafunc.definition.get_closest_marker("all_backends") is not None
+    if direct or marked or _required("PROVLAB_TEST_ALL_BACKENDS"):
         metafunc.parametrize("db_backend", BACKENDS, indirect=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from flask import Flask
 
 from portal.models import Activation, SeenNonce, UsageReport
@@ -23,6 +24,9 @@ from tests.portal.helpers import (
     subscription_row,
 )
 from webcore.clock import app_clock
+
+# The sync API locks rows and relies on unique nonces: prove it on both databases.
+pytestmark = pytest.mark.all_backends
 
 CUSTOMER = "owner@example.com"
 
