@@ -330,7 +330,10 @@ def _now_to_minute() -> dt.datetime:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def rules(rule_ids: tuple[str, ...], check: bool, root: Path, as_json: bool) -> None:
     """List the rule catalogue (R1..R36) and the tests and scenarios that prove each rule."""
-    proofs = rule_scan.proofs_by_rule(root)
+    try:
+        proofs = rule_scan.proofs_by_rule(root)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     catalogue = rule_scan.catalogue()
     if as_json:
         click.echo(

@@ -33,7 +33,11 @@ def rule_ids_in_test_name(name: str) -> list[str]:
 def scan_tests(root: Path) -> dict[str, list[Proof]]:
     proofs: dict[str, list[Proof]] = defaultdict(list)
     for path in sorted((root / "tests").rglob("test_*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
+        try:
+            tree = ast.parse(path.read_text(), filename=str(path))
+        except SyntaxError as exc:
+            where = f"{path.relative_to(root)}, line {exc.lineno}"
+            raise ValueError(f"cannot scan {where}: {exc.msg}") from None
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
                 "test"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from provlab.liveserver import LiveServer
 from tests.support import databases
 
 SIMULATED_START = "2026-03-02T00:00:00Z"
@@ -138,40 +138,6 @@ def instance_app(make_instance: AppMaker) -> Flask:
 
 
 # -- live servers ----------------------------------------------------------------------------------
-
-
-class LiveServer:
-    """A real HTTP server (waitress) serving an app on a loopback port, in a thread."""
-
-    def __init__(self, app: Flask) -> None:
-        import waitress.server
-
-        self.app = app
-        self._server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=8)
-        self.url = f"http://127.0.0.1:{self._server.effective_port}"  # type: ignore[union-attr]
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def start(self) -> LiveServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        # Closing only the listening socket leaves keep-alive connections (a browser's) in
-        # waitress's loop, which then never ends. Stop the workers first (a request still
-        # finishing wakes the loop through the trigger), then close every channel from inside
-        # the loop's own thread (closing sockets under its poll() fails with EBADF).
-        server = self._server
-        server.task_dispatcher.shutdown()  # type: ignore[union-attr]
-
-        def close_everything() -> None:
-            for channel in list(server._map.values()):  # type: ignore[union-attr]
-                if channel is not server.trigger and channel is not server:  # type: ignore[union-attr]
-                    channel.handle_close()
-            server.close()
-
-        server.trigger.pull_trigger(close_everything)  # type: ignore[union-attr]
-        self._thread.join(timeout=10)
-        assert not self._thread.is_alive(), "the live server did not stop"
 
 
 @pytest.fixture

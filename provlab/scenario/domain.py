@@ -899,3 +899,237 @@ def _compare(context: StepContext, row: Any, fields: dict[str, Any], keys: tuple
     for key in keys:
         if key in fields and getattr(row, key) != fields[key]:
             context.fail(f"{key} is {getattr(row, key)!r}, expected {fields[key]!r}")
+
+
+# -- billing: users over time, check-ins, renewals, invoices (R30, R32-R36) ------------------------
+
+
+@action("add_users", "- add_users: {prefix: dev, count: 12}     # or a list, as in setup")
+def add_users(context: StepContext, args: Any) -> None:
+    """Create users on the instance (billable unless blocked, a GitLab bot, or an Ultimate Guest)."""
+    from instance.users import create_user
+
+    entries = _expand_users(args if isinstance(args, list) else [args])
+    app = context.world.instance
+    with transaction(app):
+        now = _now(app)
+        for entry in entries:
+            if not isinstance(entry, dict) or "username" not in entry or set(entry) - USER_KEYS:
+                context.malformed(f"a user needs a username; allowed keys: {sorted(USER_KEYS)}")
+            role = str(entry.get("role", "developer"))
+            if role not in ROLES:
+                context.malformed(f"role must be one of {', '.join(ROLES)}")
+            create_user(
+                username=str(entry["username"]),
+                email=str(entry.get("email", f"{entry['username']}@instance.test")),
+                name=str(entry.get("name", str(entry["username"]).title())),
+                now=now,
+                state=str(entry.get("state", "active")),
+                bot_type=entry.get("bot"),
+                highest_access_level=ROLES[role],
+            )
+    context.world.timeline.add(
+        context.world.now(), "instance", "admin", f"{len(entries)} users added"
+    )
+
+
+@action("change_users", "- change_users: {users: [dev01..dev04], state: blocked}")
+def change_users(context: StepContext, args: Any) -> None:
+    """An admin blocks, bans, deactivates or reactivates several users at once."""
+    from instance.users import change_state
+
+    fields = context.mapping(args, {"users", "state"})
+    names = usernames(fields["users"])
+    with transaction(context.world.instance):
+        for name in names:
+            change_state(_user(context, name), str(fields["state"]))
+    context.world.timeline.add(
+        context.world.now(), "instance", "admin", f"{len(names)} users {fields['state']}"
+    )
+
+
+@action("check_in", "- check_in: {subscription: A-S00000001, period: Q1, maximum: 112}")
+def check_in(context: StepContext, args: Any) -> None:
+    """Sales enter the maximum active users a customer without Seat Link reported (R32)."""
+    from portal.errors import Refused
+    from portal.seat_billing import record_check_in
+
+    fields = context.mapping(args, {"subscription", "period", "maximum"}, {"expect_refusal"})
+    outcome = None
+    try:
+        with _as_sales(context, str(fields["subscription"])) as (subscription, seller, now):
+            record_check_in(
+                subscription,
+                period_label=str(fields["period"]),
+                reported_maximum=str(fields["maximum"]),
+                entered_by=seller,
+                now=now,
+            )
+    except Refused as refused:
+        outcome = refused.message
+    _check_refusal(context, fields.get("expect_refusal"), outcome, "check-in")
+
+
+@action("cancel_renewal", "- cancel_renewal: {subscription: A-S00000001}")
+def cancel_renewal(context: StepContext, args: Any) -> None:
+    """The customer cancels the automatic renewal (R36: in time only 30 days or more before)."""
+    from portal.errors import Refused
+    from portal.seat_billing import cancel_auto_renewal
+    from portal.subscriptions import find_subscription
+
+    fields = context.mapping(args, {"subscription"}, {"expect_refusal"})
+    app = context.world.portal
+    outcome = None
+    try:
+        with transaction(app):
+            subscription = _subscription(context, find_subscription(str(fields["subscription"])))
+            cancel_auto_renewal(subscription, _now(app).date())
+    except Refused as refused:
+        outcome = refused.message
+    _check_refusal(context, fields.get("expect_refusal"), outcome, "cancellation")
+
+
+@action("accept_amendment", "- accept_amendment: {subscription: A-S00000001}")
+def accept_amendment(context: StepContext, args: Any) -> None:
+    """The customer accepts the oldest order amendment waiting; it is invoiced (R34)."""
+    from portal.models import Invoice, InvoiceState
+    from portal.seat_billing import accept_amendment as accept
+    from portal.subscriptions import find_subscription
+
+    fields = context.mapping(args, {"subscription"})
+    app = context.world.portal
+    with transaction(app) as session:
+        subscription = _subscription(context, find_subscription(str(fields["subscription"])))
+        waiting = (
+            session.execute(
+                sa.select(Invoice)
+                .where(
+                    Invoice.subscription_id == subscription.id,
+                    Invoice.state == InvoiceState.AMENDMENT_SENT,
+                )
+                .order_by(Invoice.id)
+            )
+            .scalars()
+            .first()
+        )
+        if waiting is None:
+            context.fail("no order amendment is waiting for the customer")
+        accept(waiting, _now(app))
+
+
+def _invoice_line_text(line: Any) -> str:
+    from portal.pricing import format_money
+
+    return (
+        f"{line.seats} x {format_money(line.unit_price_cents)} x {line.proration_label} = "
+        f"{format_money(line.amount_cents)}"
+    )
+
+
+@expectation(
+    "invoices",
+    "invoices: {subscription: A-S00000001, exactly: [{issued_on: 2026-04-01, "
+    "kind: quarterly_seat_review, state: invoiced, total_cents: 314630, "
+    'lines: ["12 x $348.00 x 275/365 = $3,146.30"]}]}',
+)
+def expect_invoices(context: StepContext, args: Any) -> None:
+    """Exactly these invoices of a subscription, oldest first (R34-R36), to the cent."""
+    from portal.models import Invoice
+    from portal.subscriptions import find_subscription
+
+    fields = context.mapping(args, {"subscription", "exactly"})
+    if not isinstance(fields["exactly"], list):
+        context.malformed("exactly is a list of invoices")
+    app = context.world.portal
+    with app.app_context():
+        subscription = _subscription(context, find_subscription(str(fields["subscription"])))
+        rows = (
+            app.extensions["sqlalchemy"]
+            .session.execute(
+                sa.select(Invoice)
+                .where(Invoice.subscription_id == subscription.id)
+                .order_by(Invoice.issued_on, Invoice.id)
+            )
+            .scalars()
+            .all()
+        )
+        actual = [
+            {
+                "issued_on": row.issued_on.isoformat(),
+                "kind": row.kind,
+                "state": row.state,
+                "total_cents": row.total_cents,
+                "lines": [_invoice_line_text(line) for line in row.lines],
+            }
+            for row in rows
+        ]
+    if len(actual) != len(fields["exactly"]):
+        context.fail(f"{len(actual)} invoice(s), expected {len(fields['exactly'])}: {actual}")
+    allowed = {"issued_on", "kind", "state", "total_cents", "lines"}
+    for index, (found, wanted) in enumerate(zip(actual, fields["exactly"], strict=True)):
+        if not isinstance(wanted, dict) or set(wanted) - allowed:
+            context.malformed(f"an invoice takes {', '.join(sorted(allowed))}")
+        for key, value in wanted.items():
+            expected = (
+                [str(v) for v in value]
+                if key == "lines"
+                else str(value)
+                if key == "issued_on"
+                else value
+            )
+            if found[key] != expected:
+                context.fail(f"invoice {index + 1} {key} is {found[key]!r}, expected {expected!r}")
+
+
+@expectation(
+    "subscription",
+    "subscription: {name: A-S00000001, seats: 128, ends_on: 2028-01-01, ended: false}",
+)
+def expect_subscription(context: StepContext, args: Any) -> None:
+    """The portal's subscription: licensed seats, term end, whether it ended unrenewed (R34, R36)."""
+    from portal.subscriptions import find_subscription
+
+    fields = context.mapping(args, {"name"}, {"seats", "ends_on", "ended", "auto_renew"})
+    with context.world.portal.app_context():
+        subscription = _subscription(context, find_subscription(str(fields["name"])))
+        mapped = {
+            "seats": subscription.seats,
+            "ends_on": subscription.ends_on.isoformat(),
+            "ended": subscription.ended_on is not None,
+            "auto_renew": subscription.auto_renew,
+        }
+    for key, value in fields.items():
+        if key != "name" and mapped[key] != (str(value) if key == "ends_on" else value):
+            context.fail(f"subscription {key} is {mapped[key]!r}, expected {value!r}")
+
+
+@expectation(
+    "seat_reviews",
+    'seat_reviews: {subscription: A-S00000001, exactly: ["Q1 max 112 over 12: charged"]}',
+)
+def expect_seat_reviews(context: StepContext, args: Any) -> None:
+    """Exactly these seat reviews of the subscription, in period order (R33-R35)."""
+    from portal.models import SeatReview
+    from portal.subscriptions import find_subscription
+
+    fields = context.mapping(args, {"subscription", "exactly"})
+    app = context.world.portal
+    with app.app_context():
+        subscription = _subscription(context, find_subscription(str(fields["subscription"])))
+        rows = (
+            app.extensions["sqlalchemy"]
+            .session.execute(
+                sa.select(SeatReview)
+                .where(SeatReview.subscription_id == subscription.id)
+                .order_by(SeatReview.period_starts_on, SeatReview.id)
+            )
+            .scalars()
+        )
+        actual = [
+            f"{r.label} max {'none' if r.measured_maximum is None else r.measured_maximum} "
+            f"over {r.overage}: {r.outcome}"
+            for r in rows
+        ]
+    expected = [str(item) for item in fields["exactly"] or []]
+    if actual != expected:
+        context.fail(f"seat reviews are {actual}, expected {expected}")

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import random
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from flask import Flask
 from protocol.clock import format_utc
 from provlab.faults import FaultState
 from provlab.faults import install as install_faults
+from provlab.liveserver import LiveServer
 from provlab.parties import HttpParty, InProcessParty, SkewedParty
 from provlab.timetravel import Party, travel_to
 from webcore.transport import in_process_session
@@ -65,20 +65,6 @@ class Timeline:
         return sorted(chosen, key=lambda event: event.at)  # stable: a call stays before its job
 
 
-class _Server:
-    def __init__(self, app: Flask) -> None:
-        import waitress.server
-
-        self._server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
-        self.url = f"http://127.0.0.1:{self._server.effective_port}"  # type: ignore[union-attr]
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.close()
-        self._thread.join(timeout=10)
-
-
 class World:
     """A portal and an instance for one scenario run, and the clock that moves them."""
 
@@ -99,7 +85,7 @@ class World:
             tempfile.TemporaryDirectory(prefix="provlab-scenario-") if folder is None else None
         )
         self.folder = Path(self._tmp.name) if self._tmp else folder  # type: ignore[assignment]
-        self._servers: list[_Server] = []
+        self._servers: list[LiveServer] = []
         self._clients: dict[str, requests.Session] = {}
         self.faults = FaultState()
         self.last_sync_answer: dict[str, Any] | None = None
@@ -110,12 +96,12 @@ class World:
             extend_portal(self.portal)
         self.portal_url = IN_PROCESS_PORTAL_URL
         if transport == "http":
-            server = _Server(self.portal)
+            server = LiveServer(self.portal, threads=4).start()
             self._servers.append(server)
             self.portal_url = server.url
         self.instance = self._build_instance(start)
         if transport == "http":
-            server = _Server(self.instance)
+            server = LiveServer(self.instance, threads=4).start()
             self._servers.append(server)
             self.instance_url = server.url
             self.parties: list[Party] = [
@@ -283,6 +269,12 @@ class World:
     # -- cleanup ------------------------------------------------------------------------------------
 
     def close(self) -> None:
+        for session in (*self._clients.values(), self.instance_session):
+            session.close()
+        for party in self.parties:
+            inner = getattr(party, "inner", party)
+            if isinstance(inner, HttpParty):
+                inner.session.close()
         for server in self._servers:
             server.stop()
         for app in (self.portal, self.instance):
