@@ -159,34 +159,40 @@ def remove_overage(purchase: AddOnPurchase) -> list[User]:
     excess = assigned_count(purchase) - purchase.quantity
     if excess <= 0:
         return []
+    mine = sa.and_(
+        UserAddOnAssignment.add_on_purchase_id == purchase.id,
+        User.id == UserAddOnAssignment.user_id,
+    )
     never_used = (
-        sa.select(UserAddOnAssignment)
-        .join(User, User.id == UserAddOnAssignment.user_id)
-        .where(
-            UserAddOnAssignment.add_on_purchase_id == purchase.id,
-            User.code_suggestions_last_used_at.is_(None),
-        )
+        sa.select(UserAddOnAssignment.id, User)
+        .where(mine, User.code_suggestions_last_used_at.is_(None))
         .order_by(UserAddOnAssignment.created_at.desc(), UserAddOnAssignment.id.desc())
         .limit(excess)
     )
-    chosen = list(db.session.execute(never_used).scalars())
+    chosen = list(db.session.execute(never_used).tuples())
     if len(chosen) < excess:
         used = (
-            sa.select(UserAddOnAssignment)
-            .join(User, User.id == UserAddOnAssignment.user_id)
-            .where(
-                UserAddOnAssignment.add_on_purchase_id == purchase.id,
-                User.code_suggestions_last_used_at.is_not(None),
-            )
+            sa.select(UserAddOnAssignment.id, User)
+            .where(mine, User.code_suggestions_last_used_at.is_not(None))
             .order_by(User.code_suggestions_last_used_at.asc(), UserAddOnAssignment.id.asc())
             .limit(excess - len(chosen))
         )
-        chosen += list(db.session.execute(used).scalars())
-    users = [assignment.user for assignment in chosen]
-    for assignment in chosen:
-        db.session.delete(assignment)
-    db.session.flush()
-    return users
+        chosen += list(db.session.execute(used).tuples())
+    _delete_assignments([assignment_id for assignment_id, _ in chosen])
+    return [user for _, user in chosen]
+
+
+def _delete_assignments(ids: list[int]) -> None:
+    if not ids:
+        return
+    db.session.flush()  # nothing pending is lost by the expiry below
+    for first in range(0, len(ids), 500):  # bounded IN lists
+        db.session.execute(
+            sa.delete(UserAddOnAssignment)
+            .where(UserAddOnAssignment.id.in_(ids[first : first + 500]))
+            .execution_options(synchronize_session=False)
+        )
+    db.session.expire_all()  # assignments loaded earlier may be gone
 
 
 @dataclass(frozen=True)
@@ -200,27 +206,25 @@ def clean_up_seats(now: dt.datetime) -> CleanUp:
     add-on expired more than 28 days ago."""
     inactive = list(
         db.session.execute(
-            sa.select(UserAddOnAssignment)
+            sa.select(UserAddOnAssignment.id, User.username)
             .join(User, User.id == UserAddOnAssignment.user_id)
             .where(User.state != UserState.ACTIVE)
             .order_by(UserAddOnAssignment.id)
-        ).scalars()
+        ).tuples()
     )
-    names = tuple(assignment.user.username for assignment in inactive)
-    for assignment in inactive:
-        db.session.delete(assignment)
+    names = tuple(username for _, username in inactive)
+    _delete_assignments([assignment_id for assignment_id, _ in inactive])
     deleted = 0
     purchase = duo_purchase()
     if purchase is not None and purchase.ends_on + ASSIGNMENT_RETENTION <= now.date():
         expired = list(
             db.session.execute(
-                sa.select(UserAddOnAssignment).where(
+                sa.select(UserAddOnAssignment.id).where(
                     UserAddOnAssignment.add_on_purchase_id == purchase.id
                 )
             ).scalars()
         )
-        for assignment in expired:
-            db.session.delete(assignment)
+        _delete_assignments(expired)
         deleted = len(expired)
     db.session.flush()
     return CleanUp(names, deleted)
@@ -255,7 +259,9 @@ def assign_seat(purchase_id: int, user: User, now: dt.datetime) -> UserAddOnAssi
         raise AssignmentError(INVALID_USER_MEMBERSHIP)
     if assigned_count(purchase) >= purchase.quantity:
         raise AssignmentError(NO_SEATS_AVAILABLE)
-    assignment = UserAddOnAssignment(add_on_purchase_id=purchase.id, user_id=user.id, created_at=now)
+    assignment = UserAddOnAssignment(
+        add_on_purchase_id=purchase.id, user_id=user.id, created_at=now
+    )
     db.session.add(assignment)
     db.session.flush()
     return assignment
@@ -417,8 +423,15 @@ def user_has_duo_access(user: User, now: dt.datetime, version_text: str) -> bool
 # -- billable users, daily ----------------------------------------------------------------------
 
 
-def record_billable_users(now: dt.datetime) -> BillableUserCount:
-    """Record today's billable user count (once a day; a second call updates the day)."""
+@dataclass(frozen=True)
+class BillableRecord:
+    day: dt.date
+    count_now: int  # billable users at this moment
+    day_maximum: int  # the day's recorded count: the highest seen that day
+
+
+def record_billable_users(now: dt.datetime) -> BillableRecord:
+    """Record today's billable user count (R30, R33): the highest seen during the day."""
     count = billable_user_count()
     row = db.session.execute(
         sa.select(BillableUserCount).where(BillableUserCount.day == now.date())
@@ -426,10 +439,19 @@ def record_billable_users(now: dt.datetime) -> BillableUserCount:
     if row is None:
         row = BillableUserCount(day=now.date(), count=count, recorded_at=now)
         db.session.add(row)
-    else:
-        row.count, row.recorded_at = max(row.count, count), now
+    elif count > row.count:
+        row.count, row.recorded_at = count, now
     db.session.flush()
-    return row
+    return BillableRecord(row.day, count, row.count)
+
+
+def billable_users_recorded(day: dt.date) -> bool:
+    return (
+        db.session.execute(
+            sa.select(BillableUserCount.id).where(BillableUserCount.day == day)
+        ).first()
+        is not None
+    )
 
 
 def max_historical_users(since: dt.date | None) -> int:

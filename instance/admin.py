@@ -11,6 +11,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 
 from instance import add_ons, users
+from instance.api import token_from_request
+from instance.diagnostics import diagnostics_bundle
 from instance.licenses import (
     LicenseError,
     current_license,
@@ -21,6 +23,7 @@ from instance.licenses import (
 from instance.models import AccessLevel, User, UserAddOnAssignment, UserState, db
 from instance.portal_client import ACTIVATION_SUCCESS
 from instance.sync import SyncFailed, activate, record_failure, sync_report, synchronize
+from instance.tokens import user_for_token
 from protocol.license import AddOnTier, LicenseType
 from webcore.auth import hash_password, roles_required
 from webcore.clock import app_clock
@@ -31,11 +34,27 @@ TERMS_REQUIRED = "Please accept the Terms of Service to activate."
 MAX_LICENSE_FILE_BYTES = 64 * 1024
 
 
-@blueprint.before_request
+# Routes a tool may call with an administrator's personal access token instead of a session.
+TOKEN_ENDPOINTS = {"admin.diagnostics"}
+
+
 @roles_required("admin")
-def _admins_only() -> None:
-    """Every /admin route: anonymous users sign in, non-admins get 403."""
+def _signed_in_admin() -> None:
     return None
+
+
+@blueprint.before_request
+def _admins_only() -> ResponseReturnValue | None:
+    """Every /admin route: anonymous users sign in, non-admins get 403."""
+    token = token_from_request()
+    if token is not None and request.endpoint in TOKEN_ENDPOINTS:
+        user = user_for_token(token, _now())
+        if user is None:
+            abort(401)
+        if not user.admin:
+            abort(403)
+        return None
+    return _signed_in_admin()
 
 
 def _now() -> dt.datetime:
@@ -123,6 +142,16 @@ def upload_license() -> ResponseReturnValue:
     return redirect(url_for("admin.subscription"))
 
 
+@blueprint.get("/subscription/diagnostics.json")
+def diagnostics() -> ResponseReturnValue:
+    """The diagnostics bundle support reads with ``provlab doctor`` (no secrets in it)."""
+    bundle = diagnostics_bundle(current_app)
+    headers = {}
+    if request.args.get("download"):
+        headers["Content-Disposition"] = 'attachment; filename="gitlab-diagnostics.json"'
+    return bundle, 200, headers
+
+
 @blueprint.post("/license/sync_seat_link")
 def sync_seat_link() -> ResponseReturnValue:
     """R14: *Synchronize subscription*: answers ``{"success": true}`` or ``{"success": false}``."""
@@ -140,6 +169,8 @@ def sync_seat_link() -> ResponseReturnValue:
 
 # -- GitLab Duo ---------------------------------------------------------------------------------
 
+# One page holds as many users as one bulk change may take (R27), so *select all* fits it.
+DUO_PAGE_SIZE = add_ons.BULK_LIMIT
 SORTS: dict[str, tuple[sa.ColumnElement[Any], ...]] = {
     "name": (User.name.asc(), User.id.asc()),
     "name_desc": (User.name.desc(), User.id.desc()),
@@ -176,13 +207,22 @@ def gitlab_duo() -> ResponseReturnValue:
     if search:
         pattern = f"%{search.lower()}%"
         query = query.where(
-            sa.or_(sa.func.lower(User.name).like(pattern), sa.func.lower(User.username).like(pattern))
+            sa.or_(
+                sa.func.lower(User.name).like(pattern), sa.func.lower(User.username).like(pattern)
+            )
         )
     if show == "assigned":
         query = query.where(UserAddOnAssignment.id.is_not(None))
     elif show == "unassigned":
         query = query.where(UserAddOnAssignment.id.is_(None))
     query = query.order_by(*SORTS.get(sort, SORTS["name"]))
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    ).scalar_one()
+    pages = max((total + DUO_PAGE_SIZE - 1) // DUO_PAGE_SIZE, 1)
+    page_arg = request.args.get("page", "1")
+    page = min(max(int(page_arg), 1), pages) if page_arg.isdigit() else 1
+    query = query.limit(DUO_PAGE_SIZE).offset((page - 1) * DUO_PAGE_SIZE)
     rows = [(user, assignment_id is not None) for user, assignment_id in db.session.execute(query)]
     now = _now()
     return render_template(
@@ -196,6 +236,9 @@ def gitlab_duo() -> ResponseReturnValue:
         search=search,
         show=show,
         sort=sort,
+        page=page,
+        pages=pages,
+        total=total,
     )
 
 

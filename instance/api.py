@@ -125,7 +125,9 @@ def list_users() -> ResponseReturnValue:
     for state in UserState.ALL:
         if request.args.get(state) == "true":
             query = query.where(User.state == state)
-    total = db.session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(query.subquery())
+    ).scalar_one()
     found = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars()
     body = [user_json(user, full=viewer.admin) for user in found]
     pages = max((total + per_page - 1) // per_page, 1)
@@ -165,7 +167,9 @@ def _payload() -> dict[str, Any]:
 def create_user() -> ResponseReturnValue:
     api_admin()
     data = _payload()
-    missing = [name for name in ("email", "username", "name") if not str(data.get(name, "")).strip()]
+    missing = [
+        name for name in ("email", "username", "name") if not str(data.get(name, "")).strip()
+    ]
     if missing:
         raise ApiError(400, f"400 Bad request - {', '.join(missing)} is missing")
     password = data.get("password")
@@ -191,7 +195,9 @@ def create_user() -> ResponseReturnValue:
     return user_json(user, full=True), 201
 
 
-def _state_change(user_id: int, allowed_from: tuple[str, ...], to: str, refusal: str) -> ResponseReturnValue:
+def _state_change(
+    user_id: int, allowed_from: tuple[str, ...], to: str, refusal: str
+) -> ResponseReturnValue:
     api_admin()
     user = _user(user_id)
     if user.state == to:
@@ -206,7 +212,9 @@ def _state_change(user_id: int, allowed_from: tuple[str, ...], to: str, refusal:
 @blueprint.post("/users/<int:user_id>/block")
 def block(user_id: int) -> ResponseReturnValue:
     return _state_change(
-        user_id, (UserState.ACTIVE, UserState.DEACTIVATED), UserState.BLOCKED,
+        user_id,
+        (UserState.ACTIVE, UserState.DEACTIVATED),
+        UserState.BLOCKED,
         "A banned user cannot be blocked",
     )
 
@@ -221,7 +229,9 @@ def unblock(user_id: int) -> ResponseReturnValue:
 @blueprint.post("/users/<int:user_id>/ban")
 def ban(user_id: int) -> ResponseReturnValue:
     return _state_change(
-        user_id, (UserState.ACTIVE, UserState.BLOCKED, UserState.DEACTIVATED), UserState.BANNED,
+        user_id,
+        (UserState.ACTIVE, UserState.BLOCKED, UserState.DEACTIVATED),
+        UserState.BANNED,
         "You cannot ban this user",
     )
 
@@ -236,7 +246,9 @@ def unban(user_id: int) -> ResponseReturnValue:
 @blueprint.post("/users/<int:user_id>/deactivate")
 def deactivate(user_id: int) -> ResponseReturnValue:
     return _state_change(
-        user_id, (UserState.ACTIVE,), UserState.DEACTIVATED,
+        user_id,
+        (UserState.ACTIVE,),
+        UserState.DEACTIVATED,
         "A blocked or banned user cannot be deactivated by the API",
     )
 
@@ -244,7 +256,9 @@ def deactivate(user_id: int) -> ResponseReturnValue:
 @blueprint.post("/users/<int:user_id>/activate")
 def activate(user_id: int) -> ResponseReturnValue:
     return _state_change(
-        user_id, (UserState.DEACTIVATED,), UserState.ACTIVE,
+        user_id,
+        (UserState.DEACTIVATED,),
+        UserState.ACTIVE,
         "A blocked user must be unblocked to be activated",
     )
 
@@ -269,6 +283,11 @@ def code_suggestions() -> ResponseReturnValue:
         "model": {"engine": "provlab", "name": "code-suggestions-replica", "lang": "python"},
         "object": "text_completion",
         "created": int(now.timestamp()),
-        "choices": [{"text": "    pass\n" if prefix.endswith(":\n") else "\n", "index": 0,
-                     "finish_reason": "length"}],
+        "choices": [
+            {
+                "text": "    pass\n" if prefix.endswith(":\n") else "\n",
+                "index": 0,
+                "finish_reason": "length",
+            }
+        ],
     }

@@ -33,7 +33,14 @@ class BulkAssignmentResult:
 
     def report(self) -> str:
         return "\n".join(
-            ["", "Successful Assignments:", *self.successful, "", "Failed Assignments:", *self.failed]
+            [
+                "",
+                "Successful Assignments:",
+                *self.successful,
+                "",
+                "Failed Assignments:",
+                *self.failed,
+            ]
         )
 
 

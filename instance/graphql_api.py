@@ -86,7 +86,9 @@ NOT_AVAILABLE = (
 
 def _purchase_json(purchase: AddOnPurchase) -> dict[str, Any]:
     today = app_clock().now().date()
-    name = "DUO_ENTERPRISE" if purchase.tier == AddOnTier.DUO_ENTERPRISE.value else "CODE_SUGGESTIONS"
+    name = (
+        "DUO_ENTERPRISE" if purchase.tier == AddOnTier.DUO_ENTERPRISE.value else "CODE_SUGGESTIONS"
+    )
     return {
         "id": f"{PURCHASE_GID}{purchase.id}",
         "name": name,
@@ -113,9 +115,9 @@ def _user_json(user: User, purchase: AddOnPurchase | None) -> dict[str, Any]:
 
 def _gid(value: object, prefix: str) -> int:
     text = str(value)
-    if not text.startswith(prefix) or not text[len(prefix):].isdigit():
+    if not text.startswith(prefix) or not text[len(prefix) :].isdigit():
         raise GraphQLError(f"{text[:80]!r} is not a valid ID of the expected type ({prefix}...)")
-    return int(text[len(prefix):])
+    return int(text[len(prefix) :])
 
 
 def _admin(info: Any) -> User:
@@ -147,7 +149,10 @@ def _resolve_purchase(info: Any, addOnType: str) -> dict[str, Any] | None:  # no
 
 
 def _resolve_eligible(
-    info: Any, addOnType: str, search: str | None = None, first: int | None = None  # noqa: N803
+    info: Any,
+    addOnType: str,
+    search: str | None = None,
+    first: int | None = None,  # noqa: N803
 ) -> list[dict[str, Any]]:
     _admin(info)
     purchase = add_ons.duo_purchase()
@@ -155,7 +160,9 @@ def _resolve_eligible(
     if search:
         pattern = f"%{search.lower()[:100]}%"
         query = query.where(
-            sa.or_(sa.func.lower(User.username).like(pattern), sa.func.lower(User.name).like(pattern))
+            sa.or_(
+                sa.func.lower(User.username).like(pattern), sa.func.lower(User.name).like(pattern)
+            )
         )
     query = query.limit(min(max(first or 100, 1), 100))
     return [_user_json(user, purchase) for user in db.session.execute(query).scalars()]
@@ -180,8 +187,11 @@ def _create(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         if user is None:
             raise GraphQLError(NOT_AVAILABLE)
         add_ons.assign_seat(purchase.id, user, app_clock().now())
-        return {"addOnPurchase": _purchase_json(purchase), "user": _user_json(user, purchase),
-                "errors": []}
+        return {
+            "addOnPurchase": _purchase_json(purchase),
+            "user": _user_json(user, purchase),
+            "errors": [],
+        }
 
     return _mutation(info, run)
 
@@ -193,8 +203,11 @@ def _remove(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         if user is None:
             raise GraphQLError(NOT_AVAILABLE)
         add_ons.remove_seat(purchase.id, user)
-        return {"addOnPurchase": _purchase_json(purchase), "user": _user_json(user, purchase),
-                "errors": []}
+        return {
+            "addOnPurchase": _purchase_json(purchase),
+            "user": _user_json(user, purchase),
+            "errors": [],
+        }
 
     return _mutation(info, run)
 
@@ -208,8 +221,11 @@ def _bulk(assign: bool) -> Any:
                 changed = add_ons.bulk_assign(purchase.id, ids, app_clock().now())
             else:
                 changed = add_ons.bulk_remove(purchase.id, ids)
-            return {"addOnPurchase": _purchase_json(purchase),
-                    "users": [_user_json(user, purchase) for user in changed], "errors": []}
+            return {
+                "addOnPurchase": _purchase_json(purchase),
+                "users": [_user_json(user, purchase) for user in changed],
+                "errors": [],
+            }
 
         return _mutation(info, run)
 

@@ -13,8 +13,9 @@ log = logging.getLogger(__name__)
 registry = JobRegistry()
 
 # The real product retries a failed sync about 12 times over about 17 hours.
-SYNC_RETRY = RetryPolicy(max_attempts=12, base=dt.timedelta(minutes=1), factor=2.0,
-                         cap=dt.timedelta(hours=8))
+SYNC_RETRY = RetryPolicy(
+    max_attempts=12, base=dt.timedelta(minutes=1), factor=2.0, cap=dt.timedelta(hours=8)
+)
 
 
 @registry.job("daily_sync", retry=SYNC_RETRY)
@@ -35,13 +36,14 @@ def seat_cleanup(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Twice a day: free seats of blocked, banned and deactivated users (R29), drop assignments
     of an add-on expired 28 days ago, record the billable user count, and re-plan a daily sync
     whose retries ran out."""
-    from instance.add_ons import clean_up_seats, record_billable_users
+    from instance.add_ons import billable_users_recorded, clean_up_seats, record_billable_users
     from instance.identity import identity, next_sync_slot
 
     result = clean_up_seats(context.now)
     if result.removed_inactive:
         log.info("seat clean-up freed %d seats", len(result.removed_inactive))
-    record_billable_users(context.now)
+    if not billable_users_recorded(context.now.date()):
+        record_billable_users(context.now)  # once a day; a sync that day updates the maximum
     context.app.extensions["jobs"].ensure(
         "daily_sync", next_sync_slot(identity().sync_minute, context.now)
     )

@@ -43,13 +43,16 @@ def pinned_portal_keys() -> KeySet:
 
 
 def current_license() -> License | None:
-    return db.session.execute(sa.select(License).where(License.current)).scalar_one_or_none()
+    return db.session.execute(
+        sa.select(License).where(License.current).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
 
 
 def license_history() -> list[License]:
     return list(
-        db.session.execute(sa.select(License).order_by(License.created_at.desc(), License.id.desc()))
-        .scalars()
+        db.session.execute(
+            sa.select(License).order_by(License.created_at.desc(), License.id.desc())
+        ).scalars()
     )
 
 

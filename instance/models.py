@@ -40,8 +40,14 @@ class AccessLevel:
     DEVELOPER = 30
     MAINTAINER = 40
     OWNER = 50
-    NAMES = {NONE: "No access", GUEST: "Guest", REPORTER: "Reporter", DEVELOPER: "Developer",
-             MAINTAINER: "Maintainer", OWNER: "Owner"}
+    NAMES = {
+        NONE: "No access",
+        GUEST: "Guest",
+        REPORTER: "Reporter",
+        DEVELOPER: "Developer",
+        MAINTAINER: "Maintainer",
+        OWNER: "Owner",
+    }
 
 
 class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]

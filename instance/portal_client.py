@@ -130,7 +130,9 @@ class PortalClient:
     timeout: float = 10.0
 
     @classmethod
-    def for_app(cls, app: Flask, pinned_keys: KeySet, clock: Clock, key: SigningKey) -> PortalClient:
+    def for_app(
+        cls, app: Flask, pinned_keys: KeySet, clock: Clock, key: SigningKey
+    ) -> PortalClient:
         return cls(
             portal_session(app),
             str(app.config["PORTAL_URL"]).rstrip("/"),

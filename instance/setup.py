@@ -132,8 +132,13 @@ DEMO_USERS = [
     ("gwen", "Gwen Guest", AccessLevel.GUEST, UserState.ACTIVE, None),
     ("blake", "Blake Blocked", AccessLevel.DEVELOPER, UserState.BLOCKED, None),
     ("dora", "Dora Deactivated", AccessLevel.DEVELOPER, UserState.DEACTIVATED, None),
-    ("ci_service_account", "CI service account", AccessLevel.DEVELOPER, UserState.ACTIVE,
-     "service_account"),
+    (
+        "ci_service_account",
+        "CI service account",
+        AccessLevel.DEVELOPER,
+        UserState.ACTIVE,
+        "service_account",
+    ),
     ("support-bot", "GitLab Support Bot", AccessLevel.NONE, UserState.ACTIVE, "support_bot"),
     ("alert-bot", "GitLab Alert Bot", AccessLevel.NONE, UserState.ACTIVE, "alert_bot"),
 ]

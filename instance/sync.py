@@ -42,7 +42,6 @@ from instance.portal_client import (
     PortalClient,
     PortalError,
 )
-from instance.users import billable_user_count
 from protocol.activation_code import validate_activation_code
 from protocol.errors import LocalProtocolError, ProtocolError
 from protocol.license import AddOnTier, LicenseType, verify_license
@@ -107,7 +106,9 @@ class Outcome:
     removed_usernames: tuple[str, ...]
 
 
-def _install(document: LicenseDocument, token: str, now: dt.datetime, *, activated: bool) -> Outcome:
+def _install(
+    document: LicenseDocument, token: str, now: dt.datetime, *, activated: bool
+) -> Outcome:
     sync_status(lock=True)
     row = store_license(document, token, now, activated=activated)
     provisioned = provision_add_ons(document, now)
@@ -146,7 +147,7 @@ def build_sync_request(app: Flask, now: dt.datetime) -> SyncRequest | None:
     row = current_license()
     if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
         return None
-    record_billable_users(now)
+    billable = record_billable_users(now).count_now
     usage: tuple[AddOnUsage, ...] = ()
     purchase = duo_purchase()
     if purchase is not None:
@@ -166,7 +167,7 @@ def build_sync_request(app: Flask, now: dt.datetime) -> SyncRequest | None:
         license_id=row.license_id,
         gitlab_version=app.config["GITLAB_VERSION"],
         hostname=app.config["HOSTNAME"],
-        billable_users=billable_user_count(),
+        billable_users=billable,
         max_historical_users=max_historical_users(row.starts_on),
         add_on_usage=usage,
         daily_usage=daily,
@@ -205,7 +206,8 @@ def record_failure(now: dt.datetime, failure: SyncFailed) -> None:
 def run_scheduled_sync(context: JobContext) -> None:
     """The daily_sync job's work. A failure raises, so the job is retried with backoff and its
     error recorded on the job row (shown to the admin, see ``sync_report``)."""
-    if build_sync_request(context.app, context.now) is None:
+    row = current_license()
+    if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
         log.info("daily sync at %s: no cloud license, nothing to sync", context.now.isoformat())
         return
     try:
@@ -228,8 +230,10 @@ def sync_report() -> SyncReport:
     job = db.session.execute(sa.select(Job).where(Job.key == "daily_sync")).scalar_one_or_none()
     last_success = status.last_success_at if status else None
     attempt, error = (status.last_attempt_at, status.last_error) if status else (None, None)
-    if job is not None and job.last_run_at is not None and (
-        attempt is None or job.last_run_at > attempt
+    if (
+        job is not None
+        and job.last_run_at is not None
+        and (attempt is None or job.last_run_at > attempt)
     ):
         attempt = job.last_run_at
         error = job.last_error.split(": ", 1)[-1] if job.last_error else None

@@ -576,13 +576,6 @@ def _portal_for_doctor(var: Path) -> Any:
     return app
 
 
-# -- portal --------------------------------------------------------------------------------------
-
-from portal.cli import portal_group  # noqa: E402 - the portal's own commands, registered here
-
-main.add_command(portal_group)
-
-
 # -- fault ---------------------------------------------------------------------------------------
 
 INSTANCE_FAULT_HELP = (
@@ -753,3 +746,12 @@ def bench_seats_command(users: int) -> None:
     _quiet()
     for measurement in bench_seats(users):
         click.echo(measurement.render())
+
+
+# -- each app's own commands ---------------------------------------------------------------------
+
+from portal.cli import portal_group  # noqa: E402 - registered last, after provlab's own commands
+from provlab.instance_cli import instance_group  # noqa: E402
+
+main.add_command(portal_group)
+main.add_command(instance_group)

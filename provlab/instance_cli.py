@@ -52,3 +52,31 @@ def duo_bulk_assign(context: click.Context, csv_file: Path) -> None:
             raise click.ClickException(str(exc)) from None
         db.session.commit()
     click.echo(result.report())
+
+
+@instance_group.command("diagnostics")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the bundle here instead of printing it.",
+)
+@click.pass_context
+def diagnostics(context: click.Context, output: Path | None) -> None:
+    """Export the diagnostics bundle (JSON, no secrets) for support's `provlab doctor --bundle`."""
+    import json
+
+    from instance import create_app
+    from instance.diagnostics import diagnostics_bundle
+
+    app = context.obj.get("app")
+    if app is None:
+        path = context.obj.get("instance_path")
+        app = create_app({"INSTANCE_PATH": str(path)} if path else None)
+    with app.app_context():
+        text = json.dumps(diagnostics_bundle(app), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        click.echo(f"diagnostics bundle written to {output}")

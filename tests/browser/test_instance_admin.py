@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from protocol.license import AddOnTier
-from tests.instance.conftest import PASSWORD, add_user, fake_portal, make_wired_instance  # noqa: F401
+from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.fake_portal import FakePortal
 from tests.instance.helpers import CODE, assigned_usernames
 
@@ -19,7 +19,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def admin_page(
-    page: Any, make_wired_instance: Callable[..., Flask], live_server: Callable[[Flask], Any]  # noqa: F811
+    page: Any,
+    make_wired_instance: Callable[..., Flask],
+    live_server: Callable[[Flask], Any],
 ) -> tuple[Any, Flask, str]:
     app = make_wired_instance()
     add_user(app, "root", admin=True)
@@ -40,7 +42,9 @@ def _activate(page: Any, url: str) -> None:
     page.wait_for_selector("text=Your subscription was successfully activated.")
 
 
-def test_r8_activation_form_in_browser(admin_page: tuple[Any, Flask, str], fake_portal: FakePortal) -> None:  # noqa: F811
+def test_r8_activation_form_in_browser(
+    admin_page: tuple[Any, Flask, str], fake_portal: FakePortal
+) -> None:
     page, app, url = admin_page
     subscription = fake_portal.add_subscription(CODE)
     page.goto(f"{url}/admin/subscription")
@@ -54,7 +58,8 @@ def test_r8_activation_form_in_browser(admin_page: tuple[Any, Flask, str], fake_
 
 
 def test_r14_r15_synchronize_subscription_button_in_browser(
-    admin_page: tuple[Any, Flask, str], fake_portal: FakePortal  # noqa: F811
+    admin_page: tuple[Any, Flask, str],
+    fake_portal: FakePortal,
 ) -> None:
     page, app, url = admin_page
     subscription = fake_portal.add_subscription(CODE)
@@ -77,7 +82,9 @@ def _with_duo(page: Any, url: str, portal: FakePortal, quantity: int) -> None:
     page.wait_for_selector("[data-testid=duo-menu]")
 
 
-def test_r26_seat_toggle_in_browser(admin_page: tuple[Any, Flask, str], fake_portal: FakePortal) -> None:  # noqa: F811
+def test_r26_seat_toggle_in_browser(
+    admin_page: tuple[Any, Flask, str], fake_portal: FakePortal
+) -> None:
     page, app, url = admin_page
     add_user(app, "alice")
     _with_duo(page, url, fake_portal, 2)
@@ -92,7 +99,8 @@ def test_r26_seat_toggle_in_browser(admin_page: tuple[Any, Flask, str], fake_por
 
 
 def test_r27_bulk_assignment_with_select_all_and_confirmation_in_browser(
-    admin_page: tuple[Any, Flask, str], fake_portal: FakePortal  # noqa: F811
+    admin_page: tuple[Any, Flask, str],
+    fake_portal: FakePortal,
 ) -> None:
     page, app, url = admin_page
     for name in ("ann", "bob", "cyd"):

@@ -30,7 +30,7 @@ from tests.instance.helpers import activate, assigned_usernames, change_seats, p
 from tests.portal.helpers import make_account, make_subscription, payment_method_ids
 from webcore.clock import app_clock
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.all_backends]
 
 
 @dataclass

@@ -27,7 +27,9 @@ def fake_portal() -> FakePortal:
 
 
 @pytest.fixture
-def make_wired_instance(make_instance: Callable[..., Flask], fake_portal: FakePortal) -> Callable[..., Flask]:
+def make_wired_instance(
+    make_instance: Callable[..., Flask], fake_portal: FakePortal
+) -> Callable[..., Flask]:
     def make(**config: Any) -> Flask:
         config.setdefault("PORTAL_URL", PORTAL_URL)
         config.setdefault("PORTAL_TRANSPORT", "inprocess")

@@ -69,6 +69,5 @@ def purchase(app: Flask) -> AddOnPurchase | None:
 def assigned_usernames(app: Flask) -> set[str]:
     with app.app_context():
         return {
-            a.user.username
-            for a in db.session.execute(db.select(UserAddOnAssignment)).scalars()
+            a.user.username for a in db.session.execute(db.select(UserAddOnAssignment)).scalars()
         }

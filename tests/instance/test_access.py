@@ -46,3 +46,29 @@ def test_regular_user_sees_only_whether_they_have_duo_access(app: Flask) -> None
     page = client.get("/dashboard").get_data(as_text=True)
     assert "You do not have access to GitLab Duo" in page
     assert "/admin/subscription" not in page
+
+
+def test_diagnostics_bundle_for_admins_by_session_or_token(app: Flask) -> None:
+    from tests.instance.test_api import token_for
+
+    add_user(app, "root", admin=True)
+    add_user(app, "regular")
+    client = app.test_client()
+    response = client.get(
+        "/admin/subscription/diagnostics.json", headers={"PRIVATE-TOKEN": token_for(app, "root")}
+    )
+    assert response.status_code == 200
+    bundle = response.get_json()
+    assert bundle["format"] == "provlab-instance-diagnostics/1" and bundle["license"] is None
+    regular = client.get(
+        "/admin/subscription/diagnostics.json", headers={"PRIVATE-TOKEN": token_for(app, "regular")}
+    )
+    assert regular.status_code == 403
+    bad = client.get("/admin/subscription/diagnostics.json", headers={"PRIVATE-TOKEN": "glpat-x"})
+    assert bad.status_code == 401
+    sign_in(client, "root")
+    assert (
+        client.get("/admin/subscription/diagnostics.json?download=1")
+        .headers["Content-Disposition"]
+        .startswith("attachment")
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 import responses
 from flask import Flask
@@ -26,7 +27,9 @@ def test_r8_activation_with_code_installs_online_cloud_license(
     assert row.instance_id == subscription.instance_id
 
 
-def test_r8_activation_needs_terms_accepted(admin_client: FlaskClient, app: Flask, fake_portal: FakePortal) -> None:
+def test_r8_activation_needs_terms_accepted(
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+) -> None:
     fake_portal.add_subscription(CODE)
     status, page = activate(admin_client, terms=False)
     assert status == 422 and "Terms of Service" in page
@@ -119,7 +122,9 @@ def test_r8_license_bound_to_another_instance_is_refused(
     assert licenses(app) == []
 
 
-def test_r8_activation_at_install_time_from_environment(app: Flask, fake_portal: FakePortal) -> None:
+def test_r8_activation_at_install_time_from_environment(
+    app: Flask, fake_portal: FakePortal
+) -> None:
     fake_portal.add_subscription(CODE)
     prepare(app, environ={"GITLAB_ACTIVATION_CODE": CODE})
     [row] = licenses(app)
@@ -141,8 +146,11 @@ def test_r16_install_time_activation_is_retried_until_the_portal_answers(
 
     fake_portal.add_subscription(CODE)
     app.extensions[SESSION_HOOK] = requests.Session()
-    responses.add(responses.POST, f"{PORTAL_URL}/api/v1/activations",
-                  body=requests.ConnectionError("portal still starting"))
+    responses.add(
+        responses.POST,
+        f"{PORTAL_URL}/api/v1/activations",
+        body=requests.ConnectionError("portal still starting"),
+    )
     prepare(app, environ={"GITLAB_ACTIVATION_CODE": CODE})
     assert licenses(app) == []
     travel = travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(minutes=1))
@@ -159,7 +167,9 @@ def test_install_time_activation_failure_is_shown_not_raised(
 ) -> None:
     prepare(app, environ={"GITLAB_ACTIVATION_CODE": "Y" * 24})
     assert licenses(app) == []
-    assert "Invalid activation code" in admin_client.get("/admin/subscription").get_data(as_text=True)
+    assert "Invalid activation code" in admin_client.get("/admin/subscription").get_data(
+        as_text=True
+    )
 
 
 def _upload(client: FlaskClient, text: str) -> tuple[int, str]:
@@ -170,7 +180,10 @@ def _upload(client: FlaskClient, text: str) -> tuple[int, str]:
     token = csrf_token(client, "/admin/subscription")
     response = client.post(
         "/admin/subscription/upload",
-        data={"csrf_token": token, "license_file": (io.BytesIO(text.encode()), "license.gitlab-license")},
+        data={
+            "csrf_token": token,
+            "license_file": (io.BytesIO(text.encode()), "license.gitlab-license"),
+        },
         content_type="multipart/form-data",
         follow_redirects=True,
     )
@@ -187,7 +200,10 @@ def test_r9_legacy_and_offline_license_files_can_be_uploaded(
     status, page = _upload(admin_client, fake_portal.license_file(offline))
     assert status == 200 and "Offline license" in page
     rows = licenses(app)
-    assert [(r.license_type, r.current) for r in rows] == [("legacy", False), ("offline_cloud", True)]
+    assert [(r.license_type, r.current) for r in rows] == [
+        ("legacy", False),
+        ("offline_cloud", True),
+    ]
     assert all(r.uploaded_at is not None for r in rows)
 
 
@@ -214,3 +230,54 @@ def test_license_file_signed_by_an_unknown_key_is_refused(
     status, page = _upload(admin_client, "garbage")
     assert status == 422
     assert licenses(app) == []
+
+
+@pytest.mark.all_backends
+def test_r8_concurrent_activations_leave_exactly_one_current_license(
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, live_server: object
+) -> None:
+    import threading
+
+    from tests.instance.conftest import CSRF, PASSWORD
+
+    fake_portal.add_subscription(CODE)
+    server = live_server(app)  # type: ignore[operator]
+    sessions = []
+    for _ in range(4):
+        session = requests.Session()
+        session.trust_env = False
+        match = CSRF.search(session.get(f"{server.url}/users/sign_in").text)
+        assert match
+        session.post(
+            f"{server.url}/users/sign_in",
+            data={
+                "login": "root",
+                "password": PASSWORD,
+                "csrf_token": match.group(1) or match.group(2),
+            },
+        )
+        match = CSRF.search(session.get(f"{server.url}/admin/subscription").text)
+        assert match
+        sessions.append((session, match.group(1) or match.group(2)))
+    barrier = threading.Barrier(len(sessions))
+    statuses: list[int] = []
+
+    def activate_now(session: requests.Session, token: str) -> None:
+        barrier.wait()
+        response = session.post(
+            f"{server.url}/admin/subscription/activate",
+            data={"activation_code": CODE, "terms": "accepted", "csrf_token": token},
+            allow_redirects=False,
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=activate_now, args=pair) for pair in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for session, _ in sessions:
+        session.close()
+    assert statuses == [302] * 4
+    rows = licenses(app)
+    assert len(rows) == 4 and [row.current for row in rows].count(True) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -32,6 +33,7 @@ def _advance(app: Flask, **delta: float) -> None:
     app_clock(app).advance(dt.timedelta(**delta))  # type: ignore[attr-defined]
 
 
+@pytest.mark.all_backends
 def test_r1_r6_duo_enterprise_replaces_pro_and_keeps_assignments(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
@@ -49,6 +51,7 @@ def test_r1_r6_duo_enterprise_replaces_pro_and_keeps_assignments(
         assert db.session.execute(db.text("SELECT count(*) FROM add_on_purchases")).scalar() == 1
 
 
+@pytest.mark.all_backends
 def test_r1_add_on_missing_from_license_expires_keeps_seats_28_days_and_comes_back(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
@@ -83,6 +86,7 @@ def _use_code_suggestions(app: Flask, username: str, at: dt.datetime) -> None:
         db.session.commit()
 
 
+@pytest.mark.all_backends
 def test_r28_quantity_drop_removes_never_users_newest_first_then_least_recent_users(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
@@ -133,6 +137,7 @@ def test_r28_nothing_removed_when_assigned_seats_fit(
     assert len(assigned_usernames(app)) == 20
 
 
+@pytest.mark.all_backends
 def test_r29_clean_up_job_frees_seats_of_blocked_banned_and_deactivated_users(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
@@ -142,8 +147,9 @@ def test_r29_clean_up_job_frees_seats_of_blocked_banned_and_deactivated_users(
     ids = _users(app, 4)
     change_seats(admin_client, "assign", *ids)
     with app.app_context():
-        for user_id, state in zip(ids[:3], [UserState.BLOCKED, UserState.BANNED,
-                                             UserState.DEACTIVATED], strict=True):
+        for user_id, state in zip(
+            ids[:3], [UserState.BLOCKED, UserState.BANNED, UserState.DEACTIVATED], strict=True
+        ):
             db.session.get(User, user_id).state = state  # type: ignore[union-attr]
         db.session.commit()
     assert len(assigned_usernames(app)) == 4  # until the job runs

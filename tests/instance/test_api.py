@@ -40,9 +40,13 @@ def gl(
     client.session.close()  # an idle keep-alive connection would hold the server's shutdown
 
 
-def test_python_gitlab_creates_lists_gets_and_changes_user_states(gl: gitlab.Gitlab, app: Flask) -> None:
-    created = gl.users.create({"email": "jo@example.com", "username": "jo", "name": "Jo",
-                               "password": "a-long-password"})
+@pytest.mark.all_backends
+def test_python_gitlab_creates_lists_gets_and_changes_user_states(
+    gl: gitlab.Gitlab, app: Flask
+) -> None:
+    created = gl.users.create(
+        {"email": "jo@example.com", "username": "jo", "name": "Jo", "password": "a-long-password"}
+    )
     assert created.username == "jo" and created.state == "active"
     assert {u.username for u in gl.users.list(get_all=True)} == {"root", "jo"}
     assert [u.username for u in gl.users.list(username="jo")] == ["jo"]
@@ -120,6 +124,12 @@ def test_r1_r10_code_suggestions_answers_200_only_with_a_seat_on_a_cloud_license
     change_seats(admin_client, "assign", user_id(app, "dev"))
     assert _suggest(client, dev) == 200
     assert _suggest(client, other) == 401
+    from tests.instance.conftest import sign_in
+
+    dev_browser = app.test_client()
+    sign_in(dev_browser, "dev")
+    page = dev_browser.get("/dashboard").get_data(as_text=True)
+    assert "You have access to GitLab Duo" in page
     with app.app_context():
         used = db.session.execute(
             db.select(User.code_suggestions_last_used_at).where(User.username == "dev")
@@ -131,10 +141,14 @@ def test_r1_r10_code_suggestions_answers_200_only_with_a_seat_on_a_cloud_license
     from tests.instance.conftest import csrf_token
 
     offline = fake_portal.add_subscription("O" * 24, license_type=LicenseType.OFFLINE_CLOUD)
-    admin_client.post("/admin/subscription/upload", data={
-        "csrf_token": csrf_token(admin_client, "/admin/subscription"),
-        "license_file": (io.BytesIO(fake_portal.license_file(offline).encode()), "l")},
-        content_type="multipart/form-data")
+    admin_client.post(
+        "/admin/subscription/upload",
+        data={
+            "csrf_token": csrf_token(admin_client, "/admin/subscription"),
+            "license_file": (io.BytesIO(fake_portal.license_file(offline).encode()), "l"),
+        },
+        content_type="multipart/form-data",
+    )
     assert _suggest(client, dev) == 401
     assert _suggest(client, "glpat-unknown-token-value") == 401
 
@@ -158,7 +172,9 @@ BULK_REMOVE = """mutation($purchase: ID!, $users: [ID!]!) { userAddOnAssignmentB
 def _graphql(gl: gitlab.Gitlab, query: str, **variables: Any) -> dict[str, Any]:
     # python-gitlab's GraphQL client needs the optional `gql` package; its HTTP layer posts the
     # same request with the same token header.
-    result = gl.http_post(f"{gl.url}/api/graphql", post_data={"query": query, "variables": variables})
+    result = gl.http_post(
+        f"{gl.url}/api/graphql", post_data={"query": query, "variables": variables}
+    )
     assert isinstance(result, dict)
     return result
 
@@ -169,6 +185,7 @@ def _gid(app: Flask, username: str) -> str:
     return f"gid://gitlab/User/{user_id(app, username)}"
 
 
+@pytest.mark.all_backends
 def test_r26_r27_graphql_assignment_mutations_with_real_error_codes(
     gl: gitlab.Gitlab, app: Flask, admin_client: FlaskClient, fake_portal: FakePortal
 ) -> None:
@@ -186,13 +203,17 @@ def test_r26_r27_graphql_assignment_mutations_with_real_error_codes(
     pid = purchase["id"]
     answer = _graphql(gl, CREATE, purchase=pid, user=_gid(app, "ann"))
     assert answer["data"]["userAddOnAssignmentCreate"] == {
-        "errors": [], "user": {"username": "ann", "assigned": True},
-        "addOnPurchase": {"assignedQuantity": 1}}
+        "errors": [],
+        "user": {"username": "ann", "assigned": True},
+        "addOnPurchase": {"assignedQuantity": 1},
+    }
     answer = _graphql(gl, CREATE, purchase=pid, user=_gid(app, "guest_user"))
     assert answer["data"]["userAddOnAssignmentCreate"]["errors"] == ["INVALID_USER_MEMBERSHIP"]
     answer = _graphql(gl, BULK_CREATE, purchase=pid, users=[_gid(app, "bob"), _gid(app, "cyd")])
     assert answer["data"]["userAddOnAssignmentBulkCreate"]["errors"] == ["NOT_ENOUGH_SEATS"]
-    answer = _graphql(gl, BULK_CREATE, purchase=pid, users=[_gid(app, "bob"), "gid://gitlab/User/999"])
+    answer = _graphql(
+        gl, BULK_CREATE, purchase=pid, users=[_gid(app, "bob"), "gid://gitlab/User/999"]
+    )
     assert answer["data"]["userAddOnAssignmentBulkCreate"]["errors"] == ["INVALID_USER_ID_PRESENT"]
     assert assigned_usernames(app) == {"ann"}
     answer = _graphql(gl, CREATE, purchase=pid, user=_gid(app, "bob"))
@@ -204,8 +225,12 @@ def test_r26_r27_graphql_assignment_mutations_with_real_error_codes(
     assert answer["data"]["userAddOnAssignmentBulkRemove"]["errors"] == ["NO_ASSIGNMENTS_FOUND"]
     answer = _graphql(gl, BULK_CREATE, purchase=pid, users=[_gid(app, "bob"), _gid(app, "cyd")])
     assert answer["data"]["userAddOnAssignmentBulkCreate"]["errors"] == []
-    assert _graphql(gl, REMOVE, purchase=pid, user=_gid(app, "cyd"))["data"][
-        "userAddOnAssignmentRemove"]["errors"] == []
+    assert (
+        _graphql(gl, REMOVE, purchase=pid, user=_gid(app, "cyd"))["data"][
+            "userAddOnAssignmentRemove"
+        ]["errors"]
+        == []
+    )
     assert assigned_usernames(app) == {"bob"}
 
 
@@ -216,20 +241,31 @@ def test_r26_graphql_refuses_non_admins_and_unknown_purchases(
     add_user(app, "regular")
     session = requests.Session()
     session.trust_env = False
-    response = session.post(f"{server.url}/api/graphql", json={"query": PURCHASES},
-                            headers={"PRIVATE-TOKEN": token_for(app, "regular")})
+    response = session.post(
+        f"{server.url}/api/graphql",
+        json={"query": PURCHASES},
+        headers={"PRIVATE-TOKEN": token_for(app, "regular")},
+    )
     assert response.status_code == 200 and response.json()["errors"]
     response = session.post(f"{server.url}/api/graphql", json={"query": PURCHASES})
     assert "errors" in response.json()
     response = session.post(
         f"{server.url}/api/graphql",
-        json={"query": CREATE, "variables": {
-            "purchase": "gid://gitlab/GitlabSubscriptions::AddOnPurchase/77",
-            "user": "gid://gitlab/User/1"}},
-        headers={"PRIVATE-TOKEN": token_for(app, "root")})
+        json={
+            "query": CREATE,
+            "variables": {
+                "purchase": "gid://gitlab/GitlabSubscriptions::AddOnPurchase/77",
+                "user": "gid://gitlab/User/1",
+            },
+        },
+        headers={"PRIVATE-TOKEN": token_for(app, "root")},
+    )
     assert response.json()["data"]["userAddOnAssignmentCreate"] is None
     assert "does not exist" in response.json()["errors"][0]["message"]
-    response = session.post(f"{server.url}/api/graphql", data="not json",
-                            headers={"PRIVATE-TOKEN": token_for(app, "root")})
+    response = session.post(
+        f"{server.url}/api/graphql",
+        data="not json",
+        headers={"PRIVATE-TOKEN": token_for(app, "root")},
+    )
     assert response.status_code == 400
     session.close()

@@ -36,8 +36,9 @@ def test_r27_bulk_task_assigns_listed_users_and_stops_when_seats_run_out(
         add_user(app, name)
     add_user(app, "guest", highest_access_level=AccessLevel.GUEST)
     add_user(app, "blocked", state=UserState.BLOCKED)
-    code, output = _run(app, _csv(tmp_path, "ann", "nobody", "guest", "bob", "ann", "cyd", "dan",
-                                  "blocked"))
+    code, output = _run(
+        app, _csv(tmp_path, "ann", "nobody", "guest", "bob", "ann", "cyd", "dan", "blocked")
+    )
     assert code == 0
     assert output == (
         "\nSuccessful Assignments:\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
@@ -29,7 +30,9 @@ def test_r15_duo_menu_and_page_appear_only_once_a_purchase_is_known(
     page = admin_client.get("/admin/subscription").get_data(as_text=True)
     assert 'data-testid="duo-menu"' not in page
     missing = admin_client.get("/admin/gitlab_duo")
-    assert missing.status_code == 404 and "synchronize the subscription" in missing.get_data(as_text=True)
+    assert missing.status_code == 404 and "synchronize the subscription" in missing.get_data(
+        as_text=True
+    )
     fake_portal.duo(subscription, 3, trial=True)
     sync_now(admin_client)
     page = admin_client.get("/admin/subscription").get_data(as_text=True)
@@ -55,6 +58,7 @@ def test_r26_toggle_assigns_and_removes_and_never_exceeds_purchased(
     assert assigned_usernames(app) == {"bob", "cyd"}
 
 
+@pytest.mark.all_backends
 def test_r2_only_billable_users_can_get_a_seat(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
@@ -69,7 +73,11 @@ def test_r2_only_billable_users_can_get_a_seat(
     assert change_seats(admin_client, "assign", service, json=True)[0] == 200
     assert assigned_usernames(app) == {"service_account_1"}
     listing = admin_client.get("/admin/gitlab_duo").get_data(as_text=True)
-    assert "@service_account_1" in listing and "@guest" not in listing and "@support_bot" not in listing
+    assert (
+        "@service_account_1" in listing
+        and "@guest" not in listing
+        and "@support_bot" not in listing
+    )
 
 
 def test_r2_guest_is_eligible_on_premium(
@@ -80,6 +88,7 @@ def test_r2_guest_is_eligible_on_premium(
     assert change_seats(admin_client, "assign", guest, json=True)[0] == 200
 
 
+@pytest.mark.all_backends
 def test_r27_bulk_assignment_is_all_or_nothing(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
@@ -114,10 +123,15 @@ def test_r27_bulk_assignment_takes_at_most_50_users(
     assert len(assigned_usernames(app)) == 50
 
 
-def test_r26_search_filter_and_sort(admin_client: FlaskClient, app: Flask, fake_portal: FakePortal) -> None:
+@pytest.mark.all_backends
+def test_r26_search_filter_and_sort(
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+) -> None:
     _with_duo(admin_client, fake_portal, 5)
-    ids = {name: add_user(app, name, name=full) for name, full in
-           [("zed", "Zed Zimmer"), ("amy", "Amy Adams"), ("max", "Max Mustermann")]}
+    ids = {
+        name: add_user(app, name, name=full)
+        for name, full in [("zed", "Zed Zimmer"), ("amy", "Amy Adams"), ("max", "Max Mustermann")]
+    }
     change_seats(admin_client, "assign", ids["max"])
     page = admin_client.get("/admin/gitlab_duo?search=ADA").get_data(as_text=True)
     assert "@amy" in page and "@zed" not in page
@@ -145,8 +159,10 @@ def test_r10_duo_unavailable_on_offline_or_legacy_license(
     token = csrf_token(admin_client, "/admin/subscription")
     admin_client.post(
         "/admin/subscription/upload",
-        data={"csrf_token": token,
-              "license_file": (io.BytesIO(fake_portal.license_file(offline).encode()), "l")},
+        data={
+            "csrf_token": token,
+            "license_file": (io.BytesIO(fake_portal.license_file(offline).encode()), "l"),
+        },
         content_type="multipart/form-data",
     )
     page = admin_client.get("/admin/gitlab_duo").get_data(as_text=True)
@@ -202,6 +218,7 @@ def test_r18_degraded_experience_warning_below_17_2(
     assert "degraded experience" in page and 'data-testid="duo-unavailable"' not in page
 
 
+@pytest.mark.all_backends
 def test_r26_concurrent_assignments_never_exceed_the_quantity(
     make_wired_instance: object, fake_portal: FakePortal, live_server: object
 ) -> None:
@@ -223,8 +240,14 @@ def test_r26_concurrent_assignments_never_exceed_the_quantity(
         session.trust_env = False
         match = CSRF.search(session.get(f"{server.url}/users/sign_in").text)
         assert match
-        session.post(f"{server.url}/users/sign_in", data={
-            "login": "root", "password": PASSWORD, "csrf_token": match.group(1) or match.group(2)})
+        session.post(
+            f"{server.url}/users/sign_in",
+            data={
+                "login": "root",
+                "password": PASSWORD,
+                "csrf_token": match.group(1) or match.group(2),
+            },
+        )
         match = CSRF.search(session.get(f"{server.url}/admin/subscription").text)
         assert match
         sessions.append((session, match.group(1) or match.group(2)))
@@ -250,3 +273,18 @@ def test_r26_concurrent_assignments_never_exceed_the_quantity(
         session.close()
     assert sorted(results) == [200] * 3 + [422] * 5
     assert len(assigned_usernames(app)) == 3
+
+
+def test_r27_page_holds_at_most_one_bulk_change_of_users(
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+) -> None:
+    _with_duo(admin_client, fake_portal, 60, seats=100)
+    for n in range(54):
+        add_user(app, f"dev_{n:02d}")
+    first = admin_client.get("/admin/gitlab_duo").get_data(as_text=True)
+    second = admin_client.get("/admin/gitlab_duo?page=2").get_data(as_text=True)
+    assert first.count('type="checkbox" name="user_ids"') == 50 and "page 1 of 2" in first
+    assert second.count('type="checkbox" name="user_ids"') == 5 and "@dev_00" not in second
+    assert "page 1 of 1" in admin_client.get("/admin/gitlab_duo?page=x&search=dev_0").get_data(
+        as_text=True
+    )

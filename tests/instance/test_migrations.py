@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -10,6 +11,8 @@ from flask import Flask
 from instance import MIGRATIONS
 from instance.models import db
 from webcore.db import alembic_config
+
+pytestmark = pytest.mark.all_backends
 
 
 def test_instance_migrations_have_a_single_head(app: Flask) -> None:

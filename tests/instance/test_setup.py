@@ -14,8 +14,15 @@ def test_r30_demo_instance_has_a_realistic_population(app: Flask) -> None:
     seed_demo(app)  # idempotent
     with app.app_context():
         users = {u.username: u for u in db.session.execute(db.select(User)).scalars()}
-        assert {"root", "alice", "gwen", "blake", "dora", "ci_service_account",
-                "support-bot"} <= set(users)
+        assert {
+            "root",
+            "alice",
+            "gwen",
+            "blake",
+            "dora",
+            "ci_service_account",
+            "support-bot",
+        } <= set(users)
         assert users["support-bot"].bot_type == "support_bot"
         # Without a license (not Ultimate) guests count; blocked, deactivated and bots do not.
         assert billable_user_count() == 8

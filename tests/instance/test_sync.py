@@ -39,13 +39,15 @@ def test_r14_synchronize_button_answers_success_and_shows_last_sync(
     assert len(fake_portal.reports) == 1
 
 
+@pytest.mark.all_backends
 def test_r13_r15_r24_trial_arrives_with_the_daily_sync_at_the_slot(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
     subscription = activated(admin_client, fake_portal)
     assert "GitLab Duo" not in admin_client.get("/admin/subscription").get_data(as_text=True)
-    fake_portal.duo(subscription, 5, trial=True, starts_on=dt.date(2026, 3, 2),
-                    ends_on=dt.date(2026, 5, 1))
+    fake_portal.duo(
+        subscription, 5, trial=True, starts_on=dt.date(2026, 3, 2), ends_on=dt.date(2026, 5, 1)
+    )
     with app.app_context():
         minute = identity().sync_minute
     slot = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=minute)
@@ -55,12 +57,15 @@ def test_r13_r15_r24_trial_arrives_with_the_daily_sync_at_the_slot(
     assert len(fake_portal.reports) == 1
     added = purchase(app)
     assert added is not None and added.trial and added.quantity == 5
-    assert 'data-testid="duo-menu"' in admin_client.get("/admin/subscription").get_data(as_text=True)
+    assert 'data-testid="duo-menu"' in admin_client.get("/admin/subscription").get_data(
+        as_text=True
+    )
     # and again the next day at the same minute
     travel_to([InProcessParty(app)], slot + dt.timedelta(days=1))
     assert len(fake_portal.reports) == 2
 
 
+@pytest.mark.all_backends
 def test_r32_sync_reports_billable_users_and_add_on_seats(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
@@ -112,14 +117,23 @@ def test_r16_sync_connectivity_failure_answers_false_and_shows_hint(
 )
 @responses.activate
 def test_r16_odd_portal_answers_fail_the_sync_and_change_nothing(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, status: int, body: str,
+    admin_client: FlaskClient,
+    app: Flask,
+    fake_portal: FakePortal,
+    status: int,
+    body: str,
     content_type: str,
 ) -> None:
     activated(admin_client, fake_portal)
     before = [r.token for r in licenses(app)]
     app.extensions[SESSION_HOOK] = requests.Session()
-    responses.add(responses.POST, f"{PORTAL_URL}/api/v1/seat_links", body=body, status=status,
-                  content_type=content_type)
+    responses.add(
+        responses.POST,
+        f"{PORTAL_URL}/api/v1/seat_links",
+        body=body,
+        status=status,
+        content_type=content_type,
+    )
     answer = sync_now(admin_client)
     assert answer["success"] is False and answer["message"]
     assert [r.token for r in licenses(app)] == before
@@ -133,8 +147,11 @@ def _spoil(app: Flask, fake_portal: FakePortal, how: str) -> None:
             # A well-formed answer signed by a key the instance does not pin.
             nonce = _nonce_of(body["response"])
             license_token = body["response"]  # shape only; the signature fails first
-            return {"response": seal_response(SyncAnswer(license_token), SigningKey.generate(),
-                                              app_clock(app), nonce)}
+            return {
+                "response": seal_response(
+                    SyncAnswer(license_token), SigningKey.generate(), app_clock(app), nonce
+                )
+            }
         if how == "replayed":
             if "token" not in previous:
                 previous["token"] = body["response"]
@@ -142,8 +159,14 @@ def _spoil(app: Flask, fake_portal: FakePortal, how: str) -> None:
             return {"response": previous["token"]}
         if how == "stale":
             clock = SimulatedClock(app_clock(app).now() - dt.timedelta(minutes=30))
-            return {"response": seal_response(SyncAnswer(_license_of(body["response"])),
-                                              fake_portal.key, clock, _nonce_of(body["response"]))}
+            return {
+                "response": seal_response(
+                    SyncAnswer(_license_of(body["response"])),
+                    fake_portal.key,
+                    clock,
+                    _nonce_of(body["response"]),
+                )
+            }
         raise AssertionError(how)
 
     fake_portal.tamper = tamper
@@ -188,8 +211,11 @@ def test_r13_portal_refusal_is_reported(
     subscription = activated(admin_client, fake_portal)
     subscription.refuse_with = "subscription_expired"
     answer = sync_now(admin_client)
-    assert answer == {"success": False, "error": "subscription_expired",
-                      "message": answer["message"]}
+    assert answer == {
+        "success": False,
+        "error": "subscription_expired",
+        "message": answer["message"],
+    }
     assert "expired" in str(answer["message"])
 
 
@@ -230,7 +256,6 @@ def test_r16_real_transport_honours_proxy_settings_from_environment(
         "https://customers.gitlab.test/api/v1/seat_links", {}, None, None, None
     )
     assert settings["proxies"]["https"] == "http://proxy.corp.test:3128"
-
 
 
 def test_r13_daily_sync_goes_on_after_its_retries_run_out(

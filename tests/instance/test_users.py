@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -38,6 +39,7 @@ def test_r30_billable_users_on_premium_include_guests_and_service_accounts(
     assert 'data-testid="billable-users">5<' in page
 
 
+@pytest.mark.all_backends
 def test_r30_billable_users_on_ultimate_exclude_guests(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
@@ -49,6 +51,7 @@ def test_r30_billable_users_on_ultimate_exclude_guests(
     assert 'data-testid="billable-count">4<' in page
 
 
+@pytest.mark.all_backends
 def test_r30_maximum_users_is_the_highest_daily_count(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
@@ -73,31 +76,66 @@ def test_r30_maximum_users_is_the_highest_daily_count(
 
 def test_admin_creates_and_edits_users(admin_client: FlaskClient, app: Flask) -> None:
     token = csrf_token(admin_client, "/admin/users/new")
-    response = admin_client.post("/admin/users/new", data={
-        "csrf_token": token, "username": "newbie", "email": "newbie@example.com",
-        "name": "New Bie", "password": "long-enough-password", "state": "active",
-        "highest_access_level": "20", "bot_type": "",
-    }, follow_redirects=True)
-    assert response.status_code == 200 and "User @newbie was successfully created." in response.get_data(as_text=True)
-    response = admin_client.post("/admin/users/new", data={
-        "csrf_token": token, "username": "newbie", "email": "other@example.com", "name": "X",
-        "state": "active", "highest_access_level": "20",
-    })
-    assert response.status_code == 422 and "Username has already been taken" in response.get_data(as_text=True)
-    response = admin_client.post("/admin/users/new", data={
-        "csrf_token": token, "username": "odd", "email": "odd@example.com", "name": "Odd",
-        "state": "frozen", "highest_access_level": "20",
-    })
+    response = admin_client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": token,
+            "username": "newbie",
+            "email": "newbie@example.com",
+            "name": "New Bie",
+            "password": "long-enough-password",
+            "state": "active",
+            "highest_access_level": "20",
+            "bot_type": "",
+        },
+        follow_redirects=True,
+    )
+    assert (
+        response.status_code == 200
+        and "User @newbie was successfully created." in response.get_data(as_text=True)
+    )
+    response = admin_client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": token,
+            "username": "newbie",
+            "email": "other@example.com",
+            "name": "X",
+            "state": "active",
+            "highest_access_level": "20",
+        },
+    )
+    assert response.status_code == 422 and "Username has already been taken" in response.get_data(
+        as_text=True
+    )
+    response = admin_client.post(
+        "/admin/users/new",
+        data={
+            "csrf_token": token,
+            "username": "odd",
+            "email": "odd@example.com",
+            "name": "Odd",
+            "state": "frozen",
+            "highest_access_level": "20",
+        },
+    )
     assert response.status_code == 422 and "State must be one of" in response.get_data(as_text=True)
     with app.app_context():
         user = db.session.execute(db.select(User).where(User.username == "newbie")).scalar_one()
         user_id = user.id
         assert user.highest_access_level == AccessLevel.REPORTER
         assert db.session.execute(db.select(db.func.count(User.id))).scalar() == 2
-    response = admin_client.post(f"/admin/users/{user_id}/edit", data={
-        "csrf_token": token, "name": "New Bie", "state": "blocked",
-        "highest_access_level": "10", "bot_type": "",
-    }, follow_redirects=True)
+    response = admin_client.post(
+        f"/admin/users/{user_id}/edit",
+        data={
+            "csrf_token": token,
+            "name": "New Bie",
+            "state": "blocked",
+            "highest_access_level": "10",
+            "bot_type": "",
+        },
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert "successfully updated" in page
     with app.app_context():

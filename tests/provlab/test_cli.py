@@ -208,3 +208,10 @@ def test_clock_var_may_follow_the_subcommand(runner: CliRunner, tmp_path: Path) 
     assert before.exit_code == after.exit_code == 1
     assert str(tmp_path / "a" / "provlab-up.json") in after.output
     assert before.output == after.output
+
+
+def test_rules_names_a_test_file_it_cannot_parse(runner: CliRunner, tmp_path: Path) -> None:
+    root = _fake_project(tmp_path, "def test_r5_broken(:\n    pass\n")
+    result = runner.invoke(main, ["rules", "--root", str(root)])
+    assert result.exit_code == 1
+    assert "cannot scan tests/portal/test_fake.py, line 1" in result.output

@@ -1,0 +1,50 @@
+"""Billing in chromium: the usage chart, an invoice, and cancelling automatic renewal (R33-R36)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from tests.portal.billing_helpers import (
+    EXAMPLE_1,
+    customer_with_seat_link,
+    daily_counts,
+    store_daily_usage,
+)
+from tests.portal.helpers import PASSWORD, run_jobs_until
+
+pytestmark = pytest.mark.browser
+
+OWNER = "owner@example.com"
+
+
+def test_r33_r34_r36_chart_invoice_and_cancel_renewal_in_the_browser(
+    make_portal: Any, live_server: Any, page: Any
+) -> None:
+    app = make_portal(start="2025-12-31T12:00:00Z")
+    name, _ = customer_with_seat_link(app, OWNER, seats=100, starts_on=dt.date(2026, 1, 1))
+    store_daily_usage(app, name, daily_counts(EXAMPLE_1, dt.date(2026, 4, 2)))
+    run_jobs_until(app, "2026-04-01T06:00:00Z")
+    url = live_server(app).url
+    page.goto(f"{url}/users/sign_in")
+    page.fill("#login", OWNER)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{url}/subscriptions")
+    page.click(f"text={name}")
+
+    chart = page.locator("[data-testid=usage-chart] svg")
+    assert chart.count() == 1 and chart.bounding_box()["width"] > 200
+    assert "Q1 max 112, 12 charged" in page.inner_html("[data-testid=usage-chart]")
+
+    page.click("[data-testid=all-invoices]")
+    page.click("text=INV-")
+    assert page.inner_text("[data-testid=invoice-total]") == "$3,146.30"
+    assert "275/365" in page.inner_text("[data-testid=invoice-lines]")
+
+    page.goto(f"{url}/subscriptions/{name}")
+    page.click("[data-testid=cancel-renewal]")
+    assert "ends on 2027-01-01" in page.inner_text("[role=alert]")
+    assert "will not renew" in page.inner_text("[data-testid=renewal-status]")

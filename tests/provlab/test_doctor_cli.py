@@ -1,0 +1,118 @@
+"""`provlab doctor trial` and the diagnostics bundle, end to end against two real servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from provlab.cli import main
+from provlab.scenario.domain import transaction
+from provlab.scenario.loader import load_scenario
+from provlab.scenario.steps import apply_setup
+from provlab.scenario.vocabulary import StepContext, run_step
+from provlab.scenario.world import SIMULATION_TOKEN, World
+from provlab.servers import RunningPair
+
+CASE = """
+name: doctor cli
+rules: [R22]
+start: 2026-03-02T09:00:00Z
+setup:
+  portal:
+    subscriptions:
+      - {name: A-S00000501, plan: ultimate, seats: 10, contact_email: owner@customer.test}
+      - {name: A-S00000502, plan: ultimate, seats: 10, contact_email: owner@customer.test}
+  instance:
+    users: [alice]
+    activate: A-S00000502
+steps:
+  - request_trial: {subscription: A-S00000501, email: owner@customer.test, country: KP}
+  - request_trial: {subscription: A-S00000502, email: owner@customer.test}
+  - travel_to: 2026-03-03T06:00:00Z
+"""
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Any:
+    path = tmp_path / "case.yaml"
+    path.write_text(CASE)
+    scenario = load_scenario(path)
+    world = World("http", scenario.start, 0, folder=tmp_path / "var")
+    try:
+        apply_setup(world, scenario)
+        for step in scenario.steps:
+            run_step(StepContext(world, scenario, step))
+        # What `provlab up` leaves behind, so the doctor reads the pair's simulated time.
+        RunningPair(world.portal_url, world.instance_url, True, SIMULATION_TOKEN, 0, 0).save(world.folder)
+        yield world
+    finally:
+        world.close()
+
+
+def doctor(world: Any, *args: str) -> Any:
+    return CliRunner().invoke(
+        main, ["doctor", "trial", "--var", str(world.folder), *args], catch_exceptions=False
+    )
+
+
+def test_doctor_names_the_embargo_from_the_portal_alone(world: Any) -> None:
+    result = doctor(world, "--subscription", "A-S00000501")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("VERDICT: The trial request came from an embargoed country")
+    assert "[R22]" in result.output
+    assert "dropped — reason embargoed_country" in result.output
+
+
+def test_exported_bundle_lets_support_diagnose_without_the_instance(world: Any, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.json"
+    exported = CliRunner().invoke(
+        main,
+        ["instance", "--instance-path", str(world.folder / "instance"), "diagnostics", "-o", str(bundle)],
+        catch_exceptions=False,
+    )
+    assert exported.exit_code == 0, exported.output
+    text = bundle.read_text()
+    assert "glpat-" not in text and "BEGIN" not in text and "token" not in json.loads(text)["license"]
+    result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(bundle), "--json")
+    verdict = json.loads(result.output)
+    # The trial was created at 05:00, after the instance's daily sync slot (03:00-04:59).
+    assert (verdict["cause"], verdict["rule"]) == ("not_yet_synced", "R13")
+    assert any("next scheduled sync" in line for line in verdict["evidence"])
+
+
+def test_doctor_reads_a_live_instance_with_an_admin_token(world: Any) -> None:
+    from instance.models import User
+    from instance.tokens import create_token
+    from webcore.clock import app_clock
+
+    with transaction(world.instance) as session:
+        admin = session.query(User).filter_by(username="root").one()
+        token = create_token(admin, "support", ["api"], app_clock(world.instance).now())
+    synced = world.admin_client().post(
+        f"{world.instance_url}/admin/license/sync_seat_link",
+        headers={"X-CSRFToken": _csrf(world.admin_client().get(f"{world.instance_url}/admin/subscription").text)},
+    )
+    assert synced.json() == {"success": True}
+    result = doctor(world, "--subscription", "A-S00000502", "--instance", world.instance_url, "--token", token)
+    assert result.exit_code == 0, result.output
+    assert "[R24]" in result.output and "no seats are assigned" in result.output
+
+
+def test_doctor_refuses_a_damaged_bundle(world: Any, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text('{"format": "something else"}')
+    result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(bundle))
+    assert result.exit_code == 1
+    assert "not a diagnostics bundle" in result.output
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
