@@ -532,6 +532,32 @@ def _user(context: StepContext, username: str) -> Any:
     return found
 
 
+@action(
+    "bulk_assign_file",
+    "- bulk_assign_file: {users: [alice, ghost], expect_output: [User assigned: alice]}",
+)
+def bulk_assign_file(context: StepContext, args: Any) -> None:
+    """The admin runs the bulk assignment task with a CSV of usernames (`provlab instance
+    duo-bulk-assign`, GitLab's Rake task, R27); each expected line must be in its output."""
+    from click.testing import CliRunner
+
+    from provlab.cli import main
+
+    fields = context.mapping(args, {"users"}, {"expect_output"})
+    world = context.world
+    csv_file = world.folder / f"bulk-{context.step.index}.csv"
+    csv_file.write_text("username\n" + "".join(f"{name}\n" for name in usernames(fields["users"])))
+    result = CliRunner().invoke(
+        main, ["instance", "duo-bulk-assign", str(csv_file)], obj={"app": world.instance}
+    )
+    world.timeline.add(
+        world.now(), "instance", "admin", f"bulk assignment task → exit {result.exit_code}"
+    )
+    for line in fields.get("expect_output") or []:
+        if str(line) not in result.output:
+            context.fail(f"the task's output lacks {line!r}:\n{result.output}")
+
+
 @action("change_user", "- change_user: {user: alice, state: blocked}")
 def change_user(context: StepContext, args: Any) -> None:
     """An admin blocks, bans, deactivates or reactivates a user, or changes their role."""
