@@ -15,10 +15,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from portal import licensing, purchases
+from portal import licensing, purchases, seat_billing
+from portal.billing.seat_review import CANCELLATION_NOTICE_DAYS, Cancellation
 from portal.errors import Refused
 from portal.licensing import activation_of, license_file_for, license_file_name
-from portal.models import Order, PaymentMethod, Role, Subscription, db
+from portal.models import Invoice, Order, PaymentMethod, Role, Subscription, db
 from portal.pricing import format_money
 from portal.subscriptions import (
     active_add_on,
@@ -88,7 +89,82 @@ def show(name: str) -> ResponseReturnValue:
         activation=activation_of(subscription),
         orders=orders,
         show_code=request.args.get("code") == "1",
+        chart=seat_billing.usage_chart_svg(subscription),
+        invoices=seat_billing.invoices_of(subscription)[:5],
+        renews=seat_billing.billed(subscription) and subscription.ended_on is None,
+        review_cycle=seat_billing.review_cycle(subscription).value
+        if seat_billing.billed(subscription)
+        else None,
+        notice_days=CANCELLATION_NOTICE_DAYS,
+        notice_by=subscription.ends_on - dt.timedelta(days=CANCELLATION_NOTICE_DAYS),
     )
+
+
+@blueprint.get("/<name>/invoices")
+@roles_required(Role.CUSTOMER)
+def invoices(name: str) -> ResponseReturnValue:
+    subscription = _own_subscription(name)
+    return render_template(
+        "billing/invoices.html",
+        subscription=subscription,
+        invoices=seat_billing.invoices_of(subscription),
+        invoice_endpoint="customer.invoice",
+    )
+
+
+@blueprint.get("/<name>/invoices/<int:invoice_id>")
+@roles_required(Role.CUSTOMER)
+def invoice(name: str, invoice_id: int) -> ResponseReturnValue:
+    subscription = _own_subscription(name)
+    found = db.session.get(Invoice, invoice_id)
+    if found is None or found.subscription_id != subscription.id:
+        abort(404)
+    return render_template("billing/invoice.html", invoice=found, subscription=subscription)
+
+
+@blueprint.post("/<name>/invoices/<int:invoice_id>/accept_amendment")
+@roles_required(Role.CUSTOMER)
+def accept_amendment(name: str, invoice_id: int) -> ResponseReturnValue:
+    """R34: the customer accepts the order amendment of a quarterly review; it is invoiced."""
+    subscription = _own_subscription(name)
+    found = db.session.get(Invoice, invoice_id)
+    if found is None or found.subscription_id != subscription.id:
+        abort(404)
+    try:
+        seat_billing.accept_amendment(found, app_clock().now())
+    except Refused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Thank you: order amendment accepted, invoice {found.number} issued.", "success")
+    return redirect(url_for(".invoice", name=subscription.name, invoice_id=found.id))
+
+
+@blueprint.post("/<name>/cancel_renewal")
+@roles_required(Role.CUSTOMER)
+def cancel_renewal(name: str) -> ResponseReturnValue:
+    """R36: the customer gives notice of cancellation of the automatic renewal."""
+    subscription = _own_subscription(name)
+    try:
+        outcome = seat_billing.cancel_auto_renewal(subscription, app_clock().now().date())
+    except Refused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for(".show", name=subscription.name))
+    db.session.commit()
+    if isinstance(outcome, Cancellation):
+        flash(
+            f"Automatic renewal cancelled: your subscription ends on {subscription.ends_on}.",
+            "success",
+        )
+    else:
+        flash(
+            f"Notice received less than {CANCELLATION_NOTICE_DAYS} days before the renewal date "
+            f"({subscription.ends_on}): the subscription still renews at your active user count.",
+            "warning",
+        )
+    return redirect(url_for(".show", name=subscription.name))
 
 
 @blueprint.post("/<name>/activation_code")

@@ -43,6 +43,24 @@ def deliver_mail(context: JobContext, args: dict[str, Any]) -> None:
     deliver(int(args["mail_id"]), last_attempt=context.attempt >= MAIL_RETRY.max_attempts)
 
 
+@registry.job("seat_reviews")
+def seat_reviews(context: JobContext, args: dict[str, Any]) -> dt.datetime:
+    """The quarterly seat review of every subscription whose quarter ended (R34), daily."""
+    from portal.seat_billing import run_seat_reviews
+
+    run_seat_reviews(context.now)
+    return next_midnight(context.now)
+
+
+@registry.job("renewals")
+def renewals(context: JobContext, args: dict[str, Any]) -> dt.datetime:
+    """Renew, or end, every subscription whose term ended (R35, R36), daily at midnight UTC."""
+    from portal.seat_billing import run_renewals
+
+    run_renewals(context.now)
+    return next_midnight(context.now)
+
+
 def _first_lead_processing(now: dt.datetime) -> dt.datetime:
     from flask import current_app
 
@@ -52,4 +70,9 @@ def _first_lead_processing(now: dt.datetime) -> dt.datetime:
 
 
 # Periodic jobs every portal runs, and when each first runs after preparation.
-PERIODIC_JOBS = {"prune_nonces": next_midnight, "process_leads": _first_lead_processing}
+PERIODIC_JOBS = {
+    "prune_nonces": next_midnight,
+    "process_leads": _first_lead_processing,
+    "seat_reviews": next_midnight,
+    "renewals": next_midnight,
+}

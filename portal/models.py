@@ -100,11 +100,21 @@ class Subscription(db.Model):  # type: ignore[name-defined,misc]
     contact_country: Mapped[str] = mapped_column(sa.String(2))
     activation_code: Mapped[str | None] = mapped_column(sa.String(24), unique=True)
     created_at: Mapped[dt.datetime]
+    # The current term is [term_starts_on, ends_on); None until the first automatic renewal,
+    # when the term is [starts_on, ends_on) (R34, R35 review one term at a time).
+    term_starts_on: Mapped[dt.date | None]
+    # The day the customer gave notice of cancellation (R36: in time if >= 30 days before).
+    cancellation_notified_on: Mapped[dt.date | None]
+    ended_on: Mapped[dt.date | None]  # the term ended without renewal (R36)
 
     customer: Mapped[Account] = relationship()
     add_on_purchases: Mapped[list[AddOnPurchase]] = relationship(
         back_populates="subscription", order_by="AddOnPurchase.id"
     )
+
+    @property
+    def current_term_starts_on(self) -> dt.date:
+        return self.term_starts_on or self.starts_on
 
 
 class AddOnPurchase(db.Model):  # type: ignore[name-defined,misc]
@@ -291,3 +301,120 @@ class MailMessage(db.Model):  # type: ignore[name-defined,misc]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+
+
+# -- billing: seat reviews, check-ins, invoices (R32-R36, see portal/billing/) ---------------------
+
+
+class SeatReviewKind:
+    QUARTERLY = "quarterly"  # R34
+    ANNUAL = "annual"  # R35
+
+
+class SeatReview(db.Model):  # type: ignore[name-defined,misc]
+    """One seat review of one period of a subscription's term; a period is reviewed once."""
+
+    __tablename__ = "seat_reviews"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "kind", "period_starts_on", "period_ends_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # SeatReviewKind values
+    label: Mapped[str] = mapped_column(sa.String(20))  # "Q1" .. or "Term"
+    term_starts_on: Mapped[dt.date]
+    term_ends_on: Mapped[dt.date]
+    period_starts_on: Mapped[dt.date]
+    period_ends_on: Mapped[dt.date]  # exclusive
+    measured_maximum: Mapped[int | None]  # None: no usage data (outcome no_data)
+    peak_day: Mapped[dt.date | None]
+    source: Mapped[str] = mapped_column(sa.String(20))  # daily_readings | sales_check_in
+    licensed_seats: Mapped[int]
+    overage: Mapped[int]
+    outcome: Mapped[str] = mapped_column(sa.String(30))  # billing.seat_review.ReviewOutcome
+    reviewed_at: Mapped[dt.datetime]
+
+
+class SalesCheckIn(db.Model):  # type: ignore[name-defined,misc]
+    """A period's maximum active users, reported to sales by a customer without Seat Link (R32)."""
+
+    __tablename__ = "sales_check_ins"
+    __table_args__ = (sa.UniqueConstraint("subscription_id", "period_starts_on", "period_ends_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
+    period_starts_on: Mapped[dt.date]
+    period_ends_on: Mapped[dt.date]  # exclusive
+    reported_maximum: Mapped[int]
+    entered_by_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    entered_at: Mapped[dt.datetime]
+
+    entered_by: Mapped[Account] = relationship()
+
+
+class InvoiceState:
+    AMENDMENT_SENT = "amendment_sent"  # R34 without Seat Link: waiting for the customer
+    INVOICED = "invoiced"
+    LABELS = {AMENDMENT_SENT: "Order amendment sent", INVOICED: "Invoiced"}
+
+
+class Invoice(db.Model):  # type: ignore[name-defined,misc]
+    """An invoice of a seat review or a renewal; money in integer cents (R34-R36)."""
+
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))  # billing.invoices.InvoiceKind values
+    issued_on: Mapped[dt.date]
+    issued_at: Mapped[dt.datetime]
+    state: Mapped[str] = mapped_column(sa.String(20))  # InvoiceState values
+    total_cents: Mapped[int]
+    seat_review_id: Mapped[int | None] = mapped_column(sa.ForeignKey("seat_reviews.id"))
+    invoiced_at: Mapped[dt.datetime | None]
+
+    subscription: Mapped[Subscription] = relationship()
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position"
+    )
+
+    @property
+    def number(self) -> str:
+        return f"INV-{self.id:08d}"
+
+    @property
+    def state_label(self) -> str:
+        return InvoiceState.LABELS.get(self.state, self.state)
+
+    @property
+    def kind_label(self) -> str:
+        return self.kind.replace("_", " ").capitalize()
+
+
+class InvoiceLine(db.Model):  # type: ignore[name-defined,misc]
+    """``seats x unit price x prorated_days/basis_days``, rounded half up once (docs/billing.md)."""
+
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
+    position: Mapped[int]
+    description: Mapped[str] = mapped_column(sa.String(300))
+    seats: Mapped[int]
+    period_starts_on: Mapped[dt.date]
+    period_ends_on: Mapped[dt.date]  # exclusive
+    unit_price_cents: Mapped[int]
+    prorated_days: Mapped[int]
+    basis_days: Mapped[int]
+    amount_cents: Mapped[int]
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+    @property
+    def proration_label(self) -> str:
+        return f"{self.prorated_days}/{self.basis_days}"
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.period_ends_on - dt.timedelta(days=1)

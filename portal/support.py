@@ -10,12 +10,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_user
+from flask_login import current_user, login_user
 
+from portal import seat_billing
 from portal.errors import Refused
 from portal.leads import leads_for, search_leads
 from portal.licensing import activation_of, licenses_of, usage_reports_of
-from portal.models import AddOnPurchase, Lead, LeadStatus, MailMessage, Order, Role, db
+from portal.models import (
+    AddOnPurchase,
+    Invoice,
+    Lead,
+    LeadStatus,
+    MailMessage,
+    Order,
+    Role,
+    db,
+)
 from portal.purchases import support_extend_trial
 from portal.subscriptions import find_subscription, search_subscriptions
 from portal.views import find_account
@@ -88,7 +98,83 @@ def subscription(name: str) -> ResponseReturnValue:
         leads=leads_for(found),
         mails=mails,
         purchases=found.add_on_purchases,
+        chart=seat_billing.usage_chart_svg(found),
+        reviews=seat_billing.reviews_of(found) if seat_billing.billed(found) else [],
+        check_ins=seat_billing.check_ins_of(found) if seat_billing.billed(found) else [],
+        check_in_periods=seat_billing.check_in_periods(found) if seat_billing.billed(found) else [],
+        invoices=seat_billing.invoices_of(found),
+        seat_link=seat_billing.has_seat_link(found),
     )
+
+
+@blueprint.post("/subscriptions/<name>/check_ins")
+@roles_required(Role.SUPPORT)
+def check_in(name: str) -> ResponseReturnValue:
+    """R32: enter the maximum active users a customer without Seat Link reported to sales."""
+    found = find_subscription(name)
+    if found is None:
+        abort(404)
+    try:
+        if not seat_billing.billed(found):
+            raise Refused("Seat reviews apply to paid subscriptions only.")
+        entry = seat_billing.record_check_in(
+            found,
+            period_label=request.form.get("period", ""),
+            reported_maximum=request.form.get("maximum", ""),
+            entered_by=current_user,
+            now=app_clock().now(),
+        )
+    except Refused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for(".subscription", name=found.name))
+    db.session.commit()
+    flash(
+        f"Check-in recorded: {entry.reported_maximum} users at most from "
+        f"{entry.period_starts_on} to {entry.period_ends_on}.",
+        "success",
+    )
+    return redirect(url_for(".subscription", name=found.name))
+
+
+@blueprint.get("/invoices")
+@roles_required(Role.SUPPORT)
+def invoices() -> ResponseReturnValue:
+    return render_template(
+        "billing/invoices.html",
+        subscription=None,
+        invoices=seat_billing.all_invoices(),
+        invoice_endpoint="support.invoice",
+    )
+
+
+@blueprint.get("/invoices/<int:invoice_id>")
+@roles_required(Role.SUPPORT)
+def invoice(invoice_id: int) -> ResponseReturnValue:
+    found = db.session.get(Invoice, invoice_id)
+    if found is None:
+        abort(404)
+    return render_template(
+        "billing/invoice.html", invoice=found, subscription=found.subscription, support=True
+    )
+
+
+@blueprint.post("/invoices/<int:invoice_id>/accept_amendment")
+@roles_required(Role.SUPPORT)
+def accept_amendment(invoice_id: int) -> ResponseReturnValue:
+    """R34: the customer accepted the order amendment: the charge is invoiced."""
+    found = db.session.get(Invoice, invoice_id)
+    if found is None:
+        abort(404)
+    try:
+        seat_billing.accept_amendment(found, app_clock().now())
+    except Refused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for(".invoice", invoice_id=found.id))
+    db.session.commit()
+    flash(f"Invoice {found.number} is now invoiced.", "success")
+    return redirect(url_for(".invoice", invoice_id=found.id))
 
 
 @blueprint.post("/subscriptions/<name>/trials/<int:purchase_id>/extend")

@@ -7,6 +7,7 @@ Each app supplies its user lookup; roles are plain strings the app defines.
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -44,8 +45,20 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=method)
 
 
-def password_matches(password_hash: str, password: str) -> bool:
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; an account without a password (a bot) matches nothing."""
+    if not password_hash:
+        return False
     return check_password_hash(password_hash, password)
+
+
+def _unknown_login_hash() -> str:
+    """A hash to check against when the login is unknown, made once per app (its method)."""
+    cached: str | None = current_app.extensions.get("auth.unknown_login_hash")
+    if cached is None:
+        cached = hash_password(secrets.token_hex(16))
+        current_app.extensions["auth.unknown_login_hash"] = cached
+    return cached
 
 
 class SignInForm(FlaskForm):
@@ -106,11 +119,10 @@ def make_auth_blueprint(
         form = SignInForm()
         if form.validate_on_submit():
             user = find_user(form.login.data.strip())
-            if (
-                user is not None
-                and user.is_active
-                and password_matches(user.password_hash, form.password.data)
-            ):
+            # An unknown login costs a password check too: a faster answer would tell who has
+            # an account.
+            stored = user.password_hash if user is not None else _unknown_login_hash()
+            if password_matches(stored, form.password.data) and user is not None and user.is_active:
                 login_user(user)
                 return redirect(
                     _safe_next(request.args.get("next")) or url_for(home_endpoint(user))

@@ -122,3 +122,31 @@ def test_forms_without_a_csrf_token_are_refused(world: tuple[Flask, str, str]) -
     client = sign_in(app, "owner@example.com")
     response = client.post(f"/subscriptions/{name}/activation_code")
     assert response.status_code == 400
+
+
+BILLING_ROUTES = {
+    ("GET", "/subscriptions/<name>/invoices"): "customer",
+    ("GET", "/subscriptions/<name>/invoices/<int:invoice_id>"): "customer",
+    ("POST", "/subscriptions/<name>/cancel_renewal"): "customer",
+    ("POST", "/subscriptions/<name>/invoices/<int:invoice_id>/accept_amendment"): "customer",
+    ("GET", "/support/invoices"): "support",
+    ("GET", "/support/invoices/<int:invoice_id>"): "support",
+    ("POST", "/support/invoices/<int:invoice_id>/accept_amendment"): "support",
+    ("POST", "/support/subscriptions/<name>/check_ins"): "support",
+}
+
+
+def test_r34_r36_billing_routes_are_walked_and_owned_by_their_role(
+    world: tuple[Flask, str, str],
+) -> None:
+    """The walks above cover the billing pages: each is in the table under its role's prefix."""
+    app, name, _ = world
+    table = {(method, rule) for method, rule, _ in _routes(app, name)}
+    for (method, rule), role in BILLING_ROUTES.items():
+        assert (method, rule) in table, rule
+        assert _role_of(rule) == role, rule
+    client = sign_in(app, "owner@example.com")
+    assert client.get(f"/subscriptions/{name}/invoices").status_code == 200
+    support = sign_in(app, "support@provlab.example", path="/support/sign_in")
+    assert support.get("/support/invoices").status_code == 200
+    assert support.get("/support/invoices/1").status_code == 404

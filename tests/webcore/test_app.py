@@ -57,6 +57,7 @@ def test_api_and_dash_paths_answer_errors_in_json_and_pages_in_html(
     assert client.delete("/-/health").status_code == 405
 
 
+@pytest.mark.all_backends
 def test_datetimes_are_stored_and_read_as_aware_utc_on_every_backend(make_instance: Any) -> None:
     from instance.models import Job, db
 
@@ -101,6 +102,7 @@ def test_datetimes_are_stored_and_read_as_aware_utc_on_every_backend(make_instan
         assert "tz" in due and "tz-later" not in due
 
 
+@pytest.mark.all_backends
 def test_a_naive_datetime_is_refused_on_write(make_instance: Any) -> None:
     from instance.models import Job, db
 

@@ -435,3 +435,38 @@ def test_feature_module_and_job_logs_are_redacted_too(
     assert "leaky failed" in text and "retrying with password=" in text
     for secret in (PASSWORD_IN_QUERY, PAT, ACTIVATION_CODE, "BEGIN PRIVATE KEY"):
         assert secret not in text
+
+
+def test_a_user_without_a_password_cannot_sign_in_and_gets_a_clear_401(make_instance: Any) -> None:
+    from instance.models import db
+    from instance.setup import create_user
+
+    app = make_instance()
+    with app.app_context():
+        create_user(app, username="support-bot", email="bot@example.com", name="Support Bot",
+                    bot_type="support_bot")
+        db.session.commit()
+    client = app.test_client()
+    response = sign_in(client, "support-bot", "anything")
+    assert response.status_code == 401
+    assert "Invalid login or password." in response.get_data(as_text=True)
+
+
+def test_an_unknown_login_costs_a_password_check_too(
+    signed_up: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Answering an unknown login faster than a wrong password would tell who has an account.
+    import webcore.auth
+
+    checks: list[str] = []
+    real = webcore.auth.password_matches
+
+    def counting(password_hash: str | None, password: str) -> bool:
+        checks.append(password)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(webcore.auth, "password_matches", counting)
+    client = signed_up.app.test_client()
+    assert sign_in(client, "nobody@example.com", "guess-1").status_code == 401
+    assert sign_in(client, signed_up.login, "guess-2").status_code == 401
+    assert checks == ["guess-1", "guess-2"]

@@ -23,6 +23,9 @@ from protocol.clock import format_utc
 from tests.support.jobs import FAIL_RETRY, add_evidence, build_registry, run_worker, scheduler_for
 from webcore.jobs import JobRegistry, JobScheduler
 
+# Row locks, savepoints and datetimes differ between backends: every test here runs on both.
+pytestmark = pytest.mark.all_backends
+
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
 
