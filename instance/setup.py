@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
@@ -17,11 +15,10 @@ from instance.identity import ensure_identity, load_instance_key, next_sync_slot
 from instance.models import AccessLevel, User, UserState, db
 from instance.sync import activate_from_environment, sync_status
 from instance.tokens import create_token
-from webcore.app import secret_path
+from webcore.app import store_session_secret
 from webcore.auth import hash_password
 from webcore.clock import app_clock
 from webcore.db import upgrade_to_head
-from webcore.keys import write_private_file
 
 
 def prepare(app: Flask, *, environ: Mapping[str, str] | None = None) -> None:
@@ -29,10 +26,7 @@ def prepare(app: Flask, *, environ: Mapping[str, str] | None = None) -> None:
     and the seat clean-up; activate from ``GITLAB_ACTIVATION_CODE`` when it is set (install-time
     activation) and the instance has no license yet."""
     upgrade_to_head(app, db, MIGRATIONS)
-    path = secret_path(Path(app.instance_path))
-    if not path.exists():
-        write_private_file(path, secrets.token_hex(32).encode())
-        app.config["SECRET_KEY"] = path.read_text().strip()
+    store_session_secret(app)
     load_instance_key(app)
     with app.app_context():
         now = app_clock(app).now()

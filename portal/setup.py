@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
@@ -13,20 +11,16 @@ from portal import MIGRATIONS
 from portal.jobs import PERIODIC_JOBS
 from portal.keys import load_signing_key
 from portal.models import Account, PaymentMethod, Role, db
-from webcore.app import secret_path
+from webcore.app import store_session_secret
 from webcore.auth import hash_password
 from webcore.clock import app_clock
 from webcore.db import upgrade_to_head
-from webcore.keys import write_private_file
 
 
 def prepare(app: Flask) -> None:
     """Bring the database to head, store a session secret, load the signing key, plan jobs."""
     upgrade_to_head(app, db, MIGRATIONS)
-    path = secret_path(Path(app.instance_path))
-    if not path.exists():
-        write_private_file(path, secrets.token_hex(32).encode())
-        app.config["SECRET_KEY"] = path.read_text().strip()
+    store_session_secret(app)
     load_signing_key(app)
     with app.app_context():
         scheduler = app.extensions["jobs"]

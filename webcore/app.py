@@ -24,6 +24,7 @@ from webcore.config import Setting, load_config, parse_bool, parse_choice
 from webcore.db import engine_options, init_db
 from webcore.health import make_health_blueprint
 from webcore.jobs import JobRegistry, JobScheduler
+from webcore.keys import write_private_file
 from webcore.requestlog import init_request_log
 from webcore.simulation import blueprint as simulation_blueprint
 
@@ -104,6 +105,7 @@ def build_app(
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)
     app.config["SECRET_KEY"] = values["SECRET_KEY"] or _stored_secret(instance_path)
+    app.config["SECRET_KEY_CONFIGURED"] = bool(values["SECRET_KEY"])
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config["SESSION_COOKIE_NAME"] = f"{app_name}_session"
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
@@ -135,6 +137,22 @@ def init_data_layer(
 
 def secret_path(instance_path: Path) -> Path:
     return instance_path / "secret_key"
+
+
+def store_session_secret(app: Flask) -> None:
+    """First start: keep a session secret in the instance path so sessions survive restarts.
+
+    A configured SECRET_KEY wins and nothing is written; two workers starting together both end
+    up with the one file that was written first.
+    """
+    if app.config.get("SECRET_KEY_CONFIGURED"):
+        return
+    path = secret_path(Path(app.instance_path))
+    try:
+        write_private_file(path, secrets.token_hex(32).encode())
+    except FileExistsError:
+        pass  # an earlier start, or a worker starting beside us, wrote it
+    app.config["SECRET_KEY"] = path.read_text().strip()
 
 
 def _stored_secret(instance_path: Path) -> str:

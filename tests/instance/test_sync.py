@@ -271,3 +271,15 @@ def test_r13_daily_sync_goes_on_after_its_retries_run_out(
     travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(days=2))
     assert len(fake_portal.reports) > before  # ... and the clean-up job plans the next slot
     assert sync_now(admin_client)["success"] is True
+
+
+def test_r13_a_failed_daily_sync_is_tried_about_12_times_over_about_17_hours() -> None:
+    import datetime as dt
+
+    from instance.jobs import SYNC_RETRY
+
+    delays = [SYNC_RETRY.delay(attempt) for attempt in range(1, 13)]
+    retries = [delay for delay in delays if delay is not None]
+    assert len(retries) + 1 == 12  # the first try and 11 retries
+    assert delays[-1] is None
+    assert dt.timedelta(hours=15) < sum(retries, dt.timedelta()) < dt.timedelta(hours=18)

@@ -132,3 +132,24 @@ def test_each_made_app_gets_its_own_fresh_database_on_simulated_time(make_instan
 
     assert is_simulated(first)
     assert app_clock(first).now() == dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+
+
+def test_prepare_keeps_a_configured_secret_key_and_stores_one_otherwise(tmp_path: Path) -> None:
+    from portal import create_app
+    from portal.setup import prepare
+
+    configured = create_app(
+        {"INSTANCE_PATH": str(tmp_path / "a"), "SECRET_KEY": "from-configuration"}, environ={}
+    )
+    prepare(configured)
+    assert configured.config["SECRET_KEY"] == "from-configuration"
+    assert not (tmp_path / "a" / "secret_key").exists()
+
+    first = create_app({"INSTANCE_PATH": str(tmp_path / "b")}, environ={})
+    prepare(first)
+    stored = (tmp_path / "b" / "secret_key").read_text().strip()
+    assert first.config["SECRET_KEY"] == stored
+    again = create_app({"INSTANCE_PATH": str(tmp_path / "b")}, environ={})
+    prepare(again)  # a second start (or a second worker) reuses the stored secret
+    assert again.config["SECRET_KEY"] == stored
+    assert (tmp_path / "b" / "secret_key").stat().st_mode & 0o777 == 0o600
