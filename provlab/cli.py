@@ -8,6 +8,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,18 @@ from provlab import rules as rule_scan
 from provlab.durations import parse_duration
 
 DEFAULT_VAR = Path("var")
+
+
+def var_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--var`` option: where `provlab up` keeps both apps' files and its state."""
+    return click.option(
+        "--var",
+        "var",
+        type=click.Path(path_type=Path),
+        default=DEFAULT_VAR,
+        show_default=True,
+        help=help_text,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,14 +57,7 @@ def main() -> None:
     help="Put both apps on simulated time, starting at START (UTC, e.g. 2026-03-01T00:00:00Z; "
     "default: now). Move it with `provlab clock`.",
 )
-@click.option(
-    "--var",
-    "var",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_VAR,
-    show_default=True,
-    help="Folder for both apps' databases, keys and logs.",
-)
+@var_option("Folder for both apps' databases, keys and logs.")
 @click.option("--reset", is_flag=True, help="Delete the var folder first (a fresh pair).")
 def up(
     portal_port: int, instance_port: int, simulated_start: str | None, var: Path, reset: bool
@@ -164,14 +170,7 @@ def _print_banner(config: Any, demo: dict[str, Any], start: str | None) -> None:
 
 
 @main.group()
-@click.option(
-    "--var",
-    "var",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_VAR,
-    show_default=True,
-    help="The var folder of the running `provlab up`.",
-)
+@var_option("The var folder of the running `provlab up`.")
 @click.pass_context
 def clock(ctx: click.Context, var: Path) -> None:
     """Show or move both apps' simulated clocks (of a running `provlab up --simulated-time`)."""
@@ -485,14 +484,7 @@ def doctor() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A diagnostics bundle exported from the instance (JSON).",
 )
-@click.option(
-    "--var",
-    "var",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_VAR,
-    show_default=True,
-    help="The var folder of the portal (its database, unless PORTAL_DATABASE_URL is set).",
-)
+@var_option("The var folder of the portal (its database, unless PORTAL_DATABASE_URL is set).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def doctor_trial(
     subscription_name: str,
@@ -587,14 +579,7 @@ INSTANCE_FAULT_HELP = (
 @main.group(
     help=f"Inject faults into a running `provlab up`: {INSTANCE_FAULT_HELP}; and clock skew."
 )
-@click.option(
-    "--var",
-    "var",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_VAR,
-    show_default=True,
-    help="The var folder of the running `provlab up`.",
-)
+@var_option("The var folder of the running `provlab up`.")
 @click.pass_context
 def fault(ctx: click.Context, var: Path) -> None:
     ctx.obj = var
