@@ -84,40 +84,35 @@ def _app_config(tmp_path: Path, name: str, url: str, clock: str, start: str, ext
     }
 
 
-@pytest.fixture
-def make_portal(tmp_path: Path, database_pool: databases.Pool, db_backend: str) -> Iterator[AppMaker]:
-    from portal import create_app
-    from portal.setup import prepare
+def _app_maker(
+    app_name: str, tmp_path: Path, pool: databases.Pool, backend: str
+) -> Iterator[AppMaker]:
+    """Each call: a fresh database copied from the migrated template, and the app prepared."""
+    import importlib
 
+    create_app = importlib.import_module(app_name).create_app
+    prepare = importlib.import_module(f"{app_name}.setup").prepare
     apps: list[Flask] = []
 
     def make(*, clock: str = "simulated", start: str = SIMULATED_START, **config: Any) -> Flask:
-        url = database_pool.new_database("portal", db_backend)
-        app = create_app(_app_config(tmp_path, "portal", url, clock, start, config), environ={})
+        url = pool.new_database(app_name, backend)
+        app = create_app(_app_config(tmp_path, app_name, url, clock, start, config), environ={})
         prepare(app)
         apps.append(app)
         return app
 
     yield make
     _dispose(apps)
+
+
+@pytest.fixture
+def make_portal(tmp_path: Path, database_pool: databases.Pool, db_backend: str) -> Iterator[AppMaker]:
+    yield from _app_maker("portal", tmp_path, database_pool, db_backend)
 
 
 @pytest.fixture
 def make_instance(tmp_path: Path, database_pool: databases.Pool, db_backend: str) -> Iterator[AppMaker]:
-    from instance import create_app
-    from instance.setup import prepare
-
-    apps: list[Flask] = []
-
-    def make(*, clock: str = "simulated", start: str = SIMULATED_START, **config: Any) -> Flask:
-        url = database_pool.new_database("instance", db_backend)
-        app = create_app(_app_config(tmp_path, "instance", url, clock, start, config), environ={})
-        prepare(app)
-        apps.append(app)
-        return app
-
-    yield make
-    _dispose(apps)
+    yield from _app_maker("instance", tmp_path, database_pool, db_backend)
 
 
 def _dispose(apps: list[Flask]) -> None:
