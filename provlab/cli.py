@@ -211,12 +211,13 @@ def _parties(var: Path) -> list[Any]:
 @_var_option
 @click.pass_obj
 def clock_show(var: Path, as_json: bool, own_var: Path | None) -> None:
-    """Print each app's time and its next due job."""
+    """Print each app's own time (a skewed clock shows as it is) and its next due job."""
     from provlab.parties import PartyError
 
     var = own_var or var
     try:
-        rows = [(p.name, p.now(), p.next_due()) for p in _parties(var)]
+        apps = [getattr(party, "inner", party) for party in _parties(var)]
+        rows = [(app.name, app.now(), app.next_due()) for app in apps]
     except PartyError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
