@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 
 from instance.models import InstanceIdentity, db
 from protocol.signing import SigningKey
-from webcore.keys import load_or_create_signing_key
+from webcore.keys import app_signing_key
 
 SYNC_WINDOW_START = dt.time(3, 0)
 SYNC_WINDOW_MINUTES = 120  # 03:00 to 04:59 UTC
@@ -46,17 +45,12 @@ def next_sync_slot(sync_minute: int, after: dt.datetime) -> dt.datetime:
     return slot if slot > after else slot + dt.timedelta(days=1)
 
 
-def key_path(app: Flask) -> Path:
-    configured = app.config.get("KEY_FILE")
-    return Path(configured) if configured else Path(app.instance_path) / "keys" / "instance.pem"
-
-
 def load_instance_key(app: Flask) -> SigningKey:
-    key = load_or_create_signing_key(key_path(app))
-    app.extensions["instance.key"] = key
-    return key
+    """The instance's own key (generated on first start), cached on the app."""
+    return app_signing_key(
+        app, setting="KEY_FILE", file_name="instance.pem", extension="instance.key"
+    )
 
 
 def instance_key() -> SigningKey:
-    key = current_app.extensions.get("instance.key")
-    return key if key is not None else load_instance_key(current_app)  # type: ignore[no-any-return]
+    return load_instance_key(current_app)

@@ -82,6 +82,24 @@ def _end_on(purchase: AddOnPurchase, today: dt.date) -> None:
     purchase.ends_on = max(min(purchase.ends_on, today), purchase.starts_on)
 
 
+def _paid_add_on(
+    subscription: Subscription, tier: AddOnTier, seats: int, now: dt.datetime
+) -> AddOnPurchase:
+    """A bought add-on: from today to the end of the subscription's term (R1)."""
+    purchase = AddOnPurchase(
+        subscription=subscription,
+        tier=tier.value,
+        quantity=seats,
+        starts_on=now.date(),
+        ends_on=subscription.ends_on,
+        trial=False,
+        created_at=now,
+    )
+    db.session.add(purchase)
+    db.session.flush()
+    return purchase
+
+
 def duo_pro_quote(subscription: Subscription, seats: int, today: dt.date) -> int:
     """The price of ``seats`` Duo Pro seats from today to the end of the term, in cents."""
     return prorated(yearly_price(AddOnTier.DUO_PRO.value), seats, today, subscription.ends_on)
@@ -166,17 +184,7 @@ def buy_duo_pro(
     trial = active_add_on(subscription, today)
     if trial is not None:
         _end_on(trial, today)
-    purchase = AddOnPurchase(
-        subscription=subscription,
-        tier=AddOnTier.DUO_PRO.value,
-        quantity=seats,
-        starts_on=today,
-        ends_on=subscription.ends_on,
-        trial=False,
-        created_at=now,
-    )
-    db.session.add(purchase)
-    db.session.flush()
+    purchase = _paid_add_on(subscription, AddOnTier.DUO_PRO, seats, now)
     order = _record_order(
         subscription,
         OrderKind.DUO_PRO,
@@ -275,17 +283,7 @@ def sell_duo_enterprise(
     )
     for purchase in current_add_ons(subscription, today):
         _end_on(purchase, today)  # R6: Enterprise replaces Pro (and any Duo trial)
-    purchase = AddOnPurchase(
-        subscription=subscription,
-        tier=AddOnTier.DUO_ENTERPRISE.value,
-        quantity=seats,
-        starts_on=today,
-        ends_on=subscription.ends_on,
-        trial=False,
-        created_at=now,
-    )
-    db.session.add(purchase)
-    db.session.flush()
+    purchase = _paid_add_on(subscription, AddOnTier.DUO_ENTERPRISE, seats, now)
     order = _record_order(
         subscription, OrderKind.DUO_ENTERPRISE, SALES, seats, amount, now, seller, purchase=purchase
     )

@@ -8,6 +8,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Any
 
 from protocol.signing import KeySet, SigningKey, VerifyingKey
 
@@ -47,6 +48,18 @@ def load_or_create_signing_key(path: Path) -> SigningKey:
         log.warning("key file %s is readable by others (mode %o); restricting to 0600", path, mode)
         path.chmod(0o600)
     return SigningKey.from_pem(path.read_bytes())
+
+
+def app_signing_key(app: Any, *, setting: str, file_name: str, extension: str) -> SigningKey:
+    """The app's own key: from the file ``app.config[setting]`` names, else ``keys/FILE_NAME``
+    in the instance path; generated on first use and cached on the app."""
+    key = app.extensions.get(extension)
+    if key is None:
+        configured = app.config.get(setting)
+        path = Path(configured) if configured else Path(app.instance_path) / "keys" / file_name
+        key = load_or_create_signing_key(path)
+        app.extensions[extension] = key
+    return key  # type: ignore[no-any-return]
 
 
 def load_key_set(text: str) -> KeySet:
