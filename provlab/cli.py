@@ -16,6 +16,7 @@ import click
 
 from protocol.clock import format_utc, parse_utc
 from provlab import rules as rule_scan
+from provlab import rules_catalogue
 from provlab.durations import parse_duration
 
 DEFAULT_VAR = Path("var")
@@ -329,33 +330,31 @@ def _now_to_minute() -> dt.datetime:
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def rules(rule_ids: tuple[str, ...], check: bool, root: Path, as_json: bool) -> None:
-    """List the rule catalogue (R1..R36) and the tests and scenarios that prove each rule."""
+    """List the rule catalogue (docs/rules.md, R1..R36) and the tests and scenarios that prove
+    each rule. With IDs, show just those rules in full, with the functions whose docstrings name
+    them."""
+    try:
+        catalogue = rules_catalogue.catalogue()
+    except rules_catalogue.RulesPageError as exc:
+        raise click.ClickException(str(exc)) from None
+    wanted = list(dict.fromkeys(i.upper() for i in rule_ids))
+    bad = [i for i in wanted if rules_catalogue.rule_by_id(i) is None]
+    if bad:
+        raise click.BadParameter(f"unknown rule ID(s): {', '.join(bad)}", param_hint="ID")
     try:
         proofs = rule_scan.proofs_by_rule(root)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    catalogue = rule_scan.catalogue()
+    shown = [r for i in wanted for r in catalogue if r.id == i] if wanted else list(catalogue)
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": r.id,
-                        "area": r.area,
-                        "summary": r.summary,
-                        "later": r.later,
-                        "proven_by": [p.where for p in proofs.get(r.id, [])],
-                    }
-                    for r in catalogue
-                ],
-                indent=2,
-            )
-        )
+        click.echo(json.dumps([rule_scan.as_json(r, proofs) for r in shown], indent=2))
+    elif wanted:
+        for rule in shown:
+            click.echo(rule_scan.describe(rule, proofs, rule_scan.scan_docstrings(root, rule.id)))
     else:
-        for rule in catalogue:
+        for rule in shown:
             found = proofs.get(rule.id, [])
-            status = "proven" if found else ("later" if rule.later else "NOT PROVEN")
-            click.echo(f"{rule.id:<4} {status:<10} {rule.summary[:90]}")
+            click.echo(f"{rule.id:<4} {rule_scan.status(rule, found):<10} {rule.summary[:90]}")
             for proof in found:
                 click.echo(f"       {proof.kind:<8} {proof.where}")
         proven = sum(1 for r in catalogue if proofs.get(r.id))
@@ -365,15 +364,10 @@ def rules(rule_ids: tuple[str, ...], check: bool, root: Path, as_json: bool) -> 
         raise click.ClickException(
             f"tests or scenarios name rules that do not exist: {', '.join(unknown)}"
         )
-    wanted = [i.upper() for i in rule_ids]
-    bad = [i for i in wanted if i not in {r.id for r in catalogue}]
-    if bad:
-        raise click.BadParameter(f"unknown rule ID(s): {', '.join(bad)}", param_hint="ID")
     if not check:
         return
-    if not wanted:
-        wanted = [r.id for r in catalogue if not r.later]
-    unproven = [i for i in dict.fromkeys(wanted) if not proofs.get(i)]
+    required = wanted or [r.id for r in catalogue if not r.later]
+    unproven = [i for i in required if not proofs.get(i)]
     if unproven:
         click.echo(f"not proven: {', '.join(unproven)}", err=True)
         sys.exit(1)

@@ -1,243 +1,171 @@
-"""The rule catalogue: every rule of RULES.md by its stable ID (R1..R36).
+"""The rule catalogue, read from the project's ``docs/rules.md`` (R1..R36): the page is the source.
 
-Summaries are the first sentence of each rule; RULES.md and the seed documents hold the full text.
-Rules marked ``later`` are out of scope for now (GitLab.com), so ``provlab rules --check`` without
-IDs does not require them.
+The page is for people; this module reads the part of it that is a catalogue. A rule is a list
+item that starts with its bold ID, may carry the ``*(later)*`` scope marker right after it, and
+ends with its sources in brackets::
+
+    ## Trials
+
+    - **R25** *(later)* GitLab.com: an owner of a top-level group ... can start a Duo Pro
+      trial from *Settings → Billing*; the trial applies at once to that group. [000]
+
+The ``##`` heading above a rule is its area. Rules marked ``later`` are out of scope for now
+(GitLab.com), so ``provlab rules --check`` without IDs does not require them. A page that breaks
+the format is refused as ``FILE:LINE: message`` rather than read half-way: a rule that silently
+dropped out of the catalogue would stop being checked.
+
+The page lives in the repository, beside the packages, not inside one: the project runs from its
+source tree (``pip install -e .``, as ``scripts/bootstrap`` installs it), so it is found relative
+to this package.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
+from pathlib import Path
+
+RULES_PAGE = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+
+_HEADING = re.compile(r"^(#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
+# A list item whose first word is bold and looks like a rule ID: the candidates the format is
+# checked on (so "- **R7**" with no sources is an error, not a line skipped).
+_RULE_ITEM = re.compile(r"^[-*+]\s+\*\*(?P<id>[Rr]\d\w*)\*\*(?P<rest>.*)$")
+_RULE_ID = re.compile(r"^R[1-9]\d*$")
+_LATER = re.compile(r"^\*\(later\)\*\s*")
+_SOURCES = re.compile(r"\s*\[(?P<sources>\d{3}(?:\s*,\s*\d{3})*)\]\s*$")
+_SOURCE_ROW = re.compile(r"^\|\s*(?P<source>\d{3})\s*\|")
+_AREA_QUALIFIER = re.compile(r"\s*\([^)]*\)$")
+# The first sentence: up to a full stop followed by a capital (so "e.g. renewed" stays whole).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z*\"'(])")
+
+
+class RulesPageError(ValueError):
+    """docs/rules.md breaks the catalogue's format: names the file and line."""
+
+    def __init__(self, path: Path | str, line: int, message: str) -> None:
+        self.path, self.line, self.message = str(path), line, message
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
 @dataclass(frozen=True)
 class Rule:
     id: str
     area: str
-    summary: str
+    text: str
     sources: tuple[str, ...]
     later: bool = False
+    line: int = 0  # where the rule starts in docs/rules.md
+
+    @property
+    def summary(self) -> str:
+        """The rule's first sentence."""
+        return _SENTENCE_END.split(self.text, maxsplit=1)[0]
 
 
-CATALOGUE: tuple[Rule, ...] = (
-    Rule(
-        "R1",
-        "Products and purchases",
-        "Add-ons are bought as extra seats on an existing subscription",
-        ("000", "001"),
-    ),
-    Rule(
-        "R2",
-        "Products and purchases",
-        "Seats of an add-on can be assigned to billable users only (see R30)",
-        ("000",),
-    ),
-    Rule(
-        "R3",
-        "Products and purchases",
-        "GitLab Duo Pro can be bought self-serve in the portal (subscription card → *Buy GitLab Duo Pro* → number of seats → purchase summary → payment method → *Purchase seats*) or through sales",
-        ("000",),
-    ),
-    Rule(
-        "R4",
-        "Products and purchases",
-        "Add-ons are sold on Premium and Ultimate subscriptions only, never on Free",
-        ("000", "001"),
-    ),
-    Rule(
-        "R5",
-        "Products and purchases",
-        "*Add seats*: more seats can be bought for an add-on the subscription already has",
-        ("000",),
-    ),
-    Rule(
-        "R6",
-        "Products and purchases",
-        "Add-on types: user-based (GitLab Duo Pro, GitLab Duo Enterprise, Enterprise Agile Planning) and consumption-based (compute minutes, storage)",
-        ("002",),
-    ),
-    Rule(
-        "R7",
-        "Products and purchases",
-        "Each purchase and each trial activation sends a confirmation mail to the subscription contact",
-        ("002",),
-    ),
-    Rule(
-        "R8",
-        "Licenses and activation",
-        "A subscription's card in the portal can generate a cloud activation code",
-        ("003",),
-    ),
-    Rule(
-        "R9",
-        "Licenses and activation",
-        "Legacy (license-file) licenses exist alongside cloud licensing",
-        ("003",),
-    ),
-    Rule(
-        "R10",
-        "Licenses and activation",
-        "GitLab Duo works only on a cloud-licensed instance",
-        ("003",),
-    ),
-    Rule(
-        "R11",
-        "Licenses and activation",
-        "A customer on a self-managed Ultimate (plan) trial cannot trial Duo at the same time: the plan trial must end first",
-        ("003",),
-    ),
-    Rule(
-        "R12",
-        "Licenses and activation",
-        "Community-program customers are not eligible for a Duo trial",
-        ("003",),
-    ),
-    Rule(
-        "R13",
-        "Sync",
-        "A cloud-licensed instance syncs its subscription data with the portal once a day",
-        ("003", "000"),
-    ),
-    Rule(
-        "R14",
-        "Sync",
-        "An administrator can sync at once: Admin → Subscription → *Subscription details* shows *Last sync*, and the synchronize button next to it runs a sync now",
-        ("000", "001"),
-    ),
-    Rule(
-        "R15",
-        "Sync",
-        "The *GitLab Duo* admin menu appears only once the instance knows of a Duo purchase or trial; if it is missing after a purchase, the admin synchronizes",
-        ("000", "001"),
-    ),
-    Rule(
-        "R16",
-        "Sync",
-        "The instance must be able to reach the portal (outbound connection, honouring HTTP proxy settings from the environment)",
-        ("000", "001"),
-    ),
-    Rule(
-        "R17",
-        "Instance versions",
-        "Self-managed: GitLab Duo Pro needs GitLab 16.8 or later; GitLab Duo Enterprise needs 17.3 or later; a Duo Pro trial needs 16.8 or later",
-        ("000", "001"),
-    ),
-    Rule(
-        "R18",
-        "Instance versions",
-        "Below 17.2 Duo works in a degraded experience: allowed, with a warning",
-        ("000",),
-    ),
-    Rule(
-        "R19",
-        "Trials",
-        "Self-managed Duo Pro trial prerequisites: an active, paid Premium or Ultimate subscription (not Free, not a trial); GitLab 16.8+; an instance able to sync",
-        ("000",),
-    ),
-    Rule(
-        "R20",
-        "Trials",
-        "The trial request is a web form taking the subscription name (shown as a badge on the subscription's page in the portal) and an email, which must match the subscription contact's email",
-        ("000",),
-    ),
-    Rule(
-        "R21",
-        "Trials",
-        "The form does not create the trial directly: requests are processed later by sales through the marketing system (a lead-processing step) *(choice: processing delay configurable)*",
-        ("003",),
-    ),
-    Rule(
-        "R22",
-        "Trials",
-        "If the requester is in an embargoed country, the form still submits and shows success, but the trial is never created and the customer is told nothing: a silent failure",
-        ("003",),
-    ),
-    Rule(
-        "R23",
-        "Trials",
-        'The support tool cannot extend a Duo trial ("does not support extending Duo trials")',
-        ("003",),
-    ),
-    Rule(
-        "R24",
-        "Trials",
-        "After a trial has synced, the administrator assigns seats to users",
-        ("000",),
-    ),
-    Rule(
-        "R25",
-        "Trials",
-        "GitLab.com: an owner of a top-level group with an active paid subscription or an Ultimate trial can start a Duo Pro trial from *Settings → Billing*; the trial applies at once to that group",
-        ("000",),
-        later=True,
-    ),
-    Rule(
-        "R26",
-        "Seat assignment",
-        "Admin → GitLab Duo lists users with a toggle each to assign or remove a seat; no more seats than purchased can be assigned",
-        ("000", "001"),
-    ),
-    Rule(
-        "R27",
-        "Seat assignment",
-        "Bulk assignment and removal: select several users (or all) in the UI; a command-line task taking a file of usernames (the Rake task of the documents); and an API mutation (the documents name the GraphQL mutation `userAddOnAssignmentCreate`)",
-        ("000", "001"),
-    ),
-    Rule(
-        "R28",
-        "Seat assignment",
-        "Overage removal: when an add-on's purchased quantity drops below its assigned seats (e.g",
-        ("000",),
-    ),
-    Rule(
-        "R29",
-        "Seat assignment",
-        "Once or twice a day a job removes the seats of users who have become blocked, banned or deactivated; the seat becomes free for someone else",
-        ("000",),
-    ),
-    Rule(
-        "R30",
-        "Billing",
-        "Active (billable) users of a self-managed instance: every user not blocked or deactivated, including users who never signed in, users with no group or project access, and service bots; excluding GitLab's own bots (support bot, alert bot, ...) and, on Ultimate, users whose highest role is Guest",
-        ("004",),
-    ),
-    Rule(
-        "R31",
-        "Billing",
-        "GitLab.com: the billable users of a paid namespace are the members of the group, its subgroups and projects, with the same exclusions",
-        ("004",),
-        later=True,
-    ),
-    Rule(
-        "R32",
-        "Billing",
-        "Seat usage reaches the portal through the instance's daily sync (Seat Link) or, without it, through sales check-ins",
-        ("004",),
-    ),
-    Rule(
-        "R33",
-        "Billing",
-        "Seat utilization of a period is the maximum number of active users at any one time in that period, measured on its last day",
-        ("004",),
-    ),
-    Rule(
-        "R34",
-        "Billing",
-        "Quarterly seat review (subscriptions started or renewed on or after 2020-06-15 that share usage data): at the end of quarters 1–3, users above the licensed count are charged at list price, prorated to the end of the term; nothing is charged for the quarter in which they were added, and an overage in quarter 4 is never charged",
-        ("004",),
-    ),
-    Rule(
-        "R35",
-        "Billing",
-        "Annual seat review (subscriptions before 2020-06-15, or not sharing quarterly data): at renewal, users above the licensed count over the whole term are charged at full list price for the prior term, invoiced with the renewal",
-        ("004",),
-    ),
-    Rule(
-        "R36",
-        "Billing",
-        "At renewal a subscription auto-renews at its current active user count, unless the customer cancelled at least 30 days before the renewal date",
-        ("004",),
-    ),
-)
+def parse_rules(text: str, path: Path | str = "docs/rules.md") -> tuple[Rule, ...]:
+    """Every rule on the page, in page order; a broken rule item raises RulesPageError."""
+    rules: list[Rule] = []
+    area: str | None = None
+    item: list[str] = []  # the lines of the rule item being read
+    item_line = 0
+    declared_sources: set[str] = set()
 
-BY_ID = {rule.id: rule for rule in CATALOGUE}
+    def finish() -> None:
+        if item:
+            rules.append(_rule(path, item_line, area, " ".join(item)))
+            item.clear()
+
+    in_fence = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip()
+        if line.lstrip().startswith(("```", "~~~")):
+            finish()
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        heading = _HEADING.match(line)
+        rule_item = _RULE_ITEM.match(line)
+        if heading:
+            finish()
+            if len(heading.group(1)) == 2:
+                area = _AREA_QUALIFIER.sub("", heading.group("title"))
+        elif rule_item:
+            finish()
+            item_line = number
+            item.append(line)
+        elif item and line[:1].isspace() and line.strip():
+            item.append(line.strip())  # continuation of the rule's text
+        else:
+            finish()
+            source_row = _SOURCE_ROW.match(line)
+            if source_row:
+                declared_sources.add(source_row.group("source"))
+    finish()
+    if not rules:
+        raise RulesPageError(path, 1, "no rules found: expected list items such as '- **R1** ...'")
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in seen:
+            raise RulesPageError(
+                path, rule.line, f"{rule.id} is already defined on line {seen[rule.id].line}"
+            )
+        seen[rule.id] = rule
+        undeclared = [s for s in rule.sources if s not in declared_sources]
+        if undeclared:
+            raise RulesPageError(
+                path,
+                rule.line,
+                f"{rule.id} cites source(s) {', '.join(undeclared)} missing from the sources table",
+            )
+    return tuple(rules)
+
+
+def _rule(path: Path | str, line: int, area: str | None, item: str) -> Rule:
+    match = _RULE_ITEM.match(item)
+    assert match is not None  # the item was started by a line that matched
+    rule_id = match.group("id")
+    if not _RULE_ID.match(rule_id):
+        raise RulesPageError(path, line, f"{rule_id!r} is not a rule ID such as R7")
+    if area is None:
+        raise RulesPageError(path, line, f"{rule_id} comes before any '## Area' heading")
+    rest = match.group("rest").strip()
+    later = bool(_LATER.match(rest))
+    rest = _LATER.sub("", rest)
+    sources = _SOURCES.search(rest)
+    if sources is None:
+        raise RulesPageError(
+            path, line, f"{rule_id} must end with its sources in brackets, such as [000, 001]"
+        )
+    text = rest[: sources.start()].strip()
+    if not text:
+        raise RulesPageError(path, line, f"{rule_id} has no text")
+    return Rule(
+        id=rule_id,
+        area=area,
+        text=text,
+        sources=tuple(s.strip() for s in sources.group("sources").split(",")),
+        later=later,
+        line=line,
+    )
+
+
+@functools.cache
+def catalogue(path: Path = RULES_PAGE) -> tuple[Rule, ...]:
+    """The rules of docs/rules.md, read once per process."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesPageError(path, 0, f"cannot read the rule catalogue: {exc.strerror}") from None
+    return parse_rules(text, path)
+
+
+def rule_ids() -> frozenset[str]:
+    return frozenset(rule.id for rule in catalogue())
+
+
+def rule_by_id(rule_id: str) -> Rule | None:
+    wanted = rule_id.upper()
+    return next((rule for rule in catalogue() if rule.id == wanted), None)

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from protocol.clock import parse_utc
+from provlab.rules_catalogue import rule_ids
 
 DEFAULT_START = "2026-03-02T00:00:00Z"
 TOP_LEVEL_KEYS = {"name", "description", "rules", "start", "seed", "setup", "steps"}
@@ -38,9 +39,15 @@ class ScenarioError(Exception):
 
 
 class LineDict(dict[str, Any]):
-    """A mapping that remembers the (1-based) line it started on."""
+    """A mapping that remembers the (1-based) line it started on, and the line of each key."""
 
-    line: int = 0
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self.key_lines: dict[str, int] = {}
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
 
 
 class _Loader(yaml.SafeLoader):
@@ -55,6 +62,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
         key = loader.construct_object(key_node, deep=True)
         if key in mapping:
             raise ScenarioError(loader.name, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+        if isinstance(key, str):
+            mapping.key_lines[key] = key_node.start_mark.line + 1
         mapping[key] = loader.construct_object(value_node, deep=True)
     return mapping
 
@@ -129,7 +138,17 @@ def _build(path: Path, document: LineDict) -> Scenario:
     if not isinstance(rules, list) or not all(
         isinstance(r, str) and r.upper().startswith("R") for r in rules
     ):
-        raise ScenarioError(path, document.line, "'rules' is a list of rule IDs such as [R22, R13]")
+        raise ScenarioError(
+            path, document.line_of("rules"), "'rules' is a list of rule IDs such as [R22, R13]"
+        )
+    unknown_rules = [r for r in rules if r.upper() not in rule_ids()]
+    if unknown_rules:
+        raise ScenarioError(
+            path,
+            document.line_of("rules"),
+            f"unknown rule ID(s) {', '.join(unknown_rules)}: not in docs/rules.md "
+            "(`provlab rules` lists them)",
+        )
     try:
         start = parse_utc(str(document.get("start", DEFAULT_START)))
     except ValueError:

@@ -132,6 +132,50 @@ def test_rules_check_refuses_unknown_rule_ids(runner: CliRunner, tmp_path: Path)
     assert runner.invoke(main, ["rules", "--root", str(root), "--check", "banana"]).exit_code == 2
 
 
+def test_rules_with_an_id_shows_just_that_rule_in_full_with_its_proofs(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    root = _fake_project(
+        tmp_path,
+        "def test_r10_duo_needs_a_cloud_license():\n    pass\n",
+        scenario_rules=["R10"],
+    )
+    (root / "instance").mkdir()
+    (root / "instance" / "licenses.py").write_text(
+        'def is_online_cloud():\n    """R10: Duo needs an online cloud license."""\n'
+        'def is_legacy():\n    """R1: not this one, nor R100."""\n'
+    )
+    result = runner.invoke(main, ["rules", "--root", str(root), "r10"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("R10 · Licenses and activation · proven\n")
+    assert "the fix is to generate an activation code and activate with it." in result.output
+    assert "sources: 003" in result.output
+    assert "tests/portal/test_fake.py::test_r10_duo_needs_a_cloud_license" in result.output
+    assert "scenario scenarios/case.yaml" in result.output
+    assert "instance/licenses.py::is_online_cloud" in result.output
+    assert "is_legacy" not in result.output
+    assert not any(line.startswith(("R1 ", "R11", "R9 ")) for line in result.output.splitlines())
+
+
+def test_rules_with_an_unknown_id_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    root = _fake_project(tmp_path)
+    result = runner.invoke(main, ["rules", "--root", str(root), "R10", "R37"])
+    assert result.exit_code == 2
+    assert "unknown rule ID(s): R37" in result.output
+    assert "R10 ·" not in result.output
+
+
+def test_rules_json_with_an_id_gives_that_rule_with_its_text_and_sources(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    root = _fake_project(tmp_path)
+    result = runner.invoke(main, ["rules", "--root", str(root), "--json", "R25"])
+    assert result.exit_code == 0, result.output
+    (rule,) = json.loads(result.output)
+    assert (rule["id"], rule["later"], rule["sources"]) == ("R25", True, ["000"])
+    assert rule["text"].endswith("the trial applies at once to that group.")
+
+
 def test_rules_refuses_tests_that_name_a_rule_that_does_not_exist(
     runner: CliRunner, tmp_path: Path
 ) -> None:

@@ -62,3 +62,10 @@ def test_missing_steps_and_bad_start_are_refused(tmp_path: Path) -> None:
 def test_rules_must_be_rule_ids(tmp_path: Path) -> None:
     error = error_of(write(tmp_path, "name: x\nrules: [embargo]\nsteps:\n  - advance: 1d\n"))
     assert "rule IDs" in error.message
+
+
+def test_a_scenario_naming_an_unknown_rule_is_refused_at_its_rules_line(tmp_path: Path) -> None:
+    error = error_of(write(tmp_path, "name: x\n\nrules: [R22, r37]\nsteps:\n  - advance: 1d\n"))
+    assert error.line == 3
+    assert "unknown rule ID(s) r37" in error.message
+    assert str(error).startswith(f"{tmp_path / 'case.yaml'}:3: ")
