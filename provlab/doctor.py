@@ -23,12 +23,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from instance.add_ons import DEGRADED_BELOW
 from portal.leads import Reason
 from protocol.clock import format_utc
+from protocol.license import AddOnTier
 from protocol.versions import GitLabVersion
-
-DUO_PRO_MINIMUM = GitLabVersion.parse("16.8")
-DUO_ENTERPRISE_MINIMUM = GitLabVersion.parse("17.3")
 
 
 @dataclass(frozen=True)
@@ -343,15 +342,16 @@ def _instance_side(
             evidence.append(f"next scheduled sync: {format_utc(next_sync)}")
         if instance.proxy:
             evidence.append(f"proxy in use: {instance.proxy}")
-    tier = trial.tier if trial else "duo_pro"
-    minimum = DUO_ENTERPRISE_MINIMUM if tier == "duo_enterprise" else DUO_PRO_MINIMUM
+    # R17 lives with the add-on tiers (protocol.license); R18's threshold with the instance.
+    tier = AddOnTier(trial.tier) if trial else AddOnTier.DUO_PRO
+    minimum = tier.minimum_gitlab_version
     if version and GitLabVersion.parse(version) < minimum:
         return Verdict(
             "version_too_old",
-            f"The instance runs GitLab {version}; GitLab Duo {'Enterprise' if tier == 'duo_enterprise' else 'Pro'} "
-            f"needs {minimum} or later",
+            f"The instance runs GitLab {version}; {tier.label} needs {minimum} or later",
             "R17",
-            f"Upgrade the instance to GitLab {minimum} or later (17.2+ for the best experience).",
+            f"Upgrade the instance to GitLab {minimum} or later "
+            f"({DEGRADED_BELOW.major}.{DEGRADED_BELOW.minor}+ for the best experience).",
             evidence,
         )
     if trial is not None and (last_sync is None or last_sync < trial.created_at):

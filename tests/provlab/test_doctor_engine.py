@@ -135,6 +135,24 @@ def test_doctor_duo_enterprise_trial_needs_17_3() -> None:
     assert diagnose_trial(created, instance(gitlab_version="17.3.0")).cause == "trial_active"
 
 
+def test_doctor_reads_r17_minimums_from_the_protocol_one_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from protocol import license as protocol_license
+    from protocol.license import AddOnTier
+    from protocol.versions import GitLabVersion
+
+    created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
+    assert diagnose_trial(created, instance(gitlab_version="16.9.0")).cause == "trial_active"
+    monkeypatch.setitem(
+        protocol_license._ADD_ON_TIER_MINIMUM_VERSIONS, AddOnTier.DUO_PRO, GitLabVersion(17, 0)
+    )
+    verdict = diagnose_trial(created, instance(gitlab_version="16.9.0"))
+    assert (verdict.cause, verdict.rule) == ("version_too_old", "R17")
+    assert "GitLab Duo Pro needs 17.0.0 or later" in verdict.headline
+    assert "(17.2+ for the best experience)" in verdict.next_action
+
+
 def test_doctor_trial_newer_than_last_sync_is_not_yet_synced() -> None:
     created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
     before = dt.datetime(2026, 3, 4, 3, 41, tzinfo=dt.UTC)  # an hour before the trial
