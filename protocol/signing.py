@@ -13,12 +13,13 @@
 # - License files are armored text: BEGIN/END lines around the token wrapped at 64 columns;
 #   a file that cannot be read is, to the admin, the same as a tampered one.
 #
-# Why cryptography directly rather than PyJWT's PyJWS: the project pins pyjwt>=2.8, and
-# releases in that range decode base64url leniently (non-alphabet characters skipped, non-zero
-# trailing bits accepted; GHSA-hxm8-2xgr-2p9m); the current one still accepts '=' padding, so
-# a token would have several spellings that all verify. PyJWS also brings header features
-# (b64/crit, a default typ of "JWT") we would have to switch off one by one. Compact EdDSA JWS
-# is forty lines on top of cryptography, with exactly the strictness above.
+# Why cryptography directly rather than PyJWT's PyJWS (PyJWT is not a dependency): PyJWT
+# decodes base64url leniently (jwt.utils.base64url_decode pads its input and calls
+# base64.urlsafe_b64decode, which skips non-alphabet characters, accepts '=' padding and ignores
+# non-zero trailing bits; still so in PyJWT 2.15.1), so a token would have several spellings
+# that all verify. PyJWS also brings header features (b64/crit, a default typ of "JWT") we
+# would have to switch off one by one. Compact EdDSA JWS is forty lines on top of cryptography,
+# with exactly the strictness above (protocol.encoding.b64url_decode accepts one spelling only).
 from __future__ import annotations
 
 import hashlib

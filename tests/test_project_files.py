@@ -1,0 +1,54 @@
+"""pyproject.toml and scripts/test say what is true of the tree: package data exists, the lint and
+type-check tools cannot float to a release the tree was never checked with, and the test script
+type-checks the protocol."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_every_package_data_pattern_names_files_that_exist() -> None:
+    empty = [
+        f"{package}: {pattern}"
+        for package, patterns in PYPROJECT["tool"]["setuptools"]["package-data"].items()
+        for pattern in patterns
+        if not any(path.is_file() for path in (ROOT / package).glob(pattern))
+    ]
+    assert empty == []
+
+
+def test_every_non_python_file_of_a_package_is_package_data() -> None:
+    package_data = PYPROJECT["tool"]["setuptools"]["package-data"]
+    tracked = subprocess.run(
+        ["git", "ls-files", *package_data, "protocol", "provlab"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    covered = {
+        path.relative_to(ROOT)
+        for package, patterns in package_data.items()
+        for pattern in patterns
+        for path in (ROOT / package).glob(pattern)
+    }
+    left_out = [p for p in tracked if not p.endswith(".py") and Path(p) not in covered]
+    assert left_out == []
+
+
+def test_the_lint_and_type_check_tools_have_upper_bounds() -> None:
+    test_extra = PYPROJECT["project"]["optional-dependencies"]["test"]
+    tools = {re.split(r"[^\w-]", spec, maxsplit=1)[0]: spec for spec in test_extra}
+    assert re.search(r"<\d", tools["ruff"]), tools["ruff"]
+    assert re.search(r"<\d", tools["mypy"]), tools["mypy"]
+
+
+def test_scripts_test_checks_the_protocol_strictly_with_mypy() -> None:
+    assert PYPROJECT["tool"]["mypy"]["strict"] is True
+    assert ".venv/bin/mypy protocol" in (ROOT / "scripts" / "test").read_text()
