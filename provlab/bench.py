@@ -1,4 +1,4 @@
-"""Benchmarks for DESIGN.md's targets, measured side by side in one run, never asserted by tests.
+"""Benchmarks for docs/design.md's targets, measured side by side in one run, never by tests.
 
 - ``sync``: the portal's Seat Link endpoint against a minimal endpoint doing one database read,
   on the same real server (waitress), alternating rounds of the same number of requests; the

@@ -687,7 +687,7 @@ def _duration(text: str) -> dt.timedelta:
 
 @main.group()
 def bench() -> None:
-    """Measure DESIGN.md's targets (ratios and times measured side by side in one run)."""
+    """Measure the targets of docs/design.md (ratios and times measured side by side in one run)."""
 
 
 def _quiet() -> None:
