@@ -237,3 +237,29 @@ def test_every_refused_activation_and_sync_keeps_only_its_nonce(portal_app: Flas
     assert status == 403 and answer.code == "subscription_expired"
     _refused_keeping_only_its_nonce(portal_app, before, nonce)
     assert UsageReport.__tablename__ in before
+
+
+def test_the_instance_client_rotates_its_key_with_the_old_key_signing(portal_app: Flask) -> None:
+    from instance.portal_client import PortalClient, PortalError
+    from portal.keys import published_keys
+    from webcore.transport import in_process_session
+
+    instance, code, _ = _activated(portal_app)
+    with portal_app.app_context():
+        keys = published_keys(portal_app)
+    new_key = SigningKey.generate()
+    client = PortalClient(
+        in_process_session(portal_app, "http://portal.test"),
+        "http://portal.test",
+        keys,
+        app_clock(portal_app),
+        new_key,
+    )
+    request = dataclasses.replace(instance, key=new_key).activation_request(code)
+    with pytest.raises(PortalError) as refused:
+        client.activate(request)
+    assert refused.value.code == "activation_code_in_use"
+
+    assert client.activate(request, previous_key=instance.key).license_token
+    instance.key = new_key
+    assert instance.sync()[0] == 200
