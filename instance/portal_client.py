@@ -10,7 +10,13 @@ Rules:
   changes nothing.
 - R16: the real transport is ``requests`` with ``trust_env=True``, so HTTP_PROXY, HTTPS_PROXY and
   NO_PROXY from the environment apply. A connection that cannot be made is a ``connectivity``
-  error with a hint for the administrator.
+  error with a hint for the administrator, and so is every answer that did not come from the
+  portal's API: a redirect (never followed: it would carry our request to wherever a proxy or a
+  captive portal points, and it is always a misconfiguration), and any 5xx, 407, 408 or 429
+  whatever its body (a proxy's or load balancer's JSON error is not a failed verification).
+- An unsigned ``{"error": ...}`` answer proves nothing about who sent it: it is shown as a refusal
+  that could not be verified (``unverified_answer``), never with the advice its claimed code
+  would get if it were signed (such as activating again).
 - The session comes from one place, ``portal_session(app)``: a test or the orchestrator can put a
   ready ``requests.Session`` in ``app.extensions["instance.portal_session"]`` (for example
   ``webcore.transport.in_process_session(portal_app, PORTAL_URL)``) and every call uses it.
@@ -18,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,13 +33,20 @@ import requests
 from flask import Flask
 
 from protocol.clock import Clock
-from protocol.envelope import open_response, parse_message, seal_request
+from protocol.envelope import (
+    new_nonce,
+    open_response,
+    parse_message,
+    seal_key_change,
+    seal_request,
+)
 from protocol.errors import ProtocolError
 from protocol.messages import (
     ActivationAnswer,
     ActivationRequest,
     ErrorAnswer,
     ErrorCode,
+    KeyChange,
     Message,
     SyncAnswer,
     SyncRequest,
@@ -48,6 +62,7 @@ SEAT_LINKS_PATH = "/api/v1/seat_links"
 CONNECTIVITY = "connectivity"
 INVALID_ANSWER = "invalid_answer"
 NOT_CONFIGURED = "not_configured"
+UNVERIFIED_ANSWER = "unverified_answer"
 
 ACTIVATION_SUCCESS = "Your subscription was successfully activated."
 ACTIVATION_CONNECTIVITY = "Cannot activate instance due to a connectivity issue"
@@ -56,6 +71,12 @@ CONNECTIVITY_HINT = (
     "Check that this instance can reach the Customers Portal over HTTPS, directly or through the "
     "proxy set in HTTP_PROXY, HTTPS_PROXY and NO_PROXY."
 )
+REDIRECT_HINT = (
+    "The answer was a redirect, which this instance does not follow: check the Customers Portal "
+    "URL and that no proxy or captive portal stands in the way."
+)
+# Answers that come from something between us and the portal, not from its API (R16).
+_NOT_FROM_THE_PORTAL = (407, 408, 429)
 
 ADMIN_MESSAGES: dict[str, str] = {
     ErrorCode.INVALID_ACTIVATION_CODE: "Invalid activation code",
@@ -88,6 +109,11 @@ ADMIN_MESSAGES: dict[str, str] = {
         "The answer of the Customers Portal failed verification, so nothing was changed."
     ),
     NOT_CONFIGURED: "The connection to the Customers Portal is not configured.",
+    UNVERIFIED_ANSWER: (
+        "The Customers Portal refused the request, but its answer could not be verified (it was "
+        "not signed), so nothing was changed. Try again later; if it persists, check this "
+        "instance's clock and its connection to the Customers Portal."
+    ),
 }
 
 
@@ -142,36 +168,67 @@ class PortalClient:
             float(app.config.get("PORTAL_TIMEOUT_SECONDS") or 10.0),
         )
 
-    def activate(self, request: ActivationRequest) -> ActivationAnswer:
-        return self._call(ACTIVATIONS_PATH, request, ActivationAnswer, ACTIVATION_CONNECTIVITY)
+    def activate(
+        self, request: ActivationRequest, previous_key: SigningKey | None = None
+    ) -> ActivationAnswer:
+        """Activate with `request`, self-signed by `instance_key`.
+
+        `previous_key`: when this instance moves to a new key, the key the portal has
+        registered for it; it signs the hand-over to `instance_key` (a KeyChange bound to this
+        one request's nonce), without which the portal refuses the new key.
+        """
+        nonce = new_nonce()
+        if previous_key is not None:
+            change = KeyChange(request.instance_id, self.instance_key.verifying_key().thumbprint())
+            sealed = seal_key_change(change, previous_key, self.clock, nonce)
+            request = dataclasses.replace(request, key_change=sealed)
+        return self._call(
+            ACTIVATIONS_PATH, request, ActivationAnswer, ACTIVATION_CONNECTIVITY, nonce
+        )
 
     def sync(self, request: SyncRequest) -> SyncAnswer:
         return self._call(SEAT_LINKS_PATH, request, SyncAnswer, SYNC_CONNECTIVITY)
 
-    def _call(self, path: str, message: Message, answer: type[A], unreachable: str) -> A:
-        token, nonce = seal_request(message, self.instance_key, self.clock)
+    def _call(
+        self,
+        path: str,
+        message: Message,
+        answer: type[A],
+        unreachable: str,
+        nonce: str | None = None,
+    ) -> A:
+        token, nonce = seal_request(message, self.instance_key, self.clock, nonce)
         try:
             response = self.session.post(
-                self.base_url + path, json={"request": token}, timeout=self.timeout
+                self.base_url + path,
+                json={"request": token},
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             log.warning("portal unreachable at %s: %s", self.base_url, type(exc).__name__)
             raise PortalError(CONNECTIVITY, unreachable, CONNECTIVITY_HINT) from None
+        status = response.status_code
+        if 300 <= status < 400:
+            log.warning("portal answered a redirect (HTTP %s); not followed", status)
+            raise PortalError(
+                CONNECTIVITY, unreachable, f"HTTP {status}. {REDIRECT_HINT} {CONNECTIVITY_HINT}"
+            )
+        if status >= 500 or status in _NOT_FROM_THE_PORTAL:
+            raise PortalError(CONNECTIVITY, unreachable, f"HTTP {status}. {CONNECTIVITY_HINT}")
         body = _json_body(response)
         if body is None:
-            if response.status_code >= 500 or response.status_code in (407, 408, 429):
-                raise PortalError(
-                    CONNECTIVITY, unreachable, f"HTTP {response.status_code}. {CONNECTIVITY_HINT}"
-                )
             raise PortalError(INVALID_ANSWER, ADMIN_MESSAGES[INVALID_ANSWER], "not JSON")
         sealed = body.get("response")
         if isinstance(sealed, str):
-            return self._open(sealed, nonce, answer, response.status_code)
-        error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("code"), str):
-            # Unsigned: the portal could not verify our request. Only ever a refusal.
-            code = error["code"]
-            raise PortalError(code, ADMIN_MESSAGES.get(code, ADMIN_MESSAGES[INVALID_ANSWER]))
+            return self._open(sealed, nonce, answer, status)
+        if "error" in body:
+            # Unsigned: the portal could not verify our request, or someone else answered.
+            claimed = _claimed_code(body["error"])
+            log.warning("portal refused with an unsigned answer: %s", claimed)
+            raise PortalError(
+                UNVERIFIED_ANSWER, ADMIN_MESSAGES[UNVERIFIED_ANSWER], f"unsigned {claimed}"
+            )
         raise PortalError(INVALID_ANSWER, ADMIN_MESSAGES[INVALID_ANSWER], "no response token")
 
     def _open(self, sealed: str, nonce: str, answer: type[A], status: int) -> A:
@@ -189,6 +246,12 @@ class PortalClient:
         raise PortalError(
             refusal.code, ADMIN_MESSAGES.get(refusal.code, refusal.message), refusal.message
         )
+
+
+def _claimed_code(error: object) -> str:
+    """The code an unsigned error claims, if it is one of ours; only ever logged."""
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if code in set(ErrorCode) else "unknown"
 
 
 def _json_body(response: requests.Response) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -246,10 +247,29 @@ def activation_of(subscription: Subscription) -> Activation | None:
     ).scalar_one_or_none()
 
 
+def _holds(activation: Activation, key: VerifyingKey) -> bool:
+    # By the key itself, never by its kid: a kid is whatever the sender wrote in its JWK.
+    return VerifyingKey.from_jwk(activation.public_key).raw() == key.raw()
+
+
+# Given the key registered for an instance, whether the request proves (with a KeyChange signed
+# by that key) that the instance hands itself over to the request's key. See sync_api.
+HandOver = Callable[[VerifyingKey], bool]
+
+
 def activate_instance(
-    request: ActivationRequest, key: VerifyingKey, now: dt.datetime
+    request: ActivationRequest,
+    key: VerifyingKey,
+    now: dt.datetime,
+    handed_over: HandOver = lambda registered: False,
 ) -> tuple[Subscription, IssuedLicense]:
-    """R8: bind the activation code to the first instance that uses it; answer its license."""
+    """R8: bind the activation code to the first instance that uses it; answer its license.
+
+    The code and the instance id are no secret (both travel in requests, the id is in the
+    diagnostics bundle), so neither lets a sender replace the key registered for an instance:
+    that takes a key change signed by the registered key (`handed_over`), or a new code (which
+    unbinds). Everything is checked before anything is written, so a refusal changes nothing.
+    """
     subscription = db.session.execute(
         sa.select(Subscription)
         .where(Subscription.activation_code == request.activation_code)
@@ -275,9 +295,15 @@ def activate_instance(
         .all()
     )
     for other in elsewhere:
-        if other.key_id != key.kid or other.instance_id != request.instance_id:
-            # Someone else's instance id or key: never let one instance unbind another.
+        if other.instance_id != request.instance_id:
+            # Another instance's key id: never let one instance unbind another.
             raise ProtocolRefusal(ErrorCode.ACTIVATION_CODE_IN_USE, CODE_IN_USE)
+    for registered in [bound, *elsewhere]:
+        if registered is not None and not _holds(registered, key):
+            if not handed_over(VerifyingKey.from_jwk(registered.public_key)):
+                raise ProtocolRefusal(ErrorCode.ACTIVATION_CODE_IN_USE, CODE_IN_USE)
+    # Every check passed: from here on, only writes.
+    for other in elsewhere:
         db.session.delete(other)  # the same instance moves to a new subscription
     db.session.flush()
     if bound is None:

@@ -10,7 +10,9 @@ Wire format (shared with ``instance.portal_client``): a request is ``POST`` with
   and nothing is changed.
 
 - ``POST /api/v1/activations``: activation (the real product's ``cloudActivationActivate``),
-  self-signed with the key the instance registers (R8).
+  self-signed with the key the instance registers (R8). An instance already bound with another
+  key is handed over only with a key change signed by that registered key
+  (``protocol.envelope.open_key_change``); otherwise ``activation_code_in_use``.
 - ``POST /api/v1/seat_links``: the daily sync, signed with the registered key (R13, R32).
 - ``GET  /api/v1/keys``: the portal's public keys (JWKS), for instances to pin.
 """
@@ -25,11 +27,24 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from portal.keys import published_keys, signing_key
-from portal.licensing import ProtocolRefusal, activate_instance, activation_for_key, record_sync
+from portal.licensing import (
+    HandOver,
+    ProtocolRefusal,
+    activate_instance,
+    activation_for_key,
+    record_sync,
+)
 from portal.models import db
 from portal.nonces import DatabaseNonceStore
-from protocol.envelope import open_request, open_self_signed_request, parse_message, seal_response
-from protocol.errors import InvalidSignature, RemoteProtocolError, ReplayedMessage
+from protocol.envelope import (
+    Opened,
+    open_key_change,
+    open_request,
+    open_self_signed_request,
+    parse_message,
+    seal_response,
+)
+from protocol.errors import InvalidSignature, ProtocolError, RemoteProtocolError, ReplayedMessage
 from protocol.messages import (
     ActivationAnswer,
     ActivationRequest,
@@ -79,15 +94,35 @@ def _sealed(message: Message, nonce: str, status: int = 200) -> ResponseReturnVa
     return jsonify({"response": token}), status
 
 
-def _refused(refusal: ProtocolRefusal, nonce: str) -> ResponseReturnValue:
-    # Keep the claimed nonce (a refused request must not be replayable), nothing else changed.
+def _refused(refusal: ProtocolRefusal, opened: Opened) -> ResponseReturnValue:
+    """A verified request refused: it keeps its claimed nonce and nothing else.
+
+    Everything the operation did is rolled back, then the nonce is claimed again on its own, so
+    the refused request cannot be replayed whatever the operation had written before refusing.
+    """
+    db.session.rollback()
+    DatabaseNonceStore().claim(opened.nonce, opened.timestamp + _window())
     db.session.commit()
     log.info("refused %s: %s", request.path, refusal.code.value)
     return _sealed(
         ErrorAnswer(refusal.code.value, refusal.message),
-        nonce,
+        opened.nonce,
         REFUSAL_STATUS.get(refusal.code, 400),
     )
+
+
+def _key_change_check(message: ActivationRequest, opened: Opened) -> HandOver:
+    """Whether the key registered for the instance signed a hand-over to this request's key."""
+
+    def handed_over(registered: VerifyingKey) -> bool:
+        try:
+            open_key_change(message, opened, registered, app_clock(), _window())
+        except ProtocolError as error:
+            log.info("refused a key change: %s", type(error).__name__)
+            return False
+        return True
+
+    return handed_over
 
 
 def _token() -> str:
@@ -110,9 +145,11 @@ def activate() -> ResponseReturnValue:
     except RemoteProtocolError as error:
         return _unverified(error)
     try:
-        subscription, issued = activate_instance(message, key, app_clock().now())
+        subscription, issued = activate_instance(
+            message, key, app_clock().now(), _key_change_check(message, opened)
+        )
     except ProtocolRefusal as refusal:
-        return _refused(refusal, opened.nonce)
+        return _refused(refusal, opened)
     answer = ActivationAnswer(license_token=issued.token, subscription_name=subscription.name)
     db.session.commit()
     log.info("activated instance %s on %s", message.instance_id, subscription.name)
@@ -134,7 +171,7 @@ def seat_links() -> ResponseReturnValue:
     try:
         issued = record_sync(activation, message, app_clock().now())
     except ProtocolRefusal as refusal:
-        return _refused(refusal, opened.nonce)
+        return _refused(refusal, opened)
     answer = SyncAnswer(license_token=issued.token)
     db.session.commit()
     return _sealed(answer, opened.nonce)

@@ -153,17 +153,25 @@ def remote(prefix: str | None = None) -> Iterator[None]:
 class Reader:
     """Reads one received JSON object whose exact set of fields is known."""
 
-    def __init__(self, where: str, data: object, fields: Collection[str]) -> None:
+    def __init__(
+        self,
+        where: str,
+        data: object,
+        fields: Collection[str],
+        optional: Collection[str] = (),
+    ) -> None:
+        # `optional` fields may be absent (read as None): a field added to a message later,
+        # which a peer of an earlier version does not send.
         self.where = where
         if not isinstance(data, dict):
             fail(RemoteProtocolError, where, "expected an object")
         for key in data:
-            if key not in fields:
+            if key not in fields and key not in optional:
                 fail(RemoteProtocolError, f"{where}.{shown(key)}", "unknown field")
         for name in fields:
             if name not in data:
                 fail(RemoteProtocolError, f"{where}.{name}", "missing field")
-        self.data: dict[str, Any] = data
+        self.data: dict[str, Any] = {name: None for name in optional} | data
 
     def path(self, name: str) -> str:
         return f"{self.where}.{name}"

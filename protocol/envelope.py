@@ -13,6 +13,9 @@
 #   the store stays small without ever letting a replay through.
 # - A self-signed request (activation) brings its own key; that key vouches for nothing but
 #   an activation request, and any trouble reaching it is a failed signature.
+# - A key change (typ "provlab-key-change+jws") is signed by the key already registered for
+#   the instance, names the instance and the new key, and carries the nonce of the activation
+#   request it rides in: claimed with that request, so it proves one request only.
 from __future__ import annotations
 
 import heapq
@@ -34,28 +37,32 @@ from protocol.errors import (
     ReplayedMessage,
     StaleMessage,
 )
-from protocol.messages import ActivationRequest, Message
+from protocol.messages import ActivationRequest, KeyChange, Message
 from protocol.signing import KeySet, SigningKey, VerifyingKey, _split, _verify_token, sign
 
 __all__ = [
     "DEFAULT_FRESHNESS_WINDOW",
+    "KEY_CHANGE_TYP",
     "REQUEST_TYP",
     "RESPONSE_TYP",
     "MemoryNonceStore",
     "NonceStore",
     "Opened",
     "new_nonce",
+    "open_key_change",
     "open_request",
     "open_response",
     "open_self_signed_request",
     "parse_message",
     "peek_nonce",
+    "seal_key_change",
     "seal_request",
     "seal_response",
 ]
 
 REQUEST_TYP = "provlab-request+jws"
 RESPONSE_TYP = "provlab-response+jws"
+KEY_CHANGE_TYP = "provlab-key-change+jws"
 DEFAULT_FRESHNESS_WINDOW = timedelta(minutes=5)
 _ENVELOPE_FIELDS = ("type", "timestamp", "nonce", "body")
 # 16 characters of base64url is 96 bits: less could collide across a fleet of instances.
@@ -245,6 +252,44 @@ def open_self_signed_request(
     _check_fresh(opened, clock, window, "request")
     _claim(opened, nonce_store, window)
     return opened, key
+
+
+def seal_key_change(
+    change: KeyChange, registered_key: SigningKey, clock: Clock, request_nonce: str
+) -> str:
+    """Sign `change` with the key registered for the instance, for the one activation request
+    sealed with `request_nonce` (pass that nonce to seal_request)."""
+    nonce = _check_nonce("request_nonce", request_nonce, LocalProtocolError)
+    return _seal(change, registered_key, clock, nonce, KEY_CHANGE_TYP)
+
+
+def open_key_change(
+    request: ActivationRequest,
+    opened: Opened,
+    registered: VerifyingKey,
+    clock: Clock,
+    window: timedelta = DEFAULT_FRESHNESS_WINDOW,
+) -> KeyChange:
+    """Prove that the key `registered` for `request.instance_id` hands the instance over to the
+    key that signed `opened` (the already opened, nonce-claimed activation request).
+
+    No key change, one signed by another key or for another request, instance or key: each is
+    a ProtocolError, and the caller keeps the registered key.
+    """
+    window = _check_window(window)
+    if request.key_change is None:
+        raise InvalidSignature()
+    _, payload = _verify_token(request.key_change, KeySet((registered,)), KEY_CHANGE_TYP)
+    proof = _envelope(payload, registered.kid, "key_change")
+    _check_fresh(proof, clock, window, "key_change")
+    if not secrets.compare_digest(proof.nonce, opened.nonce):
+        raise NonceMismatch("was sealed for another request", field="key_change.nonce")
+    change = parse_message(proof, KeyChange)
+    if change.instance_id != request.instance_id:
+        fail(RemoteProtocolError, "key_change.instance_id", "names another instance")
+    if change.new_key_id != request.verifying_key().thumbprint():
+        fail(RemoteProtocolError, "key_change.new_key_id", "names another key")
+    return change
 
 
 def open_response(

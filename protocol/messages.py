@@ -2,6 +2,7 @@
 #
 #   instance                                   portal
 #   ActivationRequest (self-signed)     ->     ActivationAnswer | ErrorAnswer
+#     [+ KeyChange, signed by the key registered for the instance, when the key changes]
 #   SyncRequest (instance key)          ->     SyncAnswer | ErrorAnswer
 #
 # Rules this module enforces:
@@ -11,6 +12,11 @@
 # - An activation request carries a well-formed activation code, a parseable GitLab version
 #   and a usable Ed25519 public JWK: the portal registers that key, so a bad one must be
 #   refused before it is stored.
+# - The key registered for an instance is the only one that can hand the instance over to
+#   another key: an activation request for an instance already bound with another key carries
+#   a KeyChange signed by the registered key (see envelope.seal_key_change); without one the
+#   portal refuses it, since the code and the instance id alone are no secret (both travel in
+#   requests, the id is in the diagnostics bundle).
 # - A sync request reports each add-on at most once and each day at most once; two figures
 #   for one thing would leave the portal to guess which is true (R32, R33).
 # - Error codes come from one fixed list, shared by both parties.
@@ -46,6 +52,7 @@ __all__ = [
     "DailyUsage",
     "ErrorAnswer",
     "ErrorCode",
+    "KeyChange",
     "Message",
     "SyncAnswer",
     "SyncRequest",
@@ -94,6 +101,8 @@ class ActivationRequest:
     gitlab_version: str
     hostname: str
     instance_public_key: dict[str, Any]
+    # A sealed KeyChange (envelope.seal_key_change) when the instance moves to a new key.
+    key_change: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -114,6 +123,8 @@ class ActivationRequest:
             raise LocalProtocolError(exc.problem, field=exc.field) from None
         # Copied so that a caller mutating its dict cannot change a validated message.
         object.__setattr__(self, "instance_public_key", dict(self.instance_public_key))
+        if self.key_change is not None:
+            _check_token("activation_request.key_change", self.key_change)
 
     @property
     def gitlab_version_info(self) -> GitLabVersion:
@@ -123,13 +134,18 @@ class ActivationRequest:
         return VerifyingKey.from_jwk(self.instance_public_key)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "activation_code": self.activation_code,
             "instance_id": self.instance_id,
             "gitlab_version": self.gitlab_version,
             "hostname": self.hostname,
             "instance_public_key": dict(self.instance_public_key),
         }
+        # Absent rather than null when there is none, so a first activation reads the same to
+        # a portal of an earlier version.
+        if self.key_change is not None:
+            data["key_change"] = self.key_change
+        return data
 
     @classmethod
     def from_dict(cls, data: object) -> Self:
@@ -138,6 +154,7 @@ class ActivationRequest:
             where,
             data,
             ("activation_code", "instance_id", "gitlab_version", "hostname", "instance_public_key"),
+            optional=("key_change",),
         )
         with remote(where):
             return cls(
@@ -146,6 +163,39 @@ class ActivationRequest:
                 gitlab_version=read.text("gitlab_version"),
                 hostname=read.text("hostname"),
                 instance_public_key=read.mapping("instance_public_key"),
+                key_change=None
+                if read.data["key_change"] is None
+                else read.text("key_change", max_length=MAX_TOKEN_LENGTH),
+            )
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """Registered instance key -> portal, inside an ActivationRequest: hand this instance over
+    to the key with id `new_key_id` (the new key's RFC 7638 thumbprint).
+
+    Sealed with envelope.seal_key_change, whose nonce is that of the activation request that
+    carries it, so it proves this one request and cannot be replayed in another.
+    """
+
+    TYPE: ClassVar[str] = "key_change"
+
+    instance_id: str
+    new_key_id: str
+
+    def __post_init__(self) -> None:
+        check_text("key_change.instance_id", self.instance_id)
+        check_text("key_change.new_key_id", self.new_key_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"instance_id": self.instance_id, "new_key_id": self.new_key_id}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        read = Reader("key_change", data, ("instance_id", "new_key_id"))
+        with remote("key_change"):
+            return cls(
+                instance_id=read.text("instance_id"), new_key_id=read.text("new_key_id")
             )
 
 

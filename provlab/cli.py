@@ -70,6 +70,13 @@ def up(
     """
     from provlab import servers
 
+    if portal_port == instance_port:
+        # Checked before anything is written: the second server could not bind, and the first
+        # one's health check would pass for both.
+        raise click.UsageError(
+            f"--portal-port and --instance-port are both {portal_port}: "
+            "the portal and the instance need a port each"
+        )
     if reset and var.exists():
         shutil.rmtree(var)
     var = var.resolve()
@@ -617,11 +624,13 @@ def _app_of(kind: str) -> str:
 
 
 @fault.command("list")
+@_var_option
 @click.pass_obj
-def fault_list(var: Path) -> None:
+def fault_list(var: Path, own_var: Path | None) -> None:
     """Show the faults in force on both servers."""
     from provlab.servers import RunningPair
 
+    var = own_var or var
     for app_name in ("portal", "instance"):
         data = _fault_call(var, app_name, None)
         active = ", ".join(data["active"]) or "none"
@@ -634,17 +643,21 @@ def fault_list(var: Path) -> None:
 
 @fault.command("set", help=f"Switch a fault on: KIND is one of {INSTANCE_FAULT_HELP}.")
 @click.argument("kind")
+@_var_option
 @click.pass_obj
-def fault_set(var: Path, kind: str) -> None:
+def fault_set(var: Path, kind: str, own_var: Path | None) -> None:
+    var = own_var or var
     data = _fault_call(var, _app_of(kind), {"set": kind})
     click.echo(f"{kind} is on; active on the {data['app']}: {', '.join(data['active'])}")
 
 
 @fault.command("clear")
 @click.argument("kind", default="all")
+@_var_option
 @click.pass_obj
-def fault_clear(var: Path, kind: str) -> None:
+def fault_clear(var: Path, kind: str, own_var: Path | None) -> None:
     """Switch a fault off (default: all faults on both servers, and clock skew stays as it is)."""
+    var = own_var or var
     apps = ["portal", "instance"] if kind == "all" else [_app_of(kind)]
     for app_name in apps:
         _fault_call(var, app_name, {"clear": kind})
@@ -653,12 +666,14 @@ def fault_clear(var: Path, kind: str) -> None:
 
 @fault.command("skew")
 @click.argument("duration")
+@_var_option
 @click.pass_obj
-def fault_skew(var: Path, duration: str) -> None:
+def fault_skew(var: Path, duration: str, own_var: Path | None) -> None:
     """Run the instance's simulated clock DURATION ahead of the portal's (e.g. 10m); `0s` ends
     the skew, the portal's clock catching up (clocks never move backwards)."""
     import dataclasses
 
+    var = own_var or var
     from provlab.servers import RunningPair
     from provlab.timetravel import travel_to
 

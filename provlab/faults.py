@@ -154,18 +154,6 @@ def describe(state: FaultState) -> Mapping[str, Any]:
 PORTAL_FAULTS = ("payment_declined",)
 
 
-class DecliningGateway:
-    """A payment gateway that declines every charge (``payment_declined``)."""
-
-    def charge(self, method: Any, amount_cents: int, description: str) -> str:
-        from portal.payments import PaymentDeclined
-
-        raise PaymentDeclined(
-            f"Your payment was declined by the card issuer ({method.label}). "
-            "Nothing was purchased; choose another payment method."
-        )
-
-
 def fault_blueprint(app_name: str, state: FaultState) -> Any:
     """``/-/faults``: list, set and clear faults of a server started by ``provlab up``.
 
@@ -207,12 +195,17 @@ def fault_blueprint(app_name: str, state: FaultState) -> Any:
         else:
             return jsonify({"error": 'expected {"set": KIND} or {"clear": KIND|"all"}'}), 400
         if app_name == "portal":
-            current_app.extensions["portal.payments"] = (
-                DecliningGateway() if "payment_declined" in state.active else None
-            )
+            _decline_all_payments(current_app, "payment_declined" in state.active)
         return jsonify({"app": app_name, "known": list(known), **describe(state)})
 
     return blueprint
+
+
+def _decline_all_payments(app: Any, on: bool) -> None:
+    # Through the portal's own switch, which every purchase path consults (CLI processes too).
+    from portal.payments import decline_all_payments
+
+    decline_all_payments(app, on)
 
 
 def wire_fault_injection(app: Any, app_name: str) -> FaultState:
@@ -220,6 +213,8 @@ def wire_fault_injection(app: Any, app_name: str) -> FaultState:
     from webcore.auth import csrf
 
     state = FaultState()
+    if app_name == "portal":
+        _decline_all_payments(app, False)  # a fresh server starts with no fault in force
     if app_name == "instance":
         from instance.portal_client import SESSION_HOOK
 

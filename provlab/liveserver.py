@@ -12,10 +12,12 @@ import waitress.server
 
 
 class LiveServer:
-    def __init__(self, app: Any, threads: int = 8) -> None:
+    def __init__(self, app: Any, threads: int = 8, **limits: int) -> None:
+        from provlab.serve import SERVER_LIMITS  # the same limits as `provlab up`'s servers
+
         self.app = app
         self._server: Any = waitress.server.create_server(
-            app, host="127.0.0.1", port=0, threads=threads
+            app, host="127.0.0.1", port=0, threads=threads, **(SERVER_LIMITS | limits)
         )
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -19,6 +19,25 @@ from provlab.faults import wire_fault_injection
 from webcore.clock import is_simulated
 from webcore.jobs import Worker
 
+# Waitress's limits on connections, for both apps (`provlab up`, live servers, benchmarks).
+# Waitress stops *accepting* once `connection_limit` connections are open, and by default (100)
+# keeps an idle keep-alive connection for 120 s: a benchmark client or a few browser tabs
+# (each holds up to 6 idle connections per origin) could silence a server for two minutes.
+# - connection_limit 500: five times the default, and still well under the 1024 descriptors
+#   that waitress's select() loop (and a common `ulimit -n`) can watch, with room left for the
+#   database, logs and keys.
+# - channel_timeout 30 s: an idle connection is closed after 30 s without traffic (a browser
+#   reuses its connections within seconds, so nothing is lost); waitress only ever closes a
+#   connection with no request in progress, so a slow request (a sync waiting on the portal)
+#   is never cut.
+# - cleanup_interval 10 s: how often waitress looks for idle connections, so one is gone
+#   within 40 s at most.
+SERVER_LIMITS: dict[str, int] = {
+    "connection_limit": 500,
+    "channel_timeout": 30,
+    "cleanup_interval": 10,
+}
+
 
 def build(app_name: str) -> Flask:
     if app_name == "portal":
@@ -60,7 +79,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     try:
-        waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident=args.app)
+        waitress.serve(
+            app,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            ident=args.app,
+            **SERVER_LIMITS,
+        )
     except KeyboardInterrupt:
         pass
     finally:

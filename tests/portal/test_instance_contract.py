@@ -93,4 +93,6 @@ def test_r8_instance_client_reads_the_portals_refusals(
     assert invalid.value.code == "invalid_activation_code"
     with pytest.raises(PortalError) as unknown:  # never activated: its key is unknown
         _client(portal_app, second).sync(SyncRequest("i-2", "x", "17.5.0-ee", "h", 1, 1, ()))
-    assert unknown.value.code == "invalid_signature"
+    # Unsigned (the portal could not verify the request): shown as unverified, never as advice.
+    assert unknown.value.code == "unverified_answer"
+    assert unknown.value.detail == "unsigned invalid_signature"

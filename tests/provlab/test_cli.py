@@ -259,3 +259,30 @@ def test_rules_names_a_test_file_it_cannot_parse(runner: CliRunner, tmp_path: Pa
     result = runner.invoke(main, ["rules", "--root", str(root)])
     assert result.exit_code == 1
     assert "cannot scan tests/portal/test_fake.py, line 1" in result.output
+
+
+@pytest.mark.parametrize("subcommand", [["list"], ["set", "payment_declined"], ["clear"]])
+def test_fault_var_may_follow_the_subcommand(
+    runner: CliRunner, tmp_path: Path, subcommand: list[str]
+) -> None:
+    var = str(tmp_path / "a")
+    before = runner.invoke(main, ["fault", "--var", var, *subcommand])
+    after = runner.invoke(main, ["fault", *subcommand, "--var", var])
+    assert before.exit_code == after.exit_code == 1
+    assert str(tmp_path / "a" / "provlab-up.json") in after.output
+    assert before.output == after.output
+
+
+def test_up_refuses_one_port_for_both_apps_before_touching_anything(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    var = tmp_path / "var"
+    var.mkdir()
+    (var / "keep").write_text("x")
+    result = runner.invoke(
+        main,
+        ["up", "--portal-port", "5077", "--instance-port", "5077", "--var", str(var), "--reset"],
+    )
+    assert result.exit_code == 2
+    assert "both 5077" in result.output and "a port each" in result.output
+    assert (var / "keep").exists()

@@ -108,3 +108,74 @@ def test_provlab_fault_commands_against_a_running_pair(tmp_path: Path) -> None:
         )
     finally:
         _stop_with_ctrl_c(up)
+
+
+def test_payment_declined_applies_to_every_purchase_path_the_cli_too(
+    make_portal: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's switch declines the charges of a `provlab portal` process on the same var."""
+    import json
+
+    from click.testing import CliRunner
+
+    from provlab.cli import main
+
+    for name in ("PORTAL_INSTANCE_PATH", "PORTAL_DATABASE_URL", "PORTAL_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+
+    def provlab(*args: str) -> Any:
+        return runner.invoke(main, ["portal", *args, "--var", str(tmp_path)])
+
+    assert (
+        provlab(
+            "create-customer",
+            "owner@example.com",
+            "--name",
+            "Owner",
+            "--password",
+            "secret123",
+            "--card",
+            "Visa:4242",
+        ).exit_code
+        == 0
+    )
+    created = provlab(
+        "create-subscription",
+        "--customer",
+        "owner@example.com",
+        "--plan",
+        "premium",
+        "--seats",
+        "10",
+        "--contact-email",
+        "c@example.com",
+        "--json",
+    )
+    name = json.loads(created.output)["name"]
+
+    served = make_portal(INSTANCE_PATH=str(tmp_path / "portal"))
+    wire_fault_injection(served, "portal")
+    client = served.test_client()
+    assert (
+        client.post("/-/faults", json={"set": "payment_declined"}, headers=AUTH).status_code == 200
+    )
+
+    declined = provlab("buy-duo-pro", name, "--seats", "3", "--card", "4242")
+    assert declined.exit_code != 0 and "declined" in declined.output
+    client.post("/-/faults", json={"clear": "payment_declined"}, headers=AUTH)
+    assert provlab("buy-duo-pro", name, "--seats", "3", "--card", "4242").exit_code == 0
+
+    client.post("/-/faults", json={"set": "payment_declined"}, headers=AUTH)
+    declined = provlab("add-seats", name, "--seats", "2", "--card", "4242")
+    assert declined.exit_code != 0 and "declined" in declined.output
+    shown = json.loads(provlab("show", name, "--json").output)
+    assert [a["quantity"] for a in shown["add_ons"]] == [3]
+
+
+def test_a_restarted_portal_starts_with_no_payment_fault(portal_app: Flask) -> None:
+    from portal.payments import decline_all_payments, declining_all_payments
+
+    decline_all_payments(portal_app, True)
+    wire_fault_injection(portal_app, "portal")
+    assert not declining_all_payments(portal_app)
