@@ -26,9 +26,7 @@ def increment(
     statement = (
         insert(table)
         .values(**key, **{column: 1}, **on_insert)
-        .on_conflict_do_update(
-            index_elements=list(key), set_={column: table.c[column] + 1}
-        )
+        .on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1})
         .returning(table.c[column])
     )
     return int(session.execute(statement).scalar_one())
