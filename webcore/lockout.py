@@ -78,13 +78,17 @@ class Lockouts:
         """Count a failed attempt; lock on reaching ``MAXIMUM_ATTEMPTS``. Returns whether the
         subject is locked now."""
         table = self.model.__table__
+        now = app_clock().now()
+        # Locks that have run out would be lifted on their next attempt anyway; dropping them
+        # here keeps sprayed unknown logins from piling up once their locks end.
+        self._session.execute(sa.delete(table).where(table.c.locked_at <= now - UNLOCK_IN))
         count = increment(self._session, table, {"subject": subject}, "failed_attempts")
         if count < MAXIMUM_ATTEMPTS:
             return False
         self._session.execute(
             sa.update(table)
             .where(table.c.subject == subject, table.c.locked_at.is_(None))
-            .values(locked_at=app_clock().now())
+            .values(locked_at=now)
         )
         return True
 

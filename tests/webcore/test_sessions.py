@@ -289,3 +289,17 @@ def test_locking_one_account_leaves_others_alone(make_portal: Any) -> None:
         sign_in(client, "one@example.com", f"wrong-{attempt}")
     assert _message(sign_in(client, "one@example.com", PASSWORD)) == LOCKED
     assert sign_in(client, "two@example.com", PASSWORD).status_code == 302
+
+
+def test_ended_locks_are_dropped_so_sprayed_logins_do_not_pile_up(make_portal: Any) -> None:
+    from portal.models import SignInLockout
+    from tests.portal.helpers import count
+
+    app = make_portal()
+    client = app.test_client()
+    for attempt in range(10):
+        sign_in(client, "sprayed@example.com", f"wrong-{attempt}")
+    assert count(app, SignInLockout) == 1
+    _advance(app, 10)
+    sign_in(client, "another@example.com", "wrong")
+    assert count(app, SignInLockout) == 1  # the ended lock went, the new attempt counts
