@@ -47,6 +47,7 @@ def _db(app: Flask) -> Any:
 # -- sessions end on the server --------------------------------------------------------------------
 
 
+@pytest.mark.all_backends
 def test_a_copied_session_cookie_no_longer_works_after_sign_out(signed_up: Login) -> None:
     client = signed_up.app.test_client()
     sign_in(client, signed_up.login, signed_up.password)
@@ -213,6 +214,7 @@ def _advance(app: Flask, minutes: float) -> None:
     app_clock(app).advance(dt.timedelta(minutes=minutes))  # type: ignore[attr-defined]
 
 
+@pytest.mark.all_backends
 def test_ten_failed_sign_ins_lock_the_account_for_ten_minutes(signed_up: Login) -> None:
     client = signed_up.app.test_client()
     for attempt in range(1, 10):
