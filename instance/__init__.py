@@ -21,13 +21,13 @@ def create_app(
 
     from instance import admin, api, graphql_api, views
     from instance.jobs import registry
-    from instance.models import Job, User, db
+    from instance.models import Job, SignInLockout, User, db
     from webcore.app import build_app, init_data_layer
     from webcore.auth import csrf, init_auth, make_auth_blueprint
 
     app = build_app(__name__, "instance", PREFIX, SETTINGS, config, environ)
     init_data_layer(app, db, Job, registry)
-    init_auth(app, lambda user_id: db.session.get(User, int(user_id)))
+    init_auth(app, lambda user_id: db.session.get(User, int(user_id)), SignInLockout)
     app.register_blueprint(make_auth_blueprint(views.find_user, views.home_endpoint))
     app.register_blueprint(views.blueprint)
     app.register_blueprint(admin.blueprint)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 
+from webcore.auth import SessionUserMixin
 from webcore.db import NAMING_CONVENTION, TYPE_ANNOTATION_MAP
 from webcore.jobs import JobMixin
+from webcore.lockout import SignInLockoutMixin
 
 
 class Base(DeclarativeBase):
@@ -50,7 +51,7 @@ class AccessLevel:
     }
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(SessionUserMixin, db.Model):  # type: ignore[name-defined,misc]
     """A user of the self-managed GitLab instance."""
 
     __tablename__ = "users"
@@ -211,3 +212,7 @@ class BillableUserCount(db.Model):  # type: ignore[name-defined,misc]
 
 class Job(JobMixin, db.Model):  # type: ignore[name-defined,misc]
     """The instance's scheduled work (see webcore.jobs)."""
+
+
+class SignInLockout(SignInLockoutMixin, db.Model):  # type: ignore[name-defined,misc]
+    """Failed sign-ins per user or unknown login (see webcore.lockout)."""

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from instance.models import AccessLevel, License, User, UserState, db
 from protocol.license import Plan
+from webcore.auth import end_sessions
 
 SERVICE_ACCOUNT = "service_account"
 # GitLab's own bots: never billable (R30), never eligible for a seat (R2).
@@ -133,6 +134,8 @@ def change_state(user: User, state: str) -> None:
     check_user_fields(
         state=state, bot_type=user.bot_type, highest_access_level=user.highest_access_level
     )
+    if state != user.state and state != UserState.ACTIVE:
+        end_sessions(user)  # a blocked user's open sessions end now, and stay ended if unblocked
     user.state = state
     db.session.flush()
 

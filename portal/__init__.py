@@ -19,13 +19,13 @@ def create_app(
     """Wire the portal app; see ``portal.setup.prepare`` for first-start work."""
     from portal import customer, sales, support, sync_api, trials, views
     from portal.jobs import registry
-    from portal.models import Account, Job, db
+    from portal.models import Account, Job, SignInLockout, db
     from webcore.app import build_app, init_data_layer
     from webcore.auth import csrf, init_auth, make_auth_blueprint
 
     app = build_app(__name__, "portal", PREFIX, SETTINGS, config, environ)
     init_data_layer(app, db, Job, registry)
-    init_auth(app, lambda user_id: db.session.get(Account, int(user_id)))
+    init_auth(app, lambda user_id: db.session.get(Account, int(user_id)), SignInLockout)
     app.register_blueprint(make_auth_blueprint(views.find_account, views.home_endpoint))
     app.register_blueprint(views.blueprint)
     for feature in (customer, trials, support, sales, sync_api):

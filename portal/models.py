@@ -6,12 +6,14 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 
+from webcore.auth import SessionUserMixin
 from webcore.db import NAMING_CONVENTION, TYPE_ANNOTATION_MAP
 from webcore.jobs import JobMixin
+from webcore.lockout import SignInLockoutMixin
+from webcore.throttle import ThrottleCounterMixin
 
 
 class Base(DeclarativeBase):
@@ -31,7 +33,7 @@ class Role:
     ALL = (CUSTOMER, SUPPORT, SALES)
 
 
-class Account(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class Account(SessionUserMixin, db.Model):  # type: ignore[name-defined,misc]
     """Someone who signs in to the portal: a customer contact, a support engineer, sales."""
 
     __tablename__ = "accounts"
@@ -50,6 +52,14 @@ class Account(UserMixin, db.Model):  # type: ignore[name-defined,misc]
 
 class Job(JobMixin, db.Model):  # type: ignore[name-defined,misc]
     """The portal's scheduled work (see webcore.jobs)."""
+
+
+class SignInLockout(SignInLockoutMixin, db.Model):  # type: ignore[name-defined,misc]
+    """Failed sign-ins per account or unknown login (see webcore.lockout)."""
+
+
+class ThrottleCounter(ThrottleCounterMixin, db.Model):  # type: ignore[name-defined,misc]
+    """Per-client request counts of throttled endpoints (see webcore.throttle)."""
 
 
 class SeenNonce(db.Model):  # type: ignore[name-defined,misc]

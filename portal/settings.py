@@ -17,6 +17,13 @@ def parse_time_of_day(value: str) -> str:
     return f"{int(hour):02d}:{int(minute):02d}"
 
 
+def parse_positive(value: str) -> int:
+    number = int(value.strip())
+    if number < 1:
+        raise ValueError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
 SETTINGS: list[Setting] = [
     *common_settings("portal"),
     Setting("BASE_URL", "http://127.0.0.1:5010", "The portal's public URL (links in mail)."),
@@ -36,6 +43,18 @@ SETTINGS: list[Setting] = [
         300,
         "How far a signed request's timestamp may be from the portal's clock.",
         parse=int,
+    ),
+    Setting(
+        "ACTIVATION_GUESS_LIMIT",
+        10,
+        "Refused activation codes a client may send per window before it gets 429.",
+        parse=parse_positive,
+    ),
+    Setting(
+        "ACTIVATION_GUESS_PERIOD_SECONDS",
+        3600,
+        "The window of ACTIVATION_GUESS_LIMIT, in seconds.",
+        parse=parse_positive,
     ),
     Setting(
         "EMBARGOED_COUNTRIES",

@@ -29,7 +29,7 @@ from portal.models import (
 from portal.purchases import support_extend_trial
 from portal.subscriptions import find_subscription, search_subscriptions
 from portal.views import find_account
-from webcore.auth import SignInForm, password_matches, roles_required
+from webcore.auth import SignInForm, authenticate, roles_required
 from webcore.clock import app_clock
 
 blueprint = Blueprint("support", __name__, url_prefix="/support")
@@ -40,15 +40,21 @@ def sign_in() -> ResponseReturnValue:
     """Support's own sign-in: only support engineers get in here."""
     form = SignInForm()
     if form.validate_on_submit():
-        account = find_account(form.login.data.strip())
-        if (
-            account is not None
-            and account.role == Role.SUPPORT
-            and password_matches(account.password_hash, form.password.data)
-        ):
+        # The shared check: one password check whether or not the account exists, and the
+        # same lockout as the customers' sign-in.
+        account, message = authenticate(
+            find_account,
+            form.login.data,
+            form.password.data,
+            may_sign_in=lambda found: found.role == Role.SUPPORT,
+            refused_message="Invalid login or password, or not a support engineer.",
+        )
+        if account is not None:
             login_user(account)
+            db.session.commit()
             return redirect(url_for(".index"))
-        flash("Invalid login or password, or not a support engineer.", "error")
+        db.session.commit()  # the failed attempt counts towards the lockout
+        flash(message, "error")
         return render_template("support/sign_in.html", form=form), 401
     return render_template("support/sign_in.html", form=form)
 

@@ -26,6 +26,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from portal.activation_throttle import throttle_activation_guesses
 from portal.keys import published_keys, signing_key
 from portal.licensing import (
     HandOver,
@@ -134,6 +135,7 @@ def _token() -> str:
 
 
 @blueprint.post("/activations")
+@throttle_activation_guesses
 def activate() -> ResponseReturnValue:
     try:
         opened, key = open_self_signed_request(

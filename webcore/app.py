@@ -66,6 +66,13 @@ def common_settings(app_name: str) -> list[Setting]:
         ),
         Setting("LOG_LEVEL", "INFO", "Log level of the app's loggers.", parse=_log_level),
         Setting(
+            "SECURE_COOKIES",
+            False,
+            "Send the session cookie only over https (turn on behind https; loopback http "
+            "needs it off).",
+            parse=parse_bool,
+        ),
+        Setting(
             "PASSWORD_HASH_METHOD",
             "scrypt",
             "Werkzeug password hash method; tests and scenarios use a cheap one.",
@@ -106,7 +113,11 @@ def build_app(
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)
     app.config["SECRET_KEY"] = values["SECRET_KEY"] or _stored_secret(instance_path)
     app.config["SECRET_KEY_CONFIGURED"] = bool(values["SECRET_KEY"])
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Set, not setdefault: Flask's defaults already hold these keys (SameSite None).
+    for cookie in ("SESSION", "REMEMBER"):
+        app.config[f"{cookie}_COOKIE_SAMESITE"] = "Lax"
+        app.config[f"{cookie}_COOKIE_HTTPONLY"] = True
+        app.config[f"{cookie}_COOKIE_SECURE"] = values["SECURE_COOKIES"]
     app.config["SESSION_COOKIE_NAME"] = f"{app_name}_session"
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     logging.getLogger(f"provlab.{app_name}").setLevel(values["LOG_LEVEL"])

@@ -2,6 +2,13 @@
 
 Flask-Login keeps the session, Flask-WTF the CSRF tokens, Werkzeug hashes passwords (scrypt).
 Each app supplies its user lookup; roles are plain strings the app defines.
+
+Sessions end on the server: Flask's session is a signed cookie, so a copy of it would work until
+it expires. Each user has a ``session_generation`` that the Flask-Login id carries
+(``"<id>:<generation>"``); the user loader refuses a session of any other generation, so raising
+it (``end_sessions``: on sign-out, a password change, a block) ends every session of that user,
+copies included. A remember-me cookie carries the same id, so it is refused the same way (the
+apps never set one). A user who is no longer active (blocked, banned, deactivated) is refused too.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
@@ -25,12 +33,15 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
+
+from webcore.lockout import LOCKED_MESSAGE, Lockouts, subject_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,18 +72,110 @@ def _unknown_login_hash() -> str:
     return cached
 
 
+INVALID_LOGIN_MESSAGE = "Invalid login or password."
+
+# Ids and generations in a session are checked before they reach the database (int64 columns).
+_MAX_ID = 2**63 - 1
+
+
+class SessionUserMixin(UserMixin):
+    """A user who signs in; ``get_id`` names the session generation (see the module's doc)."""
+
+    session_generation: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_generation or 0}"
+
+
+def end_sessions(user: Any) -> None:
+    """End every session of ``user`` (each browser signs in again); the caller commits."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def change_password(user: Any, password: str) -> None:
+    """A new password ends the user's sessions, as GitLab's does (no sign-in after a change)."""
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
 class SignInForm(FlaskForm):
     login = StringField("Username or email", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
 
 
-def init_auth(app: Flask, load_user: Callable[[str], Any | None]) -> None:
+def _number(text: str) -> int | None:
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= _MAX_ID else None
+
+
+def _session_loader(load_user: Callable[[str], Any | None]) -> Callable[[str], Any | None]:
+    def load(session_id: str) -> Any | None:
+        user_id, _, generation_text = session_id.partition(":")
+        number, generation = _number(user_id), _number(generation_text)
+        if number is None or generation is None:
+            return None  # no generation (an old-style or forged id): sign in again
+        user = load_user(str(number))
+        if user is None or (user.session_generation or 0) != generation or not user.is_active:
+            return None
+        return user
+
+    return load
+
+
+def init_auth(
+    app: Flask, load_user: Callable[[str], Any | None], lockout_model: type[Any]
+) -> None:
+    """``load_user`` finds a user by database id; ``lockout_model`` maps the app's
+    ``sign_in_lockouts`` table (webcore.lockout.SignInLockoutMixin)."""
     manager = LoginManager()
     manager.login_view = "auth.sign_in"
     manager.login_message = "Please sign in to continue."
-    manager.user_loader(load_user)
+    manager.user_loader(_session_loader(load_user))
     manager.init_app(app)
     csrf.init_app(app)
+    app.extensions["auth.lockouts"] = Lockouts(lockout_model)
+
+
+def authenticate(
+    find_user: Callable[[str], Any | None],
+    login: str,
+    password: str,
+    *,
+    may_sign_in: Callable[[Any], bool] = lambda user: True,
+    refused_message: str = INVALID_LOGIN_MESSAGE,
+) -> tuple[Any | None, str]:
+    """The user to sign in, or None and the message to show; the caller commits either way
+    (the failure count must stay).
+
+    Every attempt costs one password check, known login or not, locked or not: a faster answer
+    would tell who has an account. Failed attempts count towards the lockout (webcore.lockout);
+    the right password of a user who may not sign in here (blocked, or not support staff on the
+    support console) is refused without counting, as Devise does for inactive accounts.
+    """
+    login = login.strip()
+    user = find_user(login)
+    stored = getattr(user, "password_hash", None) or _unknown_login_hash()
+    # A user without a password (a bot) gets the dummy check too, and matches nothing.
+    matches = password_matches(stored, password) and bool(getattr(user, "password_hash", None))
+    lockouts = Lockouts.of_app()
+    subject = subject_for(user, login)
+    if lockouts.is_locked(subject):
+        lockouts.record_failure(subject)  # Devise counts attempts made while locked too
+        return None, LOCKED_MESSAGE
+    if matches and user.is_active and may_sign_in(user):
+        lockouts.reset(subject)
+        return user, ""
+    if matches:
+        return None, refused_message
+    if lockouts.record_failure(subject):
+        return None, LOCKED_MESSAGE
+    return None, refused_message
+
+
+def _commit() -> None:
+    current_app.extensions["sqlalchemy"].session.commit()
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
@@ -118,21 +221,24 @@ def make_auth_blueprint(
     def sign_in() -> ResponseReturnValue:
         form = SignInForm()
         if form.validate_on_submit():
-            user = find_user(form.login.data.strip())
-            # An unknown login costs a password check too: a faster answer would tell who has
-            # an account.
-            stored = user.password_hash if user is not None else _unknown_login_hash()
-            if password_matches(stored, form.password.data) and user is not None and user.is_active:
+            user, message = authenticate(find_user, form.login.data, form.password.data)
+            if user is not None:
                 login_user(user)
+                _commit()
                 return redirect(
                     _safe_next(request.args.get("next")) or url_for(home_endpoint(user))
                 )
-            flash("Invalid login or password.", "error")
+            _commit()
+            flash(message, "error")
             return render_template("sign_in.html", form=form), 401
         return render_template("sign_in.html", form=form)
 
     @blueprint.post("/users/sign_out")
     def sign_out() -> ResponseReturnValue:
+        # Ends the session on the server too: a copy of this cookie no longer signs anyone in.
+        if current_user.is_authenticated:
+            end_sessions(current_user._get_current_object())
+            _commit()
         logout_user()
         return redirect(url_for("auth.sign_in"))
 
