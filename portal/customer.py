@@ -30,6 +30,7 @@ from portal.subscriptions import (
 )
 from webcore.auth import roles_required
 from webcore.clock import app_clock
+from webcore.headers import shows_secret
 
 blueprint = Blueprint("customer", __name__, url_prefix="/subscriptions")
 
@@ -67,6 +68,7 @@ def index() -> ResponseReturnValue:
 
 
 @blueprint.get("/<name>")
+@shows_secret  # the activation code (?code=1)
 @roles_required(Role.CUSTOMER)
 def show(name: str) -> ResponseReturnValue:
     subscription = _own_subscription(name)
@@ -182,6 +184,7 @@ def activation_code(name: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/<name>/license")
+@shows_secret
 @roles_required(Role.CUSTOMER)
 def license_download(name: str) -> ResponseReturnValue:
     subscription = _own_subscription(name)
