@@ -58,7 +58,13 @@ def ensure_private_file(path: Path) -> None:
 
 
 def ensure_private_sqlite_file(path: Path) -> None:
-    """Before SQLite opens ``path``: the database file (and any companion) private."""
+    """Before SQLite opens ``path``: the database file (and any companion) private.
+
+    A missing folder is left missing: SQLite then fails to open the database, which the health
+    check reports, instead of a mistyped path quietly getting a new empty database.
+    """
+    if not path.parent.is_dir():
+        return
     ensure_private_file(path)
     for suffix in SQLITE_COMPANIONS:
         restrict(path.with_name(path.name + suffix))
