@@ -392,6 +392,21 @@ def license_file(subscription: str, output: Path | None, var: Path) -> None:
     _run(var, action, False)
 
 
+idempotency_option = click.option(
+    "--idempotency-key",
+    "key",
+    default=None,
+    help="Place the order once: run again with the same key, the first order is shown and "
+    "nothing is charged again (1-64 letters, digits, - _ . :).",
+)
+
+
+def _idempotency_key(raw: str | None) -> str | None:
+    from portal.idempotency import idempotency_key
+
+    return idempotency_key(raw)
+
+
 def _card(subscription: Any, last4: str) -> Any:
     from portal.models import PaymentMethod, db
 
@@ -410,15 +425,25 @@ def _card(subscription: Any, last4: str) -> Any:
 @click.argument("subscription")
 @click.option("--seats", type=int, required=True)
 @click.option("--card", "last4", required=True, help="Last four digits of a card on file.")
+@idempotency_option
 @var_option
 @json_option
-def buy_duo_pro(subscription: str, seats: int, last4: str, var: Path, as_json: bool) -> None:
+def buy_duo_pro(
+    subscription: str, seats: int, last4: str, key: str | None, var: Path, as_json: bool
+) -> None:
     """The customer's self-serve *Buy GitLab Duo Pro* (R3–R7)."""
+    from portal.idempotency import place_once
+    from portal.models import OrderKind
     from portal.purchases import buy_duo_pro as buy
 
     def action(app: Flask) -> tuple[Any, str]:
         found = _subscription(subscription)
-        order = buy(found, seats, _card(found, last4), _now(), found.customer)
+        order = place_once(
+            found,
+            _idempotency_key(key),
+            OrderKind.DUO_PRO,
+            lambda k: buy(found, seats, _card(found, last4), _now(), found.customer, idempotency_key=k),
+        )
         return order_row(
             order
         ), f"order #{order.id}: {seats} Duo Pro seats, {order.amount_cents} cents"
@@ -430,15 +455,25 @@ def buy_duo_pro(subscription: str, seats: int, last4: str, var: Path, as_json: b
 @click.argument("subscription")
 @click.option("--seats", type=int, required=True)
 @click.option("--card", "last4", required=True, help="Last four digits of a card on file.")
+@idempotency_option
 @var_option
 @json_option
-def add_seats(subscription: str, seats: int, last4: str, var: Path, as_json: bool) -> None:
+def add_seats(
+    subscription: str, seats: int, last4: str, key: str | None, var: Path, as_json: bool
+) -> None:
     """The customer's self-serve *Add seats* on the add-on they have (R5)."""
+    from portal.idempotency import place_once
+    from portal.models import OrderKind
     from portal.purchases import add_seats as add
 
     def action(app: Flask) -> tuple[Any, str]:
         found = _subscription(subscription)
-        order = add(found, seats, _card(found, last4), _now(), found.customer)
+        order = place_once(
+            found,
+            _idempotency_key(key),
+            OrderKind.ADD_ON_SEATS,
+            lambda k: add(found, seats, _card(found, last4), _now(), found.customer, idempotency_key=k),
+        )
         return order_row(order), f"order #{order.id}: {seats} more seats"
 
     _run(var, action, as_json)
@@ -457,6 +492,7 @@ def add_seats(subscription: str, seats: int, last4: str, var: Path, as_json: boo
 @click.option("--add-on-seats", type=int, default=None, help="Renewal: the add-on's new seats.")
 @click.option("--days", type=int, default=None, help="Trial extension: days to add.")
 @click.option("--note", default="")
+@idempotency_option
 @var_option
 @json_option
 def order(
@@ -467,21 +503,26 @@ def order(
     add_on_seats: int | None,
     days: int | None,
     note: str,
+    key: str | None,
     var: Path,
     as_json: bool,
 ) -> None:
     """A sales order: Duo Enterprise (R3, R6), seats, renewal, or a $0 trial extension (R23)."""
     from portal import purchases
+    from portal.idempotency import place_once
 
     def action(app: Flask) -> tuple[Any, str]:
         found, by, now = _subscription(subscription), _account(seller, "sales"), _now()
-        if kind == "trial_extension":
-            if days is None:
-                raise Refused("--days is required for a trial extension.")
-            placed = purchases.extend_duo_trial(found, days, now, by, note)
-        elif kind == "renewal":
-            placed = purchases.renew(found, now, by, seats=seats, add_on_seats=add_on_seats)
-        else:
+
+        def place(k: str | None) -> Any:
+            if kind == "trial_extension":
+                if days is None:
+                    raise Refused("--days is required for a trial extension.")
+                return purchases.extend_duo_trial(found, days, now, by, note, idempotency_key=k)
+            if kind == "renewal":
+                return purchases.renew(
+                    found, now, by, seats=seats, add_on_seats=add_on_seats, idempotency_key=k
+                )
             if seats is None:
                 raise Refused("--seats is required.")
             sell = {
@@ -489,7 +530,9 @@ def order(
                 "add_on_seats": purchases.sell_add_on_seats,
                 "subscription_seats": purchases.sell_subscription_seats,
             }[kind]
-            placed = sell(found, seats, now, by)
+            return sell(found, seats, now, by, idempotency_key=k)
+
+        placed = place_once(found, _idempotency_key(key), kind, place)
         return order_row(placed), f"order #{placed.id}: {kind}, {placed.amount_cents} cents"
 
     _run(var, action, as_json)

@@ -15,11 +15,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from portal import licensing, purchases, seat_billing
+from portal import idempotency, licensing, purchases, seat_billing
 from portal.billing.seat_review import CANCELLATION_NOTICE_DAYS, Cancellation
 from portal.errors import Refused
 from portal.licensing import activation_of, license_file_for, license_file_name
-from portal.models import Invoice, Order, PaymentMethod, Role, Subscription, db
+from portal.models import Invoice, Order, OrderKind, PaymentMethod, Role, Subscription, db
 from portal.pricing import format_money
 from portal.subscriptions import (
     active_add_on,
@@ -30,6 +30,7 @@ from portal.subscriptions import (
 )
 from webcore.auth import roles_required
 from webcore.clock import app_clock
+from webcore.headers import shows_secret
 
 blueprint = Blueprint("customer", __name__, url_prefix="/subscriptions")
 
@@ -67,6 +68,7 @@ def index() -> ResponseReturnValue:
 
 
 @blueprint.get("/<name>")
+@shows_secret  # the activation code (?code=1)
 @roles_required(Role.CUSTOMER)
 def show(name: str) -> ResponseReturnValue:
     subscription = _own_subscription(name)
@@ -182,6 +184,7 @@ def activation_code(name: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/<name>/license")
+@shows_secret
 @roles_required(Role.CUSTOMER)
 def license_download(name: str) -> ResponseReturnValue:
     subscription = _own_subscription(name)
@@ -208,16 +211,34 @@ class PurchaseFlow:
     check: Callable[[Subscription, int, dt.date], object]
     quote: Callable[[Subscription, int, dt.date], int]
     purchase: Callable[..., Order]
+    order_kind: str
 
 
 FLOWS = {
     "duo_pro": PurchaseFlow(
-        purchases.check_duo_pro_purchase, purchases.duo_pro_quote, purchases.buy_duo_pro
+        purchases.check_duo_pro_purchase,
+        purchases.duo_pro_quote,
+        purchases.buy_duo_pro,
+        OrderKind.DUO_PRO,
     ),
     "add_seats": PurchaseFlow(
-        purchases.check_add_seats, purchases.add_seats_quote, purchases.add_seats
+        purchases.check_add_seats,
+        purchases.add_seats_quote,
+        purchases.add_seats,
+        OrderKind.ADD_ON_SEATS,
     ),
 }
+
+
+def _purchased(subscription: Subscription, order: Order) -> ResponseReturnValue:
+    """The answer to a purchase, also to the same summary submitted again (a retry)."""
+    flash(
+        f"Your purchase of {order.quantity} seats is complete (order #{order.id}, "
+        f"{format_money(order.amount_cents)}). A confirmation was sent to "
+        f"{subscription.contact_email}.",
+        "success",
+    )
+    return redirect(url_for(".show", name=subscription.name))
 
 
 def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue:
@@ -241,6 +262,15 @@ def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue
             flash(refused.message, "error")
             return redirect(url_for(".show", name=subscription.name))
         return page("seats")
+    purchasing = request.form.get("step") == "purchase"
+    try:  # the same summary submitted again: its order, before any check the order changed
+        key = idempotency.idempotency_key(request.form.get(idempotency.FORM_FIELD))
+        earlier = idempotency.replayed(subscription, key, flow.order_kind) if purchasing else None
+    except Refused as refused:
+        flash(refused.message, "error")
+        return redirect(url_for(".show", name=subscription.name))
+    if earlier is not None:
+        return _purchased(subscription, earlier)
     seats = _seats_field()
     try:
         if seats is None:
@@ -250,24 +280,26 @@ def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue
         flash(refused.message, "error")
         return page("seats", 422, seats=request.form.get("seats", ""))
     amount = flow.quote(subscription, seats, today)
-    if request.form.get("step") != "purchase":
-        return page("summary", seats=seats, amount=amount)
+    if not purchasing:
+        key = idempotency.new_idempotency_key()  # one per rendered summary
+        return page("summary", seats=seats, amount=amount, idempotency_key=key)
     method_id = request.form.get("payment_method", type=int)
     method = db.session.get(PaymentMethod, method_id) if method_id else None
     try:
-        order = flow.purchase(subscription, seats, method, now, current_user)
+        order = idempotency.place_once(
+            subscription,
+            key,
+            flow.order_kind,
+            lambda k: flow.purchase(subscription, seats, method, now, current_user, idempotency_key=k),
+        )
     except Refused as refused:
         db.session.rollback()
         flash(refused.message, "error")
-        return page("summary", 422, seats=seats, amount=amount)
+        # Nothing was placed: the same key may buy on a second try (another card).
+        key = key or idempotency.new_idempotency_key()
+        return page("summary", 422, seats=seats, amount=amount, idempotency_key=key)
     db.session.commit()
-    flash(
-        f"Your purchase of {seats} seats is complete (order #{order.id}, "
-        f"{format_money(order.amount_cents)}). A confirmation was sent to "
-        f"{subscription.contact_email}.",
-        "success",
-    )
-    return redirect(url_for(".show", name=subscription.name))
+    return _purchased(subscription, order)
 
 
 @blueprint.route("/<name>/buy_duo_pro", methods=["GET", "POST"])

@@ -185,6 +185,13 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     """Something sold on a subscription, self-serve or by sales; money in integer cents."""
 
     __tablename__ = "orders"
+    # A submitted form's key: the same summary or order form submitted twice (a retry, a second
+    # tab) finds the first order instead of placing (and charging) a second one.
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "subscription_id", "idempotency_key", name="uq_orders_subscription_id_idempotency_key"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
@@ -197,6 +204,7 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     placed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
     note: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[dt.datetime]
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 # -- activation, licenses and usage --------------------------------------------------------------

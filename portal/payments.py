@@ -2,7 +2,9 @@
 
 Only a fake gateway exists (Provision Lab sells nothing for real): it accepts every card except
 those whose number ends in one of ``DECLINED_CARD_SUFFIXES`` (like a payment provider's test
-cards). A purchase charges before anything is written, so a declined card provisions nothing.
+cards). A purchase charges last, after its order row has claimed the form's idempotency key and
+before the transaction commits: a declined card raises, the rollback provisions nothing, and a
+second submission of the same form is stopped by the key before it can charge.
 
 Every charge, whichever path it comes from (the customer's pages, ``provlab portal`` commands,
 jobs), goes through ``payment_gateway()``: that is the one place the ``payment_declined`` fault of

@@ -10,6 +10,10 @@ declined purchase leaves nothing behind:
 - R6: one GitLab Duo tier at a time; Enterprise replaces Pro (and a purchase ends a Duo trial).
 - R7: every purchase mails a confirmation to the subscription contact.
 - R23: a Duo trial is extended by sales as a $0 order, never by support.
+
+Each order records the idempotency key of the form that placed it (``portal.idempotency``), and
+the order row is written before the card is charged, so a second claim of a key fails before it
+charges.
 """
 
 from __future__ import annotations
@@ -134,6 +138,7 @@ def _record_order(
     purchase: AddOnPurchase | None = None,
     payment_reference: str | None = None,
     note: str = "",
+    idempotency_key: str | None = None,
 ) -> Order:
     order = Order(
         subscription_id=subscription.id,
@@ -146,9 +151,10 @@ def _record_order(
         placed_by_id=placed_by.id if placed_by else None,
         note=note,
         created_at=now,
+        idempotency_key=idempotency_key,
     )
     db.session.add(order)
-    db.session.flush()
+    db.session.flush()  # claims the idempotency key: a second claim fails here, before a charge
     return order
 
 
@@ -171,16 +177,19 @@ def buy_duo_pro(
     payment_method: PaymentMethod | None,
     now: dt.datetime,
     buyer: Account,
+    *,
+    idempotency_key: str | None = None,
 ) -> Order:
-    """R1, R3–R7: the customer's *Buy GitLab Duo Pro*; a Duo Pro trial ends where this starts."""
+    """R1, R3–R7: the customer's *Buy GitLab Duo Pro*; a Duo Pro trial ends where this starts.
+
+    Rows are written before the charge (the order claims its key); a declined card raises, and
+    the caller's rollback removes them.
+    """
     today = now.date()
     lock(subscription)
     check_duo_pro_purchase(subscription, seats, today)
     method = _check_payment_method(subscription, payment_method)
     amount = duo_pro_quote(subscription, seats, today)
-    reference = payment_gateway().charge(
-        method, amount, f"{seats} GitLab Duo Pro seats on {subscription.name}"
-    )
     trial = active_add_on(subscription, today)
     if trial is not None:
         _end_on(trial, today)
@@ -194,7 +203,10 @@ def buy_duo_pro(
         now,
         buyer,
         purchase=purchase,
-        payment_reference=reference,
+        idempotency_key=idempotency_key,
+    )
+    order.payment_reference = payment_gateway().charge(
+        method, amount, f"{seats} GitLab Duo Pro seats on {subscription.name}"
     )
     _confirm(subscription, order, f"{seats} GitLab Duo Pro seats", now)
     return order
@@ -230,18 +242,14 @@ def add_seats(
     buyer: Account | None,
     *,
     channel: str = SELF_SERVE,
+    idempotency_key: str | None = None,
 ) -> Order:
     """R5: more seats of the add-on the subscription has, never above its own seat count."""
     today = now.date()
     lock(subscription)
     purchase = check_add_seats(subscription, seats, today)
     amount = add_seats_quote(subscription, seats, today)
-    reference = None
-    if channel == SELF_SERVE:
-        method = _check_payment_method(subscription, payment_method)
-        reference = payment_gateway().charge(
-            method, amount, f"{seats} more add-on seats on {subscription.name}"
-        )
+    method = _check_payment_method(subscription, payment_method) if channel == SELF_SERVE else None
     purchase.quantity += seats
     order = _record_order(
         subscription,
@@ -252,8 +260,12 @@ def add_seats(
         now,
         buyer,
         purchase=purchase,
-        payment_reference=reference,
+        idempotency_key=idempotency_key,
     )
+    if method is not None:  # self-serve pays by card; sales invoices
+        order.payment_reference = payment_gateway().charge(
+            method, amount, f"{seats} more add-on seats on {subscription.name}"
+        )
     _confirm(subscription, order, f"{seats} more {AddOnTier(purchase.tier).label} seats", now)
     return order
 
@@ -267,7 +279,12 @@ def _check_sales(account: Account | None) -> None:
 
 
 def sell_duo_enterprise(
-    subscription: Subscription, seats: int, now: dt.datetime, seller: Account | None
+    subscription: Subscription,
+    seats: int,
+    now: dt.datetime,
+    seller: Account | None,
+    *,
+    idempotency_key: str | None = None,
 ) -> Order:
     """R3: Duo Enterprise is sold by sales only; R6: it replaces Duo Pro from today."""
     _check_sales(seller)
@@ -285,22 +302,42 @@ def sell_duo_enterprise(
         _end_on(purchase, today)  # R6: Enterprise replaces Pro (and any Duo trial)
     purchase = _paid_add_on(subscription, AddOnTier.DUO_ENTERPRISE, seats, now)
     order = _record_order(
-        subscription, OrderKind.DUO_ENTERPRISE, SALES, seats, amount, now, seller, purchase=purchase
+        subscription,
+        OrderKind.DUO_ENTERPRISE,
+        SALES,
+        seats,
+        amount,
+        now,
+        seller,
+        purchase=purchase,
+        idempotency_key=idempotency_key,
     )
     _confirm(subscription, order, f"{seats} GitLab Duo Enterprise seats", now)
     return order
 
 
 def sell_add_on_seats(
-    subscription: Subscription, seats: int, now: dt.datetime, seller: Account | None
+    subscription: Subscription,
+    seats: int,
+    now: dt.datetime,
+    seller: Account | None,
+    *,
+    idempotency_key: str | None = None,
 ) -> Order:
     """R5 through sales: more seats of the add-on the subscription has."""
     _check_sales(seller)
-    return add_seats(subscription, seats, None, now, seller, channel=SALES)
+    return add_seats(
+        subscription, seats, None, now, seller, channel=SALES, idempotency_key=idempotency_key
+    )
 
 
 def sell_subscription_seats(
-    subscription: Subscription, seats: int, now: dt.datetime, seller: Account | None
+    subscription: Subscription,
+    seats: int,
+    now: dt.datetime,
+    seller: Account | None,
+    *,
+    idempotency_key: str | None = None,
 ) -> Order:
     """More seats on the subscription itself (room for more add-on seats, R5)."""
     _check_sales(seller)
@@ -318,7 +355,14 @@ def sell_subscription_seats(
     )
     subscription.seats += seats
     order = _record_order(
-        subscription, OrderKind.SUBSCRIPTION_SEATS, SALES, seats, amount, now, seller
+        subscription,
+        OrderKind.SUBSCRIPTION_SEATS,
+        SALES,
+        seats,
+        amount,
+        now,
+        seller,
+        idempotency_key=idempotency_key,
     )
     _confirm(subscription, order, f"{seats} more subscription seats", now)
     return order
@@ -331,6 +375,7 @@ def renew(
     *,
     seats: int | None = None,
     add_on_seats: int | None = None,
+    idempotency_key: str | None = None,
 ) -> Order:
     """A one-year renewal; the paid Duo add-on renews with it (at ``add_on_seats`` if given)."""
     _check_sales(seller)
@@ -387,13 +432,20 @@ def renew(
         now,
         seller,
         note=f"renewed to {new_end.isoformat()}",
+        idempotency_key=idempotency_key,
     )
     _confirm(subscription, order, f"renewal until {new_end.isoformat()} ({seats} seats)", now)
     return order
 
 
 def extend_duo_trial(
-    subscription: Subscription, days: int, now: dt.datetime, seller: Account | None, note: str = ""
+    subscription: Subscription,
+    days: int,
+    now: dt.datetime,
+    seller: Account | None,
+    note: str = "",
+    *,
+    idempotency_key: str | None = None,
 ) -> Order:
     """R23: sales extends a Duo trial with a $0 order (opportunity) on the subscription."""
     _check_sales(seller)
@@ -414,6 +466,7 @@ def extend_duo_trial(
         seller,
         purchase=trial,
         note=note or f"extended by {days} days",
+        idempotency_key=idempotency_key,
     )
     _confirm(
         subscription,

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from portal import purchases
+from portal import idempotency, purchases
 from portal.errors import Refused
 from portal.models import Order, OrderKind, Role, Subscription, db
 from portal.subscriptions import active_add_on, find_subscription
@@ -29,25 +29,32 @@ def _number(name: str) -> int:
     return int(raw)
 
 
-ORDERS: dict[str, Callable[[Subscription], Order]] = {
-    OrderKind.DUO_ENTERPRISE: lambda s: purchases.sell_duo_enterprise(
-        s, _number("seats"), app_clock().now(), current_user
+# Each takes the subscription and the order form's idempotency key.
+ORDERS: dict[str, Callable[[Subscription, str | None], Order]] = {
+    OrderKind.DUO_ENTERPRISE: lambda s, key: purchases.sell_duo_enterprise(
+        s, _number("seats"), app_clock().now(), current_user, idempotency_key=key
     ),
-    OrderKind.ADD_ON_SEATS: lambda s: purchases.sell_add_on_seats(
-        s, _number("seats"), app_clock().now(), current_user
+    OrderKind.ADD_ON_SEATS: lambda s, key: purchases.sell_add_on_seats(
+        s, _number("seats"), app_clock().now(), current_user, idempotency_key=key
     ),
-    OrderKind.SUBSCRIPTION_SEATS: lambda s: purchases.sell_subscription_seats(
-        s, _number("seats"), app_clock().now(), current_user
+    OrderKind.SUBSCRIPTION_SEATS: lambda s, key: purchases.sell_subscription_seats(
+        s, _number("seats"), app_clock().now(), current_user, idempotency_key=key
     ),
-    OrderKind.RENEWAL: lambda s: purchases.renew(
+    OrderKind.RENEWAL: lambda s, key: purchases.renew(
         s,
         app_clock().now(),
         current_user,
         seats=_number("seats"),
         add_on_seats=_number("add_on_seats") if request.form.get("add_on_seats") else None,
+        idempotency_key=key,
     ),
-    OrderKind.TRIAL_EXTENSION: lambda s: purchases.extend_duo_trial(
-        s, _number("days"), app_clock().now(), current_user, request.form.get("note", "")
+    OrderKind.TRIAL_EXTENSION: lambda s, key: purchases.extend_duo_trial(
+        s,
+        _number("days"),
+        app_clock().now(),
+        current_user,
+        request.form.get("note", ""),
+        idempotency_key=key,
     ),
 }
 
@@ -75,6 +82,8 @@ def subscription(name: str) -> ResponseReturnValue:
         subscription=found,
         active=active_add_on(found, app_clock().now().date()),
         kinds=OrderKind.LABELS,
+        # One key per rendered order form: submitting it twice places the order once.
+        keys={kind: idempotency.new_idempotency_key() for kind in OrderKind.LABELS},
     )
 
 
@@ -84,12 +93,14 @@ def place_order(name: str) -> ResponseReturnValue:
     found = find_subscription(name)
     if found is None:
         abort(404)
-    place = ORDERS.get(request.form.get("kind", ""))
+    kind = request.form.get("kind", "")
+    place = ORDERS.get(kind)
     if place is None:
         flash("Choose a kind of order.", "error")
         return redirect(url_for(".subscription", name=found.name))
     try:
-        order = place(found)
+        key = idempotency.idempotency_key(request.form.get(idempotency.FORM_FIELD))
+        order = idempotency.place_once(found, key, kind, lambda k: place(found, k))
     except Refused as refused:
         db.session.rollback()
         flash(refused.message, "error")

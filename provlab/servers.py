@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from webcore.keys import write_public_keys
+from webcore.private_files import make_private_folder, open_private_log
 
 STATE_FILE = "provlab-up.json"
 
@@ -37,7 +38,7 @@ class RunningPair:
 
     def save(self, var: Path) -> None:
         path = var / STATE_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(asdict(self), handle, indent=2)
@@ -126,8 +127,7 @@ def publish_portal_keys(config: PairConfig, portal_env: dict[str, str]) -> None:
 def start_server(
     app_name: str, port: int, env: dict[str, str], log_path: Path
 ) -> subprocess.Popen[bytes]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_file = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
+    log_file = open_private_log(log_path)  # handed to the child, closed with it
     return subprocess.Popen(
         [sys.executable, "-m", "provlab.serve", app_name, "--port", str(port)],
         env=env,

@@ -22,6 +22,7 @@ from protocol.clock import parse_utc
 from webcore.clock import init_clock
 from webcore.config import Setting, load_config, parse_bool, parse_choice
 from webcore.db import engine_options, init_db
+from webcore.headers import init_security_headers
 from webcore.health import make_health_blueprint
 from webcore.jobs import JobRegistry, JobScheduler
 from webcore.keys import write_private_file
@@ -124,6 +125,7 @@ def build_app(
     # The shared layout, sign-in and error pages; an app's own templates take precedence.
     app.register_blueprint(Blueprint("webcore", __name__, template_folder="templates"))
     init_request_log(app)
+    init_security_headers(app)
     init_clock(app)
     _register_error_pages(app)
     return app

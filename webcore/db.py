@@ -23,6 +23,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
+from webcore.private_files import ensure_private_sqlite_file, make_private_folder
+
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timezone-aware UTC datetime on every backend."""
@@ -73,7 +75,23 @@ def engine_options(url: str) -> dict[str, Any]:
     return {"pool_pre_ping": True}
 
 
+def _sqlite_file(engine: Engine) -> Path | None:
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    database_file = _sqlite_file(engine)
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(*_args: Any) -> None:
+        # SQLite would create a missing file with the umask's mode (often world-readable), and
+        # gives its -wal and -shm files the database file's mode: create it private first.
+        if database_file is not None:
+            ensure_private_sqlite_file(database_file)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
@@ -101,7 +119,7 @@ def init_db(app: Flask, db: SQLAlchemy) -> None:
 
 def ensure_sqlite_folder(url: str) -> None:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(Path(url.removeprefix("sqlite:///")).parent)
 
 
 def alembic_config(script_location: str, url: str) -> AlembicConfig:

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from protocol.signing import KeySet, SigningKey, VerifyingKey
+from webcore.private_files import make_private_folder
 
 log = logging.getLogger(__name__)
 
 
 def write_private_file(path: Path, data: bytes) -> None:
     """Create ``path`` with mode 0600 (fails if it exists: a key is never silently replaced)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
@@ -83,5 +84,5 @@ def load_pinned_keys(value: str) -> KeySet:
 
 
 def write_public_keys(path: Path, keys: KeySet) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     path.write_text(json.dumps(keys.to_jwks(), indent=2, sort_keys=True) + "\n")

@@ -3,6 +3,11 @@
 Only the path is logged (query strings can carry tokens). Every log record of the process is
 redacted anyway (a record factory, see ``install_redacting_record_factory``), since secrets also
 reach logs through exception messages, job errors and feature modules.
+
+No request can forge a log line: the factory escapes CR, LF and every other control character in
+each message (a path of ``/x%0d%0arequest_id=...`` or a User-Agent carrying a terminal escape
+stays on its own line, visibly escaped), and the request line writes the path percent-encoded and
+the User-Agent quoted, so neither can fake a ``status=`` field either.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import re
 import secrets
 import time
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, g, request
 from flask_login import current_user
@@ -34,6 +40,33 @@ _SECRET_PATTERNS = [
 ]
 
 
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators some viewers break on.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_TRACEBACK_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# A path as a URL carries it: what is safe in a path stays readable, the rest is %XX.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` on one line: every control character written as ``\\xNN`` (``\\u2028``...)."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def log_path(path: str) -> str:
+    """A request path as it is logged: percent-encoded, so it has no space or control in it."""
+    return quote(path, safe=_PATH_SAFE)
+
+
+def log_quoted(value: str) -> str:
+    """A free-text field (a User-Agent) as one quoted token of the log line."""
+    return '"' + escape_controls(value.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
 def redact(text: str) -> str:
     for pattern in _SECRET_PATTERNS:
         if pattern.groups >= 2:
@@ -44,14 +77,16 @@ def redact(text: str) -> str:
 
 
 def redact_record(record: logging.LogRecord) -> None:
-    """Redact a record's message and traceback in place."""
+    """Redact a record's message and traceback in place, and keep the message on one line."""
     message = record.getMessage()
-    cleaned = redact(message)
+    cleaned = escape_controls(redact(message))
     if cleaned != message:
         record.msg, record.args = cleaned, None
     if record.exc_info and record.exc_info[1] is not None:
         text = logging.Formatter().formatException(record.exc_info)
-        record.exc_info, record.exc_text = None, redact(text)
+        # A traceback spans lines by nature; every other control character is escaped.
+        text = _TRACEBACK_CONTROL.sub(_escaped, redact(text))
+        record.exc_info, record.exc_text = None, text
 
 
 class RedactingFilter(logging.Filter):
@@ -104,12 +139,13 @@ def init_request_log(app: Flask) -> None:
         elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
         user = getattr(current_user, "id", None) if current_user else None
         logger.info(
-            "request_id=%s method=%s path=%s status=%s duration_ms=%.1f user=%s",
+            "request_id=%s method=%s path=%s status=%s duration_ms=%.1f user=%s user_agent=%s",
             request_id,
-            request.method,
-            request.path,
+            log_path(request.method),
+            log_path(request.path),
             response.status_code,
             elapsed_ms,
             user if user is not None else "-",
+            log_quoted(request.headers.get("User-Agent", "")),
         )
         return response

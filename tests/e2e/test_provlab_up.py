@@ -218,6 +218,13 @@ def test_provlab_up_on_real_time_serves_both_apps_and_stops_on_ctrl_c(tmp_path: 
             assert health.status_code == 200 and health.json()["clock"] == "real"
         refused = _clock(up.var, "show")
         assert refused.returncode == 1 and "real time" in refused.stderr
+        # Databases (with -wal, -shm), logs, keys, the state file: owner only; folders 0700.
+        found = {p.relative_to(up.var).as_posix() for p in up.var.rglob("*")}
+        assert {"logs/portal.log", "portal/portal.db", "instance/instance.db-wal"} <= found
+        for path in [up.var, *up.var.rglob("*")]:
+            if path.name == "public_keys.json":
+                continue  # public by nature (and inside a 0700 folder)
+            assert path.stat().st_mode & 0o077 == 0, (path, oct(path.stat().st_mode))
     finally:
         code = _stop_with_ctrl_c(up) if up.process.poll() is None else up.process.returncode
     assert code == 0
