@@ -61,7 +61,7 @@ def doctor(world: Any, *args: str) -> Any:
 
 def test_doctor_names_the_embargo_from_the_portal_alone(world: Any) -> None:
     result = doctor(world, "--subscription", "A-S00000501")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a cause was found
     assert result.output.startswith("VERDICT: The trial request came from an embargoed country")
     assert "[R22]" in result.output
     assert "dropped — reason embargoed_country" in result.output
@@ -98,7 +98,7 @@ def test_doctor_reads_a_live_instance_with_an_admin_token(world: Any) -> None:
     )
     assert synced.json() == {"success": True}
     result = doctor(world, "--subscription", "A-S00000502", "--instance", world.instance_url, "--token", token)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert "[R24]" in result.output and "no seats are assigned" in result.output
 
 
@@ -106,7 +106,7 @@ def test_doctor_refuses_a_damaged_bundle(world: Any, tmp_path: Path) -> None:
     bundle = tmp_path / "bundle.json"
     bundle.write_text('{"format": "something else"}')
     result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(bundle))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # not 1, which says "a cause was found"
     assert "not a diagnostics bundle" in result.output
 
 

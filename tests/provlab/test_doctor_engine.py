@@ -132,7 +132,8 @@ def test_doctor_duo_enterprise_trial_needs_17_3() -> None:
     enterprise = replace(TRIAL, tier="duo_enterprise")
     created = portal(leads=(lead("trial_created"),), trials=(enterprise,))
     assert diagnose_trial(created, instance(gitlab_version="17.2.0")).cause == "version_too_old"
-    assert diagnose_trial(created, instance(gitlab_version="17.3.0")).cause == "trial_active"
+    on_instance = instance(gitlab_version="17.3.0", duo_tier="duo_enterprise")
+    assert diagnose_trial(created, on_instance).cause == "trial_active"
 
 
 def test_doctor_reads_r17_minimums_from_the_protocol_one_place(
