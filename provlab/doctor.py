@@ -347,7 +347,7 @@ def _delivery(
     else:
         last_sync, next_sync = instance.last_sync_at, instance.next_sync_at
         sync_fact = f"instance: last sync {format_utc(last_sync)}" if last_sync else ""
-    sync_fact = sync_fact or "no sync since activation"
+    sync_fact = sync_fact or f"{'instance' if instance else 'portal'}: no sync since activation"
     if last_sync is None or last_sync < trial.created_at:
         when = f" (next at {format_utc(next_sync)})" if next_sync else ""
         return Finding(
