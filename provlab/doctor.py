@@ -316,9 +316,9 @@ def _version_findings(
                 tuple(facts),
             )
             version = reported
-    elif not version and reported and portal_fact:
-        facts.append(portal_fact)
-        version = reported
+    elif portal_fact:
+        facts.append(portal_fact)  # the portal's word agrees, or is all there is
+        version = version or reported
     findings = []
     minimum = tier.minimum_gitlab_version
     if version and GitLabVersion.parse(version) < minimum:

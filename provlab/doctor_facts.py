@@ -19,11 +19,11 @@ def evidence_lines(portal: PortalEvidence, instance: InstanceEvidence | None) ->
     lines: list[str] = []
     if portal.found:
         lines.append(
-            f"subscription {portal.subscription_name}: {portal.plan}, {portal.kind}, "
+            f"portal: subscription {portal.subscription_name}: {portal.plan}, {portal.kind}, "
             f"{portal.license_type} license, contact {portal.contact_email}, ends {portal.ends_on}"
         )
-    lines += [f"lead {lead_fact(lead)}" for lead in portal.leads]
-    lines += [f"trial {trial_fact(trial)}" for trial in portal.trials]
+    lines += [f"portal: {lead_fact(lead)}" for lead in portal.leads]
+    lines += [f"portal: {trial_fact(trial)}" for trial in portal.trials]
     if portal.activated_instance:
         at = f" at {format_utc(portal.activated_at)}" if portal.activated_at else ""
         lines.append(f"portal: activated by instance {portal.activated_instance}{at}")
@@ -46,21 +46,21 @@ def evidence_lines(portal: PortalEvidence, instance: InstanceEvidence | None) ->
         + (f" for {instance.subscription_name}" if instance.subscription_name else "")
     )
     last = instance.last_sync_at
-    lines.append(f"instance last sync: {format_utc(last) if last else 'never'}")
+    lines.append(f"instance: last sync: {format_utc(last) if last else 'never'}")
     if instance.last_sync_error:
-        lines.append(f"last sync error: {instance.last_sync_error}")
+        lines.append(f"instance: last sync error: {instance.last_sync_error}")
     if instance.next_sync_at:
-        lines.append(f"next scheduled sync: {format_utc(instance.next_sync_at)}")
+        lines.append(f"instance: next scheduled sync: {format_utc(instance.next_sync_at)}")
     if instance.proxy:
-        lines.append(f"proxy in use: {instance.proxy}")
+        lines.append(f"instance: proxy in use: {instance.proxy}")
     if instance.duo_tier:
-        lines.append(f"instance add-on: {add_on_fact(instance)}")
+        lines.append(f"instance: add-on {add_on_fact(instance)}")
     return lines
 
 
 def lead_fact(lead: LeadEvidence) -> str:
     return (
-        f"submitted {format_utc(lead.submitted_at)} by {lead.email} ({lead.country}, {lead.add_on}): "
+        f"trial request submitted {format_utc(lead.submitted_at)} by {lead.email} ({lead.country}, {lead.add_on}): "
         f"{lead.status}"
         + (f" — reason {lead.reason}" if lead.reason else "")
         + (f" at {format_utc(lead.processed_at)}" if lead.processed_at else "")
