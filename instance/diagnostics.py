@@ -11,6 +11,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import sqlalchemy as sa
 from flask import Flask
 
 from protocol.clock import format_utc
@@ -34,11 +35,19 @@ def proxy_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {name: _without_credentials(source[name]) for name in PROXY_VARIABLES if source.get(name)}
 
 
-def diagnostics_bundle(app: Flask) -> dict[str, Any]:
-    """Collect the bundle; call inside an app context."""
+def diagnostics_bundle(app: Flask, *, running: bool = True) -> dict[str, Any]:
+    """Collect the bundle; call inside an app context.
+
+    ``running`` says that ``app`` is the instance's serving process (the admin route), so its
+    configuration is the running instance's. Exported by another process over the same database
+    (``provlab instance diagnostics``), only what the instance stored is the instance's: the
+    version it ran at its last sync attempt, never the exporter's own configured version, and no
+    hostname, portal URL or proxy variables (those of the exporting shell mean nothing).
+    """
     from instance.add_ons import assigned_count, duo_availability, duo_purchase
     from instance.identity import identity
     from instance.licenses import current_license, license_history
+    from instance.models import SyncStatus, db
     from instance.sync import sync_report
     from instance.users import billable_user_count
     from webcore.clock import app_clock
@@ -47,20 +56,35 @@ def diagnostics_bundle(app: Flask) -> dict[str, Any]:
     license_row = current_license()
     purchase = duo_purchase()
     report = sync_report()
-    availability = duo_availability(now, app.config["GITLAB_VERSION"])
 
     def when(value: Any) -> str | None:
         return format_utc(value) if value is not None else None
+
+    if running:
+        version: str | None = app.config["GITLAB_VERSION"]
+        version_source, version_at = "running instance", now
+        settings: dict[str, Any] = {
+            "hostname": app.config["HOSTNAME"],
+            "portal_url": app.config["PORTAL_URL"],
+            "proxy": proxy_settings(),
+        }
+    else:
+        status = db.session.execute(sa.select(SyncStatus)).scalar_one_or_none()
+        version = status.gitlab_version if status else None
+        version_at = status.gitlab_version_at if status else None
+        version_source = "last sync attempt" if version else "unknown"
+        settings = {"hostname": None, "portal_url": None, "proxy": None}
+    availability = duo_availability(now, version) if version else None
 
     return {
         "format": BUNDLE_FORMAT,
         "generated_at": format_utc(now),
         "instance": {
             "instance_id": identity().instance_id,
-            "gitlab_version": app.config["GITLAB_VERSION"],
-            "hostname": app.config["HOSTNAME"],
-            "portal_url": app.config["PORTAL_URL"],
-            "proxy": proxy_settings(),
+            "gitlab_version": version,
+            "gitlab_version_source": version_source,
+            "gitlab_version_at": when(version_at),
+            **settings,
         },
         "license": None
         if license_row is None
@@ -87,9 +111,9 @@ def diagnostics_bundle(app: Flask) -> dict[str, Any]:
             "next_sync_at": when(report.next_sync_at),
         },
         "duo": {
-            "available": availability.available,
-            "reason": availability.reason,
-            "warning": availability.warning,
+            "available": availability.available if availability else None,
+            "reason": availability.reason if availability else "GitLab version unknown",
+            "warning": availability.warning if availability else None,
             "purchase": None
             if purchase is None
             else {

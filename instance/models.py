@@ -197,6 +197,10 @@ class SyncStatus(db.Model):  # type: ignore[name-defined,misc]
     last_success_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     next_sync_at: Mapped[dt.datetime | None]
+    # The GitLab version this instance ran at its last sync or activation attempt: the
+    # diagnostics bundle exported from the database reports it, not the exporting process's.
+    gitlab_version: Mapped[str | None] = mapped_column(sa.String(40))
+    gitlab_version_at: Mapped[dt.datetime | None]
 
 
 class BillableUserCount(db.Model):  # type: ignore[name-defined,misc]

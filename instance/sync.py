@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 
 from instance.add_ons import (
     assigned_count,
@@ -115,6 +115,7 @@ def _install(
     status = sync_status()
     status.last_attempt_at = status.last_success_at = now
     status.last_error = None
+    _note_version(status, now)
     if provisioned.removed_usernames:
         log.info("overage removal took the seats of %d users", len(provisioned.removed_usernames))
     return Outcome(row, provisioned.removed_usernames)
@@ -200,7 +201,15 @@ def record_failure(now: dt.datetime, failure: SyncFailed) -> None:
     status = sync_status()
     status.last_attempt_at = now
     status.last_error = failure.message
+    _note_version(status, now)
     db.session.flush()
+
+
+def _note_version(status: SyncStatus, now: dt.datetime) -> None:
+    """Remember the version this (serving) process runs, for the diagnostics bundle exported
+    from the database by another process, whose own configured version means nothing."""
+    status.gitlab_version = current_app.config["GITLAB_VERSION"]
+    status.gitlab_version_at = now
 
 
 def run_scheduled_sync(context: JobContext) -> None:

@@ -497,49 +497,42 @@ def doctor_trial(
     var: Path,
     as_json: bool,
 ) -> None:
-    """Why has this subscription's GitLab Duo trial not started? Prints one verdict naming the
-    cause, the rule and the next action, with the evidence below it."""
+    """Why has this subscription's GitLab Duo trial not started? Prints the verdict naming the
+    first cause on the path, its rule, the facts it rests on and the next action; every other
+    blocker follows as ALSO; the evidence is listed below.
+
+    Exit status: 0 healthy, 1 a cause was found, 2 usage error (or evidence that cannot be
+    read: a damaged bundle, an unreachable instance, no portal database)."""
     from provlab.doctor import diagnose_trial
-    from provlab.doctor_evidence import BundleError, instance_evidence, portal_evidence
+    from provlab.doctor_evidence import (
+        BundleError,
+        fetch_bundle,
+        instance_evidence,
+        portal_evidence,
+    )
 
     if instance_url and bundle:
         raise click.UsageError("give --instance or --bundle, not both")
+    if instance_url and not token:
+        raise click.UsageError("--instance needs --token (an administrator's personal access token)")
     instance = None
     try:
         if bundle is not None:
             instance = instance_evidence(json.loads(bundle.read_text()))
-        elif instance_url:
-            instance = instance_evidence(_fetch_bundle(instance_url, token))
+        elif instance_url and token:
+            instance = instance_evidence(fetch_bundle(instance_url, token))
     except (BundleError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"cannot read the instance's diagnostics: {exc}") from None
-    portal_app = _portal_for_doctor(var)
+        raise click.UsageError(f"cannot read the instance's diagnostics: {exc}") from None
+    try:
+        portal_app = _portal_for_doctor(var)
+    except click.ClickException as exc:
+        raise click.UsageError(exc.message) from None
     verdict = diagnose_trial(portal_evidence(portal_app, subscription_name, email), instance)
     if as_json:
         click.echo(json.dumps(verdict.to_dict(), indent=2))
     else:
         click.echo(verdict.render())
-
-
-def _fetch_bundle(url: str, token: str | None) -> dict[str, Any]:
-    import requests
-
-    if not token:
-        raise click.UsageError(
-            "--instance needs --token (an administrator's personal access token)"
-        )
-    try:
-        response = requests.get(
-            f"{url.rstrip('/')}/admin/subscription/diagnostics.json",
-            headers={"PRIVATE-TOKEN": token},
-            timeout=15,
-        )
-    except requests.RequestException as exc:
-        raise click.ClickException(f"cannot reach the instance at {url}: {exc}") from None
-    if response.status_code != 200:
-        raise click.ClickException(
-            f"the instance refused the diagnostics request ({response.status_code})"
-        )
-    return response.json()  # type: ignore[no-any-return]
+    sys.exit(0 if verdict.healthy else 1)
 
 
 def _portal_for_doctor(var: Path) -> Any:

@@ -10,7 +10,13 @@ import sqlalchemy as sa
 from flask import Flask
 
 from protocol.clock import parse_utc
-from provlab.doctor import InstanceEvidence, LeadEvidence, PortalEvidence, TrialEvidence
+from provlab.doctor_model import (
+    UNSTATED,
+    InstanceEvidence,
+    LeadEvidence,
+    PortalEvidence,
+    TrialEvidence,
+)
 from webcore.clock import app_clock
 
 
@@ -107,12 +113,18 @@ def instance_evidence(bundle: dict[str, Any]) -> InstanceEvidence:
         license_info = bundle["license"]
         sync = bundle["sync"]
         purchase = bundle["duo"]["purchase"]
-        proxy = bundle["instance"].get("proxy") or {}
+        about = bundle["instance"]
+        proxy = about.get("proxy") or {}
         return InstanceEvidence(
             now=parse_utc(bundle["generated_at"]),
             license_type=license_info["type"] if license_info else None,
             subscription_name=license_info["subscription_name"] if license_info else None,
-            gitlab_version=bundle["instance"]["gitlab_version"],
+            gitlab_version=about["gitlab_version"],
+            # Bundles written before the source was stated carried the exporting process's
+            # configured version: the doctor cross-checks those with the portal's.
+            version_source=about.get("gitlab_version_source") or UNSTATED,
+            version_at=_time(about.get("gitlab_version_at")),
+            instance_id=about.get("instance_id"),
             last_sync_at=_time(sync["last_success_at"]),
             last_sync_error=sync["last_error"],
             next_sync_at=_time(sync["next_sync_at"]),
@@ -132,3 +144,26 @@ def instance_evidence(bundle: dict[str, Any]) -> InstanceEvidence:
 
 def _time(value: str | None) -> dt.datetime | None:
     return parse_utc(value) if value else None
+
+
+def fetch_bundle(url: str, token: str) -> dict[str, Any]:
+    """The running instance's own diagnostics bundle (its admin route, an admin's token)."""
+    import requests
+
+    try:
+        response = requests.get(
+            f"{url.rstrip('/')}/admin/subscription/diagnostics.json",
+            headers={"PRIVATE-TOKEN": token},
+            timeout=15,
+        )
+    except requests.RequestException as exc:
+        raise BundleError(f"cannot reach the instance at {url}: {exc}") from None
+    if response.status_code != 200:
+        raise BundleError(f"the instance refused the diagnostics request ({response.status_code})")
+    try:
+        answer = response.json()
+    except ValueError:
+        raise BundleError("the instance answered something other than a bundle") from None
+    if not isinstance(answer, dict):
+        raise BundleError("the instance answered something other than a bundle")
+    return answer

@@ -61,20 +61,48 @@ def duo_bulk_assign(context: click.Context, csv_file: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the bundle here instead of printing it.",
 )
+@click.option(
+    "--url",
+    "instance_url",
+    help="Fetch the bundle from the running instance at this URL (needs --token): it then "
+    "reports what the running instance knows, its version included.",
+)
+@click.option(
+    "--token",
+    envvar="PROVLAB_INSTANCE_TOKEN",
+    help="Administrator's personal access token for --url (or PROVLAB_INSTANCE_TOKEN).",
+)
 @click.pass_context
-def diagnostics(context: click.Context, output: Path | None) -> None:
-    """Export the diagnostics bundle (JSON, no secrets) for support's `provlab doctor --bundle`."""
+def diagnostics(
+    context: click.Context, output: Path | None, instance_url: str | None, token: str | None
+) -> None:
+    """Export the diagnostics bundle (JSON, no secrets) for support's `provlab doctor --bundle`.
+
+    With --url, the running instance answers. Without it the bundle is read from the instance's
+    database, and the GitLab version in it is the one the instance ran at its last sync attempt
+    (this process's own configured version says nothing about the running instance)."""
     import json
 
-    from instance import create_app
-    from instance.diagnostics import diagnostics_bundle
+    if instance_url:
+        from provlab.doctor_evidence import BundleError, fetch_bundle
 
-    app = context.obj.get("app")
-    if app is None:
-        path = context.obj.get("instance_path")
-        app = create_app({"INSTANCE_PATH": str(path)} if path else None)
-    with app.app_context():
-        text = json.dumps(diagnostics_bundle(app), indent=2, sort_keys=True) + "\n"
+        if not token:
+            raise click.UsageError("--url needs --token (an administrator's personal access token)")
+        try:
+            bundle = fetch_bundle(instance_url, token)
+        except BundleError as exc:
+            raise click.ClickException(str(exc)) from None
+    else:
+        from instance import create_app
+        from instance.diagnostics import diagnostics_bundle
+
+        app = context.obj.get("app")
+        if app is None:
+            path = context.obj.get("instance_path")
+            app = create_app({"INSTANCE_PATH": str(path)} if path else None)
+        with app.app_context():
+            bundle = diagnostics_bundle(app, running=False)
+    text = json.dumps(bundle, indent=2, sort_keys=True) + "\n"
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -61,7 +61,7 @@ def doctor(world: Any, *args: str) -> Any:
 
 def test_doctor_names_the_embargo_from_the_portal_alone(world: Any) -> None:
     result = doctor(world, "--subscription", "A-S00000501")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a cause was found
     assert result.output.startswith("VERDICT: The trial request came from an embargoed country")
     assert "[R22]" in result.output
     assert "dropped — reason embargoed_country" in result.output
@@ -98,7 +98,7 @@ def test_doctor_reads_a_live_instance_with_an_admin_token(world: Any) -> None:
     )
     assert synced.json() == {"success": True}
     result = doctor(world, "--subscription", "A-S00000502", "--instance", world.instance_url, "--token", token)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert "[R24]" in result.output and "no seats are assigned" in result.output
 
 
@@ -106,8 +106,98 @@ def test_doctor_refuses_a_damaged_bundle(world: Any, tmp_path: Path) -> None:
     bundle = tmp_path / "bundle.json"
     bundle.write_text('{"format": "something else"}')
     result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(bundle))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # not 1, which says "a cause was found"
     assert "not a diagnostics bundle" in result.output
+
+
+def test_json_carries_every_finding_and_exit_status_says_a_cause_was_found(world: Any) -> None:
+    result = doctor(world, "--subscription", "A-S00000501", "--json")
+    assert result.exit_code == 1
+    verdict = json.loads(result.output)
+    # Embargoed, and no instance activated the subscription either.
+    assert [f["cause"] for f in verdict["findings"]] == ["embargoed_country", "not_activated"]
+    assert all(f["rule"] and f["next_action"] and f["facts"] for f in verdict["findings"])
+
+
+def test_usage_errors_exit_with_2(world: Any) -> None:
+    assert doctor(world, "--subscription", "A-S00000502", "--instance", world.instance_url).exit_code == 2
+    assert doctor(world).exit_code == 2  # no --subscription
+    result = doctor(world, "--subscription", "A-S00000502", "--var", str(world.folder / "nowhere"))
+    assert result.exit_code == 2 and "no portal database" in result.output
+
+
+def test_healthy_trial_exits_0(world: Any) -> None:
+    _synchronize(world)
+    from instance.add_ons import assign_seat, duo_purchase
+    from instance.models import User
+    from webcore.clock import app_clock
+
+    with transaction(world.instance) as session:
+        purchase = duo_purchase()
+        assert purchase is not None
+        alice = session.query(User).filter_by(username="alice").one()
+        assign_seat(purchase.id, alice, app_clock(world.instance).now())
+    result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(_export(world)))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("VERDICT: The trial is active on the instance running A-S00000502")
+
+
+def test_exported_bundle_carries_the_version_the_instance_ran_not_the_exporters(world: Any) -> None:
+    world.instance.config["GITLAB_VERSION"] = "16.7.0"  # what the serving instance runs
+    _synchronize(world)
+    bundle = json.loads(_export(world).read_text())
+    # The exporting process is configured with the default 17.5.0-ee; the bundle does not say so.
+    assert bundle["instance"]["gitlab_version"] == "16.7.0"
+    assert bundle["instance"]["gitlab_version_source"] == "last sync attempt"
+    assert bundle["instance"]["proxy"] is None  # the exporting shell's proxy means nothing
+    result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(_export(world)))
+    assert result.exit_code == 1
+    assert result.output.startswith("VERDICT: The instance runs GitLab 16.7.0; GitLab Duo Pro needs 16.8.0")
+    assert "portal: the instance reported GitLab 16.7.0" in result.output
+
+
+def test_diagnostics_from_the_running_instance_with_url_and_token(world: Any, tmp_path: Path) -> None:
+    world.instance.config["GITLAB_VERSION"] = "16.9.0"  # upgraded since its last sync
+    bundle = tmp_path / "live.json"
+    exported = CliRunner().invoke(
+        main,
+        ["instance", "diagnostics", "--url", world.instance_url, "--token", _admin_token(world), "-o", str(bundle)],
+        catch_exceptions=False,
+    )
+    assert exported.exit_code == 0, exported.output
+    about = json.loads(bundle.read_text())["instance"]
+    assert (about["gitlab_version"], about["gitlab_version_source"]) == ("16.9.0", "running instance")
+    refused = CliRunner().invoke(main, ["instance", "diagnostics", "--url", world.instance_url])
+    assert refused.exit_code == 2
+
+
+def _admin_token(world: Any) -> str:
+    from instance.models import User
+    from instance.tokens import create_token
+    from webcore.clock import app_clock
+
+    with transaction(world.instance) as session:
+        admin = session.query(User).filter_by(username="root").one()
+        return create_token(admin, "support", ["api"], app_clock(world.instance).now())
+
+
+def _synchronize(world: Any) -> None:
+    synced = world.admin_client().post(
+        f"{world.instance_url}/admin/license/sync_seat_link",
+        headers={"X-CSRFToken": _csrf(world.admin_client().get(f"{world.instance_url}/admin/subscription").text)},
+    )
+    assert synced.json() == {"success": True}
+
+
+def _export(world: Any) -> Path:
+    bundle = world.folder / "exported.json"
+    exported = CliRunner().invoke(
+        main,
+        ["instance", "--instance-path", str(world.folder / "instance"), "diagnostics", "-o", str(bundle)],
+        catch_exceptions=False,
+    )
+    assert exported.exit_code == 0, exported.output
+    return bundle
 
 
 def _csrf(html: str) -> str:

@@ -132,7 +132,8 @@ def test_doctor_duo_enterprise_trial_needs_17_3() -> None:
     enterprise = replace(TRIAL, tier="duo_enterprise")
     created = portal(leads=(lead("trial_created"),), trials=(enterprise,))
     assert diagnose_trial(created, instance(gitlab_version="17.2.0")).cause == "version_too_old"
-    assert diagnose_trial(created, instance(gitlab_version="17.3.0")).cause == "trial_active"
+    on_instance = instance(gitlab_version="17.3.0", duo_tier="duo_enterprise")
+    assert diagnose_trial(created, on_instance).cause == "trial_active"
 
 
 def test_doctor_reads_r17_minimums_from_the_protocol_one_place(
@@ -201,3 +202,142 @@ def test_doctor_ended_trial_points_to_sales_zero_dollar_order() -> None:
 def test_unknown_subscription() -> None:
     verdict = diagnose_trial(portal(found=False), None)
     assert verdict.cause == "unknown_subscription"
+
+
+# -- issue 12: evidence that contradicts the verdict, every blocker, facts ------------------------
+
+CREATED = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
+
+
+def test_instance_licensed_for_another_subscription_is_the_verdict_not_nothing_to_fix() -> None:
+    verdict = diagnose_trial(CREATED, instance(subscription_name="A-S00099999"))
+    assert (verdict.cause, verdict.rule, verdict.healthy) == ("other_subscription", "R8", False)
+    assert "This instance runs subscription A-S00099999, not A-S00012345" in verdict.headline
+    assert "--subscription A-S00099999" in verdict.next_action
+    # The other subscription's synced add-on and seats say nothing about this one.
+    assert [finding.cause for finding in verdict.also] == []
+
+
+def test_instance_of_another_subscription_leaves_this_one_to_the_portals_evidence() -> None:
+    never_activated = replace(CREATED, activated_instance=None, activated_at=None, last_sync_at=None)
+    verdict = diagnose_trial(never_activated, instance(subscription_name="A-S00099999"))
+    assert verdict.cause == "other_subscription"
+    assert [finding.cause for finding in verdict.also] == ["not_activated"]
+    assert "portal: no instance has activated A-S00012345" in verdict.also[0].facts
+
+
+def test_unknown_subscription_names_the_one_the_instance_runs() -> None:
+    verdict = diagnose_trial(portal(found=False, subscription_name="A-S0001234S"), instance())
+    assert verdict.cause == "unknown_subscription"
+    assert [finding.cause for finding in verdict.also] == ["other_subscription"]
+    assert "A-S00012345" in verdict.also[0].headline
+
+
+def test_instance_holding_the_license_but_not_the_binding_is_a_finding() -> None:
+    verdict = diagnose_trial(CREATED, instance(instance_id="instance-2"))
+    assert (verdict.cause, verdict.rule) == ("bound_to_other_instance", "R8")
+    assert any("instance-1" in fact for fact in verdict.facts)
+
+
+def test_instance_add_on_other_than_the_portals_trial_is_a_finding() -> None:
+    verdict = diagnose_trial(CREATED, instance(duo_tier="duo_enterprise"))
+    assert (verdict.cause, verdict.rule) == ("add_on_differs", "R13")
+
+
+def test_old_version_and_failing_sync_are_both_named_first_on_the_path_first() -> None:
+    stuck = instance(
+        gitlab_version="16.7.0",
+        last_sync_at=dt.datetime(2026, 3, 3, 3, 41, tzinfo=dt.UTC),
+        last_sync_error="Connection refused by proxy 127.0.0.1:9",
+        duo_tier=None,
+        assigned_seats=0,
+    )
+    verdict = diagnose_trial(CREATED, stuck)
+    assert (verdict.cause, verdict.rule) == ("version_too_old", "R17")
+    assert [(f.cause, f.rule) for f in verdict.also] == [("sync_failing", "R16")]
+    assert "proxy" in verdict.also[0].next_action
+    rendered = verdict.render()
+    assert rendered.index("VERDICT: The instance runs GitLab 16.7.0") < rendered.index("ALSO:    The instance cannot sync")
+
+
+def test_embargo_and_offline_license_are_both_named() -> None:
+    embargoed = portal(leads=(lead("dropped", "embargoed_country"),), license_type="offline_cloud")
+    verdict = diagnose_trial(embargoed, None)
+    assert verdict.cause == "embargoed_country"
+    assert [(f.cause, f.rule) for f in verdict.also] == [("offline_cloud_license", "R10")]
+    assert "activation code" in verdict.also[0].next_action
+
+
+def test_offline_license_explains_its_own_sync_failure() -> None:
+    offline = instance(license_type="offline_cloud", last_sync_error="not cloud licensed", duo_tier=None)
+    verdict = diagnose_trial(CREATED, offline)
+    assert verdict.cause == "offline_cloud_license"
+    assert verdict.also == ()
+
+
+def test_json_carries_every_finding() -> None:
+    embargoed = portal(leads=(lead("dropped", "embargoed_country"),), license_type="offline_cloud")
+    answer = diagnose_trial(embargoed, None).to_dict()
+    assert [f["cause"] for f in answer["findings"]] == ["embargoed_country", "offline_cloud_license"]
+    assert [f["cause"] for f in answer["also"]] == ["offline_cloud_license"]
+    assert all(f["rule"] and f["next_action"] and f["facts"] for f in answer["findings"])
+
+
+def test_bundle_version_of_unstated_origin_is_cross_checked_with_the_portals() -> None:
+    # A bundle written by an exporting process carried that process's version (17.5.0), while
+    # the instance told the portal it runs 16.7.0.
+    exported = instance(gitlab_version="17.5.0", version_source="unstated")
+    verdict = diagnose_trial(replace(CREATED, reported_version="16.7.0"), exported)
+    assert (verdict.cause, verdict.rule) == ("version_too_old", "R17")
+    assert [f.cause for f in verdict.also] == ["versions_disagree"]
+    assert "GitLab 17.5.0" in verdict.also[0].headline and "16.7.0" in verdict.also[0].headline
+
+
+def test_running_instance_newer_than_its_last_report_is_believed() -> None:
+    upgraded = instance(gitlab_version="17.5.0", version_source="running instance")
+    verdict = diagnose_trial(replace(CREATED, reported_version="16.7.0"), upgraded)
+    assert verdict.cause == "trial_active"
+    assert any("reported GitLab 16.7.0" in line for line in verdict.evidence)
+
+
+def test_bundle_without_a_version_uses_the_portals() -> None:
+    unknown = instance(gitlab_version=None, version_source="unknown")
+    verdict = diagnose_trial(replace(CREATED, reported_version="16.7.0"), unknown)
+    assert verdict.cause == "version_too_old"
+    assert any(fact.startswith("portal: the instance reported GitLab 16.7.0") for fact in verdict.facts)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (portal(), None),
+        (portal(leads=(lead("pending"),)), None),
+        (portal(leads=(lead("dropped", "free_plan"),)), instance(license_type="legacy")),
+        (CREATED, instance(gitlab_version="16.7.0", last_sync_error="refused", duo_tier=None)),
+        (CREATED, instance(last_sync_at=SUBMITTED, duo_tier=None)),
+        (CREATED, instance(assigned_seats=0)),
+        (CREATED, instance(subscription_name="A-S00099999")),
+        (CREATED, instance()),
+        (CREATED, None),
+        (portal(found=False), None),
+    ],
+)
+def test_every_finding_states_the_facts_it_rests_on_naming_their_party(case: tuple) -> None:
+    verdict = diagnose_trial(*case)
+    for finding in (verdict.finding, *verdict.also):
+        assert finding.facts, finding
+        assert all(fact.startswith(("portal", "instance")) for fact in finding.facts), finding.facts
+        assert "BECAUSE: " + finding.facts[0] in verdict.render()
+
+
+def test_never_synced_instance_names_its_party_too() -> None:
+    verdict = diagnose_trial(CREATED, instance(last_sync_at=None, duo_tier=None))
+    assert verdict.cause == "not_yet_synced"
+    assert "instance: no sync since activation" in verdict.facts
+
+
+def test_healthy_verdict_names_what_it_rests_on() -> None:
+    verdict = diagnose_trial(CREATED, instance())
+    assert verdict.healthy and verdict.findings == ()
+    assert "A-S00012345" in verdict.headline and "3 seats are assigned" in verdict.headline
+    assert any(fact.startswith("instance") and "licensed for A-S00012345" in fact for fact in verdict.facts)
