@@ -1,7 +1,7 @@
 """Orders carry the idempotency key of the form that placed them (a purchase is charged once)
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30
 """
 
