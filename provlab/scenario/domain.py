@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from flask import Flask
 from provlab.scenario.loader import LineDict, Scenario
 from provlab.scenario.vocabulary import StepContext, action, expectation
 from provlab.scenario.world import World
+from webcore.transaction import unit_of_work
 
 CUSTOMER_EMAIL = "customer@scenario.test"
 SALES_EMAIL = "sales@scenario.test"
@@ -28,17 +29,9 @@ ADMIN_PASSWORD = "scenario-admin-password"
 ROLES = {"none": 0, "guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
 
 
-@contextmanager
-def transaction(app: Flask) -> Iterator[Any]:
+def transaction(app: Flask) -> AbstractContextManager[Any]:
     """One unit of work in ``app``: commit on success, roll back on error."""
-    db = app.extensions["sqlalchemy"]
-    with app.app_context():
-        try:
-            yield db.session
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
+    return unit_of_work(app)
 
 
 def _now(app: Flask) -> dt.datetime:
