@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,11 +27,6 @@ ADMIN_USERNAME = "root"
 ADMIN_PASSWORD = "scenario-admin-password"
 
 ROLES = {"none": 0, "guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
-
-
-def transaction(app: Flask) -> AbstractContextManager[Any]:
-    """One unit of work in ``app``: commit on success, roll back on error."""
-    return unit_of_work(app)
 
 
 def _now(app: Flask) -> dt.datetime:
@@ -80,7 +75,7 @@ def setup_portal(world: World, scenario: Scenario, section: Any) -> None:
             getattr(section, "line", scenario.setup.line), "setup.portal takes 'subscriptions'"
         )
     app = world.portal
-    with transaction(app):
+    with unit_of_work(app):
         customer = create_account(
             CUSTOMER_EMAIL, "Scenario Customer", "scenario-customer", Role.CUSTOMER, app
         )
@@ -143,7 +138,7 @@ def setup_instance(world: World, scenario: Scenario, section: Any) -> None:
         app.config["GITLAB_VERSION"] = str(section["version"])
     if "hostname" in section:
         app.config["HOSTNAME"] = str(section["hostname"])
-    with transaction(app):
+    with unit_of_work(app):
         now = _now(app)
         create_user(
             username=ADMIN_USERNAME,
@@ -232,7 +227,7 @@ def activation_code(world: World, subscription_name: str) -> str:
     from portal.licensing import ensure_activation_code
     from portal.subscriptions import find_subscription
 
-    with transaction(world.portal):
+    with unit_of_work(world.portal):
         subscription = find_subscription(subscription_name)
         if subscription is None:
             raise LookupError(f"no subscription {subscription_name} on the portal")
@@ -257,7 +252,7 @@ def upload_license_file(world: World, subscription_name: str) -> Any:
     from portal.licensing import license_file_for
     from portal.subscriptions import find_subscription
 
-    with transaction(world.portal):
+    with unit_of_work(world.portal):
         subscription = find_subscription(subscription_name)
         if subscription is None:
             raise LookupError(f"no subscription {subscription_name} on the portal")
@@ -347,7 +342,7 @@ def _customer_purchase(context: StepContext, args: Any, purchase: Any) -> None:
     app = context.world.portal
     db = app.extensions["sqlalchemy"]
     try:
-        with transaction(app):
+        with unit_of_work(app):
             buyer = db.session.execute(
                 sa.select(Account).where(Account.email == CUSTOMER_EMAIL)
             ).scalar_one()
@@ -400,7 +395,7 @@ def extend_trial(context: StepContext, args: Any) -> None:
     outcome = None
     try:
         if fields.get("by", "sales") == "support":
-            with transaction(context.world.portal):
+            with unit_of_work(context.world.portal):
                 support_extend_trial(
                     _subscription(context, find_subscription(str(fields["subscription"])))
                 )
@@ -418,7 +413,7 @@ def _as_sales(context: StepContext, name: str) -> Iterator[tuple[Any, Any, dt.da
     from portal.subscriptions import find_subscription
 
     app = context.world.portal
-    with transaction(app) as session:
+    with unit_of_work(app) as session:
         seller = session.execute(
             sa.select(Account).where(Account.email == SALES_EMAIL)
         ).scalar_one()
@@ -500,7 +495,7 @@ def _seat_change(context: StepContext, args: Any, *, assign: bool) -> None:
     app = context.world.instance
     error = None
     try:
-        with transaction(app):
+        with unit_of_work(app):
             purchase = duo_purchase()
             if purchase is None:
                 context.fail("the instance knows no GitLab Duo add-on purchase")
@@ -557,7 +552,7 @@ def change_user(context: StepContext, args: Any) -> None:
     from instance.users import change_state
 
     fields = context.mapping(args, {"user"}, {"state", "role"})
-    with transaction(context.world.instance):
+    with unit_of_work(context.world.instance):
         user = _user(context, fields["user"])
         if "state" in fields:
             change_state(user, str(fields["state"]))
@@ -572,7 +567,7 @@ def use_code_suggestions(context: StepContext, args: Any) -> None:
 
     fields = context.mapping(args, {"user"}, {"expect_status"})
     world = context.world
-    with transaction(world.instance):
+    with unit_of_work(world.instance):
         token = create_token(
             _user(context, fields["user"]), "scenario", ["api"], _now(world.instance)
         )
@@ -930,7 +925,7 @@ def add_users(context: StepContext, args: Any) -> None:
 
     entries = _expand_users(args if isinstance(args, list) else [args])
     app = context.world.instance
-    with transaction(app):
+    with unit_of_work(app):
         now = _now(app)
         for entry in entries:
             if not isinstance(entry, dict) or "username" not in entry or set(entry) - USER_KEYS:
@@ -959,7 +954,7 @@ def change_users(context: StepContext, args: Any) -> None:
 
     fields = context.mapping(args, {"users", "state"})
     names = usernames(fields["users"])
-    with transaction(context.world.instance):
+    with unit_of_work(context.world.instance):
         for name in names:
             change_state(_user(context, name), str(fields["state"]))
     context.world.timeline.add(
@@ -1000,7 +995,7 @@ def cancel_renewal(context: StepContext, args: Any) -> None:
     app = context.world.portal
     outcome = None
     try:
-        with transaction(app):
+        with unit_of_work(app):
             subscription = _subscription(context, find_subscription(str(fields["subscription"])))
             cancel_auto_renewal(subscription, _now(app).date())
     except Refused as refused:
@@ -1017,7 +1012,7 @@ def accept_amendment(context: StepContext, args: Any) -> None:
 
     fields = context.mapping(args, {"subscription"})
     app = context.world.portal
-    with transaction(app) as session:
+    with unit_of_work(app) as session:
         subscription = _subscription(context, find_subscription(str(fields["subscription"])))
         waiting = (
             session.execute(
