@@ -22,7 +22,7 @@ from protocol.clock import parse_utc
 from webcore.clock import init_clock
 from webcore.config import Setting, load_config, parse_bool, parse_choice
 from webcore.db import engine_options, init_db
-from webcore.errors import init_error_handler
+from webcore.errors import init_error_handler, wants_json
 from webcore.health import make_health_blueprint
 from webcore.jobs import JobRegistry, JobScheduler
 from webcore.keys import write_private_file
@@ -173,11 +173,6 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> ResponseReturnValue:
-        from flask import request
-
-        if (
-            request.path.startswith(("/api/", "/-/"))
-            or request.accept_mimetypes.best == "application/json"
-        ):
+        if wants_json():
             return {"error": error.description, "status": error.code}, error.code or 500
         return render_template("error.html", error=error), error.code or 500
