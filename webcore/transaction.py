@@ -4,7 +4,8 @@ A request commits once, after it is answered without an exception (before-reques
 and after-request hooks all done); any exception escaping them (a refusal, a 404, a CSRF failure,
 a bug) rolls back everything the request wrote before the error handler answers, so the page it
 renders sees the database as it was. A commit that fails answers 500, never the 200 the view
-meant. Jobs have their own boundary (``webcore.jobs``); command-line tools and scenario drivers
+meant. A safe request (GET, HEAD, OPTIONS) never commits: whatever it wrote is rolled back and
+logged as the bug it is. Jobs have their own boundary (``webcore.jobs``); command-line tools and scenario drivers
 open a ``unit_of_work``.
 
 How Flask runs a request (``wsgi_app`` → ``full_dispatch_request``): before-request hooks and the
@@ -27,14 +28,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
 _FAILED = "_provlab_request_failed"
 _CALLBACKS = "provlab.after_commit"
+_FLUSHED = "provlab.flushed"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def init_transaction(app: Flask, db: SQLAlchemy) -> None:
@@ -51,12 +55,19 @@ def init_transaction(app: Flask, db: SQLAlchemy) -> None:
     @functools.wraps(full_dispatch_request)
     def _dispatch() -> Any:
         response = full_dispatch_request()
+        session = db.session
         if g.pop(_FAILED, False):
-            _rollback(db.session)  # whatever an error handler or hook wrote after the error
+            _rollback(session)  # whatever an error handler or hook wrote after the error
+        elif request.method in SAFE_METHODS:
+            if _wrote(session):
+                log.error("%s %s wrote to the database: rolled back", request.method, request.path)
+            _rollback(session)
         else:
-            _commit(db.session)
+            _commit(session)
         return response
 
+    if not event.contains(Session, "after_flush", _note_flush):
+        event.listen(Session, "after_flush", _note_flush)
     app.handle_user_exception = _on_exception  # type: ignore[method-assign]
     app.full_dispatch_request = _dispatch  # type: ignore[method-assign]
 
@@ -93,12 +104,21 @@ def unit_of_work(app: Flask | None = None) -> Iterator[Session]:
         _commit(session)
 
 
+def _note_flush(session: Session, _context: Any) -> None:
+    session.info[_FLUSHED] = True
+
+
+def _wrote(session: Any) -> bool:
+    return bool(session.info.get(_FLUSHED) or session.new or session.dirty or session.deleted)
+
+
 def _commit(session: Any) -> None:
     try:
         session.commit()
     except BaseException:
         _rollback(session)
         raise
+    session.info.pop(_FLUSHED, None)
     callbacks = session.info.pop(_CALLBACKS, [])
     for callback in callbacks:
         try:
@@ -110,4 +130,5 @@ def _commit(session: Any) -> None:
 
 def _rollback(session: Any) -> None:
     session.info.pop(_CALLBACKS, None)
+    session.info.pop(_FLUSHED, None)
     session.rollback()

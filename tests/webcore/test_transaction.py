@@ -104,6 +104,11 @@ def make_app(tmp_path: Path, *, testing: bool = True) -> Flask:
         _add(text + "-later")  # written after the discard: not kept either
         return {"answered": True}
 
+    @app.get("/sneaky/<text>")
+    def sneaky(text: str) -> str:
+        _add(text)  # a GET that writes: a bug, never committed
+        return "shown"
+
     with app.app_context():
         db.create_all()
     return app
@@ -194,6 +199,17 @@ def test_discard_changes_keeps_nothing_of_a_request_that_answers_normally(
     response = app.test_client().post("/discard/six")
     assert response.status_code == 200 and response.get_json() == {"answered": True}
     assert _notes(app) == []
+
+
+def test_a_get_or_head_never_commits_and_a_write_in_one_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(tmp_path)
+    client = app.test_client()
+    assert client.get("/sneaky/seven").status_code == 200
+    assert client.head("/sneaky/eight").status_code == 200
+    assert _notes(app) == []
+    assert "GET /sneaky/seven wrote to the database: rolled back" in caplog.text
 
 
 def test_a_unit_of_work_commits_on_success_and_rolls_back_on_an_exception(
