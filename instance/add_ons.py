@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -37,6 +38,7 @@ from instance.users import billable_condition, billable_user_count, current_plan
 from protocol.license import AddOnProduct, AddOnTier
 from protocol.license import License as LicenseDocument
 from protocol.versions import GitLabVersion
+from webcore.errors import Refusal
 
 ASSIGNMENT_RETENTION = dt.timedelta(days=28)
 BULK_LIMIT = 50
@@ -61,13 +63,19 @@ _MESSAGES = {
 }
 
 
-class AssignmentError(Exception):
+class AssignmentError(Refusal):
     """A seat change was refused; ``code`` is the real product's error code."""
 
     def __init__(self, code: str, message: str | None = None) -> None:
-        self.code = code
-        self.message = message or _MESSAGES.get(code, code)
-        super().__init__(f"{code}: {self.message}")
+        super().__init__(message or _MESSAGES.get(code, code), code=code)
+        self.args = (f"{code}: {self.message}",)
+
+    def flash_message(self) -> str:
+        return f"{self.message} ({self.code})"
+
+    def json_body(self) -> dict[str, Any]:
+        # The admin page's seat toggle reads ``success`` and ``error`` (GitLab's shape).
+        return {"success": False, "error": self.code, **super().json_body()}
 
 
 # -- the purchase -------------------------------------------------------------------------------

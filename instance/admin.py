@@ -1,5 +1,7 @@
 """Admin area: Subscription, GitLab Duo seats, Users. Routes only: load, check access, call an
-operation, commit, answer. Every route here requires an administrator (``roles_required``)."""
+operation, answer. The request's one transaction (``webcore.transaction``) commits; a refusal
+propagates, rolls it back and is answered by ``webcore.errors``. Every route here requires an
+administrator (``roles_required``)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from instance.tokens import user_for_token
 from protocol.license import AddOnTier, LicenseType
 from webcore.auth import hash_password, roles_required
 from webcore.clock import app_clock
+from webcore.errors import refusal_redirects, refusal_renders
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -128,16 +131,10 @@ def upload_license() -> ResponseReturnValue:
     raw = upload.read(MAX_LICENSE_FILE_BYTES + 1) if upload else b""
     if not raw:
         raw = request.form.get("license_text", "").encode()
-    if not raw.strip() or len(raw) > MAX_LICENSE_FILE_BYTES:
-        flash("Choose a license file to upload.", "error")
-        return _subscription_page(422)
-    try:
+    with refusal_renders(lambda refused: _subscription_page(422)):
+        if not raw.strip() or len(raw) > MAX_LICENSE_FILE_BYTES:
+            raise LicenseError("Choose a license file to upload.", code="no_license_file")
         upload_license_file(raw.decode("utf-8", "replace"), pinned_portal_keys(), _now())
-    except LicenseError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _subscription_page(422)
-    db.session.commit()
     flash("The license was successfully uploaded and is now active.", "success")
     return redirect(url_for("admin.subscription"))
 
@@ -259,7 +256,8 @@ def change_seats() -> ResponseReturnValue:
     if purchase is None or action not in ("assign", "remove"):
         abort(400, "unknown action or no GitLab Duo purchase")
     ids = _user_ids()
-    try:
+    # A refused change: JSON for the toggle, else the message flashed on the listing page.
+    with refusal_redirects(_listing_url()):
         if len(ids) == 1 and action == "assign":
             user = db.session.get(User, ids[0]) or abort(400, "unknown user")
             add_ons.assign_seat(purchase.id, user, _now())
@@ -270,13 +268,6 @@ def change_seats() -> ResponseReturnValue:
             add_ons.bulk_assign(purchase.id, ids, _now())
         else:
             add_ons.bulk_remove(purchase.id, ids)
-    except add_ons.AssignmentError as error:
-        db.session.rollback()
-        if request.accept_mimetypes.best == "application/json":
-            return {"success": False, "error": error.code, "message": error.message}, 422
-        flash(f"{error.message} ({error.code})", "error")
-        return redirect(_listing_url())
-    db.session.commit()
     if request.accept_mimetypes.best == "application/json":
         return {"success": True}
     count = len(ids)
@@ -342,10 +333,9 @@ def new_user() -> ResponseReturnValue:
     if request.method == "GET":
         return _user_form(None)
     password = request.form.get("password", "")
-    if password and len(password) < 8:
-        flash("Password is too short (minimum is 8 characters)", "error")
-        return _user_form(None, 422)
-    try:
+    with refusal_renders(lambda refused: _user_form(None, 422)):
+        if password and len(password) < 8:
+            raise users.UserError("Password is too short (minimum is 8 characters)")
         user = users.create_user(
             username=request.form.get("username", ""),
             email=request.form.get("email", ""),
@@ -354,11 +344,6 @@ def new_user() -> ResponseReturnValue:
             password_hash=hash_password(password) if password else None,
             **_form_fields(),
         )
-    except users.UserError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _user_form(None, 422)
-    db.session.commit()
     flash(f"User @{user.username} was successfully created.", "success")
     return redirect(url_for("admin.users_index"))
 
@@ -370,7 +355,7 @@ def edit_user(user_id: int) -> ResponseReturnValue:
         return _user_form(user)
     fields = _form_fields()
     name = request.form.get("name", "").strip()
-    try:
+    with refusal_renders(lambda refused: _user_form(user, 422)):
         if not name:
             raise users.UserError("Name can't be blank")
         users.check_user_fields(
@@ -378,14 +363,10 @@ def edit_user(user_id: int) -> ResponseReturnValue:
             bot_type=fields["bot_type"],
             highest_access_level=fields["highest_access_level"],
         )
-    except users.UserError as exc:
-        flash(str(exc), "error")
-        return _user_form(user, 422)
     user.name = name
     user.bot_type = fields["bot_type"]
     user.highest_access_level = fields["highest_access_level"]
     user.admin = fields["admin"]
     users.change_state(user, fields["state"])
-    db.session.commit()
     flash(f"User @{user.username} was successfully updated.", "success")
     return redirect(url_for("admin.users_index"))

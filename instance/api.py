@@ -20,21 +20,22 @@ from instance.tokens import user_for_token
 from protocol.clock import format_utc
 from webcore.auth import hash_password
 from webcore.clock import app_clock
+from webcore.errors import Refusal
 
 blueprint = Blueprint("api_v4", __name__, url_prefix="/api/v4")
 
 MAX_PER_PAGE = 100
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: Any) -> None:
-        self.status = status
-        self.message = message
+class ApiError(Refusal):
+    """A refused API request, answered in GitLab's shape: ``{"message": ...}`` with ``status``
+    (the message is a text like ``"404 User Not Found"`` or, for invalid fields, an object)."""
 
+    def __init__(self, status: int, message: Any, *, code: str | None = None) -> None:
+        super().__init__(message, status=status, code=code or f"http_{status}")
 
-@blueprint.errorhandler(ApiError)
-def _api_error(error: ApiError) -> ResponseReturnValue:
-    return {"message": error.message}, error.status
+    def json_body(self) -> dict[str, Any]:
+        return {"message": self.message}
 
 
 def token_from_request() -> str | None:
@@ -188,10 +189,8 @@ def create_user() -> ResponseReturnValue:
             highest_access_level=AccessLevel.NONE,
         )
     except users.UserError as exc:
-        db.session.rollback()
-        status = 409 if "taken" in str(exc) else 400
-        raise ApiError(status, str(exc)) from None
-    db.session.commit()
+        # GitLab: 409 for a taken username or email, 400 for other invalid fields.
+        raise ApiError(409 if exc.code == "taken" else 400, exc.message) from None
     return user_json(user, full=True), 201
 
 
@@ -205,7 +204,6 @@ def _state_change(
     if user.state not in allowed_from:
         raise ApiError(403, f"403 Forbidden - {refusal}")
     users.change_state(user, to)
-    db.session.commit()
     return "true", 201, {"Content-Type": "application/json"}
 
 
@@ -272,7 +270,6 @@ def code_suggestions() -> ResponseReturnValue:
     if not add_ons.user_has_duo_access(user, now, current_app.config["GITLAB_VERSION"]):
         raise ApiError(401, "401 Unauthorized")
     user.code_suggestions_last_used_at = now
-    db.session.commit()
     data = request.get_json(silent=True) or {}
     prefix = ""
     current_file = data.get("current_file") if isinstance(data, dict) else None

@@ -16,14 +16,17 @@ from pathlib import Path
 
 from instance import add_ons
 from instance.users import find_by_username
+from webcore.errors import Refusal
 
 FILE_PATH_INVALID = "File path is invalid."
 NO_PURCHASE = "Unable to find Duo add-on purchase."
 NO_USERNAME_HEADER = "The CSV file must have a 'username' header."
 
 
-class BulkAssignmentError(Exception):
+class BulkAssignmentError(Refusal):
     """The task cannot start; the message is printed as is."""
+
+    code = "bulk_assignment_refused"
 
 
 @dataclass

@@ -4,6 +4,9 @@ assignment mutations with the real product's names and error codes (R26, R27).
 Mutations answer like GitLab's: problems with the request itself (not signed in, not an admin, an
 unknown purchase) are top-level ``errors``; a refused assignment is the payload's ``errors`` list
 holding the code (``NO_SEATS_AVAILABLE``, ``NOT_ENOUGH_SEATS`` ...), with nothing changed.
+
+A request commits once (``webcore.transaction``), never per mutation field: when any field of a
+mutation fails, nothing the request did is kept.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from instance.models import AddOnPurchase, User, db
 from instance.tokens import user_for_token
 from protocol.license import AddOnTier
 from webcore.clock import app_clock
+from webcore.transaction import discard_changes
 
 blueprint = Blueprint("graphql", __name__)
 
@@ -81,6 +85,12 @@ schema = build_schema(SDL)
 NOT_AVAILABLE = (
     "The resource that you are attempting to access does not exist or you don't have "
     "permission to perform this action"
+)
+
+
+NOT_APPLIED = (
+    "Not applied: another field of this mutation failed, and a mutation is applied in full or "
+    "not at all"
 )
 
 
@@ -169,14 +179,17 @@ def _resolve_eligible(
 
 
 def _mutation(info: Any, run: Any) -> dict[str, Any]:
-    """Run ``run()``; commit on success, roll back and report the code on refusal."""
+    """Run one mutation field in a savepoint: a refusal undoes the field's writes and is
+    reported as the payload's error code. Nothing commits here: the request commits once, and
+    only when every field succeeded (``graphql_endpoint``)."""
     _admin(info)
     try:
-        result = run()
+        with db.session.begin_nested():
+            result = run()
     except add_ons.AssignmentError as error:
-        db.session.rollback()
+        info.context["refused"] = True
         return {"errors": [error.code], "users": []}
-    db.session.commit()
+    info.context["applied"].append(info.path.key)
     return result  # type: ignore[no-any-return]
 
 
@@ -255,17 +268,25 @@ def graphql_endpoint() -> ResponseReturnValue:
     user = user_for_token(token, app_clock().now()) if token else None
     if token and user is None:
         return {"errors": [{"message": "Invalid token"}]}, 401
+    context: dict[str, Any] = {"user": user, "applied": [], "refused": False}
     result = graphql_sync(
         schema,
         data["query"],
         root_value=ROOT,
-        context_value={"user": user},
+        context_value=context,
         variable_values=variables,
         operation_name=data.get("operationName"),
     )
-    if result.errors:
-        db.session.rollback()
+    errors = [{"message": error.message, "path": error.path} for error in result.errors or []]
+    if errors or context["refused"]:
+        # A mutation is all or nothing: one failed field and no field's change is kept. The
+        # fields that had succeeded say so instead of showing a change that was undone.
+        discard_changes()
+        for key in context["applied"]:
+            if result.data is not None and key in result.data:
+                result.data[key] = None
+                errors.append({"message": NOT_APPLIED, "path": [key]})
     body: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        body["errors"] = [{"message": error.message, "path": error.path} for error in result.errors]
+    if errors:
+        body["errors"] = errors
     return body

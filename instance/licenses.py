@@ -18,6 +18,7 @@ from protocol.errors import LicenseExpired, ProtocolError
 from protocol.license import License as LicenseDocument
 from protocol.license import LicenseType, read_license_file
 from protocol.signing import KeySet
+from webcore.errors import Refusal
 from webcore.keys import load_pinned_keys
 
 ONLINE_LICENSE_FILE_REFUSED = (
@@ -27,8 +28,10 @@ ONLINE_LICENSE_FILE_REFUSED = (
 INVALID_LICENSE_FILE = "The license file is invalid: it is not a license signed by GitLab."
 
 
-class LicenseError(ValueError):
+class LicenseError(Refusal, ValueError):
     """A license was refused; the message is safe to show to the admin."""
+
+    code = "license_refused"
 
 
 def pinned_portal_keys() -> KeySet:

@@ -19,6 +19,7 @@ from webcore.app import store_session_secret
 from webcore.auth import hash_password
 from webcore.clock import app_clock
 from webcore.db import upgrade_to_head
+from webcore.transaction import unit_of_work
 
 
 def prepare(app: Flask, *, environ: Mapping[str, str] | None = None) -> None:
@@ -28,13 +29,12 @@ def prepare(app: Flask, *, environ: Mapping[str, str] | None = None) -> None:
     upgrade_to_head(app, db, MIGRATIONS)
     store_session_secret(app)
     load_instance_key(app)
-    with app.app_context():
+    with unit_of_work(app):
         now = app_clock(app).now()
         identity = ensure_identity(now)
         app.extensions["jobs"].ensure("daily_sync", next_sync_slot(identity.sync_minute, now))
         app.extensions["jobs"].ensure("seat_cleanup", _next_clean_up(now))
         sync_status()
-        db.session.commit()
     environment = os.environ if environ is None else environ
     code = app.config.get("GITLAB_ACTIVATION_CODE") or environment.get("GITLAB_ACTIVATION_CODE")
     if code:
@@ -94,7 +94,7 @@ def seed_demo(app: Flask) -> DemoAdmin:
 
     Only a token's digest is stored, so an earlier start's token cannot be shown again.
     """
-    with app.app_context():
+    with unit_of_work(app):
         admin = db.session.execute(
             sa.select(User).where(User.username == DEMO_ADMIN_USERNAME)
         ).scalar_one_or_none()
@@ -110,7 +110,6 @@ def seed_demo(app: Flask) -> DemoAdmin:
             )
         _seed_demo_users(app)
         token = create_token(admin, "provlab up", ["api"], app_clock(app).now())
-        db.session.commit()
     return DemoAdmin(DEMO_ADMIN_USERNAME, DEMO_ADMIN_PASSWORD, token)
 
 

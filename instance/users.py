@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from instance.models import AccessLevel, License, User, UserState, db
 from protocol.license import Plan
 from webcore.auth import end_sessions
+from webcore.errors import Refusal
 
 SERVICE_ACCOUNT = "service_account"
 # GitLab's own bots: never billable (R30), never eligible for a seat (R2).
@@ -37,8 +38,11 @@ BOT_TYPES = (SERVICE_ACCOUNT, *INTERNAL_BOT_TYPES)
 _USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
 
 
-class UserError(ValueError):
-    """Bad input for a user; the message is safe to show."""
+class UserError(Refusal, ValueError):
+    """Bad input for a user; the message is safe to show. ``code`` is ``invalid`` or, for a
+    username or email another user has, ``taken``."""
+
+    code = "invalid"
 
 
 def current_plan() -> Plan | None:
@@ -101,7 +105,8 @@ def create_user(
         raise UserError(
             "Username has already been taken"
             if taken.username.lower() == username.lower()
-            else "Email has already been taken"
+            else "Email has already been taken",
+            code="taken",
         )
     user = User(
         username=username,

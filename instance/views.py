@@ -22,12 +22,11 @@ def find_user(login: str) -> User | None:
 
 
 def record_sign_in(sender: object, user: User, **_: object) -> None:
-    """Flask-Login's ``user_logged_in`` signal: keep *Last sign-in* for Admin → Users.
-    The sign-in request changes nothing else, so this commit is its one transaction."""
+    """Flask-Login's ``user_logged_in`` signal: keep *Last sign-in* for Admin → Users. Written in
+    the sign-in request's one transaction, committed with it (``webcore.transaction``)."""
     from webcore.clock import app_clock
 
     user.last_sign_in_at = app_clock().now()
-    db.session.commit()
 
 
 def home_endpoint(user: User) -> str:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal.errors import Refused
+from webcore.errors import Refusal
 
 DEFAULT_VAR = Path("var")
 
@@ -67,17 +68,16 @@ def _emit(as_json: bool, data: Any, text: str) -> None:
 
 
 def _run(var: Path, action: Callable[[Flask], tuple[Any, str]], as_json: bool) -> None:
-    """Run ``action`` in one transaction; a refused rule is a clean CLI error, nothing written."""
-    from portal.models import db
+    """Run ``action`` in one unit of work; a refusal is a clean CLI error, nothing written."""
+    from webcore.transaction import unit_of_work
 
     with portal_app(var) as app:
         try:
-            data, text = action(app)
-        except Refused as refused:
-            db.session.rollback()
+            with unit_of_work():
+                data, text = action(app)
+        except Refusal as refused:
             rule = f" [{refused.rule}]" if refused.rule else ""
-            raise click.ClickException(refused.message + rule) from None
-        db.session.commit()
+            raise click.ClickException(str(refused.message) + rule) from None
         # Mail queued by the operation is delivered by the server's worker (or held in the outbox).
     _emit(as_json, data, text)
 

@@ -1,7 +1,10 @@
 """The signed-in customer's pages: subscriptions, the subscription card, purchases, licenses.
 
 Thin routes: load the subscription (a customer sees only their own: anything else is a 404),
-call one operation, commit, redirect. Operations enforce the rules (see ``portal.purchases``).
+call one operation, redirect. Operations enforce the rules (see ``portal.purchases``) and raise
+``Refused``, which routes let propagate: the request's one transaction rolls back and the message
+is flashed on the page the route names (``webcore.errors``); a request answered normally commits
+(``webcore.transaction``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from portal.subscriptions import (
 )
 from webcore.auth import roles_required
 from webcore.clock import app_clock
+from webcore.errors import Refusal, refusal_redirects, refusal_renders
 from webcore.headers import shows_secret
 
 blueprint = Blueprint("customer", __name__, url_prefix="/subscriptions")
@@ -132,15 +136,11 @@ def accept_amendment(name: str, invoice_id: int) -> ResponseReturnValue:
     found = db.session.get(Invoice, invoice_id)
     if found is None or found.subscription_id != subscription.id:
         abort(404)
-    try:
+    back = url_for(".invoice", name=subscription.name, invoice_id=found.id)
+    with refusal_redirects(back):
         seat_billing.accept_amendment(found, app_clock().now())
-    except Refused as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Thank you: order amendment accepted, invoice {found.number} issued.", "success")
-    return redirect(url_for(".invoice", name=subscription.name, invoice_id=found.id))
+    flash(f"Thank you: order amendment accepted, invoice {found.number} issued.", "success")
+    return redirect(back)
 
 
 @blueprint.post("/<name>/cancel_renewal")
@@ -148,13 +148,8 @@ def accept_amendment(name: str, invoice_id: int) -> ResponseReturnValue:
 def cancel_renewal(name: str) -> ResponseReturnValue:
     """R36: the customer gives notice of cancellation of the automatic renewal."""
     subscription = _own_subscription(name)
-    try:
+    with refusal_redirects(url_for(".show", name=subscription.name)):
         outcome = seat_billing.cancel_auto_renewal(subscription, app_clock().now().date())
-    except Refused as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        return redirect(url_for(".show", name=subscription.name))
-    db.session.commit()
     if isinstance(outcome, Cancellation):
         flash(
             f"Automatic renewal cancelled: your subscription ends on {subscription.ends_on}.",
@@ -173,28 +168,23 @@ def cancel_renewal(name: str) -> ResponseReturnValue:
 @roles_required(Role.CUSTOMER)
 def activation_code(name: str) -> ResponseReturnValue:
     subscription = _own_subscription(name)
-    try:
+    with refusal_redirects(url_for(".show", name=subscription.name)):
         licensing.ensure_activation_code(subscription)
-    except Refused as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        return redirect(url_for(".show", name=subscription.name))
-    db.session.commit()
     return redirect(url_for(".show", name=subscription.name, code=1) + "#activation-code")
 
 
-@blueprint.get("/<name>/license")
+@blueprint.route("/<name>/license", methods=["GET", "POST"])
 @shows_secret
 @roles_required(Role.CUSTOMER)
 def license_download(name: str) -> ResponseReturnValue:
+    """The license file of an offline subscription. Minting one records it (R9), so only the
+    form's POST does; a GET (an old link, a prefetch) goes to the subscription card, whose
+    *Download license* button posts."""
     subscription = _own_subscription(name)
-    try:
+    if request.method != "POST":
+        return redirect(url_for(".show", name=subscription.name) + "#license")
+    with refusal_redirects(url_for(".show", name=subscription.name)):
         issued = license_file_for(subscription, app_clock().now())
-    except Refused as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        return redirect(url_for(".show", name=subscription.name))
-    db.session.commit()
     return Response(
         issued.token,
         mimetype="application/octet-stream",
@@ -256,49 +246,40 @@ def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue
         return render_template("customer/purchase.html", step=step, **context, **extra), status
 
     if request.method == "GET":
-        try:
+        with refusal_redirects(url_for(".show", name=subscription.name)):
             flow.check(subscription, 1, today)  # refuse at once what no seat count can fix
-        except Refused as refused:
-            flash(refused.message, "error")
-            return redirect(url_for(".show", name=subscription.name))
         return page("seats")
     purchasing = request.form.get("step") == "purchase"
-    try:  # the same summary submitted again: its order, before any check the order changed
+    # The same summary submitted again: its order, before any check the order changed.
+    with refusal_redirects(url_for(".show", name=subscription.name)):
         key = idempotency.idempotency_key(request.form.get(idempotency.FORM_FIELD))
         earlier = idempotency.replayed(subscription, key, flow.order_kind) if purchasing else None
-    except Refused as refused:
-        flash(refused.message, "error")
-        return redirect(url_for(".show", name=subscription.name))
     if earlier is not None:
         return _purchased(subscription, earlier)
     seats = _seats_field()
-    try:
+    with refusal_renders(lambda refused: page("seats", 422, seats=request.form.get("seats", ""))):
         if seats is None:
-            raise Refused("Enter a number of seats of at least 1.")
+            raise Refused("Enter a number of seats of at least 1.", code="invalid_seats")
         flow.check(subscription, seats, today)
-    except Refused as refused:
-        flash(refused.message, "error")
-        return page("seats", 422, seats=request.form.get("seats", ""))
     amount = flow.quote(subscription, seats, today)
     if not purchasing:
         key = idempotency.new_idempotency_key()  # one per rendered summary
         return page("summary", seats=seats, amount=amount, idempotency_key=key)
     method_id = request.form.get("payment_method", type=int)
     method = db.session.get(PaymentMethod, method_id) if method_id else None
-    try:
+
+    def summary_again(refused: Refusal) -> ResponseReturnValue:
+        # Nothing was placed: the same key may buy on a second try (another card).
+        again = key or idempotency.new_idempotency_key()
+        return page("summary", 422, seats=seats, amount=amount, idempotency_key=again)
+
+    with refusal_renders(summary_again):
         order = idempotency.place_once(
             subscription,
             key,
             flow.order_kind,
             lambda k: flow.purchase(subscription, seats, method, now, current_user, idempotency_key=k),
         )
-    except Refused as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        # Nothing was placed: the same key may buy on a second try (another card).
-        key = key or idempotency.new_idempotency_key()
-        return page("summary", 422, seats=seats, amount=amount, idempotency_key=key)
-    db.session.commit()
     return _purchased(subscription, order)
 
 
@@ -320,7 +301,13 @@ def contact(name: str) -> ResponseReturnValue:
     subscription = _own_subscription(name)
     if request.method == "POST":
         form = request.form
-        try:
+
+        def again(refused: Refusal) -> ResponseReturnValue:
+            return render_template(
+                "customer/contact.html", subscription=subscription, form=form
+            ), 422
+
+        with refusal_renders(again):
             change_contact(
                 subscription,
                 name=form.get("name", ""),
@@ -328,13 +315,6 @@ def contact(name: str) -> ResponseReturnValue:
                 company=form.get("company", ""),
                 country=form.get("country", ""),
             )
-        except Refused as refused:
-            db.session.rollback()
-            flash(refused.message, "error")
-            return render_template(
-                "customer/contact.html", subscription=subscription, form=form
-            ), 422
-        db.session.commit()
         flash("The subscription contact was changed.", "success")
         return redirect(url_for(".show", name=subscription.name))
     return render_template("customer/contact.html", subscription=subscription, form=None)

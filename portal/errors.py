@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from webcore.errors import Refusal
 
-class Refused(Exception):
-    """The request breaks a rule; ``message`` is what the user is shown, ``rule`` its ID."""
 
-    def __init__(self, message: str, *, rule: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.rule = rule
+class Refused(Refusal):
+    """The request breaks a rule; ``message`` is what the user is shown, ``rule`` its ID, ``code``
+    what programs tell refusals apart by. Raised, never caught to answer: the request's one
+    transaction rolls back and the web or CLI boundary answers (``webcore.errors``)."""

@@ -26,7 +26,9 @@ from portal.models import PaymentMethod
 
 
 class PaymentDeclined(Refused):
-    pass
+    """The card issuer declined the charge; nothing was purchased."""
+
+    code = "payment_declined"
 
 
 class PaymentGateway(Protocol):

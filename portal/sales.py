@@ -1,7 +1,8 @@
 """Sales' pages: orders placed on a customer's subscription (R3, R5, R6, R23).
 
 Duo Enterprise, extra add-on or subscription seats, renewals, and $0 orders that extend a Duo
-trial. The rules live in ``portal.purchases``; these routes only load, call and commit.
+trial. The rules live in ``portal.purchases``; these routes only load and call (a refusal
+propagates: the request's one transaction rolls back, ``webcore.errors`` flashes it).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from flask_login import current_user
 
 from portal import idempotency, purchases
 from portal.errors import Refused
-from portal.models import Order, OrderKind, Role, Subscription, db
+from portal.models import Order, OrderKind, Role, Subscription
 from portal.subscriptions import active_add_on, find_subscription
 from webcore.auth import roles_required
 from webcore.clock import app_clock
+from webcore.errors import refusal_redirects
 
 blueprint = Blueprint("sales", __name__, url_prefix="/sales")
 
@@ -95,16 +97,10 @@ def place_order(name: str) -> ResponseReturnValue:
         abort(404)
     kind = request.form.get("kind", "")
     place = ORDERS.get(kind)
-    if place is None:
-        flash("Choose a kind of order.", "error")
-        return redirect(url_for(".subscription", name=found.name))
-    try:
+    with refusal_redirects(url_for(".subscription", name=found.name)):
+        if place is None:
+            raise Refused("Choose a kind of order.", code="unknown_order_kind")
         key = idempotency.idempotency_key(request.form.get(idempotency.FORM_FIELD))
         order = idempotency.place_once(found, key, kind, lambda k: place(found, k))
-    except Refused as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        return redirect(url_for(".subscription", name=found.name))
-    db.session.commit()
     flash(f"Order #{order.id} placed: {OrderKind.LABELS[order.kind]}.", "success")
     return redirect(url_for(".subscription", name=found.name))

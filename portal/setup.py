@@ -15,6 +15,7 @@ from webcore.app import store_session_secret
 from webcore.auth import hash_password
 from webcore.clock import app_clock
 from webcore.db import upgrade_to_head
+from webcore.transaction import unit_of_work
 
 
 def prepare(app: Flask) -> None:
@@ -22,12 +23,11 @@ def prepare(app: Flask) -> None:
     upgrade_to_head(app, db, MIGRATIONS)
     store_session_secret(app)
     load_signing_key(app)
-    with app.app_context():
+    with unit_of_work(app):
         scheduler = app.extensions["jobs"]
         now = app_clock(app).now()
         for name, first_run in PERIODIC_JOBS.items():
             scheduler.ensure(name, first_run(now))
-        db.session.commit()
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def seed_demo(app: Flask) -> list[DemoLogin]:
         Role.SUPPORT: "Sam Support",
         Role.SALES: "Sasha Sales",
     }
-    with app.app_context():
+    with unit_of_work(app):
         for login in (DEMO_CUSTOMER, DEMO_SUPPORT, DEMO_SALES):
             exists = db.session.execute(
                 sa.select(Account.id).where(Account.email == login.email)
@@ -110,5 +110,4 @@ def seed_demo(app: Flask) -> list[DemoLogin]:
                 )
                 if login.role == Role.CUSTOMER:
                     _seed_customer(account, app)
-        db.session.commit()
     return [DEMO_CUSTOMER, DEMO_SUPPORT, DEMO_SALES]

@@ -31,6 +31,7 @@ from portal.subscriptions import find_subscription, search_subscriptions
 from portal.views import find_account
 from webcore.auth import SignInForm, authenticate, roles_required
 from webcore.clock import app_clock
+from webcore.errors import refusal_redirects
 
 blueprint = Blueprint("support", __name__, url_prefix="/support")
 
@@ -120,9 +121,9 @@ def check_in(name: str) -> ResponseReturnValue:
     found = find_subscription(name)
     if found is None:
         abort(404)
-    try:
+    with refusal_redirects(url_for(".subscription", name=found.name)):
         if not seat_billing.billed(found):
-            raise Refused("Seat reviews apply to paid subscriptions only.")
+            raise Refused("Seat reviews apply to paid subscriptions only.", code="not_billed")
         entry = seat_billing.record_check_in(
             found,
             period_label=request.form.get("period", ""),
@@ -130,11 +131,6 @@ def check_in(name: str) -> ResponseReturnValue:
             entered_by=current_user,
             now=app_clock().now(),
         )
-    except Refused as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        return redirect(url_for(".subscription", name=found.name))
-    db.session.commit()
     flash(
         f"Check-in recorded: {entry.reported_maximum} users at most from "
         f"{entry.period_starts_on} to {entry.period_ends_on}.",
@@ -172,13 +168,8 @@ def accept_amendment(invoice_id: int) -> ResponseReturnValue:
     found = db.session.get(Invoice, invoice_id)
     if found is None:
         abort(404)
-    try:
+    with refusal_redirects(url_for(".invoice", invoice_id=found.id)):
         seat_billing.accept_amendment(found, app_clock().now())
-    except Refused as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        return redirect(url_for(".invoice", invoice_id=found.id))
-    db.session.commit()
     flash(f"Invoice {found.number} is now invoiced.", "success")
     return redirect(url_for(".invoice", invoice_id=found.id))
 
@@ -190,10 +181,8 @@ def extend_trial(name: str, purchase_id: int) -> ResponseReturnValue:
     purchase = db.session.get(AddOnPurchase, purchase_id)
     if found is None or purchase is None or purchase.subscription_id != found.id:
         abort(404)
-    try:
+    with refusal_redirects(url_for(".subscription", name=found.name)):
         support_extend_trial(found)
-    except Refused as refused:
-        flash(refused.message, "error")
     return redirect(url_for(".subscription", name=found.name))
 
 

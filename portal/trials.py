@@ -13,9 +13,9 @@ from flask.typing import ResponseReturnValue
 from portal.countries import COUNTRIES
 from portal.errors import Refused
 from portal.leads import submit_trial_request
-from portal.models import db
 from webcore.auth import csrf
 from webcore.clock import app_clock
+from webcore.errors import Refusal, refusal_renders
 
 blueprint = Blueprint("trials", __name__)
 
@@ -31,27 +31,21 @@ def form() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("trials/form.html", form={}, countries=COUNTRIES)
     fields = {name: request.form.get(name, "") for name in FIELDS}
-    try:
+
+    def again(refused: Refusal) -> ResponseReturnValue:
+        return render_template("trials/form.html", form=fields, countries=COUNTRIES), 422
+
+    with refusal_renders(again):
         submit_trial_request(fields, app_clock().now())
-    except Refused as refused:
-        db.session.rollback()
-        return render_template(
-            "trials/form.html", form=fields, countries=COUNTRIES, error=refused.message
-        ), 422
-    db.session.commit()
     return render_template("trials/received.html", message=SUCCESS)
 
 
 @blueprint.post("/api/v1/trial_requests")
 @csrf.exempt
 def api() -> ResponseReturnValue:
+    """Refusals answer ``{"message": ..., "code": ...}`` (``webcore.errors``)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return jsonify({"error": "expected a JSON object"}), 400
-    try:
-        submit_trial_request({name: data.get(name) for name in FIELDS}, app_clock().now())
-    except Refused as refused:
-        db.session.rollback()
-        return jsonify({"error": refused.message}), 422
-    db.session.commit()
+        raise Refused("expected a JSON object", code="invalid_json", status=400)
+    submit_trial_request({name: data.get(name) for name in FIELDS}, app_clock().now())
     return jsonify({"status": "received", "message": SUCCESS}), 202

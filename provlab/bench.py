@@ -167,8 +167,8 @@ def bench_year(users: int = 1000) -> Measurement:
 def bench_seats(users: int = 10_000) -> list[Measurement]:
     from instance.add_ons import BULK_LIMIT, bulk_assign, duo_purchase, remove_overage
     from instance.models import User, db
-    from provlab.scenario.domain import transaction
     from provlab.scenario.steps import apply_setup
+    from webcore.transaction import unit_of_work
 
     world = World("inprocess", START, 0)
     try:
@@ -179,14 +179,14 @@ def bench_seats(users: int = 10_000) -> list[Measurement]:
                 db.session.execute(sa.select(User.id).where(User.username.like("user%"))).scalars()
             )
         started = time.perf_counter()
-        with transaction(app):
+        with unit_of_work(app):
             purchase = duo_purchase()
             assert purchase is not None
             for first in range(0, len(ids), BULK_LIMIT):
                 bulk_assign(purchase.id, ids[first : first + BULK_LIMIT], world.now())
         assign_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        with transaction(app):
+        with unit_of_work(app):
             purchase = duo_purchase()
             assert purchase is not None
             purchase.quantity = users // 2

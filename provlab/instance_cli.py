@@ -33,8 +33,8 @@ def duo_bulk_assign(context: click.Context, csv_file: Path) -> None:
     username per line), like GitLab's gitlab:duo:bulk_user_assignment Rake task (R27)."""
     from instance import create_app
     from instance.bulk_assignment import BulkAssignmentError, assign_usernames, read_usernames
-    from instance.models import db
     from webcore.clock import app_clock
+    from webcore.transaction import unit_of_work
 
     try:
         usernames = read_usernames(csv_file)
@@ -44,13 +44,11 @@ def duo_bulk_assign(context: click.Context, csv_file: Path) -> None:
     if app is None:
         path = context.obj.get("instance_path")
         app = create_app({"INSTANCE_PATH": str(path)} if path else None)
-    with app.app_context():
-        try:
+    try:
+        with unit_of_work(app):
             result = assign_usernames(usernames, app_clock(app).now())
-        except BulkAssignmentError as exc:
-            db.session.rollback()
-            raise click.ClickException(str(exc)) from None
-        db.session.commit()
+    except BulkAssignmentError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(result.report())
 
 

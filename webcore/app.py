@@ -23,11 +23,13 @@ from webcore.clock import init_clock
 from webcore.config import Setting, load_config, parse_bool, parse_choice
 from webcore.db import engine_options, init_db
 from webcore.headers import init_security_headers
+from webcore.errors import init_error_handler, wants_json
 from webcore.health import make_health_blueprint
 from webcore.jobs import JobRegistry, JobScheduler
 from webcore.keys import write_private_file
 from webcore.requestlog import init_request_log
 from webcore.simulation import blueprint as simulation_blueprint
+from webcore.transaction import init_transaction
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +136,12 @@ def build_app(
 def init_data_layer(
     app: Flask, db: SQLAlchemy, job_model: type[Any], registry: JobRegistry
 ) -> JobScheduler:
-    """Bind the database, health check, job scheduler and simulation endpoints to ``app``."""
+    """Bind the database (one transaction per request), health check, job scheduler and
+    simulation endpoints to ``app``."""
     from webcore.clock import app_clock
 
     init_db(app, db)
+    init_transaction(app, db)
     scheduler = JobScheduler(app.name, db, job_model, registry, lambda: app_clock(app))
     app.extensions["jobs"] = scheduler
     app.register_blueprint(make_health_blueprint(db))
@@ -178,13 +182,10 @@ def _stored_secret(instance_path: Path) -> str:
 
 
 def _register_error_pages(app: Flask) -> None:
+    init_error_handler(app)  # refusals: flash and redirect for pages, JSON for APIs
+
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> ResponseReturnValue:
-        from flask import request
-
-        if (
-            request.path.startswith(("/api/", "/-/"))
-            or request.accept_mimetypes.best == "application/json"
-        ):
+        if wants_json():
             return {"error": error.description, "status": error.code}, error.code or 500
         return render_template("error.html", error=error), error.code or 500

@@ -20,6 +20,7 @@ from protocol.clock import format_utc
 from provlab.scenario.loader import LineDict, Scenario
 from provlab.scenario.vocabulary import StepContext, action, expectation
 from provlab.scenario.world import World
+from webcore.transaction import unit_of_work
 
 CUSTOMER_EMAIL = "customer@scenario.test"
 SALES_EMAIL = "sales@scenario.test"
@@ -27,19 +28,6 @@ ADMIN_USERNAME = "root"
 ADMIN_PASSWORD = "scenario-admin-password"
 
 ROLES = {"none": 0, "guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
-
-
-@contextmanager
-def transaction(app: Flask) -> Iterator[Any]:
-    """One unit of work in ``app``: commit on success, roll back on error."""
-    db = app.extensions["sqlalchemy"]
-    with app.app_context():
-        try:
-            yield db.session
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
 
 
 def _now(app: Flask) -> dt.datetime:
@@ -88,7 +76,7 @@ def setup_portal(world: World, scenario: Scenario, section: Any) -> None:
             getattr(section, "line", scenario.setup.line), "setup.portal takes 'subscriptions'"
         )
     app = world.portal
-    with transaction(app):
+    with unit_of_work(app):
         customer = create_account(
             CUSTOMER_EMAIL, "Scenario Customer", "scenario-customer", Role.CUSTOMER, app
         )
@@ -151,7 +139,7 @@ def setup_instance(world: World, scenario: Scenario, section: Any) -> None:
         app.config["GITLAB_VERSION"] = str(section["version"])
     if "hostname" in section:
         app.config["HOSTNAME"] = str(section["hostname"])
-    with transaction(app):
+    with unit_of_work(app):
         now = _now(app)
         create_user(
             username=ADMIN_USERNAME,
@@ -240,7 +228,7 @@ def activation_code(world: World, subscription_name: str) -> str:
     from portal.licensing import ensure_activation_code
     from portal.subscriptions import find_subscription
 
-    with transaction(world.portal):
+    with unit_of_work(world.portal):
         subscription = find_subscription(subscription_name)
         if subscription is None:
             raise LookupError(f"no subscription {subscription_name} on the portal")
@@ -265,7 +253,7 @@ def upload_license_file(world: World, subscription_name: str) -> Any:
     from portal.licensing import license_file_for
     from portal.subscriptions import find_subscription
 
-    with transaction(world.portal):
+    with unit_of_work(world.portal):
         subscription = find_subscription(subscription_name)
         if subscription is None:
             raise LookupError(f"no subscription {subscription_name} on the portal")
@@ -355,7 +343,7 @@ def _customer_purchase(context: StepContext, args: Any, purchase: Any) -> None:
     app = context.world.portal
     db = app.extensions["sqlalchemy"]
     try:
-        with transaction(app):
+        with unit_of_work(app):
             buyer = db.session.execute(
                 sa.select(Account).where(Account.email == CUSTOMER_EMAIL)
             ).scalar_one()
@@ -408,7 +396,7 @@ def extend_trial(context: StepContext, args: Any) -> None:
     outcome = None
     try:
         if fields.get("by", "sales") == "support":
-            with transaction(context.world.portal):
+            with unit_of_work(context.world.portal):
                 support_extend_trial(
                     _subscription(context, find_subscription(str(fields["subscription"])))
                 )
@@ -426,7 +414,7 @@ def _as_sales(context: StepContext, name: str) -> Iterator[tuple[Any, Any, dt.da
     from portal.subscriptions import find_subscription
 
     app = context.world.portal
-    with transaction(app) as session:
+    with unit_of_work(app) as session:
         seller = session.execute(
             sa.select(Account).where(Account.email == SALES_EMAIL)
         ).scalar_one()
@@ -508,7 +496,7 @@ def _seat_change(context: StepContext, args: Any, *, assign: bool) -> None:
     app = context.world.instance
     error = None
     try:
-        with transaction(app):
+        with unit_of_work(app):
             purchase = duo_purchase()
             if purchase is None:
                 context.fail("the instance knows no GitLab Duo add-on purchase")
@@ -565,7 +553,7 @@ def change_user(context: StepContext, args: Any) -> None:
     from instance.users import change_state
 
     fields = context.mapping(args, {"user"}, {"state", "role"})
-    with transaction(context.world.instance):
+    with unit_of_work(context.world.instance):
         user = _user(context, fields["user"])
         if "state" in fields:
             change_state(user, str(fields["state"]))
@@ -580,7 +568,7 @@ def use_code_suggestions(context: StepContext, args: Any) -> None:
 
     fields = context.mapping(args, {"user"}, {"expect_status"})
     world = context.world
-    with transaction(world.instance):
+    with unit_of_work(world.instance):
         token = create_token(
             _user(context, fields["user"]), "scenario", ["api"], _now(world.instance)
         )
@@ -977,7 +965,7 @@ def add_users(context: StepContext, args: Any) -> None:
 
     entries = _expand_users(args if isinstance(args, list) else [args])
     app = context.world.instance
-    with transaction(app):
+    with unit_of_work(app):
         now = _now(app)
         for entry in entries:
             if not isinstance(entry, dict) or "username" not in entry or set(entry) - USER_KEYS:
@@ -1006,7 +994,7 @@ def change_users(context: StepContext, args: Any) -> None:
 
     fields = context.mapping(args, {"users", "state"})
     names = usernames(fields["users"])
-    with transaction(context.world.instance):
+    with unit_of_work(context.world.instance):
         for name in names:
             change_state(_user(context, name), str(fields["state"]))
     context.world.timeline.add(
@@ -1047,7 +1035,7 @@ def cancel_renewal(context: StepContext, args: Any) -> None:
     app = context.world.portal
     outcome = None
     try:
-        with transaction(app):
+        with unit_of_work(app):
             subscription = _subscription(context, find_subscription(str(fields["subscription"])))
             cancel_auto_renewal(subscription, _now(app).date())
     except Refused as refused:
@@ -1064,7 +1052,7 @@ def accept_amendment(context: StepContext, args: Any) -> None:
 
     fields = context.mapping(args, {"subscription"})
     app = context.world.portal
-    with transaction(app) as session:
+    with unit_of_work(app) as session:
         subscription = _subscription(context, find_subscription(str(fields["subscription"])))
         waiting = (
             session.execute(

@@ -158,14 +158,13 @@ class World:
     def _fix_sync_slot(self, app: Flask) -> None:
         # The real sync minute is random per instance; a scenario's seed fixes it.
         from instance.identity import identity, next_sync_slot
-        from instance.models import db
+        from webcore.transaction import unit_of_work
 
-        with app.app_context():
+        with unit_of_work(app):
             found = identity()
             found.sync_minute = self.random.randrange(120)
             now = self.now()
             app.extensions["jobs"].schedule("daily_sync", next_sync_slot(found.sync_minute, now))
-            db.session.commit()
 
     def _record_call(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         request = response.request

@@ -229,14 +229,17 @@ def test_r9_legacy_and_offline_license_files_are_signed_with_the_portal_keys(
         keys = published_keys(portal_app)
     files: dict[str, Any] = {}
     for name in (trial, offline):
-        response = owner.get(f"/subscriptions/{name}/license")
+        response = post_form(
+            owner, f"/subscriptions/{name}/license", {}, page=f"/subscriptions/{name}"
+        )
         assert response.status_code == 200
         assert f'filename="{name}.gitlab-license"' in response.headers["Content-Disposition"]
         files[name] = read_license_file(response.get_data(as_text=True), keys)
     assert files[trial].license_type is LicenseType.LEGACY and files[trial].trial
     assert (files[trial].ends_on - files[trial].starts_on).days == 30
     assert files[offline].license_type is LicenseType.OFFLINE_CLOUD
-    assert owner.get(f"/subscriptions/{cloud}/license").status_code == 302  # use the code
+    refused = post_form(owner, f"/subscriptions/{cloud}/license", {}, page=f"/subscriptions/{cloud}")
+    assert refused.status_code == 302  # use the code
 
 
 def test_a_purchase_on_an_offline_subscription_mails_the_new_license_file(

@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from provlab.cli import main
-from provlab.scenario.domain import transaction
 from provlab.scenario.loader import load_scenario
 from provlab.scenario.steps import apply_setup
 from provlab.scenario.vocabulary import StepContext, run_step
 from provlab.scenario.world import SIMULATION_TOKEN, World
 from provlab.servers import RunningPair
+from webcore.transaction import unit_of_work
 
 CASE = """
 name: doctor cli
@@ -89,7 +89,7 @@ def test_doctor_reads_a_live_instance_with_an_admin_token(world: Any) -> None:
     from instance.tokens import create_token
     from webcore.clock import app_clock
 
-    with transaction(world.instance) as session:
+    with unit_of_work(world.instance) as session:
         admin = session.query(User).filter_by(username="root").one()
         token = create_token(admin, "support", ["api"], app_clock(world.instance).now())
     synced = world.admin_client().post(
