@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from portal.models import ThrottleCounter, db
+from portal.models import ThrottleCounter
 from webcore.clock import app_clock
 from webcore.throttle import Throttle
 
@@ -53,13 +53,11 @@ def throttle_activation_guesses(view: Callable[..., Any]) -> Callable[..., Any]:
         throttle, client, now = activation_guesses(), _client(), app_clock().now()
         refusal = throttle.refusal(client, now)
         if refusal is not None:
-            db.session.rollback()
             log.info("throttled activation guesses from %s", client)
             return refusal
         response = current_app.make_response(view(*args, **kwargs))
         if response.status_code == REFUSAL_STATUS[ErrorCode.INVALID_ACTIVATION_CODE]:
-            throttle.record(client, now)
-            db.session.commit()
+            throttle.record(client, now)  # committed with the request's nonce claim
         return response
 
     return guarded

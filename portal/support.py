@@ -52,9 +52,8 @@ def sign_in() -> ResponseReturnValue:
         )
         if account is not None:
             login_user(account)
-            db.session.commit()
             return redirect(url_for(".index"))
-        db.session.commit()  # the failed attempt counts towards the lockout
+        # The failed attempt counts towards the lockout: answered normally, it is committed.
         flash(message, "error")
         return render_template("support/sign_in.html", form=form), 401
     return render_template("support/sign_in.html", form=form)

@@ -57,6 +57,7 @@ from protocol.messages import (
 )
 from protocol.signing import KeySet, VerifyingKey, peek_kid
 from webcore.clock import app_clock
+from webcore.transaction import discard_changes
 
 log = logging.getLogger("provlab.portal.sync")
 
@@ -77,8 +78,8 @@ def _window() -> dt.timedelta:
 
 
 def _unverified(error: RemoteProtocolError) -> ResponseReturnValue:
-    """A request that failed a check: roll back everything, answer unsigned."""
-    db.session.rollback()
+    """A request that failed a check: keep nothing it did (not even a nonce), answer unsigned."""
+    discard_changes()
     status = (
         401
         if isinstance(error, InvalidSignature)
@@ -98,18 +99,21 @@ def _sealed(message: Message, nonce: str, status: int = 200) -> ResponseReturnVa
 def _refused(refusal: ProtocolRefusal, opened: Opened) -> ResponseReturnValue:
     """A verified request refused: it keeps its claimed nonce and nothing else.
 
-    Everything the operation did is rolled back, then the nonce is claimed again on its own, so
-    the refused request cannot be replayed whatever the operation had written before refusing.
+    The operation ran in a savepoint taken after the nonce was claimed (``_operation``), so its
+    writes are gone and the claim stays: the refused request cannot be replayed.
     """
-    db.session.rollback()
-    DatabaseNonceStore().claim(opened.nonce, opened.timestamp + _window())
-    db.session.commit()
     log.info("refused %s: %s", request.path, refusal.code.value)
     return _sealed(
         ErrorAnswer(refusal.code.value, refusal.message),
         opened.nonce,
         REFUSAL_STATUS.get(refusal.code, 400),
     )
+
+
+def _operation() -> Any:
+    """A savepoint around a verified request's operation: a refusal undoes what the operation
+    wrote, never the nonce claimed before it."""
+    return db.session.begin_nested()
 
 
 def _key_change_check(message: ActivationRequest, opened: Opened) -> HandOver:
@@ -147,13 +151,13 @@ def activate() -> ResponseReturnValue:
     except RemoteProtocolError as error:
         return _unverified(error)
     try:
-        subscription, issued = activate_instance(
-            message, key, app_clock().now(), _key_change_check(message, opened)
-        )
+        with _operation():
+            subscription, issued = activate_instance(
+                message, key, app_clock().now(), _key_change_check(message, opened)
+            )
     except ProtocolRefusal as refusal:
         return _refused(refusal, opened)
     answer = ActivationAnswer(license_token=issued.token, subscription_name=subscription.name)
-    db.session.commit()
     log.info("activated instance %s on %s", message.instance_id, subscription.name)
     return _sealed(answer, opened.nonce)
 
@@ -171,11 +175,11 @@ def seat_links() -> ResponseReturnValue:
     except RemoteProtocolError as error:
         return _unverified(error)
     try:
-        issued = record_sync(activation, message, app_clock().now())
+        with _operation():
+            issued = record_sync(activation, message, app_clock().now())
     except ProtocolRefusal as refusal:
         return _refused(refusal, opened)
     answer = SyncAnswer(license_token=issued.token)
-    db.session.commit()
     return _sealed(answer, opened.nonce)
 
 

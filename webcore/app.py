@@ -22,8 +22,8 @@ from protocol.clock import parse_utc
 from webcore.clock import init_clock
 from webcore.config import Setting, load_config, parse_bool, parse_choice
 from webcore.db import engine_options, init_db
-from webcore.headers import init_security_headers
 from webcore.errors import init_error_handler, wants_json
+from webcore.headers import init_security_headers
 from webcore.health import make_health_blueprint
 from webcore.jobs import JobRegistry, JobScheduler
 from webcore.keys import write_private_file

@@ -174,10 +174,6 @@ def authenticate(
     return None, refused_message
 
 
-def _commit() -> None:
-    current_app.extensions["sqlalchemy"].session.commit()
-
-
 def roles_required(*roles: str) -> Callable[[F], F]:
     """Anonymous users are sent to sign in; signed-in users without the role get 403."""
 
@@ -224,11 +220,11 @@ def make_auth_blueprint(
             user, message = authenticate(find_user, form.login.data, form.password.data)
             if user is not None:
                 login_user(user)
-                _commit()
                 return redirect(
                     _safe_next(request.args.get("next")) or url_for(home_endpoint(user))
                 )
-            _commit()
+            # The failed attempt counts towards the lockout: the view answers normally (401),
+            # so the request boundary commits it.
             flash(message, "error")
             return render_template("sign_in.html", form=form), 401
         return render_template("sign_in.html", form=form)
@@ -238,7 +234,6 @@ def make_auth_blueprint(
         # Ends the session on the server too: a copy of this cookie no longer signs anyone in.
         if current_user.is_authenticated:
             end_sessions(current_user._get_current_object())
-            _commit()
         logout_user()
         return redirect(url_for("auth.sign_in"))
 

@@ -132,7 +132,7 @@ def test_healthy_trial_exits_0(world: Any) -> None:
     from instance.models import User
     from webcore.clock import app_clock
 
-    with transaction(world.instance) as session:
+    with unit_of_work(world.instance) as session:
         purchase = duo_purchase()
         assert purchase is not None
         alice = session.query(User).filter_by(username="alice").one()
@@ -176,7 +176,7 @@ def _admin_token(world: Any) -> str:
     from instance.tokens import create_token
     from webcore.clock import app_clock
 
-    with transaction(world.instance) as session:
+    with unit_of_work(world.instance) as session:
         admin = session.query(User).filter_by(username="root").one()
         return create_token(admin, "support", ["api"], app_clock(world.instance).now())
 
