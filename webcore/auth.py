@@ -65,6 +65,14 @@ class SignInForm(FlaskForm):
     login = StringField("Username or email", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
 
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            # Flask-WTF reads a JSON body as the form, where a login can be a number or a list
+            # (a 500 on .strip()). Signing in is a browser form: a JSON body carries nothing.
+            if request.is_json:
+                return None
+            return super().wrap_formdata(form, formdata)
+
 
 def init_auth(app: Flask, load_user: Callable[[str], Any | None]) -> None:
     manager = LoginManager()
