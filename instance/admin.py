@@ -30,6 +30,7 @@ from protocol.license import AddOnTier, LicenseType
 from webcore.auth import hash_password, roles_required
 from webcore.clock import app_clock
 from webcore.errors import refusal_redirects, refusal_renders
+from webcore.params import InvalidNumber, int_arg, parse_int
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -217,8 +218,10 @@ def gitlab_duo() -> ResponseReturnValue:
         sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
     ).scalar_one()
     pages = max((total + DUO_PAGE_SIZE - 1) // DUO_PAGE_SIZE, 1)
-    page_arg = request.args.get("page", "1")
-    page = min(max(int(page_arg), 1), pages) if page_arg.isdigit() else 1
+    try:
+        page = min(max(int_arg(request.args, "page", 1), 1), pages)
+    except InvalidNumber:
+        page = 1
     query = query.limit(DUO_PAGE_SIZE).offset((page - 1) * DUO_PAGE_SIZE)
     rows = [(user, assignment_id is not None) for user, assignment_id in db.session.execute(query)]
     now = _now()
@@ -242,9 +245,10 @@ def gitlab_duo() -> ResponseReturnValue:
 def _user_ids() -> list[int]:
     ids: list[int] = []
     for value in request.form.getlist("user_ids"):
-        if not value.isdigit():
+        try:
+            ids.append(parse_int(value))
+        except InvalidNumber:
             abort(400, "user_ids must be user ids")
-        ids.append(int(value))
     return ids
 
 
@@ -319,18 +323,21 @@ def _user_form(user: User | None, status: int = 200) -> ResponseReturnValue:
 
 
 def _form_fields() -> dict[str, Any]:
-    role = request.form.get("highest_access_level", "0")
+    try:
+        role = int_arg(request.form, "highest_access_level", 0, minimum=-1)
+    except InvalidNumber:
+        role = -1  # not an access level: check_user_fields refuses it
     return {
         "state": request.form.get("state", UserState.ACTIVE),
         "bot_type": request.form.get("bot_type") or None,
-        "highest_access_level": int(role) if role.isdigit() else -1,
+        "highest_access_level": role,
         "admin": request.form.get("admin") == "on",
     }
 
 
 @blueprint.route("/users/new", methods=["GET", "POST"])
 def new_user() -> ResponseReturnValue:
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD only show the form, whatever their body says
         return _user_form(None)
     password = request.form.get("password", "")
     with refusal_renders(lambda refused: _user_form(None, 422)):
@@ -348,10 +355,10 @@ def new_user() -> ResponseReturnValue:
     return redirect(url_for("admin.users_index"))
 
 
-@blueprint.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@blueprint.route("/users/<id:user_id>/edit", methods=["GET", "POST"])
 def edit_user(user_id: int) -> ResponseReturnValue:
     user = db.session.get(User, user_id) or abort(404)
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD only show the form, whatever their body says
         return _user_form(user)
     fields = _form_fields()
     name = request.form.get("name", "").strip()

@@ -21,6 +21,7 @@ from protocol.clock import format_utc
 from webcore.auth import hash_password
 from webcore.clock import app_clock
 from webcore.errors import Refusal
+from webcore.params import INT64_MAX, INT64_MIN, InvalidNumber, int_arg
 
 blueprint = Blueprint("api_v4", __name__, url_prefix="/api/v4")
 
@@ -29,13 +30,18 @@ MAX_PER_PAGE = 100
 
 class ApiError(Refusal):
     """A refused API request, answered in GitLab's shape: ``{"message": ...}`` with ``status``
-    (the message is a text like ``"404 User Not Found"`` or, for invalid fields, an object)."""
+    (the message is a text like ``"404 User Not Found"`` or, for invalid fields, an object), or
+    ``{"error": ...}`` for a parameter that fails validation (Grape's shape:
+    ``{"error": "per_page is invalid"}``)."""
 
-    def __init__(self, status: int, message: Any, *, code: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: Any, *, code: str | None = None, key: str = "message"
+    ) -> None:
         super().__init__(message, status=status, code=code or f"http_{status}")
+        self.key = key
 
     def json_body(self) -> dict[str, Any]:
-        return {"message": self.message}
+        return {self.key: self.message}
 
 
 def token_from_request() -> str | None:
@@ -100,11 +106,12 @@ def _user(user_id: int) -> User:
 
 def _page_args() -> tuple[int, int]:
     try:
-        page = max(int(request.args.get("page", 1)), 1)
-        per_page = min(max(int(request.args.get("per_page", 20)), 1), MAX_PER_PAGE)
-    except ValueError:
-        raise ApiError(400, "400 Bad request - page and per_page must be integers") from None
-    return page, per_page
+        page = max(int_arg(request.args, "page", 1, minimum=INT64_MIN), 1)
+        per_page = int_arg(request.args, "per_page", 20, minimum=INT64_MIN)
+    except InvalidNumber as invalid:
+        raise ApiError(400, str(invalid), key="error") from None
+    # A page past what an offset can address is empty, as in GitLab.
+    return min(page, INT64_MAX // MAX_PER_PAGE), min(max(per_page, 1), MAX_PER_PAGE)
 
 
 @blueprint.get("/users")
@@ -146,7 +153,7 @@ def list_users() -> ResponseReturnValue:
     return body, 200, headers
 
 
-@blueprint.get("/users/<int:user_id>")
+@blueprint.get("/users/<id:user_id>")
 def get_user(user_id: int) -> ResponseReturnValue:
     viewer = api_user()
     return user_json(_user(user_id), full=viewer.admin or viewer.id == user_id)
@@ -207,7 +214,7 @@ def _state_change(
     return "true", 201, {"Content-Type": "application/json"}
 
 
-@blueprint.post("/users/<int:user_id>/block")
+@blueprint.post("/users/<id:user_id>/block")
 def block(user_id: int) -> ResponseReturnValue:
     return _state_change(
         user_id,
@@ -217,14 +224,14 @@ def block(user_id: int) -> ResponseReturnValue:
     )
 
 
-@blueprint.post("/users/<int:user_id>/unblock")
+@blueprint.post("/users/<id:user_id>/unblock")
 def unblock(user_id: int) -> ResponseReturnValue:
     return _state_change(
         user_id, (UserState.BLOCKED,), UserState.ACTIVE, "This user is not blocked"
     )
 
 
-@blueprint.post("/users/<int:user_id>/ban")
+@blueprint.post("/users/<id:user_id>/ban")
 def ban(user_id: int) -> ResponseReturnValue:
     return _state_change(
         user_id,
@@ -234,14 +241,14 @@ def ban(user_id: int) -> ResponseReturnValue:
     )
 
 
-@blueprint.post("/users/<int:user_id>/unban")
+@blueprint.post("/users/<id:user_id>/unban")
 def unban(user_id: int) -> ResponseReturnValue:
     return _state_change(
         user_id, (UserState.BANNED,), UserState.ACTIVE, "You cannot unban a user who is not banned"
     )
 
 
-@blueprint.post("/users/<int:user_id>/deactivate")
+@blueprint.post("/users/<id:user_id>/deactivate")
 def deactivate(user_id: int) -> ResponseReturnValue:
     return _state_change(
         user_id,
@@ -251,7 +258,7 @@ def deactivate(user_id: int) -> ResponseReturnValue:
     )
 
 
-@blueprint.post("/users/<int:user_id>/activate")
+@blueprint.post("/users/<id:user_id>/activate")
 def activate(user_id: int) -> ResponseReturnValue:
     return _state_change(
         user_id,

@@ -11,12 +11,20 @@ mutation fails, nothing the request did is kept.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
-from graphql import GraphQLError, build_schema, graphql_sync
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    build_schema,
+    execute_sync,
+    parse,
+    validate,
+)
 
 from instance import add_ons
 from instance.api import token_from_request
@@ -24,8 +32,10 @@ from instance.models import AddOnPurchase, User, db
 from instance.tokens import user_for_token
 from protocol.license import AddOnTier
 from webcore.clock import app_clock
+from webcore.params import InvalidNumber, parse_int
 from webcore.transaction import discard_changes
 
+log = logging.getLogger("provlab.instance.graphql")
 blueprint = Blueprint("graphql", __name__)
 
 PURCHASE_GID = "gid://gitlab/GitlabSubscriptions::AddOnPurchase/"
@@ -86,6 +96,11 @@ NOT_AVAILABLE = (
     "The resource that you are attempting to access does not exist or you don't have "
     "permission to perform this action"
 )
+# GitLab's GraphqlController answers any unexpected exception with this and logs the exception:
+# internal text (a database driver's message, a traceback) never reaches the client.
+INTERNAL_ERROR = "Internal server error"
+# Far above any real query of this schema; bounds parsing and validation (both grow with size).
+MAX_QUERY_TOKENS = 5000
 
 
 NOT_APPLIED = (
@@ -124,10 +139,18 @@ def _user_json(user: User, purchase: AddOnPurchase | None) -> dict[str, Any]:
 
 
 def _gid(value: object, prefix: str) -> int:
+    """The database id in a global id of the expected type (GitLab's GlobalIDType messages)."""
     text = str(value)
-    if not text.startswith(prefix) or not text[len(prefix) :].isdigit():
-        raise GraphQLError(f"{text[:80]!r} is not a valid ID of the expected type ({prefix}...)")
-    return int(text[len(prefix) :])
+    if not text.startswith("gid://gitlab/"):
+        raise GraphQLError(f"{text[:80]!r} is not a valid Global ID")
+    if not text.startswith(prefix):
+        model = prefix.removeprefix("gid://gitlab/").rstrip("/")
+        raise GraphQLError(f"{text[:80]!r} does not represent an instance of {model}")
+    try:
+        return parse_int(text[len(prefix) :], minimum=1)
+    except InvalidNumber:
+        # Well formed but out of any id's range: no such record, as GitLab answers it.
+        raise GraphQLError(NOT_AVAILABLE) from None
 
 
 def _admin(info: Any) -> User:
@@ -268,15 +291,17 @@ def graphql_endpoint() -> ResponseReturnValue:
     user = user_for_token(token, app_clock().now()) if token else None
     if token and user is None:
         return {"errors": [{"message": "Invalid token"}]}, 401
+    operation = data.get("operationName")
+    if operation is not None and not isinstance(operation, str):
+        return {"errors": [{"message": "'operationName' must be a string"}]}, 400
     context: dict[str, Any] = {"user": user, "applied": [], "refused": False}
-    result = graphql_sync(
-        schema,
-        data["query"],
-        root_value=ROOT,
-        context_value=context,
-        variable_values=variables,
-        operation_name=data.get("operationName"),
-    )
+    result = _execute(data["query"], variables, operation, context)
+    unexpected = [error for error in result.errors or () if _internal(error)]
+    if unexpected:
+        discard_changes()
+        for error in unexpected:
+            log.error("GraphQL request failed", exc_info=error.original_error)
+        return {"errors": [{"message": INTERNAL_ERROR}]}, 500
     errors = [{"message": error.message, "path": error.path} for error in result.errors or []]
     if errors or context["refused"]:
         # A mutation is all or nothing: one failed field and no field's change is kept. The
@@ -290,3 +315,33 @@ def graphql_endpoint() -> ResponseReturnValue:
     if errors:
         body["errors"] = errors
     return body
+
+
+def _execute(
+    query: str, variables: dict[str, Any], operation: str | None, context: dict[str, Any]
+) -> ExecutionResult:
+    """graphql_sync's steps, with the parse bounded: a huge or deeply nested query is a
+    GraphQL error, never a RecursionError."""
+    try:
+        document = parse(query, max_tokens=MAX_QUERY_TOKENS)
+    except GraphQLError as error:
+        return ExecutionResult(data=None, errors=[error])
+    except RecursionError:
+        return ExecutionResult(data=None, errors=[GraphQLError("Query is nested too deeply")])
+    problems = validate(schema, document)
+    if problems:
+        return ExecutionResult(data=None, errors=problems)
+    return execute_sync(
+        schema,
+        document,
+        root_value=ROOT,
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation,
+    )
+
+
+def _internal(error: GraphQLError) -> bool:
+    """An exception of ours (a bug), not a GraphQLError raised to answer the client."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)

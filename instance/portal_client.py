@@ -52,6 +52,7 @@ from protocol.messages import (
     SyncRequest,
 )
 from protocol.signing import KeySet, SigningKey
+from webcore.params import loads_bounded
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +257,7 @@ def _claimed_code(error: object) -> str:
 
 def _json_body(response: requests.Response) -> dict[str, Any] | None:
     try:
-        body = response.json()
-    except ValueError:
+        body = loads_bounded(response.content)
+    except ValueError:  # malformed, or nested deeply enough to exhaust the stack
         return None
     return body if isinstance(body, dict) else None

@@ -35,6 +35,9 @@ from webcore.auth import roles_required
 from webcore.clock import app_clock
 from webcore.errors import Refusal, refusal_redirects, refusal_renders
 from webcore.headers import shows_secret
+from webcore.params import InvalidNumber, int_arg
+
+MAX_SEATS = 99_999_999  # eight digits, as the form has always taken
 
 blueprint = Blueprint("customer", __name__, url_prefix="/subscriptions")
 
@@ -57,8 +60,10 @@ def _payment_methods() -> list[PaymentMethod]:
 
 
 def _seats_field() -> int | None:
-    raw = (request.form.get("seats") or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 9 else None
+    try:
+        return int_arg(request.form, "seats", maximum=MAX_SEATS)
+    except InvalidNumber:
+        return None
 
 
 @blueprint.get("")
@@ -118,7 +123,7 @@ def invoices(name: str) -> ResponseReturnValue:
     )
 
 
-@blueprint.get("/<name>/invoices/<int:invoice_id>")
+@blueprint.get("/<name>/invoices/<id:invoice_id>")
 @roles_required(Role.CUSTOMER)
 def invoice(name: str, invoice_id: int) -> ResponseReturnValue:
     subscription = _own_subscription(name)
@@ -128,7 +133,7 @@ def invoice(name: str, invoice_id: int) -> ResponseReturnValue:
     return render_template("billing/invoice.html", invoice=found, subscription=subscription)
 
 
-@blueprint.post("/<name>/invoices/<int:invoice_id>/accept_amendment")
+@blueprint.post("/<name>/invoices/<id:invoice_id>/accept_amendment")
 @roles_required(Role.CUSTOMER)
 def accept_amendment(name: str, invoice_id: int) -> ResponseReturnValue:
     """R34: the customer accepts the order amendment of a quarterly review; it is invoiced."""
@@ -245,7 +250,7 @@ def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue
     def page(step: str, status: int = 200, **extra: object) -> ResponseReturnValue:
         return render_template("customer/purchase.html", step=step, **context, **extra), status
 
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD only show the page, whatever their body says
         with refusal_redirects(url_for(".show", name=subscription.name)):
             flow.check(subscription, 1, today)  # refuse at once what no seat count can fix
         return page("seats")
@@ -265,7 +270,10 @@ def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue
     if not purchasing:
         key = idempotency.new_idempotency_key()  # one per rendered summary
         return page("summary", seats=seats, amount=amount, idempotency_key=key)
-    method_id = request.form.get("payment_method", type=int)
+    try:
+        method_id = int_arg(request.form, "payment_method")
+    except InvalidNumber:
+        method_id = None  # no such card: the purchase refuses it as a missing payment method
     method = db.session.get(PaymentMethod, method_id) if method_id else None
 
     def summary_again(refused: Refusal) -> ResponseReturnValue:

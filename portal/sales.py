@@ -20,15 +20,21 @@ from portal.subscriptions import active_add_on, find_subscription
 from webcore.auth import roles_required
 from webcore.clock import app_clock
 from webcore.errors import refusal_redirects
+from webcore.params import InvalidNumber, int_arg
 
 blueprint = Blueprint("sales", __name__, url_prefix="/sales")
 
+MAX_NUMBER = 99_999_999  # seats and days: eight digits, as the form has always taken
+
 
 def _number(name: str) -> int:
-    raw = (request.form.get(name) or "").strip()
-    if not raw.isdigit() or len(raw) > 8:
+    try:
+        number = int_arg(request.form, name, maximum=MAX_NUMBER)
+    except InvalidNumber:
+        number = None
+    if number is None:
         raise Refused(f"Enter a whole number for {name.replace('_', ' ')}.")
-    return int(raw)
+    return number
 
 
 # Each takes the subscription and the order form's idempotency key.

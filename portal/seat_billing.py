@@ -59,6 +59,7 @@ from portal.models import (
 from portal.pricing import format_money, yearly_price
 from portal.subscriptions import lock
 from protocol.license import LicenseType, Plan
+from webcore.params import InvalidNumber, parse_int
 
 log = logging.getLogger("provlab.portal.billing")
 
@@ -181,10 +182,12 @@ def record_check_in(
     reviewed replaces the earlier figure. Only periods that have ended can be reported (R33:
     utilization is measured on the period's last day).
     """
-    raw = str(reported_maximum).strip()
-    if not raw.isdigit() or int(raw) > MAX_REPORTED_USERS:
-        raise Refused("Enter the maximum number of active users as a whole number.", rule="R32")
-    maximum = int(raw)
+    try:
+        maximum = parse_int(reported_maximum, maximum=MAX_REPORTED_USERS)
+    except InvalidNumber:
+        raise Refused(
+            "Enter the maximum number of active users as a whole number.", rule="R32"
+        ) from None
     periods = dict(check_in_periods(subscription))
     period = periods.get(period_label.strip())
     if period is None:

@@ -149,7 +149,7 @@ def invoices() -> ResponseReturnValue:
     )
 
 
-@blueprint.get("/invoices/<int:invoice_id>")
+@blueprint.get("/invoices/<id:invoice_id>")
 @roles_required(Role.SUPPORT)
 def invoice(invoice_id: int) -> ResponseReturnValue:
     found = db.session.get(Invoice, invoice_id)
@@ -160,7 +160,7 @@ def invoice(invoice_id: int) -> ResponseReturnValue:
     )
 
 
-@blueprint.post("/invoices/<int:invoice_id>/accept_amendment")
+@blueprint.post("/invoices/<id:invoice_id>/accept_amendment")
 @roles_required(Role.SUPPORT)
 def accept_amendment(invoice_id: int) -> ResponseReturnValue:
     """R34: the customer accepted the order amendment: the charge is invoiced."""
@@ -173,7 +173,7 @@ def accept_amendment(invoice_id: int) -> ResponseReturnValue:
     return redirect(url_for(".invoice", invoice_id=found.id))
 
 
-@blueprint.post("/subscriptions/<name>/trials/<int:purchase_id>/extend")
+@blueprint.post("/subscriptions/<name>/trials/<id:purchase_id>/extend")
 @roles_required(Role.SUPPORT)
 def extend_trial(name: str, purchase_id: int) -> ResponseReturnValue:
     found = find_subscription(name)

@@ -28,7 +28,7 @@ FIELDS = ("subscription_name", "email", "first_name", "last_name", "company", "c
 
 @blueprint.route("/trials/duo", methods=["GET", "POST"])
 def form() -> ResponseReturnValue:
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD only show the form, whatever their body says
         return render_template("trials/form.html", form={}, countries=COUNTRIES)
     fields = {name: request.form.get(name, "") for name in FIELDS}
 

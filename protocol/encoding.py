@@ -7,7 +7,8 @@
 #   spelling (unused trailing bits zero). A lenient decoder lets one token be written several
 #   ways, which defeats byte-for-byte comparison and hides tampering.
 # - Received JSON is parsed strictly too: UTF-8 only, no duplicate keys (which value would win
-#   differs between parsers), no NaN/Infinity.
+#   differs between parsers), no NaN/Infinity, nested at most MAX_DEPTH levels (the parser and
+#   everything that walks a document recurse: a peer must not be able to exhaust the stack).
 from __future__ import annotations
 
 import base64
@@ -19,6 +20,7 @@ from typing import Any
 __all__ = ["b64url_decode", "b64url_encode", "canonical_json", "parse_json"]
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+MAX_DEPTH = 32  # nesting levels; a protocol document has fewer than 8
 
 
 def _check_keys(obj: object) -> None:
@@ -78,7 +80,7 @@ def parse_json(data: bytes) -> Any:
     if not isinstance(data, bytes):
         raise TypeError("expected bytes")
     try:
-        return json.loads(
+        value = json.loads(
             data.decode("utf-8"),
             object_pairs_hook=_reject_duplicates,
             parse_constant=_reject_constant,
@@ -86,3 +88,18 @@ def parse_json(data: bytes) -> Any:
     except RecursionError as exc:
         # Deeply nested input is hostile, not a crash of ours.
         raise ValueError("JSON nested too deeply") from exc
+    if _deeper_than(value, MAX_DEPTH):
+        # Parsed, but _check_keys and canonical_json would recurse over it again.
+        raise ValueError("JSON nested too deeply")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

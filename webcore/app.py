@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Flask, render_template
 from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from protocol.clock import parse_utc
 from webcore.clock import init_clock
@@ -27,6 +27,12 @@ from webcore.headers import init_security_headers
 from webcore.health import make_health_blueprint
 from webcore.jobs import JobRegistry, JobScheduler
 from webcore.keys import write_private_file
+from webcore.params import (
+    DEFAULT_MAX_CONTENT_LENGTH,
+    init_request_limits,
+    parse_int,
+    too_large_message,
+)
 from webcore.requestlog import init_request_log
 from webcore.simulation import blueprint as simulation_blueprint
 from webcore.transaction import init_transaction
@@ -76,6 +82,12 @@ def common_settings(app_name: str) -> list[Setting]:
             parse=parse_bool,
         ),
         Setting(
+            "MAX_CONTENT_LENGTH",
+            DEFAULT_MAX_CONTENT_LENGTH,
+            "Largest request body accepted, in bytes; larger ones are answered 413.",
+            parse=_positive_int,
+        ),
+        Setting(
             "PASSWORD_HASH_METHOD",
             "scrypt",
             "Werkzeug password hash method; tests and scenarios use a cheap one.",
@@ -86,6 +98,10 @@ def common_settings(app_name: str) -> list[Setting]:
 def _utc_text(value: str) -> str:
     parse_utc(value)  # refuse a bad start at configuration time, naming the variable
     return value.strip()
+
+
+def _positive_int(value: str) -> int:
+    return parse_int(value, minimum=1)  # InvalidNumber is a ValueError: named by load_config
 
 
 def _log_level(value: str) -> str:
@@ -126,6 +142,7 @@ def build_app(
     logging.getLogger(f"provlab.{app_name}").setLevel(values["LOG_LEVEL"])
     # The shared layout, sign-in and error pages; an app's own templates take precedence.
     app.register_blueprint(Blueprint("webcore", __name__, template_folder="templates"))
+    init_request_limits(app)
     init_request_log(app)
     init_security_headers(app)
     init_clock(app)
@@ -186,6 +203,8 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> ResponseReturnValue:
+        if isinstance(error, RequestEntityTooLarge):
+            error.description = too_large_message(app)
         if wants_json():
             return {"error": error.description, "status": error.code}, error.code or 500
         return render_template("error.html", error=error), error.code or 500

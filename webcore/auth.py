@@ -102,6 +102,14 @@ class SignInForm(FlaskForm):
     login = StringField("Username or email", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
 
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            # Flask-WTF reads a JSON body as the form, where a login can be a number or a list
+            # (a 500 on .strip()). Signing in is a browser form: a JSON body carries nothing.
+            if request.is_json:
+                return None
+            return super().wrap_formdata(form, formdata)
+
 
 def _number(text: str) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 19:

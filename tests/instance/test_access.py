@@ -15,7 +15,7 @@ def _admin_routes(app: Flask) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin"):
             continue
-        path = re.sub(r"<(?:int:)?[^>]+>", "1", rule.rule)
+        path = re.sub(r"<(?:id:)?[^>]+>", "1", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             routes.append((method, path))
     return routes

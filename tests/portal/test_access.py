@@ -37,7 +37,7 @@ def _routes(app: Flask, name: str) -> list[tuple[str, str, str]]:
     for rule in app.url_map.iter_rules():
         if str(rule) in SIMULATION or str(rule).startswith("/static"):
             continue
-        path = re.sub(r"<int:\w+>", "1", str(rule))
+        path = re.sub(r"<id:\w+>", "1", str(rule))
         path = re.sub(r"<(?:\w+:)?\w+>", name, path)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             routes.append((method, str(rule), path))
@@ -126,12 +126,12 @@ def test_forms_without_a_csrf_token_are_refused(world: tuple[Flask, str, str]) -
 
 BILLING_ROUTES = {
     ("GET", "/subscriptions/<name>/invoices"): "customer",
-    ("GET", "/subscriptions/<name>/invoices/<int:invoice_id>"): "customer",
+    ("GET", "/subscriptions/<name>/invoices/<id:invoice_id>"): "customer",
     ("POST", "/subscriptions/<name>/cancel_renewal"): "customer",
-    ("POST", "/subscriptions/<name>/invoices/<int:invoice_id>/accept_amendment"): "customer",
+    ("POST", "/subscriptions/<name>/invoices/<id:invoice_id>/accept_amendment"): "customer",
     ("GET", "/support/invoices"): "support",
-    ("GET", "/support/invoices/<int:invoice_id>"): "support",
-    ("POST", "/support/invoices/<int:invoice_id>/accept_amendment"): "support",
+    ("GET", "/support/invoices/<id:invoice_id>"): "support",
+    ("POST", "/support/invoices/<id:invoice_id>/accept_amendment"): "support",
     ("POST", "/support/subscriptions/<name>/check_ins"): "support",
 }
 
