@@ -256,7 +256,7 @@ def test_the_project_errors_are_refusals_with_codes() -> None:
 # instance's sync and its two admin routes (the "sync" part: a sync must not hold a transaction
 # across its HTTP call, so it commits between steps), the portal's protocol endpoints (the
 # "channel" part: a refused protocol request keeps its nonce, committed on its own).
-COMMITS_ELSEWHERE = {"instance/sync.py", "instance/admin.py", "portal/sync_api.py"}
+COMMITS_ELSEWHERE = {"instance/sync.py", "instance/admin.py"}
 COMMIT = re.compile(r"\.commit\(\)|\.rollback\(\)")
 
 
