@@ -239,10 +239,12 @@ def test_a_sync_answer_does_not_replace_a_license_file_uploaded_meanwhile(
     offline = fake_portal.add_subscription("O" * 24, license_type=LicenseType.OFFLINE_CLOUD)
     data = {"license_text": fake_portal.license_file(offline)}
     uploading, upload = in_thread(
-        lambda: admin_client.post(
-            "/admin/subscription/upload",
-            data={**data, "csrf_token": csrf_token(admin_client, "/admin/subscription")},
-        ).status_code
+        lambda: (
+            admin_client.post(
+                "/admin/subscription/upload",
+                data={**data, "csrf_token": csrf_token(admin_client, "/admin/subscription")},
+            ).status_code
+        )
     )
     uploaded = uploading.wait(PATIENCE)
     gate.released.set()
@@ -254,4 +256,3 @@ def test_a_sync_answer_does_not_replace_a_license_file_uploaded_meanwhile(
     assert [row.license_type for row in current] == [LicenseType.OFFLINE_CLOUD.value]
     page = admin_client.get("/admin/subscription").get_data(as_text=True)
     assert "changed while" in page
-
