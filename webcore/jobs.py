@@ -15,9 +15,8 @@ Rules of this module:
   ``webcore.outbound.outside_transaction``: that commits its work so far and holds nothing during
   the call (on SQLite a held transaction is the write lock, which would stop every request);
   what it writes afterwards commits with the bookkeeping. The lease alone keeps other workers off.
-- The lease is measured on the real clock (``lease``, default 15 minutes), never the app's
-  possibly simulated one: it only bounds how long a crashed worker keeps a job, and moving a
-  simulated clock must not expire it. A handler must finish well within it.
+- The lease runs on the real clock (``lease``, default 15 minutes), never the app's simulated
+  one: it only bounds how long a crashed worker keeps a job. A handler must finish well within.
 - The handler returns when it should run next (periodic work) or ``None`` (one-off: the row goes).
   If the job was moved by ``schedule`` while it ran, that newer schedule is kept instead.
 - A failing handler is rolled back; the job records the error and is retried with backoff if its
@@ -35,7 +34,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -163,18 +162,6 @@ class JobRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._specs)
-
-
-class JobModel(Protocol):
-    id: Any
-    name: Any
-    key: Any
-    args: Any
-    next_run_at: Any
-    attempts: Any
-    last_run_at: Any
-    last_error: Any
-    locked_until: Any
 
 
 @dataclass(frozen=True)
