@@ -111,17 +111,10 @@ def subscription() -> ResponseReturnValue:
 @blueprint.post("/subscription/activate")
 def activate_subscription() -> ResponseReturnValue:
     code = request.form.get("activation_code", "")
-    if request.form.get("terms") != "accepted":
-        flash(TERMS_REQUIRED, "error")
-        return _subscription_page(422)
-    now = _now()
-    try:
-        activate(current_app, code, now)
-    except SyncFailed as failure:
-        db.session.rollback()
-        flash(failure.message, "error")
-        return _subscription_page(422)
-    db.session.commit()
+    with refusal_renders(lambda refused: _subscription_page(422)):
+        if request.form.get("terms") != "accepted":
+            raise SyncFailed("terms_not_accepted", TERMS_REQUIRED)
+        activate(current_app, code, _now())
     flash(ACTIVATION_SUCCESS, "success")
     return redirect(url_for("admin.subscription"))
 
@@ -157,11 +150,10 @@ def sync_seat_link() -> ResponseReturnValue:
     try:
         synchronize(current_app, now)
     except SyncFailed as failure:
-        db.session.rollback()
+        # A failed sync installs nothing (``synchronize`` checks before it writes); the failure
+        # is recorded for the Subscription page and the answer is a normal 200, so it commits.
         record_failure(now, failure)
-        db.session.commit()
         return {"success": False, "error": failure.code, "message": failure.message}
-    db.session.commit()
     return {"success": True}
 
 

@@ -9,10 +9,19 @@ Rules:
 - R14: an admin can sync at once; R16: a failure is shown with a connectivity hint.
 - R32: the sync reports billable users, max historical users, and per add-on purchased and
   assigned seats, with the daily counts.
-- Any failure changes nothing but the sync status shown to the admin.
+- Any failure changes nothing but the sync status shown to the admin (and the day's billable
+  user count, which is recorded before the call because it is true whatever the portal answers).
 
-Both the manual sync and the job hold their transaction over the call to the portal, so the
-license, add-on and status changes commit together with the job's own bookkeeping.
+The instance keeps serving while it waits for the portal (``webcore.outbound``): ``activate``
+and ``synchronize`` build their request in the caller's transaction and commit it, call the
+portal with no transaction open, then install the answer in a new transaction that the caller
+commits (the admin route after success; the job runner together with the job's bookkeeping).
+The install locks the sync status row first, so overlapping activations and syncs install one
+license after the other, and re-checks what may have changed during the call:
+- a license issued before the one now current is not installed (an overlapping sync or
+  activation brought a newer one): the sync still succeeded, the newer license stays;
+- a sync answer is installed only while the current license is still an online cloud license;
+  a license file uploaded meanwhile stands and the sync reports ``license_changed``.
 """
 
 from __future__ import annotations
@@ -48,20 +57,21 @@ from protocol.license import AddOnTier, LicenseType, verify_license
 from protocol.license import License as LicenseDocument
 from protocol.messages import ActivationRequest, AddOnUsage, DailyUsage, SyncRequest
 from webcore.clock import app_clock
+from webcore.errors import Refusal
 from webcore.jobs import JobContext
+from webcore.outbound import outside_transaction
+from webcore.transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 
 DAILY_USAGE_DAYS = 31
 
 
-class SyncFailed(Exception):
+class SyncFailed(Refusal):
     """Activation or sync failed; ``message`` is for the admin and holds no secret."""
 
     def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(message)
+        super().__init__(message, code=code)
 
 
 def sync_status(*, lock: bool = False) -> SyncStatus:
@@ -106,23 +116,46 @@ class Outcome:
     removed_usernames: tuple[str, ...]
 
 
+LICENSE_CHANGED = "license_changed"
+LICENSE_CHANGED_MESSAGE = (
+    "The license changed while synchronizing (a license file was uploaded), so the answer of "
+    "the Customers Portal was not installed."
+)
+
+
 def _install(
     document: LicenseDocument, token: str, now: dt.datetime, *, activated: bool
 ) -> Outcome:
-    sync_status(lock=True)
+    """Install a verified answer, after the call: lock, re-check, then store (see the module
+    docstring). Flushes, never commits."""
+    status = sync_status(lock=True)
+    current = current_license()
+    if not activated and (
+        current is None or current.license_type != LicenseType.ONLINE_CLOUD.value
+    ):
+        raise SyncFailed(LICENSE_CHANGED, LICENSE_CHANGED_MESSAGE)
+    _record_success(status, now)
+    if current is not None and document.issued_at < current.issued_at:
+        log.info("an older license answer was not installed: a newer one is current")
+        return Outcome(current, ())
     row = store_license(document, token, now, activated=activated)
     provisioned = provision_add_ons(document, now)
-    status = sync_status()
-    status.last_attempt_at = status.last_success_at = now
-    status.last_error = None
-    _note_version(status, now)
     if provisioned.removed_usernames:
         log.info("overage removal took the seats of %d users", len(provisioned.removed_usernames))
     return Outcome(row, provisioned.removed_usernames)
 
 
+def _record_success(status: SyncStatus, now: dt.datetime) -> None:
+    # Overlapping syncs may finish out of order: the times shown only move forward.
+    status.last_attempt_at = max(now, status.last_attempt_at or now)
+    status.last_success_at = max(now, status.last_success_at or now)
+    status.last_error = None
+    _note_version(status, now)
+
+
 def activate(app: Flask, code: str, now: dt.datetime) -> Outcome:
-    """Activate this instance with a cloud activation code (R8); flushes, never commits."""
+    """Activate this instance with a cloud activation code (R8). Commits the caller's work
+    before calling the portal; the install is left for the caller to commit."""
     try:
         code = validate_activation_code(code)
     except LocalProtocolError as exc:
@@ -135,11 +168,13 @@ def activate(app: Flask, code: str, now: dt.datetime) -> Outcome:
         hostname=app.config["HOSTNAME"],
         instance_public_key=instance_key().verifying_key().to_jwk(),
     )
+    client = _client(app)
     try:
-        answer = _client(app).activate(request)
+        with outside_transaction(db.session):
+            answer = client.activate(request)
     except PortalError as exc:
         raise SyncFailed(exc.code, exc.admin_message) from None
-    document = _verified_license(answer.license_token, me.instance_id)
+    document = _verified_license(answer.license_token, request.instance_id)
     return _install(document, answer.license_token, now, activated=True)
 
 
@@ -182,12 +217,16 @@ NOT_CLOUD_LICENSED = (
 
 
 def synchronize(app: Flask, now: dt.datetime) -> Outcome:
-    """Send the Seat Link report now and install the license that comes back (R13, R14)."""
+    """Send the Seat Link report now and install the license that comes back (R13, R14).
+    Commits the report's preparation before calling the portal; the install is left for the
+    caller to commit."""
     request = build_sync_request(app, now)
     if request is None:
         raise SyncFailed("not_cloud_licensed", NOT_CLOUD_LICENSED)
+    client = _client(app)
     try:
-        answer = _client(app).sync(request)
+        with outside_transaction(db.session):
+            answer = client.sync(request)
     except PortalError as exc:
         message = exc.admin_message
         if exc.detail and exc.code == "connectivity":
@@ -258,15 +297,14 @@ def activate_from_environment(app: Flask, code: str) -> None:
             return
         now = app_clock(app).now()
         try:
-            activate(app, code, now)
-            db.session.commit()
+            with unit_of_work():
+                activate(app, code, now)
             log.info("instance activated from GITLAB_ACTIVATION_CODE")
         except SyncFailed as exc:
-            db.session.rollback()
-            record_failure(now, exc)
-            if exc.code == CONNECTIVITY:
-                app.extensions["jobs"].schedule(
-                    "install_activation", now + dt.timedelta(seconds=30), args={"code": code}
-                )
-            db.session.commit()
+            with unit_of_work():
+                record_failure(now, exc)
+                if exc.code == CONNECTIVITY:
+                    app.extensions["jobs"].schedule(
+                        "install_activation", now + dt.timedelta(seconds=30), args={"code": code}
+                    )
             log.warning("activation from GITLAB_ACTIVATION_CODE failed: %s", exc.message)

@@ -3,12 +3,26 @@
 Rules of this module:
 - A job row names a handler, carries JSON arguments (ids, never objects) and a ``next_run_at``.
   Its ``key`` is unique, so scheduling the same work twice updates one row instead of adding two.
-- A due job runs in its own transaction, holding its row lock (``FOR UPDATE SKIP LOCKED`` on
-  PostgreSQL, the database write lock on SQLite): several workers never run the same job twice.
+- A due job is claimed with a lease: a short transaction picks it (``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL, the database write lock on SQLite), sets ``locked_until`` and commits. Until the
+  lease ends no other worker picks the job, so several workers never run it twice, yet no lock
+  is held while the handler works.
+- The handler runs in its own transaction; the job's bookkeeping (last run, next run, lease
+  released) commits in that same transaction, so the handler's writes and the record that the
+  job ran commit together. Before that commit the runner re-checks the lease: a run whose lease
+  ran out and was taken by another worker is rolled back (outcome ``lost``).
+- A handler that must wait for another party (an HTTP call to the portal) calls it inside
+  ``webcore.outbound.outside_transaction``: that commits its work so far and holds nothing during
+  the call (on SQLite a held transaction is the write lock, which would stop every request);
+  what it writes afterwards commits with the bookkeeping. The lease alone keeps other workers off.
+- The lease runs on the real clock (``lease``, default 15 minutes), never the app's simulated
+  one: it only bounds how long a crashed worker keeps a job. A handler must finish well within.
 - The handler returns when it should run next (periodic work) or ``None`` (one-off: the row goes).
+  If the job was moved by ``schedule`` while it ran, that newer schedule is kept instead.
 - A failing handler is rolled back; the job records the error and is retried with backoff if its
   retry policy allows, otherwise it is parked (``next_run_at`` cleared) with its last error.
-- Side effects (mail, outbound calls made on behalf of a job) go through ``after_commit``.
+- Fire-and-forget side effects (mail) go through ``after_commit``: they run only once the run
+  committed, and their failure never undoes it.
 - Jobs run in time order: ``run_due(at)`` runs everything due at or before ``at``, earliest first,
   including jobs that earlier runs scheduled within that window.
 """
@@ -20,7 +34,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -28,12 +42,16 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from protocol.clock import Clock, format_utc
+from protocol.clock import Clock, RealClock, format_utc
 
 log = logging.getLogger(__name__)
 
 # A runaway handler that keeps rescheduling itself at the same instant must not hang time travel.
 MAX_RUNS_PER_CALL = 100_000
+
+# How long a claimed job stays off other workers; far above any handler's run (the portal call
+# times out after 10 seconds), so only a crashed worker's job ever waits for it to end.
+DEFAULT_LEASE = dt.timedelta(minutes=15)
 
 
 class JobMixin:
@@ -49,6 +67,8 @@ class JobMixin:
     attempts: Mapped[int] = mapped_column(default=0)
     last_run_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # The claim of the worker running it: on the real clock, ``None`` when no worker holds it.
+    locked_until: Mapped[dt.datetime | None]
 
 
 @dataclass(frozen=True)
@@ -101,7 +121,7 @@ class JobRun:
     key: str
     scheduled_for: dt.datetime
     ran_at: dt.datetime
-    outcome: str  # "done", "rescheduled", "retrying", "failed"
+    outcome: str  # "done", "rescheduled", "retrying", "failed", "lost" (its lease ran out)
     error: str | None = None
     next_run_at: dt.datetime | None = None
 
@@ -144,15 +164,18 @@ class JobRegistry:
         return sorted(self._specs)
 
 
-class JobModel(Protocol):
-    id: Any
-    name: Any
-    key: Any
-    args: Any
-    next_run_at: Any
-    attempts: Any
-    last_run_at: Any
-    last_error: Any
+@dataclass(frozen=True)
+class Claim:
+    """A job this worker holds until ``locked_until`` (its lease, also its claim's identity:
+    a later claim of the same job has a later lease)."""
+
+    job_id: int
+    name: str
+    key: str
+    args: dict[str, Any]
+    scheduled_for: dt.datetime
+    attempt: int
+    locked_until: dt.datetime
 
 
 class JobScheduler:
@@ -165,12 +188,17 @@ class JobScheduler:
         model: type[Any],
         registry: JobRegistry,
         clock: Callable[[], Clock],
+        *,
+        lease: dt.timedelta = DEFAULT_LEASE,
+        lease_clock: Clock | None = None,
     ) -> None:
         self.app_name = app_name
         self.db = db
         self.model = model
         self.registry = registry
         self._clock = clock
+        self.lease = lease
+        self._lease_clock = lease_clock or RealClock()
 
     # -- scheduling (inside the caller's transaction) ------------------------------------------
 
@@ -245,11 +273,57 @@ class JobScheduler:
 
     def run_next(self, at: dt.datetime) -> JobRun | None:
         """Claim and run the earliest job due at or before ``at``; ``None`` if there is none."""
+        claim = self._claim(at)
+        if claim is None:
+            return None
         session = self.db.session
-        session.rollback()  # start from a clean transaction; the claim below takes the lock
+        spec = self.registry.get(claim.name) if claim.name in self.registry else None
+        ran_at = max(self._clock().now(), claim.scheduled_for)
+        context = JobContext(
+            app=_current_app(), now=ran_at, job_key=claim.key, attempt=claim.attempt
+        )
+        try:
+            if spec is None:
+                raise LookupError(f"no handler declared for job {claim.name!r}")
+            next_run_at = spec.handler(context, dict(claim.args))
+            session.flush()  # the handler's writes first: reloading the row must not drop them
+            job = self._locked(claim)
+            if job is LOST:
+                session.rollback()
+                return self._lost(claim, ran_at)
+            if job is not None:  # the handler may have cancelled its own row
+                job.last_run_at, job.last_error, job.attempts = ran_at, None, 0
+                job.locked_until = None
+                if job.next_run_at != claim.scheduled_for:
+                    next_run_at = job.next_run_at  # moved while it ran: that schedule stands
+                elif next_run_at is None:
+                    session.delete(job)
+                else:
+                    job.next_run_at = next_run_at
+            session.commit()  # a failing flush or commit is the handler's failure too
+        except Exception as exc:  # a job's failure is recorded, never propagated to the worker
+            session.rollback()
+            return self._record_failure(claim, spec, ran_at, exc)
+        for callback in context._after_commit:
+            _run_side_effect(callback, claim.key)
+        outcome = "done" if next_run_at is None else "rescheduled"
+        name = spec.name if spec else "?"
+        return JobRun(
+            self.app_name, name, claim.key, claim.scheduled_for, ran_at, outcome, None, next_run_at
+        )
+
+    def _claim(self, at: dt.datetime) -> Claim | None:
+        """Lease the earliest due job nobody holds, in a short transaction of its own."""
+        session = self.db.session
+        session.rollback()  # start from a clean transaction
+        lease_now = self._lease_clock.now()
         query = (
             sa.select(self.model)
-            .where(self.model.next_run_at.is_not(None), self.model.next_run_at <= at)
+            .where(
+                self.model.next_run_at.is_not(None),
+                self.model.next_run_at <= at,
+                sa.or_(self.model.locked_until.is_(None), self.model.locked_until <= lease_now),
+            )
             .order_by(self.model.next_run_at, self.model.id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -258,66 +332,66 @@ class JobScheduler:
         if job is None:
             session.rollback()
             return None
-        spec = self.registry.get(job.name) if job.name in self.registry else None
-        scheduled_for = job.next_run_at
-        now = self._clock().now()
-        ran_at = max(now, scheduled_for)
-        context = JobContext(
-            app=_current_app(), now=ran_at, job_key=job.key, attempt=job.attempts + 1
+        job.locked_until = lease_now + self.lease
+        claim = Claim(
+            job.id,
+            job.name,
+            job.key,
+            dict(job.args or {}),
+            job.next_run_at,
+            job.attempts + 1,
+            job.locked_until,
         )
-        job_id, job_key, args = job.id, job.key, dict(job.args or {})
-        # The handler runs in a savepoint: a failure undoes its writes but keeps the claim (the
-        # row lock), so no other worker can run the job again before the failure is recorded.
-        savepoint = session.begin_nested()
-        try:
-            if spec is None:
-                raise LookupError(f"no handler declared for job {job.name!r}")
-            next_run_at = spec.handler(context, args)
-            savepoint.commit()  # flushes the handler's writes: a failing flush is its failure too
-        except Exception as exc:  # a job's failure is recorded, never propagated to the worker
-            savepoint.rollback()  # also after a failed flush, which leaves it inactive
-            return self._record_failure(job_id, spec, scheduled_for, ran_at, exc)
-        job = session.get(self.model, job_id)
-        if job is not None:  # the handler may have cancelled its own row
-            job.last_run_at, job.last_error, job.attempts = ran_at, None, 0
-            if next_run_at is None:
-                session.delete(job)
-            else:
-                job.next_run_at = next_run_at
         session.commit()
-        for callback in context._after_commit:
-            _run_side_effect(callback, job_key)
-        outcome = "done" if next_run_at is None else "rescheduled"
-        name = spec.name if spec else "?"
+        return claim
+
+    def _locked(self, claim: Claim) -> Any:
+        """The job row, locked for its bookkeeping; ``None`` if it is gone, ``LOST`` if another
+        worker holds it now (this run's lease ran out and it was claimed again)."""
+        job = self.db.session.get(
+            self.model, claim.job_id, with_for_update=True, populate_existing=True
+        )
+        if job is not None and job.locked_until != claim.locked_until:
+            return LOST
+        return job
+
+    def _lost(self, claim: Claim, ran_at: dt.datetime) -> JobRun:
+        message = "its lease ran out and another worker claimed the job; this run was undone"
+        log.warning("%s job %s: %s", self.app_name, claim.key, message)
         return JobRun(
-            self.app_name, name, job_key, scheduled_for, ran_at, outcome, None, next_run_at
+            self.app_name, claim.name, claim.key, claim.scheduled_for, ran_at, "lost", message
         )
 
     def _record_failure(
-        self,
-        job_id: int,
-        spec: JobSpec | None,
-        scheduled_for: dt.datetime,
-        ran_at: dt.datetime,
-        exc: Exception,
+        self, claim: Claim, spec: JobSpec | None, ran_at: dt.datetime, exc: Exception
     ) -> JobRun:
         session = self.db.session
-        job = session.get(self.model, job_id, with_for_update=True)
         message = f"{type(exc).__name__}: {exc}"
-        log.warning("%s job %s failed: %s", self.app_name, job.key if job else job_id, message)
+        log.warning("%s job %s failed: %s", self.app_name, claim.key, message)
+        job = self._locked(claim)
+        if job is LOST:
+            session.rollback()
+            return self._lost(claim, ran_at)
         if job is None:
             session.commit()
-            return JobRun(self.app_name, "?", "?", scheduled_for, ran_at, "failed", message)
-        job.attempts += 1
+            return JobRun(
+                self.app_name, claim.name, claim.key, claim.scheduled_for, ran_at, "failed", message
+            )
+        job.locked_until = None
         job.last_run_at, job.last_error = ran_at, message[:2000]
-        delay = spec.retry.delay(job.attempts) if spec and spec.retry else None
-        job.next_run_at = ran_at + delay if delay is not None else None
-        outcome = "retrying" if delay is not None else "failed"
+        if job.next_run_at != claim.scheduled_for:
+            # Moved by ``schedule`` while it ran: that schedule stands, with fresh attempts.
+            job.attempts, outcome = 0, "rescheduled"
+        else:
+            job.attempts += 1
+            delay = spec.retry.delay(job.attempts) if spec and spec.retry else None
+            job.next_run_at = ran_at + delay if delay is not None else None
+            outcome = "retrying" if delay is not None else "failed"
         run = JobRun(
             self.app_name,
             job.name,
             job.key,
-            scheduled_for,
+            claim.scheduled_for,
             ran_at,
             outcome,
             message,
@@ -325,6 +399,10 @@ class JobScheduler:
         )
         session.commit()
         return run
+
+
+# ``JobScheduler._locked``: the job row exists but another worker's claim holds it.
+LOST = object()
 
 
 def _current_app() -> Flask:
