@@ -16,6 +16,7 @@ from flask import current_app
 
 from portal.models import MailMessage, MailStatus, Subscription, db
 from webcore.clock import app_clock
+from webcore.outbound import outside_transaction
 
 
 class MailTransport(Protocol):
@@ -95,8 +96,12 @@ def deliver(mail_id: int, *, last_attempt: bool = False) -> None:
     if transport is None:
         message.status = MailStatus.HELD
         return
+    email = as_email(message, current_app.config["MAIL_FROM"])
     try:
-        transport.send(as_email(message, current_app.config["MAIL_FROM"]))
+        # A slow mail server must not hold the portal's database (webcore.outbound); the job's
+        # lease keeps another worker from sending the same mail meanwhile.
+        with outside_transaction(db.session):
+            transport.send(email)
     except (OSError, smtplib.SMTPException) as exc:
         message.last_error = f"{type(exc).__name__}: {exc}"[:500]
         if last_attempt:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,3 +112,52 @@ def test_an_unreachable_smtp_server_is_retried(make_portal: Any) -> None:
     runs = run_jobs_until(app, "2026-03-03T00:00:00Z")
     assert [run["outcome"] for run in runs if run["name"] == "deliver_mail"][-2:] == ["done"] * 2
     assert {m["status"] for m in mails(app)} == {"failed"}
+
+
+class HeldInbox(Inbox):
+    """An SMTP server that takes each message, then holds its answer until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.receiving = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.receiving.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_slow_smtp_server_holds_no_database_transaction(make_portal: Any) -> None:
+    """Delivery talks to the mail server with no transaction open (webcore.outbound): on SQLite
+    a transaction would hold the write lock, and every write of the portal would wait."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = HeldInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app = make_portal(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+        _buy(app)
+        delivery = threading.Thread(
+            target=run_jobs_until, args=(app, "2026-03-02T00:00:00Z"), daemon=True
+        )
+        delivery.start()
+        assert inbox.receiving.wait(30), "the delivery job never reached the mail server"
+        writer = threading.Thread(
+            target=make_account, args=(app, "second@example.com"), daemon=True
+        )
+        writer.start()
+        writer.join(20)  # only a bound on a hang: a held lock keeps it waiting until released
+        wrote_while_held = not writer.is_alive() and not inbox.release.is_set()
+        inbox.release.set()
+        delivery.join(60)
+        writer.join(30)
+    finally:
+        inbox.release.set()
+        controller.stop()
+    assert wrote_while_held, "a write waited for the mail server: delivery held a transaction"
+    assert {m["status"] for m in mails(app)} == {"sent"}
