@@ -738,8 +738,8 @@ def bench_seats_command(users: int) -> None:
 
 # -- each app's own commands ---------------------------------------------------------------------
 
-from portal.cli import portal_group  # noqa: E402 - registered last, after provlab's own commands
-from provlab.instance_cli import instance_group  # noqa: E402
+from provlab.commands.portal import portal_group  # noqa: E402 - registered last
+from provlab.commands.instance import instance_group  # noqa: E402
 
 main.add_command(portal_group)
 main.add_command(instance_group)
