@@ -4,7 +4,7 @@ names its objects by, and the JSON shapes of what it prints.
 
 A new command goes in the module of its subject (``subscriptions``, ``orders``, ``leads``) or a new
 one imported by ``provlab/commands/portal/__init__.py``, decorated ``@portal_group.command(...)``,
-with ``@var_option`` and ``@json_option``, its work a function of the app run by ``run``.
+with this module's ``@var_option`` and ``@json_option`` from ``provlab.commands.options``, its work a function of the app run by ``run``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import click
 from flask import Flask
 
 from portal.errors import Refused
-from provlab.commands.options import DEFAULT_VAR
+from provlab.commands.options import var_option as shared_var_option
 from provlab.commands.pair import open_app
 from webcore.errors import Refusal
 
@@ -155,15 +155,7 @@ def order_row(order: Any) -> dict[str, Any]:
     }
 
 
-var_option = click.option(
-    "--var",
-    "var",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_VAR,
-    show_default=True,
-    help="The var folder (the portal's data is in var/portal).",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+var_option = shared_var_option("The var folder (the portal's data is in var/portal).")
 
 
 @click.group("portal")

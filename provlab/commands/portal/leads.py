@@ -10,8 +10,8 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 
+from provlab.commands.options import json_option
 from provlab.commands.portal.base import (
-    json_option,
     lead_row,
     portal_group,
     portal_now,

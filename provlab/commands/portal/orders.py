@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal.errors import Refused
+from provlab.commands.options import json_option
 from provlab.commands.portal.base import (
     account_of,
-    json_option,
     order_row,
     portal_group,
     portal_now,

@@ -11,10 +11,10 @@ import click
 from flask import Flask
 
 from portal.errors import Refused
+from provlab.commands.options import json_option
 from provlab.commands.portal.base import (
     account_of,
     describe,
-    json_option,
     portal_group,
     portal_now,
     run,
