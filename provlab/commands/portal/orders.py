@@ -3,6 +3,7 @@ orders, each placed once per idempotency key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,63 +52,68 @@ def _card(subscription: Any, last4: str) -> Any:
     )
 
 
+def self_serve_purchase(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The arguments of a customer's self-serve purchase: which subscription, how many seats,
+    which card, placed once per key."""
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.argument("subscription"),
+        click.option("--seats", type=int, required=True),
+        click.option("--card", "last4", required=True, help="Last four digits of a card on file."),
+        idempotency_option,
+        var_option,
+        json_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _place_self_serve(
+    subscription: str, seats: int, last4: str, key: str | None, kind: str, purchase: Any
+) -> Any:
+    """The order of a self-serve purchase, paid by the customer's card ``last4``, placed once."""
+    from portal.idempotency import place_once
+
+    found = subscription_named(subscription)
+    return place_once(
+        found,
+        _idempotency_key(key),
+        kind,
+        lambda k: purchase(
+            found, seats, _card(found, last4), portal_now(), found.customer, idempotency_key=k
+        ),
+    )
+
+
 @portal_group.command("buy-duo-pro")
-@click.argument("subscription")
-@click.option("--seats", type=int, required=True)
-@click.option("--card", "last4", required=True, help="Last four digits of a card on file.")
-@idempotency_option
-@var_option
-@json_option
+@self_serve_purchase
 def buy_duo_pro(
     subscription: str, seats: int, last4: str, key: str | None, var: Path, as_json: bool
 ) -> None:
     """The customer's self-serve *Buy GitLab Duo Pro* (R3–R7)."""
-    from portal.idempotency import place_once
     from portal.models import OrderKind
     from portal.purchases import buy_duo_pro as buy
 
     def action(app: Flask) -> tuple[Any, str]:
-        found = subscription_named(subscription)
-        order = place_once(
-            found,
-            _idempotency_key(key),
-            OrderKind.DUO_PRO,
-            lambda k: buy(
-                found, seats, _card(found, last4), portal_now(), found.customer, idempotency_key=k
-            ),
+        order = _place_self_serve(subscription, seats, last4, key, OrderKind.DUO_PRO, buy)
+        return order_row(order), (
+            f"order #{order.id}: {seats} Duo Pro seats, {order.amount_cents} cents"
         )
-        return order_row(
-            order
-        ), f"order #{order.id}: {seats} Duo Pro seats, {order.amount_cents} cents"
 
     run(var, action, as_json)
 
 
 @portal_group.command("add-seats")
-@click.argument("subscription")
-@click.option("--seats", type=int, required=True)
-@click.option("--card", "last4", required=True, help="Last four digits of a card on file.")
-@idempotency_option
-@var_option
-@json_option
+@self_serve_purchase
 def add_seats(
     subscription: str, seats: int, last4: str, key: str | None, var: Path, as_json: bool
 ) -> None:
     """The customer's self-serve *Add seats* on the add-on they have (R5)."""
-    from portal.idempotency import place_once
     from portal.models import OrderKind
     from portal.purchases import add_seats as add
 
     def action(app: Flask) -> tuple[Any, str]:
-        found = subscription_named(subscription)
-        order = place_once(
-            found,
-            _idempotency_key(key),
-            OrderKind.ADD_ON_SEATS,
-            lambda k: add(
-                found, seats, _card(found, last4), portal_now(), found.customer, idempotency_key=k
-            ),
-        )
+        order = _place_self_serve(subscription, seats, last4, key, OrderKind.ADD_ON_SEATS, add)
         return order_row(order), f"order #{order.id}: {seats} more seats"
 
     run(var, action, as_json)
