@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from instance.models import AccessLevel, UserState
-from provlab.instance_cli import instance_group
+from provlab.commands.instance import instance_group
 from tests.instance.conftest import add_user
 from tests.instance.fake_portal import FakePortal
 from tests.instance.helpers import activated, assigned_usernames, sync_now

@@ -1,6 +1,8 @@
 """``provlab instance …``: work on a self-managed instance from the command line.
 
-Register in provlab/cli.py with ``main.add_command(instance_group)``.
+The instance is opened on its folder (``--instance-path``, else ``INSTANCE_INSTANCE_PATH``, else
+var/instance) and, when that folder belongs to a running ``provlab up --simulated-time`` pair, at
+the instance's simulated time (``provlab.commands.pair.open_app``).
 """
 
 from __future__ import annotations
@@ -8,6 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import Flask
+
+from provlab.commands.pair import open_app, var_of
 
 
 @click.group("instance")
@@ -25,13 +30,20 @@ def instance_group(context: click.Context, instance_path: Path | None) -> None:
     context.obj["instance_path"] = instance_path
 
 
+def _instance_app(context: click.Context) -> Flask:
+    app: Flask | None = context.obj.get("app")
+    if app is None:
+        path = context.obj.get("instance_path")
+        app = open_app("instance", var_of("instance", path), folder=path)
+    return app
+
+
 @instance_group.command("duo-bulk-assign")
 @click.argument("csv_file", type=click.Path(path_type=Path))
 @click.pass_context
 def duo_bulk_assign(context: click.Context, csv_file: Path) -> None:
     """Assign GitLab Duo seats to the users listed in CSV_FILE (a 'username' header, one
     username per line), like GitLab's gitlab:duo:bulk_user_assignment Rake task (R27)."""
-    from instance import create_app
     from instance.bulk_assignment import BulkAssignmentError, assign_usernames, read_usernames
     from webcore.clock import app_clock
     from webcore.transaction import unit_of_work
@@ -40,10 +52,7 @@ def duo_bulk_assign(context: click.Context, csv_file: Path) -> None:
         usernames = read_usernames(csv_file)
     except BulkAssignmentError as exc:
         raise click.ClickException(str(exc)) from None
-    app = context.obj.get("app")
-    if app is None:
-        path = context.obj.get("instance_path")
-        app = create_app({"INSTANCE_PATH": str(path)} if path else None)
+    app = _instance_app(context)
     try:
         with unit_of_work(app):
             result = assign_usernames(usernames, app_clock(app).now())
@@ -91,13 +100,9 @@ def diagnostics(
         except BundleError as exc:
             raise click.ClickException(str(exc)) from None
     else:
-        from instance import create_app
         from instance.diagnostics import diagnostics_bundle
 
-        app = context.obj.get("app")
-        if app is None:
-            path = context.obj.get("instance_path")
-            app = create_app({"INSTANCE_PATH": str(path)} if path else None)
+        app = _instance_app(context)
         with app.app_context():
             bundle = diagnostics_bundle(app, running=False)
     text = json.dumps(bundle, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,1 @@
+"""The ``provlab`` command groups, one module each; ``provlab.cli`` assembles them."""

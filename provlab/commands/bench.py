@@ -1,0 +1,49 @@
+"""``provlab bench``: measure the targets of docs/design.md, each ratio or time measured side by
+side in one run."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("bench")
+def bench() -> None:
+    """Measure the targets of docs/design.md (ratios and times measured side by side in one run)."""
+
+
+def _quiet() -> None:
+    import logging
+
+    logging.disable(logging.WARNING)
+
+
+@bench.command("sync")
+@click.option("--requests", "per_round", default=200, show_default=True, help="Requests per round.")
+@click.option("--rounds", default=5, show_default=True, help="Alternating rounds of each endpoint.")
+def bench_sync_command(per_round: int, rounds: int) -> None:
+    """The portal's sync endpoint against a one-read endpoint on the same server (target >= 0.5)."""
+    from provlab.bench import bench_sync
+
+    _quiet()
+    click.echo(bench_sync(per_round, rounds).render())
+
+
+@bench.command("year")
+@click.option("--users", default=1000, show_default=True, help="Users on the instance.")
+def bench_year_command(users: int) -> None:
+    """A simulated year of one portal and one instance (target < 5 s for 1,000 users)."""
+    from provlab.bench import bench_year
+
+    _quiet()
+    click.echo(bench_year(users).render())
+
+
+@bench.command("seats")
+@click.option("--users", default=10_000, show_default=True, help="Users to assign, then halve.")
+def bench_seats_command(users: int) -> None:
+    """Bulk assignment and overage removal (target < 2 s each for 10,000 users)."""
+    from provlab.bench import bench_seats
+
+    _quiet()
+    for measurement in bench_seats(users):
+        click.echo(measurement.render())

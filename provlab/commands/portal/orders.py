@@ -1,0 +1,178 @@
+"""``provlab portal`` commands that place orders: the customer's self-serve purchases and sales'
+orders, each placed once per idempotency key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from portal.errors import Refused
+from provlab.commands.options import json_option
+from provlab.commands.portal.base import (
+    account_of,
+    order_row,
+    portal_group,
+    portal_now,
+    run,
+    subscription_named,
+    var_option,
+)
+
+idempotency_option = click.option(
+    "--idempotency-key",
+    "key",
+    default=None,
+    help="Place the order once: run again with the same key, the first order is shown and "
+    "nothing is charged again (1-64 letters, digits, - _ . :).",
+)
+
+
+def _idempotency_key(raw: str | None) -> str | None:
+    from portal.idempotency import idempotency_key
+
+    return idempotency_key(raw)
+
+
+def _card(subscription: Any, last4: str) -> Any:
+    from portal.models import PaymentMethod, db
+
+    return (
+        db.session.execute(
+            sa.select(PaymentMethod).where(
+                PaymentMethod.account_id == subscription.customer_id, PaymentMethod.last4 == last4
+            )
+        )
+        .scalars()
+        .first()
+    )
+
+
+def self_serve_purchase(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The arguments of a customer's self-serve purchase: which subscription, how many seats,
+    which card, placed once per key."""
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.argument("subscription"),
+        click.option("--seats", type=int, required=True),
+        click.option("--card", "last4", required=True, help="Last four digits of a card on file."),
+        idempotency_option,
+        var_option,
+        json_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _place_self_serve(
+    subscription: str, seats: int, last4: str, key: str | None, kind: str, purchase: Any
+) -> Any:
+    """The order of a self-serve purchase, paid by the customer's card ``last4``, placed once."""
+    from portal.idempotency import place_once
+
+    found = subscription_named(subscription)
+    return place_once(
+        found,
+        _idempotency_key(key),
+        kind,
+        lambda k: purchase(
+            found, seats, _card(found, last4), portal_now(), found.customer, idempotency_key=k
+        ),
+    )
+
+
+@portal_group.command("buy-duo-pro")
+@self_serve_purchase
+def buy_duo_pro(
+    subscription: str, seats: int, last4: str, key: str | None, var: Path, as_json: bool
+) -> None:
+    """The customer's self-serve *Buy GitLab Duo Pro* (R3–R7)."""
+    from portal.models import OrderKind
+    from portal.purchases import buy_duo_pro as buy
+
+    def action(app: Flask) -> tuple[Any, str]:
+        order = _place_self_serve(subscription, seats, last4, key, OrderKind.DUO_PRO, buy)
+        return order_row(order), (
+            f"order #{order.id}: {seats} Duo Pro seats, {order.amount_cents} cents"
+        )
+
+    run(var, action, as_json)
+
+
+@portal_group.command("add-seats")
+@self_serve_purchase
+def add_seats(
+    subscription: str, seats: int, last4: str, key: str | None, var: Path, as_json: bool
+) -> None:
+    """The customer's self-serve *Add seats* on the add-on they have (R5)."""
+    from portal.models import OrderKind
+    from portal.purchases import add_seats as add
+
+    def action(app: Flask) -> tuple[Any, str]:
+        order = _place_self_serve(subscription, seats, last4, key, OrderKind.ADD_ON_SEATS, add)
+        return order_row(order), f"order #{order.id}: {seats} more seats"
+
+    run(var, action, as_json)
+
+
+@portal_group.command("order")
+@click.argument(
+    "kind",
+    type=click.Choice(
+        ["duo_enterprise", "add_on_seats", "subscription_seats", "renewal", "trial_extension"]
+    ),
+)
+@click.argument("subscription")
+@click.option("--by", "seller", required=True, help="The sales account placing the order.")
+@click.option("--seats", type=int, default=None)
+@click.option("--add-on-seats", type=int, default=None, help="Renewal: the add-on's new seats.")
+@click.option("--days", type=int, default=None, help="Trial extension: days to add.")
+@click.option("--note", default="")
+@idempotency_option
+@var_option
+@json_option
+def order(
+    kind: str,
+    subscription: str,
+    seller: str,
+    seats: int | None,
+    add_on_seats: int | None,
+    days: int | None,
+    note: str,
+    key: str | None,
+    var: Path,
+    as_json: bool,
+) -> None:
+    """A sales order: Duo Enterprise (R3, R6), seats, renewal, or a $0 trial extension (R23)."""
+    from portal import purchases
+    from portal.idempotency import place_once
+
+    def action(app: Flask) -> tuple[Any, str]:
+        found, by, now = subscription_named(subscription), account_of(seller, "sales"), portal_now()
+
+        def place(k: str | None) -> Any:
+            if kind == "trial_extension":
+                if days is None:
+                    raise Refused("--days is required for a trial extension.")
+                return purchases.extend_duo_trial(found, days, now, by, note, idempotency_key=k)
+            if kind == "renewal":
+                return purchases.renew(
+                    found, now, by, seats=seats, add_on_seats=add_on_seats, idempotency_key=k
+                )
+            if seats is None:
+                raise Refused("--seats is required.")
+            sell = {
+                "duo_enterprise": purchases.sell_duo_enterprise,
+                "add_on_seats": purchases.sell_add_on_seats,
+                "subscription_seats": purchases.sell_subscription_seats,
+            }[kind]
+            return sell(found, seats, now, by, idempotency_key=k)
+
+        placed = place_once(found, _idempotency_key(key), kind, place)
+        return order_row(placed), f"order #{placed.id}: {kind}, {placed.amount_cents} cents"
+
+    run(var, action, as_json)

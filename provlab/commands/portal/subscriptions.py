@@ -1,0 +1,222 @@
+"""``provlab portal`` commands on accounts and subscriptions: create them, show one, its
+activation code and its license file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from portal.errors import Refused
+from provlab.commands.options import json_option
+from provlab.commands.portal.base import (
+    account_of,
+    describe,
+    portal_group,
+    portal_now,
+    run,
+    subscription_named,
+    var_option,
+)
+
+
+@portal_group.command("create-customer")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--password", required=True, help="At least 8 characters.")
+@click.option(
+    "--role",
+    type=click.Choice(["customer", "support", "sales"]),
+    default="customer",
+    show_default=True,
+)
+@click.option(
+    "--card",
+    "cards",
+    multiple=True,
+    metavar="BRAND:LAST4",
+    help="A card on file, e.g. Visa:4242 (cards ending 0002 are declined).",
+)
+@var_option
+@json_option
+def create_customer(
+    email: str,
+    name: str,
+    password: str,
+    role: str,
+    cards: tuple[str, ...],
+    var: Path,
+    as_json: bool,
+) -> None:
+    """Create an account (a customer by default) with optional cards on file."""
+    from portal.setup import add_payment_method, create_account
+    from portal.views import find_account
+
+    def action(app: Flask) -> tuple[Any, str]:
+        if len(password) < 8:
+            raise Refused("The password needs at least 8 characters.")
+        if find_account(email) is not None:
+            raise Refused(f"An account {email} already exists.")
+        account = create_account(email, name, password, role, app)
+        for card in cards:
+            brand, _, last4 = card.partition(":")
+            if not (brand and last4.isdigit() and len(last4) == 4):
+                raise Refused(f"--card {card!r}: expected BRAND:LAST4 such as Visa:4242.")
+            add_payment_method(account, brand, last4)
+        return {"id": account.id, "email": account.email, "role": role}, f"created {role} {email}"
+
+    run(var, action, as_json)
+
+
+@portal_group.command("create-subscription")
+@click.option("--customer", "customer_email", required=True, help="The customer account's email.")
+@click.option("--plan", type=click.Choice(["free", "premium", "ultimate"]), required=True)
+@click.option("--seats", type=int, required=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["paid", "plan_trial", "community_program"]),
+    default="paid",
+    show_default=True,
+)
+@click.option(
+    "--license-type",
+    type=click.Choice(["online_cloud", "offline_cloud", "legacy"]),
+    default=None,
+    help="Default: online cloud; legacy for plan trials and community.",
+)
+@click.option(
+    "--starts-on", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Default: today."
+)
+@click.option(
+    "--ends-on",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Default: a year later (30 days for a plan trial).",
+)
+@click.option(
+    "--review-terms",
+    type=click.Choice(["quarterly", "annual"]),
+    default="quarterly",
+    show_default=True,
+)
+@click.option("--contact-name", default=None)
+@click.option("--contact-email", default=None)
+@click.option("--company", default="")
+@click.option("--country", default="US", show_default=True)
+@click.option("--name", default=None, help="The subscription name, e.g. A-S00012345.")
+@var_option
+@json_option
+def create_subscription(
+    customer_email: str,
+    plan: str,
+    seats: int,
+    kind: str,
+    license_type: str | None,
+    starts_on: dt.datetime | None,
+    ends_on: dt.datetime | None,
+    review_terms: str,
+    contact_name: str | None,
+    contact_email: str | None,
+    company: str,
+    country: str,
+    name: str | None,
+    var: Path,
+    as_json: bool,
+) -> None:
+    """Create a subscription for a customer (R9: plan trials and community are legacy only)."""
+    from portal.subscriptions import create_subscription as create
+
+    def action(app: Flask) -> tuple[Any, str]:
+        now = portal_now()
+        subscription = create(
+            account_of(customer_email, "customer"),
+            plan=plan,
+            seats=seats,
+            starts_on=starts_on.date() if starts_on else now.date(),
+            now=now,
+            kind=kind,
+            ends_on=ends_on.date() if ends_on else None,
+            license_type=license_type,
+            review_terms=review_terms,
+            contact_name=contact_name,
+            contact_email=contact_email,
+            contact_company=company,
+            contact_country=country,
+            name=name,
+        )
+        return describe(subscription), subscription.name
+
+    run(var, action, as_json)
+
+
+@portal_group.command("show")
+@click.argument("subscription")
+@var_option
+@json_option
+def show(subscription: str, var: Path, as_json: bool) -> None:
+    """Show a subscription: term, contact, add-ons, activation and trial requests."""
+
+    def action(app: Flask) -> tuple[Any, str]:
+        data = describe(subscription_named(subscription))
+        lines = [
+            f"{data['name']}  {data['plan']}  {data['seats']} seats  "
+            f"{data['starts_on']} → {data['ends_on']}  {data['kind']}  {data['license_type']}"
+        ]
+        lines += [
+            f"  add-on {a['tier']}{' trial' if a['trial'] else ''}: {a['quantity']} seats "
+            f"{a['starts_on']} → {a['ends_on']}"
+            for a in data["add_ons"]
+        ]
+        if data["activation"]:
+            lines.append(
+                f"  activated on {data['activation']['instance_id']}, last sync "
+                f"{data['activation']['last_sync_at'] or 'never'}"
+            )
+        lines += [
+            f"  lead #{lead['id']} {lead['status']} {lead['reason'] or ''}"
+            for lead in data["leads"]
+        ]
+        return data, "\n".join(lines)
+
+    run(var, action, as_json)
+
+
+@portal_group.command("activation-code")
+@click.argument("subscription")
+@var_option
+@json_option
+def activation_code(subscription: str, var: Path, as_json: bool) -> None:
+    """Generate (or show) a subscription's cloud activation code (R8)."""
+    from portal.licensing import ensure_activation_code
+
+    def action(app: Flask) -> tuple[Any, str]:
+        code = ensure_activation_code(subscription_named(subscription))
+        return {"subscription": subscription, "activation_code": code}, code
+
+    run(var, action, as_json)
+
+
+@portal_group.command("license-file")
+@click.argument("subscription")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the file here (default: print it).",
+)
+@var_option
+def license_file(subscription: str, output: Path | None, var: Path) -> None:
+    """The license file of an offline-cloud or legacy subscription (R9)."""
+    from portal.licensing import license_file_for
+
+    def action(app: Flask) -> tuple[Any, str]:
+        issued = license_file_for(subscription_named(subscription), portal_now())
+        if output is not None:
+            output.write_text(issued.token)
+            return None, f"wrote {output}"
+        return None, issued.token.rstrip("\n")
+
+    run(var, action, False)
