@@ -183,7 +183,7 @@ def gitlab_duo() -> ResponseReturnValue:
     show = request.args.get("filter", "all")
     sort = request.args.get("sort", "name")
     query = (
-        add_ons.eligible_users_query()
+        add_ons.eligible_users_query(search)
         .order_by(None)
         .outerjoin(
             UserAddOnAssignment,
@@ -194,13 +194,6 @@ def gitlab_duo() -> ResponseReturnValue:
         )
         .add_columns(UserAddOnAssignment.id)
     )
-    if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(User.name).like(pattern), sa.func.lower(User.username).like(pattern)
-            )
-        )
     if show == "assigned":
         query = query.where(UserAddOnAssignment.id.is_not(None))
     elif show == "unassigned":
