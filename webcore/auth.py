@@ -192,7 +192,7 @@ def authenticate(
     if lockouts.is_locked(subject):
         lockouts.record_failure(subject)  # Devise counts attempts made while locked too
         return None, LOCKED_MESSAGE
-    if matches and user.is_active and may_sign_in(user):
+    if matches and user is not None and user.is_active and may_sign_in(user):
         lockouts.reset(subject)
         return user, ""
     if matches:
