@@ -349,9 +349,19 @@ def bulk_remove(purchase_id: int, user_ids: Sequence[int]) -> list[User]:
     return users
 
 
-def eligible_users_query() -> sa.Select[tuple[User]]:
-    """Users who may hold a seat (R2: billable users), by name."""
-    return sa.select(User).where(billable_condition(current_plan())).order_by(User.name, User.id)
+def eligible_users_query(search: str = "") -> sa.Select[tuple[User]]:
+    """Users who may hold a seat (R2: billable users, R30), by name; ``search`` narrows them to
+    names and usernames containing it. The one eligible-user filter: the GitLab Duo page and
+    the GraphQL ``selfManagedAddOnEligibleUsers`` both start from it."""
+    query = sa.select(User).where(billable_condition(current_plan()))
+    if search:
+        pattern = f"%{search.lower()[:100]}%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(User.name).like(pattern), sa.func.lower(User.username).like(pattern)
+            )
+        )
+    return query.order_by(User.name, User.id)
 
 
 # -- enforcement --------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from instance.portal_client import ACTIVATION_SUCCESS
 from instance.sync import SyncFailed, activate, record_failure, sync_report, synchronize
 from instance.tokens import user_for_token
 from protocol.license import AddOnTier, LicenseType
-from webcore.auth import hash_password, roles_required
+from webcore.auth import roles_required
 from webcore.clock import app_clock
 from webcore.errors import refusal_redirects, refusal_renders
 from webcore.params import InvalidNumber, int_arg, parse_int
@@ -183,7 +183,7 @@ def gitlab_duo() -> ResponseReturnValue:
     show = request.args.get("filter", "all")
     sort = request.args.get("sort", "name")
     query = (
-        add_ons.eligible_users_query()
+        add_ons.eligible_users_query(search)
         .order_by(None)
         .outerjoin(
             UserAddOnAssignment,
@@ -194,13 +194,6 @@ def gitlab_duo() -> ResponseReturnValue:
         )
         .add_columns(UserAddOnAssignment.id)
     )
-    if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(User.name).like(pattern), sa.func.lower(User.username).like(pattern)
-            )
-        )
     if show == "assigned":
         query = query.where(UserAddOnAssignment.id.is_not(None))
     elif show == "unassigned":
@@ -333,14 +326,12 @@ def new_user() -> ResponseReturnValue:
         return _user_form(None)
     password = request.form.get("password", "")
     with refusal_renders(lambda refused: _user_form(None, 422)):
-        if password and len(password) < 8:
-            raise users.UserError("Password is too short (minimum is 8 characters)")
         user = users.create_user(
             username=request.form.get("username", ""),
             email=request.form.get("email", ""),
             name=request.form.get("name", ""),
             now=_now(),
-            password_hash=hash_password(password) if password else None,
+            password=password or None,
             **_form_fields(),
         )
     flash(f"User @{user.username} was successfully created.", "success")

@@ -18,7 +18,7 @@ from instance import add_ons, users
 from instance.models import AccessLevel, User, UserState, db
 from instance.tokens import user_for_token
 from protocol.clock import format_utc
-from webcore.auth import hash_password
+from webcore.auth import PASSWORD_TOO_SHORT
 from webcore.clock import app_clock
 from webcore.errors import Refusal
 from webcore.params import INT64_MAX, INT64_MIN, InvalidNumber, int_arg
@@ -181,8 +181,6 @@ def create_user() -> ResponseReturnValue:
     if missing:
         raise ApiError(400, f"400 Bad request - {', '.join(missing)} is missing")
     password = data.get("password")
-    if password is not None and (not isinstance(password, str) or len(password) < 8):
-        raise ApiError(400, {"password": ["is too short (minimum is 8 characters)"]})
     bot_type = "service_account" if data.get("service_account") in (True, "true") else None
     try:
         user = users.create_user(
@@ -190,14 +188,17 @@ def create_user() -> ResponseReturnValue:
             email=str(data["email"]),
             name=str(data["name"]),
             now=app_clock().now(),
-            password_hash=hash_password(password) if password else None,
+            password=password,
             admin=data.get("admin") in (True, "true"),
             bot_type=bot_type,
             highest_access_level=AccessLevel.NONE,
         )
-    except users.UserError as exc:
-        # GitLab: 409 for a taken username or email, 400 for other invalid fields.
-        raise ApiError(409 if exc.code == "taken" else 400, exc.message) from None
+    except Refusal as exc:
+        # GitLab: 400 with the field's errors for a short password, 409 for a taken username or
+        # email, 400 for other invalid fields.
+        if exc.code == PASSWORD_TOO_SHORT:
+            raise ApiError(400, {"password": ["is too short (minimum is 8 characters)"]}) from None
+        raise ApiError(409 if exc.code == users.TAKEN else 400, exc.message) from None
     return user_json(user, full=True), 201
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from graphql import (
@@ -189,14 +188,7 @@ def _resolve_eligible(
 ) -> list[dict[str, Any]]:
     _admin(info)
     purchase = add_ons.duo_purchase()
-    query = add_ons.eligible_users_query()
-    if search:
-        pattern = f"%{search.lower()[:100]}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(User.username).like(pattern), sa.func.lower(User.name).like(pattern)
-            )
-        )
+    query = add_ons.eligible_users_query(search or "")
     query = query.limit(min(max(first or 100, 1), 100))
     return [_user_json(user, purchase) for user in db.session.execute(query).scalars()]
 

@@ -15,8 +15,8 @@ from instance.identity import ensure_identity, load_instance_key, next_sync_slot
 from instance.models import AccessLevel, User, UserState, db
 from instance.sync import activate_from_environment, sync_status
 from instance.tokens import create_token
+from instance.users import create_user
 from webcore.app import store_session_secret
-from webcore.auth import hash_password
 from webcore.clock import app_clock
 from webcore.db import upgrade_to_head
 from webcore.transaction import unit_of_work
@@ -61,34 +61,6 @@ DEMO_ADMIN_USERNAME = "root"
 DEMO_ADMIN_PASSWORD = "admin-demo-password"
 
 
-def create_user(
-    app: Flask,
-    *,
-    username: str,
-    email: str,
-    name: str,
-    password: str | None = None,
-    admin: bool = False,
-    state: str = UserState.ACTIVE,
-    bot_type: str | None = None,
-    highest_access_level: int = AccessLevel.NONE,
-) -> User:
-    user = User(
-        username=username,
-        email=email,
-        name=name,
-        password_hash=hash_password(password) if password else None,
-        admin=admin,
-        state=state,
-        bot_type=bot_type,
-        highest_access_level=highest_access_level,
-        created_at=app_clock(app).now(),
-    )
-    db.session.add(user)
-    db.session.flush()
-    return user
-
-
 def seed_demo(app: Flask) -> DemoAdmin:
     """The demo administrator (idempotent) and a fresh personal access token for this start.
 
@@ -100,8 +72,8 @@ def seed_demo(app: Flask) -> DemoAdmin:
         ).scalar_one_or_none()
         if admin is None:
             admin = create_user(
-                app,
                 username=DEMO_ADMIN_USERNAME,
+                now=app_clock(app).now(),
                 email="admin@example.com",
                 name="Administrator",
                 password=DEMO_ADMIN_PASSWORD,
@@ -144,8 +116,8 @@ def _seed_demo_users(app: Flask) -> None:
         ).scalar_one_or_none()
         if exists is None:
             create_user(
-                app,
                 username=username,
+                now=app_clock(app).now(),
                 email=f"{username}@example.com",
                 name=name,
                 password=None if bot_type else DEMO_USER_PASSWORD,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from instance.models import AccessLevel, License, User, UserState, db
 from protocol.license import Plan
-from webcore.auth import end_sessions
+from webcore.auth import check_password, end_sessions, hash_password
 from webcore.errors import Refusal
 
 SERVICE_ACCOUNT = "service_account"
@@ -38,9 +38,12 @@ BOT_TYPES = (SERVICE_ACCOUNT, *INTERNAL_BOT_TYPES)
 _USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
 
 
+TAKEN = "taken"
+
+
 class UserError(Refusal, ValueError):
     """Bad input for a user; the message is safe to show. ``code`` is ``invalid`` or, for a
-    username or email another user has, ``taken``."""
+    username or email another user has, ``TAKEN``."""
 
     code = "invalid"
 
@@ -81,13 +84,20 @@ def create_user(
     email: str,
     name: str,
     now: dt.datetime,
+    password: str | None = None,
     password_hash: str | None = None,
     admin: bool = False,
     state: str = UserState.ACTIVE,
     bot_type: str | None = None,
     highest_access_level: int = AccessLevel.NONE,
 ) -> User:
-    """Create a user; refuses a taken username or email with a clear message."""
+    """The one way a user is created (admin form, users API, demo and scenario setup): refuses a
+    malformed field, a ``password`` breaking the password rule (``check_password``) and, with
+    the code ``taken``, a username or email another user has. A user without a password (a bot)
+    cannot sign in; ``password_hash`` is for a password hashed ahead of time."""
+    if password is not None:
+        check_password(password)
+        password_hash = hash_password(password)
     username, email, name = username.strip(), email.strip().lower(), name.strip()
     if not _USERNAME.fullmatch(username):
         raise UserError("Username may contain only letters, digits, '_', '-' and '.'")
@@ -106,7 +116,7 @@ def create_user(
             "Username has already been taken"
             if taken.username.lower() == username.lower()
             else "Email has already been taken",
-            code="taken",
+            code=TAKEN,
         )
     user = User(
         username=username,

@@ -114,7 +114,7 @@ def build_license(
             starts_on=p.starts_on,
             ends_on=p.ends_on,
             trial=p.trial,
-            purchase_id=p.reference,
+            purchase_id=p.purchase_id,
         )
         for p in current_add_ons(subscription, today)
     )

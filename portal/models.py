@@ -144,8 +144,9 @@ class AddOnPurchase(db.Model):  # type: ignore[name-defined,misc]
     subscription: Mapped[Subscription] = relationship(back_populates="add_on_purchases")
 
     @property
-    def reference(self) -> str:
-        """The purchase id licenses carry."""
+    def purchase_id(self) -> str:
+        """The purchase id licenses carry (``AddOnProduct.purchase_id``; the instance keeps it
+        under the same name)."""
         return f"AOP-{self.id:08d}"
 
 

@@ -36,7 +36,14 @@ from portal.models import (
 )
 from portal.payments import payment_gateway
 from portal.pricing import format_money, prorated, yearly_price
-from portal.subscriptions import active_add_on, add_years, current_add_ons, is_active, lock
+from portal.subscriptions import (
+    active_add_on,
+    add_years,
+    check_add_on_seats,
+    current_add_ons,
+    is_active,
+    lock,
+)
 from protocol.license import AddOnTier, Plan
 
 SELF_SERVE = "self_serve"
@@ -61,16 +68,15 @@ def check_sellable(subscription: Subscription, today: dt.date) -> None:
 
 
 def _check_seats(subscription: Subscription, seats: int, already: int = 0) -> None:
-    """R5: an add-on never has more seats than its subscription."""
+    """A number of seats to buy, then R5 on the add-on's new total (``check_add_on_seats``)."""
     if not isinstance(seats, int) or seats < 1 or seats > MAX_SEATS:
         raise Refused("Enter a number of seats of at least 1.")
-    if already + seats > subscription.seats:
-        room = subscription.seats - already
-        raise Refused(
-            f"The add-on's seats can't exceed the subscription's {subscription.seats} seats"
-            + (f": you can add at most {room}." if already else "."),
-            rule="R5",
-        )
+    room = subscription.seats - already
+    check_add_on_seats(
+        already + seats,
+        subscription.seats,
+        advice=f": you can add at most {room}." if already else "",
+    )
 
 
 def _check_payment_method(
@@ -398,12 +404,11 @@ def renew(
     # R5 over the whole license: a license carries one seat count, so the add-ons still in
     # force (and the renewed one) must fit the renewed seats.
     in_force = [p.quantity for p in current_add_ons(subscription, now.date())]
-    if max([*in_force, quantity if renewing else 0]) > seats:
-        raise Refused(
-            f"The add-on's seats can't exceed the subscription's {seats} seats: renew with at "
-            "least as many seats as the add-on has.",
-            rule="R5",
-        )
+    check_add_on_seats(
+        max([*in_force, quantity if renewing else 0]),
+        seats,
+        advice=": renew with at least as many seats as the add-on has.",
+    )
     plan = Plan(subscription.plan)
     amount = 0 if plan is Plan.FREE else yearly_price(plan.value) * seats
     subscription.seats = seats

@@ -57,7 +57,7 @@ from portal.models import (
     db,
 )
 from portal.pricing import format_money, yearly_price
-from portal.subscriptions import lock
+from portal.subscriptions import fit_add_on_seats, lock
 from protocol.license import LicenseType, Plan
 from webcore.params import InvalidNumber, parse_int
 
@@ -638,7 +638,8 @@ def _renew_add_ons(
     old_end = renewal.renews_on
     for running in subscription.add_on_purchases:
         if running.ends_on > old_end and running.quantity > renewal.seats:
-            running.quantity = renewal.seats  # R5: e.g. a trial running past the renewal
+            # R5: e.g. a trial running past the renewal
+            running.quantity = fit_add_on_seats(running.quantity, renewal.seats)
     ending = [
         p
         for p in subscription.add_on_purchases
@@ -647,7 +648,7 @@ def _renew_add_ons(
     if not ending:
         return []
     last = ending[-1]
-    quantity = min(last.quantity, renewal.seats)
+    quantity = fit_add_on_seats(last.quantity, renewal.seats)
     db.session.add(
         AddOnPurchase(
             subscription=subscription,

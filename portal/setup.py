@@ -12,7 +12,7 @@ from portal.jobs import PERIODIC_JOBS
 from portal.keys import load_signing_key
 from portal.models import Account, PaymentMethod, Role, db
 from webcore.app import store_session_secret
-from webcore.auth import hash_password
+from webcore.auth import check_password, hash_password
 from webcore.clock import app_clock
 from webcore.db import upgrade_to_head
 from webcore.transaction import unit_of_work
@@ -43,8 +43,10 @@ DEMO_SALES = DemoLogin(Role.SALES, "sales@provlab.example", "sales-demo-password
 
 
 def create_account(email: str, name: str, password: str, role: str, app: Flask) -> Account:
+    """A portal account; its password follows the password rule (``check_password``)."""
     if role not in Role.ALL:
         raise ValueError(f"role must be one of {', '.join(Role.ALL)}")
+    check_password(password)
     account = Account(
         email=email,
         name=name,

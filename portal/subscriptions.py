@@ -3,6 +3,10 @@
 Rules held here:
 - R9: plan trials (Ultimate, 30 days) and community-program subscriptions get legacy licenses only.
 - A subscription's name (``A-S00012345``) is its badge; customers use it in the trial form (R20).
+- R5: an add-on's seats never exceed the subscription's own seat count. ``check_add_on_seats`` is
+  the one check every order calls; the automatic renewal, which has nobody to refuse, renews the
+  add-on at most at the renewed seats with ``fit_add_on_seats`` (R28 on the instance then removes
+  assignments above it).
 - An add-on purchase is in force from ``starts_on`` to ``ends_on`` (exclusive), as licenses are.
 """
 
@@ -29,6 +33,32 @@ from protocol.license import LicenseType, Plan
 PLAN_TRIAL_DAYS = 30
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+ADD_ON_SEATS_EXCEED = "add_on_seats_exceed"
+
+
+def check_add_on_seats(add_on_seats: int, subscription_seats: int, *, advice: str = "") -> None:
+    """R5: an add-on's seat total never exceeds the subscription's own seat count.
+
+    The one place R5 is checked in the portal: buying Duo Pro, *Add seats*, sales' Duo
+    Enterprise, add-on seats and renewal orders all call it. ``advice`` finishes the sentence
+    (": you can add at most 3."). The license document checks it again on the wire
+    (``protocol.license``), for licenses built by anyone.
+    """
+    if add_on_seats > subscription_seats:
+        raise Refused(
+            f"The add-on's seats can't exceed the subscription's {subscription_seats} seats"
+            + (advice or "."),
+            code=ADD_ON_SEATS_EXCEED,
+            rule="R5",
+        )
+
+
+def fit_add_on_seats(add_on_seats: int, subscription_seats: int) -> int:
+    """R5 at the automatic renewal (R36), where nobody is there to refuse: the add-on keeps its
+    seats up to the renewed subscription's, never more (docs/billing.md, *Renewal*)."""
+    return min(add_on_seats, subscription_seats)
 
 
 def add_years(day: dt.date, years: int) -> dt.date:

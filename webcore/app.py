@@ -124,7 +124,7 @@ def build_app(
     )
     instance_path = Path(values["INSTANCE_PATH"]).resolve()
     app = Flask(import_name, instance_path=str(instance_path))
-    app.name = app_name  # type: ignore[misc]
+    app.name = app_name
     app.config.update(values)
     url = values["DATABASE_URL"] or f"sqlite:///{instance_path / (app_name + '.db')}"
     app.config["DATABASE_URL"] = url

@@ -41,11 +41,30 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from webcore.errors import Refusal
 from webcore.lockout import LOCKED_MESSAGE, Lockouts, subject_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 csrf = CSRFProtect()
+
+
+MIN_PASSWORD_LENGTH = 8
+PASSWORD_TOO_SHORT = "password_too_short"
+
+
+def check_password(password: str) -> None:
+    """The password rule: at least 8 characters (GitLab's default minimum password length).
+
+    The one check of it for both apps: every way an account gets a password (the instance's
+    ``create_user``, ``change_password``; the portal's ``create_account``) calls this.
+    Refuses with the code ``password_too_short`` and GitLab's wording.
+    """
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise Refusal(
+            f"Password is too short (minimum is {MIN_PASSWORD_LENGTH} characters)",
+            code=PASSWORD_TOO_SHORT,
+        )
 
 
 def hash_password(password: str) -> str:
@@ -94,6 +113,7 @@ def end_sessions(user: Any) -> None:
 
 def change_password(user: Any, password: str) -> None:
     """A new password ends the user's sessions, as GitLab's does (no sign-in after a change)."""
+    check_password(password)
     user.password_hash = hash_password(password)
     end_sessions(user)
 
@@ -172,7 +192,7 @@ def authenticate(
     if lockouts.is_locked(subject):
         lockouts.record_failure(subject)  # Devise counts attempts made while locked too
         return None, LOCKED_MESSAGE
-    if matches and user.is_active and may_sign_in(user):
+    if matches and user is not None and user.is_active and may_sign_in(user):
         lockouts.reset(subject)
         return user, ""
     if matches:

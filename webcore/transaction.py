@@ -68,7 +68,7 @@ def init_transaction(app: Flask, db: SQLAlchemy) -> None:
 
     if not event.contains(Session, "after_flush", _note_flush):
         event.listen(Session, "after_flush", _note_flush)
-    app.handle_user_exception = _on_exception  # type: ignore[method-assign]
+    app.handle_user_exception = _on_exception  # type: ignore[method-assign,assignment]
     app.full_dispatch_request = _dispatch  # type: ignore[method-assign]
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 WSGIApp = Callable[..., Any]
@@ -40,13 +41,14 @@ class WSGIAdapter(BaseAdapter):
     ) -> requests.Response:
         parts = urlsplit(request.url or "")
         body = request.body
-        data = body.encode() if isinstance(body, str) else (body or b"")
+        # requests types a body as anything readable; a prepared body is bytes, str or None.
+        data: Any = body.encode() if isinstance(body, str) else (body or b"")
         builder = EnvironBuilder(
             path=parts.path or "/",
             base_url=f"{parts.scheme}://{parts.netloc}",
             query_string=parts.query,
             method=request.method or "GET",
-            headers=dict(request.headers),
+            headers=Headers(dict(request.headers)),
             data=data,
         )
         try:

@@ -54,11 +54,11 @@ def test_an_administrator_signs_in_to_the_instance_sees_the_home_page_and_signs_
     page: Any, make_instance: Any, live_server: Any
 ) -> None:
     from instance.models import db
-    from instance.setup import create_user
+    from tests.instance.conftest import new_user
 
     app = make_instance()
     with app.app_context():
-        create_user(
+        new_user(
             app,
             username="root",
             email="admin@example.com",

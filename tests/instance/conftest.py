@@ -12,13 +12,18 @@ from flask.testing import FlaskClient
 
 from instance.models import AccessLevel, User, db
 from instance.portal_client import SESSION_HOOK
-from instance.setup import create_user
+from instance.users import create_user
 from tests.instance.fake_portal import PORTAL_URL, FakePortal
 from webcore.clock import app_clock
 from webcore.transport import in_process_session
 
 PASSWORD = "correct-horse-battery"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|name="csrf-token" content="([^"]+)"')
+
+
+def new_user(app: Flask, **fields: Any) -> User:
+    """A user made by the instance's one ``create_user``, at the app's time."""
+    return create_user(now=app_clock(app).now(), **fields)
 
 
 @pytest.fixture
@@ -50,7 +55,7 @@ def app(make_wired_instance: Callable[..., Flask]) -> Flask:
 def add_user(app: Flask, username: str, **fields: Any) -> int:
     fields.setdefault("highest_access_level", AccessLevel.DEVELOPER)
     with app.app_context():
-        user = create_user(
+        user = new_user(
             app,
             username=username,
             email=f"{username}@example.com",

@@ -119,12 +119,12 @@ def test_a_naive_datetime_is_refused_on_write(make_instance: Any) -> None:
 
 def test_each_made_app_gets_its_own_fresh_database_on_simulated_time(make_instance: Any) -> None:
     from instance.models import User, db
-    from instance.setup import create_user
+    from tests.instance.conftest import new_user
 
     first, second = make_instance(), make_instance()
     assert first.config["DATABASE_URL"] != second.config["DATABASE_URL"]
     with first.app_context():
-        create_user(first, username="only-here", email="o@example.com", name="Only")
+        new_user(first, username="only-here", email="o@example.com", name="Only")
         db.session.commit()
     with second.app_context():
         assert db.session.execute(sa.select(User).filter_by(username="only-here")).first() is None

@@ -50,11 +50,11 @@ def signed_up(request: pytest.FixtureRequest, make_portal: Any, make_instance: A
         return Login(app, DEMO_CUSTOMER.email, DEMO_CUSTOMER.password, home, "Casey Customer")
     from instance import views as instance_views
     from instance.models import db as instance_db
-    from instance.setup import create_user
+    from tests.instance.conftest import new_user
 
     app = make_instance()
     with app.app_context():
-        admin = create_user(
+        admin = new_user(
             app,
             username="root",
             email="admin@example.com",
@@ -138,11 +138,11 @@ def test_sign_in_with_wrong_credentials_is_401_and_signs_nobody_in(
 
 def test_blocked_instance_user_cannot_sign_in(make_instance: Any) -> None:
     from instance.models import db
-    from instance.setup import create_user
+    from tests.instance.conftest import new_user
 
     app = make_instance()
     with app.app_context():
-        create_user(
+        new_user(
             app,
             username="blocked",
             email="b@example.com",
@@ -439,11 +439,11 @@ def test_feature_module_and_job_logs_are_redacted_too(
 
 def test_a_user_without_a_password_cannot_sign_in_and_gets_a_clear_401(make_instance: Any) -> None:
     from instance.models import db
-    from instance.setup import create_user
+    from tests.instance.conftest import new_user
 
     app = make_instance()
     with app.app_context():
-        create_user(app, username="support-bot", email="bot@example.com", name="Support Bot",
+        new_user(app, username="support-bot", email="bot@example.com", name="Support Bot",
                     bot_type="support_bot")
         db.session.commit()
     client = app.test_client()

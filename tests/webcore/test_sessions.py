@@ -87,11 +87,11 @@ def test_blocking_an_instance_user_ends_their_sessions_for_good(
 ) -> None:
     from instance import users
     from instance.models import db
-    from instance.setup import create_user
+    from tests.instance.conftest import new_user
 
     app = make_instance()
     with app.app_context():
-        create_user(
+        new_user(
             app,
             username="dev",
             email="dev@example.com",
@@ -122,11 +122,11 @@ def test_a_session_of_an_inactive_user_is_refused_even_without_a_new_generation(
     make_instance: Any,
 ) -> None:
     from instance.models import User, db
-    from instance.setup import create_user
+    from tests.instance.conftest import new_user
 
     app = make_instance()
     with app.app_context():
-        create_user(
+        new_user(
             app,
             username="dev",
             email="dev@example.com",
@@ -261,11 +261,11 @@ def test_an_unknown_login_gets_the_same_answers_as_an_account(signed_up: Login) 
 
 def test_the_lockout_counts_one_account_whichever_login_names_it(make_instance: Any) -> None:
     from instance.models import db
-    from instance.setup import create_user
+    from tests.instance.conftest import new_user
 
     app = make_instance()
     with app.app_context():
-        create_user(
+        new_user(
             app,
             username="dev",
             email="dev@example.com",

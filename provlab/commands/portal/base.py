@@ -108,7 +108,7 @@ def describe(subscription: Any) -> dict[str, Any]:
         },
         "add_ons": [
             {
-                "purchase_id": p.reference,
+                "purchase_id": p.purchase_id,
                 "tier": p.tier,
                 "quantity": p.quantity,
                 "starts_on": p.starts_on.isoformat(),

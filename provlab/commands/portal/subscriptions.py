@@ -56,8 +56,6 @@ def create_customer(
     from portal.views import find_account
 
     def action(app: Flask) -> tuple[Any, str]:
-        if len(password) < 8:
-            raise Refused("The password needs at least 8 characters.")
         if find_account(email) is not None:
             raise Refused(f"An account {email} already exists.")
         account = create_account(email, name, password, role, app)
