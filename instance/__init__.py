@@ -19,7 +19,14 @@ def create_app(
     """Wire the instance app; see ``instance.setup.prepare`` for first-start work."""
     from flask_login import user_logged_in
 
-    from instance import admin, api, graphql_api, views
+    # The API's modules add their routes to api.blueprint when imported.
+    from instance import (
+        admin,
+        api,
+        api_users,  # noqa: F401
+        graphql_api,
+        views,
+    )
     from instance.jobs import registry
     from instance.models import Job, SignInLockout, User, db
     from webcore.app import build_app, init_data_layer

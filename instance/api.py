@@ -7,21 +7,16 @@ for python-gitlab: ``{"message": "404 User Not Found"}``, ``true`` for state act
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, g, request
 from flask.typing import ResponseReturnValue
 
-from instance import add_ons, users
-from instance.models import AccessLevel, User, UserState, db
+from instance import add_ons
+from instance.models import User
 from instance.tokens import user_for_token
-from protocol.clock import format_utc
-from webcore.auth import hash_password
 from webcore.clock import app_clock
 from webcore.errors import Refusal
-from webcore.params import INT64_MAX, INT64_MIN, InvalidNumber, int_arg
 
 blueprint = Blueprint("api_v4", __name__, url_prefix="/api/v4")
 
@@ -68,204 +63,6 @@ def api_admin() -> User:
     if not user.admin:
         raise ApiError(403, "403 Forbidden")
     return user
-
-
-def _time(value: dt.datetime | None) -> str | None:
-    return format_utc(value) if value else None
-
-
-def user_json(user: User, *, full: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": user.id,
-        "username": user.username,
-        "name": user.name,
-        "state": user.state,
-        "locked": False,
-        "avatar_url": None,
-        "web_url": f"{request.host_url.rstrip('/')}/{user.username}",
-        "bot": user.bot_type is not None,
-    }
-    if full:
-        data.update(
-            email=user.email,
-            is_admin=user.admin,
-            created_at=_time(user.created_at),
-            last_sign_in_at=_time(user.last_sign_in_at),
-            using_license_seat=users.is_billable(user, users.current_plan()),
-            highest_role=user.highest_access_level,
-        )
-    return data
-
-
-def _user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise ApiError(404, "404 User Not Found")
-    return user
-
-
-def _page_args() -> tuple[int, int]:
-    try:
-        page = max(int_arg(request.args, "page", 1, minimum=INT64_MIN), 1)
-        per_page = int_arg(request.args, "per_page", 20, minimum=INT64_MIN)
-    except InvalidNumber as invalid:
-        raise ApiError(400, str(invalid), key="error") from None
-    # A page past what an offset can address is empty, as in GitLab.
-    return min(page, INT64_MAX // MAX_PER_PAGE), min(max(per_page, 1), MAX_PER_PAGE)
-
-
-@blueprint.get("/users")
-def list_users() -> ResponseReturnValue:
-    viewer = api_user()
-    page, per_page = _page_args()
-    query = sa.select(User).order_by(User.id.desc())
-    if username := request.args.get("username"):
-        query = query.where(sa.func.lower(User.username) == username.lower())
-    if search := request.args.get("search"):
-        pattern = f"%{search.lower()}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(User.username).like(pattern),
-                sa.func.lower(User.name).like(pattern),
-                sa.func.lower(User.email).like(pattern),
-            )
-        )
-    for state in UserState.ALL:
-        if request.args.get(state) == "true":
-            query = query.where(User.state == state)
-    total = db.session.execute(
-        sa.select(sa.func.count()).select_from(query.subquery())
-    ).scalar_one()
-    found = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars()
-    body = [user_json(user, full=viewer.admin) for user in found]
-    pages = max((total + per_page - 1) // per_page, 1)
-    headers = {
-        "X-Page": str(page),
-        "X-Per-Page": str(per_page),
-        "X-Total": str(total),
-        "X-Total-Pages": str(pages),
-        "X-Next-Page": str(page + 1) if page < pages else "",
-        "X-Prev-Page": str(page - 1) if page > 1 else "",
-    }
-    if page < pages:
-        url = request.base_url + f"?page={page + 1}&per_page={per_page}"
-        headers["Link"] = f'<{url}>; rel="next"'
-    return body, 200, headers
-
-
-@blueprint.get("/users/<id:user_id>")
-def get_user(user_id: int) -> ResponseReturnValue:
-    viewer = api_user()
-    return user_json(_user(user_id), full=viewer.admin or viewer.id == user_id)
-
-
-@blueprint.get("/user")
-def current_user_json() -> ResponseReturnValue:
-    return user_json(api_user(), full=True)
-
-
-def _payload() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if isinstance(data, dict):
-        return data
-    return request.form.to_dict()
-
-
-@blueprint.post("/users")
-def create_user() -> ResponseReturnValue:
-    api_admin()
-    data = _payload()
-    missing = [
-        name for name in ("email", "username", "name") if not str(data.get(name, "")).strip()
-    ]
-    if missing:
-        raise ApiError(400, f"400 Bad request - {', '.join(missing)} is missing")
-    password = data.get("password")
-    if password is not None and (not isinstance(password, str) or len(password) < 8):
-        raise ApiError(400, {"password": ["is too short (minimum is 8 characters)"]})
-    bot_type = "service_account" if data.get("service_account") in (True, "true") else None
-    try:
-        user = users.create_user(
-            username=str(data["username"]),
-            email=str(data["email"]),
-            name=str(data["name"]),
-            now=app_clock().now(),
-            password_hash=hash_password(password) if password else None,
-            admin=data.get("admin") in (True, "true"),
-            bot_type=bot_type,
-            highest_access_level=AccessLevel.NONE,
-        )
-    except users.UserError as exc:
-        # GitLab: 409 for a taken username or email, 400 for other invalid fields.
-        raise ApiError(409 if exc.code == "taken" else 400, exc.message) from None
-    return user_json(user, full=True), 201
-
-
-def _state_change(
-    user_id: int, allowed_from: tuple[str, ...], to: str, refusal: str
-) -> ResponseReturnValue:
-    api_admin()
-    user = _user(user_id)
-    if user.state == to:
-        return "true", 201, {"Content-Type": "application/json"}
-    if user.state not in allowed_from:
-        raise ApiError(403, f"403 Forbidden - {refusal}")
-    users.change_state(user, to)
-    return "true", 201, {"Content-Type": "application/json"}
-
-
-@blueprint.post("/users/<id:user_id>/block")
-def block(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id,
-        (UserState.ACTIVE, UserState.DEACTIVATED),
-        UserState.BLOCKED,
-        "A banned user cannot be blocked",
-    )
-
-
-@blueprint.post("/users/<id:user_id>/unblock")
-def unblock(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id, (UserState.BLOCKED,), UserState.ACTIVE, "This user is not blocked"
-    )
-
-
-@blueprint.post("/users/<id:user_id>/ban")
-def ban(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id,
-        (UserState.ACTIVE, UserState.BLOCKED, UserState.DEACTIVATED),
-        UserState.BANNED,
-        "You cannot ban this user",
-    )
-
-
-@blueprint.post("/users/<id:user_id>/unban")
-def unban(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id, (UserState.BANNED,), UserState.ACTIVE, "You cannot unban a user who is not banned"
-    )
-
-
-@blueprint.post("/users/<id:user_id>/deactivate")
-def deactivate(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id,
-        (UserState.ACTIVE,),
-        UserState.DEACTIVATED,
-        "A blocked or banned user cannot be deactivated by the API",
-    )
-
-
-@blueprint.post("/users/<id:user_id>/activate")
-def activate(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id,
-        (UserState.DEACTIVATED,),
-        UserState.ACTIVE,
-        "A blocked user must be unblocked to be activated",
-    )
 
 
 @blueprint.post("/code_suggestions/completions")
