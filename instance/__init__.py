@@ -23,6 +23,8 @@ def create_app(
     from instance import (
         admin,
         api,
+        api_license,  # noqa: F401
+        api_tokens,  # noqa: F401
         api_users,  # noqa: F401
         graphql_api,
         views,

@@ -10,12 +10,12 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from instance import users
-from instance.api import MAX_PER_PAGE, ApiError, api_admin, api_user, blueprint
+from instance.api import ApiError, api_admin, api_user, blueprint, required_scopes, truthy
+from instance.api_pages import paginate
 from instance.models import AccessLevel, User, UserState, db
 from protocol.clock import format_utc
 from webcore.auth import hash_password
 from webcore.clock import app_clock
-from webcore.params import INT64_MAX, INT64_MIN, InvalidNumber, int_arg
 
 
 def _time(value: dt.datetime | None) -> str | None:
@@ -52,20 +52,9 @@ def _user(user_id: int) -> User:
     return user
 
 
-def _page_args() -> tuple[int, int]:
-    try:
-        page = max(int_arg(request.args, "page", 1, minimum=INT64_MIN), 1)
-        per_page = int_arg(request.args, "per_page", 20, minimum=INT64_MIN)
-    except InvalidNumber as invalid:
-        raise ApiError(400, str(invalid), key="error") from None
-    # A page past what an offset can address is empty, as in GitLab.
-    return min(page, INT64_MAX // MAX_PER_PAGE), min(max(per_page, 1), MAX_PER_PAGE)
-
-
 @blueprint.get("/users")
 def list_users() -> ResponseReturnValue:
-    viewer = api_user()
-    page, per_page = _page_args()
+    viewer = api_user(required_scopes(read_user=True))
     query = sa.select(User).order_by(User.id.desc())
     if username := request.args.get("username"):
         query = query.where(sa.func.lower(User.username) == username.lower())
@@ -79,37 +68,22 @@ def list_users() -> ResponseReturnValue:
             )
         )
     for state in UserState.ALL:
-        if request.args.get(state) == "true":
+        # `blocked=True` from python-gitlab arrives as "True": Rails reads it as true.
+        if truthy(request.args.get(state, "")):
             query = query.where(User.state == state)
-    total = db.session.execute(
-        sa.select(sa.func.count()).select_from(query.subquery())
-    ).scalar_one()
-    found = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars()
-    body = [user_json(user, full=viewer.admin) for user in found]
-    pages = max((total + per_page - 1) // per_page, 1)
-    headers = {
-        "X-Page": str(page),
-        "X-Per-Page": str(per_page),
-        "X-Total": str(total),
-        "X-Total-Pages": str(pages),
-        "X-Next-Page": str(page + 1) if page < pages else "",
-        "X-Prev-Page": str(page - 1) if page > 1 else "",
-    }
-    if page < pages:
-        url = request.base_url + f"?page={page + 1}&per_page={per_page}"
-        headers["Link"] = f'<{url}>; rel="next"'
-    return body, 200, headers
+    found, headers = paginate(query)
+    return [user_json(user, full=viewer.admin) for user in found], 200, headers
 
 
 @blueprint.get("/users/<id:user_id>")
 def get_user(user_id: int) -> ResponseReturnValue:
-    viewer = api_user()
+    viewer = api_user(required_scopes(read_user=True))
     return user_json(_user(user_id), full=viewer.admin or viewer.id == user_id)
 
 
 @blueprint.get("/user")
 def current_user_json() -> ResponseReturnValue:
-    return user_json(api_user(), full=True)
+    return user_json(api_user(required_scopes(read_user=True)), full=True)
 
 
 def _payload() -> dict[str, Any]:
@@ -131,7 +105,7 @@ def create_user() -> ResponseReturnValue:
     password = data.get("password")
     if password is not None and (not isinstance(password, str) or len(password) < 8):
         raise ApiError(400, {"password": ["is too short (minimum is 8 characters)"]})
-    bot_type = "service_account" if data.get("service_account") in (True, "true") else None
+    bot_type = "service_account" if truthy(data.get("service_account")) else None
     try:
         user = users.create_user(
             username=str(data["username"]),
@@ -139,7 +113,7 @@ def create_user() -> ResponseReturnValue:
             name=str(data["name"]),
             now=app_clock().now(),
             password_hash=hash_password(password) if password else None,
-            admin=data.get("admin") in (True, "true"),
+            admin=truthy(data.get("admin")),
             bot_type=bot_type,
             highest_access_level=AccessLevel.NONE,
         )
