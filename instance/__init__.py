@@ -27,6 +27,7 @@ def create_app(
         api_tokens,  # noqa: F401
         api_users,  # noqa: F401
         graphql_api,
+        user_settings,
         views,
     )
     from instance.jobs import registry
@@ -39,6 +40,7 @@ def create_app(
     init_auth(app, lambda user_id: db.session.get(User, int(user_id)), SignInLockout)
     app.register_blueprint(make_auth_blueprint(views.find_user, views.home_endpoint))
     app.register_blueprint(views.blueprint)
+    app.register_blueprint(user_settings.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(graphql_api.blueprint)
