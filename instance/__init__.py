@@ -19,7 +19,17 @@ def create_app(
     """Wire the instance app; see ``instance.setup.prepare`` for first-start work."""
     from flask_login import user_logged_in
 
-    from instance import admin, api, graphql_api, views
+    # The API's modules add their routes to api.blueprint when imported.
+    from instance import (
+        admin,
+        api,
+        api_license,  # noqa: F401
+        api_tokens,  # noqa: F401
+        api_users,  # noqa: F401
+        graphql_api,
+        user_settings,
+        views,
+    )
     from instance.jobs import registry
     from instance.models import Job, SignInLockout, User, db
     from webcore.app import build_app, init_data_layer
@@ -30,6 +40,7 @@ def create_app(
     init_auth(app, lambda user_id: db.session.get(User, int(user_id)), SignInLockout)
     app.register_blueprint(make_auth_blueprint(views.find_user, views.home_endpoint))
     app.register_blueprint(views.blueprint)
+    app.register_blueprint(user_settings.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(graphql_api.blueprint)

@@ -23,7 +23,7 @@ from webcore.params import INT64_MAX, InvalidNumber, int_arg, loads_bounded, par
 
 TOO_BIG = str(INT64_MAX + 1)
 GRAPHQL_CREATE = (
-    "mutation($p: ID!, $u: ID!) { userAddOnAssignmentCreate(input: "
+    "mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $u: UserID!) { userAddOnAssignmentCreate(input: "
     "{addOnPurchaseId: $p, userId: $u}) { errors } }"
 )
 

@@ -119,10 +119,28 @@ def _seed_demo(portal_env: dict[str, str], instance_env: dict[str, str]) -> dict
     instance_app = create_instance(environ=instance_env)
     prepare_instance(instance_app)
     admin = seed_instance(instance_app)
+    subscriptions = _demo_subscriptions(portal_app)
     for app in (portal_app, instance_app):
         with app.app_context():
             app.extensions["sqlalchemy"].engine.dispose()
-    return {"portal": logins, "admin": admin}
+    return {"portal": logins, "admin": admin, "subscriptions": subscriptions}
+
+
+def _demo_subscriptions(portal_app: Any) -> list[tuple[str, str, str]]:
+    """(name, plan, license type) of each demo subscription: a QA script reads them from the
+    banner (or `provlab portal list --json`), never from a page's HTML."""
+    import sqlalchemy as sa
+
+    from portal.models import Subscription
+    from portal.models import db as portal_db
+
+    with portal_app.app_context():
+        rows = portal_db.session.execute(
+            sa.select(Subscription.name, Subscription.plan, Subscription.license_type).order_by(
+                Subscription.id
+            )
+        ).all()
+    return [(name, plan, license_type) for name, plan, license_type in rows]
 
 
 def _print_banner(config: Any, demo: dict[str, Any], start: str | None) -> None:
@@ -136,6 +154,8 @@ def _print_banner(config: Any, demo: dict[str, Any], start: str | None) -> None:
     ]
     for login in demo["portal"]:
         lines.append(f"    {login.role:<9} {login.email} / {login.password}")
+    for name, plan, license_type in demo.get("subscriptions", []):
+        lines.append(f"    subscription {name}  {plan}  {license_type}")
     lines += [
         f"  Instance           {config.instance_url}",
         f"    admin     {admin.username} / {admin.password}",

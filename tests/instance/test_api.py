@@ -156,17 +156,17 @@ def test_r1_r10_code_suggestions_answers_200_only_with_a_seat_on_a_cloud_license
 # -- GraphQL ------------------------------------------------------------------------------------
 
 PURCHASES = "query { addOnPurchases { id name purchasedQuantity assignedQuantity trial } }"
-ELIGIBLE = """query($search: String) { selfManagedAddOnEligibleUsers(addOnType: CODE_SUGGESTIONS,
-  search: $search) { id username assigned } }"""
-CREATE = """mutation($purchase: ID!, $user: ID!) { userAddOnAssignmentCreate(input:
-  {addOnPurchaseId: $purchase, userId: $user}) { errors user { username assigned }
+ELIGIBLE = """query($search: String, $ids: [GitlabSubscriptionsAddOnPurchaseID!]!) { selfManagedAddOnEligibleUsers(
+  addOnType: CODE_SUGGESTIONS, addOnPurchaseIds: $ids, search: $search) { nodes { id username } } }"""
+CREATE = """mutation($purchase: GitlabSubscriptionsAddOnPurchaseID!, $user: UserID!) { userAddOnAssignmentCreate(input:
+  {addOnPurchaseId: $purchase, userId: $user}) { errors user { username addOnAssignments(addOnPurchaseIds: [$purchase]) { count } }
   addOnPurchase { assignedQuantity } } }"""
-REMOVE = """mutation($purchase: ID!, $user: ID!) { userAddOnAssignmentRemove(input:
+REMOVE = """mutation($purchase: GitlabSubscriptionsAddOnPurchaseID!, $user: UserID!) { userAddOnAssignmentRemove(input:
   {addOnPurchaseId: $purchase, userId: $user}) { errors } }"""
-BULK_CREATE = """mutation($purchase: ID!, $users: [ID!]!) { userAddOnAssignmentBulkCreate(input:
-  {addOnPurchaseId: $purchase, userIds: $users}) { errors users { username } } }"""
-BULK_REMOVE = """mutation($purchase: ID!, $users: [ID!]!) { userAddOnAssignmentBulkRemove(input:
-  {addOnPurchaseId: $purchase, userIds: $users}) { errors users { username } } }"""
+BULK_CREATE = """mutation($purchase: GitlabSubscriptionsAddOnPurchaseID!, $users: [UserID!]!) { userAddOnAssignmentBulkCreate(input:
+  {addOnPurchaseId: $purchase, userIds: $users}) { errors users { nodes { username } } } }"""
+BULK_REMOVE = """mutation($purchase: GitlabSubscriptionsAddOnPurchaseID!, $users: [UserID!]!) { userAddOnAssignmentBulkRemove(input:
+  {addOnPurchaseId: $purchase, userIds: $users}) { errors users { nodes { username } } } }"""
 
 
 def _graphql(gl: gitlab.Gitlab, query: str, **variables: Any) -> dict[str, Any]:
@@ -198,13 +198,15 @@ def test_r26_r27_graphql_assignment_mutations_with_real_error_codes(
     for name in ("ann", "bob", "cyd"):
         add_user(app, name)
     add_user(app, "guest_user", highest_access_level=AccessLevel.GUEST)
-    eligible = _graphql(gl, ELIGIBLE)["data"]["selfManagedAddOnEligibleUsers"]
+    eligible = _graphql(gl, ELIGIBLE, ids=[purchase["id"]])["data"][
+        "selfManagedAddOnEligibleUsers"
+    ]["nodes"]
     assert {u["username"] for u in eligible} == {"root", "ann", "bob", "cyd"}  # Ultimate: no guests
     pid = purchase["id"]
     answer = _graphql(gl, CREATE, purchase=pid, user=_gid(app, "ann"))
     assert answer["data"]["userAddOnAssignmentCreate"] == {
         "errors": [],
-        "user": {"username": "ann", "assigned": True},
+        "user": {"username": "ann", "addOnAssignments": {"count": 1}},
         "addOnPurchase": {"assignedQuantity": 1},
     }
     answer = _graphql(gl, CREATE, purchase=pid, user=_gid(app, "guest_user"))

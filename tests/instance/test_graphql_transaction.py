@@ -18,10 +18,10 @@ from tests.instance.fake_portal import FakePortal
 from tests.instance.helpers import activated, assigned_usernames, sync_now
 from tests.instance.test_api import PURCHASES, token_for
 
-TWO_CREATES = """mutation($p: ID!, $a: ID!, $b: ID!) {
+TWO_CREATES = """mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $a: UserID!, $b: UserID!) {
   first: userAddOnAssignmentCreate(input: {addOnPurchaseId: $p, userId: $a}) { errors }
   second: userAddOnAssignmentCreate(input: {addOnPurchaseId: $p, userId: $b}) { errors } }"""
-SWAP = """mutation($p: ID!, $a: ID!, $b: ID!) {
+SWAP = """mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $a: UserID!, $b: UserID!) {
   off: userAddOnAssignmentRemove(input: {addOnPurchaseId: $p, userId: $a}) { errors }
   on: userAddOnAssignmentCreate(input: {addOnPurchaseId: $p, userId: $b}) { errors } }"""
 
@@ -71,7 +71,7 @@ def test_r26_a_mutation_whose_second_field_fails_keeps_nothing_of_the_first(
     status, answer = _post(
         app,
         token,
-        "mutation($p: ID!, $a: ID!) { one: userAddOnAssignmentCreate(input: "
+        "mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $a: UserID!) { one: userAddOnAssignmentCreate(input: "
         "{addOnPurchaseId: $p, userId: $a}) { errors } }",
         p=purchase["id"],
         a=ann,

@@ -271,14 +271,14 @@ def instance_world(app: Flask, activate: Callable[[FlaskClient], None]) -> World
 GRAPHQL_QUERIES = [
     "query { addOnPurchases { id purchasedQuantity assignedQuantity } }",
     "query($t: GitlabSubscriptionsAddOnType!, $f: Int) "
-    "{ selfManagedAddOnEligibleUsers(addOnType: $t, first: $f) { id } }",
-    "mutation($p: ID!, $u: ID!) { userAddOnAssignmentCreate(input: "
+    "{ selfManagedAddOnEligibleUsers(addOnType: $t, addOnPurchaseIds: [], first: $f) { nodes { id } } }",
+    "mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $u: UserID!) { userAddOnAssignmentCreate(input: "
     "{addOnPurchaseId: $p, userId: $u}) { errors } }",
-    "mutation($p: ID!, $u: ID!) { userAddOnAssignmentRemove(input: "
+    "mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $u: UserID!) { userAddOnAssignmentRemove(input: "
     "{addOnPurchaseId: $p, userId: $u}) { errors } }",
-    "mutation($p: ID!, $us: [ID!]!) { userAddOnAssignmentBulkCreate(input: "
+    "mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $us: [UserID!]!) { userAddOnAssignmentBulkCreate(input: "
     "{addOnPurchaseId: $p, userIds: $us}) { errors } }",
-    "mutation($p: ID!, $us: [ID!]!) { userAddOnAssignmentBulkRemove(input: "
+    "mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $us: [UserID!]!) { userAddOnAssignmentBulkRemove(input: "
     "{addOnPurchaseId: $p, userIds: $us}) { errors } }",
     "{" * 600 + "}" * 600,
     "query { " + "addOnPurchases { id } " * 2000 + "}",

@@ -150,6 +150,42 @@ def create_subscription(
     run(var, action, as_json)
 
 
+@portal_group.command("list")
+@click.option("--customer", "customer_email", default=None, help="Only this customer's.")
+@var_option
+@json_option
+def list_subscriptions(customer_email: str | None, var: Path, as_json: bool) -> None:
+    """List subscriptions with their names, plans and license types (no HTML to scrape)."""
+    import sqlalchemy as sa
+
+    from portal.models import Subscription, db
+
+    def action(app: Flask) -> tuple[Any, str]:
+        query = sa.select(Subscription).order_by(Subscription.id)
+        if customer_email is not None:
+            query = query.where(Subscription.customer_id == account_of(customer_email).id)
+        rows = [
+            {
+                "name": row.name,
+                "customer": row.customer.email,
+                "plan": row.plan,
+                "seats": row.seats,
+                "license_type": row.license_type,
+                "kind": row.kind,
+                "starts_on": row.starts_on.isoformat(),
+                "ends_on": row.ends_on.isoformat(),
+            }
+            for row in db.session.execute(query).scalars()
+        ]
+        text = "\n".join(
+            f"{r['name']}  {r['plan']}  {r['seats']} seats  {r['license_type']}  {r['customer']}"
+            for r in rows
+        )
+        return rows, text or "No subscriptions."
+
+    run(var, action, as_json)
+
+
 @portal_group.command("show")
 @click.argument("subscription")
 @var_option

@@ -1,0 +1,192 @@
+"""The users API (``/api/v4/users``, ``/api/v4/user``) as GitLab answers it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from instance import users
+from instance.api import ApiError, api_admin, api_user, blueprint, required_scopes, truthy
+from instance.api_pages import paginate
+from instance.models import AccessLevel, User, UserState, db
+from protocol.clock import format_utc
+from webcore.auth import PASSWORD_TOO_SHORT
+from webcore.clock import app_clock
+from webcore.errors import Refusal
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return format_utc(value) if value else None
+
+
+def user_json(user: User, *, full: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": user.id,
+        "username": user.username,
+        "name": user.name,
+        "state": user.state,
+        "locked": False,
+        "avatar_url": None,
+        "web_url": f"{request.host_url.rstrip('/')}/{user.username}",
+        "bot": user.bot_type is not None,
+    }
+    if full:
+        data.update(
+            email=user.email,
+            is_admin=user.admin,
+            created_at=_time(user.created_at),
+            last_sign_in_at=_time(user.last_sign_in_at),
+            using_license_seat=users.is_billable(user, users.current_plan()),
+            highest_role=user.highest_access_level,
+        )
+    return data
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise ApiError(404, "404 User Not Found")
+    return user
+
+
+@blueprint.get("/users")
+def list_users() -> ResponseReturnValue:
+    viewer = api_user(required_scopes(read_user=True))
+    query = sa.select(User).order_by(User.id.desc())
+    if username := request.args.get("username"):
+        query = query.where(sa.func.lower(User.username) == username.lower())
+    if search := request.args.get("search"):
+        pattern = f"%{search.lower()}%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(User.username).like(pattern),
+                sa.func.lower(User.name).like(pattern),
+                sa.func.lower(User.email).like(pattern),
+            )
+        )
+    for state in UserState.ALL:
+        # `blocked=True` from python-gitlab arrives as "True": Rails reads it as true.
+        if truthy(request.args.get(state, "")):
+            query = query.where(User.state == state)
+    found, headers = paginate(query)
+    return [user_json(user, full=viewer.admin) for user in found], 200, headers
+
+
+@blueprint.get("/users/<id:user_id>")
+def get_user(user_id: int) -> ResponseReturnValue:
+    viewer = api_user(required_scopes(read_user=True))
+    return user_json(_user(user_id), full=viewer.admin or viewer.id == user_id)
+
+
+@blueprint.get("/user")
+def current_user_json() -> ResponseReturnValue:
+    return user_json(api_user(required_scopes(read_user=True)), full=True)
+
+
+def _payload() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if isinstance(data, dict):
+        return data
+    return request.form.to_dict()
+
+
+@blueprint.post("/users")
+def create_user() -> ResponseReturnValue:
+    api_admin()
+    data = _payload()
+    missing = [
+        name for name in ("email", "username", "name") if not str(data.get(name, "")).strip()
+    ]
+    if missing:
+        raise ApiError(400, f"400 Bad request - {', '.join(missing)} is missing")
+    password = data.get("password")
+    bot_type = "service_account" if truthy(data.get("service_account")) else None
+    try:
+        user = users.create_user(
+            username=str(data["username"]),
+            email=str(data["email"]),
+            name=str(data["name"]),
+            now=app_clock().now(),
+            password=password,
+            admin=truthy(data.get("admin")),
+            bot_type=bot_type,
+            highest_access_level=AccessLevel.NONE,
+        )
+    except Refusal as exc:
+        # GitLab: 400 with the field's errors for a short password, 409 for a taken username or
+        # email, 400 for other invalid fields.
+        if exc.code == PASSWORD_TOO_SHORT:
+            raise ApiError(400, {"password": ["is too short (minimum is 8 characters)"]}) from None
+        raise ApiError(409 if exc.code == users.TAKEN else 400, exc.message) from None
+    return user_json(user, full=True), 201
+
+
+def _state_change(
+    user_id: int, allowed_from: tuple[str, ...], to: str, refusal: str
+) -> ResponseReturnValue:
+    api_admin()
+    user = _user(user_id)
+    if user.state == to:
+        return "true", 201, {"Content-Type": "application/json"}
+    if user.state not in allowed_from:
+        raise ApiError(403, f"403 Forbidden - {refusal}")
+    users.change_state(user, to)
+    return "true", 201, {"Content-Type": "application/json"}
+
+
+@blueprint.post("/users/<id:user_id>/block")
+def block(user_id: int) -> ResponseReturnValue:
+    return _state_change(
+        user_id,
+        (UserState.ACTIVE, UserState.DEACTIVATED),
+        UserState.BLOCKED,
+        "A banned user cannot be blocked",
+    )
+
+
+@blueprint.post("/users/<id:user_id>/unblock")
+def unblock(user_id: int) -> ResponseReturnValue:
+    return _state_change(
+        user_id, (UserState.BLOCKED,), UserState.ACTIVE, "This user is not blocked"
+    )
+
+
+@blueprint.post("/users/<id:user_id>/ban")
+def ban(user_id: int) -> ResponseReturnValue:
+    return _state_change(
+        user_id,
+        (UserState.ACTIVE, UserState.BLOCKED, UserState.DEACTIVATED),
+        UserState.BANNED,
+        "You cannot ban this user",
+    )
+
+
+@blueprint.post("/users/<id:user_id>/unban")
+def unban(user_id: int) -> ResponseReturnValue:
+    return _state_change(
+        user_id, (UserState.BANNED,), UserState.ACTIVE, "You cannot unban a user who is not banned"
+    )
+
+
+@blueprint.post("/users/<id:user_id>/deactivate")
+def deactivate(user_id: int) -> ResponseReturnValue:
+    return _state_change(
+        user_id,
+        (UserState.ACTIVE,),
+        UserState.DEACTIVATED,
+        "A blocked or banned user cannot be deactivated by the API",
+    )
+
+
+@blueprint.post("/users/<id:user_id>/activate")
+def activate(user_id: int) -> ResponseReturnValue:
+    return _state_change(
+        user_id,
+        (UserState.DEACTIVATED,),
+        UserState.ACTIVE,
+        "A blocked user must be unblocked to be activated",
+    )
