@@ -18,8 +18,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from portal import idempotency, licensing, purchases, seat_billing
-from portal.billing.seat_review import CANCELLATION_NOTICE_DAYS, Cancellation
+from portal import idempotency, licensing, purchases
+from portal.billing import reviews as seat_billing
+from portal.billing.policy.reviews import CANCELLATION_NOTICE_DAYS, Cancellation
 from portal.errors import Refused
 from portal.licensing import activation_of, license_file_for, license_file_name
 from portal.models import Invoice, Order, OrderKind, PaymentMethod, Role, Subscription, db

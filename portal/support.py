@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 
-from portal import seat_billing
+from portal.billing import reviews as seat_billing
 from portal.errors import Refused
 from portal.leads import leads_for, search_leads
 from portal.licensing import activation_of, licenses_of, usage_reports_of

@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from portal.billing.invoices import BillingError
-from portal.billing.seat_review import (
+from portal.billing.policy.invoices import BillingError
+from portal.billing.policy.reviews import (
     Period,
     add_months,
     quarter_ending_on,

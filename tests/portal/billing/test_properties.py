@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.billing.seat_review import (
+from portal.billing.policy.reviews import (
     Cancellation,
     Collection,
     Period,

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import pytest
 
-from portal.billing.invoices import BillingError, InvoiceKind
-from portal.billing.seat_review import (
+from portal.billing.policy.invoices import BillingError, InvoiceKind
+from portal.billing.policy.reviews import (
     ChargeEvent,
     ChargeState,
     Collection,

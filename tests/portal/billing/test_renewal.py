@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.billing.invoices import BillingError, InvoiceKind
-from portal.billing.seat_review import (
+from portal.billing.policy.invoices import BillingError, InvoiceKind
+from portal.billing.policy.reviews import (
     Cancellation,
     Period,
     Renewal,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from portal.billing.seat_review import (
+from portal.billing.policy.reviews import (
     ChargeState,
     Collection,
     QuarterlyReview,
@@ -22,7 +22,7 @@ from portal.billing.seat_review import (
     quarterly_seat_reviews,
     renewal_invoice,
 )
-from portal.billing.usage_chart import usage_chart
+from portal.billing.policy.usage_chart import usage_chart
 from protocol.messages import DailyUsage
 
 from .helpers import PREMIUM_CENTS_PER_YEAR, annual_example, quarterly_example

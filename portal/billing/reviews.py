@@ -34,9 +34,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from portal.billing import invoices as core_invoices
-from portal.billing import seat_review as core
-from portal.billing.usage_chart import ChartMarker, licensed_steps, render_usage_chart
+from portal.billing.policy import invoices as core_invoices
+from portal.billing.policy import reviews as core
+from portal.billing.policy.usage_chart import ChartMarker, licensed_steps, render_usage_chart
 from portal.errors import Refused
 from portal.licensing import notify_license_change
 from portal.mail import queue_mail

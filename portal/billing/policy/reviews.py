@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
 
-from portal.billing.invoices import (
+from portal.billing.policy.invoices import (
     BillingError,
     Invoice,
     InvoiceKind,

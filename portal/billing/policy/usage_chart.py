@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from portal.billing.invoices import BillingError, check_count, check_day
-from portal.billing.seat_review import (
+from portal.billing.policy.invoices import BillingError, check_count, check_day
+from portal.billing.policy.reviews import (
     AnnualReview,
     Period,
     QuarterlyReview,
