@@ -8,7 +8,8 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import Flask
 
-from portal.billing.reviews import run_seat_reviews, usage_history
+from portal.billing.jobs import run_seat_reviews
+from portal.billing.usage import usage_history
 from portal.models import SalesCheckIn, Subscription, db
 from protocol.messages import DailyUsage
 from tests.portal.billing_helpers import (

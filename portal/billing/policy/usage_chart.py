@@ -20,16 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from portal.billing.policy.calendar import Period, term_quarters
 from portal.billing.policy.invoices import BillingError, check_count, check_day
-from portal.billing.policy.reviews import (
-    AnnualReview,
-    Period,
-    QuarterlyReview,
-    ReviewOutcome,
-    SubscriptionTerm,
-    UsageReading,
-    term_quarters,
-)
+from portal.billing.policy.reviews import AnnualReview, QuarterlyReview, ReviewOutcome
+from portal.billing.policy.utilization import SubscriptionTerm, UsageReading
 
 __all__ = ["ChartMarker", "licensed_steps", "render_usage_chart", "usage_chart"]
 

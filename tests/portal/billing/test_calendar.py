@@ -6,8 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from portal.billing.policy.invoices import BillingError
-from portal.billing.policy.reviews import (
+from portal.billing.policy.calendar import (
     Period,
     add_months,
     quarter_ending_on,
@@ -16,6 +15,7 @@ from portal.billing.policy.reviews import (
     term_quarters,
     year_days,
 )
+from portal.billing.policy.invoices import BillingError
 
 
 def bounds(periods: tuple[Period, ...]) -> list[tuple[date, date]]:

@@ -6,16 +6,16 @@ from datetime import date, timedelta
 
 import pytest
 
+from portal.billing.policy.calendar import Period
 from portal.billing.policy.invoices import BillingError, InvoiceKind
-from portal.billing.policy.reviews import (
+from portal.billing.policy.renewals import (
     Cancellation,
-    Period,
     Renewal,
-    annual_seat_reviews,
     decide_renewal,
     final_review_invoice,
     renewal_invoice,
 )
+from portal.billing.policy.reviews import annual_seat_reviews
 
 from .helpers import daily, subscription
 

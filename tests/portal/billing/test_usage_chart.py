@@ -8,14 +8,13 @@ from datetime import date
 
 import pytest
 
+from portal.billing.policy.calendar import review_years
 from portal.billing.policy.invoices import BillingError
 from portal.billing.policy.reviews import (
     Collection,
     annual_seat_reviews,
     quarterly_seat_reviews,
-    reported_utilization,
     review_year_utilization,
-    review_years,
 )
 from portal.billing.policy.usage_chart import (
     ChartMarker,
@@ -23,6 +22,7 @@ from portal.billing.policy.usage_chart import (
     render_usage_chart,
     usage_chart,
 )
+from portal.billing.policy.utilization import reported_utilization
 
 from .helpers import annual_example, quarterly_example
 
