@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from functools import partial
 
 import sqlalchemy as sa
 
@@ -59,7 +60,7 @@ def run_seat_reviews(now: dt.datetime) -> int:
         ]
         if set(due) - reviewed.get(subscription.id, set()):
             count += _isolated(
-                subscription, "seat review", lambda s=subscription: review_due_quarters(s, now)
+                subscription, "seat review", partial(review_due_quarters, subscription, now)
             )
     return count
 
@@ -98,7 +99,7 @@ def run_renewals(now: dt.datetime) -> int:
             continue  # entered already expired: the portal never held its renewal
         # A term a job missed (the portal was down) is still renewed, one term at a time.
         while subscription.ended_on is None and subscription.ends_on <= today:
-            if not _isolated(subscription, "renewal", lambda s=subscription: _end_of_term(s, now)):
+            if not _isolated(subscription, "renewal", partial(_end_of_term, subscription, now)):
                 break
             done += 1
     return done
