@@ -99,7 +99,7 @@ def review_cycle_in_effect(subscription: Subscription) -> ReviewCycle:
 
 
 def subscription_term(subscription: Subscription, *, priced: bool = True) -> SubscriptionTerm:
-    """The core's view of the current term; ``seats`` is the count licensed at its start.
+    """The policy's view of the current term; ``seats`` is the count licensed at its start.
 
     ``priced=False`` (the chart) needs no list price, so a plan missing from PRICE_LIST can't
     break a page.
