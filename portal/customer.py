@@ -18,8 +18,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from portal import idempotency, licensing, purchases, seat_billing
-from portal.billing.seat_review import CANCELLATION_NOTICE_DAYS, Cancellation
+from portal import idempotency, licensing, purchases
+from portal.billing import chart, invoicing, renewals, reviews
+from portal.billing.policy.renewals import CANCELLATION_NOTICE_DAYS, Cancellation
 from portal.errors import Refused
 from portal.licensing import activation_of, license_file_for, license_file_name
 from portal.models import Invoice, Order, OrderKind, PaymentMethod, Role, Subscription, db
@@ -100,11 +101,11 @@ def show(name: str) -> ResponseReturnValue:
         activation=activation_of(subscription),
         orders=orders,
         show_code=request.args.get("code") == "1",
-        chart=seat_billing.usage_chart_svg(subscription),
-        invoices=seat_billing.invoices_of(subscription)[:5],
-        renews=seat_billing.billed(subscription) and subscription.ended_on is None,
-        review_cycle=seat_billing.review_cycle(subscription).value
-        if seat_billing.billed(subscription)
+        chart=chart.usage_chart_svg(subscription),
+        invoices=invoicing.invoices_of(subscription)[:5],
+        renews=reviews.billed(subscription) and subscription.ended_on is None,
+        review_cycle=reviews.review_cycle_in_effect(subscription).value
+        if reviews.billed(subscription)
         else None,
         notice_days=CANCELLATION_NOTICE_DAYS,
         notice_by=subscription.ends_on - dt.timedelta(days=CANCELLATION_NOTICE_DAYS),
@@ -118,7 +119,7 @@ def invoices(name: str) -> ResponseReturnValue:
     return render_template(
         "billing/invoices.html",
         subscription=subscription,
-        invoices=seat_billing.invoices_of(subscription),
+        invoices=invoicing.invoices_of(subscription),
         invoice_endpoint="customer.invoice",
     )
 
@@ -143,7 +144,7 @@ def accept_amendment(name: str, invoice_id: int) -> ResponseReturnValue:
         abort(404)
     back = url_for(".invoice", name=subscription.name, invoice_id=found.id)
     with refusal_redirects(back):
-        seat_billing.accept_amendment(found, app_clock().now())
+        invoicing.accept_amendment(found, app_clock().now())
     flash(f"Thank you: order amendment accepted, invoice {found.number} issued.", "success")
     return redirect(back)
 
@@ -154,7 +155,7 @@ def cancel_renewal(name: str) -> ResponseReturnValue:
     """R36: the customer gives notice of cancellation of the automatic renewal."""
     subscription = _own_subscription(name)
     with refusal_redirects(url_for(".show", name=subscription.name)):
-        outcome = seat_billing.cancel_auto_renewal(subscription, app_clock().now().date())
+        outcome = renewals.cancel_auto_renewal(subscription, app_clock().now().date())
     if isinstance(outcome, Cancellation):
         flash(
             f"Automatic renewal cancelled: your subscription ends on {subscription.ends_on}.",

@@ -46,7 +46,7 @@ def deliver_mail(context: JobContext, args: dict[str, Any]) -> None:
 @registry.job("seat_reviews")
 def seat_reviews(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """The quarterly seat review of every subscription whose quarter ended (R34), daily."""
-    from portal.seat_billing import run_seat_reviews
+    from portal.billing.jobs import run_seat_reviews
 
     run_seat_reviews(context.now)
     return next_midnight(context.now)
@@ -55,7 +55,7 @@ def seat_reviews(context: JobContext, args: dict[str, Any]) -> dt.datetime:
 @registry.job("renewals")
 def renewals(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Renew, or end, every subscription whose term ended (R35, R36), daily at midnight UTC."""
-    from portal.seat_billing import run_renewals
+    from portal.billing.jobs import run_renewals
 
     run_renewals(context.now)
     return next_midnight(context.now)

@@ -126,7 +126,7 @@ def build_license(
         ),
         plan=Plan(subscription.plan),
         seats=subscription.seats,
-        starts_on=subscription.current_term_starts_on,  # the term in force (R36 renews it)
+        starts_on=subscription.term_starts_on,  # the term in force (R36 renews it)
         ends_on=subscription.ends_on,
         trial=subscription.kind == SubscriptionKind.PLAN_TRIAL,
         license_type=license_type,

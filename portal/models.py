@@ -82,12 +82,6 @@ class SubscriptionKind:
     LABELS = {PAID: "Paid", PLAN_TRIAL: "Plan trial", COMMUNITY: "Community program"}
 
 
-class ReviewTerms:
-    QUARTERLY = "quarterly"
-    ANNUAL = "annual"
-    ALL = (QUARTERLY, ANNUAL)
-
-
 class Subscription(db.Model):  # type: ignore[name-defined,misc]
     """A customer's subscription: plan, seats, term, contact, and how its license is delivered."""
 
@@ -102,7 +96,9 @@ class Subscription(db.Model):  # type: ignore[name-defined,misc]
     ends_on: Mapped[dt.date]  # exclusive, as licenses are
     kind: Mapped[str] = mapped_column(sa.String(20))
     license_type: Mapped[str] = mapped_column(sa.String(20))  # protocol.license.LicenseType values
-    review_terms: Mapped[str] = mapped_column(sa.String(20))
+    # The review cycle the contract asks for (ReviewCycle values, R34, R35); the cycle in effect
+    # is portal.billing.reviews.review_cycle_in_effect. The column keeps its first name.
+    review_cycle: Mapped[str] = mapped_column("review_terms", sa.String(20))
     auto_renew: Mapped[bool] = mapped_column(default=True)
     contact_name: Mapped[str] = mapped_column(sa.String(200))
     contact_email: Mapped[str] = mapped_column(sa.String(254))
@@ -110,9 +106,9 @@ class Subscription(db.Model):  # type: ignore[name-defined,misc]
     contact_country: Mapped[str] = mapped_column(sa.String(2))
     activation_code: Mapped[str | None] = mapped_column(sa.String(24), unique=True)
     created_at: Mapped[dt.datetime]
-    # The current term is [term_starts_on, ends_on); None until the first automatic renewal,
-    # when the term is [starts_on, ends_on) (R34, R35 review one term at a time).
-    term_starts_on: Mapped[dt.date | None]
+    # The day the last automatic renewal started the current term; None until the first. The
+    # column keeps its first name (see ``term_starts_on``).
+    renewed_on: Mapped[dt.date | None] = mapped_column("term_starts_on")
     # The day the customer gave notice of cancellation (R36: in time if >= 30 days before).
     cancellation_notified_on: Mapped[dt.date | None]
     ended_on: Mapped[dt.date | None]  # the term ended without renewal (R36)
@@ -123,8 +119,9 @@ class Subscription(db.Model):  # type: ignore[name-defined,misc]
     )
 
     @property
-    def current_term_starts_on(self) -> dt.date:
-        return self.term_starts_on or self.starts_on
+    def term_starts_on(self) -> dt.date:
+        """The current term is [term_starts_on, ends_on) (R34, R35 review one term at a time)."""
+        return self.renewed_on or self.starts_on
 
 
 class AddOnPurchase(db.Model):  # type: ignore[name-defined,misc]
@@ -351,7 +348,7 @@ class SeatReview(db.Model):  # type: ignore[name-defined,misc]
     source: Mapped[str] = mapped_column(sa.String(20))  # daily_readings | sales_check_in
     licensed_seats: Mapped[int]
     overage: Mapped[int]
-    outcome: Mapped[str] = mapped_column(sa.String(30))  # billing.seat_review.ReviewOutcome
+    outcome: Mapped[str] = mapped_column(sa.String(30))  # billing.policy.reviews.ReviewOutcome
     reviewed_at: Mapped[dt.datetime]
 
 
@@ -385,7 +382,7 @@ class Invoice(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(30))  # billing.invoices.InvoiceKind values
+    kind: Mapped[str] = mapped_column(sa.String(30))  # billing.policy.invoices.InvoiceKind values
     issued_on: Mapped[dt.date]
     issued_at: Mapped[dt.datetime]
     state: Mapped[str] = mapped_column(sa.String(20))  # InvoiceState values

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from portal.billing.renewals import renew as renew_subscription
+from portal.billing.renewals import renewal_for_a_year, renewing_add_on
 from portal.errors import Refused
 from portal.licensing import notify_license_change
 from portal.mail import queue_mail
@@ -36,14 +38,7 @@ from portal.models import (
 )
 from portal.payments import payment_gateway
 from portal.pricing import format_money, prorated, yearly_price
-from portal.subscriptions import (
-    active_add_on,
-    add_years,
-    check_add_on_seats,
-    current_add_ons,
-    is_active,
-    lock,
-)
+from portal.subscriptions import active_add_on, check_add_on_seats, current_add_ons, is_active, lock
 from protocol.license import AddOnTier, Plan
 
 SELF_SERVE = "self_serve"
@@ -383,7 +378,9 @@ def renew(
     add_on_seats: int | None = None,
     idempotency_key: str | None = None,
 ) -> Order:
-    """A one-year renewal; the paid Duo add-on renews with it (at ``add_on_seats`` if given)."""
+    """The renewal sales order: a year more at ``seats`` (default: the seats now); the paid Duo
+    add-on renews with it (at ``add_on_seats`` if given). The renewal itself is
+    ``portal.billing.renewals.renew``, the one the automatic renewal also makes."""
     _check_sales(seller)
     lock(subscription)
     if subscription.kind != SubscriptionKind.PAID:
@@ -391,16 +388,8 @@ def renew(
     seats = subscription.seats if seats is None else seats
     if seats < 1 or seats > MAX_SEATS:
         raise Refused("Enter a number of seats of at least 1.")
-    old_end = subscription.ends_on
-    new_end = add_years(old_end, 1)
-    renewing = [
-        p
-        for p in subscription.add_on_purchases
-        if p.ends_on == old_end and not p.trial and p.ends_on > p.starts_on
-    ]
-    quantity = (
-        add_on_seats if add_on_seats is not None else (renewing[-1].quantity if renewing else 0)
-    )
+    renewing = renewing_add_on(subscription, subscription.ends_on)
+    quantity = add_on_seats if add_on_seats is not None else (renewing.quantity if renewing else 0)
     # R5 over the whole license: a license carries one seat count, so the add-ons still in
     # force (and the renewed one) must fit the renewed seats.
     in_force = [p.quantity for p in current_add_ons(subscription, now.date())]
@@ -409,25 +398,10 @@ def renew(
         seats,
         advice=": renew with at least as many seats as the add-on has.",
     )
-    plan = Plan(subscription.plan)
-    amount = 0 if plan is Plan.FREE else yearly_price(plan.value) * seats
-    subscription.seats = seats
-    subscription.ends_on = new_end
-    if renewing and quantity > 0:
-        tier = renewing[-1].tier
-        amount += yearly_price(tier) * quantity
-        db.session.add(
-            AddOnPurchase(
-                subscription=subscription,
-                tier=tier,
-                quantity=quantity,
-                starts_on=old_end,
-                ends_on=new_end,
-                trial=False,
-                created_at=now,
-            )
-        )
-    db.session.flush()
+    renewal = renewal_for_a_year(subscription, seats)
+    invoice = renew_subscription(subscription, renewal, now, add_on_seats=quantity)
+    amount = invoice.total_cents
+    new_end = renewal.new_term.ends_on
     order = _record_order(
         subscription,
         OrderKind.RENEWAL,

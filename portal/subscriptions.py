@@ -18,11 +18,11 @@ import secrets
 
 import sqlalchemy as sa
 
+from portal.billing.policy.reviews import ReviewCycle
 from portal.errors import Refused
 from portal.models import (
     Account,
     AddOnPurchase,
-    ReviewTerms,
     Role,
     Subscription,
     SubscriptionKind,
@@ -96,7 +96,7 @@ def create_subscription(
     kind: str = SubscriptionKind.PAID,
     ends_on: dt.date | None = None,
     license_type: str | None = None,
-    review_terms: str = ReviewTerms.QUARTERLY,
+    review_cycle: str = ReviewCycle.QUARTERLY,
     auto_renew: bool = True,
     contact_name: str | None = None,
     contact_email: str | None = None,
@@ -113,8 +113,8 @@ def create_subscription(
         raise Refused(f"Unknown plan {plan!r}: choose free, premium or ultimate.") from None
     if kind not in SubscriptionKind.ALL:
         raise Refused(f"Unknown kind {kind!r}: choose {', '.join(SubscriptionKind.ALL)}.")
-    if review_terms not in ReviewTerms.ALL:
-        raise Refused("Review terms are quarterly or annual.")
+    if review_cycle not in set(ReviewCycle):
+        raise Refused("The review cycle is quarterly or annual.")
     if seats < 1:
         raise Refused("A subscription has at least one seat.")
     legacy_only = kind in (SubscriptionKind.PLAN_TRIAL, SubscriptionKind.COMMUNITY)
@@ -153,7 +153,7 @@ def create_subscription(
         ends_on=ends_on,
         kind=kind,
         license_type=license_type,
-        review_terms=review_terms,
+        review_cycle=review_cycle,
         auto_renew=auto_renew,
         contact_name=contact[0],
         contact_email=contact[1],

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 
-from portal import seat_billing
+from portal.billing import chart, invoicing, reviews, usage
 from portal.errors import Refused
 from portal.leads import leads_for, search_leads
 from portal.licensing import activation_of, licenses_of, usage_reports_of
@@ -104,12 +104,12 @@ def subscription(name: str) -> ResponseReturnValue:
         leads=leads_for(found),
         mails=mails,
         purchases=found.add_on_purchases,
-        chart=seat_billing.usage_chart_svg(found),
-        reviews=seat_billing.reviews_of(found) if seat_billing.billed(found) else [],
-        check_ins=seat_billing.check_ins_of(found) if seat_billing.billed(found) else [],
-        check_in_periods=seat_billing.check_in_periods(found) if seat_billing.billed(found) else [],
-        invoices=seat_billing.invoices_of(found),
-        seat_link=seat_billing.has_seat_link(found),
+        chart=chart.usage_chart_svg(found),
+        reviews=reviews.reviews_of(found) if reviews.billed(found) else [],
+        check_ins=usage.check_ins_of(found) if reviews.billed(found) else [],
+        check_in_periods=usage.check_in_periods(found) if reviews.billed(found) else [],
+        invoices=invoicing.invoices_of(found),
+        seat_link=usage.has_seat_link(found),
     )
 
 
@@ -121,9 +121,9 @@ def check_in(name: str) -> ResponseReturnValue:
     if found is None:
         abort(404)
     with refusal_redirects(url_for(".subscription", name=found.name)):
-        if not seat_billing.billed(found):
+        if not reviews.billed(found):
             raise Refused("Seat reviews apply to paid subscriptions only.", code="not_billed")
-        entry = seat_billing.record_check_in(
+        entry = reviews.record_check_in(
             found,
             period_label=request.form.get("period", ""),
             reported_maximum=request.form.get("maximum", ""),
@@ -144,7 +144,7 @@ def invoices() -> ResponseReturnValue:
     return render_template(
         "billing/invoices.html",
         subscription=None,
-        invoices=seat_billing.all_invoices(),
+        invoices=invoicing.all_invoices(),
         invoice_endpoint="support.invoice",
     )
 
@@ -168,7 +168,7 @@ def accept_amendment(invoice_id: int) -> ResponseReturnValue:
     if found is None:
         abort(404)
     with refusal_redirects(url_for(".invoice", invoice_id=found.id)):
-        seat_billing.accept_amendment(found, app_clock().now())
+        invoicing.accept_amendment(found, app_clock().now())
     flash(f"Invoice {found.number} is now invoiced.", "success")
     return redirect(url_for(".invoice", invoice_id=found.id))
 

@@ -1,6 +1,14 @@
-"""Billing: seat reviews, renewals, invoices and the usage chart, as pure functions (R33-R36).
+"""Billing (R32-R36): seat usage, seat reviews, invoices and renewals.
 
-Nothing here touches the database, Flask or the clock: callers pass dates, counts and prices in
-plain frozen dataclasses and get plain frozen dataclasses (and SVG text) back. docs/billing.md
-explains the formulas with worked examples.
+``portal.billing.policy`` is the billing policy as pure functions over dates, counts and prices
+(no database, Flask or clock). The modules here wire it to the portal's tables:
+
+- ``usage``: the daily counts the instance reports and the sales check-ins (R32);
+- ``reviews``: which review applies, check-ins entered, the quarterly and annual reviews (R34, R35);
+- ``invoicing``: invoices stored and mailed, order amendments accepted, new licenses sent;
+- ``renewals``: the one renewal operation, the automatic renewal, cancellation notice (R36);
+- ``jobs``: the daily seat review and renewal jobs' bodies;
+- ``chart``: the usage chart of a subscription's current term.
+
+docs/billing.md explains the formulas with worked examples.
 """

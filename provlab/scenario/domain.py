@@ -104,7 +104,7 @@ def setup_portal(world: World, scenario: Scenario, section: Any) -> None:
                 now=now,
                 kind=str(entry.get("kind", "paid")),
                 license_type=entry.get("license_type"),
-                review_terms=str(entry.get("review_terms", "quarterly")),
+                review_cycle=str(entry.get("review_terms", "quarterly")),
                 auto_renew=bool(entry.get("auto_renew", True)),
                 contact_name=entry.get("contact_name", "Casey Contact"),
                 contact_email=entry.get("contact_email", "contact@customer.test"),
@@ -1005,8 +1005,8 @@ def change_users(context: StepContext, args: Any) -> None:
 @action("check_in", "- check_in: {subscription: A-S00000001, period: Q1, maximum: 112}")
 def check_in(context: StepContext, args: Any) -> None:
     """Sales enter the maximum active users a customer without Seat Link reported (R32)."""
+    from portal.billing.reviews import record_check_in
     from portal.errors import Refused
-    from portal.seat_billing import record_check_in
 
     fields = context.mapping(args, {"subscription", "period", "maximum"}, {"expect_refusal"})
     outcome = None
@@ -1027,8 +1027,8 @@ def check_in(context: StepContext, args: Any) -> None:
 @action("cancel_renewal", "- cancel_renewal: {subscription: A-S00000001}")
 def cancel_renewal(context: StepContext, args: Any) -> None:
     """The customer cancels the automatic renewal (R36: in time only 30 days or more before)."""
+    from portal.billing.renewals import cancel_auto_renewal
     from portal.errors import Refused
-    from portal.seat_billing import cancel_auto_renewal
     from portal.subscriptions import find_subscription
 
     fields = context.mapping(args, {"subscription"}, {"expect_refusal"})
@@ -1046,8 +1046,8 @@ def cancel_renewal(context: StepContext, args: Any) -> None:
 @action("accept_amendment", "- accept_amendment: {subscription: A-S00000001}")
 def accept_amendment(context: StepContext, args: Any) -> None:
     """The customer accepts the oldest order amendment waiting; it is invoiced (R34)."""
+    from portal.billing.invoicing import accept_amendment as accept
     from portal.models import Invoice, InvoiceState
-    from portal.seat_billing import accept_amendment as accept
     from portal.subscriptions import find_subscription
 
     fields = context.mapping(args, {"subscription"})

@@ -57,7 +57,7 @@ def test_r35_r36_worked_example_2_annual_review_invoiced_with_the_renewal(make_p
         "annual@example.com",
         seats=50,
         starts_on=dt.date(2027, 3, 1),
-        review_terms="annual",
+        review_cycle="annual",
     )
     store_daily_usage(app, name, daily_counts(EXAMPLE_2, dt.date(2028, 3, 1)))
     run_jobs_until(app, "2028-03-01T06:00:00Z")

@@ -8,8 +8,9 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import Flask
 
+from portal.billing.jobs import run_seat_reviews
+from portal.billing.usage import usage_history
 from portal.models import SalesCheckIn, Subscription, db
-from portal.seat_billing import run_seat_reviews, usage_history
 from protocol.messages import DailyUsage
 from tests.portal.billing_helpers import (
     EXAMPLE_1,
@@ -125,8 +126,8 @@ def test_r35_a_term_started_before_2020_06_15_is_reviewed_at_renewal_then_quarte
 
 
 def test_r32_a_check_in_for_a_reviewed_or_unknown_period_changes_nothing(make_portal) -> None:  # type: ignore[no-untyped-def]
+    from portal.billing.reviews import record_check_in
     from portal.errors import Refused
-    from portal.seat_billing import record_check_in
 
     app: Flask = make_portal(start="2026-04-05T12:00:00Z")
     owner = make_account(app, "owner@example.com")

@@ -299,3 +299,35 @@ def test_r32_support_console_shows_activation_usage_licenses_orders_and_mail(
     assert "<td>37</td>" in page and "duo_pro 4/4" in page  # the usage report
     assert "Online license" in page and "duo_pro" in page and "$" in page
     assert "Your purchase for" in page  # the confirmation mail
+
+
+def test_r5_r36_sales_renewal_prices_seats_and_add_on_like_the_automatic_renewal(
+    portal_app: Flask,
+) -> None:
+    """The sales order and the automatic renewal make one renewal (billing.renewals.renew)."""
+    customer_id = make_account(portal_app, "owner@example.com")
+    name = make_subscription(portal_app, customer_id, contact_email=CONTACT, seats=100)
+    make_account(portal_app, "sales@provlab.example", role="sales")
+    sales = sign_in(portal_app, "sales@provlab.example")
+    post_form(
+        sales,
+        f"/sales/subscriptions/{name}/orders",
+        {"kind": "duo_enterprise", "seats": "50"},
+        page="/sales",
+    )
+    post_form(
+        sales,
+        f"/sales/subscriptions/{name}/orders",
+        {"kind": "renewal", "seats": "100", "add_on_seats": "30"},
+        page="/sales",
+    )
+    with portal_app.app_context():
+        from portal.models import Subscription, db
+        from portal.pricing import yearly_price
+
+        plan = db.session.query(Subscription).filter_by(name=name).one().plan
+        renewal = db.session.query(Order).filter_by(kind="renewal").one()
+        assert renewal.amount_cents == 100 * yearly_price(plan) + 30 * yearly_price(
+            "duo_enterprise"
+        )
+        assert renewal.note == "renewed to 2028-01-31"

@@ -98,7 +98,7 @@ def describe(subscription: Any) -> dict[str, Any]:
         "ends_on": subscription.ends_on.isoformat(),
         "kind": subscription.kind,
         "license_type": subscription.license_type,
-        "review_terms": subscription.review_terms,
+        "review_cycle": subscription.review_cycle,
         "auto_renew": subscription.auto_renew,
         "contact": {
             "name": subscription.contact_name,

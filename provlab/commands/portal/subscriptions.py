@@ -95,7 +95,7 @@ def create_customer(
     help="Default: a year later (30 days for a plan trial).",
 )
 @click.option(
-    "--review-terms",
+    "--review-cycle",
     type=click.Choice(["quarterly", "annual"]),
     default="quarterly",
     show_default=True,
@@ -115,7 +115,7 @@ def create_subscription(
     license_type: str | None,
     starts_on: dt.datetime | None,
     ends_on: dt.datetime | None,
-    review_terms: str,
+    review_cycle: str,
     contact_name: str | None,
     contact_email: str | None,
     company: str,
@@ -138,7 +138,7 @@ def create_subscription(
             kind=kind,
             ends_on=ends_on.date() if ends_on else None,
             license_type=license_type,
-            review_terms=review_terms,
+            review_cycle=review_cycle,
             contact_name=contact_name,
             contact_email=contact_email,
             contact_company=company,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from portal.billing.seat_review import Period, SeatPurchase, SubscriptionTerm
+from portal.billing.policy.calendar import Period
+from portal.billing.policy.utilization import SeatPurchase, SubscriptionTerm
 from protocol.messages import DailyUsage
 
 PREMIUM_CENTS_PER_YEAR = 34800  # 29 USD per user per month

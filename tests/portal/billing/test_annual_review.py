@@ -6,20 +6,19 @@ from datetime import date
 
 import pytest
 
-from portal.billing.invoices import BillingError
-from portal.billing.seat_review import (
+from portal.billing.policy.calendar import Period, review_years
+from portal.billing.policy.invoices import BillingError
+from portal.billing.policy.reviews import (
     Collection,
-    Period,
     ReviewCycle,
     ReviewOutcome,
     annual_seat_reviews,
     choose_review_cycle,
     collection_for,
-    reported_utilization,
     review_year,
     review_year_utilization,
-    review_years,
 )
+from portal.billing.policy.utilization import reported_utilization
 
 from .helpers import daily, subscription
 

@@ -6,8 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from portal.billing.invoices import BillingError
-from portal.billing.seat_review import (
+from portal.billing.policy.calendar import (
     Period,
     add_months,
     quarter_ending_on,
@@ -16,6 +15,7 @@ from portal.billing.seat_review import (
     term_quarters,
     year_days,
 )
+from portal.billing.policy.invoices import BillingError
 
 
 def bounds(periods: tuple[Period, ...]) -> list[tuple[date, date]]:

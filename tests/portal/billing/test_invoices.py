@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from portal.billing.invoices import (
+from portal.billing.policy.invoices import (
     BillingError,
     Invoice,
     InvoiceKind,

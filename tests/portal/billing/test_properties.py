@@ -7,20 +7,15 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.billing.seat_review import (
-    Cancellation,
+from portal.billing.policy.calendar import Period, add_months, term_quarters
+from portal.billing.policy.renewals import Cancellation, Renewal, decide_renewal
+from portal.billing.policy.reviews import (
     Collection,
-    Period,
-    Renewal,
     ReviewOutcome,
-    SubscriptionTerm,
-    add_months,
     annual_seat_reviews,
-    decide_renewal,
     quarterly_seat_reviews,
-    seat_utilization,
-    term_quarters,
 )
+from portal.billing.policy.utilization import SubscriptionTerm, seat_utilization
 from protocol.messages import DailyUsage
 
 starts = st.dates(min_value=date(2020, 6, 15), max_value=date(2031, 12, 31))

@@ -8,24 +8,22 @@ from fractions import Fraction
 
 import pytest
 
-from portal.billing.invoices import BillingError, InvoiceKind
-from portal.billing.seat_review import (
+from portal.billing.policy.calendar import Quarter, term_quarters
+from portal.billing.policy.invoices import BillingError, InvoiceKind
+from portal.billing.policy.reviews import (
     ChargeEvent,
     ChargeState,
     Collection,
-    Quarter,
     QuarterlyReview,
     ReviewOutcome,
-    UsageSource,
     collection_for,
     next_charge_state,
     quarterly_review_invoice,
     quarterly_seat_reviews,
-    reported_utilization,
     review_quarter,
     review_quarter_utilization,
-    term_quarters,
 )
+from portal.billing.policy.utilization import UsageSource, reported_utilization
 
 from .helpers import daily, subscription
 

@@ -6,16 +6,17 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.billing.invoices import BillingError, InvoiceKind
-from portal.billing.seat_review import (
+from portal.billing.policy.calendar import Period
+from portal.billing.policy.invoices import BillingError, InvoiceKind
+from portal.billing.policy.renewals import (
     Cancellation,
-    Period,
     Renewal,
-    annual_seat_reviews,
+    add_on_renewal,
     decide_renewal,
     final_review_invoice,
     renewal_invoice,
 )
+from portal.billing.policy.reviews import annual_seat_reviews
 
 from .helpers import daily, subscription
 
@@ -76,6 +77,19 @@ def test_r35_r36_renewal_invoice_carries_the_prior_terms_overage_and_the_renewed
     assert [(i.seats, i.amount_cents) for i in invoice.line_items] == [(4, 139200), (104, 3619200)]
     assert invoice.total_cents == 3758400
     assert invoice.total == "$37,584.00"
+
+
+def test_r5_a_renewed_add_on_is_a_line_after_the_renewed_seats_priced_for_the_new_term() -> None:
+    renewal = decide_renewal(renews_on=RENEWS_ON, active_users=30)
+    assert isinstance(renewal, Renewal)
+    add_on = add_on_renewal(renewal, tier="duo_pro", quantity=20, unit_price_cents=22800)
+    assert add_on.description == "Renewal: 20 add-on seats (duo pro)"
+    assert (add_on.period_starts_on, add_on.period_ends_on) == (RENEWS_ON, date(2028, 1, 1))
+    assert add_on.proration_label == "365/365"
+    assert add_on.amount_cents == 20 * 22800
+    invoice = renewal_invoice("A-S00000042", renewal, list_price_cents=34800, add_ons=[add_on])
+    assert [i.seats for i in invoice.line_items] == [30, 20]
+    assert invoice.total_cents == 30 * 34800 + 20 * 22800
 
 
 @pytest.mark.parametrize("active_users", [-1, True, "5"])

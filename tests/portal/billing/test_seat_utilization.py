@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
-from portal.billing.invoices import BillingError
-from portal.billing.seat_review import Period, active_users_on, seat_utilization
+from portal.billing.policy.calendar import Period
+from portal.billing.policy.invoices import BillingError
+from portal.billing.policy.utilization import active_users_on, seat_utilization
 from protocol.messages import DailyUsage
 
 from .helpers import daily

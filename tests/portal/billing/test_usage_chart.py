@@ -8,16 +8,21 @@ from datetime import date
 
 import pytest
 
-from portal.billing.invoices import BillingError
-from portal.billing.seat_review import (
+from portal.billing.policy.calendar import review_years
+from portal.billing.policy.invoices import BillingError
+from portal.billing.policy.reviews import (
     Collection,
     annual_seat_reviews,
     quarterly_seat_reviews,
-    reported_utilization,
     review_year_utilization,
-    review_years,
 )
-from portal.billing.usage_chart import ChartMarker, licensed_steps, render_usage_chart, usage_chart
+from portal.billing.policy.usage_chart import (
+    ChartMarker,
+    licensed_steps,
+    render_usage_chart,
+    usage_chart,
+)
+from portal.billing.policy.utilization import reported_utilization
 
 from .helpers import annual_example, quarterly_example
 

@@ -5,24 +5,21 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from portal.billing.seat_review import (
+from portal.billing.policy.renewals import Renewal, decide_renewal, renewal_invoice
+from portal.billing.policy.reviews import (
     ChargeState,
     Collection,
     QuarterlyReview,
-    Renewal,
     ReviewCycle,
     ReviewOutcome,
-    SubscriptionTerm,
-    active_users_on,
     annual_seat_reviews,
     choose_review_cycle,
     collection_for,
-    decide_renewal,
     quarterly_review_invoice,
     quarterly_seat_reviews,
-    renewal_invoice,
 )
-from portal.billing.usage_chart import usage_chart
+from portal.billing.policy.usage_chart import usage_chart
+from portal.billing.policy.utilization import SubscriptionTerm, active_users_on
 from protocol.messages import DailyUsage
 
 from .helpers import PREMIUM_CENTS_PER_YEAR, annual_example, quarterly_example

@@ -9,33 +9,38 @@
 # - The chart is plain SVG: readable without JavaScript or CSS, with <title> and <desc> naming
 #   what a screen reader needs (the maxima, the licensed seats, what was charged) and text labels
 #   on everything a colour would otherwise have to explain.
-# - Every piece of text that comes from the caller is escaped; the output is a fixed template
-#   filled with numbers and escaped strings.
+# - Every piece of text that comes from the caller is escaped: the markup is the template
+#   portal/templates/billing/usage_chart.svg (autoescaped), filled with the numbers worked out
+#   here and the caller's strings.
 from __future__ import annotations
 
-import html
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from portal.billing.invoices import BillingError, check_count, check_day
-from portal.billing.seat_review import (
-    AnnualReview,
-    Period,
-    QuarterlyReview,
-    ReviewOutcome,
-    SubscriptionTerm,
-    UsageReading,
-    term_quarters,
-)
+import jinja2
+
+from portal.billing.policy.calendar import Period, term_quarters
+from portal.billing.policy.invoices import BillingError, check_count, check_day
+from portal.billing.policy.reviews import AnnualReview, QuarterlyReview, ReviewOutcome
+from portal.billing.policy.utilization import SubscriptionTerm, UsageReading
 
 __all__ = ["ChartMarker", "licensed_steps", "render_usage_chart", "usage_chart"]
 
 WIDTH, HEIGHT = 720, 320
 LEFT, RIGHT, TOP, BOTTOM = 56, 24, 44, 52
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+# The portal's templates, outside Flask: the policy needs no app to draw. Autoescape escapes
+# every caller text; |n writes a coordinate.
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("portal", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,12 +56,11 @@ class ChartMarker:
         check_count("marker.users", self.users)
 
 
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
 def _num(value: float) -> str:
     return f"{value:.1f}".removesuffix(".0")
+
+
+_TEMPLATES.filters["n"] = _num
 
 
 def _text_width(text: str) -> float:
@@ -115,15 +119,6 @@ def render_usage_chart(
     def y(users: int) -> float:
         return TOP + plot_h * (1 - users / y_top)
 
-    out: list[str] = []
-    add = out.append
-    tid, did = f"{chart_id}-title", f"{chart_id}-desc"
-    add(
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="usage-chart" role="img" '
-        f'width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'aria-labelledby="{tid} {did}">'
-    )
-    add(f'<title id="{tid}">{_esc(title)}</title>')
     days_without = term.days - len(counts)
     desc = [
         f"Daily billable users from {term.starts_on.isoformat()} to "
@@ -136,61 +131,56 @@ def render_usage_chart(
         desc.append(f"{days_without} days of the term have no reading.")
     if summary:
         desc.append(summary)
-    add(f'<desc id="{did}">{_esc(" ".join(desc))}</desc>')
-    add(f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>')
-
-    # Gridlines and the users axis.
-    add('<g class="axis" font-family="sans-serif" font-size="11" fill="#333333">')
-    for value in range(0, y_top + 1, step):
-        add(
-            f'<line x1="{LEFT}" y1="{_num(y(value))}" x2="{WIDTH - RIGHT}" '
-            f'y2="{_num(y(value))}" stroke="#e5e5e5"/>'
-        )
-        add(f'<text x="{LEFT - 6}" y="{_num(y(value) + 4)}" text-anchor="end">{value}</text>')
-    add(
-        f'<text x="12" y="{_num(TOP + plot_h / 2)}" text-anchor="middle" '
-        f'transform="rotate(-90 12 {_num(TOP + plot_h / 2)})">Users</text>'
-    )
-    add("</g>")
-
-    # Quarter boundaries, labelled, with the dates they fall on.
-    add('<g class="quarters" font-family="sans-serif" font-size="11" fill="#555555">')
-    for quarter in term_quarters(term):
-        left, right = x(quarter.starts_on), x(quarter.ends_on)
-        add(
-            f'<line x1="{_num(left)}" y1="{TOP}" x2="{_num(left)}" y2="{TOP + plot_h}" '
-            f'stroke="#999999" stroke-dasharray="3 3"/>'
-        )
-        add(
-            f'<text x="{_num((left + right) / 2)}" y="{TOP - 8}" '
-            f'text-anchor="middle">{_esc(quarter.label)}</text>'
-        )
-        add(
-            f'<text x="{_num(left)}" y="{TOP + plot_h + 16}" '
-            f'text-anchor="middle">{quarter.starts_on.isoformat()}</text>'
-        )
     end = x(term.ends_on)
-    add(
-        f'<line x1="{_num(end)}" y1="{TOP}" x2="{_num(end)}" y2="{TOP + plot_h}" stroke="#999999"/>'
+    return _TEMPLATES.get_template("billing/usage_chart.svg").render(
+        width=WIDTH,
+        height=HEIGHT,
+        left=LEFT,
+        plot_right=WIDTH - RIGHT,
+        top=TOP,
+        bottom=TOP + plot_h,
+        middle=TOP + plot_h / 2,
+        legend_y=HEIGHT - 12,
+        chart_id=chart_id,
+        title=title,
+        desc=" ".join(desc),
+        gridlines=[(value, y(value)) for value in range(0, y_top + 1, step)],
+        quarters=[
+            {
+                "left": x(q.starts_on),
+                "right": x(q.ends_on),
+                "label": q.label,
+                "starts_on": q.starts_on.isoformat(),
+            }
+            for q in term_quarters(term)
+        ],
+        end=end,
+        ends_on=term.ends_on.isoformat(),
+        licensed_path=_licensed_path(licensed, x, y, end),
+        users_path=_users_path(counts, x, y),
+        markers=[_placed(marker, x(marker.day), y(marker.users)) for marker in markers],
     )
-    add(
-        f'<text x="{_num(end)}" y="{TOP + plot_h + 16}" '
-        f'text-anchor="end">{term.ends_on.isoformat()}</text>'
-    )
-    add("</g>")
 
-    # Licensed seats: a step line, the level holding until the next change.
-    steps = [f"M{_num(x(term.starts_on))} {_num(y(licensed[0][1]))}"]
+
+def _licensed_path(
+    licensed: Sequence[tuple[date, int]],
+    x: Callable[[date], float],
+    y: Callable[[int], float],
+    end: float,
+) -> str:
+    # A step line: the level holds until the next change.
+    steps = [f"M{_num(x(licensed[0][0]))} {_num(y(licensed[0][1]))}"]
     for day, seats in licensed[1:]:
         steps.append(f"H{_num(x(day))} V{_num(y(seats))}")
     steps.append(f"H{_num(end)}")
-    add(
-        f'<path class="licensed" d="{" ".join(steps)}" fill="none" stroke="#c0392b" '
-        f'stroke-width="2" stroke-dasharray="6 3"/>'
-    )
+    return " ".join(steps)
 
-    # Daily billable users: each day's count holds for that day, so the line is drawn in steps,
-    # and broken where a day has no reading.
+
+def _users_path(
+    counts: dict[date, int], x: Callable[[date], float], y: Callable[[int], float]
+) -> str:
+    # Each day's count holds for that day, so the line is drawn in steps, and broken where a day
+    # has no reading.
     segments: list[str] = []
     previous: date | None = None
     for day in sorted(counts):
@@ -200,44 +190,19 @@ def render_usage_chart(
         else:
             segments.append(f"M{_num(x(day))} {_num(y(counts[day]))} H{_num(x(following))}")
         previous = day
-    if segments:
-        add(
-            f'<path class="users" d="{" ".join(segments)}" fill="none" stroke="#1f6feb" '
-            f'stroke-width="1.5"/>'
-        )
+    return " ".join(segments)
 
-    # Each review's measured maximum.
-    add('<g class="maxima" font-family="sans-serif" font-size="11" fill="#111111">')
-    for marker in markers:
-        cx, cy = x(marker.day), y(marker.users)
-        add(f'<circle cx="{_num(cx)}" cy="{_num(cy)}" r="4" fill="#111111"/>')
-        # Labels read left to right from the point, unless they would run off the chart.
-        anchor = "end" if cx + 6 + _text_width(marker.label) > WIDTH - 4 else "start"
-        dx = -6 if anchor == "end" else 6
-        add(
-            f'<text x="{_num(cx + dx)}" y="{_num(cy - 6)}" '
-            f'text-anchor="{anchor}">{_esc(marker.label)}</text>'
-        )
-    add("</g>")
 
-    # Legend, in words.
-    legend_y = HEIGHT - 12
-    add('<g class="legend" font-family="sans-serif" font-size="11" fill="#333333">')
-    add(
-        f'<line x1="{LEFT}" y1="{legend_y - 4}" x2="{LEFT + 20}" y2="{legend_y - 4}" '
-        f'stroke="#1f6feb" stroke-width="1.5"/>'
-    )
-    add(f'<text x="{LEFT + 26}" y="{legend_y}">Billable users (daily)</text>')
-    add(
-        f'<line x1="{LEFT + 190}" y1="{legend_y - 4}" x2="{LEFT + 210}" y2="{legend_y - 4}" '
-        f'stroke="#c0392b" stroke-width="2" stroke-dasharray="6 3"/>'
-    )
-    add(f'<text x="{LEFT + 216}" y="{legend_y}">Licensed seats</text>')
-    add(f'<circle cx="{LEFT + 340}" cy="{legend_y - 4}" r="4" fill="#111111"/>')
-    add(f'<text x="{LEFT + 350}" y="{legend_y}">Review maximum</text>')
-    add("</g>")
-    add("</svg>")
-    return "\n".join(out)
+def _placed(marker: ChartMarker, cx: float, cy: float) -> dict[str, object]:
+    # Labels read left to right from the point, unless they would run off the chart.
+    anchor = "end" if cx + 6 + _text_width(marker.label) > WIDTH - 4 else "start"
+    return {
+        "x": cx,
+        "y": cy,
+        "dx": -6 if anchor == "end" else 6,
+        "anchor": anchor,
+        "label": marker.label,
+    }
 
 
 def _marker(review: QuarterlyReview | AnnualReview) -> ChartMarker | None:

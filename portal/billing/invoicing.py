@@ -1,0 +1,139 @@
+"""Invoices kept and sent: the policy's invoices stored with their line items and mailed, order
+amendments accepted (R34), and the new license a billing change sends the contact.
+
+Operations flush, never commit; the jobs and routes commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from portal.billing.policy import invoices as policy
+from portal.billing.policy.reviews import ChargeEvent, ChargeState, next_charge_state
+from portal.errors import Refused
+from portal.licensing import notify_license_change
+from portal.mail import queue_mail
+from portal.models import Invoice, InvoiceLine, InvoiceState, SeatReview, Subscription, db
+from portal.pricing import format_money
+from protocol.license import LicenseType
+
+
+def store_invoice(
+    subscription: Subscription,
+    invoice: policy.Invoice,
+    now: dt.datetime,
+    *,
+    state: str = InvoiceState.INVOICED,
+    review: SeatReview | None = None,
+) -> Invoice:
+    """Keep an invoice of the policy with its line items, and mail it (or its amendment)."""
+    row = Invoice(
+        subscription_id=subscription.id,
+        kind=invoice.kind.value,
+        issued_on=invoice.issued_on,
+        issued_at=now,
+        state=state,
+        total_cents=invoice.total_cents,
+        seat_review_id=review.id if review else None,
+        invoiced_at=now if state == InvoiceState.INVOICED else None,
+    )
+    db.session.add(row)
+    db.session.flush()
+    for position, item in enumerate(invoice.line_items, start=1):
+        db.session.add(
+            InvoiceLine(
+                invoice_id=row.id,
+                position=position,
+                description=item.description,
+                seats=item.seats,
+                period_starts_on=item.period_starts_on,
+                period_ends_on=item.period_ends_on,
+                unit_price_cents=item.unit_price_cents,
+                prorated_days=item.prorated_days,
+                basis_days=item.basis_days,
+                amount_cents=item.amount_cents,
+            )
+        )
+    db.session.flush()
+    _mail_invoice(subscription, row, invoice)
+    return row
+
+
+def _mail_invoice(subscription: Subscription, row: Invoice, invoice: policy.Invoice) -> None:
+    lines = "\n".join(
+        f"- {item.description}: {item.seats} x {format_money(item.unit_price_cents)} x "
+        f"{item.proration_label} = {format_money(item.amount_cents)}"
+        for item in invoice.line_items
+    )
+    if row.state == InvoiceState.AMENDMENT_SENT:
+        subject = f"Order amendment for {subscription.name}: {invoice.kind.label}"
+        intro = (
+            "Your quarterly seat review found more users than your subscription licenses. "
+            "Please review and accept this order amendment; the invoice follows once accepted."
+        )
+        kind = "order_amendment"
+    else:
+        subject = f"Invoice {row.number} for {subscription.name}: {invoice.kind.label}"
+        intro = f"Invoice {row.number}, issued {invoice.issued_on}."
+        kind = "invoice"
+    queue_mail(
+        kind, subscription, subject, f"{intro}\n\n{lines}\n\nTotal: {format_money(row.total_cents)}"
+    )
+
+
+def accept_amendment(invoice: Invoice, now: dt.datetime) -> Invoice:
+    """R34 without Seat Link: the customer accepted the order amendment; it is now invoiced."""
+    try:
+        state = next_charge_state(ChargeState(invoice.state), ChargeEvent.AMENDMENT_ACCEPTED)
+    except policy.BillingError:
+        raise Refused(f"Invoice {invoice.number} is not waiting for an order amendment.") from None
+    invoice.state = state.value
+    invoice.invoiced_at = now
+    db.session.flush()
+    queue_mail(
+        "invoice",
+        invoice.subscription,
+        f"Invoice {invoice.number} for {invoice.subscription.name}",
+        f"Thank you for accepting the order amendment. Invoice {invoice.number}: "
+        f"{format_money(invoice.total_cents)}.",
+    )
+    return invoice
+
+
+def invoices_of(subscription: Subscription) -> list[Invoice]:
+    return list(
+        db.session.execute(
+            sa.select(Invoice)
+            .where(Invoice.subscription_id == subscription.id)
+            .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
+        ).scalars()
+    )
+
+
+def all_invoices(limit: int = 500) -> list[Invoice]:
+    return list(
+        db.session.execute(
+            sa.select(Invoice).order_by(Invoice.issued_on.desc(), Invoice.id.desc()).limit(limit)
+        ).scalars()
+    )
+
+
+def send_new_license(subscription: Subscription, now: dt.datetime, why: str) -> None:
+    """R34, R36: each seat adjustment and each renewal sends the contact a new license.
+
+    A license file (offline, legacy) is attached; an online cloud license reaches the instance at
+    its next sync, and the mail says so.
+    """
+    if subscription.license_type == LicenseType.ONLINE_CLOUD.value:
+        queue_mail(
+            "license",
+            subscription,
+            f"Your new GitLab license for {subscription.name}",
+            f"{why}\n\nYour new license ({subscription.seats} seats, until "
+            f"{subscription.ends_on}) reaches your instance at its next daily sync, or at once "
+            "with Admin > Subscription > Synchronize subscription.",
+        )
+    else:
+        notify_license_change(subscription, now, why)

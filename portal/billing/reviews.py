@@ -1,0 +1,307 @@
+"""Seat reviews wired to the portal's tables: which review applies, the check-ins sales enter, the
+quarterly review as it happens and the annual review at the end of a term. The formulas and both
+worked examples are in docs/billing.md; the policy itself is ``portal.billing.policy``.
+
+Rules held here:
+- R32: sales enter the maximum a customer without Seat Link reported, for a period not yet
+  reviewed (``record_check_in``).
+- R33: a period's utilization is its maximum daily count, measured on its last day (the policy).
+- R34: ``review_due_quarters`` reviews each ended quarter but the last, once: the overage is
+  charged prorated to the end of the term; with Seat Link it is invoiced at once, without it an
+  order amendment is sent first (``invoicing.accept_amendment`` then invoices it). The licensed
+  seats rise and a new license is issued and mailed to the contact.
+- R35: at the end of a term not reviewed quarterly, ``annual_reviews`` gives the annual review,
+  which ``renewals.renew_or_end`` charges at full list price for the prior term with the renewal.
+
+Operations flush, never commit; the jobs and routes commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from portal.billing.invoicing import send_new_license, store_invoice
+from portal.billing.policy.calendar import Period, review_years, term_quarters
+from portal.billing.policy.reviews import (
+    QUARTERLY_REVIEW_EFFECTIVE_ON,
+    AnnualReview,
+    QuarterlyReview,
+    ReviewCycle,
+    ReviewOutcome,
+    annual_seat_reviews,
+    choose_review_cycle,
+    collection_for,
+    quarterly_review_invoice,
+    review_quarter_utilization,
+    review_year_utilization,
+)
+from portal.billing.policy.utilization import (
+    SubscriptionTerm,
+    reported_utilization,
+    seat_utilization,
+)
+from portal.billing.usage import (
+    check_in_for,
+    check_in_periods,
+    check_ins_of,
+    current_term,
+    has_seat_link,
+    usage_history,
+)
+from portal.errors import Refused
+from portal.models import (
+    Account,
+    SalesCheckIn,
+    SeatReview,
+    SeatReviewKind,
+    Subscription,
+    SubscriptionKind,
+    db,
+)
+from portal.pricing import yearly_price
+from portal.subscriptions import lock
+from protocol.license import Plan
+from webcore.params import InvalidNumber, parse_int
+
+MAX_REPORTED_USERS = 10_000_000
+
+
+def billed(subscription: Subscription) -> bool:
+    """Seat reviews and renewals apply to paid subscriptions on a priced plan."""
+    return subscription.kind == SubscriptionKind.PAID and Plan(subscription.plan) is not Plan.FREE
+
+
+def annual_by_contract(subscription: Subscription) -> bool:
+    """The contract asks for the annual review: the subscription is never reviewed quarterly."""
+    return subscription.review_cycle == ReviewCycle.ANNUAL
+
+
+def review_cycle_in_effect(subscription: Subscription) -> ReviewCycle:
+    """R34, R35: quarterly for quarterly terms from 2020-06-15 sharing usage; else annual.
+
+    ``subscription.review_cycle`` is the cycle the contract asks for; a quarterly contract is
+    still reviewed annually while its term does not qualify.
+    """
+    if annual_by_contract(subscription):
+        return ReviewCycle.ANNUAL
+    term = current_term(subscription)
+    quarters = [(q.starts_on, q.ends_on) for q in term_quarters(term)]
+    quarterly_check_ins = any(
+        (c.period_starts_on, c.period_ends_on) in quarters for c in check_ins_of(subscription)
+    )
+    return choose_review_cycle(
+        term.starts_on,
+        has_seat_link=has_seat_link(subscription),
+        has_sales_check_ins=quarterly_check_ins,
+    )
+
+
+def subscription_term(subscription: Subscription, *, priced: bool = True) -> SubscriptionTerm:
+    """The policy's view of the current term; ``seats`` is the count licensed at its start.
+
+    ``priced=False`` (the chart) needs no list price, so a plan missing from PRICE_LIST can't
+    break a page.
+    """
+    raised = sum(
+        r.overage
+        for r in reviews_of(subscription)
+        if r.kind == SeatReviewKind.QUARTERLY and r.outcome == ReviewOutcome.CHARGED
+    )
+    return SubscriptionTerm(
+        term=current_term(subscription),
+        seats=max(subscription.seats - raised, 1),
+        list_price_cents=yearly_price(subscription.plan) if priced else 0,
+    )
+
+
+def review_of(subscription: Subscription, period: Period) -> SeatReview | None:
+    return db.session.execute(
+        sa.select(SeatReview).where(
+            SeatReview.subscription_id == subscription.id,
+            SeatReview.period_starts_on == period.starts_on,
+            SeatReview.period_ends_on == period.ends_on,
+        )
+    ).scalar_one_or_none()
+
+
+def reviews_of(subscription: Subscription, term: Period | None = None) -> list[SeatReview]:
+    term = term or current_term(subscription)
+    return list(
+        db.session.execute(
+            sa.select(SeatReview)
+            .where(
+                SeatReview.subscription_id == subscription.id,
+                SeatReview.term_starts_on == term.starts_on,
+            )
+            .order_by(SeatReview.period_starts_on, SeatReview.id)
+        ).scalars()
+    )
+
+
+def record_check_in(
+    subscription: Subscription,
+    *,
+    period_label: str,
+    reported_maximum: str | int,
+    entered_by: Account,
+    now: dt.datetime,
+) -> SalesCheckIn:
+    """R32: sales enter the maximum active users the customer reported for a period.
+
+    A period already reviewed can't be changed; a check-in entered again for a period not yet
+    reviewed replaces the earlier figure. Only periods that have ended can be reported (R33:
+    utilization is measured on the period's last day).
+    """
+    try:
+        maximum = parse_int(reported_maximum, maximum=MAX_REPORTED_USERS)
+    except InvalidNumber:
+        raise Refused(
+            "Enter the maximum number of active users as a whole number.", rule="R32"
+        ) from None
+    periods = dict(check_in_periods(subscription))
+    period = periods.get(period_label.strip())
+    if period is None:
+        raise Refused(f"Choose a period of the current term: {', '.join(periods)}.")
+    if now.date() < period.last_day:
+        raise Refused(
+            f"{period_label} ends on {period.last_day}: report its maximum on or after that day.",
+            rule="R33",
+        )
+    reviewed = review_of(subscription, period)
+    if reviewed is not None:
+        raise Refused(f"{period_label} was already reviewed on {reviewed.reviewed_at.date()}.")
+    existing = check_in_for(check_ins_of(subscription), period)
+    if existing is None:
+        existing = SalesCheckIn(
+            subscription_id=subscription.id,
+            period_starts_on=period.starts_on,
+            period_ends_on=period.ends_on,
+        )
+        db.session.add(existing)
+    existing.reported_maximum = maximum
+    existing.entered_by_id = entered_by.id
+    existing.entered_at = now
+    db.session.flush()
+    return existing
+
+
+def store_review(
+    subscription: Subscription,
+    term: Period,
+    review: QuarterlyReview | AnnualReview,
+    now: dt.datetime,
+) -> SeatReview:
+    quarterly = isinstance(review, QuarterlyReview)
+    period = review.quarter if isinstance(review, QuarterlyReview) else review.period
+    row = SeatReview(
+        subscription_id=subscription.id,
+        kind=SeatReviewKind.QUARTERLY if quarterly else SeatReviewKind.ANNUAL,
+        label=review.quarter.label if isinstance(review, QuarterlyReview) else "Term",
+        term_starts_on=term.starts_on,
+        term_ends_on=term.ends_on,
+        period_starts_on=period.starts_on,
+        period_ends_on=period.ends_on,
+        measured_maximum=review.utilization.maximum,
+        peak_day=review.utilization.peak_day,
+        source=review.utilization.source.value,
+        licensed_seats=review.licensed_seats,
+        overage=review.overage,
+        outcome=review.outcome.value,
+        reviewed_at=now,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def review_due_quarters(
+    subscription: Subscription, now: dt.datetime, *, include_last: bool = False
+) -> list[SeatReview]:
+    """R34: review every ended quarter of the current term not yet reviewed, in order, once.
+
+    With Seat Link the quarter is reviewed from the daily counts on the day it ends. Without
+    it, from the sales check-in for that quarter; a quarter with no check-in waits for one
+    until the next quarter ends, then is recorded as ``no_data`` (nothing charged). A quarterly
+    charge raises the licensed seats, issues a new license and mails it to the contact.
+    ``include_last`` (at the term's end) also records the last quarter, whose overage is never
+    charged (``last_quarter_not_charged``), so support and the chart can see it.
+    """
+    if not billed(subscription) or annual_by_contract(subscription):
+        return []
+    today = now.date()
+    term = current_term(subscription)
+    if term.starts_on < QUARTERLY_REVIEW_EFFECTIVE_ON:
+        return []  # R35: reviewed annually until renewed on or after 2020-06-15
+    lock(subscription)  # a sales order can't change the seats under the review
+    seat_link = has_seat_link(subscription)
+    quarters = term_quarters(term)
+    done = {(r.period_starts_on, r.period_ends_on) for r in reviews_of(subscription, term)}
+    check_ins = check_ins_of(subscription, term)
+    sub_term = subscription_term(subscription)
+    collection = collection_for(has_seat_link=seat_link)
+    known_since = subscription.created_at.date()
+    stored: list[SeatReview] = []
+    reviewed = quarters if include_last else quarters[:-1]
+    for index, quarter in enumerate(reviewed):
+        last = index == len(quarters) - 1
+        if quarter.ends_on > today:
+            break
+        if (quarter.starts_on, quarter.ends_on) in done or quarter.ends_on <= known_since:
+            continue  # reviewed, or ended before the portal knew the subscription
+        check_in = check_in_for(check_ins, quarter)
+        if seat_link:
+            utilization = seat_utilization(
+                quarter, usage_history(subscription, quarter.starts_on, quarter.ends_on)
+            )
+        elif check_in is not None:
+            utilization = reported_utilization(quarter, check_in.reported_maximum)
+        elif last:
+            break  # nothing reported for the last quarter: nothing to record
+        elif quarters[index + 1].ends_on <= today:
+            utilization = seat_utilization(quarter, ())  # never reported: no data
+        else:
+            break  # wait for sales to enter the check-in
+        review = review_quarter_utilization(
+            sub_term,
+            quarter,
+            utilization,
+            licensed_seats=subscription.seats,
+            collection=collection,
+        )
+        row = store_review(subscription, term, review, now)
+        stored.append(row)
+        invoice = quarterly_review_invoice(subscription.name, review)
+        if invoice is not None and review.charge_state is not None:
+            store_invoice(subscription, invoice, now, state=review.charge_state.value, review=row)
+        if review.issues_new_license:
+            subscription.seats = review.licensed_seats_after
+            db.session.flush()
+            send_new_license(
+                subscription,
+                now,
+                f"Your {quarter.label} quarterly seat review found {review.overage} users over "
+                f"the {review.licensed_seats} licensed: your subscription now has "
+                f"{subscription.seats} seats.",
+            )
+    return stored
+
+
+def annual_reviews(
+    subscription: Subscription, sub_term: SubscriptionTerm
+) -> tuple[AnnualReview, ...]:
+    """R35: the term's annual reviews, from daily counts or a sales check-in for the term."""
+    term = sub_term.term
+    check_in = check_in_for(check_ins_of(subscription, term), term)
+    if check_in is not None and len(review_years(term)) == 1:
+        return (
+            review_year_utilization(
+                sub_term,
+                term,
+                reported_utilization(term, check_in.reported_maximum),
+                licensed_seats=subscription.seats,
+            ),
+        )
+    usage = usage_history(subscription, term.starts_on, term.ends_on)
+    return annual_seat_reviews(sub_term, usage)

@@ -1,0 +1,134 @@
+"""Seat usage as the portal knows it (R32): the instance's daily counts and sales check-ins.
+
+- R32: seat usage comes from the daily counts the instance reports with every sync (Seat Link,
+  ``usage_history``) or, without it, from sales check-ins entered in the support console.
+
+Queries only: nothing here writes. Recording a check-in is ``reviews.record_check_in`` (a period
+already reviewed can't be changed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from portal.billing.policy.calendar import Period, term_quarters
+from portal.billing.policy.utilization import active_users_on
+from portal.models import Activation, SalesCheckIn, Subscription, UsageReport, db
+from protocol.license import LicenseType
+
+# A sync repeats the instance's last 31 daily counts: a day is found in reports received up to
+# 31 days after it, and the reading to carry into a period in reports up to 31 days before it.
+REPORT_WINDOW = dt.timedelta(days=32)
+
+
+@dataclass(frozen=True)
+class DailyCount:
+    """One day's billable user count as the portal knows it (a ``UsageReading``)."""
+
+    day: dt.date
+    billable_users: int
+
+
+def current_term(subscription: Subscription) -> Period:
+    return Period(starts_on=subscription.term_starts_on, ends_on=subscription.ends_on)
+
+
+def usage_history(
+    subscription: Subscription, starts_on: dt.date, ends_on: dt.date
+) -> list[DailyCount]:
+    """R32: the daily billable user counts the instance reported for ``[starts_on, ends_on)``.
+
+    Every sync repeats the last days' counts; for a day reported several times the latest report
+    wins (the instance keeps the day's maximum, so a later report of a day is never lower). The
+    last reading before ``starts_on`` is included, so a day without a reading can carry it (R33).
+    """
+    reports = db.session.execute(
+        sa.select(UsageReport.daily_usage)
+        .where(
+            UsageReport.subscription_id == subscription.id,
+            UsageReport.received_at >= _midnight(starts_on - REPORT_WINDOW),
+            UsageReport.received_at < _midnight(ends_on + REPORT_WINDOW),
+        )
+        .order_by(UsageReport.received_at, UsageReport.id)
+    ).scalars()
+    counts: dict[dt.date, int] = {}
+    for daily in reports:
+        for item in daily or ():
+            try:
+                day = dt.date.fromisoformat(str(item["day"]))
+                users = int(item["billable_users"])
+            except (KeyError, TypeError, ValueError):
+                continue  # the protocol validated it on receipt; never let one row stop billing
+            if day < ends_on and users >= 0:
+                counts[day] = users
+    earlier = [day for day in counts if day < starts_on]
+    keep = max(earlier) if earlier else None
+    return [
+        DailyCount(day, counts[day]) for day in sorted(counts) if day >= starts_on or day == keep
+    ]
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def has_seat_link(subscription: Subscription) -> bool:
+    """R32: the subscription's instance is activated and shares its usage by the daily sync."""
+    if subscription.license_type != LicenseType.ONLINE_CLOUD.value:
+        return False
+    return (
+        db.session.execute(
+            sa.select(Activation.id).where(Activation.subscription_id == subscription.id)
+        ).first()
+        is not None
+    )
+
+
+def check_ins_of(subscription: Subscription, term: Period | None = None) -> list[SalesCheckIn]:
+    term = term or current_term(subscription)
+    return list(
+        db.session.execute(
+            sa.select(SalesCheckIn)
+            .where(
+                SalesCheckIn.subscription_id == subscription.id,
+                SalesCheckIn.period_starts_on >= term.starts_on,
+                SalesCheckIn.period_ends_on <= term.ends_on,
+            )
+            .order_by(SalesCheckIn.period_starts_on)
+        ).scalars()
+    )
+
+
+def check_in_for(check_ins: Iterable[SalesCheckIn], period: Period) -> SalesCheckIn | None:
+    for check_in in check_ins:
+        if (
+            check_in.period_starts_on == period.starts_on
+            and check_in.period_ends_on == period.ends_on
+        ):
+            return check_in
+    return None
+
+
+def check_in_periods(subscription: Subscription) -> list[tuple[str, Period]]:
+    """The periods of the current term a check-in can report: its quarters and the whole term."""
+    term = current_term(subscription)
+    periods: list[tuple[str, Period]] = [(q.label, q) for q in term_quarters(term)]
+    periods.append(("Term", term))
+    return periods
+
+
+def active_users_at_end(subscription: Subscription) -> int:
+    """R36: the active user count on the term's last day (else a check-in, else the seats)."""
+    term = current_term(subscription)
+    usage = usage_history(subscription, term.last_day, term.ends_on)
+    active = active_users_on(term.last_day, usage)
+    if active is not None:
+        return active
+    reported = [c for c in check_ins_of(subscription, term) if c.period_ends_on == term.ends_on]
+    if reported:
+        return reported[-1].reported_maximum
+    return subscription.seats
