@@ -37,9 +37,21 @@ def shoot(page: Any, name: str) -> list[Path]:
     return written
 
 
-def overflows(page: Any) -> bool:
-    """True when the page scrolls sideways (content wider than the window)."""
-    return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"))
+def overflows(page: Any) -> list[str]:
+    """What sticks out to the right when the page scrolls sideways (content wider than the
+    window; a scrolling table's own cells excepted); empty when it does not."""
+    return list(page.evaluate("""() => {
+      if (document.documentElement.scrollWidth <= window.innerWidth + 1) return [];
+      const out = [];
+      for (const el of document.querySelectorAll("body *")) {
+        if (el.closest(".table-wrap") && !el.classList.contains("table-wrap")) continue;
+        const r = el.getBoundingClientRect();
+        if (r.right > window.innerWidth + 1 && r.width > 0) {
+          out.push(el.tagName.toLowerCase() + "." + [...el.classList].join(".") + " " + Math.round(r.right));
+        }
+      }
+      return out.slice(0, 8);
+    }"""))
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
