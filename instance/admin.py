@@ -360,3 +360,19 @@ def edit_user(user_id: int) -> ResponseReturnValue:
     users.change_state(user, fields["state"])
     flash(f"User @{user.username} was successfully updated.", "success")
     return redirect(url_for("admin.users_index"))
+
+
+# -- Settings -----------------------------------------------------------------------------------
+
+
+@blueprint.get("/application_settings/general")
+def settings() -> ResponseReturnValue:
+    """Admin → Settings: what this instance reports and where it syncs (read-only: set at start)."""
+    config = current_app.config
+    return render_template(
+        "admin/settings.html",
+        gitlab_version=config["GITLAB_VERSION"],
+        hostname=config["HOSTNAME"],
+        portal_url=config["PORTAL_URL"],
+        clock_mode=config["CLOCK"],
+    )

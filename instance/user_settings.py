@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from instance.models import PersonalAccessToken, db
 from instance.tokens import MAX_LIFETIME_DAYS, Scope, TokenInvalid, is_active, issue_token, revoke
 from webcore.clock import app_clock
+from webcore.headers import shows_secret
 
 blueprint = Blueprint("user_settings", __name__, url_prefix="/-/user_settings")
 PAGE = "user_settings/personal_access_tokens.html"
@@ -47,6 +48,7 @@ def tokens() -> ResponseReturnValue:
 
 
 @blueprint.post("/personal_access_tokens")
+@shows_secret  # the new token, shown once
 @login_required
 def create_token() -> ResponseReturnValue:
     name = request.form.get("name", "")

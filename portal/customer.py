@@ -23,7 +23,16 @@ from portal.billing import chart, invoicing, renewals, reviews
 from portal.billing.policy.renewals import CANCELLATION_NOTICE_DAYS, Cancellation
 from portal.errors import Refused
 from portal.licensing import activation_of, license_file_for, license_file_name
-from portal.models import Invoice, Order, OrderKind, PaymentMethod, Role, Subscription, db
+from portal.models import (
+    AddOnPurchase,
+    Invoice,
+    Order,
+    OrderKind,
+    PaymentMethod,
+    Role,
+    Subscription,
+    db,
+)
 from portal.pricing import format_money
 from portal.subscriptions import (
     active_add_on,
@@ -70,10 +79,39 @@ def _seats_field() -> int | None:
 @blueprint.get("")
 @roles_required(Role.CUSTOMER)
 def index() -> ResponseReturnValue:
+    today = app_clock().now().date()
     return render_template(
         "customer/subscriptions.html",
-        subscriptions=subscriptions_of(current_user),
-        today=app_clock().now().date(),
+        cards=[_card(s, today) for s in subscriptions_of(current_user)],
+        today=today,
+    )
+
+
+@dataclass(frozen=True)
+class SubscriptionCard:
+    """One card of *Subscriptions & purchases*: what it shows and which purchases it offers
+    (the same checks the purchase pages make, so a card never offers what they refuse)."""
+
+    subscription: Subscription
+    active: AddOnPurchase | None
+    can_buy_duo_pro: bool
+    can_add_seats: bool
+
+
+def _allowed(check: Callable[[], object]) -> bool:
+    try:
+        check()
+    except Refusal:
+        return False
+    return True
+
+
+def _card(subscription: Subscription, today: dt.date) -> SubscriptionCard:
+    return SubscriptionCard(
+        subscription,
+        active_add_on(subscription, today),
+        _allowed(lambda: purchases.check_duo_pro_purchase(subscription, 1, today)),
+        _allowed(lambda: purchases.check_add_seats(subscription, 1, today)),
     )
 
 
@@ -99,6 +137,7 @@ def show(name: str) -> ResponseReturnValue:
         add_ons=current_add_ons(subscription, today),
         active=active_add_on(subscription, today),
         activation=activation_of(subscription),
+        card=_card(subscription, today),
         orders=orders,
         show_code=request.args.get("code") == "1",
         chart=chart.usage_chart_svg(subscription),

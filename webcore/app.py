@@ -36,6 +36,7 @@ from webcore.params import (
 from webcore.requestlog import init_request_log
 from webcore.simulation import blueprint as simulation_blueprint
 from webcore.transaction import init_transaction
+from webcore.ui import STATIC_URL_PATH, init_ui
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +142,20 @@ def build_app(
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     logging.getLogger(f"provlab.{app_name}").setLevel(values["LOG_LEVEL"])
     # The shared layout, sign-in and error pages; an app's own templates take precedence.
-    app.register_blueprint(Blueprint("webcore", __name__, template_folder="templates"))
+    app.register_blueprint(
+        Blueprint(
+            "webcore",
+            __name__,
+            template_folder="templates",
+            static_folder="static",
+            static_url_path=STATIC_URL_PATH,
+        )
+    )
     init_request_limits(app)
     init_request_log(app)
     init_security_headers(app)
     init_clock(app)
+    init_ui(app)
     _register_error_pages(app)
     return app
 

@@ -108,20 +108,13 @@ def test_r27_bulk_assignment_with_select_all_and_confirmation_in_browser(
     _with_duo(page, url, fake_portal, 10)
     page.goto(f"{url}/admin/gitlab_duo")
     page.check("#select-all")
-    dialogs: list[str] = []
-
-    def dismiss_first_then_accept(dialog: Any) -> None:
-        dialogs.append(dialog.message)
-        if len(dialogs) == 1:
-            dialog.dismiss()
-        else:
-            dialog.accept()
-
-    page.on("dialog", dismiss_first_then_accept)
-    page.click("button:has-text('Assign seat')")  # dismissed: nothing happens
+    page.get_by_role("button", name="Assign seat", exact=True).click()
+    modal = page.get_by_role("dialog", name="Confirm bulk seat assignment")
+    assert "4 users selected." in modal.inner_text()
+    modal.get_by_role("button", name="Cancel").click()  # dismissed: nothing happens
     assert assigned_usernames(app) == set()
-    page.click("button:has-text('Assign seat')")
+    page.get_by_role("button", name="Assign seat", exact=True).click()
+    modal.get_by_role("button", name="Assign seats").click()
     page.wait_for_selector("text=4 users assigned a seat.")
-    assert dialogs[0] == "Assign a seat to the selected users?"
     assert assigned_usernames(app) == {"root", "ann", "bob", "cyd"}
     assert page.inner_text("[data-testid=seats-used]") == "4 / 10"

@@ -100,7 +100,7 @@ def test_r8_r14_activation_and_manual_sync_against_the_real_portal(pair: Pair) -
     page = pair.admin.get("/admin/subscription").get_data(as_text=True)
     assert name in page and "Online license" in page and 'data-testid="seats">40<' in page
     assert sync_now(pair.admin) == {"success": True}
-    assert 'data-testid="last-sync">2026-03-02 00:00 UTC<' in pair.admin.get(
+    assert 'data-testid="last-sync">Mar 2, 2026, 00:00 UTC<' in pair.admin.get(
         "/admin/subscription"
     ).get_data(as_text=True)
 

@@ -59,3 +59,22 @@ def test_the_page_refuses_a_token_without_scopes_or_with_a_past_date(app: Flask)
         answer = browser.post(PATH, data={"csrf_token": csrf_token(browser, PATH), **data})
         assert answer.status_code == 422 and text in answer.get_data(as_text=True)
     assert "no active personal access tokens" in browser.get(PATH).get_data(as_text=True)
+
+
+
+def test_the_page_that_shows_a_new_token_is_never_cached(app: Flask) -> None:
+    """The secret appears once, in the answer to the form: no browser or proxy may keep it."""
+    add_user(app, "dev")
+    browser = app.test_client()
+    sign_in(browser, "dev")
+    created = browser.post(
+        PATH,
+        data={
+            "csrf_token": csrf_token(browser, PATH),
+            "name": "ci",
+            "expires_at": "2026-04-01",
+            "scopes": ["read_api"],
+        },
+    )
+    assert created.status_code == 201
+    assert "no-store" in created.headers["Cache-Control"]

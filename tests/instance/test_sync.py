@@ -35,7 +35,7 @@ def test_r14_synchronize_button_answers_success_and_shows_last_sync(
     app_clock(app).advance(dt.timedelta(hours=2))  # type: ignore[attr-defined]
     assert sync_now(admin_client) == {"success": True}
     page = admin_client.get("/admin/subscription").get_data(as_text=True)
-    assert '"last-sync">2026-03-02 02:00 UTC<' in page
+    assert '"last-sync">Mar 2, 2026, 02:00 UTC<' in page
     assert len(fake_portal.reports) == 1
 
 

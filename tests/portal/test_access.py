@@ -18,6 +18,7 @@ PUBLIC = {
     "/trials/duo",
     "/api/v1/keys",
     "/static/<path:filename>",
+    "/-/static/<path:filename>",  # the one stylesheet (webcore)
 }
 PUBLIC_POST = {
     "/users/sign_in",
@@ -35,7 +36,7 @@ ROLE_PREFIXES = {"/subscriptions": "customer", "/support": "support", "/sales": 
 def _routes(app: Flask, name: str) -> list[tuple[str, str, str]]:
     routes = []
     for rule in app.url_map.iter_rules():
-        if str(rule) in SIMULATION or str(rule).startswith("/static"):
+        if str(rule) in SIMULATION or str(rule).startswith(("/static", "/-/static")):
             continue
         path = re.sub(r"<id:\w+>", "1", str(rule))
         path = re.sub(r"<(?:\w+:)?\w+>", name, path)

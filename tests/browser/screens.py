@@ -1,0 +1,75 @@
+"""Helpers of the screen tests: screenshots for review, the axe-core accessibility check, and
+signing in / activating the instance by the labels a user reads.
+
+Screenshots go to ``$PROVLAB_SCREENSHOTS`` or ``var/screenshots/`` (git-ignored); the path is
+printed. axe-core (MPL-2.0, vendored in ``vendor/axe.min.js`` with its LICENSE) is injected into
+each page: nothing is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+WIDE, NARROW = 1280, 390
+# Serious and critical axe findings fail a test; moderate and minor ones are reported only.
+FAILING_IMPACTS = {"serious", "critical"}
+
+
+def screenshot_dir() -> Path:
+    folder = Path(os.environ.get("PROVLAB_SCREENSHOTS", "var/screenshots")).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def shoot(page: Any, name: str) -> list[Path]:
+    """The page at 1280 and 390 pixels wide, full length; returns the files written."""
+    written = []
+    for width in (WIDE, NARROW):
+        page.set_viewport_size({"width": width, "height": 900})
+        path = screenshot_dir() / f"{name}-{width}.png"
+        page.screenshot(path=str(path), full_page=True)
+        written.append(path)
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    print(f"screenshots: {written[0]} {written[1]}")
+    return written
+
+
+def overflows(page: Any) -> list[str]:
+    """What sticks out to the right when the page scrolls sideways (content wider than the
+    window; a scrolling table's own cells excepted); empty when it does not."""
+    return list(page.evaluate("""() => {
+      if (document.documentElement.scrollWidth <= window.innerWidth + 1) return [];
+      const out = [];
+      for (const el of document.querySelectorAll("body *")) {
+        if (el.closest(".table-wrap") && !el.classList.contains("table-wrap")) continue;
+        const r = el.getBoundingClientRect();
+        if (r.right > window.innerWidth + 1 && r.width > 0) {
+          out.push(el.tagName.toLowerCase() + "." + [...el.classList].join(".") + " " + Math.round(r.right));
+        }
+      }
+      return out.slice(0, 8);
+    }"""))
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it stands."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"],
+         "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in FAILING_IMPACTS
+    ]
+
+
+def sign_in(page: Any, url: str, login: str, password: str) -> None:
+    page.goto(f"{url}/users/sign_in")
+    page.get_by_label("Username or email").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()

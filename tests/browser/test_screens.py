@@ -1,0 +1,115 @@
+"""Every page of both apps in chromium: a screenshot of each at 1280 and 390 pixels wide for review
+(under ``var/screenshots/`` or ``$PROVLAB_SCREENSHOTS``), no sideways scrolling at 390 pixels, the
+simulated-time badge on every page, and no serious or critical axe-core finding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.browser.screens import NARROW, WIDE, axe_violations, overflows, shoot, sign_in
+from tests.instance.conftest import PASSWORD, add_user
+from tests.instance.fake_portal import FakePortal
+from tests.instance.helpers import CODE
+from tests.portal.helpers import PASSWORD as PORTAL_PASSWORD
+from tests.portal.helpers import make_account, make_subscription
+
+pytestmark = pytest.mark.browser
+
+
+def _review(page: Any, name: str) -> list[str]:
+    """Screenshot, then the checks; returns what is wrong with the page."""
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    problems = [f"{name}: axe {v}" for v in axe_violations(page)]
+    if page.get_by_test_id("simulated-time").count() != 1:
+        problems.append(f"{name}: no simulated-time badge")
+    shoot(page, name)
+    page.set_viewport_size({"width": NARROW, "height": 900})
+    if wide := overflows(page):
+        problems.append(f"{name}: scrolls sideways at {NARROW}px: {wide}")
+    problems += [f"{name} at {NARROW}px: axe {v}" for v in axe_violations(page)]
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    return problems
+
+
+def test_instance_pages(
+    page: Any,
+    make_wired_instance: Callable[..., Flask],
+    live_server: Callable[[Flask], Any],
+    fake_portal: FakePortal,
+) -> None:
+    app = make_wired_instance()
+    add_user(app, "root", admin=True, name="Administrator")
+    add_user(app, "alice", name="Alice Ng")
+    add_user(app, "blocked_bob", name="Bob Blocked", state="blocked")
+    add_user(app, "gone", name="Dee Activated", state="deactivated")
+    add_user(app, "svc", name="Build Service", bot_type="service_account")
+    url = live_server(app).url
+    problems: list[str] = []
+    page.goto(f"{url}/users/sign_in")
+    problems += _review(page, "instance-sign-in")
+    sign_in(page, url, "root", PASSWORD)
+    problems += _review(page, "instance-profile")
+    page.goto(f"{url}/admin/subscription")
+    problems += _review(page, "instance-subscription-empty")
+    page.goto(f"{url}/admin/gitlab_duo")
+    problems += _review(page, "instance-gitlab-duo-missing")
+    subscription = fake_portal.add_subscription(CODE)
+    fake_portal.duo(subscription, 5)
+    page.goto(f"{url}/admin/subscription")
+    page.get_by_label("Activation code").fill(CODE)
+    page.get_by_label("I agree that my use of the GitLab Software").check()
+    page.get_by_role("button", name="Activate").click()
+    page.get_by_text("Your subscription was successfully activated.").wait_for()
+    problems += _review(page, "instance-subscription")
+    page.get_by_role("link", name="GitLab Duo", exact=True).click()
+    page.get_by_role("row", name="Alice Ng").get_by_role("switch").click()
+    page.get_by_text("1 user assigned a seat.").wait_for()
+    problems += _review(page, "instance-gitlab-duo")
+    page.get_by_role("checkbox", name="Select all").check()
+    page.get_by_role("button", name="Assign seat", exact=True).click()
+    page.get_by_role("dialog").wait_for()
+    shoot(page, "instance-gitlab-duo-modal")
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    page.get_by_role("link", name="Users", exact=True).click()
+    problems += _review(page, "instance-admin-users")
+    for state in ("Blocked", "Deactivated"):
+        assert page.get_by_test_id("state-badge").filter(has_text=state).count() == 1
+    assert page.get_by_test_id("bot-badge").count() >= 1
+    page.get_by_role("link", name="New user").click()
+    problems += _review(page, "instance-new-user")
+    page.get_by_role("link", name="Settings", exact=True).click()
+    problems += _review(page, "instance-settings")
+    assert not problems, "\n".join(problems)
+
+
+def test_portal_pages(portal_app: Flask, live_server: Any, page: Any) -> None:
+    owner = make_account(portal_app, "owner@example.com")
+    name = make_subscription(portal_app, owner, seats=20)
+    make_subscription(portal_app, owner, plan="ultimate", seats=50, license_type="offline_cloud")
+    url = live_server(portal_app).url
+    problems: list[str] = []
+    page.goto(f"{url}/users/sign_in")
+    problems += _review(page, "portal-sign-in")
+    page.goto(f"{url}/trials/duo")
+    problems += _review(page, "portal-trial-form")
+    sign_in(page, url, "owner@example.com", PORTAL_PASSWORD)
+    problems += _review(page, "portal-subscriptions")
+    card = page.get_by_test_id("subscription-card").filter(has=page.get_by_text(name, exact=True))
+    card.get_by_role("button", name=f"Actions for {name}").click()
+    shoot(page, "portal-subscription-menu")
+    card.get_by_role("link", name="Buy GitLab Duo Pro").click()
+    problems += _review(page, "portal-buy-duo-pro")
+    page.get_by_label("Number of seats").fill("5")
+    page.get_by_role("button", name="Continue").click()
+    problems += _review(page, "portal-purchase-summary")
+    page.get_by_role("button", name="Purchase seats").click()
+    page.get_by_text("purchase of 5 seats is complete").wait_for()
+    page.get_by_role("button", name="Generate activation code").click()
+    problems += _review(page, "portal-subscription")
+    page.goto(f"{url}/subscriptions")
+    problems += _review(page, "portal-subscriptions-with-duo")
+    assert not problems, "\n".join(problems)
