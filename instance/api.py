@@ -171,9 +171,8 @@ def metadata() -> ResponseReturnValue:
 def code_suggestions() -> ResponseReturnValue:
     """200 for a user with a seat on an active add-on of a cloud-licensed instance, else 401
     (R1, R10, R17); a served request records the user's last use (R28 orders by it)."""
-    # GitLab lets `api` or `ai_features` tokens call Code Suggestions; this instance has no
-    # `ai_features` scope, so `api`.
-    user = api_user((Scope.API,))
+    # GitLab lets `api` or `ai_features` tokens call Code Suggestions.
+    user = api_user((Scope.API, Scope.AI_FEATURES))
     now = app_clock().now()
     if not add_ons.user_has_duo_access(user, now, current_app.config["GITLAB_VERSION"]):
         raise ApiError(401, "401 Unauthorized")

@@ -27,11 +27,13 @@ class Scope:
     API = "api"
     READ_API = "read_api"
     READ_USER = "read_user"
-    ALL = (API, READ_API, READ_USER)
+    AI_FEATURES = "ai_features"
+    ALL = (API, READ_API, READ_USER, AI_FEATURES)
     LABELS = {
         API: "Grants complete read/write access to the API.",
         READ_API: "Grants read access to the API.",
         READ_USER: "Grants read-only access to your profile through the /user API endpoint.",
+        AI_FEATURES: "Grants access to GitLab Duo related API endpoints.",
     }
 
 
