@@ -196,7 +196,7 @@ class World:
         if "admin" not in self._clients:
             import re
 
-            from provlab.scenario.domain import ADMIN_PASSWORD, ADMIN_USERNAME
+            from provlab.scenario.steps.common import ADMIN_PASSWORD, ADMIN_USERNAME
 
             session = self.client("instance")
             page = session.get(f"{self.instance_url}/users/sign_in").text

@@ -1,0 +1,6 @@
+"""The scenario vocabulary's expectations (keys of an ``expect`` step), one module per party;
+importing this package registers them with ``provlab.scenario.vocabulary``."""
+
+from __future__ import annotations
+
+from provlab.scenario.expectations import clock, instance, portal  # noqa: F401 - they register
