@@ -3,4 +3,9 @@ importing this package registers them with ``provlab.scenario.vocabulary``."""
 
 from __future__ import annotations
 
-from provlab.scenario.expectations import clock, instance, portal  # noqa: F401 - they register
+from provlab.scenario.expectations import (  # noqa: F401 - each module registers its own
+    clock,
+    instance,
+    portal,
+    support,
+)

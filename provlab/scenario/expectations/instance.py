@@ -1,4 +1,5 @@
-"""Instance expectations."""
+"""What the instance shows: its license, GitLab Duo purchase, menu and warning, seat
+assignments, sync status and billable users (R14-R18, R26, R30)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from provlab.scenario.steps.common import (
-    _compare,
-    _now,
-    usernames,
-)
+from instance.add_ons import duo_availability, duo_purchase
+from instance.licenses import current_license
+from instance.models import User, UserAddOnAssignment
+from instance.sync import sync_report
+from instance.users import billable_user_count
+from provlab.scenario.users import usernames
 from provlab.scenario.vocabulary import StepContext, expectation
-
-# -- expectations: the instance ----------------------------------------------------------------------
 
 
 @expectation("license", "license: {type: online_cloud, plan: ultimate, seats: 50}")
 def expect_license(context: StepContext, args: Any) -> None:
     """The instance's current license (or `none: true`)."""
-    from instance.licenses import current_license
-
     fields = context.mapping(args, set(), {"type", "plan", "seats", "subscription", "none"})
-    with context.world.instance.app_context():
+    with context.instance.reading():
         row = current_license()
         if fields.get("none"):
             if row is not None:
@@ -46,11 +44,9 @@ def expect_license(context: StepContext, args: Any) -> None:
 )
 def expect_duo_purchase(context: StepContext, args: Any) -> None:
     """The instance's GitLab Duo add-on purchase (or `none: true`)."""
-    from instance.add_ons import duo_purchase
-
     fields = context.mapping(args, set(), {"tier", "quantity", "trial", "active", "none"})
-    app = context.world.instance
-    with app.app_context():
+    instance = context.instance
+    with instance.reading():
         purchase = duo_purchase()
         if fields.get("none"):
             if purchase is not None:
@@ -58,12 +54,13 @@ def expect_duo_purchase(context: StepContext, args: Any) -> None:
             return
         if purchase is None:
             context.fail("the instance knows no GitLab Duo purchase")
-        if "active" in fields and purchase.is_active_on(_now(app).date()) != fields["active"]:
+        active = purchase.is_active_on(instance.now().date())
+        if "active" in fields and active != fields["active"]:
             context.fail(
-                f"the purchase is {'' if purchase.is_active_on(_now(app).date()) else 'not '}active "
+                f"the purchase is {'' if active else 'not '}active "
                 f"({purchase.starts_on} to {purchase.ends_on})"
             )
-        _compare(context, purchase, fields, ("tier", "quantity", "trial"))
+        context.compare(purchase, fields, ("tier", "quantity", "trial"))
 
 
 @expectation("duo_menu", "duo_menu: shown      # or hidden")
@@ -71,9 +68,7 @@ def expect_duo_menu(context: StepContext, args: Any) -> None:
     """Whether the admin's GitLab Duo menu is shown (R15)."""
     if args not in ("shown", "hidden"):
         context.malformed("duo_menu is 'shown' or 'hidden'")
-    world = context.world
-    page = world.admin_client().get(f"{world.instance_url}/admin/subscription").text
-    shown = 'href="/admin/gitlab_duo"' in page
+    shown = 'href="/admin/gitlab_duo"' in context.instance.admin_page()
     if shown != (args == "shown"):
         context.fail(f"the GitLab Duo menu is {'shown' if shown else 'hidden'}")
 
@@ -81,13 +76,11 @@ def expect_duo_menu(context: StepContext, args: Any) -> None:
 @expectation("duo_warning", "duo_warning: degraded    # or none")
 def expect_duo_warning(context: StepContext, args: Any) -> None:
     """The degraded-experience warning below GitLab 17.2 (R18)."""
-    from instance.add_ons import duo_availability
-
     if args not in ("degraded", "none"):
         context.malformed("duo_warning is 'degraded' or 'none'")
-    app = context.world.instance
-    with app.app_context():
-        availability = duo_availability(_now(app), app.config["GITLAB_VERSION"])
+    instance = context.instance
+    with instance.reading():
+        availability = duo_availability(instance.now(), instance.app.config["GITLAB_VERSION"])
     if (availability.warning is not None) != (args == "degraded"):
         context.fail(f"the warning is {availability.warning!r}")
 
@@ -95,19 +88,15 @@ def expect_duo_warning(context: StepContext, args: Any) -> None:
 @expectation("assigned", "assigned: [alice, bob]")
 def expect_assigned(context: StepContext, args: Any) -> None:
     """Exactly these users hold GitLab Duo seats."""
-    from instance.models import User, UserAddOnAssignment
-
     if not isinstance(args, list):
         context.malformed("assigned is a list of usernames")
-    with context.world.instance.app_context():
+    with context.instance.reading() as session:
         names = sorted(
-            context.world.instance.extensions["sqlalchemy"]
-            .session.execute(
+            session.execute(
                 sa.select(User.username).join(
                     UserAddOnAssignment, UserAddOnAssignment.user_id == User.id
                 )
-            )
-            .scalars()
+            ).scalars()
         )
     expected = sorted(usernames(args))
     if names != expected:
@@ -118,14 +107,10 @@ def expect_assigned(context: StepContext, args: Any) -> None:
 @expectation("assigned_count", "assigned_count: 30")
 def expect_assigned_count(context: StepContext, args: Any) -> None:
     """How many GitLab Duo seats are assigned."""
-    from instance.models import UserAddOnAssignment
-
-    with context.world.instance.app_context():
-        count = (
-            context.world.instance.extensions["sqlalchemy"]
-            .session.execute(sa.select(sa.func.count()).select_from(UserAddOnAssignment))
-            .scalar_one()
-        )
+    with context.instance.reading() as session:
+        count = session.execute(
+            sa.select(sa.func.count()).select_from(UserAddOnAssignment)
+        ).scalar_one()
     if count != int(args):
         context.fail(f"{count} seats are assigned, expected {args}")
 
@@ -135,10 +120,8 @@ def expect_assigned_count(context: StepContext, args: Any) -> None:
 )
 def expect_sync(context: StepContext, args: Any) -> None:
     """What Admin → Subscription shows about syncing (R14, R16)."""
-    from instance.sync import sync_report
-
     fields = context.mapping(args, set(), {"last_error_contains", "no_error", "succeeded"})
-    with context.world.instance.app_context():
+    with context.instance.reading():
         report = sync_report()
     if "last_error_contains" in fields:
         if (
@@ -155,21 +138,7 @@ def expect_sync(context: StepContext, args: Any) -> None:
 @expectation("billable_users", "billable_users: 12")
 def expect_billable_users(context: StepContext, args: Any) -> None:
     """The instance's billable user count (R30)."""
-    from instance.users import billable_user_count
-
-    with context.world.instance.app_context():
+    with context.instance.reading():
         count = billable_user_count()
     if count != int(args):
         context.fail(f"{count} billable users, expected {args}")
-
-
-@expectation("verdict", "verdict: {cause: not_yet_synced, rule: R13}")
-def expect_verdict(context: StepContext, args: Any) -> None:
-    """The last `doctor` step's verdict."""
-    fields = context.mapping(args, set(), {"cause", "rule", "healthy"})
-    verdict = context.world.last_verdict
-    if verdict is None:
-        context.malformed("run a `doctor` step first")
-    for key, value in fields.items():
-        if getattr(verdict, key) != value:
-            context.fail(f"verdict {key} is {getattr(verdict, key)!r}, expected {value!r}")

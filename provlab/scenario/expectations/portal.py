@@ -1,4 +1,5 @@
-"""Portal expectations."""
+"""What the portal shows: trial requests (leads), add-ons, mail, and billing's invoices,
+subscription terms and seat reviews (R7, R22, R33-R36)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from provlab.scenario.steps.common import (
-    _compare,
-    _now,
-    _subscription,
-)
+from portal.models import Invoice, Lead, MailMessage, SeatReview
+from portal.pricing import format_money
+from portal.subscriptions import active_add_on
 from provlab.scenario.vocabulary import StepContext, expectation
-
-# -- expectations: the portal ------------------------------------------------------------------------
 
 
 @expectation(
@@ -21,13 +18,10 @@ from provlab.scenario.vocabulary import StepContext, expectation
 )
 def expect_lead(context: StepContext, args: Any) -> None:
     """The newest trial request for a subscription has this status (and internal reason)."""
-    from portal.models import Lead
-
     fields = context.mapping(args, {"subscription"}, {"status", "reason"})
-    with context.world.portal.app_context():
+    with context.portal.reading() as session:
         lead = (
-            context.world.portal.extensions["sqlalchemy"]
-            .session.execute(
+            session.execute(
                 sa.select(Lead)
                 .where(Lead.subscription_name == str(fields["subscription"]).upper())
                 .order_by(Lead.submitted_at.desc(), Lead.id.desc())
@@ -48,35 +42,30 @@ def expect_lead(context: StepContext, args: Any) -> None:
 )
 def expect_portal_add_on(context: StepContext, args: Any) -> None:
     """The subscription's current add-on on the portal (or `none: true` for no add-on)."""
-    from portal.subscriptions import active_add_on, find_subscription
-
     fields = context.mapping(args, {"subscription"}, {"tier", "trial", "quantity", "none"})
-    app = context.world.portal
-    with app.app_context():
-        subscription = _subscription(context, find_subscription(str(fields["subscription"])))
-        add_on = active_add_on(subscription, _now(app).date())
+    portal = context.portal
+    with portal.reading():
+        add_on = active_add_on(portal.subscription(fields["subscription"]), portal.now().date())
         if fields.get("none"):
             if add_on is not None:
                 context.fail(f"the subscription has {add_on.tier} ({add_on.quantity} seats)")
             return
         if add_on is None:
             context.fail("the subscription has no active add-on")
-        _compare(context, add_on, fields, ("tier", "trial", "quantity"))
+        context.compare(add_on, fields, ("tier", "trial", "quantity"))
 
 
 @expectation("mail", "mail: {to: contact@customer.test, subject_contains: trial, count: 1}")
 def expect_mail(context: StepContext, args: Any) -> None:
     """Mail the portal queued or sent (R7): how many match."""
-    from portal.models import MailMessage
-
     fields = context.mapping(args, set(), {"to", "subject_contains", "count", "kind"})
-    with context.world.portal.app_context():
+    with context.portal.reading() as session:
         query = sa.select(MailMessage)
         if "to" in fields:
             query = query.where(MailMessage.recipient == fields["to"])
         if "kind" in fields:
             query = query.where(MailMessage.kind == fields["kind"])
-        mails = context.world.portal.extensions["sqlalchemy"].session.execute(query).scalars().all()
+        mails = session.execute(query).scalars().all()
         if "subject_contains" in fields:
             mails = [
                 m for m in mails if str(fields["subject_contains"]).lower() in m.subject.lower()
@@ -88,9 +77,10 @@ def expect_mail(context: StepContext, args: Any) -> None:
             )
 
 
-def _invoice_line_text(line: Any) -> str:
-    from portal.pricing import format_money
+# -- billing ---------------------------------------------------------------------------------------
 
+
+def _invoice_line_text(line: Any) -> str:
     return (
         f"{line.seats} x {format_money(line.unit_price_cents)} x {line.proration_label} = "
         f"{format_money(line.amount_cents)}"
@@ -105,25 +95,17 @@ def _invoice_line_text(line: Any) -> str:
 )
 def expect_invoices(context: StepContext, args: Any) -> None:
     """Exactly these invoices of a subscription, oldest first (R34-R36), to the cent."""
-    from portal.models import Invoice
-    from portal.subscriptions import find_subscription
-
     fields = context.mapping(args, {"subscription", "exactly"})
     if not isinstance(fields["exactly"], list):
         context.malformed("exactly is a list of invoices")
-    app = context.world.portal
-    with app.app_context():
-        subscription = _subscription(context, find_subscription(str(fields["subscription"])))
-        rows = (
-            app.extensions["sqlalchemy"]
-            .session.execute(
-                sa.select(Invoice)
-                .where(Invoice.subscription_id == subscription.id)
-                .order_by(Invoice.issued_on, Invoice.id)
-            )
-            .scalars()
-            .all()
-        )
+    portal = context.portal
+    with portal.reading() as session:
+        subscription = portal.subscription(fields["subscription"])
+        rows = session.execute(
+            sa.select(Invoice)
+            .where(Invoice.subscription_id == subscription.id)
+            .order_by(Invoice.issued_on, Invoice.id)
+        ).scalars()
         actual = [
             {
                 "issued_on": row.issued_on.isoformat(),
@@ -158,11 +140,9 @@ def expect_invoices(context: StepContext, args: Any) -> None:
 )
 def expect_subscription(context: StepContext, args: Any) -> None:
     """The portal's subscription: licensed seats, term end, whether it ended unrenewed (R34, R36)."""
-    from portal.subscriptions import find_subscription
-
     fields = context.mapping(args, {"name"}, {"seats", "ends_on", "ended", "auto_renew"})
-    with context.world.portal.app_context():
-        subscription = _subscription(context, find_subscription(str(fields["name"])))
+    with context.portal.reading():
+        subscription = context.portal.subscription(fields["name"])
         mapped = {
             "seats": subscription.seats,
             "ends_on": subscription.ends_on.isoformat(),
@@ -180,22 +160,15 @@ def expect_subscription(context: StepContext, args: Any) -> None:
 )
 def expect_seat_reviews(context: StepContext, args: Any) -> None:
     """Exactly these seat reviews of the subscription, in period order (R33-R35)."""
-    from portal.models import SeatReview
-    from portal.subscriptions import find_subscription
-
     fields = context.mapping(args, {"subscription", "exactly"})
-    app = context.world.portal
-    with app.app_context():
-        subscription = _subscription(context, find_subscription(str(fields["subscription"])))
-        rows = (
-            app.extensions["sqlalchemy"]
-            .session.execute(
-                sa.select(SeatReview)
-                .where(SeatReview.subscription_id == subscription.id)
-                .order_by(SeatReview.period_starts_on, SeatReview.id)
-            )
-            .scalars()
-        )
+    portal = context.portal
+    with portal.reading() as session:
+        subscription = portal.subscription(fields["subscription"])
+        rows = session.execute(
+            sa.select(SeatReview)
+            .where(SeatReview.subscription_id == subscription.id)
+            .order_by(SeatReview.period_starts_on, SeatReview.id)
+        ).scalars()
         actual = [
             f"{r.label} max {'none' if r.measured_maximum is None else r.measured_maximum} "
             f"over {r.overage}: {r.outcome}"

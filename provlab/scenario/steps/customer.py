@@ -1,19 +1,15 @@
-"""What the customer does."""
+"""What the customer does: the public trial form, self-serve purchases (R3, R5, R22)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
-
-from provlab.scenario.steps.common import (
-    CUSTOMER_EMAIL,
-    _check_refusal,
-    _now,
-    _subscription,
-)
+from portal.purchases import add_seats as buy_more_seats
+from portal.purchases import buy_duo_pro as buy_duo_pro_seats
+from portal.setup import add_payment_method
+from provlab.scenario.steps.refusals import refusal_expected
 from provlab.scenario.vocabulary import StepContext, action
-from webcore.transaction import unit_of_work
 
 
 @action(
@@ -36,57 +32,42 @@ def request_trial(context: StepContext, args: Any) -> None:
         "country": fields.get("country", "DE"),
         "add_on": fields.get("add_on", "duo_pro"),
     }
-    world = context.world
-    response = world.client("portal").post(f"{world.portal_url}/api/v1/trial_requests", json=body)
+    portal = context.portal
+    response = portal.browser().post(f"{portal.url}/api/v1/trial_requests", json=body)
     expected = int(fields.get("expect_status", 202))
-    world.timeline.add(
-        world.now(),
+    context.world.timeline.add(
+        context.world.now(),
         "portal",
         "request",
         f"trial request for {body['subscription_name']} → {response.status_code}",
     )
     if response.status_code != expected:
         context.fail(
-            f"the trial form answered {response.status_code} ({response.text[:200]}), expected {expected}"
+            f"the trial form answered {response.status_code} ({response.text[:200]}), "
+            f"expected {expected}"
         )
 
 
 @action("buy_duo_pro", "- buy_duo_pro: {subscription: A-S00000001, seats: 20, card: declined}")
 def buy_duo_pro(context: StepContext, args: Any) -> None:
     """The customer buys GitLab Duo Pro seats (R3); a declined card leaves nothing provisioned."""
-    from portal.purchases import buy_duo_pro as buy
-
-    _customer_purchase(context, args, buy)
+    _purchase(context, args, buy_duo_pro_seats)
 
 
 @action("add_seats", "- add_seats: {subscription: A-S00000001, seats: 10, expect_refusal: exceed}")
 def add_seats(context: StepContext, args: Any) -> None:
     """The customer buys more seats of the add-on the subscription has (R5)."""
-    from portal.purchases import add_seats as buy_more
-
-    _customer_purchase(context, args, buy_more)
+    _purchase(context, args, buy_more_seats)
 
 
-def _customer_purchase(context: StepContext, args: Any, purchase: Any) -> None:
-    from portal.errors import Refused
-    from portal.models import Account, PaymentMethod
-    from portal.subscriptions import find_subscription
-
+def _purchase(context: StepContext, args: Any, purchase: Callable[..., Any]) -> None:
+    """Pay with a new card (the test card that declines for ``card: declined``) and buy."""
     fields = context.mapping(args, {"subscription", "seats"}, {"card", "expect_refusal"})
-    app = context.world.portal
-    db = app.extensions["sqlalchemy"]
-    try:
-        with unit_of_work(app):
-            buyer = db.session.execute(
-                sa.select(Account).where(Account.email == CUSTOMER_EMAIL)
-            ).scalar_one()
+    portal = context.portal
+    with refusal_expected(context, fields.get("expect_refusal"), "purchase"):
+        with portal.transaction():
+            buyer = portal.customer()
             last4 = "0002" if fields.get("card") == "declined" else "4242"
-            method = PaymentMethod(account_id=buyer.id, brand="Visa", last4=last4)
-            db.session.add(method)
-            db.session.flush()
-            subscription = _subscription(context, find_subscription(str(fields["subscription"])))
-            purchase(subscription, int(fields["seats"]), method, _now(app), buyer)
-        outcome = None
-    except Refused as refused:
-        outcome = refused.message
-    _check_refusal(context, fields.get("expect_refusal"), outcome, "purchase")
+            method = add_payment_method(buyer, "Visa", last4)
+            subscription = portal.subscription(fields["subscription"])
+            purchase(subscription, int(fields["seats"]), method, portal.now(), buyer)

@@ -1,12 +1,12 @@
-"""Faults."""
+"""Faults: what breaks between the parties (the wire, the proxy, the clocks) until cleared."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from provlab.durations import parse_duration
 from provlab.scenario.vocabulary import StepContext, action
-
-# -- actions: faults -------------------------------------------------------------------------------
 
 
 @action(
@@ -39,15 +39,9 @@ def clear_proxy(context: StepContext, args: Any) -> None:
 @action("skew_clock", "- skew_clock: 10m      # the instance's clock runs ahead; 0s ends it")
 def skew_clock(context: StepContext, args: Any) -> None:
     """Put the instance's clock ahead of the portal's (a fault: signed requests become stale)."""
-    import datetime
-
-    from provlab.durations import parse_duration
-
     try:
         offset = (
-            datetime.timedelta()
-            if str(args).strip() in ("0", "0s", "off")
-            else parse_duration(str(args))
+            dt.timedelta() if str(args).strip() in ("0", "0s", "off") else parse_duration(str(args))
         )
     except ValueError as exc:
         context.malformed(str(exc))
