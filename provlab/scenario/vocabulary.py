@@ -10,6 +10,7 @@ scenario expects.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -51,8 +52,8 @@ class StepContext:
         raise ExpectationFailed(message)
 
     def mapping(
-        self, args: Any, required: set[str], optional: set[str] = frozenset()
-    ) -> dict[str, Any]:  # type: ignore[assignment]
+        self, args: Any, required: AbstractSet[str], optional: AbstractSet[str] = frozenset()
+    ) -> dict[str, Any]:
         """Validate a mapping argument: required keys present, nothing unknown."""
         if not isinstance(args, dict):
             self.malformed(f"expected a mapping with {', '.join(sorted(required | optional))}")

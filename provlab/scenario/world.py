@@ -90,10 +90,11 @@ class World:
         self.transport = transport
         self.random = random.Random(seed)
         self.timeline = Timeline()
-        self._tmp = (
-            tempfile.TemporaryDirectory(prefix="provlab-scenario-") if folder is None else None
-        )
-        self.folder = Path(self._tmp.name) if self._tmp else folder  # type: ignore[assignment]
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if folder is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="provlab-scenario-")
+            folder = Path(self._tmp.name)
+        self.folder = folder
         self._servers: list[LiveServer] = []
         self._clients: dict[str, requests.Session] = {}
         self.faults = FaultState()

@@ -58,7 +58,7 @@ class PortalDriver:
     # -- inside a transaction or reading() ------------------------------------------------------
 
     def account(self, email: str) -> Account:
-        session = self.app.extensions["sqlalchemy"].session
+        session: Session = self.app.extensions["sqlalchemy"].session
         return session.execute(sa.select(Account).where(Account.email == email)).scalar_one()
 
     def customer(self) -> Account:
