@@ -93,3 +93,11 @@ def test_the_vocabulary_modules_import_at_the_top() -> None:
                 if isinstance(node, ast.FunctionDef):
                     local = [n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)]
                     assert not local, f"{module.name}:{node.name} imports inside a function"
+
+
+def test_setup_activating_with_a_subscription_it_never_made_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "setup.yaml"
+    path.write_text("name: no such subscription\nrules: [R8]\nsetup:\n  instance:\n    activate: A-S99999999\nsteps:\n  - advance: 1h\n")
+    result = run_file(path, "inprocess")
+    assert result.kind == "error"
+    assert f"{path}:5: no subscription A-S99999999 in setup.portal.subscriptions" in (result.failure or "")

@@ -19,6 +19,7 @@ from provlab.scenario.drivers import (
 )
 from provlab.scenario.loader import LineDict, Scenario
 from provlab.scenario.users import expand_users, user_fields
+from provlab.scenario.vocabulary import NotInSetup
 from provlab.scenario.world import World
 from webcore.auth import hash_password
 
@@ -142,6 +143,17 @@ def setup_instance(world: World, scenario: Scenario, section: Any) -> None:
             except ValueError as exc:
                 raise scenario.error(getattr(entry, "line", section.line), str(exc)) from None
             create_user(now=now, **fields)
+    try:
+        _license_instance(world, scenario, section)
+    except NotInSetup as exc:
+        raise scenario.error(section.line, str(exc)) from None
+    if "proxy" in section:  # set after activation: a proxy setting changed later breaks syncing
+        world.set_proxy(str(section["proxy"]))
+
+
+def _license_instance(world: World, scenario: Scenario, section: LineDict) -> None:
+    """Activate with the subscription's code, or upload its license file, as the admin would."""
+    instance = world.instance_driver
     if "activate" in section:
         code = world.portal_driver.activation_code(str(section["activate"]))
         response = instance.activate(code)
@@ -157,5 +169,3 @@ def setup_instance(world: World, scenario: Scenario, section: Any) -> None:
             raise scenario.error(
                 section.line, f"license upload failed: {flash_messages(response.text)}"
             )
-    if "proxy" in section:  # set after activation: a proxy setting changed later breaks syncing
-        world.set_proxy(str(section["proxy"]))
