@@ -11,8 +11,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provlab.scenario import steps as _steps  # noqa: F401 - registers the vocabulary
 from provlab.scenario.loader import Scenario, ScenarioError, load_scenario
+from provlab.scenario.steps import apply_setup  # importing the steps registers the vocabulary
 from provlab.scenario.vocabulary import ExpectationFailed, StepContext, run_step
 from provlab.scenario.world import Event, World
 
@@ -71,8 +71,6 @@ def run_scenario(
         )
     current: StepContext | None = None
     try:
-        from provlab.scenario.steps import apply_setup
-
         apply_setup(world, scenario)
         for step in scenario.steps:
             world.timeline.step_index = step.index

@@ -10,12 +10,14 @@ scenario expects.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from provlab.scenario.loader import Scenario, ScenarioError, Step
 
 if TYPE_CHECKING:
+    from provlab.scenario.drivers import InstanceDriver, PortalDriver
     from provlab.scenario.world import World
 
 
@@ -23,11 +25,23 @@ class ExpectationFailed(AssertionError):
     """A scenario's expectation was not met."""
 
 
+class NotInSetup(LookupError):
+    """A step names a subscription or user its scenario's setup never made (a malformed step)."""
+
+
 @dataclass
 class StepContext:
     world: World
     scenario: Scenario
     step: Step
+
+    @property
+    def portal(self) -> PortalDriver:
+        return self.world.portal_driver
+
+    @property
+    def instance(self) -> InstanceDriver:
+        return self.world.instance_driver
 
     def malformed(self, message: str, line: int | None = None) -> NoReturn:
         raise ScenarioError(
@@ -38,8 +52,8 @@ class StepContext:
         raise ExpectationFailed(message)
 
     def mapping(
-        self, args: Any, required: set[str], optional: set[str] = frozenset()
-    ) -> dict[str, Any]:  # type: ignore[assignment]
+        self, args: Any, required: AbstractSet[str], optional: AbstractSet[str] = frozenset()
+    ) -> dict[str, Any]:
         """Validate a mapping argument: required keys present, nothing unknown."""
         if not isinstance(args, dict):
             self.malformed(f"expected a mapping with {', '.join(sorted(required | optional))}")
@@ -52,6 +66,12 @@ class StepContext:
             allowed = ", ".join(sorted(required | optional))
             self.malformed(f"unknown key(s) {', '.join(unknown)} (allowed: {allowed})", line)
         return dict(args)
+
+    def compare(self, row: Any, fields: dict[str, Any], keys: tuple[str, ...]) -> None:
+        """Fail unless each of ``keys`` given in ``fields`` equals the row's attribute."""
+        for key in keys:
+            if key in fields and getattr(row, key) != fields[key]:
+                self.fail(f"{key} is {getattr(row, key)!r}, expected {fields[key]!r}")
 
 
 Handler = Callable[[StepContext, Any], None]
@@ -94,7 +114,10 @@ def run_step(context: StepContext) -> None:
     found = ACTIONS.get(step.kind)
     if found is None:
         context.malformed(f"unknown action; known actions: {', '.join(sorted(ACTIONS))}")
-    found.handler(context, step.args)
+    try:
+        found.handler(context, step.args)
+    except NotInSetup as exc:
+        context.malformed(str(exc))
 
 
 @action("expect", "- expect: {license: {type: online_cloud}, duo_menu: shown}")

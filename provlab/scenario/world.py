@@ -23,12 +23,21 @@ from typing import Any
 import requests
 from flask import Flask
 
-from protocol.clock import format_utc
+from instance import create_app as create_instance_app
+from instance.identity import identity, next_sync_slot
+from instance.setup import prepare as prepare_instance
+from portal import create_app as create_portal_app
+from portal.keys import published_keys
+from portal.setup import prepare as prepare_portal
+from protocol.clock import format_utc, parse_utc
 from provlab.faults import FaultState
 from provlab.faults import install as install_faults
 from provlab.liveserver import LiveServer
 from provlab.parties import HttpParty, InProcessParty, SkewedParty
+from provlab.scenario.drivers import InstanceDriver, PortalDriver
 from provlab.timetravel import Party, travel_to
+from webcore.clock import app_clock
+from webcore.transaction import unit_of_work
 from webcore.transport import in_process_session
 
 TRANSPORTS = ("inprocess", "http")
@@ -81,10 +90,11 @@ class World:
         self.transport = transport
         self.random = random.Random(seed)
         self.timeline = Timeline()
-        self._tmp = (
-            tempfile.TemporaryDirectory(prefix="provlab-scenario-") if folder is None else None
-        )
-        self.folder = Path(self._tmp.name) if self._tmp else folder  # type: ignore[assignment]
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if folder is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="provlab-scenario-")
+            folder = Path(self._tmp.name)
+        self.folder = folder
         self._servers: list[LiveServer] = []
         self._clients: dict[str, requests.Session] = {}
         self.faults = FaultState()
@@ -111,6 +121,8 @@ class World:
         else:
             self.instance_url = "http://instance.provlab.invalid"
             self.parties = [InProcessParty(self.portal), InProcessParty(self.instance)]
+        self.portal_driver = PortalDriver(self)
+        self.instance_driver = InstanceDriver(self)
 
     # -- building the parties -----------------------------------------------------------------------
 
@@ -125,23 +137,16 @@ class World:
         }
 
     def _build_portal(self, start: dt.datetime) -> Flask:
-        from portal import create_app
-        from portal.setup import prepare
-
-        app = create_app(self._config("portal", start), environ={})
-        prepare(app)
+        app = create_portal_app(self._config("portal", start), environ={})
+        prepare_portal(app)
         return app
 
     def _build_instance(self, start: dt.datetime) -> Flask:
-        from instance import create_app
-        from instance.setup import prepare
-        from portal.keys import published_keys
-
         config = self._config("instance", start)
         config["PORTAL_PUBLIC_KEYS"] = json.dumps(published_keys(self.portal).to_jwks())
         config["PORTAL_URL"] = self.portal_url
         config["PORTAL_TRANSPORT"] = "http" if self.transport == "http" else "inprocess"
-        app = create_app(config, environ={})
+        app = create_instance_app(config, environ={})
         if self.transport == "inprocess":
             session = in_process_session(self.portal, self.portal_url)
         else:
@@ -151,15 +156,12 @@ class World:
         install_faults(session, self.faults)
         self.instance_session = session
         app.extensions["instance.portal_session"] = session
-        prepare(app)
+        prepare_instance(app)
         self._fix_sync_slot(app)
         return app
 
     def _fix_sync_slot(self, app: Flask) -> None:
         # The real sync minute is random per instance; a scenario's seed fixes it.
-        from instance.identity import identity, next_sync_slot
-        from webcore.transaction import unit_of_work
-
         with unit_of_work(app):
             found = identity()
             found.sync_minute = self.random.randrange(120)
@@ -192,30 +194,8 @@ class World:
         return self._clients[name]
 
     def admin_client(self) -> requests.Session:
-        """The instance administrator's signed-in session."""
-        if "admin" not in self._clients:
-            import re
-
-            from provlab.scenario.domain import ADMIN_PASSWORD, ADMIN_USERNAME
-
-            session = self.client("instance")
-            page = session.get(f"{self.instance_url}/users/sign_in").text
-            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-            response = session.post(
-                f"{self.instance_url}/users/sign_in",
-                data={
-                    "login": ADMIN_USERNAME,
-                    "password": ADMIN_PASSWORD,
-                    "csrf_token": token.group(1) if token else "",
-                },
-                allow_redirects=False,
-            )
-            if response.status_code != 302:
-                raise RuntimeError(
-                    f"the scenario's administrator could not sign in ({response.status_code})"
-                )
-            self._clients["admin"] = session
-        return self._clients["admin"]
+        """The instance administrator's signed-in session (the instance driver signs in)."""
+        return self.instance_driver.admin()
 
     # -- faults that are not on the wire --------------------------------------------------------------
 
@@ -248,15 +228,11 @@ class World:
     # -- time ---------------------------------------------------------------------------------------
 
     def now(self) -> dt.datetime:
-        from webcore.clock import app_clock
-
         return app_clock(self.portal).now()
 
     def travel_to(self, target: dt.datetime) -> None:
         journey = travel_to(self.parties, target)
         for run in journey.runs:
-            from protocol.clock import parse_utc
-
             error = f" ({run['error']})" if run.get("error") else ""
             self.timeline.add(
                 parse_utc(run["ran_at"]),

@@ -1,0 +1,91 @@
+"""The portal as a scenario drives it: its transaction, clock, accounts and subscriptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING
+
+import requests
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from portal.licensing import ensure_activation_code, license_file_for
+from portal.models import Account, Subscription
+from portal.subscriptions import find_subscription
+from provlab.scenario.vocabulary import NotInSetup
+from webcore.clock import app_clock
+from webcore.transaction import unit_of_work
+
+if TYPE_CHECKING:
+    from provlab.scenario.world import World
+
+CUSTOMER_EMAIL = "customer@scenario.test"
+SALES_EMAIL = "sales@scenario.test"
+
+
+class PortalDriver:
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    @property
+    def app(self) -> Flask:
+        return self.world.portal
+
+    @property
+    def url(self) -> str:
+        return self.world.portal_url
+
+    def browser(self) -> requests.Session:
+        """A visitor's session to the portal's public pages and endpoints."""
+        return self.world.client("portal")
+
+    def now(self) -> dt.datetime:
+        return app_clock(self.app).now()
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        return unit_of_work(self.app)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """Look at the portal's state without changing it."""
+        with self.app.app_context():
+            yield self.app.extensions["sqlalchemy"].session
+
+    # -- inside a transaction or reading() ------------------------------------------------------
+
+    def account(self, email: str) -> Account:
+        session: Session = self.app.extensions["sqlalchemy"].session
+        return session.execute(sa.select(Account).where(Account.email == email)).scalar_one()
+
+    def customer(self) -> Account:
+        return self.account(CUSTOMER_EMAIL)
+
+    def seller(self) -> Account:
+        return self.account(SALES_EMAIL)
+
+    def subscription(self, name: str) -> Subscription:
+        found = find_subscription(str(name))
+        if found is None:
+            raise NotInSetup(f"no subscription {name} in setup.portal.subscriptions")
+        return found
+
+    @contextmanager
+    def as_sales(self, name: str) -> Iterator[tuple[Subscription, Account, dt.datetime]]:
+        """A sales person's unit of work on one subscription: (subscription, seller, now)."""
+        with self.transaction():
+            yield self.subscription(name), self.seller(), self.now()
+
+    # -- what the customer takes from the portal to the instance ----------------------------------
+
+    def activation_code(self, name: str) -> str:
+        with self.transaction():
+            return ensure_activation_code(self.subscription(name))
+
+    def license_file(self, name: str) -> str:
+        """The subscription's license file as the customer downloads it (the armored text)."""
+        with self.transaction():
+            return license_file_for(self.subscription(name), self.now()).token

@@ -1,0 +1,179 @@
+"""What the portal shows: trial requests (leads), add-ons, mail, and billing's invoices,
+subscription terms and seat reviews (R7, R22, R33-R36)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from portal.models import Invoice, Lead, MailMessage, SeatReview
+from portal.pricing import format_money
+from portal.subscriptions import active_add_on
+from provlab.scenario.vocabulary import StepContext, expectation
+
+
+@expectation(
+    "lead", "lead: {subscription: A-S00000001, status: dropped, reason: embargoed_country}"
+)
+def expect_lead(context: StepContext, args: Any) -> None:
+    """The newest trial request for a subscription has this status (and internal reason)."""
+    fields = context.mapping(args, {"subscription"}, {"status", "reason"})
+    with context.portal.reading() as session:
+        lead = (
+            session.execute(
+                sa.select(Lead)
+                .where(Lead.subscription_name == str(fields["subscription"]).upper())
+                .order_by(Lead.submitted_at.desc(), Lead.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+        if lead is None:
+            context.fail("no trial request was recorded")
+        for key in ("status", "reason"):
+            if key in fields and getattr(lead, key) != fields[key]:
+                context.fail(f"lead {key} is {getattr(lead, key)!r}, expected {fields[key]!r}")
+
+
+@expectation(
+    "portal_add_on",
+    "portal_add_on: {subscription: A-S00000001, tier: duo_pro, trial: true, quantity: 50}",
+)
+def expect_portal_add_on(context: StepContext, args: Any) -> None:
+    """The subscription's current add-on on the portal (or `none: true` for no add-on)."""
+    fields = context.mapping(args, {"subscription"}, {"tier", "trial", "quantity", "none"})
+    portal = context.portal
+    with portal.reading():
+        add_on = active_add_on(portal.subscription(fields["subscription"]), portal.now().date())
+        if fields.get("none"):
+            if add_on is not None:
+                context.fail(f"the subscription has {add_on.tier} ({add_on.quantity} seats)")
+            return
+        if add_on is None:
+            context.fail("the subscription has no active add-on")
+        context.compare(add_on, fields, ("tier", "trial", "quantity"))
+
+
+@expectation("mail", "mail: {to: contact@customer.test, subject_contains: trial, count: 1}")
+def expect_mail(context: StepContext, args: Any) -> None:
+    """Mail the portal queued or sent (R7): how many match."""
+    fields = context.mapping(args, set(), {"to", "subject_contains", "count", "kind"})
+    with context.portal.reading() as session:
+        query = sa.select(MailMessage)
+        if "to" in fields:
+            query = query.where(MailMessage.recipient == fields["to"])
+        if "kind" in fields:
+            query = query.where(MailMessage.kind == fields["kind"])
+        mails = session.execute(query).scalars().all()
+        if "subject_contains" in fields:
+            mails = [
+                m for m in mails if str(fields["subject_contains"]).lower() in m.subject.lower()
+            ]
+        count = int(fields.get("count", 1))
+        if len(mails) != count:
+            context.fail(
+                f"{len(mails)} matching mail(s), expected {count}: {[m.subject for m in mails]}"
+            )
+
+
+# -- billing ---------------------------------------------------------------------------------------
+
+
+def _invoice_line_text(line: Any) -> str:
+    return (
+        f"{line.seats} x {format_money(line.unit_price_cents)} x {line.proration_label} = "
+        f"{format_money(line.amount_cents)}"
+    )
+
+
+@expectation(
+    "invoices",
+    "invoices: {subscription: A-S00000001, exactly: [{issued_on: 2026-04-01, "
+    "kind: quarterly_seat_review, state: invoiced, total_cents: 314630, "
+    'lines: ["12 x $348.00 x 275/365 = $3,146.30"]}]}',
+)
+def expect_invoices(context: StepContext, args: Any) -> None:
+    """Exactly these invoices of a subscription, oldest first (R34-R36), to the cent."""
+    fields = context.mapping(args, {"subscription", "exactly"})
+    if not isinstance(fields["exactly"], list):
+        context.malformed("exactly is a list of invoices")
+    portal = context.portal
+    with portal.reading() as session:
+        subscription = portal.subscription(fields["subscription"])
+        rows = session.execute(
+            sa.select(Invoice)
+            .where(Invoice.subscription_id == subscription.id)
+            .order_by(Invoice.issued_on, Invoice.id)
+        ).scalars()
+        actual = [
+            {
+                "issued_on": row.issued_on.isoformat(),
+                "kind": row.kind,
+                "state": row.state,
+                "total_cents": row.total_cents,
+                "lines": [_invoice_line_text(line) for line in row.lines],
+            }
+            for row in rows
+        ]
+    if len(actual) != len(fields["exactly"]):
+        context.fail(f"{len(actual)} invoice(s), expected {len(fields['exactly'])}: {actual}")
+    allowed = {"issued_on", "kind", "state", "total_cents", "lines"}
+    for index, (found, wanted) in enumerate(zip(actual, fields["exactly"], strict=True)):
+        if not isinstance(wanted, dict) or set(wanted) - allowed:
+            context.malformed(f"an invoice takes {', '.join(sorted(allowed))}")
+        for key, value in wanted.items():
+            expected = (
+                [str(v) for v in value]
+                if key == "lines"
+                else str(value)
+                if key == "issued_on"
+                else value
+            )
+            if found[key] != expected:
+                context.fail(f"invoice {index + 1} {key} is {found[key]!r}, expected {expected!r}")
+
+
+@expectation(
+    "subscription",
+    "subscription: {name: A-S00000001, seats: 128, ends_on: 2028-01-01, ended: false}",
+)
+def expect_subscription(context: StepContext, args: Any) -> None:
+    """The portal's subscription: licensed seats, term end, whether it ended unrenewed (R34, R36)."""
+    fields = context.mapping(args, {"name"}, {"seats", "ends_on", "ended", "auto_renew"})
+    with context.portal.reading():
+        subscription = context.portal.subscription(fields["name"])
+        mapped = {
+            "seats": subscription.seats,
+            "ends_on": subscription.ends_on.isoformat(),
+            "ended": subscription.ended_on is not None,
+            "auto_renew": subscription.auto_renew,
+        }
+    for key, value in fields.items():
+        if key != "name" and mapped[key] != (str(value) if key == "ends_on" else value):
+            context.fail(f"subscription {key} is {mapped[key]!r}, expected {value!r}")
+
+
+@expectation(
+    "seat_reviews",
+    'seat_reviews: {subscription: A-S00000001, exactly: ["Q1 max 112 over 12: charged"]}',
+)
+def expect_seat_reviews(context: StepContext, args: Any) -> None:
+    """Exactly these seat reviews of the subscription, in period order (R33-R35)."""
+    fields = context.mapping(args, {"subscription", "exactly"})
+    portal = context.portal
+    with portal.reading() as session:
+        subscription = portal.subscription(fields["subscription"])
+        rows = session.execute(
+            sa.select(SeatReview)
+            .where(SeatReview.subscription_id == subscription.id)
+            .order_by(SeatReview.period_starts_on, SeatReview.id)
+        ).scalars()
+        actual = [
+            f"{r.label} max {'none' if r.measured_maximum is None else r.measured_maximum} "
+            f"over {r.overage}: {r.outcome}"
+            for r in rows
+        ]
+    expected = [str(item) for item in fields["exactly"] or []]
+    if actual != expected:
+        context.fail(f"seat reviews are {actual}, expected {expected}")

@@ -1,0 +1,73 @@
+"""What the customer does: the public trial form, self-serve purchases (R3, R5, R22)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from portal.purchases import add_seats as buy_more_seats
+from portal.purchases import buy_duo_pro as buy_duo_pro_seats
+from portal.setup import add_payment_method
+from provlab.scenario.steps.refusals import refusal_expected
+from provlab.scenario.vocabulary import StepContext, action
+
+
+@action(
+    "request_trial",
+    "- request_trial: {subscription: A-S00000001, email: contact@customer.test, country: IR}",
+)
+def request_trial(context: StepContext, args: Any) -> None:
+    """Submit the public GitLab Duo trial form (JSON endpoint); it always answers success (R22)."""
+    fields = context.mapping(
+        args,
+        {"subscription"},
+        {"email", "country", "add_on", "first_name", "last_name", "company", "expect_status"},
+    )
+    body = {
+        "subscription_name": fields["subscription"],
+        "email": fields.get("email", "contact@customer.test"),
+        "first_name": fields.get("first_name", "Casey"),
+        "last_name": fields.get("last_name", "Contact"),
+        "company": fields.get("company", "Customer Inc."),
+        "country": fields.get("country", "DE"),
+        "add_on": fields.get("add_on", "duo_pro"),
+    }
+    portal = context.portal
+    response = portal.browser().post(f"{portal.url}/api/v1/trial_requests", json=body)
+    expected = int(fields.get("expect_status", 202))
+    context.world.timeline.add(
+        context.world.now(),
+        "portal",
+        "request",
+        f"trial request for {body['subscription_name']} → {response.status_code}",
+    )
+    if response.status_code != expected:
+        context.fail(
+            f"the trial form answered {response.status_code} ({response.text[:200]}), "
+            f"expected {expected}"
+        )
+
+
+@action("buy_duo_pro", "- buy_duo_pro: {subscription: A-S00000001, seats: 20, card: declined}")
+def buy_duo_pro(context: StepContext, args: Any) -> None:
+    """The customer buys GitLab Duo Pro seats (R3); a declined card leaves nothing provisioned."""
+    _purchase(context, args, buy_duo_pro_seats)
+
+
+@action("add_seats", "- add_seats: {subscription: A-S00000001, seats: 10, expect_refusal: exceed}")
+def add_seats(context: StepContext, args: Any) -> None:
+    """The customer buys more seats of the add-on the subscription has (R5)."""
+    _purchase(context, args, buy_more_seats)
+
+
+def _purchase(context: StepContext, args: Any, purchase: Callable[..., Any]) -> None:
+    """Pay with a new card (the test card that declines for ``card: declined``) and buy."""
+    fields = context.mapping(args, {"subscription", "seats"}, {"card", "expect_refusal"})
+    portal = context.portal
+    with refusal_expected(context, fields.get("expect_refusal"), "purchase"):
+        with portal.transaction():
+            buyer = portal.customer()
+            last4 = "0002" if fields.get("card") == "declined" else "4242"
+            method = add_payment_method(buyer, "Visa", last4)
+            subscription = portal.subscription(fields["subscription"])
+            purchase(subscription, int(fields["seats"]), method, portal.now(), buyer)
