@@ -29,8 +29,13 @@ _SECRET_PATTERNS = [
     re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.DOTALL),
     re.compile(r"\bglpat-[A-Za-z0-9_-]{10,}"),
     re.compile(r"\b[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\b"),  # JWS
-    # An activation code: exactly 24 ASCII letters and digits, with at least one of each.
-    re.compile(r"\b(?=[A-Za-z0-9]{0,23}[0-9])(?=[A-Za-z0-9]{0,23}[A-Za-z])[A-Za-z0-9]{24}\b"),
+    # An activation code: exactly 24 ASCII letters and digits, with at least one of each, standing
+    # alone: not 24 characters inside a longer base64url word such as a key id (``-`` and ``_``
+    # are word characters there, though ``\b`` thinks otherwise).
+    re.compile(
+        r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9]{0,23}[0-9])(?=[A-Za-z0-9]{0,23}[A-Za-z])"
+        r"[A-Za-z0-9]{24}(?![A-Za-z0-9_-])"
+    ),
     # Before "authorization=...": in "Authorization: Bearer X" the secret is X, not "Bearer".
     re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/=-]+)"),
     re.compile(

@@ -361,6 +361,8 @@ def test_redact_removes_secret_looking_strings(text: str, secret: str) -> None:
         "request_id=3f2a9c1d0b8e7f6a method=GET path=/home status=200 duration_ms=1.2 user=4",
         "synced 12 users at 2026-03-02T03:41:00Z",
         "instance 6a1f6c52-6c6e-4b57-9c55-0c5f3f4b2d11 activated",
+        # A key id (base64url) holding a run of 24 letters and digits is not an activation code.
+        "generated a new signing key CaIFowMamUysGXAvI--OUwcqz44NiHZjsOUaEaItKSM",
     ],
 )
 def test_redact_leaves_ordinary_log_lines_alone(text: str) -> None:
