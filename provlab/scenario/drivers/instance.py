@@ -3,21 +3,15 @@ signed-in browser session for the admin pages."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import requests
-from flask import Flask
-from sqlalchemy.orm import Session
 
 from instance.models import User
 from instance.users import find_by_username
 from provlab.scenario.drivers.pages import csrf_token
+from provlab.scenario.drivers.party import PartyDriver
 from provlab.scenario.vocabulary import NotInSetup
-from webcore.clock import app_clock
-from webcore.transaction import unit_of_work
 
 if TYPE_CHECKING:
     from provlab.scenario.world import World
@@ -27,35 +21,12 @@ ADMIN_PASSWORD = "scenario-admin-password"
 SUBSCRIPTION_PAGE = "/admin/subscription"
 
 
-class InstanceDriver:
+class InstanceDriver(PartyDriver):
+    party = "instance"
+
     def __init__(self, world: World) -> None:
-        self.world = world
+        super().__init__(world)
         self._admin: requests.Session | None = None
-
-    @property
-    def app(self) -> Flask:
-        return self.world.instance
-
-    @property
-    def url(self) -> str:
-        return self.world.instance_url
-
-    def browser(self) -> requests.Session:
-        """A user's session to the instance (the administrator signs in on this one too)."""
-        return self.world.client("instance")
-
-    def now(self) -> dt.datetime:
-        return app_clock(self.app).now()
-
-    def transaction(self) -> AbstractContextManager[Session]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
-        return unit_of_work(self.app)
-
-    @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """Look at the instance's state without changing it."""
-        with self.app.app_context():
-            yield self.app.extensions["sqlalchemy"].session
 
     def user(self, username: str) -> User:
         """Inside a transaction or reading(): the user setup made."""

@@ -4,56 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
 
-import requests
 import sqlalchemy as sa
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from portal.licensing import ensure_activation_code, license_file_for
 from portal.models import Account, Subscription
 from portal.subscriptions import find_subscription
+from provlab.scenario.drivers.party import PartyDriver
 from provlab.scenario.vocabulary import NotInSetup
-from webcore.clock import app_clock
-from webcore.transaction import unit_of_work
-
-if TYPE_CHECKING:
-    from provlab.scenario.world import World
 
 CUSTOMER_EMAIL = "customer@scenario.test"
 SALES_EMAIL = "sales@scenario.test"
 
 
-class PortalDriver:
-    def __init__(self, world: World) -> None:
-        self.world = world
-
-    @property
-    def app(self) -> Flask:
-        return self.world.portal
-
-    @property
-    def url(self) -> str:
-        return self.world.portal_url
-
-    def browser(self) -> requests.Session:
-        """A visitor's session to the portal's public pages and endpoints."""
-        return self.world.client("portal")
-
-    def now(self) -> dt.datetime:
-        return app_clock(self.app).now()
-
-    def transaction(self) -> AbstractContextManager[Session]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
-        return unit_of_work(self.app)
-
-    @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """Look at the portal's state without changing it."""
-        with self.app.app_context():
-            yield self.app.extensions["sqlalchemy"].session
+class PortalDriver(PartyDriver):
+    party = "portal"
 
     # -- inside a transaction or reading() ------------------------------------------------------
 
