@@ -218,8 +218,8 @@ def licenses_of(subscription: Subscription) -> list[IssuedLicense]:
 def notify_license_change(subscription: Subscription, now: dt.datetime, why: str) -> None:
     """After a change that alters the license: mail a new license file where one is issued.
 
-    Online cloud licenses reach the instance through the daily sync (R13), so the mail only says
-    when to expect it; offline and legacy subscriptions get the new file attached.
+    Online cloud licenses reach the instance through the daily sync (R13), so nothing is mailed
+    for them; offline and legacy subscriptions get the new file attached.
     """
     from portal.mail import queue_mail
 
