@@ -28,13 +28,12 @@ import sqlalchemy as sa
 from instance.licenses import current_license, is_online_cloud
 from instance.models import (
     AddOnPurchase,
-    BillableUserCount,
     User,
     UserAddOnAssignment,
     UserState,
     db,
 )
-from instance.users import billable_condition, billable_user_count, current_plan, is_billable
+from instance.users import billable_condition, current_plan, is_billable
 from protocol.license import AddOnProduct, AddOnTier
 from protocol.license import License as LicenseDocument
 from protocol.versions import GitLabVersion
@@ -436,45 +435,3 @@ def user_has_duo_access(user: User, now: dt.datetime, version_text: str) -> bool
     if not availability.available or availability.purchase is None or not user.is_active:
         return False
     return assignment_for(availability.purchase, user) is not None
-
-
-# -- billable users, daily ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BillableRecord:
-    day: dt.date
-    count_now: int  # billable users at this moment
-    day_maximum: int  # the day's recorded count: the highest seen that day
-
-
-def record_billable_users(now: dt.datetime) -> BillableRecord:
-    """Record today's billable user count (R30, R33): the highest seen during the day."""
-    count = billable_user_count()
-    row = db.session.execute(
-        sa.select(BillableUserCount).where(BillableUserCount.day == now.date())
-    ).scalar_one_or_none()
-    if row is None:
-        row = BillableUserCount(day=now.date(), count=count, recorded_at=now)
-        db.session.add(row)
-    elif count > row.count:
-        row.count, row.recorded_at = count, now
-    db.session.flush()
-    return BillableRecord(row.day, count, row.count)
-
-
-def billable_users_recorded(day: dt.date) -> bool:
-    return (
-        db.session.execute(
-            sa.select(BillableUserCount.id).where(BillableUserCount.day == day)
-        ).first()
-        is not None
-    )
-
-
-def max_historical_users(since: dt.date | None) -> int:
-    """The highest recorded billable count since ``since`` (the license term's start)."""
-    query = sa.select(sa.func.max(BillableUserCount.count))
-    if since is not None:
-        query = query.where(BillableUserCount.day >= since)
-    return db.session.execute(query).scalar_one() or 0

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from instance import add_ons, users
 from instance.api import token_from_request
+from instance.billable_history import max_historical_users
 from instance.diagnostics import diagnostics_bundle
 from instance.licenses import (
     LicenseError,
@@ -89,7 +90,7 @@ def _subscription_page(status: int = 200) -> ResponseReturnValue:
             license_type_label=LicenseType(license_row.license_type).label if license_row else None,
             history=license_history(),
             billable_users=users.billable_user_count(),
-            maximum_users=max(add_ons.max_historical_users(since), users.billable_user_count()),
+            maximum_users=max(max_historical_users(since), users.billable_user_count()),
             report=sync_report(),
             purchase=add_ons.duo_purchase(),
             tier_label=_tier_label,

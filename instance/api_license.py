@@ -7,8 +7,9 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 
-from instance import add_ons, users
+from instance import users
 from instance.api import api_admin, blueprint
+from instance.billable_history import max_historical_users
 from instance.licenses import current_license
 from instance.models import License
 from protocol.clock import format_utc
@@ -18,7 +19,7 @@ from webcore.clock import app_clock
 def license_json(row: License) -> dict[str, Any]:
     today = app_clock().now().date()
     active_users = users.billable_user_count()
-    historical_max = add_ons.max_historical_users(row.starts_on)
+    historical_max = max_historical_users(row.starts_on)
     maximum = max(historical_max, active_users)
     return {
         "id": row.id,

@@ -18,6 +18,7 @@ from flask import current_app, request
 from graphql import GraphQLError
 
 from instance import add_ons, users
+from instance.billable_history import max_historical_users
 from instance.licenses import current_license
 from instance.models import AddOnPurchase, License, User, db
 from instance.portal_client import ADMIN_MESSAGES
@@ -209,7 +210,7 @@ def user_json(user: User) -> dict[str, Any]:
 
 def license_json(row: License) -> dict[str, Any]:
     billable = users.billable_user_count()
-    maximum = max(add_ons.max_historical_users(row.starts_on), billable)
+    maximum = max(max_historical_users(row.starts_on), billable)
     last_sync = sync_status().last_success_at
     return {
         "id": f"gid://gitlab/License/{row.id}",

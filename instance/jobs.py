@@ -37,7 +37,8 @@ def seat_cleanup(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Twice a day: free seats of blocked, banned and deactivated users (R29), drop assignments
     of an add-on expired 28 days ago, record the billable user count, and re-plan a daily sync
     whose retries ran out."""
-    from instance.add_ons import billable_users_recorded, clean_up_seats, record_billable_users
+    from instance.add_ons import clean_up_seats
+    from instance.billable_history import billable_users_recorded, record_billable_users
     from instance.identity import identity, next_sync_slot
 
     result = clean_up_seats(context.now)

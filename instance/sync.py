@@ -36,10 +36,9 @@ from flask import Flask, current_app
 from instance.add_ons import (
     assigned_count,
     duo_purchase,
-    max_historical_users,
     provision_add_ons,
-    record_billable_users,
 )
+from instance.billable_history import max_historical_users, record_billable_users
 from instance.identity import identity, instance_key
 from instance.licenses import LicenseError, current_license, pinned_portal_keys, store_license
 from instance.models import BillableUserCount, Job, License, SyncStatus, db

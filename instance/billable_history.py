@@ -1,0 +1,51 @@
+"""The instance's daily history of billable users (R30, R33): the highest count seen each day,
+which the daily sync reports (R32) and the portal's seat reviews bill from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from instance.models import BillableUserCount, db
+from instance.users import billable_user_count
+
+
+@dataclass(frozen=True)
+class BillableRecord:
+    day: dt.date
+    count_now: int  # billable users at this moment
+    day_maximum: int  # the day's recorded count: the highest seen that day
+
+
+def record_billable_users(now: dt.datetime) -> BillableRecord:
+    """Record today's billable user count (R30, R33): the highest seen during the day."""
+    count = billable_user_count()
+    row = db.session.execute(
+        sa.select(BillableUserCount).where(BillableUserCount.day == now.date())
+    ).scalar_one_or_none()
+    if row is None:
+        row = BillableUserCount(day=now.date(), count=count, recorded_at=now)
+        db.session.add(row)
+    elif count > row.count:
+        row.count, row.recorded_at = count, now
+    db.session.flush()
+    return BillableRecord(row.day, count, row.count)
+
+
+def billable_users_recorded(day: dt.date) -> bool:
+    return (
+        db.session.execute(
+            sa.select(BillableUserCount.id).where(BillableUserCount.day == day)
+        ).first()
+        is not None
+    )
+
+
+def max_historical_users(since: dt.date | None) -> int:
+    """The highest recorded billable count since ``since`` (the license term's start)."""
+    query = sa.select(sa.func.max(BillableUserCount.count))
+    if since is not None:
+        query = query.where(BillableUserCount.day >= since)
+    return db.session.execute(query).scalar_one() or 0
