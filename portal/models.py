@@ -296,6 +296,28 @@ class MailStatus:
     SENT = "sent"
     HELD = "held"  # no SMTP server configured: kept in the outbox only
     FAILED = "failed"
+    LABELS = {
+        QUEUED: "Waiting to be sent",
+        SENT: "Sent",
+        HELD: "Held in the outbox (no mail server)",
+        FAILED: "Failed",
+    }
+
+
+class MailKind:
+    """What a mail is about, as support reads it in the outbox."""
+
+    LABELS = {
+        "purchase_confirmation": "Purchase confirmation",
+        "license": "New license",
+        "trial_activation": "GitLab Duo trial activated",
+        "invoice": "Invoice",
+        "order_amendment": "Order amendment",
+    }
+
+    @classmethod
+    def label(cls, kind: str) -> str:
+        return cls.LABELS.get(kind, kind.replace("_", " ").capitalize())
 
 
 class MailMessage(db.Model):  # type: ignore[name-defined,misc]
@@ -313,6 +335,7 @@ class MailMessage(db.Model):  # type: ignore[name-defined,misc]
     subscription_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("subscriptions.id"), index=True
     )
+    subscription: Mapped[Subscription | None] = relationship()
     status: Mapped[str] = mapped_column(sa.String(20), default=MailStatus.QUEUED)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime]

@@ -21,7 +21,9 @@ from portal.models import (
     Invoice,
     Lead,
     LeadStatus,
+    MailKind,
     MailMessage,
+    MailStatus,
     Order,
     Role,
     db,
@@ -205,4 +207,16 @@ def outbox() -> ResponseReturnValue:
         .scalars()
         .all()
     )
-    return render_template("support/outbox.html", mails=mails)
+    return render_template("support/outbox.html", mails=mails, kind=MailKind.label)
+
+
+@blueprint.get("/mail/<id:mail_id>")
+@roles_required(Role.SUPPORT)
+def mail(mail_id: int) -> ResponseReturnValue:
+    """One mail from the outbox as its recipient gets it: subject, recipient, body, attachment."""
+    found = db.session.get(MailMessage, mail_id)
+    if found is None:
+        abort(404)
+    return render_template(
+        "support/mail.html", mail=found, kind=MailKind.label, status=MailStatus.LABELS
+    )

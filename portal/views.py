@@ -7,7 +7,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from portal.models import Account, Role, SubscriptionKind, db
+from portal.models import Account, MailKind, OrderKind, Role, SubscriptionKind, db
 from portal.pricing import format_money
 from protocol.license import AddOnTier, LicenseType, Plan
 
@@ -45,6 +45,8 @@ def _labels() -> dict[str, object]:
         "LicenseType": LicenseType,
         "AddOnTier": AddOnTier,
         "SubscriptionKind": SubscriptionKind,
+        "OrderKind": OrderKind,
+        "mail_kind": MailKind.label,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -161,3 +162,25 @@ def test_a_slow_smtp_server_holds_no_database_transaction(make_portal: Any) -> N
         controller.stop()
     assert wrote_while_held, "a write waited for the mail server: delivery held a transaction"
     assert {m["status"] for m in mails(app)} == {"sent"}
+
+
+def test_support_opens_a_mail_from_the_outbox(portal_app: Flask) -> None:
+    """The outbox lists each mail with its kind in words and a human time; opening one shows its
+    subject, recipient and body as the customer gets them."""
+    _buy(portal_app)
+    make_account(portal_app, "support@provlab.example", role="support")
+    support = sign_in(portal_app, "support@provlab.example", path="/support/sign_in")
+    outbox = support.get("/support/mail").get_data(as_text=True)
+    assert "Purchase confirmation" in outbox and "purchase_confirmation" not in outbox
+    assert re.search(r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{2}:\d{2} UTC", outbox)
+    link = re.search(r'href="(/support/mail/\d+)">([^<]+)</a>', outbox)
+    assert link is not None
+    page = support.get(link.group(1))
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert link.group(2) in text and "contact@example.com" in text
+    body = re.search(r'data-testid="mail-body">(.*?)</pre>', text, re.S)
+    assert body is not None and body.group(1).strip()
+    assert support.get("/support/mail/999999").status_code == 404
+    customer = sign_in(portal_app, "owner@example.com")
+    assert customer.get(link.group(1)).status_code == 403
