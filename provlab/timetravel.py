@@ -10,7 +10,7 @@ at 05:00 on the portal is seen by the instance's sync at 03:41 the next day, exa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,8 +40,15 @@ class Travel:
     runs: list[dict[str, Any]]
 
 
-def travel_to(parties: Sequence[Party], target: dt.datetime) -> Travel:
-    """Advance every party to ``target``, running every due job of every party in time order."""
+# Told, after each instant the parties reached, that instant and how many jobs have run so far.
+Progress = Callable[[dt.datetime, int], None]
+
+
+def travel_to(
+    parties: Sequence[Party], target: dt.datetime, progress: Progress | None = None
+) -> Travel:
+    """Advance every party to ``target``, running every due job of every party in time order;
+    ``progress`` hears of each instant reached (for a progress bar)."""
     started = max(party.now() for party in parties)
     if target < started:
         raise ValueError(f"cannot travel back in time: the clocks are at {started.isoformat()}")
@@ -60,8 +67,12 @@ def travel_to(parties: Sequence[Party], target: dt.datetime) -> Travel:
             party.move_clock(max(instant, party.now()))
         for party in busy:
             runs.extend(party.run_due(max(instant, party.now())))
+        if progress is not None:
+            progress(instant, len(runs))
     else:
         raise RuntimeError(f"time travel did not settle after {MAX_STEPS} steps")
     for party in parties:
         runs.extend(party.run_due(max(target, party.now())))
+    if progress is not None:
+        progress(target, len(runs))
     return Travel(started, target, runs)

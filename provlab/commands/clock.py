@@ -87,10 +87,17 @@ def clock_set(var: Path, time: str, as_json: bool, own_var: Path | None) -> None
 
 def _travel(parties: list[Any], target: dt.datetime, as_json: bool) -> None:
     from provlab.parties import PartyError
+    from provlab.progress import TravelProgress
     from provlab.timetravel import travel_to
 
     try:
-        journey = travel_to(parties, target)
+        start = max(p.now() for p in parties)
+        progress = None if as_json else TravelProgress(start, max(target, start))
+        try:
+            journey = travel_to(parties, target, progress)
+        finally:
+            if progress is not None:
+                progress.close()
     except (PartyError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

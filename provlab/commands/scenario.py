@@ -49,11 +49,14 @@ def scenario_run(
         raise click.ClickException("no scenario files (*.yaml) found")
     transports = ["inprocess", "http"] if transport == "both" else [transport]
     results = []
+    runs = len(files) * len(transports)
+    width = len(str(runs))
     for path in files:
         for each in transports:
             result = run_file(path, each)
             results.append(result)
-            click.echo(result.report())
+            # Each scenario as it finishes, with how far the run is and how long it took.
+            click.echo(f"[{len(results):>{width}}/{runs}] {result.report()}")
     if junit_path is not None:
         write_junit(results, junit_path)
     failed = sum(1 for r in results if not r.passed)

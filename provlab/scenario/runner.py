@@ -31,7 +31,10 @@ class ScenarioResult:
     timeline: list[Event] = field(default_factory=list)
 
     def report(self) -> str:
-        head = f"{'PASS' if self.passed else 'FAIL'}  {self.path}  [{self.transport}] {self.name}"
+        head = (
+            f"{'PASS' if self.passed else 'FAIL'}  {self.path}  [{self.transport}] "
+            f"{self.seconds:.1f} s  {self.name}"
+        )
         if self.passed:
             return head
         lines = [head, f"      {self.failed_step or 'setup'}: {self.failure}"]

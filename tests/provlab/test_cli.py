@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,3 +287,23 @@ def test_up_refuses_one_port_for_both_apps_before_touching_anything(
     assert result.exit_code == 2
     assert "both 5077" in result.output and "a port each" in result.output
     assert (var / "keep").exists()
+
+
+def test_scenario_run_reports_each_scenario_as_it_finishes_with_its_time(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """Over a folder: one line per scenario with the run's progress, its outcome and its time;
+    a malformed one fails with its file and line, and the run exits non-zero."""
+    root = Path(__file__).resolve().parents[2]
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for name in ("buy_duo_pro.yaml", "trial_extension.yaml"):
+        (folder / name).write_text((root / "scenarios" / "purchases" / name).read_text())
+    (folder / "zz_broken.yaml").write_text("name: broken\nrules: [R1]\nsteps: 3\n")
+    result = runner.invoke(main, ["scenario", "run", str(folder)])
+    lines = [line for line in result.output.splitlines() if line.startswith("[")]
+    assert [line.split("]")[0] + "]" for line in lines] == ["[1/3]", "[2/3]", "[3/3]"]
+    assert lines[0].startswith("[1/3] PASS") and lines[1].startswith("[2/3] PASS")
+    assert lines[2].startswith("[3/3] FAIL") and "zz_broken.yaml" in lines[2]
+    assert all(re.search(r"\] \d+\.\d s  ", line) for line in lines)
+    assert "2 passed, 1 failed" in result.output and result.exit_code == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from flask import Flask
 
 from protocol.clock import format_utc
 from provlab.parties import InProcessParty, PartyError
+from provlab.progress import TravelProgress
 from provlab.timetravel import travel_to
 from tests.support.jobs import extend_registry, install_registry
 from webcore.clock import app_clock
@@ -177,3 +179,39 @@ def test_two_days_of_real_periodic_jobs_run_nonce_pruning_at_midnight_and_the_sy
         pending = {job.name: job.next_run_at for job in instance_app.extensions["jobs"].pending()}
     assert pending["daily_sync"] == at(48) + slot
     assert app_clock(portal_app).now() == at(48) == app_clock(instance_app).now()
+
+
+def test_travel_tells_its_progress_instant_by_instant(pair: tuple[dict[str, Flask], Log]) -> None:
+    apps, _ = pair
+    _schedule(apps["portal"], "p-01:00", at(1))
+    _schedule(apps["instance"], "i-02:00", at(2))
+    heard: list[tuple[dt.datetime, int]] = []
+
+    travel_to(_parties(apps), at(3), lambda instant, runs: heard.append((instant, runs)))
+
+    assert heard == [(at(1), 1), (at(2), 2), (at(3), 2)]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere() -> None:
+    plain = io.StringIO()
+    progress = TravelProgress(at(0), at(100), plain)
+    for hour in (5, 10, 55, 100):
+        progress(at(hour), hour)
+    progress.close()
+    lines = plain.getvalue().splitlines()
+    assert [line.split()[0] for line in lines] == [f"{p}%" for p in range(10, 101, 10)]
+    assert lines[-1].endswith("100 job runs") and format_utc(at(100)) in lines[-1]
+
+    terminal = _Terminal()
+    progress = TravelProgress(at(0), at(100), terminal)
+    progress(at(50), 7)
+    progress.close()
+    drawn = terminal.getvalue()
+    # One line redrawn in place (carriage returns), half the bar filled, the instant and the runs.
+    assert "\n" not in drawn.rstrip("\n") and "\r" in drawn
+    assert "Simulated time" in drawn and "50%" in drawn and "7 job runs" in drawn
