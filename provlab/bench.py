@@ -2,9 +2,9 @@
 
 - ``sync``: the portal's Seat Link endpoint against a minimal endpoint doing one database read,
   on the same real server (waitress), alternating rounds of the same number of requests; the
-  target is a ratio of at least 0.5.
+  target is a ratio of at least 0.6.
 - ``year``: a simulated year of one portal and one instance with N users (daily syncs, seat
-  clean-ups, lead processing, everything scheduled), in-process; the target is under 5 seconds
+  clean-ups, lead processing, everything scheduled), in-process; the target is under 2 seconds
   for 1,000 users.
 - ``seats``: bulk assignment and overage removal on an instance with N users; the target is
   under 2 seconds each for 10,000 users.
@@ -28,6 +28,10 @@ from provlab.scenario.world import World
 
 START = parse_utc("2026-03-02T09:00:00Z")
 SUBSCRIPTION = "A-S00090001"
+
+# docs/design.md's targets.
+SYNC_RATIO_TARGET = 0.6
+YEAR_SECONDS_TARGET = 2.0
 
 
 @dataclass(frozen=True)
@@ -124,8 +128,8 @@ def bench_sync(requests_per_round: int = 200, rounds: int = 5) -> Measurement:
         "sync throughput / one-read baseline",
         ratio,
         "ratio",
-        ">= 0.5",
-        ratio >= 0.5,
+        f">= {SYNC_RATIO_TARGET}",
+        ratio >= SYNC_RATIO_TARGET,
         f"(sync {sync:.0f} req/s, baseline {baseline:.0f} req/s, median of {rounds} rounds of {requests_per_round})",
     )
 
@@ -158,8 +162,8 @@ def bench_year(users: int = 1000) -> Measurement:
         f"simulated year, {users} users",
         seconds,
         "s",
-        "< 5 s",
-        seconds < 5,
+        f"< {YEAR_SECONDS_TARGET:g} s",
+        seconds < YEAR_SECONDS_TARGET,
         f"({runs} job runs of both parties)",
     )
 

@@ -30,6 +30,7 @@ Rules of this module:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -317,33 +318,59 @@ class JobScheduler:
         session = self.db.session
         session.rollback()  # start from a clean transaction
         lease_now = self._lease_clock.now()
-        query = (
-            sa.select(self.model)
-            .where(
-                self.model.next_run_at.is_not(None),
-                self.model.next_run_at <= at,
-                sa.or_(self.model.locked_until.is_(None), self.model.locked_until <= lease_now),
-            )
-            .order_by(self.model.next_run_at, self.model.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
+        locked_until = lease_now + self.lease
+        row = (
+            session.connection()
+            .execute(self._claim_statement, {"at": at, "now": lease_now, "until": locked_until})
+            .first()
         )
-        job = session.execute(query).scalar_one_or_none()
-        if job is None:
+        if row is None:
             session.rollback()
             return None
-        job.locked_until = lease_now + self.lease
-        claim = Claim(
-            job.id,
-            job.name,
-            job.key,
-            dict(job.args or {}),
-            job.next_run_at,
-            job.attempts + 1,
-            job.locked_until,
-        )
         session.commit()
-        return claim
+        return Claim(
+            row.id,
+            row.name,
+            row.key,
+            dict(row.args or {}),
+            row.next_run_at,
+            row.attempts + 1,
+            locked_until,
+        )
+
+    @functools.cached_property
+    def _claim_statement(self) -> Any:
+        """One statement picks the earliest due job nobody holds and leases it (``FOR UPDATE SKIP
+        LOCKED`` on PostgreSQL: a job another worker is claiming is skipped, not waited for).
+
+        Built once, in Core: a claim runs before every job run and once more to find nothing
+        due, and the ORM's load-then-flush would cost several times the statement.
+        """
+        jobs = self.model.__table__
+        job = jobs.alias("due_job")  # the subquery's own name for the table, never correlated
+        due = (
+            sa.select(job.c.id)
+            .where(
+                job.c.next_run_at.is_not(None),
+                job.c.next_run_at <= sa.bindparam("at", type_=jobs.c.next_run_at.type),
+                sa.or_(
+                    job.c.locked_until.is_(None),
+                    job.c.locked_until <= sa.bindparam("now", type_=jobs.c.locked_until.type),
+                ),
+            )
+            .order_by(job.c.next_run_at, job.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        return (
+            sa.update(jobs)
+            .where(jobs.c.id == due)
+            .values(locked_until=sa.bindparam("until", type_=jobs.c.locked_until.type))
+            .returning(
+                jobs.c.id, jobs.c.name, jobs.c.key, jobs.c.args, jobs.c.next_run_at, jobs.c.attempts
+            )
+        )
 
     def _locked(self, claim: Claim) -> Any:
         """The job row, locked for its bookkeeping; ``None`` if it is gone, ``LOST`` if another
