@@ -247,9 +247,12 @@ class JobScheduler:
         self.db.session.execute(sa.delete(self.model).where(self.model.key == key))
 
     def earliest_due(self) -> dt.datetime | None:
-        return self.db.session.execute(
-            sa.select(sa.func.min(self.model.next_run_at))
-        ).scalar_one_or_none()
+        # Asked of every party at every step of time travel: a cached Core statement.
+        return self.db.session.connection().execute(self._earliest_due).scalar_one_or_none()  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def _earliest_due(self) -> Any:
+        return sa.select(sa.func.min(self.model.__table__.c.next_run_at))
 
     def pending(self) -> list[Any]:
         return list(
@@ -288,7 +291,7 @@ class JobScheduler:
                 raise LookupError(f"no handler declared for job {claim.name!r}")
             next_run_at = spec.handler(context, dict(claim.args))
             session.flush()  # the handler's writes first: reloading the row must not drop them
-            job = self._locked(claim)
+            job = None if self._record_run(claim, ran_at, next_run_at) else self._locked(claim)
             if job is LOST:
                 session.rollback()
                 return self._lost(claim, ran_at)
@@ -370,6 +373,33 @@ class JobScheduler:
             .returning(
                 jobs.c.id, jobs.c.name, jobs.c.key, jobs.c.args, jobs.c.next_run_at, jobs.c.attempts
             )
+        )
+
+    def _record_run(self, claim: Claim, ran_at: dt.datetime, next_run_at: Any) -> bool:
+        """The common case in one Core statement: the job is still this run's (its lease) and
+        was not moved while it ran, so it is rescheduled at ``next_run_at`` or, one-off, deleted.
+        False when it is not that case; ``run_next`` then sorts it out on the loaded row."""
+        jobs = self.model.__table__
+        ours = sa.and_(
+            jobs.c.id == claim.job_id,
+            jobs.c.locked_until == claim.locked_until,
+            jobs.c.next_run_at == claim.scheduled_for,
+        )
+        statement = (
+            sa.delete(jobs).where(ours)
+            if next_run_at is None
+            else sa.update(jobs)
+            .where(ours)
+            .values(
+                last_run_at=ran_at,
+                last_error=None,
+                attempts=0,
+                locked_until=None,
+                next_run_at=next_run_at,
+            )
+        )
+        return (
+            self.db.session.connection().execute(statement.returning(jobs.c.id)).first() is not None
         )
 
     def _locked(self, claim: Claim) -> Any:
