@@ -379,27 +379,46 @@ class JobScheduler:
         """The common case in one Core statement: the job is still this run's (its lease) and
         was not moved while it ran, so it is rescheduled at ``next_run_at`` or, one-off, deleted.
         False when it is not that case; ``run_next`` then sorts it out on the loaded row."""
+        ours = {"job_id": claim.job_id, "lease": claim.locked_until, "due": claim.scheduled_for}
+        if next_run_at is None:
+            result = self._connection().execute(self._finish_one_off, ours)
+        else:
+            result = self._connection().execute(
+                self._reschedule, {**ours, "ran_at": ran_at, "next_at": next_run_at}
+            )
+        return result.first() is not None
+
+    def _connection(self) -> Any:
+        return self.db.session.connection()
+
+    @functools.cached_property
+    def _ours(self) -> Any:
         jobs = self.model.__table__
-        ours = sa.and_(
-            jobs.c.id == claim.job_id,
-            jobs.c.locked_until == claim.locked_until,
-            jobs.c.next_run_at == claim.scheduled_for,
+        return sa.and_(
+            jobs.c.id == sa.bindparam("job_id"),
+            jobs.c.locked_until == sa.bindparam("lease", type_=jobs.c.locked_until.type),
+            jobs.c.next_run_at == sa.bindparam("due", type_=jobs.c.next_run_at.type),
         )
-        statement = (
-            sa.delete(jobs).where(ours)
-            if next_run_at is None
-            else sa.update(jobs)
-            .where(ours)
+
+    @functools.cached_property
+    def _finish_one_off(self) -> Any:
+        jobs = self.model.__table__
+        return sa.delete(jobs).where(self._ours).returning(jobs.c.id)
+
+    @functools.cached_property
+    def _reschedule(self) -> Any:
+        jobs = self.model.__table__
+        return (
+            sa.update(jobs)
+            .where(self._ours)
             .values(
-                last_run_at=ran_at,
+                last_run_at=sa.bindparam("ran_at", type_=jobs.c.last_run_at.type),
+                next_run_at=sa.bindparam("next_at", type_=jobs.c.next_run_at.type),
                 last_error=None,
                 attempts=0,
                 locked_until=None,
-                next_run_at=next_run_at,
             )
-        )
-        return (
-            self.db.session.connection().execute(statement.returning(jobs.c.id)).first() is not None
+            .returning(jobs.c.id)
         )
 
     def _locked(self, claim: Claim) -> Any:
