@@ -11,6 +11,7 @@ from flask import Flask
 from protocol.clock import SimulatedClock, format_utc, parse_utc
 from provlab.timetravel import Party
 from webcore.clock import app_clock
+from webcore.jobs import JobTableWatch
 
 
 class PartyError(Exception):
@@ -68,13 +69,23 @@ class InProcessParty:
         if not isinstance(clock, SimulatedClock):
             raise PartyError(f"{self.name} is not on simulated time")
         self.clock = clock
+        with app.app_context():
+            scheduler = app.extensions["jobs"]
+            self._watch = JobTableWatch(scheduler.db.engine, scheduler.model.__table__)
+        self._known: tuple[int, dt.datetime | None] | None = None  # (changes seen, earliest due)
 
     def now(self) -> dt.datetime:
         return self.clock.now()
 
     def next_due(self) -> dt.datetime | None:
+        # Unchanged jobs table, unchanged answer: an idle party costs no query per instant.
+        if self._known is not None and self._known[0] == self._watch.changes:
+            return self._known[1]
+        changes = self._watch.changes
         with self.app.app_context():
-            return self.app.extensions["jobs"].earliest_due()  # type: ignore[no-any-return]
+            due = self.app.extensions["jobs"].earliest_due()
+        self._known = (changes, due)
+        return due  # type: ignore[no-any-return]
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
         self.clock.set(at)
