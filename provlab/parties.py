@@ -69,9 +69,13 @@ class InProcessParty:
         if not isinstance(clock, SimulatedClock):
             raise PartyError(f"{self.name} is not on simulated time")
         self.clock = clock
-        with app.app_context():
-            scheduler = app.extensions["jobs"]
-            self._watch = JobTableWatch(scheduler.db.engine, scheduler.model.__table__)
+        if "jobs_watch" not in app.extensions:  # one per app, however many parties wrap it
+            with app.app_context():
+                scheduler = app.extensions["jobs"]
+                app.extensions["jobs_watch"] = JobTableWatch(
+                    scheduler.db.engine, scheduler.model.__table__
+                )
+        self._watch: JobTableWatch = app.extensions["jobs_watch"]
         self._known: tuple[int, dt.datetime | None] | None = None  # (changes seen, earliest due)
 
     def now(self) -> dt.datetime:

@@ -85,6 +85,8 @@ def test_an_idle_in_process_party_answers_its_next_job_without_a_query(
 ) -> None:
     party = InProcessParty(portal_app)
     first = party.next_due()
+    other = InProcessParty(portal_app)  # another orchestrator's view of the same app
+    assert other.next_due() == first
     seen = _statements(portal_app)
     assert party.next_due() == first and seen == []  # nothing changed: nothing asked
 
@@ -95,6 +97,7 @@ def test_an_idle_in_process_party_answers_its_next_job_without_a_query(
         with unit_of_work():
             portal_app.extensions["jobs"].schedule("prune_nonces", earlier, key="soon")
     assert party.next_due() == earlier  # a committed change to the jobs table is seen
+    assert other.next_due() == earlier  # by every party of the app
 
     with portal_app.app_context():
         db = portal_app.extensions["sqlalchemy"]
