@@ -477,38 +477,6 @@ class JobScheduler:
         return run
 
 
-class JobTableWatch:
-    """Counts the commits that changed an app's jobs table (any code path, any session), so an
-    orchestrator can keep the earliest due time it last read until the table changes: time
-    travel then pays nothing per instant for a party with nothing to do."""
-
-    def __init__(self, engine: sa.Engine, table: sa.Table) -> None:
-        self.changes = 0
-        self._table = table
-        self._pending = ("jobs written", id(self))  # this watch's mark on a connection
-        sa.event.listen(engine, "after_cursor_execute", self._note)
-        sa.event.listen(engine, "commit", self._committed)
-        sa.event.listen(engine, "rollback", self._rolled_back)
-
-    def _note(
-        self, conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, *_: Any
-    ) -> None:
-        if context is None or not (context.isinsert or context.isupdate or context.isdelete):
-            return
-        table = getattr(getattr(context.compiled, "statement", None), "table", None)
-        # A write we cannot attribute (text SQL) counts as a change: a re-read costs little.
-        if table is None or table is self._table:
-            conn.info[self._pending] = True
-
-    def _committed(self, conn: Any) -> None:
-        # Counted when the change is visible to other connections, never before.
-        if conn.info.pop(self._pending, False):
-            self.changes += 1
-
-    def _rolled_back(self, conn: Any) -> None:
-        conn.info.pop(self._pending, None)
-
-
 # ``JobScheduler._locked``: the job row exists but another worker's claim holds it.
 LOST = object()
 
