@@ -8,6 +8,8 @@
   for 1,000 users.
 - ``seats``: bulk assignment and overage removal on an instance with N users; the target is
   under 2 seconds each for 10,000 users.
+- ``review``: R34's seat review of N Seat Link subscriptions with a year of daily usage each;
+  the target is under 10 seconds for 10,000.
 """
 
 from __future__ import annotations
