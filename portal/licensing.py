@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from portal.errors import Refused
 from portal.keys import signing_key
@@ -147,27 +148,19 @@ def issue_license(
     now: dt.datetime,
     license_type: LicenseType | None = None,
     instance_id: str | None = None,
+    current: IssuedLicense | None = None,
 ) -> tuple[IssuedLicense, bool]:
     """The subscription's current signed license; ``(license, True)`` if it is a new one.
 
     A license with the same content as the last one issued for the same delivery is reused, so a
-    daily sync that changes nothing does not mint a new license every day.
+    daily sync that changes nothing does not mint (nor sign) a new license every day. ``current``
+    is that last license when the caller already holds it (an activation keeps the license it
+    was last answered); otherwise it is looked up.
     """
     kind = license_type or LicenseType(subscription.license_type)
     document = build_license(subscription, now, kind, instance_id)
     fingerprint = _fingerprint(document)
-    last = db.session.execute(
-        sa.select(IssuedLicense)
-        .where(
-            IssuedLicense.subscription_id == subscription.id,
-            IssuedLicense.license_type == kind.value,
-            IssuedLicense.instance_id.is_(None)
-            if document.instance_id is None
-            else IssuedLicense.instance_id == document.instance_id,
-        )
-        .order_by(IssuedLicense.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    last = current if current is not None else _last_issued(subscription, kind, document)
     if last is not None and last.fingerprint == fingerprint:
         return last, False
     key = signing_key()
@@ -188,6 +181,23 @@ def issue_license(
     db.session.add(issued)
     db.session.flush()
     return issued, True
+
+
+def _last_issued(
+    subscription: Subscription, kind: LicenseType, document: License
+) -> IssuedLicense | None:
+    return db.session.execute(
+        sa.select(IssuedLicense)
+        .where(
+            IssuedLicense.subscription_id == subscription.id,
+            IssuedLicense.license_type == kind.value,
+            IssuedLicense.instance_id.is_(None)
+            if document.instance_id is None
+            else IssuedLicense.instance_id == document.instance_id,
+        )
+        .order_by(IssuedLicense.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def license_file_for(subscription: Subscription, now: dt.datetime) -> IssuedLicense:
@@ -317,17 +327,35 @@ def activate_instance(
     bound.hostname = request.hostname
     db.session.flush()
     issued, _ = issue_license(subscription, now, LicenseType.ONLINE_CLOUD, request.instance_id)
+    bound.license = issued
     return subscription, issued
 
 
+# Built once: the statement's options cost more to build than the query costs to run. Everything
+# a sync reads is loaded with the activation (its subscription, the subscription's add-ons, the
+# license last answered), so a sync issues the same statements however long its history.
+_ACTIVATION_BY_KEY = (
+    sa.select(Activation)
+    .where(Activation.key_id == sa.bindparam("kid"))
+    .options(
+        orm.joinedload(Activation.subscription).joinedload(Subscription.add_on_purchases),
+        orm.joinedload(Activation.license),
+    )
+)
+
+
 def activation_for_key(kid: str) -> Activation | None:
-    return db.session.execute(
-        sa.select(Activation).where(Activation.key_id == kid)
-    ).scalar_one_or_none()
+    """The activation registered with key ``kid``, loaded for a sync (see above)."""
+    return db.session.execute(_ACTIVATION_BY_KEY, {"kid": kid}).unique().scalar_one_or_none()
 
 
 def record_sync(activation: Activation, request: SyncRequest, now: dt.datetime) -> IssuedLicense:
-    """R13, R32: store the instance's usage and answer its current license."""
+    """R13, R32: store the instance's usage and answer its current license.
+
+    Every refusal comes before the first write (the sync endpoint relies on it: it takes no
+    savepoint). The license is signed again only when its content changed since the one last
+    answered to this instance (``Activation.license``).
+    """
     if request.instance_id != activation.instance_id:
         raise ProtocolRefusal(
             ErrorCode.UNKNOWN_INSTANCE, "This instance is not the one the subscription is bound to."
@@ -337,23 +365,40 @@ def record_sync(activation: Activation, request: SyncRequest, now: dt.datetime) 
         raise ProtocolRefusal(ErrorCode.SUBSCRIPTION_EXPIRED, EXPIRED)
     if not is_cloud_compatible(subscription):
         raise ProtocolRefusal(ErrorCode.SUBSCRIPTION_NOT_CLOUD_COMPATIBLE, NOT_CLOUD_COMPATIBLE)
-    db.session.add(
-        UsageReport(
-            subscription_id=subscription.id,
-            instance_id=request.instance_id,
-            received_at=now,
-            gitlab_version=request.gitlab_version,
-            billable_users=request.billable_users,
-            max_historical_users=request.max_historical_users,
-            add_on_usage=[item.to_dict() for item in request.add_on_usage],
-            daily_usage=[item.to_dict() for item in request.daily_usage],
-        )
+    # Core statements on the session's connection, not the unit of work: a sync runs for every
+    # instance every day, and a flush would cost several times the two statements it issues.
+    connection = db.session.connection()
+    connection.execute(
+        _STORE_USAGE,
+        {
+            "subscription_id": subscription.id,
+            "instance_id": request.instance_id,
+            "received_at": now,
+            "gitlab_version": request.gitlab_version,
+            "billable_users": request.billable_users,
+            "max_historical_users": request.max_historical_users,
+            "add_on_usage": [item.to_dict() for item in request.add_on_usage],
+            "daily_usage": [item.to_dict() for item in request.daily_usage],
+        },
     )
-    activation.last_sync_at = now
-    activation.gitlab_version = request.gitlab_version
-    activation.hostname = request.hostname
-    issued, _ = issue_license(subscription, now, LicenseType.ONLINE_CLOUD, activation.instance_id)
+    synced = {"last_sync_at": now, "gitlab_version": request.gitlab_version}
+    synced["hostname"] = request.hostname
+    connection.execute(_STORE_SYNC_STATE, {"activation_id": activation.id, **synced})
+    for name, value in synced.items():  # the loaded activation agrees with its row
+        orm.attributes.set_committed_value(activation, name, value)
+    issued, new = issue_license(
+        subscription, now, LicenseType.ONLINE_CLOUD, activation.instance_id, activation.license
+    )
+    if new:
+        activation.license = issued
     return issued
+
+
+_STORE_USAGE = sa.insert(UsageReport.__table__)
+# The columns it sets are the parameters it is given besides the activation's id.
+_STORE_SYNC_STATE = sa.update(Activation.__table__).where(
+    Activation.__table__.c.id == sa.bindparam("activation_id")
+)
 
 
 def usage_reports_of(subscription: Subscription, limit: int = 30) -> list[UsageReport]:

@@ -222,8 +222,12 @@ class Activation(db.Model):  # type: ignore[name-defined,misc]
     hostname: Mapped[str] = mapped_column(sa.String(255))
     activated_at: Mapped[dt.datetime]
     last_sync_at: Mapped[dt.datetime | None]
+    # The cloud license last answered to this instance: a sync compares its fingerprint with the
+    # license it would build, and signs a new one only when the content changed.
+    license_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issued_licenses.id"))
 
     subscription: Mapped[Subscription] = relationship()
+    license: Mapped[IssuedLicense | None] = relationship()
 
 
 class IssuedLicense(db.Model):  # type: ignore[name-defined,misc]

@@ -175,8 +175,9 @@ def seat_links() -> ResponseReturnValue:
     except RemoteProtocolError as error:
         return _unverified(error)
     try:
-        with _operation():
-            issued = record_sync(activation, message, app_clock().now())
+        # No savepoint (unlike an activation): record_sync refuses before it writes anything,
+        # so a refusal keeps the nonce claim and nothing else without one.
+        issued = record_sync(activation, message, app_clock().now())
     except ProtocolRefusal as refusal:
         return _refused(refusal, opened)
     answer = SyncAnswer(license_token=issued.token)

@@ -2,12 +2,14 @@
 
 - ``sync``: the portal's Seat Link endpoint against a minimal endpoint doing one database read,
   on the same real server (waitress), alternating rounds of the same number of requests; the
-  target is a ratio of at least 0.5.
+  target is a ratio of at least 0.6.
 - ``year``: a simulated year of one portal and one instance with N users (daily syncs, seat
-  clean-ups, lead processing, everything scheduled), in-process; the target is under 5 seconds
+  clean-ups, lead processing, everything scheduled), in-process; the target is under 2 seconds
   for 1,000 users.
 - ``seats``: bulk assignment and overage removal on an instance with N users; the target is
   under 2 seconds each for 10,000 users.
+- ``review``: R34's seat review of N Seat Link subscriptions with a year of daily usage each;
+  the target is under 10 seconds for 10,000.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from provlab.scenario.world import World
 
 START = parse_utc("2026-03-02T09:00:00Z")
 SUBSCRIPTION = "A-S00090001"
+
+# docs/design.md's targets.
+SYNC_RATIO_TARGET = 0.6
+YEAR_SECONDS_TARGET = 2.0
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,8 @@ def bench_sync(requests_per_round: int = 200, rounds: int = 5) -> Measurement:
         "sync throughput / one-read baseline",
         ratio,
         "ratio",
-        ">= 0.5",
-        ratio >= 0.5,
+        f">= {SYNC_RATIO_TARGET}",
+        ratio >= SYNC_RATIO_TARGET,
         f"(sync {sync:.0f} req/s, baseline {baseline:.0f} req/s, median of {rounds} rounds of {requests_per_round})",
     )
 
@@ -141,7 +147,7 @@ def _rate(call: Any, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def bench_year(users: int = 1000) -> Measurement:
+def bench_year(users: int = 1000, days: int = 365) -> Measurement:
     from provlab.scenario.steps import apply_setup
 
     world = World("inprocess", START, 0)
@@ -149,17 +155,18 @@ def bench_year(users: int = 1000) -> Measurement:
         apply_setup(world, _scenario(users=users, seats=users))
         started = time.perf_counter()
         journey_start = world.now()
-        world.travel_to(journey_start + dt.timedelta(days=365))
+        world.travel_to(journey_start + dt.timedelta(days=days))
         seconds = time.perf_counter() - started
         runs = sum(1 for event in world.timeline.events if event.kind == "job")
     finally:
         world.close()
     return Measurement(
-        f"simulated year, {users} users",
+        f"simulated {days} days, {users} users",
         seconds,
         "s",
-        "< 5 s",
-        seconds < 5,
+        # The target is for a year of 1,000 users; other sizes report their time (linearity).
+        f"< {YEAR_SECONDS_TARGET * days / 365 * users / 1000:g} s",
+        seconds < YEAR_SECONDS_TARGET * days / 365 * users / 1000,
         f"({runs} job runs of both parties)",
     )
 
@@ -212,3 +219,150 @@ def bench_seats(users: int = 10_000) -> list[Measurement]:
             "",
         ),
     ]
+
+
+REVIEW_SECONDS_TARGET = 10.0
+
+
+def bench_review(subscriptions: int = 10_000) -> Measurement:
+    """R34's daily seat review on the day the third quarter of every subscription's second
+    term ends: ``subscriptions`` Seat Link subscriptions, each with the last year of daily usage
+    (a report every 31 days carrying its 31 daily counts, as the daily sync repeats the last 31
+    days), about one in six over its seats (an invoice and a new license each). Three quarters
+    are reviewed per subscription. Only the review is timed."""
+    import random
+    import tempfile
+    from pathlib import Path
+
+    from portal import create_app
+    from portal.setup import prepare
+
+    review_day = START
+    # The second term [starts_on + 1 year, + 2 years) is 273 days in: its third quarter ends.
+    starts_on = (review_day - dt.timedelta(days=365 + 273)).date()
+    with tempfile.TemporaryDirectory(prefix="provlab-bench-review-") as folder:
+        app = create_app(
+            {
+                "INSTANCE_PATH": str(Path(folder) / "portal"),
+                "CLOCK": "simulated",
+                "SIMULATED_START": review_day.isoformat(),
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            },
+            environ={},
+        )
+        prepare(app)
+        try:
+            _seed_reviewed_subscriptions(app, subscriptions, starts_on, random.Random(15))
+            started = time.perf_counter()
+            reviewed = _run_review(app, review_day)
+            seconds = time.perf_counter() - started
+        finally:
+            with app.app_context():
+                app.extensions["sqlalchemy"].session.remove()
+                app.extensions["sqlalchemy"].engine.dispose()
+    return Measurement(
+        f"seat review, {subscriptions} subscriptions",
+        seconds,
+        "s",
+        f"< {REVIEW_SECONDS_TARGET:g} s",
+        seconds < REVIEW_SECONDS_TARGET,
+        f"({reviewed} subscriptions reviewed, a year of daily usage each)",
+    )
+
+
+def _run_review(app: Flask, now: dt.datetime) -> int:
+    # The one place the benchmark reaches into billing: the daily seat-review job's work.
+    from portal.billing.jobs import run_seat_reviews
+    from webcore.transaction import unit_of_work
+
+    with unit_of_work(app):
+        return run_seat_reviews(now)
+
+
+def _seed_reviewed_subscriptions(app: Flask, count: int, starts_on: dt.date, rng: Any) -> None:
+    """Bulk rows (Core inserts): a customer, its subscriptions, their activations and reports."""
+    from portal.models import Account, Activation, Subscription, UsageReport
+    from webcore.transaction import unit_of_work
+
+    created = dt.datetime.combine(starts_on, dt.time(), tzinfo=dt.UTC) - dt.timedelta(days=1)
+    term_starts_on = starts_on + dt.timedelta(days=365)
+    ends_on = term_starts_on + dt.timedelta(days=365)
+    first_report_on = term_starts_on + dt.timedelta(days=273 - 12 * 31)
+    with unit_of_work(app) as session:
+        connection = session.connection()
+        customer = connection.execute(
+            sa.insert(Account.__table__).returning(Account.__table__.c.id),
+            {
+                "email": "owner@bench.test",
+                "name": "Bench Owner",
+                "password_hash": "-",
+                "role": "customer",
+                "created_at": created,
+            },
+        ).scalar_one()
+        connection.execute(
+            sa.insert(Subscription.__table__),
+            [
+                {
+                    "name": f"A-S{10_000_000 + n:08d}",
+                    "customer_id": customer,
+                    "plan": "premium",
+                    "seats": 50,
+                    "starts_on": starts_on,
+                    "ends_on": ends_on,
+                    "kind": "paid",
+                    "license_type": "online_cloud",
+                    "review_terms": "quarterly",
+                    "auto_renew": True,
+                    "contact_name": "Bench Owner",
+                    "contact_email": "owner@bench.test",
+                    "contact_company": "",
+                    "contact_country": "DE",
+                    "activation_code": None,
+                    "created_at": created,
+                    "term_starts_on": term_starts_on,
+                    "cancellation_notified_on": None,
+                    "ended_on": None,
+                }
+                for n in range(count)
+            ],
+        )
+        ids = list(connection.execute(sa.select(Subscription.__table__.c.id)).scalars())
+        connection.execute(
+            sa.insert(Activation.__table__),
+            [
+                {
+                    "subscription_id": sid,
+                    "instance_id": f"instance-{sid}",
+                    "key_id": f"key-{sid}",
+                    "public_key": {"kty": "OKP", "crv": "Ed25519", "x": "-"},
+                    "gitlab_version": "17.5.0-ee",
+                    "hostname": f"gitlab-{sid}.bench.test",
+                    "activated_at": created,
+                    "last_sync_at": None,
+                }
+                for sid in ids
+            ],
+        )
+        for sid in ids:
+            peak = 50 + (rng.randrange(12) if rng.random() < 1 / 6 else -rng.randrange(20))
+            reports = []
+            for month in range(12):
+                first = first_report_on + dt.timedelta(days=31 * month)
+                days = [first + dt.timedelta(days=d) for d in range(31)]
+                reports.append(
+                    {
+                        "subscription_id": sid,
+                        "instance_id": f"instance-{sid}",
+                        "received_at": dt.datetime.combine(days[-1], dt.time(3), tzinfo=dt.UTC),
+                        "gitlab_version": "17.5.0-ee",
+                        "billable_users": peak,
+                        "max_historical_users": peak,
+                        "add_on_usage": [],
+                        "daily_usage": [
+                            {"day": day.isoformat(), "billable_users": peak - rng.randrange(3)}
+                            for day in days
+                        ],
+                    }
+                )
+            connection.execute(sa.insert(UsageReport.__table__), reports)

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 from flask import Flask
 
 from protocol.clock import SimulatedClock, format_utc, parse_utc
@@ -58,6 +59,38 @@ class HttpParty:
         self.run_due(at)  # over HTTP it is the same call: nothing is due, so nothing runs
 
 
+class JobTableWatch:
+    """Counts the commits that changed an app's jobs table (any code path, any session), so an
+    orchestrator can keep the earliest due time it last read until the table changes: time
+    travel then pays nothing per instant for a party with nothing to do."""
+
+    def __init__(self, engine: sa.Engine, table: sa.Table) -> None:
+        self.changes = 0
+        self._table = table
+        self._pending = ("jobs written", id(self))  # this watch's mark on a connection
+        sa.event.listen(engine, "after_cursor_execute", self._note)
+        sa.event.listen(engine, "commit", self._committed)
+        sa.event.listen(engine, "rollback", self._rolled_back)
+
+    def _note(
+        self, conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, *_: Any
+    ) -> None:
+        if context is None or not (context.isinsert or context.isupdate or context.isdelete):
+            return
+        table = getattr(getattr(context.compiled, "statement", None), "table", None)
+        # A write we cannot attribute (text SQL) counts as a change: a re-read costs little.
+        if table is None or table is self._table:
+            conn.info[self._pending] = True
+
+    def _committed(self, conn: Any) -> None:
+        # Counted when the change is visible to other connections, never before.
+        if conn.info.pop(self._pending, False):
+            self.changes += 1
+
+    def _rolled_back(self, conn: Any) -> None:
+        conn.info.pop(self._pending, None)
+
+
 class InProcessParty:
     """An app in this process (tests, in-process scenarios): no HTTP, same semantics."""
 
@@ -68,13 +101,27 @@ class InProcessParty:
         if not isinstance(clock, SimulatedClock):
             raise PartyError(f"{self.name} is not on simulated time")
         self.clock = clock
+        if "jobs_watch" not in app.extensions:  # one per app, however many parties wrap it
+            with app.app_context():
+                scheduler = app.extensions["jobs"]
+                app.extensions["jobs_watch"] = JobTableWatch(
+                    scheduler.db.engine, scheduler.model.__table__
+                )
+        self._watch: JobTableWatch = app.extensions["jobs_watch"]
+        self._known: tuple[int, dt.datetime | None] | None = None  # (changes seen, earliest due)
 
     def now(self) -> dt.datetime:
         return self.clock.now()
 
     def next_due(self) -> dt.datetime | None:
+        # Unchanged jobs table, unchanged answer: an idle party costs no query per instant.
+        if self._known is not None and self._known[0] == self._watch.changes:
+            return self._known[1]
+        changes = self._watch.changes
         with self.app.app_context():
-            return self.app.extensions["jobs"].earliest_due()  # type: ignore[no-any-return]
+            due = self.app.extensions["jobs"].earliest_due()
+        self._known = (changes, due)
+        return due  # type: ignore[no-any-return]
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
         self.clock.set(at)

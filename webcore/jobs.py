@@ -30,6 +30,7 @@ Rules of this module:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -246,9 +247,12 @@ class JobScheduler:
         self.db.session.execute(sa.delete(self.model).where(self.model.key == key))
 
     def earliest_due(self) -> dt.datetime | None:
-        return self.db.session.execute(
-            sa.select(sa.func.min(self.model.next_run_at))
-        ).scalar_one_or_none()
+        # Asked of every party at every step of time travel: a cached Core statement.
+        return self.db.session.connection().execute(self._earliest_due).scalar_one_or_none()  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def _earliest_due(self) -> Any:
+        return sa.select(sa.func.min(self.model.__table__.c.next_run_at))
 
     def pending(self) -> list[Any]:
         return list(
@@ -287,7 +291,7 @@ class JobScheduler:
                 raise LookupError(f"no handler declared for job {claim.name!r}")
             next_run_at = spec.handler(context, dict(claim.args))
             session.flush()  # the handler's writes first: reloading the row must not drop them
-            job = self._locked(claim)
+            job = None if self._record_run(claim, ran_at, next_run_at) else self._locked(claim)
             if job is LOST:
                 session.rollback()
                 return self._lost(claim, ran_at)
@@ -317,33 +321,105 @@ class JobScheduler:
         session = self.db.session
         session.rollback()  # start from a clean transaction
         lease_now = self._lease_clock.now()
-        query = (
-            sa.select(self.model)
-            .where(
-                self.model.next_run_at.is_not(None),
-                self.model.next_run_at <= at,
-                sa.or_(self.model.locked_until.is_(None), self.model.locked_until <= lease_now),
-            )
-            .order_by(self.model.next_run_at, self.model.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
+        locked_until = lease_now + self.lease
+        row = (
+            session.connection()
+            .execute(self._claim_statement, {"at": at, "now": lease_now, "until": locked_until})
+            .first()
         )
-        job = session.execute(query).scalar_one_or_none()
-        if job is None:
+        if row is None:
             session.rollback()
             return None
-        job.locked_until = lease_now + self.lease
-        claim = Claim(
-            job.id,
-            job.name,
-            job.key,
-            dict(job.args or {}),
-            job.next_run_at,
-            job.attempts + 1,
-            job.locked_until,
-        )
         session.commit()
-        return claim
+        return Claim(
+            row.id,
+            row.name,
+            row.key,
+            dict(row.args or {}),
+            row.next_run_at,
+            row.attempts + 1,
+            locked_until,
+        )
+
+    @functools.cached_property
+    def _claim_statement(self) -> Any:
+        """One statement picks the earliest due job nobody holds and leases it (``FOR UPDATE SKIP
+        LOCKED`` on PostgreSQL: a job another worker is claiming is skipped, not waited for).
+
+        Built once, in Core: a claim runs before every job run and once more to find nothing
+        due, and the ORM's load-then-flush would cost several times the statement.
+        """
+        jobs = self.model.__table__
+        job = jobs.alias("due_job")  # the subquery's own name for the table, never correlated
+        due = (
+            sa.select(job.c.id)
+            .where(
+                job.c.next_run_at.is_not(None),
+                job.c.next_run_at <= sa.bindparam("at", type_=jobs.c.next_run_at.type),
+                sa.or_(
+                    job.c.locked_until.is_(None),
+                    job.c.locked_until <= sa.bindparam("now", type_=jobs.c.locked_until.type),
+                ),
+            )
+            .order_by(job.c.next_run_at, job.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        return (
+            sa.update(jobs)
+            .where(jobs.c.id == due)
+            .values(locked_until=sa.bindparam("until", type_=jobs.c.locked_until.type))
+            .returning(
+                jobs.c.id, jobs.c.name, jobs.c.key, jobs.c.args, jobs.c.next_run_at, jobs.c.attempts
+            )
+        )
+
+    def _record_run(self, claim: Claim, ran_at: dt.datetime, next_run_at: Any) -> bool:
+        """The common case in one Core statement: the job is still this run's (its lease) and
+        was not moved while it ran, so it is rescheduled at ``next_run_at`` or, one-off, deleted.
+        False when it is not that case; ``run_next`` then sorts it out on the loaded row."""
+        ours = {"job_id": claim.job_id, "lease": claim.locked_until, "due": claim.scheduled_for}
+        if next_run_at is None:
+            result = self._connection().execute(self._finish_one_off, ours)
+        else:
+            result = self._connection().execute(
+                self._reschedule, {**ours, "ran_at": ran_at, "next_at": next_run_at}
+            )
+        return result.first() is not None
+
+    def _connection(self) -> Any:
+        return self.db.session.connection()
+
+    @functools.cached_property
+    def _ours(self) -> Any:
+        jobs = self.model.__table__
+        return sa.and_(
+            jobs.c.id == sa.bindparam("job_id"),
+            jobs.c.locked_until == sa.bindparam("lease", type_=jobs.c.locked_until.type),
+            jobs.c.next_run_at == sa.bindparam("due", type_=jobs.c.next_run_at.type),
+        )
+
+    @functools.cached_property
+    def _finish_one_off(self) -> Any:
+        jobs = self.model.__table__
+        return sa.delete(jobs).where(self._ours).returning(jobs.c.id)
+
+    @functools.cached_property
+    def _reschedule(self) -> Any:
+        jobs = self.model.__table__
+        return (
+            sa.update(jobs)
+            .where(self._ours)
+            .values(
+                last_run_at=sa.bindparam("ran_at", type_=jobs.c.last_run_at.type),
+                next_run_at=sa.bindparam("next_at", type_=jobs.c.next_run_at.type),
+                last_error=None,
+                attempts=0,
+                locked_until=None,
+            )
+            .returning(jobs.c.id)
+        )
 
     def _locked(self, claim: Claim) -> Any:
         """The job row, locked for its bookkeeping; ``None`` if it is gone, ``LOST`` if another

@@ -21,7 +21,7 @@ def _quiet() -> None:
 @click.option("--requests", "per_round", default=200, show_default=True, help="Requests per round.")
 @click.option("--rounds", default=5, show_default=True, help="Alternating rounds of each endpoint.")
 def bench_sync_command(per_round: int, rounds: int) -> None:
-    """The portal's sync endpoint against a one-read endpoint on the same server (target >= 0.5)."""
+    """The portal's sync endpoint against a one-read endpoint on the same server (target >= 0.6)."""
     from provlab.bench import bench_sync
 
     _quiet()
@@ -30,12 +30,14 @@ def bench_sync_command(per_round: int, rounds: int) -> None:
 
 @bench.command("year")
 @click.option("--users", default=1000, show_default=True, help="Users on the instance.")
-def bench_year_command(users: int) -> None:
-    """A simulated year of one portal and one instance (target < 5 s for 1,000 users)."""
+@click.option("--days", default=365, show_default=True, help="Simulated days.")
+def bench_year_command(users: int, days: int) -> None:
+    """A simulated year of one portal and one instance (target < 2 s for 1,000 users; other
+    sizes are held to the same time per user and day, i.e. linear growth)."""
     from provlab.bench import bench_year
 
     _quiet()
-    click.echo(bench_year(users).render())
+    click.echo(bench_year(users, days).render())
 
 
 @bench.command("seats")
@@ -47,3 +49,13 @@ def bench_seats_command(users: int) -> None:
     _quiet()
     for measurement in bench_seats(users):
         click.echo(measurement.render())
+
+
+@bench.command("review")
+@click.option("--subscriptions", default=10_000, show_default=True, help="Subscriptions reviewed.")
+def bench_review_command(subscriptions: int) -> None:
+    """A seat review of N subscriptions with a year of daily usage each (target < 10 s)."""
+    from provlab.bench import bench_review
+
+    _quiet()
+    click.echo(bench_review(subscriptions).render())

@@ -68,3 +68,40 @@ def test_in_process_party_moves_the_clock_and_runs_what_is_due(instance_app: Fla
     assert party.now() == due
     later = party.next_due()
     assert later is not None and later > due
+
+
+def _statements(app: Flask) -> list[str]:
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+def test_an_idle_in_process_party_answers_its_next_job_without_a_query(
+    portal_app: Flask,
+) -> None:
+    party = InProcessParty(portal_app)
+    first = party.next_due()
+    other = InProcessParty(portal_app)  # another orchestrator's view of the same app
+    assert other.next_due() == first
+    seen = _statements(portal_app)
+    assert party.next_due() == first and seen == []  # nothing changed: nothing asked
+
+    earlier = T0 + dt.timedelta(minutes=1)
+    with portal_app.app_context():
+        from webcore.transaction import unit_of_work
+
+        with unit_of_work():
+            portal_app.extensions["jobs"].schedule("prune_nonces", earlier, key="soon")
+    assert party.next_due() == earlier  # a committed change to the jobs table is seen
+    assert other.next_due() == earlier  # by every party of the app
+
+    with portal_app.app_context():
+        db = portal_app.extensions["sqlalchemy"]
+        portal_app.extensions["jobs"].schedule("prune_nonces", T0, key="undone")
+        db.session.rollback()
+    seen.clear()
+    assert party.next_due() == earlier and seen == []  # a rolled-back one changes nothing

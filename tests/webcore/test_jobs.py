@@ -700,3 +700,27 @@ def test_a_run_whose_lease_ran_out_and_was_claimed_again_is_undone(
     assert _evidence_count(app, "slow") == 3
     row = job_row(app, "slow")
     assert row is not None and row["next_run_at"] == at(2) and row["last_error"] is None
+
+
+def test_a_periodic_job_with_nothing_to_do_costs_a_few_statements(app: Flask) -> None:
+    """A claim and the run's bookkeeping are one statement each (plus the one that finds
+    nothing more due), however many jobs the table holds."""
+    registry = JobRegistry()
+
+    @registry.job("idle")
+    def idle(context: Any, args: dict[str, Any]) -> dt.datetime:
+        return context.now + dt.timedelta(hours=1)
+
+    scheduler = scheduler_for(app, registry)
+    with app.app_context():
+        for n in range(20):
+            scheduler.schedule("idle", at(100 + n), key=f"later-{n}")
+        scheduler.schedule("idle", at(1), key="now")
+        db.session.commit()
+        seen: list[str] = []
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+        runs = scheduler.run_due(at(1))
+    assert [run.key for run in runs] == ["now"]
+    statements = [s for s in seen if not s.startswith("BEGIN")]
+    assert len(statements) == 3, statements  # claim, reschedule, claim that finds nothing
+    assert job_row(app, "now")["next_run_at"] == at(2)  # type: ignore[index]
