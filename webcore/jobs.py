@@ -248,7 +248,10 @@ class JobScheduler:
 
     def earliest_due(self) -> dt.datetime | None:
         # Asked of every party at every step of time travel: a cached Core statement.
-        return self.db.session.connection().execute(self._earliest_due).scalar_one_or_none()  # type: ignore[no-any-return]
+        due: dt.datetime | None = (
+            self.db.session.connection().execute(self._earliest_due).scalar_one_or_none()
+        )
+        return due
 
     @functools.cached_property
     def _earliest_due(self) -> Any:
