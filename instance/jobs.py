@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from webcore.jobs import JobContext, JobRegistry, RetryPolicy
+from webcore.job_declarations import JobContext, JobRegistry, RetryPolicy
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, rel
 
 from webcore.auth import SessionUserMixin
 from webcore.db import NAMING_CONVENTION, TYPE_ANNOTATION_MAP
-from webcore.jobs import JobMixin
+from webcore.job_declarations import JobMixin
 from webcore.lockout import SignInLockoutMixin
 
 

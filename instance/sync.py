@@ -57,7 +57,7 @@ from protocol.license import License as LicenseDocument
 from protocol.messages import ActivationRequest, AddOnUsage, DailyUsage, SyncRequest
 from webcore.clock import app_clock
 from webcore.errors import Refusal
-from webcore.jobs import JobContext
+from webcore.job_declarations import JobContext
 from webcore.outbound import outside_transaction
 from webcore.transaction import unit_of_work
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from webcore.jobs import JobContext, JobRegistry, RetryPolicy
+from webcore.job_declarations import JobContext, JobRegistry, RetryPolicy
 
 registry = JobRegistry()
 

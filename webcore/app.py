@@ -25,7 +25,8 @@ from webcore.db import engine_options, init_db
 from webcore.errors import init_error_handler, wants_json
 from webcore.headers import init_security_headers
 from webcore.health import make_health_blueprint
-from webcore.jobs import JobRegistry, JobScheduler
+from webcore.job_declarations import JobRegistry
+from webcore.jobs import JobScheduler
 from webcore.keys import write_private_file
 from webcore.params import (
     DEFAULT_MAX_CONTENT_LENGTH,

@@ -15,7 +15,7 @@ from provlab.progress import TravelProgress
 from provlab.timetravel import travel_to
 from tests.support.jobs import extend_registry, install_registry
 from webcore.clock import app_clock
-from webcore.jobs import JobContext, JobRegistry
+from webcore.job_declarations import JobContext, JobRegistry
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 

@@ -18,7 +18,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from webcore.jobs import JobContext, JobRegistry, JobScheduler, RetryPolicy
+from webcore.job_declarations import JobContext, JobRegistry, RetryPolicy
+from webcore.jobs import JobScheduler
 
 FAIL_RETRY = RetryPolicy(max_attempts=3, base=dt.timedelta(hours=1), factor=2.0)
 

@@ -409,7 +409,7 @@ def test_feature_module_and_job_logs_are_redacted_too(
     # Module loggers ("instance.sync", "webcore.jobs") are children of no filtered logger: a
     # filter on the app logger alone would not see their records.
     from tests.support.jobs import install_registry
-    from webcore.jobs import JobRegistry
+    from webcore.job_declarations import JobRegistry
 
     app = signed_up.app
     registry = JobRegistry()

@@ -21,7 +21,8 @@ from flask import Flask
 from instance.models import Job, db
 from protocol.clock import format_utc
 from tests.support.jobs import FAIL_RETRY, add_evidence, build_registry, run_worker, scheduler_for
-from webcore.jobs import JobRegistry, JobScheduler
+from webcore.job_declarations import JobRegistry
+from webcore.jobs import JobScheduler
 
 # Row locks, savepoints and datetimes differ between backends: every test here runs on both.
 pytestmark = pytest.mark.all_backends
@@ -531,7 +532,7 @@ def test_concurrent_scheduling_of_the_same_key_leaves_one_row_and_no_error(
 def test_retry_policy_backs_off_exponentially_up_to_its_cap_and_gives_up_after_max_attempts() -> (
     None
 ):
-    from webcore.jobs import RetryPolicy
+    from webcore.job_declarations import RetryPolicy
 
     policy = RetryPolicy(
         max_attempts=5, base=dt.timedelta(minutes=1), factor=3.0, cap=dt.timedelta(minutes=20)

@@ -12,7 +12,7 @@ from protocol.clock import format_utc
 from tests.conftest import SIMULATION_TOKEN
 from tests.support.jobs import install_registry
 from webcore.clock import app_clock
-from webcore.jobs import JobContext, JobRegistry
+from webcore.job_declarations import JobContext, JobRegistry
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 AUTH = {"Authorization": f"Bearer {SIMULATION_TOKEN}"}
