@@ -32,7 +32,9 @@ def _without_credentials(url: str) -> str:
 def proxy_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
     """The proxy variables the instance's outbound calls honour (R16), credentials removed."""
     source = os.environ if environ is None else environ
-    return {name: _without_credentials(source[name]) for name in PROXY_VARIABLES if source.get(name)}
+    return {
+        name: _without_credentials(source[name]) for name in PROXY_VARIABLES if source.get(name)
+    }
 
 
 def diagnostics_bundle(app: Flask, *, running: bool = True) -> dict[str, Any]:
@@ -101,7 +103,11 @@ def diagnostics_bundle(app: Flask, *, running: bool = True) -> dict[str, Any]:
             "uploaded_at": when(license_row.uploaded_at),
         },
         "license_history": [
-            {"license_id": row.license_id, "type": row.license_type, "created_at": when(row.created_at)}
+            {
+                "license_id": row.license_id,
+                "type": row.license_type,
+                "created_at": when(row.created_at),
+            }
             for row in license_history()
         ],
         "sync": {

@@ -26,6 +26,8 @@ SETTINGS: list[Setting] = [
         None,
         "PEM file of the instance's own key; default keys/instance.pem in the instance path.",
     ),
-    Setting("GITLAB_VERSION", "17.5.0-ee", "The GitLab version this instance reports and enforces."),
+    Setting(
+        "GITLAB_VERSION", "17.5.0-ee", "The GitLab version this instance reports and enforces."
+    ),
     Setting("HOSTNAME", "gitlab.example.test", "The hostname the instance reports."),
 ]

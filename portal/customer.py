@@ -326,7 +326,9 @@ def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue
             subscription,
             key,
             flow.order_kind,
-            lambda k: flow.purchase(subscription, seats, method, now, current_user, idempotency_key=k),
+            lambda k: flow.purchase(
+                subscription, seats, method, now, current_user, idempotency_key=k
+            ),
         )
     return _purchased(subscription, order)
 

@@ -36,9 +36,7 @@ def idempotency_key(raw: str | None) -> str | None:
     if raw is None or raw == "":
         return None
     if not _KEY.fullmatch(raw):
-        raise Refused(
-            "The idempotency key must be 1 to 64 letters, digits, '-', '_', '.' or ':'."
-        )
+        raise Refused("The idempotency key must be 1 to 64 letters, digits, '-', '_', '.' or ':'.")
     return raw
 
 

@@ -194,9 +194,7 @@ class KeyChange:
     def from_dict(cls, data: object) -> Self:
         read = Reader("key_change", data, ("instance_id", "new_key_id"))
         with remote("key_change"):
-            return cls(
-                instance_id=read.text("instance_id"), new_key_id=read.text("new_key_id")
-            )
+            return cls(instance_id=read.text("instance_id"), new_key_id=read.text("new_key_id"))
 
 
 @dataclass(frozen=True)

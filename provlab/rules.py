@@ -74,7 +74,6 @@ def unknown_rule_ids(proofs: dict[str, list[Proof]]) -> list[str]:
     return sorted(rule_id for rule_id in proofs if rule_id not in known)
 
 
-
 _PACKAGES = ("protocol", "webcore", "portal", "instance", "provlab")
 
 

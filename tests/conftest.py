@@ -71,7 +71,9 @@ _app_numbers = itertools.count()
 AppMaker = Callable[..., Flask]
 
 
-def _app_config(tmp_path: Path, name: str, url: str, clock: str, start: str, extra: dict[str, Any]) -> dict[str, Any]:
+def _app_config(
+    tmp_path: Path, name: str, url: str, clock: str, start: str, extra: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "INSTANCE_PATH": str(tmp_path / f"{name}-{next(_app_numbers)}"),
         "DATABASE_URL": url,
@@ -106,12 +108,16 @@ def _app_maker(
 
 
 @pytest.fixture
-def make_portal(tmp_path: Path, database_pool: databases.Pool, db_backend: str) -> Iterator[AppMaker]:
+def make_portal(
+    tmp_path: Path, database_pool: databases.Pool, db_backend: str
+) -> Iterator[AppMaker]:
     yield from _app_maker("portal", tmp_path, database_pool, db_backend)
 
 
 @pytest.fixture
-def make_instance(tmp_path: Path, database_pool: databases.Pool, db_backend: str) -> Iterator[AppMaker]:
+def make_instance(
+    tmp_path: Path, database_pool: databases.Pool, db_backend: str
+) -> Iterator[AppMaker]:
     yield from _app_maker("instance", tmp_path, database_pool, db_backend)
 
 
@@ -152,13 +158,23 @@ def live_server() -> Iterator[Callable[[Flask], LiveServer]]:
 # -- browser ---------------------------------------------------------------------------------------
 
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("PROVLAB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (
+        os.environ.get("PROVLAB_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
 
 
 @pytest.fixture(scope="session")

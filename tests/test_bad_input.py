@@ -87,16 +87,24 @@ def _orders(app: Flask) -> int:
 def test_purchase_seats_in_strange_digits_are_refused(portal_world: World, seats: str) -> None:
     name = portal_world.path_values["name"][0]
     for flow in ("add_seats", "buy_duo_pro"):
-        response = _post(portal_world, "customer", f"/subscriptions/{name}/{flow}",
-                         data={"seats": seats, "step": "summary"})
+        response = _post(
+            portal_world,
+            "customer",
+            f"/subscriptions/{name}/{flow}",
+            data={"seats": seats, "step": "summary"},
+        )
         assert response.status_code == 422, (flow, seats)
         assert "Enter a number of seats" in response.get_data(as_text=True)
 
 
 def test_a_payment_method_past_int64_buys_nothing(portal_world: World) -> None:
     name = portal_world.path_values["name"][0]
-    response = _post(portal_world, "customer", f"/subscriptions/{name}/buy_duo_pro",
-                     data={"seats": "5", "step": "purchase", "payment_method": TOO_BIG})
+    response = _post(
+        portal_world,
+        "customer",
+        f"/subscriptions/{name}/buy_duo_pro",
+        data={"seats": "5", "step": "purchase", "payment_method": TOO_BIG},
+    )
     assert response.status_code == 422
     assert "Choose one of your payment methods." in response.get_data(as_text=True)
     assert _orders(portal_world.app) == 0
@@ -105,8 +113,13 @@ def test_a_payment_method_past_int64_buys_nothing(portal_world: World) -> None:
 @pytest.mark.parametrize("seats", ["²", TOO_BIG])
 def test_sales_orders_refuse_strange_numbers(portal_world: World, seats: str) -> None:
     name = portal_world.path_values["name"][0]
-    response = _post(portal_world, "sales", f"/sales/subscriptions/{name}/orders",
-                     data={"kind": "subscription_seats", "seats": seats}, follow_redirects=True)
+    response = _post(
+        portal_world,
+        "sales",
+        f"/sales/subscriptions/{name}/orders",
+        data={"kind": "subscription_seats", "seats": seats},
+        follow_redirects=True,
+    )
     assert "Enter a whole number for seats." in response.get_data(as_text=True)
     assert _orders(portal_world.app) == 0
 
@@ -124,11 +137,17 @@ def test_ids_in_urls_past_int64_or_in_other_digits_are_404(
 @pytest.mark.parametrize("body", [hostile.deep_json(1000), hostile.deep_list(1000), "[" * 50])
 def test_deep_or_malformed_json_is_400_on_portal_apis(portal_world: World, body: str) -> None:
     for path in ("/api/v1/trial_requests", "/api/v1/activations", "/api/v1/seat_links"):
-        response = _post(portal_world, "anonymous", path, data=body,
-                         content_type="application/json")
+        response = _post(
+            portal_world, "anonymous", path, data=body, content_type="application/json"
+        )
         assert response.status_code == 400, path
-    response = _post(portal_world, "anonymous", "/-/simulation/run-due", data=body,
-                     content_type="application/json")
+    response = _post(
+        portal_world,
+        "anonymous",
+        "/-/simulation/run-due",
+        data=body,
+        content_type="application/json",
+    )
     assert response.status_code == 400
 
 
@@ -141,8 +160,9 @@ def test_sign_in_with_a_json_body_is_no_crash(portal_world: World) -> None:
 def test_a_body_past_the_limit_is_413_with_a_clear_message(make_portal: Any) -> None:
     app = make_portal(MAX_CONTENT_LENGTH=4096)
     client = app.test_client()
-    response = client.post("/api/v1/trial_requests", data="x" * 5000,
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/trial_requests", data="x" * 5000, content_type="application/json"
+    )
     assert response.status_code == 413
     assert response.get_json()["error"] == (
         "The request is too large: at most 4096 bytes are accepted."
@@ -176,8 +196,9 @@ def test_api_pagination_is_validated_as_gitlab_does(
     instance_world: World, name: str, value: str
 ) -> None:
     headers = instance_world.headers["api"]
-    response = _api(instance_world).get("/api/v4/users", query_string={name: value},
-                                        headers=headers)
+    response = _api(instance_world).get(
+        "/api/v4/users", query_string={name: value}, headers=headers
+    )
     assert response.status_code == 400
     assert response.get_json() == {"error": f"{name} is invalid"}
 
@@ -196,8 +217,12 @@ def test_admin_user_edit_past_int64_is_404(instance_world: World) -> None:
 
 @pytest.mark.parametrize("value", ["²", "٣", TOO_BIG])
 def test_duo_seat_changes_refuse_strange_user_ids(instance_world: World, value: str) -> None:
-    response = _post(instance_world, "admin", "/admin/gitlab_duo/seats",
-                     data={"action": "assign", "user_ids": [value, value]})
+    response = _post(
+        instance_world,
+        "admin",
+        "/admin/gitlab_duo/seats",
+        data={"action": "assign", "user_ids": [value, value]},
+    )
     assert response.status_code == 400
 
 
@@ -256,7 +281,8 @@ def test_graphql_hides_internal_errors_and_logs_them(
 
 
 @pytest.mark.parametrize(
-    "query", ["query " + "{ a " * 3000 + "}" * 3000, "query { " + "addOnPurchases { id } " * 3000 + "}"]
+    "query",
+    ["query " + "{ a " * 3000 + "}" * 3000, "query { " + "addOnPurchases { id } " * 3000 + "}"],
 )
 def test_graphql_huge_or_deep_queries_are_graphql_errors(instance_world: World, query: str) -> None:
     response = _graphql(instance_world, {"query": query})
@@ -268,6 +294,7 @@ def test_graphql_huge_or_deep_queries_are_graphql_errors(instance_world: World, 
 def test_deep_json_is_400_on_instance_apis(instance_world: World, body: str) -> None:
     headers = instance_world.headers["api"]
     for path in ("/api/graphql", "/api/v4/users"):
-        response = _api(instance_world).post(path, data=body, content_type="application/json",
-                                             headers=headers)
+        response = _api(instance_world).post(
+            path, data=body, content_type="application/json", headers=headers
+        )
         assert response.status_code == 400, path

@@ -52,8 +52,11 @@ def _scalar(world: World, name: str) -> st.SearchStrategy[str]:
 
 
 def _json_value(world: World, name: str) -> st.SearchStrategy[Any]:
-    gids = [prefix + number for prefix in hostile.GRAPHQL_GID_PREFIXES for number in
-            hostile.HOSTILE_NUMBERS[:8]]
+    gids = [
+        prefix + number
+        for prefix in hostile.GRAPHQL_GID_PREFIXES
+        for number in hostile.HOSTILE_NUMBERS[:8]
+    ]
     leaf = st.one_of(
         _scalar(world, name),
         st.sampled_from(gids),
@@ -102,7 +105,9 @@ def _send(world: World, data: st.DataObject) -> tuple[str, str, Any, Callable[[]
     path = hostile.build_path(rule, values)
     names = sorted(world.field_values)
     query = data.draw(
-        st.dictionaries(st.sampled_from(names), st.deferred(lambda: _scalar(world, "q")), max_size=3)
+        st.dictionaries(
+            st.sampled_from(names), st.deferred(lambda: _scalar(world, "q")), max_size=3
+        )
         | st.dictionaries(
             st.sampled_from(["page", "per_page", "code", "download", "filter", "sort"]),
             st.sampled_from(["1", "2", *hostile.HOSTILE_NUMBERS]),
@@ -129,8 +134,11 @@ def _send(world: World, data: st.DataObject) -> tuple[str, str, Any, Callable[[]
         if rule.rule == "/api/graphql":
             body = json.dumps(data.draw(_graphql_body(world)))
         else:
-            fields = data.draw(st.lists(st.sampled_from(names + ["request", "current_file"]),
-                                        max_size=5, unique=True))
+            fields = data.draw(
+                st.lists(
+                    st.sampled_from(names + ["request", "current_file"]), max_size=5, unique=True
+                )
+            )
             body = json.dumps({name: data.draw(_json_value(world, name)) for name in fields})
     elif kind == "raw":
         content_type = "application/json"

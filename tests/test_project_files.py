@@ -59,3 +59,8 @@ def test_scripts_test_checks_the_protocol_and_webcore_strictly_with_mypy() -> No
         m for m in relaxed if m.split(".")[0] in ("protocol", "webcore") and m != "webcore.auth"
     ]
     assert re.search(r"^\.venv/bin/mypy$", (ROOT / "scripts" / "test").read_text(), re.M)
+
+
+def test_scripts_test_checks_the_format_of_every_file() -> None:
+    script = (ROOT / "scripts" / "test").read_text()
+    assert re.search(r"^\.venv/bin/ruff format --check --quiet \.$", script, re.M)

@@ -32,9 +32,7 @@ def _assert_safe(world: World) -> list[str]:
         headers = hostile.request_headers(world, role, path)
         for method in ("HEAD", "GET"):
             before = hostile.snapshot(world.app)
-            response = client.open(
-                path, method=method, data=_form(world, role), headers=headers
-            )
+            response = client.open(path, method=method, data=_form(world, role), headers=headers)
             after = hostile.snapshot(world.app)
             assert response.status_code < 500, (method, path, response.status_code)
             assert hostile.changed_tables(before, after) == [], (method, path)
@@ -45,7 +43,9 @@ def _assert_safe(world: World) -> list[str]:
 def test_get_and_head_with_a_body_change_nothing_on_the_portal(portal_app: Flask) -> None:
     checked = _assert_safe(hostile.portal_world(portal_app))
     assert "HEAD /trials/duo" in checked
-    assert any(line.startswith("HEAD /subscriptions/") and "buy_duo_pro" in line for line in checked)
+    assert any(
+        line.startswith("HEAD /subscriptions/") and "buy_duo_pro" in line for line in checked
+    )
 
 
 def test_get_and_head_with_a_body_change_nothing_on_the_instance(

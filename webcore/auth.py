@@ -152,9 +152,7 @@ def _session_loader(load_user: Callable[[str], Any | None]) -> Callable[[str], A
     return load
 
 
-def init_auth(
-    app: Flask, load_user: Callable[[str], Any | None], lockout_model: type[Any]
-) -> None:
+def init_auth(app: Flask, load_user: Callable[[str], Any | None], lockout_model: type[Any]) -> None:
     """``load_user`` finds a user by database id; ``lockout_model`` maps the app's
     ``sign_in_lockouts`` table (webcore.lockout.SignInLockoutMixin)."""
     manager = LoginManager()

@@ -40,7 +40,8 @@ def shoot(page: Any, name: str) -> list[Path]:
 def overflows(page: Any) -> list[str]:
     """What sticks out to the right when the page scrolls sideways (content wider than the
     window; a scrolling table's own cells excepted); empty when it does not."""
-    return list(page.evaluate("""() => {
+    return list(
+        page.evaluate("""() => {
       if (document.documentElement.scrollWidth <= window.innerWidth + 1) return [];
       const out = [];
       for (const el of document.querySelectorAll("body *")) {
@@ -51,7 +52,8 @@ def overflows(page: Any) -> list[str]:
         }
       }
       return out.slice(0, 8);
-    }"""))
+    }""")
+    )
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
@@ -60,8 +62,12 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
         page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"],
-         "nodes": [n["target"] for n in v["nodes"]][:5]}
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
         for v in result["violations"]
         if v["impact"] in FAILING_IMPACTS
     ]

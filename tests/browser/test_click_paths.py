@@ -48,7 +48,9 @@ def test_000_assign_seats_on_self_managed_after_synchronizing_the_subscription(
     sign_in(page, url, "root", PASSWORD)
 
     # 1. On the left sidebar, at the bottom, select Admin.
-    page.get_by_role("complementary", name="Sidebar").get_by_role("link", name="Admin", exact=True).click()
+    page.get_by_role("complementary", name="Sidebar").get_by_role(
+        "link", name="Admin", exact=True
+    ).click()
     page.get_by_role("link", name="Subscription", exact=True).click()
     _activate_by_labels(page)
     fake_portal.duo(subscription, 2)  # bought in the portal after activation
@@ -67,7 +69,10 @@ def test_000_assign_seats_on_self_managed_after_synchronizing_the_subscription(
     assert toggle.get_attribute("aria-checked") == "false"
     toggle.click()
     page.get_by_text("1 user assigned a seat.").wait_for()
-    assert page.get_by_role("row", name="Alice Ng").get_by_role("switch").get_attribute("aria-checked") == "true"
+    assert (
+        page.get_by_role("row", name="Alice Ng").get_by_role("switch").get_attribute("aria-checked")
+        == "true"
+    )
     assert assigned_usernames(app) == {"alice"}
 
 
@@ -117,7 +122,9 @@ def test_an_ordinary_user_sees_their_profile_and_whether_they_have_gitlab_duo(
     assert sidebar.get_by_role("link", name="Access tokens").get_attribute("href") == (
         "/-/user_settings/personal_access_tokens"
     )
-    assert sidebar.get_by_role("link", name="Admin", exact=True).count() == 0  # not an administrator
+    assert (
+        sidebar.get_by_role("link", name="Admin", exact=True).count() == 0
+    )  # not an administrator
 
 
 def _subscription_card(page: Any, name: str) -> Any:

@@ -61,7 +61,6 @@ def test_the_page_refuses_a_token_without_scopes_or_with_a_past_date(app: Flask)
     assert "no active personal access tokens" in browser.get(PATH).get_data(as_text=True)
 
 
-
 def test_the_page_that_shows_a_new_token_is_never_cached(app: Flask) -> None:
     """The secret appears once, in the answer to the form: no browser or proxy may keep it."""
     add_user(app, "dev")

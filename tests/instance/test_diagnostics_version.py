@@ -16,7 +16,10 @@ def test_serving_process_reports_its_running_version(app: Flask) -> None:
     app.config["GITLAB_VERSION"] = "16.7.0"
     with app.app_context():
         about = diagnostics_bundle(app)["instance"]
-    assert (about["gitlab_version"], about["gitlab_version_source"]) == ("16.7.0", "running instance")
+    assert (about["gitlab_version"], about["gitlab_version_source"]) == (
+        "16.7.0",
+        "running instance",
+    )
 
 
 def test_exported_bundle_never_reports_the_exporters_configured_version(app: Flask) -> None:

@@ -79,12 +79,18 @@ def _summary(client: Any, name: str, flow: str, seats: int) -> dict[str, str]:
     """The *Purchase summary* as the browser shows it: the form the buyer submits."""
     token = csrf_token(client, "/subscriptions")
     page = client.post(
-        f"/subscriptions/{name}/{flow}", data={"seats": str(seats), "step": "summary", "csrf_token": token}
+        f"/subscriptions/{name}/{flow}",
+        data={"seats": str(seats), "step": "summary", "csrf_token": token},
     )
     assert page.status_code == 200 and "Purchase summary" in page.get_data(as_text=True)
     key = _KEY.search(page.get_data(as_text=True))
     assert key, "the summary form carries no idempotency key"
-    return {"seats": str(seats), "step": "purchase", "idempotency_key": key.group(1), "csrf_token": token}
+    return {
+        "seats": str(seats),
+        "step": "purchase",
+        "idempotency_key": key.group(1),
+        "csrf_token": token,
+    }
 
 
 def _submit(client: Any, name: str, flow: str, form: dict[str, str], card: int) -> Any:
@@ -187,7 +193,11 @@ def test_the_same_sales_order_form_submitted_twice_places_one_order(portal_app: 
     assert set(keys) >= {"duo_enterprise", "subscription_seats", "renewal"}
     assert len(set(keys.values())) == len(keys)  # one key per form
     token = csrf_token(sales, "/sales")
-    form = {"kind": "subscription_seats", "seats": "5", "idempotency_key": keys["subscription_seats"]}
+    form = {
+        "kind": "subscription_seats",
+        "seats": "5",
+        "idempotency_key": keys["subscription_seats"],
+    }
 
     first = sales.post(f"/sales/subscriptions/{name}/orders", data={**form, "csrf_token": token})
     second = sales.post(f"/sales/subscriptions/{name}/orders", data={**form, "csrf_token": token})
@@ -218,11 +228,20 @@ def test_the_cli_places_an_order_once_per_idempotency_key(
         assert result.exit_code == 0, result.output
         return json.loads(result.output)
 
-    provlab("create-customer", CUSTOMER, "--name", "O", "--password", "secret123", "--card", "Visa:4242")
+    provlab(
+        "create-customer", CUSTOMER, "--name", "O", "--password", "secret123", "--card", "Visa:4242"
+    )
     provlab("create-customer", SALES, "--name", "S", "--password", "secret123", "--role", "sales")
     name = provlab(
-        "create-subscription", "--customer", CUSTOMER, "--plan", "premium", "--seats", "10",
-        "--contact-email", "c@example.com",
+        "create-subscription",
+        "--customer",
+        CUSTOMER,
+        "--plan",
+        "premium",
+        "--seats",
+        "10",
+        "--contact-email",
+        "c@example.com",
     )["name"]
     buy = ("buy-duo-pro", name, "--seats", "3", "--card", "4242", "--idempotency-key", "buy-1")
     assert provlab(*buy)["id"] == provlab(*buy)["id"]

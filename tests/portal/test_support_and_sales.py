@@ -238,7 +238,9 @@ def test_r9_legacy_and_offline_license_files_are_signed_with_the_portal_keys(
     assert files[trial].license_type is LicenseType.LEGACY and files[trial].trial
     assert (files[trial].ends_on - files[trial].starts_on).days == 30
     assert files[offline].license_type is LicenseType.OFFLINE_CLOUD
-    refused = post_form(owner, f"/subscriptions/{cloud}/license", {}, page=f"/subscriptions/{cloud}")
+    refused = post_form(
+        owner, f"/subscriptions/{cloud}/license", {}, page=f"/subscriptions/{cloud}"
+    )
     assert refused.status_code == 302  # use the code
 
 

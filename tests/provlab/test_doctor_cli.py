@@ -47,7 +47,9 @@ def world(tmp_path: Path) -> Any:
         for step in scenario.steps:
             run_step(StepContext(world, scenario, step))
         # What `provlab up` leaves behind, so the doctor reads the pair's simulated time.
-        RunningPair(world.portal_url, world.instance_url, True, SIMULATION_TOKEN, 0, 0).save(world.folder)
+        RunningPair(world.portal_url, world.instance_url, True, SIMULATION_TOKEN, 0, 0).save(
+            world.folder
+        )
         yield world
     finally:
         world.close()
@@ -67,16 +69,27 @@ def test_doctor_names_the_embargo_from_the_portal_alone(world: Any) -> None:
     assert "dropped — reason embargoed_country" in result.output
 
 
-def test_exported_bundle_lets_support_diagnose_without_the_instance(world: Any, tmp_path: Path) -> None:
+def test_exported_bundle_lets_support_diagnose_without_the_instance(
+    world: Any, tmp_path: Path
+) -> None:
     bundle = tmp_path / "bundle.json"
     exported = CliRunner().invoke(
         main,
-        ["instance", "--instance-path", str(world.folder / "instance"), "diagnostics", "-o", str(bundle)],
+        [
+            "instance",
+            "--instance-path",
+            str(world.folder / "instance"),
+            "diagnostics",
+            "-o",
+            str(bundle),
+        ],
         catch_exceptions=False,
     )
     assert exported.exit_code == 0, exported.output
     text = bundle.read_text()
-    assert "glpat-" not in text and "BEGIN" not in text and "token" not in json.loads(text)["license"]
+    assert (
+        "glpat-" not in text and "BEGIN" not in text and "token" not in json.loads(text)["license"]
+    )
     result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(bundle), "--json")
     verdict = json.loads(result.output)
     # The trial was created at 05:00, after the instance's daily sync slot (03:00-04:59).
@@ -94,10 +107,16 @@ def test_doctor_reads_a_live_instance_with_an_admin_token(world: Any) -> None:
         token = create_token(admin, "support", ["api"], app_clock(world.instance).now())
     synced = world.admin_client().post(
         f"{world.instance_url}/admin/license/sync_seat_link",
-        headers={"X-CSRFToken": _csrf(world.admin_client().get(f"{world.instance_url}/admin/subscription").text)},
+        headers={
+            "X-CSRFToken": _csrf(
+                world.admin_client().get(f"{world.instance_url}/admin/subscription").text
+            )
+        },
     )
     assert synced.json() == {"success": True}
-    result = doctor(world, "--subscription", "A-S00000502", "--instance", world.instance_url, "--token", token)
+    result = doctor(
+        world, "--subscription", "A-S00000502", "--instance", world.instance_url, "--token", token
+    )
     assert result.exit_code == 1, result.output
     assert "[R24]" in result.output and "no seats are assigned" in result.output
 
@@ -120,7 +139,10 @@ def test_json_carries_every_finding_and_exit_status_says_a_cause_was_found(world
 
 
 def test_usage_errors_exit_with_2(world: Any) -> None:
-    assert doctor(world, "--subscription", "A-S00000502", "--instance", world.instance_url).exit_code == 2
+    assert (
+        doctor(world, "--subscription", "A-S00000502", "--instance", world.instance_url).exit_code
+        == 2
+    )
     assert doctor(world).exit_code == 2  # no --subscription
     result = doctor(world, "--subscription", "A-S00000502", "--var", str(world.folder / "nowhere"))
     assert result.exit_code == 2 and "no portal database" in result.output
@@ -139,7 +161,9 @@ def test_healthy_trial_exits_0(world: Any) -> None:
         assign_seat(purchase.id, alice, app_clock(world.instance).now())
     result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(_export(world)))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("VERDICT: The trial is active on the instance running A-S00000502")
+    assert result.output.startswith(
+        "VERDICT: The trial is active on the instance running A-S00000502"
+    )
 
 
 def test_exported_bundle_carries_the_version_the_instance_ran_not_the_exporters(world: Any) -> None:
@@ -152,21 +176,37 @@ def test_exported_bundle_carries_the_version_the_instance_ran_not_the_exporters(
     assert bundle["instance"]["proxy"] is None  # the exporting shell's proxy means nothing
     result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(_export(world)))
     assert result.exit_code == 1
-    assert result.output.startswith("VERDICT: The instance runs GitLab 16.7.0; GitLab Duo Pro needs 16.8.0")
+    assert result.output.startswith(
+        "VERDICT: The instance runs GitLab 16.7.0; GitLab Duo Pro needs 16.8.0"
+    )
     assert "portal: the instance reported GitLab 16.7.0" in result.output
 
 
-def test_diagnostics_from_the_running_instance_with_url_and_token(world: Any, tmp_path: Path) -> None:
+def test_diagnostics_from_the_running_instance_with_url_and_token(
+    world: Any, tmp_path: Path
+) -> None:
     world.instance.config["GITLAB_VERSION"] = "16.9.0"  # upgraded since its last sync
     bundle = tmp_path / "live.json"
     exported = CliRunner().invoke(
         main,
-        ["instance", "diagnostics", "--url", world.instance_url, "--token", _admin_token(world), "-o", str(bundle)],
+        [
+            "instance",
+            "diagnostics",
+            "--url",
+            world.instance_url,
+            "--token",
+            _admin_token(world),
+            "-o",
+            str(bundle),
+        ],
         catch_exceptions=False,
     )
     assert exported.exit_code == 0, exported.output
     about = json.loads(bundle.read_text())["instance"]
-    assert (about["gitlab_version"], about["gitlab_version_source"]) == ("16.9.0", "running instance")
+    assert (about["gitlab_version"], about["gitlab_version_source"]) == (
+        "16.9.0",
+        "running instance",
+    )
     refused = CliRunner().invoke(main, ["instance", "diagnostics", "--url", world.instance_url])
     assert refused.exit_code == 2
 
@@ -184,7 +224,11 @@ def _admin_token(world: Any) -> str:
 def _synchronize(world: Any) -> None:
     synced = world.admin_client().post(
         f"{world.instance_url}/admin/license/sync_seat_link",
-        headers={"X-CSRFToken": _csrf(world.admin_client().get(f"{world.instance_url}/admin/subscription").text)},
+        headers={
+            "X-CSRFToken": _csrf(
+                world.admin_client().get(f"{world.instance_url}/admin/subscription").text
+            )
+        },
     )
     assert synced.json() == {"success": True}
 
@@ -193,7 +237,14 @@ def _export(world: Any) -> Path:
     bundle = world.folder / "exported.json"
     exported = CliRunner().invoke(
         main,
-        ["instance", "--instance-path", str(world.folder / "instance"), "diagnostics", "-o", str(bundle)],
+        [
+            "instance",
+            "--instance-path",
+            str(world.folder / "instance"),
+            "diagnostics",
+            "-o",
+            str(bundle),
+        ],
         catch_exceptions=False,
     )
     assert exported.exit_code == 0, exported.output

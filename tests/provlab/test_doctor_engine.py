@@ -45,8 +45,16 @@ def portal(**changes: object) -> PortalEvidence:
 
 
 def lead(status: str, reason: str | None = None) -> LeadEvidence:
-    return LeadEvidence(SUBMITTED, "owner@example.com", "DE", "duo_pro", status, reason, None,
-                        PROCESSED if status != "pending" else None)
+    return LeadEvidence(
+        SUBMITTED,
+        "owner@example.com",
+        "DE",
+        "duo_pro",
+        status,
+        reason,
+        None,
+        PROCESSED if status != "pending" else None,
+    )
 
 
 TRIAL = TrialEvidence("duo_pro", 50, dt.date(2026, 3, 4), dt.date(2026, 5, 3), PROCESSED)
@@ -76,7 +84,9 @@ def test_doctor_no_lead_means_no_trial_request_received() -> None:
 
 def test_doctor_pending_lead_names_the_next_processing_time() -> None:
     next_run = dt.datetime(2026, 3, 6, 5, 0, tzinfo=dt.UTC)
-    verdict = diagnose_trial(portal(leads=(lead("pending"),), next_lead_processing_at=next_run), None)
+    verdict = diagnose_trial(
+        portal(leads=(lead("pending"),), next_lead_processing_at=next_run), None
+    )
     assert (verdict.cause, verdict.rule) == ("lead_not_processed", "R21")
     assert "2026-03-06T05:00:00Z" in verdict.next_action
 
@@ -157,7 +167,9 @@ def test_doctor_reads_r17_minimums_from_the_protocol_one_place(
 def test_doctor_trial_newer_than_last_sync_is_not_yet_synced() -> None:
     created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
     before = dt.datetime(2026, 3, 4, 3, 41, tzinfo=dt.UTC)  # an hour before the trial
-    verdict = diagnose_trial(created, instance(last_sync_at=before, duo_tier=None, assigned_seats=0))
+    verdict = diagnose_trial(
+        created, instance(last_sync_at=before, duo_tier=None, assigned_seats=0)
+    )
     assert (verdict.cause, verdict.rule) == ("not_yet_synced", "R13")
     assert "2026-03-06T03:41:00Z" in verdict.next_action
 
@@ -166,16 +178,24 @@ def test_doctor_failing_sync_behind_a_proxy_is_named() -> None:
     created = portal(leads=(lead("trial_created"),), trials=(TRIAL,))
     verdict = diagnose_trial(
         created,
-        instance(last_sync_at=None, last_sync_error="Cannot reach the portal: proxy refused",
-                 proxy="http://proxy.internal:3128", duo_tier=None, assigned_seats=0),
+        instance(
+            last_sync_at=None,
+            last_sync_error="Cannot reach the portal: proxy refused",
+            proxy="http://proxy.internal:3128",
+            duo_tier=None,
+            assigned_seats=0,
+        ),
     )
     assert (verdict.cause, verdict.rule) == ("sync_failing", "R16")
     assert any("proxy" in line for line in verdict.evidence)
 
 
 def test_doctor_portal_only_evidence_uses_the_portals_last_sync() -> None:
-    created = portal(leads=(lead("trial_created"),), trials=(TRIAL,),
-                     last_sync_at=dt.datetime(2026, 3, 4, 3, 0, tzinfo=dt.UTC))
+    created = portal(
+        leads=(lead("trial_created"),),
+        trials=(TRIAL,),
+        last_sync_at=dt.datetime(2026, 3, 4, 3, 0, tzinfo=dt.UTC),
+    )
     assert diagnose_trial(created, None).cause == "not_yet_synced"
 
 
@@ -219,7 +239,9 @@ def test_instance_licensed_for_another_subscription_is_the_verdict_not_nothing_t
 
 
 def test_instance_of_another_subscription_leaves_this_one_to_the_portals_evidence() -> None:
-    never_activated = replace(CREATED, activated_instance=None, activated_at=None, last_sync_at=None)
+    never_activated = replace(
+        CREATED, activated_instance=None, activated_at=None, last_sync_at=None
+    )
     verdict = diagnose_trial(never_activated, instance(subscription_name="A-S00099999"))
     assert verdict.cause == "other_subscription"
     assert [finding.cause for finding in verdict.also] == ["not_activated"]
@@ -257,7 +279,9 @@ def test_old_version_and_failing_sync_are_both_named_first_on_the_path_first() -
     assert [(f.cause, f.rule) for f in verdict.also] == [("sync_failing", "R16")]
     assert "proxy" in verdict.also[0].next_action
     rendered = verdict.render()
-    assert rendered.index("VERDICT: The instance runs GitLab 16.7.0") < rendered.index("ALSO:    The instance cannot sync")
+    assert rendered.index("VERDICT: The instance runs GitLab 16.7.0") < rendered.index(
+        "ALSO:    The instance cannot sync"
+    )
 
 
 def test_embargo_and_offline_license_are_both_named() -> None:
@@ -269,7 +293,9 @@ def test_embargo_and_offline_license_are_both_named() -> None:
 
 
 def test_offline_license_explains_its_own_sync_failure() -> None:
-    offline = instance(license_type="offline_cloud", last_sync_error="not cloud licensed", duo_tier=None)
+    offline = instance(
+        license_type="offline_cloud", last_sync_error="not cloud licensed", duo_tier=None
+    )
     verdict = diagnose_trial(CREATED, offline)
     assert verdict.cause == "offline_cloud_license"
     assert verdict.also == ()
@@ -278,7 +304,10 @@ def test_offline_license_explains_its_own_sync_failure() -> None:
 def test_json_carries_every_finding() -> None:
     embargoed = portal(leads=(lead("dropped", "embargoed_country"),), license_type="offline_cloud")
     answer = diagnose_trial(embargoed, None).to_dict()
-    assert [f["cause"] for f in answer["findings"]] == ["embargoed_country", "offline_cloud_license"]
+    assert [f["cause"] for f in answer["findings"]] == [
+        "embargoed_country",
+        "offline_cloud_license",
+    ]
     assert [f["cause"] for f in answer["also"]] == ["offline_cloud_license"]
     assert all(f["rule"] and f["next_action"] and f["facts"] for f in answer["findings"])
 
@@ -304,7 +333,9 @@ def test_bundle_without_a_version_uses_the_portals() -> None:
     unknown = instance(gitlab_version=None, version_source="unknown")
     verdict = diagnose_trial(replace(CREATED, reported_version="16.7.0"), unknown)
     assert verdict.cause == "version_too_old"
-    assert any(fact.startswith("portal: the instance reported GitLab 16.7.0") for fact in verdict.facts)
+    assert any(
+        fact.startswith("portal: the instance reported GitLab 16.7.0") for fact in verdict.facts
+    )
 
 
 @pytest.mark.parametrize(
@@ -340,4 +371,6 @@ def test_healthy_verdict_names_what_it_rests_on() -> None:
     verdict = diagnose_trial(CREATED, instance())
     assert verdict.healthy and verdict.findings == ()
     assert "A-S00012345" in verdict.headline and "3 seats are assigned" in verdict.headline
-    assert any(fact.startswith("instance") and "licensed for A-S00012345" in fact for fact in verdict.facts)
+    assert any(
+        fact.startswith("instance") and "licensed for A-S00012345" in fact for fact in verdict.facts
+    )

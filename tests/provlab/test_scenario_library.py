@@ -18,7 +18,9 @@ LIBRARY = sorted((ROOT / "scenarios").rglob("*.yaml"))
 
 
 @pytest.mark.parametrize("transport", ["inprocess", "http"])
-@pytest.mark.parametrize("path", LIBRARY, ids=[str(p.relative_to(ROOT / "scenarios")) for p in LIBRARY])
+@pytest.mark.parametrize(
+    "path", LIBRARY, ids=[str(p.relative_to(ROOT / "scenarios")) for p in LIBRARY]
+)
 def test_scenario_passes(path: Path, transport: str) -> None:
     result = run_file(path, transport)
     assert result.passed, result.report()
@@ -36,7 +38,9 @@ def test_a_failing_expectation_is_reported_with_the_timeline(tmp_path: Path) -> 
     broken.write_text(source.replace("reason: embargoed_country}", "reason: email_not_contact}"))
     result = run_file(broken, "inprocess")
     assert not result.passed and result.kind == "failed"
-    assert "lead reason is 'embargoed_country', expected 'email_not_contact'" in (result.failure or "")
+    assert "lead reason is 'embargoed_country', expected 'email_not_contact'" in (
+        result.failure or ""
+    )
     report = result.report()
     assert "timeline:" in report
     assert "process_leads" in report  # the portal's job that dropped the lead is on it

@@ -22,11 +22,17 @@ def error_of(path: Path) -> ScenarioError:
 
 
 def test_a_well_formed_scenario_loads_with_step_lines(tmp_path: Path) -> None:
-    path = write(tmp_path, "name: Two days pass\nrules: [r13]\nseed: 3\nsteps:\n  - advance: 1d\n\n  - advance: 1d\n")
+    path = write(
+        tmp_path,
+        "name: Two days pass\nrules: [r13]\nseed: 3\nsteps:\n  - advance: 1d\n\n  - advance: 1d\n",
+    )
     scenario = load_scenario(path)
     assert scenario.rules == ("R13",)
     assert scenario.seed == 3
-    assert [(s.kind, s.args, s.line) for s in scenario.steps] == [("advance", "1d", 5), ("advance", "1d", 7)]
+    assert [(s.kind, s.args, s.line) for s in scenario.steps] == [
+        ("advance", "1d", 5),
+        ("advance", "1d", 7),
+    ]
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
@@ -43,7 +49,9 @@ def test_unknown_top_level_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_step_with_two_actions_is_refused_at_its_line(tmp_path: Path) -> None:
-    error = error_of(write(tmp_path, "name: x\nsteps:\n  - advance: 1d\n  - advance: 1d\n    expect: {}\n"))
+    error = error_of(
+        write(tmp_path, "name: x\nsteps:\n  - advance: 1d\n  - advance: 1d\n    expect: {}\n")
+    )
     assert error.line == 4
     assert "exactly one action" in error.message
 

@@ -31,7 +31,12 @@ def test_flash_messages_are_joined_for_a_report() -> None:
 
 def test_users_are_named_by_ranges_and_counts() -> None:
     assert usernames(["dev01..dev03", "alice"]) == ["dev01", "dev02", "dev03", "alice"]
-    assert [u["username"] for u in expand_users([{"prefix": "a", "count": 3}, "bob"])] == ["a01", "a02", "a03", "bob"]
+    assert [u["username"] for u in expand_users([{"prefix": "a", "count": 3}, "bob"])] == [
+        "a01",
+        "a02",
+        "a03",
+        "bob",
+    ]
     fields = user_fields({"username": "root2", "role": "owner", "admin": True})
     assert fields["highest_access_level"] == 50 and fields["admin"] is True
     with pytest.raises(ValueError, match="role must be one of"):
@@ -44,7 +49,10 @@ def test_users_are_named_by_ranges_and_counts() -> None:
     ("step", "named"),
     [
         ("- buy_duo_pro: {subscription: A-S99999999, seats: 5}", "no subscription A-S99999999"),
-        ("- expect: {portal_add_on: {subscription: A-S99999999, none: true}}", "no subscription A-S99999999"),
+        (
+            "- expect: {portal_add_on: {subscription: A-S99999999, none: true}}",
+            "no subscription A-S99999999",
+        ),
         ("- change_user: {user: ghost, state: blocked}", "no user 'ghost'"),
     ],
 )
@@ -78,10 +86,13 @@ def test_no_step_goes_through_the_command_line() -> None:
     for module in PACKAGE.rglob("*.py"):
         tree = ast.parse(module.read_text())
         imported = {
-            node.module or ""
+            node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        } | {
+            alias.name
             for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom)
-        } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
         assert not any(name.startswith(("click", "provlab.cli")) for name in imported), module
 
 
@@ -91,13 +102,19 @@ def test_the_vocabulary_modules_import_at_the_top() -> None:
         for module in (PACKAGE / folder).glob("*.py"):
             for node in ast.walk(ast.parse(module.read_text())):
                 if isinstance(node, ast.FunctionDef):
-                    local = [n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)]
+                    local = [
+                        n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)
+                    ]
                     assert not local, f"{module.name}:{node.name} imports inside a function"
 
 
 def test_setup_activating_with_a_subscription_it_never_made_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "setup.yaml"
-    path.write_text("name: no such subscription\nrules: [R8]\nsetup:\n  instance:\n    activate: A-S99999999\nsteps:\n  - advance: 1h\n")
+    path.write_text(
+        "name: no such subscription\nrules: [R8]\nsetup:\n  instance:\n    activate: A-S99999999\nsteps:\n  - advance: 1h\n"
+    )
     result = run_file(path, "inprocess")
     assert result.kind == "error"
-    assert f"{path}:5: no subscription A-S99999999 in setup.portal.subscriptions" in (result.failure or "")
+    assert f"{path}:5: no subscription A-S99999999 in setup.portal.subscriptions" in (
+        result.failure or ""
+    )

@@ -137,9 +137,7 @@ def portal_world(app: Flask) -> World:
     clients = {
         "customer": helpers.sign_in(app, "fuzz-customer@example.com"),
         "sales": helpers.sign_in(app, "fuzz-sales@example.com"),
-        "support": helpers.sign_in(
-            app, "fuzz-support@example.com", path="/support/sign_in"
-        ),
+        "support": helpers.sign_in(app, "fuzz-support@example.com", path="/support/sign_in"),
         "anonymous": app.test_client(),
     }
     csrf = {
@@ -261,7 +259,9 @@ def instance_world(app: Flask, activate: Callable[[FlaskClient], None]) -> World
             "terms": ["accepted"],
             "activation_code": ["Abcdefghijklmnopqrstuvw1"],
             "license_text": ["not a license"],
-            "addOnPurchaseId": [f"gid://gitlab/GitlabSubscriptions::AddOnPurchase/{i}" for i in purchase_ids],
+            "addOnPurchaseId": [
+                f"gid://gitlab/GitlabSubscriptions::AddOnPurchase/{i}" for i in purchase_ids
+            ],
             "userId": [f"gid://gitlab/User/{victim}"],
         },
         skip=frozenset({"auth.sign_out"}),

@@ -445,8 +445,13 @@ def test_a_user_without_a_password_cannot_sign_in_and_gets_a_clear_401(make_inst
 
     app = make_instance()
     with app.app_context():
-        new_user(app, username="support-bot", email="bot@example.com", name="Support Bot",
-                    bot_type="support_bot")
+        new_user(
+            app,
+            username="support-bot",
+            email="bot@example.com",
+            name="Support Bot",
+            bot_type="support_bot",
+        )
         db.session.commit()
     client = app.test_client()
     response = sign_in(client, "support-bot", "anything")

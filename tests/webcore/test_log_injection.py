@@ -58,9 +58,7 @@ def test_a_path_with_crlf_and_a_header_with_an_escape_cannot_forge_a_request_log
     assert "path=/users/sign_in%0D%0Arequest_id=0000000000000000%20method=GET" in first
     assert "status=404" in second and "path=/no/such%0Arequest_id" in second
     assert " status=200 " in third
-    assert third.endswith(
-        'user_agent="evil\\x1b[2J\\x1b[1;31m\\"\\x0d\\x0a' + FORGED + '"'
-    ), third
+    assert third.endswith('user_agent="evil\\x1b[2J\\x1b[1;31m\\"\\x0d\\x0a' + FORGED + '"'), third
     assert "abc" not in third  # an unsafe X-Request-Id is replaced, not logged
 
 

@@ -35,7 +35,11 @@ def test_a_new_sqlite_database_its_wal_and_shm_and_the_app_folder_are_private(
     prepare = importlib.import_module(f"{app_name}.setup").prepare
     folder = tmp_path / "var" / app_name
     app = create_app(
-        {"INSTANCE_PATH": str(folder), "TESTING": True, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"},
+        {
+            "INSTANCE_PATH": str(folder),
+            "TESTING": True,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        },
         environ={},
     )
     prepare(app)  # migrations: the database file, and in WAL mode its -wal and -shm

@@ -16,7 +16,9 @@ def _assert_page_headers(response: Any) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
-    assert response.headers["Referrer-Policy"] == REFERRER_POLICY == "strict-origin-when-cross-origin"
+    assert (
+        response.headers["Referrer-Policy"] == REFERRER_POLICY == "strict-origin-when-cross-origin"
+    )
 
 
 @pytest.mark.parametrize("app_name", ["portal", "instance"])

@@ -81,7 +81,6 @@ def test_simulation_endpoints_need_the_simulation_token(
     assert app_clock(app).now() == T0
 
 
-
 def test_simulation_endpoints_refuse_everyone_when_no_token_is_configured(make_app: Any) -> None:
     app = make_app(SIMULATION_TOKEN=None)
     client = app.test_client()
