@@ -64,10 +64,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from instance import create_app
-    from instance.models import db
     from instance.setup import prepare
     from instance.sync import activate, synchronize
     from webcore.clock import app_clock
+    from webcore.transaction import unit_of_work
 
     portal = FakePortal()
     portal_server = LiveServer(SlowSeatLinks(portal.app, args.delay)).start()
@@ -87,9 +87,8 @@ def main() -> None:
     prepare(app)
     portal.clock = app_clock(app)
     portal.add_subscription(CODE)
-    with app.app_context():
+    with unit_of_work(app):
         activate(app, CODE, app_clock(app).now())
-        db.session.commit()
     instance_server = LiveServer(app).start()
     try:
         idle = threading.Event()
@@ -99,9 +98,8 @@ def main() -> None:
         synced = threading.Event()
 
         def sync() -> None:
-            with app.app_context():
+            with unit_of_work(app):
                 synchronize(app, app_clock(app).now())
-                db.session.commit()
             synced.set()
 
         threading.Thread(target=sync, daemon=True).start()
