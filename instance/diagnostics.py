@@ -7,6 +7,7 @@ contains the license token, keys, tokens, passwords, or proxy credentials.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -64,7 +65,8 @@ def diagnostics_bundle(app: Flask, *, running: bool = True) -> dict[str, Any]:
 
     if running:
         version: str | None = app.config["GITLAB_VERSION"]
-        version_source, version_at = "running instance", now
+        version_at: dt.datetime | None = now
+        version_source = "running instance"
         settings: dict[str, Any] = {
             "hostname": app.config["HOSTNAME"],
             "portal_url": app.config["PORTAL_URL"],

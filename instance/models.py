@@ -51,7 +51,7 @@ class AccessLevel:
     }
 
 
-class User(SessionUserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(SessionUserMixin, db.Model):  # type: ignore[name-defined]
     """A user of the self-managed GitLab instance."""
 
     __tablename__ = "users"
@@ -85,7 +85,7 @@ class User(SessionUserMixin, db.Model):  # type: ignore[name-defined,misc]
         return "admin" if self.admin else "user"
 
 
-class PersonalAccessToken(db.Model):  # type: ignore[name-defined,misc]
+class PersonalAccessToken(db.Model):  # type: ignore[name-defined]
     """A personal access token; only its SHA-256 digest is stored."""
 
     __tablename__ = "personal_access_tokens"
@@ -102,7 +102,7 @@ class PersonalAccessToken(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship()
 
 
-class InstanceIdentity(db.Model):  # type: ignore[name-defined,misc]
+class InstanceIdentity(db.Model):  # type: ignore[name-defined]
     """Who this instance is to the portal: a stable id and its daily sync slot (single row)."""
 
     __tablename__ = "instance_identity"
@@ -114,7 +114,7 @@ class InstanceIdentity(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[dt.datetime]
 
 
-class License(db.Model):  # type: ignore[name-defined,misc]
+class License(db.Model):  # type: ignore[name-defined]
     """A license the instance received (activation, sync) or had uploaded; history is kept.
 
     ``token`` is the signed document itself; the other columns are its decoded fields, so that
@@ -145,7 +145,7 @@ class License(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[dt.datetime]
 
 
-class AddOnPurchase(db.Model):  # type: ignore[name-defined,misc]
+class AddOnPurchase(db.Model):  # type: ignore[name-defined]
     """The instance's GitLab Duo add-on, provisioned from the license (one row per instance).
 
     Moving from Duo Pro to Duo Enterprise changes ``tier`` on this row, so seat assignments stay.
@@ -170,7 +170,7 @@ class AddOnPurchase(db.Model):  # type: ignore[name-defined,misc]
         return self.starts_on <= day < self.ends_on
 
 
-class UserAddOnAssignment(db.Model):  # type: ignore[name-defined,misc]
+class UserAddOnAssignment(db.Model):  # type: ignore[name-defined]
     """A seat of the Duo add-on assigned to a user (R1, R26)."""
 
     __tablename__ = "user_add_on_assignments"
@@ -187,7 +187,7 @@ class UserAddOnAssignment(db.Model):  # type: ignore[name-defined,misc]
     add_on_purchase: Mapped[AddOnPurchase] = relationship()
 
 
-class SyncStatus(db.Model):  # type: ignore[name-defined,misc]
+class SyncStatus(db.Model):  # type: ignore[name-defined]
     """What the admin sees about syncing with the portal (single row)."""
 
     __tablename__ = "sync_status"
@@ -203,7 +203,7 @@ class SyncStatus(db.Model):  # type: ignore[name-defined,misc]
     gitlab_version_at: Mapped[dt.datetime | None]
 
 
-class BillableUserCount(db.Model):  # type: ignore[name-defined,misc]
+class BillableUserCount(db.Model):  # type: ignore[name-defined]
     """The billable user count recorded once a day (R30, R33)."""
 
     __tablename__ = "billable_user_counts"
@@ -214,9 +214,9 @@ class BillableUserCount(db.Model):  # type: ignore[name-defined,misc]
     recorded_at: Mapped[dt.datetime]
 
 
-class Job(JobMixin, db.Model):  # type: ignore[name-defined,misc]
+class Job(JobMixin, db.Model):  # type: ignore[name-defined]
     """The instance's scheduled work (see webcore.jobs)."""
 
 
-class SignInLockout(SignInLockoutMixin, db.Model):  # type: ignore[name-defined,misc]
+class SignInLockout(SignInLockoutMixin, db.Model):  # type: ignore[name-defined]
     """Failed sign-ins per user or unknown login (see webcore.lockout)."""

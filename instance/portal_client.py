@@ -132,7 +132,7 @@ def portal_session(app: Flask) -> requests.Session:
     """The session every call to the portal goes through (see the module docstring)."""
     hooked = app.extensions.get(SESSION_HOOK)
     if hooked is not None:
-        return hooked  # type: ignore[no-any-return]
+        return hooked
     if app.config.get("PORTAL_TRANSPORT") == "http":
         session = requests.Session()
         session.trust_env = True  # R16: proxy settings from the environment

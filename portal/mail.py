@@ -35,7 +35,7 @@ class SmtpTransport:
 def mail_transport() -> MailTransport | None:
     transport = current_app.extensions.get("portal.mail")
     if transport is not None:
-        return transport  # type: ignore[no-any-return]
+        return transport
     host = current_app.config.get("SMTP_HOST")
     return SmtpTransport(host, int(current_app.config["SMTP_PORT"])) if host else None
 

@@ -33,7 +33,7 @@ class Role:
     ALL = (CUSTOMER, SUPPORT, SALES)
 
 
-class Account(SessionUserMixin, db.Model):  # type: ignore[name-defined,misc]
+class Account(SessionUserMixin, db.Model):  # type: ignore[name-defined]
     """Someone who signs in to the portal: a customer contact, a support engineer, sales."""
 
     __tablename__ = "accounts"
@@ -50,19 +50,19 @@ class Account(SessionUserMixin, db.Model):  # type: ignore[name-defined,misc]
         return self.name
 
 
-class Job(JobMixin, db.Model):  # type: ignore[name-defined,misc]
+class Job(JobMixin, db.Model):  # type: ignore[name-defined]
     """The portal's scheduled work (see webcore.jobs)."""
 
 
-class SignInLockout(SignInLockoutMixin, db.Model):  # type: ignore[name-defined,misc]
+class SignInLockout(SignInLockoutMixin, db.Model):  # type: ignore[name-defined]
     """Failed sign-ins per account or unknown login (see webcore.lockout)."""
 
 
-class ThrottleCounter(ThrottleCounterMixin, db.Model):  # type: ignore[name-defined,misc]
+class ThrottleCounter(ThrottleCounterMixin, db.Model):  # type: ignore[name-defined]
     """Per-client request counts of throttled endpoints (see webcore.throttle)."""
 
 
-class SeenNonce(db.Model):  # type: ignore[name-defined,misc]
+class SeenNonce(db.Model):  # type: ignore[name-defined]
     """Nonces of accepted signed requests, kept until their freshness window has passed."""
 
     __tablename__ = "seen_nonces"
@@ -82,7 +82,7 @@ class SubscriptionKind:
     LABELS = {PAID: "Paid", PLAN_TRIAL: "Plan trial", COMMUNITY: "Community program"}
 
 
-class Subscription(db.Model):  # type: ignore[name-defined,misc]
+class Subscription(db.Model):  # type: ignore[name-defined]
     """A customer's subscription: plan, seats, term, contact, and how its license is delivered."""
 
     __tablename__ = "subscriptions"
@@ -124,7 +124,7 @@ class Subscription(db.Model):  # type: ignore[name-defined,misc]
         return self.renewed_on or self.starts_on
 
 
-class AddOnPurchase(db.Model):  # type: ignore[name-defined,misc]
+class AddOnPurchase(db.Model):  # type: ignore[name-defined]
     """Seats of one GitLab Duo tier on a subscription for a term, bought or on trial (R1)."""
 
     __tablename__ = "add_on_purchases"
@@ -147,7 +147,7 @@ class AddOnPurchase(db.Model):  # type: ignore[name-defined,misc]
         return f"AOP-{self.id:08d}"
 
 
-class PaymentMethod(db.Model):  # type: ignore[name-defined,misc]
+class PaymentMethod(db.Model):  # type: ignore[name-defined]
     """A card on file for a customer (the payment gateway decides whether a charge succeeds)."""
 
     __tablename__ = "payment_methods"
@@ -179,7 +179,7 @@ class OrderKind:
     }
 
 
-class Order(db.Model):  # type: ignore[name-defined,misc]
+class Order(db.Model):  # type: ignore[name-defined]
     """Something sold on a subscription, self-serve or by sales; money in integer cents."""
 
     __tablename__ = "orders"
@@ -208,7 +208,7 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
 # -- activation, licenses and usage --------------------------------------------------------------
 
 
-class Activation(db.Model):  # type: ignore[name-defined,misc]
+class Activation(db.Model):  # type: ignore[name-defined]
     """The instance a subscription's activation code is bound to (R8), and its sync state."""
 
     __tablename__ = "activations"
@@ -230,7 +230,7 @@ class Activation(db.Model):  # type: ignore[name-defined,misc]
     license: Mapped[IssuedLicense | None] = relationship()
 
 
-class IssuedLicense(db.Model):  # type: ignore[name-defined,misc]
+class IssuedLicense(db.Model):  # type: ignore[name-defined]
     """Every license the portal signed: cloud licenses sent at activation and sync, files."""
 
     __tablename__ = "issued_licenses"
@@ -245,7 +245,7 @@ class IssuedLicense(db.Model):  # type: ignore[name-defined,misc]
     issued_at: Mapped[dt.datetime]
 
 
-class UsageReport(db.Model):  # type: ignore[name-defined,misc]
+class UsageReport(db.Model):  # type: ignore[name-defined]
     """What an instance reported in one daily sync (R32)."""
 
     __tablename__ = "usage_reports"
@@ -270,7 +270,7 @@ class LeadStatus:
     DROPPED = "dropped"
 
 
-class Lead(db.Model):  # type: ignore[name-defined,misc]
+class Lead(db.Model):  # type: ignore[name-defined]
     """A Duo trial request from the public form, until sales turns it into a trial or drops it."""
 
     __tablename__ = "leads"
@@ -324,7 +324,7 @@ class MailKind:
         return cls.LABELS.get(kind, kind.replace("_", " ").capitalize())
 
 
-class MailMessage(db.Model):  # type: ignore[name-defined,misc]
+class MailMessage(db.Model):  # type: ignore[name-defined]
     """A mail in the outbox: queued in the transaction that caused it, delivered by a job."""
 
     __tablename__ = "mail_messages"
@@ -354,7 +354,7 @@ class SeatReviewKind:
     ANNUAL = "annual"  # R35
 
 
-class SeatReview(db.Model):  # type: ignore[name-defined,misc]
+class SeatReview(db.Model):  # type: ignore[name-defined]
     """One seat review of one period of a subscription's term; a period is reviewed once."""
 
     __tablename__ = "seat_reviews"
@@ -379,7 +379,7 @@ class SeatReview(db.Model):  # type: ignore[name-defined,misc]
     reviewed_at: Mapped[dt.datetime]
 
 
-class SalesCheckIn(db.Model):  # type: ignore[name-defined,misc]
+class SalesCheckIn(db.Model):  # type: ignore[name-defined]
     """A period's maximum active users, reported to sales by a customer without Seat Link (R32)."""
 
     __tablename__ = "sales_check_ins"
@@ -402,7 +402,7 @@ class InvoiceState:
     LABELS = {AMENDMENT_SENT: "Order amendment sent", INVOICED: "Invoiced"}
 
 
-class Invoice(db.Model):  # type: ignore[name-defined,misc]
+class Invoice(db.Model):  # type: ignore[name-defined]
     """An invoice of a seat review or a renewal; money in integer cents (R34-R36)."""
 
     __tablename__ = "invoices"
@@ -435,7 +435,7 @@ class Invoice(db.Model):  # type: ignore[name-defined,misc]
         return self.kind.replace("_", " ").capitalize()
 
 
-class InvoiceLine(db.Model):  # type: ignore[name-defined,misc]
+class InvoiceLine(db.Model):  # type: ignore[name-defined]
     """``seats x unit price x prorated_days/basis_days``, rounded half up once (docs/billing.md)."""
 
     __tablename__ = "invoice_lines"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -35,5 +36,10 @@ class DatabaseNonceStore:
 
 
 def prune_expired_nonces(now: dt.datetime) -> int:
-    result = db.session.execute(sa.delete(SeenNonce).where(SeenNonce.expires_at < now))
+    # A DELETE's result is a CursorResult (it has a rowcount); Session.execute is typed as
+    # returning the general Result.
+    result = cast(
+        "sa.CursorResult[Any]",
+        db.session.execute(sa.delete(SeenNonce).where(SeenNonce.expires_at < now)),
+    )
     return int(result.rowcount or 0)

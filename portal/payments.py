@@ -93,4 +93,4 @@ def payment_gateway() -> PaymentGateway:
             suffixes = [s.strip() for s in suffixes.split(",") if s.strip()]
         gateway = FakeGateway(list(suffixes))
         current_app.extensions["portal.payments"] = gateway
-    return gateway  # type: ignore[no-any-return]
+    return gateway

@@ -116,7 +116,7 @@ def _unknown_subscription(
         "Ask the customer for the subscription name shown as a badge on the subscription page.",
         tuple(facts),
     )
-    also = ()
+    also: tuple[Finding, ...] = ()
     if instance is not None and instance.subscription_name:
         also = (_other_subscription(portal, instance),)
     return Verdict(first, evidence, also)
@@ -404,8 +404,10 @@ def _healthy(
             f"{instance.assigned_seats} seats are assigned"
         )
     else:
+        synced_at = portal.last_sync_at or portal.activated_at
+        assert synced_at is not None  # else _delivery found the trial not yet synced
         facts.append(
-            f"portal: the instance synced at {format_utc(portal.last_sync_at or portal.activated_at)}, after the trial was created"
+            f"portal: the instance synced at {format_utc(synced_at)}, after the trial was created"
         )
         headline = (
             "The trial is active and has reached the instance (seats not checked: no "

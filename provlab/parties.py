@@ -43,7 +43,7 @@ class HttpParty:
         )
         if response.status_code != 200:
             raise PartyError(f"{self.name}: {body.get('error') or response.status_code}")
-        return body  # type: ignore[no-any-return]
+        return body
 
     def now(self) -> dt.datetime:
         return parse_utc(self._call("GET", "next-job")["now"])
@@ -121,7 +121,7 @@ class InProcessParty:
         with self.app.app_context():
             due = self.app.extensions["jobs"].earliest_due()
         self._known = (changes, due)
-        return due  # type: ignore[no-any-return]
+        return due
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
         self.clock.set(at)

@@ -45,7 +45,7 @@ def build(app_name: str) -> Flask:
         from portal.setup import prepare
     elif app_name == "instance":
         from instance import create_app
-        from instance.setup import prepare  # type: ignore[assignment]
+        from instance.setup import prepare
     else:
         raise SystemExit(f"unknown app {app_name!r}: use portal or instance")
     app = create_app()

@@ -21,12 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, scoped_session
 
+# Flask-SQLAlchemy's ``db.session`` is a scoped session of its own Session subclass, and
+# ``scoped_session`` is invariant in its session type: any Session subclass is accepted.
+_S = TypeVar("_S", bound=Session)
+
 
 @contextmanager
-def outside_transaction(session: Session | scoped_session[Session]) -> Iterator[None]:
+def outside_transaction(session: Session | scoped_session[_S]) -> Iterator[None]:
     """Commit the work prepared so far, then run the block with no transaction open; the next
     statement after the block begins a fresh transaction."""
     session.commit()  # also returns the session's connection to the pool
