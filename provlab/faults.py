@@ -66,7 +66,17 @@ class FaultyAdapter(BaseAdapter):
         self.inner = inner
         self.state = state
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    # BaseAdapter.send's own parameters and defaults (HTTPAdapter's); Session.send passes them
+    # all, and they go to the inner adapter unchanged.
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
         active = self.state.active
         if active & {"unreachable", "proxy", "timeout"}:
             self.state.injected += 1
@@ -81,7 +91,9 @@ class FaultyAdapter(BaseAdapter):
         if "replay" in active and path in self.state.last_good:
             self.state.injected += 1
             return self.state.last_good[path]
-        response = self.inner.send(request, **kwargs)
+        response = self.inner.send(
+            request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+        )
         if response.status_code == 200 and not active:
             self.state.last_good[path] = response
         if "server_error" in active:
