@@ -8,6 +8,7 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -35,18 +36,27 @@ class Inbox:
         return "250 OK"
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
+@contextmanager
+def running_smtp_server(inbox: Inbox) -> Iterator[int]:
+    """A real SMTP server on a free loopback port, delivering to ``inbox``; yields the port."""
     from aiosmtpd.controller import Controller
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    yield inbox, port
-    controller.stop()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    with running_smtp_server(inbox) as port:
+        yield inbox, port
 
 
 def _buy(app: Flask) -> None:
@@ -132,34 +142,27 @@ class HeldInbox(Inbox):
 def test_a_slow_smtp_server_holds_no_database_transaction(make_portal: Any) -> None:
     """Delivery talks to the mail server with no transaction open (webcore.outbound): on SQLite
     a transaction would hold the write lock, and every write of the portal would wait."""
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     inbox = HeldInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        app = make_portal(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
-        _buy(app)
-        delivery = threading.Thread(
-            target=run_jobs_until, args=(app, "2026-03-02T00:00:00Z"), daemon=True
-        )
-        delivery.start()
-        assert inbox.receiving.wait(30), "the delivery job never reached the mail server"
-        writer = threading.Thread(
-            target=make_account, args=(app, "second@example.com"), daemon=True
-        )
-        writer.start()
-        writer.join(20)  # only a bound on a hang: a held lock keeps it waiting until released
-        wrote_while_held = not writer.is_alive() and not inbox.release.is_set()
-        inbox.release.set()
-        delivery.join(60)
-        writer.join(30)
-    finally:
-        inbox.release.set()
-        controller.stop()
+    with running_smtp_server(inbox) as port:
+        try:
+            app = make_portal(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+            _buy(app)
+            delivery = threading.Thread(
+                target=run_jobs_until, args=(app, "2026-03-02T00:00:00Z"), daemon=True
+            )
+            delivery.start()
+            assert inbox.receiving.wait(30), "the delivery job never reached the mail server"
+            writer = threading.Thread(
+                target=make_account, args=(app, "second@example.com"), daemon=True
+            )
+            writer.start()
+            writer.join(20)  # only a bound on a hang: a held lock keeps it waiting until released
+            wrote_while_held = not writer.is_alive() and not inbox.release.is_set()
+            inbox.release.set()
+            delivery.join(60)
+            writer.join(30)
+        finally:
+            inbox.release.set()  # never leave the server waiting, whatever failed above
     assert wrote_while_held, "a write waited for the mail server: delivery held a transaction"
     assert {m["status"] for m in mails(app)} == {"sent"}
 

@@ -81,11 +81,8 @@ def test_a_password_change_ends_every_session_of_the_user(signed_up: Login) -> N
     assert sign_in(client, signed_up.login, "a-brand-new-password").status_code == 302
 
 
-@pytest.mark.parametrize("state", ["blocked", "banned", "deactivated"])
-def test_blocking_an_instance_user_ends_their_sessions_for_good(
-    make_instance: Any, state: str
-) -> None:
-    from instance import users
+def _signed_in_developer(make_instance: Any) -> tuple[Flask, Login, FlaskClient]:
+    """An instance with a regular user "dev", signed in on a browser of its own."""
     from instance.models import db
     from tests.instance.conftest import new_user
 
@@ -102,6 +99,17 @@ def test_blocking_an_instance_user_ends_their_sessions_for_good(
     who = Login(app, "dev", "dev-password-1", "/dashboard", "Dev Eloper")
     client = app.test_client()
     sign_in(client, who.login, who.password)
+    return app, who, client
+
+
+@pytest.mark.parametrize("state", ["blocked", "banned", "deactivated"])
+def test_blocking_an_instance_user_ends_their_sessions_for_good(
+    make_instance: Any, state: str
+) -> None:
+    from instance import users
+    from instance.models import db
+
+    app, who, client = _signed_in_developer(make_instance)
     thief = _copy_of_session(app, client)
     assert is_signed_in(thief, who)
 
@@ -122,21 +130,8 @@ def test_a_session_of_an_inactive_user_is_refused_even_without_a_new_generation(
     make_instance: Any,
 ) -> None:
     from instance.models import User, db
-    from tests.instance.conftest import new_user
 
-    app = make_instance()
-    with app.app_context():
-        new_user(
-            app,
-            username="dev",
-            email="dev@example.com",
-            name="Dev Eloper",
-            password="dev-password-1",
-        )
-        db.session.commit()
-    who = Login(app, "dev", "dev-password-1", "/dashboard", "Dev Eloper")
-    client = app.test_client()
-    sign_in(client, who.login, who.password)
+    app, who, client = _signed_in_developer(make_instance)
     with app.app_context():  # a state written behind the app's back (a console, a script)
         db.session.execute(db.update(User).values(state="blocked"))
         db.session.commit()
