@@ -19,7 +19,7 @@ from tests.instance.conftest import new_user
 
 
 @pytest.mark.parametrize("plan", [None, *Plan])
-def test_is_billable_agrees_with_the_sql_filter_for_every_kind_of_user(
+def test_r2_r30_is_billable_agrees_with_the_sql_filter_for_every_kind_of_user(
     app: Flask, plan: Plan | None
 ) -> None:
     with app.app_context():
@@ -42,7 +42,7 @@ def test_is_billable_agrees_with_the_sql_filter_for_every_kind_of_user(
         assert 0 < len(selected) < len(users)
 
 
-def test_eligible_users_search_by_name_or_username(app: Flask) -> None:
+def test_r2_eligible_users_search_by_name_or_username(app: Flask) -> None:
     with app.app_context():
         for username, name, state in (
             ("ada", "Ada Lovelace", UserState.ACTIVE),
