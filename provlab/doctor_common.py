@@ -169,7 +169,8 @@ def unsynced(
         return None
     newest = max(live, key=lambda p: p.created_at)
     at, fact = last_sync(portal, instance)
-    if at is not None and at >= newest.created_at:
+    # A sync at the very instant of the purchase may have missed it: only a later one counts.
+    if at is not None and at > newest.created_at:
         return None
     following = (
         f" (next at {format_utc(instance.next_sync_at)})"
@@ -203,3 +204,24 @@ def wanted_tier(
         return AddOnTier(tier or AddOnTier.DUO_PRO.value)
     except ValueError:
         return AddOnTier.DUO_PRO
+
+
+def synced_without_add_on(
+    purchases: tuple[PurchaseEvidence, ...],
+    portal: PortalEvidence | None,
+    instance: InstanceEvidence,
+) -> Finding:
+    """The portal has a Duo purchase in force, the instance synced after it, yet knows none: the
+    parties contradict each other (R13), and the doctor says so rather than pick one."""
+    newest = max(purchases, key=lambda p: p.created_at)
+    _, synced = last_sync(portal, instance)
+    return Finding(
+        "synced_without_add_on",
+        "The instance synced after the portal recorded the GitLab Duo "
+        + ("trial" if newest.trial else "purchase")
+        + ", yet knows no GitLab Duo add-on: the two parties disagree",
+        "R13",
+        "Select Synchronize subscription in Admin → Subscription once more; if the add-on is "
+        "still missing, export the diagnostics bundle right after and escalate with it.",
+        (f"portal: {newest.fact()}", synced, "instance: no GitLab Duo add-on"),
+    )

@@ -22,6 +22,7 @@ from provlab.doctor_common import (
     last_sync,
     licensing,
     sync_failing,
+    synced_without_add_on,
     unsynced,
     version_gate,
     wanted_tier,
@@ -68,7 +69,7 @@ def diagnose_menu(
         findings += sync_failing(instance, "the purchase cannot reach it") if behind else []
         findings += [behind] if behind else []
         if behind is None and instance is not None and instance.duo_tier is None:
-            findings.append(_contradiction(portal, instance, live))
+            findings.append(synced_without_add_on(live, portal, instance))
     if findings:
         return Verdict(findings[0], evidence, tuple(findings[1:]))
     return Verdict(_shown(portal, instance, live), evidence, healthy=True)
@@ -93,23 +94,6 @@ def _no_purchase(portal: PortalEvidence, purchases: tuple[PurchaseEvidence, ...]
         "Buy GitLab Duo Pro seats on the subscription card in the Customers Portal (or through "
         "sales), or request a GitLab Duo trial; then " + SYNCHRONIZE + ".",
         tuple(facts),
-    )
-
-
-def _contradiction(
-    portal: PortalEvidence, instance: InstanceEvidence, live: tuple[PurchaseEvidence, ...]
-) -> Finding:
-    newest = max(live, key=lambda p: p.created_at)
-    _, synced = last_sync(portal, instance)
-    return Finding(
-        "synced_without_add_on",
-        "The instance synced after the portal recorded the GitLab Duo "
-        + ("trial" if newest.trial else "purchase")
-        + ", yet knows no GitLab Duo add-on: the two parties disagree",
-        "R13",
-        "Select Synchronize subscription in Admin → Subscription once more; if the menu is still "
-        "missing, export the diagnostics bundle right after and escalate with it.",
-        (f"portal: {newest.fact()}", synced, "instance: no GitLab Duo add-on"),
     )
 
 

@@ -26,6 +26,7 @@ from provlab.doctor_common import (
     SYNCHRONIZE,
     licensing,
     sync_failing,
+    synced_without_add_on,
     unsynced,
     version_gate,
     wanted_tier,
@@ -80,15 +81,24 @@ def _add_on(
         findings.append(behind)
         findings += sync_failing(instance, "the GitLab Duo add-on cannot reach it")
         return findings
+    live = tuple(p for p in purchases if p.ends_on > today)
+    if instance.duo_tier is None and live:
+        return [synced_without_add_on(live, portal, instance)]
     if instance.duo_tier is None:
         facts = ["instance: no GitLab Duo add-on"]
         if portal is not None:
-            facts.append(f"portal: no GitLab Duo purchase or trial for {portal.subscription_name}")
+            facts += [f"portal: {p.fact()}" for p in purchases] or [
+                f"portal: no GitLab Duo purchase or trial for {portal.subscription_name}"
+            ]
         return [
             Finding(
-                "no_duo_purchase",
-                "No GitLab Duo purchase or trial exists for this instance: GitLab Duo is used "
-                "only through a seat of one",
+                "duo_ended" if purchases else "no_duo_purchase",
+                (
+                    "Every GitLab Duo purchase and trial of the subscription has ended"
+                    if purchases
+                    else "No GitLab Duo purchase or trial exists for this instance"
+                )
+                + ": GitLab Duo is used only through a seat of one",
                 "R1",
                 "Buy GitLab Duo Pro seats on the subscription card in the Customers Portal, or "
                 "request a GitLab Duo trial; then " + SYNCHRONIZE + ".",
