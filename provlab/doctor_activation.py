@@ -63,7 +63,8 @@ class ActivationCase:
     code: CodeEvidence | None  # the code's holder; asked by subscription: its code, if any
     portal: PortalEvidence | None  # the subscription in question; None: none found
     well_formed: bool = True
-    code_length: int = ACTIVATION_CODE_LENGTH
+    code_length: int = ACTIVATION_CODE_LENGTH  # without surrounding spaces
+    alphanumeric: bool = True  # only A-Z, a-z, 0-9
     instance_bound_to: str | None = None  # the subscription the portal binds the instance to
     live: bool = False  # the instance's evidence was read now, so its clock can be compared
     window: dt.timedelta = dt.timedelta(minutes=5)  # the portal's freshness window
@@ -99,8 +100,9 @@ def _code(case: ActivationCase) -> list[Finding]:
                 "R8",
                 COPY_AGAIN,
                 (
-                    f"the code given has {case.code_length} characters after trimming spaces, "
-                    f"or characters other than A-Z, a-z and 0-9",
+                    f"the code given ({case.asked.removeprefix('code ')}) has {case.code_length} "
+                    f"characters{'' if case.code_length == ACTIVATION_CODE_LENGTH else f', not {ACTIVATION_CODE_LENGTH}'}"
+                    + ("" if case.alphanumeric else ", some of them not A-Z, a-z or 0-9"),
                     f"instance: the form shows: {ACTIVATION_CODE_FORMAT_ERROR}",
                 ),
             )
@@ -132,13 +134,20 @@ def _code(case: ActivationCase) -> list[Finding]:
             )
         ]
     if case.code is None and portal is not None and portal.kind == "paid":
+        # An offline or legacy subscription has no code until one is generated, which moves it
+        # to cloud licensing (R10's fix).
+        offline = portal.license_type in ("offline_cloud", "legacy")
         return [
             Finding(
                 "no_activation_code",
-                f"{portal.subscription_name} has no activation code yet",
-                "R8",
+                f"{portal.subscription_name} has no activation code yet"
+                + (f": it is on {portal.license_type} licensing" if offline else ""),
+                "R10" if offline else "R8",
                 ACTIVATE,
-                (f"portal: no activation code was generated for {portal.subscription_name}",),
+                (
+                    f"portal: no activation code was generated for {portal.subscription_name}",
+                    f"portal: {portal.subscription_name} is on a license of type {portal.license_type}",
+                ),
             )
         ]
     return []
@@ -184,7 +193,7 @@ def _subscription(portal: PortalEvidence) -> list[Finding]:
                 "R10",
                 "Generate the cloud activation code again on the subscription card (it moves the "
                 "subscription to cloud licensing), then activate with it.",
-                (f"portal: {name} has a {portal.license_type} license", shows),
+                (f"portal: {name} is on a license of type {portal.license_type}", shows),
             )
         )
     return findings
@@ -339,6 +348,7 @@ def activation_case(
                 None,
                 well_formed=False,
                 code_length=len(code.strip()),
+                alphanumeric=all(c.isascii() and c.isalnum() for c in code.strip()),
                 **common,
             )
         held = code_evidence(portal_app, code)
