@@ -144,9 +144,13 @@ def _code(case: ActivationCase) -> list[Finding]:
                 + (f": it is on {portal.license_type} licensing" if offline else ""),
                 "R10" if offline else "R8",
                 ACTIVATE,
-                (
-                    f"portal: no activation code was generated for {portal.subscription_name}",
-                    f"portal: {portal.subscription_name} is on a license of type {portal.license_type}",
+                (f"portal: no activation code was generated for {portal.subscription_name}",)
+                + (
+                    (
+                        f"portal: {portal.subscription_name} is on a license of type {portal.license_type}",
+                    )
+                    if offline
+                    else ()
                 ),
             )
         ]
