@@ -111,7 +111,9 @@ def test_r30_seat_of_a_guest_on_ultimate_exits_1_and_json_carries_every_finding(
     world: Any,
 ) -> None:
     bundle = export(world, "--user", "gina")
-    assert json.loads(bundle.read_text())["user"]["highest_role"] == "Guest"
+    part = json.loads(bundle.read_text())["user"]
+    assert part["highest_role"] == "Guest" and part["billable"] is False
+    assert "email" not in part  # the bundle holds what the seat rules need, nothing personal
     result = doctor(world, "seat", "--user", "gina", "--bundle", str(bundle), "--json")
     assert result.exit_code == 1, result.output
     verdict = json.loads(result.output)
