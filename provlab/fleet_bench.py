@@ -1,0 +1,281 @@
+"""``provlab bench fleet``: a fleet's daily syncs against one portal run as in production.
+
+The portal runs on PostgreSQL (a database of its own, dropped afterwards) behind a production
+WSGI server: gunicorn with N worker processes, and waitress with N threads in one process,
+measured side by side in one run. Its jobs run in a separate ``provlab portal jobs`` process, as
+docs/design.md and the README's production section prescribe (the web servers run no worker).
+
+The fleet is ``provlab.fleet.FleetInstance``s: each has its own key and instance id and its own
+subscription, is activated over HTTP with that subscription's code, and sends real signed Seat
+Link syncs over HTTP, verifying the signed answer and its license. A "day" is every instance of
+the fleet syncing once, ``concurrency`` at a time (instances sync in their own minute of the
+03:00-04:59 UTC window, R13, so a day's syncs overlap but are not all at once).
+
+Targets (reported, never asserted by a test):
+- a day's syncs of N instances fit the two-hour sync window (R13) many times over;
+- more web workers sustain more syncs: the best of 2 and 4 at least 1.5x of 1 (on a machine
+  with cores to spare: the fleet itself, the database and the jobs process share them here);
+- the server chosen for production is the one that sustains more syncs at its best.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from protocol.clock import RealClock
+from protocol.signing import KeySet
+from provlab.bench import Measurement
+from provlab.fleet import FleetInstance, create_fleet_subscriptions
+from provlab.servers import free_port, stop, wait_healthy
+from webcore.private_files import open_private_log
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+SYNC_WINDOW_SECONDS = 2 * 3600  # R13: every instance syncs once between 03:00 and 04:59 UTC
+SCALING_TARGET = 1.5
+SERVERS = ("gunicorn", "waitress")
+
+
+@dataclass(frozen=True)
+class DayResult:
+    server: str
+    workers: int
+    instances: int
+    seconds: float
+    client_cpu_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.instances / self.seconds
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one run, dropped at its end."""
+    admin = sa.create_engine(
+        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+    name = f"provlab_fleet_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def portal_environment(folder: Path, database_url: str) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    return {
+        **environment,
+        "PORTAL_INSTANCE_PATH": str(folder),
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_CLOCK": "real",
+        "PORTAL_RUN_WORKER": "false",  # the jobs process runs them
+        "PORTAL_LOG_LEVEL": "WARNING",
+    }
+
+
+def prepare_portal(environment: dict[str, str], instances: int) -> tuple[KeySet, list[str]]:
+    """The portal's database at head, its key, and one subscription per instance; the keys to
+    pin and the activation codes."""
+    from portal import create_app
+    from portal.keys import published_keys
+    from portal.setup import prepare
+
+    app = create_app(environ=environment)
+    prepare(app)
+    try:
+        subscriptions = create_fleet_subscriptions(app, instances)
+        return published_keys(app), [s.activation_code for s in subscriptions]
+    finally:
+        with app.app_context():
+            app.extensions["sqlalchemy"].engine.dispose()
+
+
+def server_command(server: str, workers: int, port: int) -> list[str]:
+    if server == "gunicorn":
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+            'provlab.serve:build("portal")',
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "provlab.serve",
+        "portal",
+        "--port",
+        str(port),
+        "--threads",
+        str(workers),
+    ]
+
+
+def jobs_command() -> list[str]:
+    return [sys.executable, "-c", "from provlab.cli import main; main()", "portal", "jobs"]
+
+
+def start(command: list[str], environment: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        env=environment,
+        stdout=open_private_log(log),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def run_day(
+    fleet: list[FleetInstance], url: str, keys: KeySet, concurrency: int, codes: list[str] | None
+) -> tuple[float, float]:
+    """Every instance of ``fleet`` activates (with ``codes``) or syncs once, ``concurrency`` at
+    a time; the wall time and this process's CPU time. Any refusal fails the run."""
+    clock = RealClock()
+    started, cpu_started = time.perf_counter(), time.process_time()
+
+    def one(index: int) -> None:
+        if codes is not None:
+            fleet[index].activate(url, keys, clock, codes[index])
+        else:
+            fleet[index].sync(url, keys, clock)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for future in [pool.submit(one, index) for index in range(len(fleet))]:
+            future.result()
+    return time.perf_counter() - started, time.process_time() - cpu_started
+
+
+def bench_fleet(
+    sizes: tuple[int, ...] = (100, 1000),
+    workers: tuple[int, ...] = (1, 2, 4),
+    servers: tuple[str, ...] = SERVERS,
+    concurrency: int = 16,
+    admin_url: str = DEFAULT_POSTGRES_URL,
+    log_folder: Path | None = None,
+) -> tuple[list[DayResult], list[str]]:
+    """One day of syncs for each fleet size, on each server with each number of workers; the
+    results and what the portal's jobs process reported."""
+    fleet = [FleetInstance(number) for number in range(1, max(sizes) + 1)]
+    results: list[DayResult] = []
+    with tempfile.TemporaryDirectory(prefix="provlab-fleet-") as scratch:
+        folder = Path(scratch)
+        logs = log_folder or folder / "logs"
+        with postgres_database(admin_url) as database_url:
+            environment = portal_environment(folder / "portal", database_url)
+            keys, codes = prepare_portal(environment, len(fleet))
+            jobs = start(jobs_command(), environment, logs / "jobs.log")
+            try:
+                activated = False
+                for server in servers:
+                    for count in workers:
+                        port = free_port()
+                        process = start(
+                            server_command(server, count, port),
+                            environment,
+                            logs / f"{server}-{count}.log",
+                        )
+                        url = f"http://127.0.0.1:{port}"
+                        try:
+                            wait_healthy(url, process)
+                            if not activated:
+                                # Activation, then one untimed day: every configuration is
+                                # measured on the same steady state (licenses already issued).
+                                run_day(fleet, url, keys, concurrency, codes)
+                                run_day(fleet, url, keys, concurrency, None)
+                                activated = True
+                            for size in sizes:
+                                seconds, cpu = run_day(fleet[:size], url, keys, concurrency, None)
+                                results.append(DayResult(server, count, size, seconds, cpu))
+                        finally:
+                            stop([process])
+            finally:
+                stop([jobs])
+            jobs_report = (logs / "jobs.log").read_text().splitlines()[-1:]
+    return results, jobs_report
+
+
+def measurements(results: list[DayResult]) -> list[Measurement]:
+    """Each day's throughput against the sync window, then scaling and the choice of server."""
+    rows = []
+    for result in results:
+        needed = result.instances / SYNC_WINDOW_SECONDS
+        rows.append(
+            Measurement(
+                f"{result.instances} instances, {result.server} x{result.workers}",
+                result.rate,
+                "syncs/s",
+                f">= {needed:.3g} (a day in the 2 h window)",
+                result.rate >= needed,
+                f"(day in {result.seconds:.1f} s, fleet CPU {result.client_cpu_seconds:.1f} s; "
+                f"{result.rate * SYNC_WINDOW_SECONDS:,.0f} instances per window)",
+            )
+        )
+    largest = max(result.instances for result in results)
+    for server in dict.fromkeys(result.server for result in results):
+        at_size = [r for r in results if r.server == server and r.instances == largest]
+        one = next((r for r in at_size if r.workers == 1), None)
+        more = [r for r in at_size if r.workers > 1]
+        if one is not None and more:
+            top = max(more, key=lambda r: r.rate)
+            ratio = top.rate / one.rate
+            rows.append(
+                Measurement(
+                    f"{server}: best of more workers / 1",
+                    ratio,
+                    "ratio",
+                    f">= {SCALING_TARGET}",
+                    ratio >= SCALING_TARGET,
+                    f"({top.workers} workers {top.rate:.0f} syncs/s, 1 worker {one.rate:.0f}, "
+                    f"{largest} instances; "
+                    + ", ".join(f"x{r.workers} {r.rate:.0f}" for r in at_size)
+                    + ")",
+                )
+            )
+    return rows
+
+
+def choice(results: list[DayResult]) -> str | None:
+    """Which server to run in production: the one sustaining more syncs at its best, on the
+    largest fleet measured (None unless both were measured)."""
+    largest = max(result.instances for result in results)
+    best = {
+        server: max(
+            (r for r in results if r.server == server and r.instances == largest),
+            key=lambda r: r.rate,
+        )
+        for server in SERVERS
+        if any(r.server == server for r in results)
+    }
+    if len(best) < 2:
+        return None
+    first, second = (best[server] for server in SERVERS)
+    chosen = first if first.rate >= second.rate else second
+    return (
+        f"chosen for production: {chosen.server} x{chosen.workers} "
+        f"({first.server} x{first.workers} {first.rate:.0f} syncs/s vs "
+        f"{second.server} x{second.workers} {second.rate:.0f} syncs/s: "
+        f"ratio {first.rate / second.rate:.2f}, {largest} instances)"
+    )
