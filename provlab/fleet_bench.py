@@ -60,6 +60,13 @@ class DayResult:
         return self.instances / self.seconds
 
 
+@dataclass(frozen=True)
+class FleetRun:
+    results: list[DayResult]
+    jobs_report: str  # the jobs process's last line: how many jobs it ran
+    recorded: str  # what the portal's database holds of the fleet afterwards
+
+
 @contextmanager
 def postgres_database(admin_url: str) -> Iterator[str]:
     """A fresh PostgreSQL database for one run, dropped at its end."""
@@ -175,9 +182,10 @@ def bench_fleet(
     concurrency: int = 16,
     admin_url: str = DEFAULT_POSTGRES_URL,
     log_folder: Path | None = None,
-) -> tuple[list[DayResult], list[str]]:
+) -> FleetRun:
     """One day of syncs for each fleet size, on each server with each number of workers; the
-    results and what the portal's jobs process reported."""
+    results, what the portal's jobs process reported, and what the portal recorded (checked:
+    every instance activated on its own subscription and its syncs received)."""
     fleet = [FleetInstance(number) for number in range(1, max(sizes) + 1)]
     results: list[DayResult] = []
     with tempfile.TemporaryDirectory(prefix="provlab-fleet-") as scratch:
@@ -213,8 +221,39 @@ def bench_fleet(
                             stop([process])
             finally:
                 stop([jobs])
-            jobs_report = (logs / "jobs.log").read_text().splitlines()[-1:]
-    return results, jobs_report
+            jobs_report = (logs / "jobs.log").read_text().strip().rsplit("\n", 1)[-1]
+            recorded = portal_record(database_url, fleet)
+    return FleetRun(results, jobs_report, recorded)
+
+
+def portal_record(database_url: str, fleet: list[FleetInstance]) -> str:
+    """What the portal holds of the fleet: each instance activated on a subscription of its own,
+    its syncs received (usage reports) and its last sync recorded. A bench whose syncs did not
+    all land would measure nothing: it fails instead."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            activations = connection.execute(
+                sa.text(
+                    "SELECT count(*), count(DISTINCT subscription_id), count(last_sync_at) "
+                    "FROM activations"
+                )
+            ).one()
+            reports = connection.execute(
+                sa.text("SELECT count(*), count(DISTINCT instance_id) FROM usage_reports")
+            ).one()
+    finally:
+        engine.dispose()
+    expected = len(fleet)
+    if tuple(activations) != (expected, expected, expected) or reports[1] != expected:
+        raise RuntimeError(
+            f"the portal recorded activations {tuple(activations)} and usage reports "
+            f"{tuple(reports)} for a fleet of {expected}"
+        )
+    return (
+        f"{expected} instances activated on {expected} subscriptions, each synced; "
+        f"{reports[0]} usage reports received; the fleet sent {sum(i.syncs for i in fleet)} syncs"
+    )
 
 
 def measurements(results: list[DayResult]) -> list[Measurement]:

@@ -113,16 +113,17 @@ def bench_fleet_command(
     _quiet()
     if quick:
         sizes, workers = (20,), (1, 2)
-    results, jobs_report = bench_fleet(
+    run = bench_fleet(
         tuple(sorted(set(sizes))),
         tuple(sorted(set(workers))),
         tuple(dict.fromkeys(servers)),
         concurrency,
         postgres_url,
     )
-    for measurement in measurements(results):
+    for measurement in measurements(run.results):
         click.echo(measurement.render())
-    chosen = choice(results)
+    chosen = choice(run.results)
     if chosen:
         click.echo(chosen)
-    click.echo("portal jobs process: " + (" ".join(jobs_report) or "no report"))
+    click.echo(f"portal jobs process: {run.jobs_report}")
+    click.echo(f"portal recorded: {run.recorded}")

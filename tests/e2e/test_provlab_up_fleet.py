@@ -27,7 +27,7 @@ from tests.e2e.test_provlab_up import (
 
 pytestmark = pytest.mark.e2e
 
-FLEET = 3
+FLEET = 2
 CODE_IN_USE = "This activation code is already in use by another instance"
 
 

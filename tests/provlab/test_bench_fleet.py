@@ -1,0 +1,72 @@
+"""``provlab bench fleet --quick``: a small fleet of signed instances against the portal on
+PostgreSQL behind gunicorn and waitress, its jobs in their own process; every measurement is
+printed with its target and verdict, and every sync landed. No time is asserted."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import _required
+from tests.support import databases
+
+pytestmark = pytest.mark.e2e
+
+PROVLAB = str(Path(sys.executable).parent / "provlab")
+ROOT = Path(__file__).resolve().parents[2]
+MEASUREMENT = r"\s+\d+\.\d{3} (syncs/s|ratio)\s+(meets|MISSES) target "
+
+
+def _fleet_databases(pool: databases.Pool) -> set[str]:
+    with pool.admin().connect() as connection:
+        return set(
+            connection.execute(
+                sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'provlab_fleet_%'")
+            ).scalars()
+        )
+
+
+def test_bench_fleet_quick_prints_each_measurement_target_and_verdict_and_every_sync_lands(
+    database_pool: databases.Pool,
+) -> None:
+    if not database_pool.postgres_available():
+        message = f"PostgreSQL is not reachable at {databases.POSTGRES_ADMIN_URL}"
+        if _required("PROVLAB_REQUIRE_POSTGRES"):
+            pytest.fail(message + " (PROVLAB_REQUIRE_POSTGRES is set)")
+        pytest.skip(message)
+    before = _fleet_databases(database_pool)
+    result = subprocess.run(
+        [
+            PROVLAB,
+            "bench",
+            "fleet",
+            "--quick",
+            "--concurrency",
+            "4",
+            "--postgres-url",
+            databases.POSTGRES_ADMIN_URL,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for server in ("gunicorn", "waitress"):
+        for workers in (1, 2):
+            assert re.search(rf"^20 instances, {server} x{workers}{MEASUREMENT}>= ", out, re.M), out
+        assert re.search(rf"^{server}: best of more workers / 1{MEASUREMENT}>= 1\.5", out, re.M)
+    assert re.search(r"^chosen for production: (gunicorn|waitress) x[12] ", out, re.M), out
+    assert re.search(r"^portal jobs process: ran \d+ jobs", out, re.M), out
+    # Activation, one untimed day, then a day on each of the four servers: 5 syncs each.
+    assert (
+        "portal recorded: 20 instances activated on 20 subscriptions, each synced; "
+        "100 usage reports received; the fleet sent 100 syncs"
+    ) in out
+    assert _fleet_databases(database_pool) == before  # its database is dropped
