@@ -70,3 +70,31 @@ def test_bench_fleet_quick_prints_each_measurement_target_and_verdict_and_every_
         "100 usage reports received; the fleet sent 100 syncs"
     ) in out
     assert _fleet_databases(database_pool) == before  # its database is dropped
+
+
+def test_the_verdicts_compare_workers_fleet_sizes_and_servers_measured_in_one_run() -> None:
+    from provlab.fleet_bench import DayResult, choice, measurements
+
+    def day(server: str, workers: int, instances: int, rate: float) -> DayResult:
+        return DayResult(server, workers, instances, instances / rate, 0.1)
+
+    results = [
+        day("gunicorn", 1, 100, 100.0),
+        day("gunicorn", 2, 100, 190.0),
+        day("gunicorn", 1, 1000, 90.0),
+        day("gunicorn", 2, 1000, 180.0),
+        day("waitress", 1, 100, 120.0),
+        day("waitress", 2, 100, 110.0),
+        day("waitress", 1, 1000, 60.0),
+        day("waitress", 2, 1000, 50.0),
+    ]
+    lines = {m.name: m for m in measurements(results)}
+    assert lines["1000 instances, gunicorn x2"].met  # 1,000 syncs in well under 2 h
+    assert lines["gunicorn: best of more workers / 1"].value == pytest.approx(2.0)
+    assert lines["gunicorn: best of more workers / 1"].met
+    assert not lines["waitress: best of more workers / 1"].met  # 50 vs 60: slower
+    assert lines["gunicorn x2: per sync, 1000 / 100"].value == pytest.approx(190 / 180)
+    assert lines["gunicorn x2: per sync, 1000 / 100"].met
+    assert not lines["waitress x1: per sync, 1000 / 100"].met  # 120 vs 60: twice the time
+    assert (choice(results) or "").startswith("chosen for production: gunicorn x2 ")
+    assert choice([r for r in results if r.server == "gunicorn"]) is None
