@@ -1,9 +1,11 @@
 """``provlab up --instances N`` as people run it: one portal, N real instance servers, each with
-its own database and key, each activated at start on a subscription of its own (R8); and one
-subscription's code tried on a second instance is refused."""
+its own database and key, each activated at start on a subscription of its own (R8); one
+subscription's code tried on a second instance is refused; ``provlab clock`` moves every clock,
+so each instance's daily sync reaches the portal (R13)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -16,7 +18,9 @@ import requests
 from tests.e2e.test_provlab_up import (
     PROVLAB,
     ROOT,
+    START,
     Up,
+    _clock,
     _close,
     _read_banner,
     _stop_with_ctrl_c,
@@ -50,6 +54,8 @@ def fleet_up(tmp_path: Path) -> Iterator[Up]:
             "up",
             "--instances",
             str(FLEET),
+            "--simulated-time",
+            START,
             "--portal-port",
             str(portal_port),
             "--instance-port",
@@ -112,7 +118,8 @@ def test_a_fleet_of_instances_each_activated_on_its_own_subscription_and_a_code_
     fleet_up: Up,
 ) -> None:
     """R8: each instance of the fleet is activated with its own subscription's code; the code of
-    a subscription bound to one instance is refused on another, and changes nothing."""
+    a subscription bound to one instance is refused on another, and changes nothing. R13: a day
+    later every instance has synced."""
     up = fleet_up
     urls = re.findall(r"Instance \d+\s+(http://127\.0\.0\.1:\d+)", up.banner)
     assert urls == [f"http://127.0.0.1:{up.instance_port + n}" for n in range(FLEET)], up.banner
@@ -138,6 +145,16 @@ def test_a_fleet_of_instances_each_activated_on_its_own_subscription_and_a_code_
     after = [_portal(up.var, "show", name)["activation"] for name in names]
     assert after[0]["instance_id"] == activations[0]["instance_id"]  # type: ignore[index]
     assert after[1]["instance_id"] == activations[1]["instance_id"]  # type: ignore[index]
+
+    # A simulated day: every instance's clock moves, and each one's daily sync lands.
+    moved = _clock(up.var, "advance", "1d")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    synced = [_portal(up.var, "show", name)["activation"] for name in names]
+    # Activated at START (00:00 UTC); each syncs in its own slot, 03:00-04:59 UTC.
+    slot_opens = dt.datetime.fromisoformat(START.replace("Z", "+00:00")) + dt.timedelta(hours=3)
+    for activation in synced:
+        last_sync = dt.datetime.fromisoformat(str(activation["last_sync_at"]))  # type: ignore[index]
+        assert slot_opens <= last_sync.replace(tzinfo=last_sync.tzinfo or dt.UTC), synced
 
     assert _stop_with_ctrl_c(up) == 0
     assert not any(port_open(up.instance_port + n) for n in range(FLEET))
