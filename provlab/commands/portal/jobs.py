@@ -3,11 +3,14 @@
 The portal's web server then runs no worker thread (leave ``PORTAL_RUN_WORKER`` off): web
 processes answer requests, and one or more ``provlab portal jobs`` processes run the due jobs.
 Several may run against one PostgreSQL database: a job is claimed with ``FOR UPDATE SKIP LOCKED``
-and a lease (``webcore.jobs``), so each due job runs once, whichever process claims it.
+and a lease (``webcore.jobs``), so each due job runs once, whichever process claims it. It runs
+``JobScheduler.run_next`` itself, as ``webcore.jobs.Worker`` does in a thread, so it can count
+what ran and stop between two jobs.
 """
 
 from __future__ import annotations
 
+import collections
 import signal
 import threading
 from pathlib import Path
@@ -32,8 +35,7 @@ from provlab.commands.portal.base import portal_app, portal_group, var_option
 def jobs(poll_seconds: float, once: bool, var: Path) -> None:
     """Run the portal's due jobs until stopped (SIGTERM or Ctrl-C); several may share one
     PostgreSQL database. Prints how many jobs this process ran when it stops."""
-    from webcore.clock import is_simulated
-    from webcore.jobs import Worker
+    from webcore.clock import app_clock, is_simulated
 
     stop = threading.Event()
 
@@ -46,23 +48,23 @@ def jobs(poll_seconds: float, once: bool, var: Path) -> None:
             raise click.ClickException(
                 "the portal runs on simulated time: its jobs run as `provlab clock` moves it"
             )
-        worker = Worker(app, app.extensions["jobs"], poll_seconds)
+        scheduler = app.extensions["jobs"]
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         click.echo(f"portal jobs worker ready (polling every {poll_seconds:g} s)", err=True)
-        ran = 0
-        outcomes: dict[str, int] = {}
+        outcomes: collections.Counter[str] = collections.Counter()
         while not stop.is_set():
+            # One job at a time, so a stop takes effect between two jobs, never inside one.
             try:
-                runs = worker.run_once()
+                run = scheduler.run_next(app_clock(app).now())
             except Exception as exc:  # a database hiccup: keep the worker alive, as Worker does
                 click.echo(f"portal jobs worker: {type(exc).__name__}: {exc}; retrying", err=True)
-                runs = []
-            ran += len(runs)
-            for run in runs:
-                outcomes[run.outcome] = outcomes.get(run.outcome, 0) + 1
-            if once:
+                run = None
+            if run is not None:
+                outcomes[run.outcome] += 1
+            elif once:
                 break
-            stop.wait(poll_seconds)
+            else:
+                stop.wait(poll_seconds)
     detail = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
-    click.echo(f"ran {ran} jobs" + (f" ({detail})" if detail else ""))
+    click.echo(f"ran {sum(outcomes.values())} jobs" + (f" ({detail})" if detail else ""))
