@@ -42,10 +42,12 @@ def create_fleet_subscriptions(
     customer_email: str = FLEET_CUSTOMER_EMAIL,
     seats: int = 10,
 ) -> list[FleetSubscription]:
-    """``count`` new premium online-cloud subscriptions, one per instance of the fleet, each with
-    its activation code, owned by ``customer_email`` (a customer account, created if missing)."""
+    """One premium online-cloud subscription per instance of a fleet of ``count``, each with its
+    activation code, owned by ``customer_email`` (a customer account, created if missing).
+    Instance k's subscription is the customer's one for company "Fleet k": a fleet started
+    again on the same database finds its subscriptions (its instances are activated on them)."""
     from portal.licensing import ensure_activation_code
-    from portal.models import Account, Role
+    from portal.models import Account, Role, Subscription
     from portal.setup import create_account
     from portal.subscriptions import create_subscription
     from webcore.clock import app_clock
@@ -60,20 +62,29 @@ def create_fleet_subscriptions(
             customer = create_account(
                 customer_email, "Fleet Operator", FLEET_CUSTOMER_PASSWORD, Role.CUSTOMER, app
             )
+        existing = {
+            subscription.contact_company: subscription
+            for subscription in db.session.execute(
+                sa.select(Subscription)
+                .where(Subscription.customer_id == customer.id)
+                .order_by(Subscription.id)
+            ).scalars()
+        }
         now = app_clock(app).now()
-        created = []
-        for number in range(count):
-            subscription = create_subscription(
+        fleet = []
+        for number in range(1, count + 1):
+            company = f"Fleet {number}"
+            subscription = existing.get(company) or create_subscription(
                 customer,
                 plan="premium",
                 seats=seats,
                 starts_on=now.date(),
                 now=now,
-                contact_company=f"Fleet {number + 1}",
+                contact_company=company,
                 contact_country="DE",
             )
-            created.append(subscription)
-        return [FleetSubscription(s.name, ensure_activation_code(s)) for s in created]
+            fleet.append(FleetSubscription(subscription.name, ensure_activation_code(subscription)))
+        return fleet
 
 
 @dataclass
