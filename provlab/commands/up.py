@@ -72,8 +72,13 @@ def up(
         # Checked before anything is written: the second server could not bind, and the first
         # one's health check would pass for both.
         raise click.UsageError(
-            f"--portal-port {portal_port} is also an instance's port: "
-            "the portal and each instance need a port each"
+            f"--portal-port and --instance-port are both {portal_port}: "
+            "the portal and the instance need a port each"
+            if portal_port == instance_port
+            else f"--portal-port {portal_port} is the port of instance "
+            f"{instance_ports.index(portal_port) + 1} of {len(instance_ports)} "
+            "(they take the ports from --instance-port on): the portal and each instance "
+            "need a port each"
         )
     if reset and var.exists():
         shutil.rmtree(var)
