@@ -57,10 +57,19 @@ class DayResult:
     instances: int
     seconds: float
     client_cpu_seconds: float
+    server_cpu_seconds: float | None = None  # the web server's processes (None: not Linux)
 
     @property
     def rate(self) -> float:
         return self.instances / self.seconds
+
+    @property
+    def server_cpu_per_sync(self) -> float | None:
+        """CPU seconds the web server spent per sync: unlike the rate, barely changed by other
+        work on the machine, so it tells what a core sustains even on a busy machine."""
+        if self.server_cpu_seconds is None:
+            return None
+        return self.server_cpu_seconds / self.instances
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,33 @@ def start(command: list[str], environment: dict[str, str], log: Path) -> subproc
     )
 
 
+def process_tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user and system) of process ``pid`` and its descendants so far, from /proc
+    (gunicorn's workers are the master's children); None where there is no /proc."""
+    proc = Path("/proc")
+    if not (proc / str(pid) / "stat").exists():
+        return None
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime, stime
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, of in parents.items() if of == parent]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(member, 0) for member in tree) / os.sysconf("SC_CLK_TCK")
+
+
 def run_day(
     fleet: list[FleetInstance], url: str, keys: KeySet, concurrency: int, codes: list[str] | None
 ) -> tuple[float, float]:
@@ -176,6 +212,25 @@ def run_day(
         for future in [pool.submit(one, index) for index in range(len(fleet))]:
             future.result()
     return time.perf_counter() - started, time.process_time() - cpu_started
+
+
+@dataclass(frozen=True)
+class Day:
+    """One measured day: every instance of ``fleet`` syncs once against the server at ``url``."""
+
+    server: str
+    workers: int
+    fleet: list[FleetInstance]
+    url: str
+    keys: KeySet
+    concurrency: int
+
+    def measure(self, server_pid: int) -> DayResult:
+        before = process_tree_cpu(server_pid)
+        seconds, cpu = run_day(self.fleet, self.url, self.keys, self.concurrency, None)
+        after = process_tree_cpu(server_pid)
+        served = after - before if after is not None and before is not None else None
+        return DayResult(self.server, self.workers, len(self.fleet), seconds, cpu, served)
 
 
 def bench_fleet(
@@ -218,8 +273,8 @@ def bench_fleet(
                                 run_day(fleet, url, keys, concurrency, None)
                                 activated = True
                             for size in sizes:
-                                seconds, cpu = run_day(fleet[:size], url, keys, concurrency, None)
-                                results.append(DayResult(server, count, size, seconds, cpu))
+                                day = Day(server, count, fleet[:size], url, keys, concurrency)
+                                results.append(day.measure(process.pid))
                         finally:
                             stop([process])
             finally:
@@ -271,8 +326,9 @@ def measurements(results: list[DayResult]) -> list[Measurement]:
                 "syncs/s",
                 f">= {needed:.3g} (a day in the 2 h window)",
                 result.rate >= needed,
-                f"(day in {result.seconds:.1f} s, fleet CPU {result.client_cpu_seconds:.1f} s; "
-                f"{result.rate * SYNC_WINDOW_SECONDS:,.0f} instances per window)",
+                f"(day in {result.seconds:.1f} s, fleet CPU {result.client_cpu_seconds:.1f} s"
+                + _server_cpu(result)
+                + f"; {result.rate * SYNC_WINDOW_SECONDS:,.0f} instances per window)",
             )
         )
     largest = max(result.instances for result in results)
@@ -316,6 +372,13 @@ def measurements(results: list[DayResult]) -> list[Measurement]:
                 )
             )
     return rows
+
+
+def _server_cpu(result: DayResult) -> str:
+    per_sync = result.server_cpu_per_sync
+    if per_sync is None:
+        return ""
+    return f", server CPU {per_sync * 1000:.1f} ms per sync: {1 / per_sync:.0f} syncs/s per core"
 
 
 def choice(results: list[DayResult]) -> str | None:

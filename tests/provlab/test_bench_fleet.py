@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,30 @@ def test_the_verdicts_compare_workers_fleet_sizes_and_servers_measured_in_one_ru
     assert not lines["waitress x1: per sync, 1000 / 100"].met  # 120 vs 60: twice the time
     assert (choice(results) or "").startswith("chosen for production: gunicorn x2 ")
     assert choice([r for r in results if r.server == "gunicorn"]) is None
+
+
+def test_server_cpu_counts_the_process_and_its_children(tmp_path: Path) -> None:
+    """gunicorn's work is done by the master's children: their CPU time counts too."""
+    from provlab.fleet_bench import process_tree_cpu
+
+    busy = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+    (tmp_path / "busy.py").write_text(busy)
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            f"subprocess.Popen([sys.executable, {str(tmp_path / 'busy.py')!r}])\n"
+            "time.sleep(30)\n",
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 60
+        used = process_tree_cpu(parent.pid)
+        while (used or 0) < 0.4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            used = process_tree_cpu(parent.pid)
+        assert used is not None and used >= 0.4
+    finally:
+        parent.kill()
+        parent.wait()
