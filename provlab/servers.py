@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ class RunningPair:
     portal_pid: int
     instance_pid: int
     instance_skew_seconds: float = 0.0  # `provlab fault skew`: the instance's clock runs ahead
+    # `provlab up --instances N`: the URLs of the instances after the first (`instance_url`).
+    fleet_urls: list[str] = field(default_factory=list)
 
     def save(self, var: Path) -> None:
         path = var / STATE_FILE

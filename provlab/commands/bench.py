@@ -59,3 +59,71 @@ def bench_review_command(subscriptions: int) -> None:
 
     _quiet()
     click.echo(bench_review(subscriptions).render())
+
+
+@bench.command("fleet")
+@click.option(
+    "--instances",
+    "sizes",
+    multiple=True,
+    type=click.IntRange(min=1),
+    default=(100, 1000),
+    show_default=True,
+    help="Fleet sizes measured (repeat the option).",
+)
+@click.option(
+    "--workers",
+    multiple=True,
+    type=click.IntRange(min=1),
+    default=(1, 2, 4),
+    show_default=True,
+    help="Web workers measured: gunicorn processes, waitress threads (repeat the option).",
+)
+@click.option(
+    "--server",
+    "servers",
+    multiple=True,
+    type=click.Choice(["gunicorn", "waitress"]),
+    default=("gunicorn", "waitress"),
+    show_default=True,
+    help="WSGI servers measured side by side.",
+)
+@click.option(
+    "--concurrency", default=16, show_default=True, help="Instances syncing at the same time."
+)
+@click.option(
+    "--postgres-url",
+    default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    show_default=True,
+    help="A PostgreSQL database to connect to; the bench creates its own beside it.",
+)
+@click.option("--quick", is_flag=True, help="A small run (20 instances, 1 and 2 workers) for CI.")
+def bench_fleet_command(
+    sizes: tuple[int, ...],
+    workers: tuple[int, ...],
+    servers: tuple[str, ...],
+    concurrency: int,
+    postgres_url: str,
+    quick: bool,
+) -> None:
+    """A fleet's daily syncs against one portal on PostgreSQL behind gunicorn and waitress with
+    1, 2, 4 workers, its jobs in a separate process (each day must fit the 2 h sync window)."""
+    from provlab.fleet_bench import bench_fleet, choice, measurements
+
+    _quiet()
+    if quick:
+        sizes, workers = (20,), (1, 2)
+    run = bench_fleet(
+        tuple(sorted(set(sizes))),
+        tuple(sorted(set(workers))),
+        tuple(dict.fromkeys(servers)),
+        concurrency,
+        postgres_url,
+    )
+    for measurement in measurements(run.results):
+        click.echo(measurement.render())
+    chosen = choice(run.results)
+    if chosen:
+        click.echo(chosen)
+    click.echo(f"portal jobs process: {run.jobs_report}")
+    click.echo(f"portal recorded: {run.recorded}")

@@ -38,7 +38,8 @@ def running_pair(var: Path) -> RunningPair:
 
 def simulated_parties(var: Path) -> list[Any]:
     """The portal and the instance of the running pair (the instance skewed as `fault skew` set
-    it), for moving their clocks; refused when the pair runs on real time."""
+    it) and, with `provlab up --instances N`, the fleet's other instances, for moving their
+    clocks; refused when the pair runs on real time."""
     pair = running_pair(var)
     if not pair.simulated or not pair.simulation_token:
         raise click.ClickException(
@@ -47,7 +48,11 @@ def simulated_parties(var: Path) -> list[Any]:
     instance: Any = HttpParty("instance", pair.instance_url, pair.simulation_token)
     if pair.instance_skew_seconds:
         instance = SkewedParty(instance, dt.timedelta(seconds=pair.instance_skew_seconds))
-    return [HttpParty("portal", pair.portal_url, pair.simulation_token), instance]
+    fleet = [
+        HttpParty(f"instance-{number}", url, pair.simulation_token)
+        for number, url in enumerate(pair.fleet_urls, start=2)
+    ]
+    return [HttpParty("portal", pair.portal_url, pair.simulation_token), instance, *fleet]
 
 
 def pair_now(var: Path, party: str) -> dt.datetime | None:

@@ -307,3 +307,17 @@ def test_scenario_run_reports_each_scenario_as_it_finishes_with_its_time(
     assert lines[2].startswith("[3/3] FAIL") and "zz_broken.yaml" in lines[2]
     assert all(re.search(r"\] \d+\.\d s  ", line) for line in lines)
     assert "2 passed, 1 failed" in result.output and result.exit_code == 1
+
+
+def test_up_refuses_a_fleet_whose_ports_run_into_the_portals(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    var = tmp_path / "var"
+    result = runner.invoke(
+        main,
+        ["up", "--portal-port", "5079", "--instance-port", "5077", "--instances", "3"]
+        + ["--var", str(var)],
+    )
+    assert result.exit_code == 2
+    assert "--portal-port 5079 is the port of instance 3 of 3" in result.output
+    assert not var.exists()

@@ -6,7 +6,7 @@ for machines). When a ``provlab up --simulated-time`` pair is running, the comma
 portal's simulated time from it, so what it records happens at the pair's "now".
 """
 
-from provlab.commands.portal import leads, orders, subscriptions  # noqa: F401 - register commands
+from provlab.commands.portal import jobs, leads, orders, subscriptions  # noqa: F401 - register commands
 from provlab.commands.portal.base import portal_group
 
 __all__ = ["portal_group"]
