@@ -238,27 +238,13 @@ def test_r8_concurrent_activations_leave_exactly_one_current_license(
 ) -> None:
     import threading
 
-    from tests.instance.conftest import CSRF, PASSWORD
+    from tests.instance.conftest import signed_in_session
 
     fake_portal.add_subscription(CODE)
     server = live_server(app)  # type: ignore[operator]
     sessions = []
     for _ in range(4):
-        session = requests.Session()
-        session.trust_env = False
-        match = CSRF.search(session.get(f"{server.url}/users/sign_in").text)
-        assert match
-        session.post(
-            f"{server.url}/users/sign_in",
-            data={
-                "login": "root",
-                "password": PASSWORD,
-                "csrf_token": match.group(1) or match.group(2),
-            },
-        )
-        match = CSRF.search(session.get(f"{server.url}/admin/subscription").text)
-        assert match
-        sessions.append((session, match.group(1) or match.group(2)))
+        sessions.append(signed_in_session(server.url))
     barrier = threading.Barrier(len(sessions))
     statuses: list[int] = []
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
 from instance.models import AccessLevel, UserState
 from protocol.license import AddOnTier, LicenseType, Plan
-from tests.instance.conftest import CSRF, PASSWORD, add_user
+from tests.instance.conftest import add_user, signed_in_session
 from tests.instance.fake_portal import FakePortal
 from tests.instance.helpers import activated, assigned_usernames, change_seats, sync_now
 
@@ -236,21 +235,7 @@ def test_r26_concurrent_assignments_never_exceed_the_quantity(
     server = live_server(app)  # type: ignore[operator]
     sessions = []
     for _ in ids:
-        session = requests.Session()
-        session.trust_env = False
-        match = CSRF.search(session.get(f"{server.url}/users/sign_in").text)
-        assert match
-        session.post(
-            f"{server.url}/users/sign_in",
-            data={
-                "login": "root",
-                "password": PASSWORD,
-                "csrf_token": match.group(1) or match.group(2),
-            },
-        )
-        match = CSRF.search(session.get(f"{server.url}/admin/subscription").text)
-        assert match
-        sessions.append((session, match.group(1) or match.group(2)))
+        sessions.append(signed_in_session(server.url))
     barrier = threading.Barrier(len(ids))
     results: list[int] = []
 
