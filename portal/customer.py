@@ -38,9 +38,10 @@ from portal.subscriptions import (
     active_add_on,
     change_contact,
     current_add_ons,
-    find_subscription,
+    orders_of,
     subscriptions_of,
 )
+from portal.views import subscription_or_404
 from webcore.auth import roles_required
 from webcore.clock import app_clock
 from webcore.errors import Refusal, refusal_redirects, refusal_renders
@@ -53,10 +54,17 @@ blueprint = Blueprint("customer", __name__, url_prefix="/subscriptions")
 
 
 def _own_subscription(name: str) -> Subscription:
-    subscription = find_subscription(name)
-    if subscription is None or subscription.customer_id != current_user.id:
+    subscription = subscription_or_404(name)
+    if subscription.customer_id != current_user.id:
         abort(404)
     return subscription
+
+
+def _own_invoice(subscription: Subscription, invoice_id: int) -> Invoice:
+    found = db.get_or_404(Invoice, invoice_id)
+    if found.subscription_id != subscription.id:
+        abort(404)
+    return found
 
 
 def _payment_methods() -> list[PaymentMethod]:
@@ -121,15 +129,6 @@ def _card(subscription: Subscription, today: dt.date) -> SubscriptionCard:
 def show(name: str) -> ResponseReturnValue:
     subscription = _own_subscription(name)
     today = app_clock().now().date()
-    orders = (
-        db.session.execute(
-            sa.select(Order)
-            .where(Order.subscription_id == subscription.id)
-            .order_by(Order.id.desc())
-        )
-        .scalars()
-        .all()
-    )
     return render_template(
         "customer/subscription.html",
         subscription=subscription,
@@ -138,7 +137,7 @@ def show(name: str) -> ResponseReturnValue:
         active=active_add_on(subscription, today),
         activation=activation_of(subscription),
         card=_card(subscription, today),
-        orders=orders,
+        orders=orders_of(subscription),
         show_code=request.args.get("code") == "1",
         chart=chart.usage_chart_svg(subscription),
         invoices=invoicing.invoices_of(subscription)[:5],
@@ -167,9 +166,7 @@ def invoices(name: str) -> ResponseReturnValue:
 @roles_required(Role.CUSTOMER)
 def invoice(name: str, invoice_id: int) -> ResponseReturnValue:
     subscription = _own_subscription(name)
-    found = db.session.get(Invoice, invoice_id)
-    if found is None or found.subscription_id != subscription.id:
-        abort(404)
+    found = _own_invoice(subscription, invoice_id)
     return render_template("billing/invoice.html", invoice=found, subscription=subscription)
 
 
@@ -178,9 +175,7 @@ def invoice(name: str, invoice_id: int) -> ResponseReturnValue:
 def accept_amendment(name: str, invoice_id: int) -> ResponseReturnValue:
     """R34: the customer accepts the order amendment of a quarterly review; it is invoiced."""
     subscription = _own_subscription(name)
-    found = db.session.get(Invoice, invoice_id)
-    if found is None or found.subscription_id != subscription.id:
-        abort(404)
+    found = _own_invoice(subscription, invoice_id)
     back = url_for(".invoice", name=subscription.name, invoice_id=found.id)
     with refusal_redirects(back):
         invoicing.accept_amendment(found, app_clock().now())

@@ -5,6 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import current_app
+
+from portal.billing.jobs import run_renewals, run_seat_reviews
+from portal.leads import next_lead_processing, process_due_leads
+from portal.mail import deliver
+from portal.nonces import prune_expired_nonces
 from webcore.job_declarations import JobContext, JobRegistry, RetryPolicy
 
 registry = JobRegistry()
@@ -17,8 +23,6 @@ def next_midnight(now: dt.datetime) -> dt.datetime:
 @registry.job("prune_nonces")
 def prune_nonces(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Forget request nonces whose freshness window has passed (daily, at midnight UTC)."""
-    from portal.nonces import prune_expired_nonces
-
     prune_expired_nonces(context.now)
     return next_midnight(context.now)
 
@@ -26,8 +30,6 @@ def prune_nonces(context: JobContext, args: dict[str, Any]) -> dt.datetime:
 @registry.job("process_leads")
 def process_leads(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Sales works through the trial requests the marketing system handed over (R21), daily."""
-    from portal.leads import next_lead_processing, process_due_leads
-
     process_due_leads(context.now)
     return next_lead_processing(context.now, context.app.config)
 
@@ -38,16 +40,12 @@ MAIL_RETRY = RetryPolicy(max_attempts=8, base=dt.timedelta(minutes=1), cap=dt.ti
 @registry.job("deliver_mail", retry=MAIL_RETRY)
 def deliver_mail(context: JobContext, args: dict[str, Any]) -> None:
     """Send one mail of the outbox (retried with backoff while the SMTP server fails)."""
-    from portal.mail import deliver
-
     deliver(int(args["mail_id"]), last_attempt=context.attempt >= MAIL_RETRY.max_attempts)
 
 
 @registry.job("seat_reviews")
 def seat_reviews(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """The quarterly seat review of every subscription whose quarter ended (R34), daily."""
-    from portal.billing.jobs import run_seat_reviews
-
     run_seat_reviews(context.now)
     return next_midnight(context.now)
 
@@ -55,17 +53,11 @@ def seat_reviews(context: JobContext, args: dict[str, Any]) -> dt.datetime:
 @registry.job("renewals")
 def renewals(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Renew, or end, every subscription whose term ended (R35, R36), daily at midnight UTC."""
-    from portal.billing.jobs import run_renewals
-
     run_renewals(context.now)
     return next_midnight(context.now)
 
 
 def _first_lead_processing(now: dt.datetime) -> dt.datetime:
-    from flask import current_app
-
-    from portal.leads import next_lead_processing
-
     return next_lead_processing(now, current_app.config)
 
 

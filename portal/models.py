@@ -6,24 +6,15 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webcore.auth import SessionUserMixin
-from webcore.db import NAMING_CONVENTION, TYPE_ANNOTATION_MAP
+from webcore.db import new_database
 from webcore.job_declarations import JobMixin
 from webcore.lockout import SignInLockoutMixin
 from webcore.throttle import ThrottleCounterMixin
 
-
-class Base(DeclarativeBase):
-    registry = registry(
-        metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
-        type_annotation_map=TYPE_ANNOTATION_MAP,
-    )
-
-
-db = SQLAlchemy(model_class=Base)
+db = new_database()
 
 
 class Role:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -17,6 +17,7 @@ from portal import idempotency, purchases
 from portal.errors import Refused
 from portal.models import Order, OrderKind, Role, Subscription
 from portal.subscriptions import active_add_on, find_subscription
+from portal.views import subscription_or_404
 from webcore.auth import roles_required
 from webcore.clock import app_clock
 from webcore.errors import refusal_redirects
@@ -82,9 +83,7 @@ def index() -> ResponseReturnValue:
 @blueprint.get("/subscriptions/<name>")
 @roles_required(Role.SALES)
 def subscription(name: str) -> ResponseReturnValue:
-    found = find_subscription(name)
-    if found is None:
-        abort(404)
+    found = subscription_or_404(name)
     return render_template(
         "sales/subscription.html",
         subscription=found,
@@ -98,9 +97,7 @@ def subscription(name: str) -> ResponseReturnValue:
 @blueprint.post("/subscriptions/<name>/orders")
 @roles_required(Role.SALES)
 def place_order(name: str) -> ResponseReturnValue:
-    found = find_subscription(name)
-    if found is None:
-        abort(404)
+    found = subscription_or_404(name)
     kind = request.form.get("kind", "")
     place = ORDERS.get(kind)
     with refusal_redirects(url_for(".subscription", name=found.name)):

@@ -73,25 +73,18 @@ def _seed_customer(account: Account, app: Flask) -> None:
     now = app_clock(app).now()
     add_payment_method(account, "Visa", "4242")
     add_payment_method(account, "Mastercard", "0002")
-    create_subscription(
-        account,
-        plan="premium",
-        seats=50,
-        starts_on=now.date(),
-        now=now,
-        contact_company="Example Corp",
-        contact_country="DE",
-    )
-    create_subscription(
-        account,
-        plan="ultimate",
-        seats=20,
-        starts_on=now.date(),
-        now=now,
-        license_type="offline_cloud",
-        contact_company="Example Corp",
-        contact_country="DE",
-    )
+    # An online cloud-licensed Premium, and an offline Ultimate (license files by mail).
+    for plan, seats, license_type in (("premium", 50, None), ("ultimate", 20, "offline_cloud")):
+        create_subscription(
+            account,
+            plan=plan,
+            seats=seats,
+            starts_on=now.date(),
+            now=now,
+            license_type=license_type,
+            contact_company="Example Corp",
+            contact_country="DE",
+        )
 
 
 def seed_demo(app: Flask) -> list[DemoLogin]:

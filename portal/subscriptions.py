@@ -23,6 +23,7 @@ from portal.errors import Refused
 from portal.models import (
     Account,
     AddOnPurchase,
+    Order,
     Role,
     Subscription,
     SubscriptionKind,
@@ -178,6 +179,17 @@ def subscriptions_of(customer: Account) -> list[Subscription]:
             sa.select(Subscription)
             .where(Subscription.customer_id == customer.id)
             .order_by(Subscription.name)
+        ).scalars()
+    )
+
+
+def orders_of(subscription: Subscription) -> list[Order]:
+    """The subscription's orders, newest first."""
+    return list(
+        db.session.execute(
+            sa.select(Order)
+            .where(Order.subscription_id == subscription.id)
+            .order_by(Order.id.desc())
         ).scalars()
     )
 

@@ -24,13 +24,12 @@ from portal.models import (
     MailKind,
     MailMessage,
     MailStatus,
-    Order,
     Role,
     db,
 )
 from portal.purchases import support_extend_trial
-from portal.subscriptions import find_subscription, search_subscriptions
-from portal.views import find_account
+from portal.subscriptions import orders_of, search_subscriptions
+from portal.views import find_account, subscription_or_404
 from webcore.auth import SignInForm, authenticate, roles_required
 from webcore.clock import app_clock
 from webcore.errors import refusal_redirects
@@ -76,16 +75,7 @@ def index() -> ResponseReturnValue:
 @blueprint.get("/subscriptions/<name>")
 @roles_required(Role.SUPPORT)
 def subscription(name: str) -> ResponseReturnValue:
-    found = find_subscription(name)
-    if found is None:
-        abort(404)
-    orders = (
-        db.session.execute(
-            sa.select(Order).where(Order.subscription_id == found.id).order_by(Order.id.desc())
-        )
-        .scalars()
-        .all()
-    )
+    found = subscription_or_404(name)
     mails = (
         db.session.execute(
             sa.select(MailMessage)
@@ -102,7 +92,7 @@ def subscription(name: str) -> ResponseReturnValue:
         activation=activation_of(found),
         licenses=licenses_of(found),
         usage=usage_reports_of(found),
-        orders=orders,
+        orders=orders_of(found),
         leads=leads_for(found),
         mails=mails,
         purchases=found.add_on_purchases,
@@ -119,9 +109,7 @@ def subscription(name: str) -> ResponseReturnValue:
 @roles_required(Role.SUPPORT)
 def check_in(name: str) -> ResponseReturnValue:
     """R32: enter the maximum active users a customer without Seat Link reported to sales."""
-    found = find_subscription(name)
-    if found is None:
-        abort(404)
+    found = subscription_or_404(name)
     with refusal_redirects(url_for(".subscription", name=found.name)):
         if not reviews.billed(found):
             raise Refused("Seat reviews apply to paid subscriptions only.", code="not_billed")
@@ -154,9 +142,7 @@ def invoices() -> ResponseReturnValue:
 @blueprint.get("/invoices/<id:invoice_id>")
 @roles_required(Role.SUPPORT)
 def invoice(invoice_id: int) -> ResponseReturnValue:
-    found = db.session.get(Invoice, invoice_id)
-    if found is None:
-        abort(404)
+    found = db.get_or_404(Invoice, invoice_id)
     return render_template(
         "billing/invoice.html", invoice=found, subscription=found.subscription, support=True
     )
@@ -166,9 +152,7 @@ def invoice(invoice_id: int) -> ResponseReturnValue:
 @roles_required(Role.SUPPORT)
 def accept_amendment(invoice_id: int) -> ResponseReturnValue:
     """R34: the customer accepted the order amendment: the charge is invoiced."""
-    found = db.session.get(Invoice, invoice_id)
-    if found is None:
-        abort(404)
+    found = db.get_or_404(Invoice, invoice_id)
     with refusal_redirects(url_for(".invoice", invoice_id=found.id)):
         invoicing.accept_amendment(found, app_clock().now())
     flash(f"Invoice {found.number} is now invoiced.", "success")
@@ -178,9 +162,9 @@ def accept_amendment(invoice_id: int) -> ResponseReturnValue:
 @blueprint.post("/subscriptions/<name>/trials/<id:purchase_id>/extend")
 @roles_required(Role.SUPPORT)
 def extend_trial(name: str, purchase_id: int) -> ResponseReturnValue:
-    found = find_subscription(name)
-    purchase = db.session.get(AddOnPurchase, purchase_id)
-    if found is None or purchase is None or purchase.subscription_id != found.id:
+    found = subscription_or_404(name)
+    purchase = db.get_or_404(AddOnPurchase, purchase_id)
+    if purchase.subscription_id != found.id:
         abort(404)
     with refusal_redirects(url_for(".subscription", name=found.name)):
         support_extend_trial(found)
@@ -214,9 +198,7 @@ def outbox() -> ResponseReturnValue:
 @roles_required(Role.SUPPORT)
 def mail(mail_id: int) -> ResponseReturnValue:
     """One mail from the outbox as its recipient gets it: subject, recipient, body, attachment."""
-    found = db.session.get(MailMessage, mail_id)
-    if found is None:
-        abort(404)
+    found = db.get_or_404(MailMessage, mail_id)
     return render_template(
         "support/mail.html", mail=found, kind=MailKind.label, status=MailStatus.LABELS
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from portal.models import Account, MailKind, OrderKind, Role, SubscriptionKind, db
+from portal.models import Account, MailKind, OrderKind, Role, Subscription, SubscriptionKind, db
 from portal.pricing import format_money
+from portal.subscriptions import find_subscription
 from protocol.license import AddOnTier, LicenseType, Plan
 
 blueprint = Blueprint("home", __name__)
@@ -18,6 +19,14 @@ def find_account(login: str) -> Account | None:
     return db.session.execute(
         sa.select(Account).where(sa.func.lower(Account.email) == login.lower())
     ).scalar_one_or_none()
+
+
+def subscription_or_404(name: str) -> Subscription:
+    """The subscription a page's URL names; a name no subscription has is Not Found."""
+    found = find_subscription(name)
+    if found is None:
+        abort(404)
+    return found
 
 
 HOME_PAGES = {

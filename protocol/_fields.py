@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, NoReturn, TypeVar
@@ -223,6 +223,13 @@ class Reader:
         if not isinstance(value, list):
             fail(RemoteProtocolError, self.path(name), "expected an array")
         return value
+
+    def objects(self, name: str, parse: Callable[..., T]) -> tuple[T, ...]:
+        """Each item of the array `name`, read by `parse(item, where=...)`, its index in the path."""
+        return tuple(
+            parse(item, where=f"{self.path(name)}[{index}]")
+            for index, item in enumerate(self.array(name))
+        )
 
     def mapping(self, name: str) -> dict[str, Any]:
         value = self.data[name]

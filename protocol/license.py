@@ -339,10 +339,7 @@ class License:
     @classmethod
     def from_dict(cls, data: object, *, where: str = "license") -> License:
         read = Reader(where, data, _LICENSE_FIELDS)
-        products = tuple(
-            AddOnProduct.from_dict(item, where=f"{where}.add_on_products[{index}]")
-            for index, item in enumerate(read.array("add_on_products"))
-        )
+        products = read.objects("add_on_products", AddOnProduct.from_dict)
         with remote(where):
             return cls(
                 license_id=read.text("license_id"),

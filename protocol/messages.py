@@ -355,14 +355,8 @@ class SyncRequest:
     def from_dict(cls, data: object) -> Self:
         where = "sync_request"
         read = Reader(where, data, _SYNC_REQUEST_FIELDS)
-        usage = tuple(
-            AddOnUsage.from_dict(item, where=f"{where}.add_on_usage[{index}]")
-            for index, item in enumerate(read.array("add_on_usage"))
-        )
-        daily = tuple(
-            DailyUsage.from_dict(item, where=f"{where}.daily_usage[{index}]")
-            for index, item in enumerate(read.array("daily_usage"))
-        )
+        usage = read.objects("add_on_usage", AddOnUsage.from_dict)
+        daily = read.objects("daily_usage", DailyUsage.from_dict)
         with remote(where):
             return cls(
                 instance_id=read.text("instance_id"),

@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from provlab.malformed import MalformedFile
+
 RULES_PAGE = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
 _HEADING = re.compile(r"^(#{1,6})\s+(?P<title>.+?)\s*#*\s*$")
@@ -41,12 +43,8 @@ _AREA_QUALIFIER = re.compile(r"\s*\([^)]*\)$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z*\"'(])")
 
 
-class RulesPageError(ValueError):
+class RulesPageError(MalformedFile, ValueError):
     """docs/rules.md breaks the catalogue's format: names the file and line."""
-
-    def __init__(self, path: Path | str, line: int, message: str) -> None:
-        self.path, self.line, self.message = str(path), line, message
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
 @dataclass(frozen=True)

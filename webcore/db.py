@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import event, orm
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -62,6 +62,19 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def new_database() -> SQLAlchemy:
+    """One app's Flask-SQLAlchemy extension over a declarative base of its own (the app's own
+    tables), with the shared column types and constraint names."""
+
+    class Base(orm.DeclarativeBase):
+        registry = orm.registry(
+            metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
+            type_annotation_map=TYPE_ANNOTATION_MAP,
+        )
+
+    return SQLAlchemy(model_class=Base)
 
 
 def sqlite_url_for(path: Path) -> str:

@@ -24,18 +24,15 @@ from typing import Any
 import yaml
 
 from protocol.clock import parse_utc
+from provlab.malformed import MalformedFile
 from provlab.rules_catalogue import rule_ids
 
 DEFAULT_START = "2026-03-02T00:00:00Z"
 TOP_LEVEL_KEYS = {"name", "description", "rules", "start", "seed", "setup", "steps"}
 
 
-class ScenarioError(Exception):
+class ScenarioError(MalformedFile):
     """A scenario file is malformed: names the file and line."""
-
-    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
-        self.path, self.line, self.message = str(path), line, message
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
 class LineDict(dict[str, Any]):

@@ -61,17 +61,8 @@ def run_scenario(
         world = World(transport, scenario.start, scenario.seed)
     except Exception as exc:  # the parties could not even start: report, don't crash the run
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return ScenarioResult(
-            scenario.path,
-            scenario.name,
-            scenario.rules,
-            transport,
-            False,
-            time.perf_counter() - started,
-            f"starting the parties failed: {detail}",
-            None,
-            "error",
-        )
+        message = f"starting the parties failed: {detail}"
+        return _failed(scenario, transport, started, None, None, message, "error")
     current: StepContext | None = None
     try:
         apply_setup(world, scenario)
@@ -101,11 +92,13 @@ def _failed(
     scenario: Scenario,
     transport: str,
     started: float,
-    world: World,
+    world: World | None,
     context: StepContext | None,
     message: str,
     kind: str,
 ) -> ScenarioResult:
+    """The result of a run that stopped: where (the step, if one had begun) and, once the parties
+    were up, their timeline around it."""
     index = context.step.index if context else 0
     return ScenarioResult(
         scenario.path,
@@ -117,5 +110,5 @@ def _failed(
         message,
         context.step.describe() if context else None,
         kind,
-        world.timeline.around(index),
+        world.timeline.around(index) if world else [],
     )

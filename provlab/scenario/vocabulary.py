@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from provlab.scenario.loader import Scenario, ScenarioError, Step
 
 if TYPE_CHECKING:
     from provlab.scenario.drivers import InstanceDriver, PortalDriver
     from provlab.scenario.world import World
+
+
+T = TypeVar("T")
 
 
 class ExpectationFailed(AssertionError):
@@ -67,11 +70,29 @@ class StepContext:
             self.malformed(f"unknown key(s) {', '.join(unknown)} (allowed: {allowed})", line)
         return dict(args)
 
-    def compare(self, row: Any, fields: dict[str, Any], keys: tuple[str, ...]) -> None:
-        """Fail unless each of ``keys`` given in ``fields`` equals the row's attribute."""
+    def compare(
+        self, row: Any, fields: dict[str, Any], keys: tuple[str, ...], what: str = ""
+    ) -> None:
+        """Fail unless each of ``keys`` given in ``fields`` equals the row's attribute; ``what``
+        names the row in the failure."""
         for key in keys:
             if key in fields and getattr(row, key) != fields[key]:
-                self.fail(f"{key} is {getattr(row, key)!r}, expected {fields[key]!r}")
+                named = f"{what} {key}" if what else key
+                self.fail(f"{named} is {getattr(row, key)!r}, expected {fields[key]!r}")
+
+    def present(
+        self, fields: dict[str, Any], found: T | None, shown: Callable[[T], str], missing: str
+    ) -> T | None:
+        """For an expectation that takes ``none: true``: fail when ``found`` says otherwise
+        (``shown(found)`` says what there is, ``missing`` that nothing is); else ``found``, or
+        None when nothing was rightly found and there is nothing more to check."""
+        if fields.get("none"):
+            if found is not None:
+                self.fail(shown(found))
+            return None
+        if found is None:
+            self.fail(missing)
+        return found
 
 
 Handler = Callable[[StepContext, Any], None]

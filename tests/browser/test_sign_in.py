@@ -53,18 +53,7 @@ def test_a_customer_signs_in_to_the_portal_sees_the_home_page_and_signs_out(
 def test_an_administrator_signs_in_to_the_instance_sees_the_home_page_and_signs_out(
     page: Any, make_instance: Any, live_server: Any
 ) -> None:
-    from instance.models import db
-    from tests.instance.conftest import new_user
+    from tests.instance.conftest import ADMINISTRATOR, instance_with_user
 
-    app = make_instance()
-    with app.app_context():
-        new_user(
-            app,
-            username="root",
-            email="admin@example.com",
-            name="Administrator",
-            password="admin-demo-password",
-            admin=True,
-        )
-        db.session.commit()
+    app = instance_with_user(make_instance, **ADMINISTRATOR)
     _sign_in_and_out(page, live_server(app).url, "root", "admin-demo-password", "Administrator")

@@ -4,7 +4,6 @@ simulated time moved in lockstep (R8, R13, R14, R15, R24, R28)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from instance.identity import identity
-from instance.models import AccessLevel, User
+from instance.models import User
 from instance.models import db as instance_db
 from instance.tokens import create_token
-from portal.keys import published_keys
 from portal.licensing import ensure_activation_code
 from portal.models import Account, Subscription
 from portal.models import db as portal_db
@@ -28,6 +26,7 @@ from provlab.timetravel import travel_to
 from tests.instance.conftest import add_user, sign_in
 from tests.instance.helpers import activate, assigned_usernames, change_seats, purchase, sync_now
 from tests.portal.helpers import make_account, make_subscription, payment_method_ids
+from tests.support.pair import http_pair
 from webcore.clock import app_clock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.all_backends]
@@ -78,16 +77,8 @@ def pair(
     live_server: Callable[[Flask], Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Pair:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    portal = make_portal()
-    portal_server = live_server(portal)
-    with portal.app_context():
-        keys = json.dumps(published_keys(portal).to_jwks())
-    instance = make_instance(
-        PORTAL_URL=portal_server.url, PORTAL_TRANSPORT="http", PORTAL_PUBLIC_KEYS=keys
-    )
+    portal, instance = http_pair(make_portal, make_instance, live_server, monkeypatch)
     instance_server = live_server(instance)
-    add_user(instance, "root", admin=True, highest_access_level=AccessLevel.OWNER)
     admin = instance.test_client()
     sign_in(admin, "root")
     return Pair(portal, instance, admin, instance_server.url)

@@ -50,16 +50,10 @@ def _provlab(var: Path, *args: str) -> Any:
 def test_r21_r22_portal_cli_works_at_the_pairs_simulated_time(up: Up) -> None:
     created = _provlab(
         up.var,
-        "portal",
-        "create-subscription",
-        "--customer",
-        "customer@example.com",
-        "--plan",
-        "ultimate",
-        "--seats",
-        "10",
-        "--contact-email",
-        "lead@example.com",
+        *(
+            "portal create-subscription --customer customer@example.com --plan ultimate --seats 10"
+            " --contact-email lead@example.com"
+        ).split(),
     )
     assert created["starts_on"] == "2026-05-04"  # the pair's day, not the wall clock's
     for country in ("DE", "CU"):

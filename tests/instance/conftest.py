@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -18,12 +19,45 @@ from webcore.clock import app_clock
 from webcore.transport import in_process_session
 
 PASSWORD = "correct-horse-battery"
+# The administrator `provlab up` seeds (instance.setup), for tests that sign in as it.
+ADMINISTRATOR: dict[str, Any] = {
+    "username": "root",
+    "email": "admin@example.com",
+    "name": "Administrator",
+    "password": "admin-demo-password",
+    "admin": True,
+}
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|name="csrf-token" content="([^"]+)"')
 
 
 def new_user(app: Flask, **fields: Any) -> User:
     """A user made by the instance's one ``create_user``, at the app's time."""
     return create_user(now=app_clock(app).now(), **fields)
+
+
+def instance_with_user(make_instance: Callable[..., Flask], **fields: Any) -> Flask:
+    """A new instance holding one user more than its own, made from ``fields``."""
+    app = make_instance()
+    with app.app_context():
+        new_user(app, **fields)
+        db.session.commit()
+    return app
+
+
+def signed_in_session(base_url: str, login: str = "root") -> tuple[requests.Session, str]:
+    """A browser of its own on a live instance, signed in as `login`, and a CSRF token for the
+    admin pages."""
+    session = requests.Session()
+    session.trust_env = False
+    match = CSRF.search(session.get(f"{base_url}/users/sign_in").text)
+    assert match
+    session.post(
+        f"{base_url}/users/sign_in",
+        data={"login": login, "password": PASSWORD, "csrf_token": match.group(1) or match.group(2)},
+    )
+    match = CSRF.search(session.get(f"{base_url}/admin/subscription").text)
+    assert match
+    return session, match.group(1) or match.group(2)
 
 
 @pytest.fixture

@@ -236,48 +236,17 @@ def test_license_file_signed_by_an_unknown_key_is_refused(
 def test_r8_concurrent_activations_leave_exactly_one_current_license(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, live_server: object
 ) -> None:
-    import threading
-
-    from tests.instance.conftest import CSRF, PASSWORD
+    from tests.instance.conftest import signed_in_session
+    from tests.support.concurrent import post_all_at_once
 
     fake_portal.add_subscription(CODE)
     server = live_server(app)  # type: ignore[operator]
-    sessions = []
-    for _ in range(4):
-        session = requests.Session()
-        session.trust_env = False
-        match = CSRF.search(session.get(f"{server.url}/users/sign_in").text)
-        assert match
-        session.post(
-            f"{server.url}/users/sign_in",
-            data={
-                "login": "root",
-                "password": PASSWORD,
-                "csrf_token": match.group(1) or match.group(2),
-            },
-        )
-        match = CSRF.search(session.get(f"{server.url}/admin/subscription").text)
-        assert match
-        sessions.append((session, match.group(1) or match.group(2)))
-    barrier = threading.Barrier(len(sessions))
-    statuses: list[int] = []
-
-    def activate_now(session: requests.Session, token: str) -> None:
-        barrier.wait()
-        response = session.post(
-            f"{server.url}/admin/subscription/activate",
-            data={"activation_code": CODE, "terms": "accepted", "csrf_token": token},
-            allow_redirects=False,
-        )
-        statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=activate_now, args=pair) for pair in sessions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for session, _ in sessions:
-        session.close()
-    assert statuses == [302] * 4
+    responses = post_all_at_once(
+        f"{server.url}/admin/subscription/activate",
+        [signed_in_session(server.url) for _ in range(4)],
+        [{"activation_code": CODE, "terms": "accepted"}] * 4,
+        allow_redirects=False,
+    )
+    assert [response.status_code for response in responses] == [302] * 4
     rows = licenses(app)
     assert len(rows) == 4 and [row.current for row in rows].count(True) == 1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -29,6 +30,14 @@ def _users(app: Flask, count: int, prefix: str = "dev") -> list[int]:
     return [add_user(app, f"{prefix}_{n:02d}") for n in range(count)]
 
 
+def _with_duo(admin_client: FlaskClient, fake_portal: FakePortal, seats: int, **fields: Any) -> Any:
+    """An activated instance that synced a GitLab Duo purchase of `seats` seats; its subscription."""
+    subscription = activated(admin_client, fake_portal)
+    fake_portal.duo(subscription, seats, **fields)
+    assert sync_now(admin_client)["success"]
+    return subscription
+
+
 def _advance(app: Flask, **delta: float) -> None:
     app_clock(app).advance(dt.timedelta(**delta))  # type: ignore[attr-defined]
 
@@ -37,9 +46,7 @@ def _advance(app: Flask, **delta: float) -> None:
 def test_r1_r6_duo_enterprise_replaces_pro_and_keeps_assignments(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
-    fake_portal.duo(subscription, 5, tier=AddOnTier.DUO_PRO)
-    assert sync_now(admin_client)["success"]
+    subscription = _with_duo(admin_client, fake_portal, 5, tier=AddOnTier.DUO_PRO)
     ids = _users(app, 3)
     assert change_seats(admin_client, "assign", *ids)[0] == 200
     fake_portal.duo(subscription, 8, tier=AddOnTier.DUO_ENTERPRISE, purchase_id="P-2")
@@ -55,9 +62,7 @@ def test_r1_r6_duo_enterprise_replaces_pro_and_keeps_assignments(
 def test_r1_add_on_missing_from_license_expires_keeps_seats_28_days_and_comes_back(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
-    fake_portal.duo(subscription, 5)
-    assert sync_now(admin_client)["success"]
+    subscription = _with_duo(admin_client, fake_portal, 5)
     ids = _users(app, 2)
     change_seats(admin_client, "assign", *ids)
     subscription.add_on_products = []
@@ -112,9 +117,7 @@ def test_r28_quantity_drop_removes_never_users_newest_first_then_least_recent_us
 def test_r28_never_users_most_recently_assigned_go_first(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
-    fake_portal.duo(subscription, 4)
-    sync_now(admin_client)
+    subscription = _with_duo(admin_client, fake_portal, 4)
     ids = _users(app, 4)
     for user_id in ids:
         _advance(app, minutes=1)
@@ -127,9 +130,7 @@ def test_r28_never_users_most_recently_assigned_go_first(
 def test_r28_nothing_removed_when_assigned_seats_fit(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
-    fake_portal.duo(subscription, 50)
-    sync_now(admin_client)
+    subscription = _with_duo(admin_client, fake_portal, 50)
     ids = _users(app, 20)
     change_seats(admin_client, "assign", *ids)
     fake_portal.duo(subscription, 30)
@@ -141,9 +142,7 @@ def test_r28_nothing_removed_when_assigned_seats_fit(
 def test_r29_clean_up_job_frees_seats_of_blocked_banned_and_deactivated_users(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
-    fake_portal.duo(subscription, 4)
-    sync_now(admin_client)
+    _with_duo(admin_client, fake_portal, 4)
     ids = _users(app, 4)
     change_seats(admin_client, "assign", *ids)
     with app.app_context():

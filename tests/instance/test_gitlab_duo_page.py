@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
 from instance.models import AccessLevel, UserState
 from protocol.license import AddOnTier, LicenseType, Plan
-from tests.instance.conftest import CSRF, PASSWORD, add_user
+from tests.instance.conftest import add_user, signed_in_session
 from tests.instance.fake_portal import FakePortal
 from tests.instance.helpers import activated, assigned_usernames, change_seats, sync_now
+from tests.support.concurrent import post_all_at_once
 
 
 def _with_duo(client: FlaskClient, portal: FakePortal, quantity: int, **fields: object) -> None:
@@ -234,44 +232,13 @@ def test_r26_concurrent_assignments_never_exceed_the_quantity(
     _with_duo(client, fake_portal, 3)
     ids = [add_user(app, f"racer_{n}") for n in range(8)]
     server = live_server(app)  # type: ignore[operator]
-    sessions = []
-    for _ in ids:
-        session = requests.Session()
-        session.trust_env = False
-        match = CSRF.search(session.get(f"{server.url}/users/sign_in").text)
-        assert match
-        session.post(
-            f"{server.url}/users/sign_in",
-            data={
-                "login": "root",
-                "password": PASSWORD,
-                "csrf_token": match.group(1) or match.group(2),
-            },
-        )
-        match = CSRF.search(session.get(f"{server.url}/admin/subscription").text)
-        assert match
-        sessions.append((session, match.group(1) or match.group(2)))
-    barrier = threading.Barrier(len(ids))
-    results: list[int] = []
-
-    def assign(index: int) -> None:
-        session, token = sessions[index]
-        barrier.wait()
-        response = session.post(
-            f"{server.url}/admin/gitlab_duo/seats",
-            data={"action": "assign", "user_ids": str(ids[index]), "csrf_token": token},
-            headers={"Accept": "application/json"},
-        )
-        results.append(response.status_code)
-
-    threads = [threading.Thread(target=assign, args=(n,)) for n in range(len(ids))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for session, _ in sessions:
-        session.close()
-    assert sorted(results) == [200] * 3 + [422] * 5
+    responses = post_all_at_once(
+        f"{server.url}/admin/gitlab_duo/seats",
+        [signed_in_session(server.url) for _ in ids],
+        [{"action": "assign", "user_ids": str(user_id)} for user_id in ids],
+        headers={"Accept": "application/json"},
+    )
+    assert sorted(response.status_code for response in responses) == [200] * 3 + [422] * 5
     assert len(assigned_usernames(app)) == 3
 
 

@@ -16,10 +16,10 @@ from flask import Flask
 from gql import Client, gql
 from gql.transport.requests import RequestsHTTPTransport
 
-from instance.models import AccessLevel
 from protocol.license import AddOnTier
 from tests.instance.conftest import add_user, user_id
 from tests.instance.test_api import token_for
+from tests.support.pair import http_pair
 from webcore.clock import app_clock
 
 # "Assign GitLab Duo seats by using GraphQL" (docs.gitlab.com/api/graphql/assign_gitlab_duo_seats),
@@ -109,17 +109,7 @@ def pair(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[Flask, Any, Flask]]:
     """A real portal server and an instance server talking to it over HTTP on loopback."""
-    from portal.keys import published_keys
-
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    portal = make_portal()
-    portal_server = live_server(portal)
-    with portal.app_context():
-        keys = json.dumps(published_keys(portal).to_jwks())
-    instance = make_instance(
-        PORTAL_URL=portal_server.url, PORTAL_TRANSPORT="http", PORTAL_PUBLIC_KEYS=keys
-    )
-    add_user(instance, "root", admin=True, highest_access_level=AccessLevel.OWNER)
+    portal, instance = http_pair(make_portal, make_instance, live_server, monkeypatch)
     yield instance, live_server(instance), portal
 
 

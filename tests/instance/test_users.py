@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -27,14 +29,21 @@ def _population(app: Flask) -> None:
     add_user(app, "ghost", bot_type="ghost")
 
 
+def _billable_users(
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, plan: Plan
+) -> int:
+    """The billable count of the population on an instance activated on `plan`."""
+    activated(admin_client, fake_portal, plan=plan)
+    _population(app)
+    with app.app_context():
+        return billable_user_count()
+
+
 def test_r30_billable_users_on_premium_include_guests_and_service_accounts(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    activated(admin_client, fake_portal, plan=Plan.PREMIUM)
-    _population(app)
-    with app.app_context():
-        # root, dev, never_signed_in, guest, service_account_ci
-        assert billable_user_count() == 5
+    # root, dev, never_signed_in, guest, service_account_ci
+    assert _billable_users(admin_client, app, fake_portal, Plan.PREMIUM) == 5
     page = admin_client.get("/admin/subscription").get_data(as_text=True)
     assert 'data-testid="billable-users">5<' in page
 
@@ -43,10 +52,7 @@ def test_r30_billable_users_on_premium_include_guests_and_service_accounts(
 def test_r30_billable_users_on_ultimate_exclude_guests(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    activated(admin_client, fake_portal, plan=Plan.ULTIMATE)
-    _population(app)
-    with app.app_context():
-        assert billable_user_count() == 4
+    assert _billable_users(admin_client, app, fake_portal, Plan.ULTIMATE) == 4
     page = admin_client.get("/admin/users").get_data(as_text=True)
     assert 'data-testid="billable-count">4<' in page
 
@@ -74,50 +80,39 @@ def test_r30_maximum_users_is_the_highest_daily_count(
     assert 'data-testid="maximum-users">4<' in page
 
 
+def _new_user(client: FlaskClient, token: str, follow: bool = False, **form: str) -> Any:
+    """Admin → Users → New user, an active Reporter unless `form` says otherwise."""
+    return client.post(
+        "/admin/users/new",
+        data={"csrf_token": token, "state": "active", "highest_access_level": "20", **form},
+        follow_redirects=follow,
+    )
+
+
 def test_admin_creates_and_edits_users(admin_client: FlaskClient, app: Flask) -> None:
     token = csrf_token(admin_client, "/admin/users/new")
-    response = admin_client.post(
-        "/admin/users/new",
-        data={
-            "csrf_token": token,
-            "username": "newbie",
-            "email": "newbie@example.com",
-            "name": "New Bie",
-            "password": "long-enough-password",
-            "state": "active",
-            "highest_access_level": "20",
-            "bot_type": "",
-        },
-        follow_redirects=True,
+    response = _new_user(
+        admin_client,
+        token,
+        follow=True,
+        username="newbie",
+        email="newbie@example.com",
+        name="New Bie",
+        password="long-enough-password",
+        bot_type="",
     )
     assert (
         response.status_code == 200
         and "User @newbie was successfully created." in response.get_data(as_text=True)
     )
-    response = admin_client.post(
-        "/admin/users/new",
-        data={
-            "csrf_token": token,
-            "username": "newbie",
-            "email": "other@example.com",
-            "name": "X",
-            "state": "active",
-            "highest_access_level": "20",
-        },
+    response = _new_user(
+        admin_client, token, username="newbie", email="other@example.com", name="X"
     )
     assert response.status_code == 422 and "Username has already been taken" in response.get_data(
         as_text=True
     )
-    response = admin_client.post(
-        "/admin/users/new",
-        data={
-            "csrf_token": token,
-            "username": "odd",
-            "email": "odd@example.com",
-            "name": "Odd",
-            "state": "frozen",
-            "highest_access_level": "20",
-        },
+    response = _new_user(
+        admin_client, token, username="odd", email="odd@example.com", name="Odd", state="frozen"
     )
     assert response.status_code == 422 and "State must be one of" in response.get_data(as_text=True)
     with app.app_context():

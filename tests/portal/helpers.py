@@ -112,6 +112,30 @@ def post_form(client: FlaskClient, path: str, data: dict[str, Any], page: str | 
     return client.post(path, data={**data, "csrf_token": token})
 
 
+def sign_in_staff(app: Flask, role: str) -> FlaskClient:
+    """A new support engineer or sales person (`role@provlab.example`), signed in where that role
+    signs in (support has its own sign-in page)."""
+    email = f"{role}@provlab.example"
+    make_account(app, email, role=role)
+    return sign_in(app, email, path="/support/sign_in" if role == "support" else "/users/sign_in")
+
+
+def buy(client: FlaskClient, name: str, seats: int, card: int, path: str = "buy_duo_pro") -> Any:
+    """The customer buys `seats` seats of an add-on (Duo Pro by default) on the card with id
+    `card`, through the purchase form's last step."""
+    return post_form(
+        client,
+        f"/subscriptions/{name}/{path}",
+        {"seats": str(seats), "step": "purchase", "payment_method": str(card)},
+        page="/subscriptions",
+    )
+
+
+def place_order(client: FlaskClient, name: str, form: dict[str, Any]) -> Any:
+    """Sales places an order of the kind and fields in `form` on the subscription."""
+    return post_form(client, f"/sales/subscriptions/{name}/orders", form, page="/sales")
+
+
 def flashes(page: Any) -> str:
     """The flash messages on a page (a response or its HTML), unescaped, joined."""
     text = page if isinstance(page, str) else page.get_data(as_text=True)

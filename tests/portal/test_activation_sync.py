@@ -15,6 +15,7 @@ from protocol.signing import SigningKey
 from tests.portal.helpers import (
     FakeInstance,
     activation_code,
+    buy,
     count,
     make_account,
     make_subscription,
@@ -126,12 +127,7 @@ def test_r13_r1_sync_answers_license_with_every_active_purchase(portal_app: Flas
     assert instance.license(answer.license_token).add_on_products == ()
 
     card, _ = payment_method_ids(portal_app, 1)
-    post_form(
-        client,
-        f"/subscriptions/{name}/buy_duo_pro",
-        {"seats": "7", "step": "purchase", "payment_method": str(card)},
-        page="/subscriptions",
-    )
+    buy(client, name, 7, card)
     status, answer = instance.sync()
     (product,) = instance.license(answer.license_token).add_on_products
     assert product.tier.value == "duo_pro" and product.quantity == 7 and not product.trial

@@ -28,38 +28,19 @@ def provlab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def test_r3_r5_r20_r22_cli_sells_and_records_trial_requests(provlab: Any) -> None:
     provlab(
-        "create-customer",
-        "owner@example.com",
-        "--name",
-        "Owner",
-        "--password",
-        "secret123",
-        "--card",
-        "Visa:4242",
-        "--card",
-        "Visa:0002",
+        *(
+            "create-customer owner@example.com --name Owner --password secret123 --card Visa:4242"
+            " --card Visa:0002"
+        ).split()
     )
     provlab(
-        "create-customer",
-        "sales@example.com",
-        "--name",
-        "Sales",
-        "--password",
-        "secret123",
-        "--role",
-        "sales",
+        *"create-customer sales@example.com --name Sales --password secret123 --role sales".split()
     )
     created = provlab(
-        "create-subscription",
-        "--customer",
-        "owner@example.com",
-        "--plan",
-        "premium",
-        "--seats",
-        "10",
-        "--contact-email",
-        "c@example.com",
-        "--json",
+        *(
+            "create-subscription --customer owner@example.com --plan premium --seats 10"
+            " --contact-email c@example.com --json"
+        ).split()
     )
     name = created["name"]
     assert created["license_type"] == "online_cloud" and created["seats"] == 10
@@ -102,33 +83,13 @@ def test_r9_cli_refuses_a_cloud_plan_trial_and_writes_legacy_files(
     provlab: Any, tmp_path: Path
 ) -> None:
     provlab("create-customer", "owner@example.com", "--name", "Owner", "--password", "secret123")
-    refused = provlab(
-        "create-subscription",
-        "--customer",
-        "owner@example.com",
-        "--plan",
-        "ultimate",
-        "--seats",
-        "5",
-        "--kind",
-        "plan_trial",
-        "--license-type",
-        "online_cloud",
-        ok=False,
-    )
+    plan_trial = (
+        "create-subscription --customer owner@example.com --plan ultimate --seats 5"
+        " --kind plan_trial"
+    ).split()
+    refused = provlab(*plan_trial, "--license-type", "online_cloud", ok=False)
     assert "legacy licenses only" in refused and "[R9]" in refused
-    trial = provlab(
-        "create-subscription",
-        "--customer",
-        "owner@example.com",
-        "--plan",
-        "ultimate",
-        "--seats",
-        "5",
-        "--kind",
-        "plan_trial",
-        "--json",
-    )
+    trial = provlab(*plan_trial, "--json")
     assert trial["license_type"] == "legacy"
     output = tmp_path / "trial.gitlab-license"
     provlab("license-file", trial["name"], "--output", str(output))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any
 
 import requests
@@ -16,6 +15,7 @@ from tests.portal.helpers import (
     make_subscription,
     payment_method_ids,
 )
+from tests.support.concurrent import post_all_at_once
 
 
 def _signed_in(url: str, email: str) -> tuple[requests.Session, str]:
@@ -48,29 +48,13 @@ def test_r5_r6_concurrent_duo_pro_purchases_provision_one(
     card = payment_method_ids(app, customer_id)[0]
     url = live_server(app).url
     clients = [_signed_in(url, "owner@example.com") for _ in range(4)]
-    barrier = threading.Barrier(len(clients))
-    statuses: list[int] = []
-
-    def buy(session: requests.Session, token: str) -> None:
-        barrier.wait()
-        response = session.post(
-            f"{url}/subscriptions/{name}/buy_duo_pro",
-            timeout=30,
-            allow_redirects=False,
-            data={
-                "seats": "15",
-                "step": "purchase",
-                "payment_method": str(card),
-                "csrf_token": token,
-            },
-        )
-        statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=buy, args=client) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert sorted(statuses) == [302, 422, 422, 422]
+    responses = post_all_at_once(
+        f"{url}/subscriptions/{name}/buy_duo_pro",
+        clients,
+        [{"seats": "15", "step": "purchase", "payment_method": str(card)}] * len(clients),
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert sorted(response.status_code for response in responses) == [302, 422, 422, 422]
     (purchase,) = add_ons(app, name)
     assert purchase["quantity"] == 15

@@ -18,10 +18,10 @@ from protocol.messages import ActivationRequest, SyncRequest
 from protocol.signing import SigningKey
 from tests.portal.helpers import (
     activation_code,
+    buy,
     make_account,
     make_subscription,
     payment_method_ids,
-    post_form,
     sign_in,
 )
 from webcore.clock import app_clock
@@ -62,16 +62,7 @@ def test_r8_r13_instance_client_activates_and_syncs_against_the_portal(
     license = verify_license(answer.license_token, keys)
     assert answer.subscription_name == name and license.instance_id == "i-1"
 
-    post_form(
-        customer,
-        f"/subscriptions/{name}/buy_duo_pro",
-        {
-            "seats": "9",
-            "step": "purchase",
-            "payment_method": str(payment_method_ids(portal_app, 1)[0]),
-        },
-        page="/subscriptions",
-    )
+    buy(customer, name, 9, payment_method_ids(portal_app, 1)[0])
     synced = client.sync(
         SyncRequest("i-1", license.license_id, "17.5.0-ee", "i-1.example.com", 18, 20, ())
     )

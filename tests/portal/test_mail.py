@@ -17,11 +17,11 @@ from flask import Flask
 from portal.keys import published_keys
 from protocol.license import read_license_file
 from tests.portal.helpers import (
+    buy,
     mails,
     make_account,
     make_subscription,
     payment_method_ids,
-    post_form,
     run_jobs_until,
     sign_in,
 )
@@ -65,16 +65,7 @@ def _buy(app: Flask) -> None:
         app, customer_id, contact_email="contact@example.com", license_type="offline_cloud"
     )
     client = sign_in(app, "owner@example.com")
-    response = post_form(
-        client,
-        f"/subscriptions/{name}/buy_duo_pro",
-        {
-            "seats": "4",
-            "step": "purchase",
-            "payment_method": str(payment_method_ids(app, customer_id)[0]),
-        },
-        page="/subscriptions",
-    )
+    response = buy(client, name, 4, payment_method_ids(app, customer_id)[0])
     assert response.status_code == 302
 
 

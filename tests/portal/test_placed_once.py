@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask import Flask
@@ -33,6 +32,7 @@ from tests.portal.helpers import (
     sign_in,
 )
 from tests.portal.test_concurrency import _signed_in
+from tests.support.concurrent import post_all_at_once
 
 CUSTOMER = "owner@example.com"
 SALES = "sales@provlab.example"
@@ -274,31 +274,16 @@ def test_the_same_summary_submitted_at_the_same_moment_places_one_order(
         timeout=30,
     ).text
     key = _KEY.search(page).group(1)  # type: ignore[union-attr]
-    barrier = threading.Barrier(len(clients))
-    answers: list[tuple[int, str]] = []
-
-    def submit(session: requests.Session, token: str) -> None:
-        barrier.wait()
-        response = session.post(
-            f"{url}/subscriptions/{name}/buy_duo_pro",
-            timeout=60,
-            allow_redirects=False,
-            data={
-                "seats": "10",
-                "step": "purchase",
-                "payment_method": str(card),
-                "idempotency_key": key,
-                "csrf_token": token,
-            },
-        )
-        answers.append((response.status_code, response.headers.get("Location", "")))
-
-    threads = [threading.Thread(target=submit, args=client) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert [status for status, _ in answers] == [302] * 4  # each shown the order, no 5xx
+    form = {"seats": "10", "step": "purchase", "payment_method": str(card), "idempotency_key": key}
+    responses = post_all_at_once(
+        f"{url}/subscriptions/{name}/buy_duo_pro",
+        clients,
+        [form] * len(clients),
+        timeout=60,
+        allow_redirects=False,
+    )
+    # Each shown the order, no 5xx.
+    assert [response.status_code for response in responses] == [302] * 4
     assert len(_orders(app)) == 1 and len(gateway.charges) == 1
     assert [a["quantity"] for a in add_ons(app, name)] == [10]
 

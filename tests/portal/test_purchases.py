@@ -10,6 +10,7 @@ from flask import Flask
 from portal.models import AddOnPurchase, MailMessage, Order
 from tests.portal.helpers import (
     add_ons,
+    buy,
     count,
     flashes,
     mails,
@@ -28,15 +29,6 @@ def _customer(app: Flask, **subscription: object) -> tuple[object, str, tuple[in
     customer_id = make_account(app, CUSTOMER)
     name = make_subscription(app, customer_id, contact_email="contact@example.com", **subscription)
     return sign_in(app, CUSTOMER), name, payment_method_ids(app, customer_id)
-
-
-def _buy(client: object, name: str, seats: int, method: int, path: str = "buy_duo_pro") -> object:
-    return post_form(
-        client,
-        f"/subscriptions/{name}/{path}",
-        {"seats": str(seats), "step": "purchase", "payment_method": str(method)},
-        page="/subscriptions",
-    )
 
 
 def test_r3_r1_r7_buy_duo_pro_summary_then_purchase_provisions_seats_and_mails(
@@ -58,7 +50,7 @@ def test_r3_r1_r7_buy_duo_pro_summary_then_purchase_provisions_seats_and_mails(
     assert "$2,092.60" in page
     assert add_ons(portal_app, name) == []  # the summary buys nothing
 
-    response = _buy(client, name, 10, card)
+    response = buy(client, name, 10, card)
     assert response.status_code == 302
     (purchase,) = add_ons(portal_app, name)
     assert purchase["tier"] == "duo_pro" and purchase["quantity"] == 10 and not purchase["trial"]
@@ -86,7 +78,7 @@ def test_r3_duo_enterprise_cannot_be_bought_self_serve(portal_app: Flask) -> Non
 
 def test_r4_no_add_ons_on_free(portal_app: Flask) -> None:
     client, name, (card, _) = _customer(portal_app, plan="free")
-    response = _buy(client, name, 5, card)
+    response = buy(client, name, 5, card)
     assert response.status_code == 422
     assert "sold on Premium and Ultimate subscriptions only, not on Free" in flashes(response)
     assert add_ons(portal_app, name) == [] and count(portal_app, Order) == 0
@@ -95,25 +87,25 @@ def test_r4_no_add_ons_on_free(portal_app: Flask) -> None:
 
 def test_r5_add_on_seats_never_exceed_subscription_seats(portal_app: Flask) -> None:
     client, name, (card, _) = _customer(portal_app, seats=20)
-    too_many = _buy(client, name, 21, card)
+    too_many = buy(client, name, 21, card)
     assert too_many.status_code == 422
     assert "can't exceed the subscription's 20 seats" in flashes(too_many)
     assert add_ons(portal_app, name) == []
 
-    assert _buy(client, name, 15, card).status_code == 302
-    over = _buy(client, name, 6, card, path="add_seats")
+    assert buy(client, name, 15, card).status_code == 302
+    over = buy(client, name, 6, card, path="add_seats")
     assert over.status_code == 422
     assert "you can add at most 5" in flashes(over)
     assert add_ons(portal_app, name)[0]["quantity"] == 15
 
-    assert _buy(client, name, 5, card, path="add_seats").status_code == 302
+    assert buy(client, name, 5, card, path="add_seats").status_code == 302
     assert add_ons(portal_app, name)[0]["quantity"] == 20
     assert [m["kind"] for m in mails(portal_app)] == ["purchase_confirmation"] * 2
 
 
 def test_r5_add_seats_needs_an_add_on_already_bought(portal_app: Flask) -> None:
     client, name, (card, _) = _customer(portal_app)
-    response = _buy(client, name, 3, card, path="add_seats")
+    response = buy(client, name, 3, card, path="add_seats")
     assert response.status_code == 422
     assert "no purchased GitLab Duo add-on" in flashes(response)
     assert count(portal_app, AddOnPurchase) == 0
@@ -121,15 +113,15 @@ def test_r5_add_seats_needs_an_add_on_already_bought(portal_app: Flask) -> None:
 
 def test_r6_a_second_duo_pro_purchase_is_refused_one_tier_at_a_time(portal_app: Flask) -> None:
     client, name, (card, _) = _customer(portal_app)
-    assert _buy(client, name, 5, card).status_code == 302
-    again = _buy(client, name, 5, card)
+    assert buy(client, name, 5, card).status_code == 302
+    again = buy(client, name, 5, card)
     assert again.status_code == 422 and "use Add seats" in flashes(again)
     assert len(add_ons(portal_app, name)) == 1 and count(portal_app, Order) == 1
 
 
 def test_declined_payment_provisions_nothing(portal_app: Flask) -> None:
     client, name, (_, declined) = _customer(portal_app)
-    response = _buy(client, name, 5, declined)
+    response = buy(client, name, 5, declined)
     assert response.status_code == 422
     assert "declined" in flashes(response)
     assert add_ons(portal_app, name) == []
@@ -141,7 +133,7 @@ def test_someone_elses_payment_method_is_refused(portal_app: Flask) -> None:
     other = make_account(portal_app, "other@example.com")
     from tests.portal.helpers import payment_method_ids as ids
 
-    response = _buy(client, name, 5, ids(portal_app, other)[0])
+    response = buy(client, name, 5, ids(portal_app, other)[0])
     assert response.status_code == 422 and add_ons(portal_app, name) == []
 
 
@@ -162,7 +154,7 @@ def test_expired_subscription_sells_nothing(portal_app: Flask) -> None:
     client, name, (card, _) = _customer(
         portal_app, starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2026, 1, 1)
     )
-    response = _buy(client, name, 5, card)
+    response = buy(client, name, 5, card)
     assert response.status_code == 422 and "not active" in flashes(response)
 
 
@@ -200,7 +192,7 @@ def test_prices_come_from_the_configurable_price_list_in_cents(make_portal: Any)
     )
     assert ">$1,095.00<" in summary.get_data(as_text=True)
     card = payment_method_ids(app, customer_id)[0]
-    _buy(client, name, 3, card)
+    buy(client, name, 3, card)
     with app.app_context():
         from portal.models import db
 

@@ -11,24 +11,36 @@ from portal.keys import published_keys
 from portal.models import Order
 from protocol.license import LicenseType, read_license_file
 from tests.portal.helpers import (
+    FakeInstance,
+    activation_code,
     add_ons,
+    buy,
     count,
     csrf_token,
     flashes,
     mails,
     make_account,
     make_subscription,
+    payment_method_ids,
+    place_order,
     post_form,
     run_jobs_until,
     sign_in,
+    sign_in_staff,
+    subscription_row,
 )
 
 CONTACT = "contact@example.com"
 
 
-def _with_trial(app: Flask) -> str:
+def _owned(app: Flask, **options: Any) -> tuple[int, str]:
+    """The customer owner@example.com and a subscription of theirs with CONTACT as contact."""
     customer_id = make_account(app, "owner@example.com")
-    name = make_subscription(app, customer_id, contact_email=CONTACT, seats=10)
+    return customer_id, make_subscription(app, customer_id, contact_email=CONTACT, **options)
+
+
+def _with_trial(app: Flask) -> str:
+    _, name = _owned(app, seats=10)
     client = app.test_client()
     client.post(
         "/trials/duo",
@@ -69,8 +81,7 @@ def test_support_sign_in_is_separate_and_refuses_customers(portal_app: Flask) ->
 def test_r23_support_cannot_extend_a_duo_trial(portal_app: Flask) -> None:
     name = _with_trial(portal_app)
     before = add_ons(portal_app, name)
-    make_account(portal_app, "support@provlab.example", role="support")
-    support = sign_in(portal_app, "support@provlab.example", path="/support/sign_in")
+    support = sign_in_staff(portal_app, "support")
     page = support.get(f"/support/subscriptions/{name}").get_data(as_text=True)
     action = re.search(r'action="([^"]+/extend)"', page)
     assert action, "the console offers Extend trial"
@@ -84,13 +95,9 @@ def test_r23_support_cannot_extend_a_duo_trial(portal_app: Flask) -> None:
 def test_r23_sales_extends_a_duo_trial_with_a_zero_dollar_order(portal_app: Flask) -> None:
     name = _with_trial(portal_app)
     before = add_ons(portal_app, name)[0]["ends_on"]
-    make_account(portal_app, "sales@provlab.example", role="sales")
-    sales = sign_in(portal_app, "sales@provlab.example")
-    response = post_form(
-        sales,
-        f"/sales/subscriptions/{name}/orders",
-        {"kind": "trial_extension", "days": "30", "note": "opp-123"},
-        page="/sales",
+    sales = sign_in_staff(portal_app, "sales")
+    response = place_order(
+        sales, name, {"kind": "trial_extension", "days": "30", "note": "opp-123"}
     )
     assert response.status_code == 302
     (trial,) = add_ons(portal_app, name)
@@ -104,38 +111,15 @@ def test_r23_sales_extends_a_duo_trial_with_a_zero_dollar_order(portal_app: Flas
 
 
 def test_r6_r3_sales_duo_enterprise_replaces_duo_pro(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer_id, contact_email=CONTACT, seats=30)
-    from tests.portal.helpers import payment_method_ids
-
+    customer_id, name = _owned(portal_app, seats=30)
     owner = sign_in(portal_app, "owner@example.com")
-    post_form(
-        owner,
-        f"/subscriptions/{name}/buy_duo_pro",
-        {
-            "seats": "10",
-            "step": "purchase",
-            "payment_method": str(payment_method_ids(portal_app, customer_id)[0]),
-        },
-        page="/subscriptions",
-    )
+    buy(owner, name, 10, payment_method_ids(portal_app, customer_id)[0])
     run_jobs_until(portal_app, "2026-03-10T00:00:00Z")
 
-    make_account(portal_app, "sales@provlab.example", role="sales")
-    sales = sign_in(portal_app, "sales@provlab.example")
-    too_many = post_form(
-        sales,
-        f"/sales/subscriptions/{name}/orders",
-        {"kind": "duo_enterprise", "seats": "31"},
-        page="/sales",
-    )
+    sales = sign_in_staff(portal_app, "sales")
+    too_many = place_order(sales, name, {"kind": "duo_enterprise", "seats": "31"})
     assert "can't exceed" in flashes(sales.get(too_many.location))
-    post_form(
-        sales,
-        f"/sales/subscriptions/{name}/orders",
-        {"kind": "duo_enterprise", "seats": "20"},
-        page="/sales",
-    )
+    place_order(sales, name, {"kind": "duo_enterprise", "seats": "20"})
     pro, enterprise = add_ons(portal_app, name)
     assert pro["tier"] == "duo_pro" and str(pro["ends_on"]) == "2026-03-10"
     assert enterprise["tier"] == "duo_enterprise" and str(enterprise["starts_on"]) == "2026-03-10"
@@ -151,53 +135,22 @@ def test_r6_r3_sales_duo_enterprise_replaces_duo_pro(portal_app: Flask) -> None:
 
 
 def test_sales_renewal_and_extra_seats(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer_id, contact_email=CONTACT, seats=10)
-    make_account(portal_app, "sales@provlab.example", role="sales")
-    sales = sign_in(portal_app, "sales@provlab.example")
-    post_form(
-        sales,
-        f"/sales/subscriptions/{name}/orders",
-        {"kind": "subscription_seats", "seats": "5"},
-        page="/sales",
-    )
-    post_form(
-        sales,
-        f"/sales/subscriptions/{name}/orders",
-        {"kind": "renewal", "seats": "12"},
-        page="/sales",
-    )
-    from tests.portal.helpers import subscription_row
-
+    _, name = _owned(portal_app, seats=10)
+    sales = sign_in_staff(portal_app, "sales")
+    place_order(sales, name, {"kind": "subscription_seats", "seats": "5"})
+    place_order(sales, name, {"kind": "renewal", "seats": "12"})
     row = subscription_row(portal_app, name)
     assert row["seats"] == 12 and str(row["ends_on"]) == "2028-01-31"
     assert [o for o in _orders(portal_app)] == [("subscription_seats", 5), ("renewal", 12)]
 
 
 def test_r5_r28_renewal_can_lower_the_add_on_but_not_below_its_seats(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer_id, contact_email=CONTACT, seats=100)
-    make_account(portal_app, "sales@provlab.example", role="sales")
-    sales = sign_in(portal_app, "sales@provlab.example")
-    post_form(
-        sales,
-        f"/sales/subscriptions/{name}/orders",
-        {"kind": "duo_enterprise", "seats": "50"},
-        page="/sales",
-    )
-    refused = post_form(
-        sales,
-        f"/sales/subscriptions/{name}/orders",
-        {"kind": "renewal", "seats": "40"},
-        page="/sales",
-    )
+    _, name = _owned(portal_app, seats=100)
+    sales = sign_in_staff(portal_app, "sales")
+    place_order(sales, name, {"kind": "duo_enterprise", "seats": "50"})
+    refused = place_order(sales, name, {"kind": "renewal", "seats": "40"})
     assert "can't exceed the subscription's 40 seats" in flashes(sales.get(refused.location))
-    post_form(
-        sales,
-        f"/sales/subscriptions/{name}/orders",
-        {"kind": "renewal", "seats": "100", "add_on_seats": "30"},
-        page="/sales",
-    )
+    place_order(sales, name, {"kind": "renewal", "seats": "100", "add_on_seats": "30"})
     current, renewed = add_ons(portal_app, name)
     assert current["quantity"] == 50 and str(current["ends_on"]) == "2027-01-31"
     assert renewed["quantity"] == 30 and str(renewed["starts_on"]) == "2027-01-31"
@@ -247,23 +200,9 @@ def test_r9_legacy_and_offline_license_files_are_signed_with_the_portal_keys(
 def test_a_purchase_on_an_offline_subscription_mails_the_new_license_file(
     portal_app: Flask,
 ) -> None:
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(
-        portal_app, customer_id, license_type="offline_cloud", contact_email=CONTACT
-    )
-    from tests.portal.helpers import payment_method_ids
-
+    customer_id, name = _owned(portal_app, license_type="offline_cloud")
     owner = sign_in(portal_app, "owner@example.com")
-    post_form(
-        owner,
-        f"/subscriptions/{name}/buy_duo_pro",
-        {
-            "seats": "3",
-            "step": "purchase",
-            "payment_method": str(payment_method_ids(portal_app, customer_id)[0]),
-        },
-        page="/subscriptions",
-    )
+    buy(owner, name, 3, payment_method_ids(portal_app, customer_id)[0])
     (mail,) = mails(portal_app, "license")
     with portal_app.app_context():
         license = read_license_file(mail["attachment"], published_keys(portal_app))
@@ -273,27 +212,14 @@ def test_a_purchase_on_an_offline_subscription_mails_the_new_license_file(
 def test_r32_support_console_shows_activation_usage_licenses_orders_and_mail(
     portal_app: Flask,
 ) -> None:
-    from tests.portal.helpers import FakeInstance, activation_code, payment_method_ids
-
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer_id, contact_email=CONTACT)
+    customer_id, name = _owned(portal_app)
     owner = sign_in(portal_app, "owner@example.com")
     instance = FakeInstance(portal_app, instance_id="inst-42", gitlab_version="17.1.2-ee")
     assert instance.activate(activation_code(portal_app, owner, name))[0] == 200
-    post_form(
-        owner,
-        f"/subscriptions/{name}/buy_duo_pro",
-        {
-            "seats": "6",
-            "step": "purchase",
-            "payment_method": str(payment_method_ids(portal_app, customer_id)[0]),
-        },
-        page="/subscriptions",
-    )
+    buy(owner, name, 6, payment_method_ids(portal_app, customer_id)[0])
     assert instance.sync(billable_users=37, assigned=4)[0] == 200
 
-    make_account(portal_app, "support@provlab.example", role="support")
-    support = sign_in(portal_app, "support@provlab.example", path="/support/sign_in")
+    support = sign_in_staff(portal_app, "support")
     found = support.get("/support?q=owner@example.com").get_data(as_text=True)
     assert f"/support/subscriptions/{name}" in found
     page = support.get(f"/support/subscriptions/{name}").get_data(as_text=True)
@@ -307,22 +233,10 @@ def test_r5_r36_sales_renewal_prices_seats_and_add_on_like_the_automatic_renewal
     portal_app: Flask,
 ) -> None:
     """The sales order and the automatic renewal make one renewal (billing.renewals.renew)."""
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer_id, contact_email=CONTACT, seats=100)
-    make_account(portal_app, "sales@provlab.example", role="sales")
-    sales = sign_in(portal_app, "sales@provlab.example")
-    post_form(
-        sales,
-        f"/sales/subscriptions/{name}/orders",
-        {"kind": "duo_enterprise", "seats": "50"},
-        page="/sales",
-    )
-    post_form(
-        sales,
-        f"/sales/subscriptions/{name}/orders",
-        {"kind": "renewal", "seats": "100", "add_on_seats": "30"},
-        page="/sales",
-    )
+    _, name = _owned(portal_app, seats=100)
+    sales = sign_in_staff(portal_app, "sales")
+    place_order(sales, name, {"kind": "duo_enterprise", "seats": "50"})
+    place_order(sales, name, {"kind": "renewal", "seats": "100", "add_on_seats": "30"})
     with portal_app.app_context():
         from portal.models import Subscription, db
         from portal.pricing import yearly_price

@@ -129,28 +129,18 @@ def test_payment_declined_applies_to_every_purchase_path_the_cli_too(
 
     assert (
         provlab(
-            "create-customer",
-            "owner@example.com",
-            "--name",
-            "Owner",
-            "--password",
-            "secret123",
-            "--card",
-            "Visa:4242",
+            *(
+                "create-customer owner@example.com --name Owner --password secret123 --card"
+                " Visa:4242"
+            ).split()
         ).exit_code
         == 0
     )
     created = provlab(
-        "create-subscription",
-        "--customer",
-        "owner@example.com",
-        "--plan",
-        "premium",
-        "--seats",
-        "10",
-        "--contact-email",
-        "c@example.com",
-        "--json",
+        *(
+            "create-subscription --customer owner@example.com --plan premium --seats 10"
+            " --contact-email c@example.com --json"
+        ).split()
     )
     name = json.loads(created.output)["name"]
 

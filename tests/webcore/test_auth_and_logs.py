@@ -50,18 +50,11 @@ def signed_up(request: pytest.FixtureRequest, make_portal: Any, make_instance: A
         return Login(app, DEMO_CUSTOMER.email, DEMO_CUSTOMER.password, home, "Casey Customer")
     from instance import views as instance_views
     from instance.models import db as instance_db
-    from tests.instance.conftest import new_user
+    from tests.instance.conftest import ADMINISTRATOR, new_user
 
     app = make_instance()
     with app.app_context():
-        admin = new_user(
-            app,
-            username="root",
-            email="admin@example.com",
-            name="Administrator",
-            password="admin-demo-password",
-            admin=True,
-        )
+        admin = new_user(app, **ADMINISTRATOR)
         instance_db.session.commit()
         home = _home(app, instance_views.home_endpoint(admin))
     return Login(app, "root", "admin-demo-password", home, "Administrator")
@@ -137,20 +130,16 @@ def test_sign_in_with_wrong_credentials_is_401_and_signs_nobody_in(
 
 
 def test_blocked_instance_user_cannot_sign_in(make_instance: Any) -> None:
-    from instance.models import db
-    from tests.instance.conftest import new_user
+    from tests.instance.conftest import instance_with_user
 
-    app = make_instance()
-    with app.app_context():
-        new_user(
-            app,
-            username="blocked",
-            email="b@example.com",
-            name="Blocked",
-            password="blocked-password",
-            state="blocked",
-        )
-        db.session.commit()
+    app = instance_with_user(
+        make_instance,
+        username="blocked",
+        email="b@example.com",
+        name="Blocked",
+        password="blocked-password",
+        state="blocked",
+    )
     client = app.test_client()
     assert sign_in(client, "blocked", "blocked-password").status_code == 401
     assert client.get("/dashboard").status_code == 302
@@ -440,19 +429,15 @@ def test_feature_module_and_job_logs_are_redacted_too(
 
 
 def test_a_user_without_a_password_cannot_sign_in_and_gets_a_clear_401(make_instance: Any) -> None:
-    from instance.models import db
-    from tests.instance.conftest import new_user
+    from tests.instance.conftest import instance_with_user
 
-    app = make_instance()
-    with app.app_context():
-        new_user(
-            app,
-            username="support-bot",
-            email="bot@example.com",
-            name="Support Bot",
-            bot_type="support_bot",
-        )
-        db.session.commit()
+    app = instance_with_user(
+        make_instance,
+        username="support-bot",
+        email="bot@example.com",
+        name="Support Bot",
+        bot_type="support_bot",
+    )
     client = app.test_client()
     response = sign_in(client, "support-bot", "anything")
     assert response.status_code == 401

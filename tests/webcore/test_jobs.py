@@ -379,22 +379,21 @@ def _threads_run_due(
     return results
 
 
+def _schedule_row_writers(app: Flask, scheduler: JobScheduler) -> list[str]:
+    """JOBS row-writing jobs due a minute apart from at(1); their keys, in order."""
+    keys = [f"job{number:02d}" for number in range(JOBS)]
+    for number, key in enumerate(keys):
+        schedule(app, scheduler, "write_row", at(1) + dt.timedelta(minutes=number), key, sleep=0.01)
+    return keys
+
+
 def test_concurrent_worker_threads_run_each_due_job_exactly_once(
     app: Flask, scheduler: JobScheduler, executions: Path
 ) -> None:
-    for number in range(JOBS):
-        schedule(
-            app,
-            scheduler,
-            "write_row",
-            at(1) + dt.timedelta(minutes=number),
-            f"job{number:02d}",
-            sleep=0.01,
-        )
+    expected = _schedule_row_writers(app, scheduler)
 
     runs = _threads_run_due(app, scheduler, at(2), workers=4)
 
-    expected = [f"job{n:02d}" for n in range(JOBS)]
     assert sorted(run.key for run in runs) == expected
     assert sorted(executed(executions)) == expected
     assert row_keys(app) == expected
@@ -423,15 +422,7 @@ def test_concurrent_worker_processes_run_each_due_job_exactly_once(
 ) -> None:
     if db_backend != "postgres":
         pytest.skip("separate worker processes are exercised on PostgreSQL (row locks)")
-    for number in range(JOBS):
-        schedule(
-            app,
-            scheduler,
-            "write_row",
-            at(1) + dt.timedelta(minutes=number),
-            f"job{number:02d}",
-            sleep=0.01,
-        )
+    expected = _schedule_row_writers(app, scheduler)
     for key in ("flakyA", "flakyB"):
         schedule(app, scheduler, "fail_with_retry", at(1), key, sleep=0.02)
     url = app.config["DATABASE_URL"]
@@ -458,7 +449,6 @@ def test_concurrent_worker_processes_run_each_due_job_exactly_once(
         process.join(120)
     assert [process.exitcode for process in processes] == [0, 0, 0]
 
-    expected = [f"job{n:02d}" for n in range(JOBS)]
     assert row_keys(app) == expected
     assert collections.Counter(executed(executions)) == {
         **{key: 1 for key in expected},

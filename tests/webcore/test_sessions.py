@@ -81,21 +81,22 @@ def test_a_password_change_ends_every_session_of_the_user(signed_up: Login) -> N
     assert sign_in(client, signed_up.login, "a-brand-new-password").status_code == 302
 
 
+def _with_developer(make_instance: Any) -> Flask:
+    """An instance with a regular user "dev" (password dev-password-1)."""
+    from tests.instance.conftest import instance_with_user
+
+    return instance_with_user(
+        make_instance,
+        username="dev",
+        email="dev@example.com",
+        name="Dev Eloper",
+        password="dev-password-1",
+    )
+
+
 def _signed_in_developer(make_instance: Any) -> tuple[Flask, Login, FlaskClient]:
     """An instance with a regular user "dev", signed in on a browser of its own."""
-    from instance.models import db
-    from tests.instance.conftest import new_user
-
-    app = make_instance()
-    with app.app_context():
-        new_user(
-            app,
-            username="dev",
-            email="dev@example.com",
-            name="Dev Eloper",
-            password="dev-password-1",
-        )
-        db.session.commit()
+    app = _with_developer(make_instance)
     who = Login(app, "dev", "dev-password-1", "/dashboard", "Dev Eloper")
     client = app.test_client()
     sign_in(client, who.login, who.password)
@@ -255,19 +256,7 @@ def test_an_unknown_login_gets_the_same_answers_as_an_account(signed_up: Login) 
 
 
 def test_the_lockout_counts_one_account_whichever_login_names_it(make_instance: Any) -> None:
-    from instance.models import db
-    from tests.instance.conftest import new_user
-
-    app = make_instance()
-    with app.app_context():
-        new_user(
-            app,
-            username="dev",
-            email="dev@example.com",
-            name="Dev Eloper",
-            password="dev-password-1",
-        )
-        db.session.commit()
+    app = _with_developer(make_instance)
     client = app.test_client()
     for attempt in range(5):
         sign_in(client, "dev", f"wrong-{attempt}")

@@ -21,13 +21,14 @@ def expect_license(context: StepContext, args: Any) -> None:
     """The instance's current license (or `none: true`)."""
     fields = context.mapping(args, set(), {"type", "plan", "seats", "subscription", "none"})
     with context.instance.reading():
-        row = current_license()
-        if fields.get("none"):
-            if row is not None:
-                context.fail(f"the instance has a {row.license_type} license")
-            return
+        row = context.present(
+            fields,
+            current_license(),
+            lambda row: f"the instance has a {row.license_type} license",
+            "the instance has no license",
+        )
         if row is None:
-            context.fail("the instance has no license")
+            return
         mapped = {
             "type": row.license_type,
             "plan": row.plan,
@@ -47,13 +48,14 @@ def expect_duo_purchase(context: StepContext, args: Any) -> None:
     fields = context.mapping(args, set(), {"tier", "quantity", "trial", "active", "none"})
     instance = context.instance
     with instance.reading():
-        purchase = duo_purchase()
-        if fields.get("none"):
-            if purchase is not None:
-                context.fail(f"the instance has {purchase.tier} ({purchase.quantity} seats)")
-            return
+        purchase = context.present(
+            fields,
+            duo_purchase(),
+            lambda purchase: f"the instance has {purchase.tier} ({purchase.quantity} seats)",
+            "the instance knows no GitLab Duo purchase",
+        )
         if purchase is None:
-            context.fail("the instance knows no GitLab Duo purchase")
+            return
         active = purchase.is_active_on(instance.now().date())
         if "active" in fields and active != fields["active"]:
             context.fail(

@@ -31,9 +31,7 @@ def expect_lead(context: StepContext, args: Any) -> None:
         )
         if lead is None:
             context.fail("no trial request was recorded")
-        for key in ("status", "reason"):
-            if key in fields and getattr(lead, key) != fields[key]:
-                context.fail(f"lead {key} is {getattr(lead, key)!r}, expected {fields[key]!r}")
+        context.compare(lead, fields, ("status", "reason"), what="lead")
 
 
 @expectation(
@@ -45,13 +43,14 @@ def expect_portal_add_on(context: StepContext, args: Any) -> None:
     fields = context.mapping(args, {"subscription"}, {"tier", "trial", "quantity", "none"})
     portal = context.portal
     with portal.reading():
-        add_on = active_add_on(portal.subscription(fields["subscription"]), portal.now().date())
-        if fields.get("none"):
-            if add_on is not None:
-                context.fail(f"the subscription has {add_on.tier} ({add_on.quantity} seats)")
-            return
+        add_on = context.present(
+            fields,
+            active_add_on(portal.subscription(fields["subscription"]), portal.now().date()),
+            lambda add_on: f"the subscription has {add_on.tier} ({add_on.quantity} seats)",
+            "the subscription has no active add-on",
+        )
         if add_on is None:
-            context.fail("the subscription has no active add-on")
+            return
         context.compare(add_on, fields, ("tier", "trial", "quantity"))
 
 
