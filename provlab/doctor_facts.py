@@ -71,6 +71,7 @@ def trial_fact(trial: TrialEvidence) -> str:
     return (
         f"{trial.tier} trial: {trial.quantity} seats, {trial.starts_on} to {trial.ends_on}, "
         f"created {format_utc(trial.created_at)}"
+        + (f", extended by sales at {format_utc(trial.extended_at)}" if trial.extended_at else "")
     )
 
 
