@@ -93,7 +93,7 @@ def portal_evidence(app: Flask, subscription_name: str, email: str | None = None
                     t.starts_on,
                     t.ends_on,
                     t.created_at,
-                    _aware(extended.get(t.id)),
+                    extended.get(t.id),
                 )
                 for t in trials
             ),
@@ -233,13 +233,6 @@ def _closest(name: str, candidates: Sequence[Candidate]) -> str | None:
     if len(scored) > 1 and scored[-2][0] == scored[-1][0]:
         return None
     return scored[-1][1]
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite gives back naive datetimes from an aggregate: they are UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
 
 
 def _lead(lead: Any) -> LeadEvidence:
