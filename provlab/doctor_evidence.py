@@ -52,7 +52,7 @@ def portal_evidence(app: Flask, subscription_name: str, email: str | None = None
                 found=False,
                 leads=orphans,
                 candidates=candidates,
-                close_match=_closest(name, candidates),
+                close_match=closest_subscription(name, candidates),
             )
         leads = [
             lead
@@ -147,7 +147,7 @@ class _LeadReader:
             evidence = replace(
                 evidence,
                 candidates=candidates,
-                close_match=_closest(lead.subscription_name, candidates),
+                close_match=closest_subscription(lead.subscription_name, candidates),
             )
         return evidence
 
@@ -217,7 +217,7 @@ def _candidates(emails: set[str], companies: set[str]) -> tuple[Candidate, ...]:
 _LOOKALIKES = str.maketrans("OIL", "011")
 
 
-def _closest(name: str, candidates: Sequence[Candidate]) -> str | None:
+def closest_subscription(name: str, candidates: Sequence[Candidate]) -> str | None:
     """The candidate name closest to a mistyped one (``A-S0004202O`` → ``A-S00042020``), if one
     is clearly closest: look-alike letters count as their digits, and a tie suggests none."""
     typed = name.upper().translate(_LOOKALIKES)

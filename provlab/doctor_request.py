@@ -84,20 +84,20 @@ def _latest_request(
         facts.append(f"portal (lead processing {when}, by today's rules): {lead.expected_detail}")
         return Finding(
             lead.expected_reason,
-            (explained.ahead or explained.headline) + f" ({when})",
+            (explained.ahead or explained.headline) + f" (lead processing {when})",
             explained.rule,
             explained.action,
             (*facts, *ended),
         )
     if lead.status == "pending":
-        when = lead.expected_at or portal.next_lead_processing_at
+        at = lead.expected_at or portal.next_lead_processing_at
         return Finding(
             "lead_not_processed",
             "The trial request was received but not processed yet (sales process requests "
             "through the marketing system, not instantly)",
             "R21",
-            f"Wait for the next processing at {format_utc(when)}."
-            if when
+            f"Wait for the next processing at {format_utc(at)}."
+            if at
             else "Wait for sales to process the request.",
             tuple(facts),
         )
@@ -122,7 +122,7 @@ def _misnamed_request(portal: PortalEvidence, lead: LeadEvidence) -> Finding:
     done = "lead processing will drop it" if lead.status == "pending" else "it was dropped"
     facts = [
         f"portal: no trial request names {name}",
-        f"portal: {lead_fact(lead)}",
+        f"portal: {lead_fact(lead, named=True)}",
         f"portal: no subscription is named {typed}",
         *_candidate_facts(typed, lead.candidates, match),
     ]

@@ -19,7 +19,7 @@ from portal.models import Account, db
 from portal.purchases import extend_duo_trial
 from portal.subscriptions import find_subscription
 from provlab.doctor import DROP_REASONS, diagnose_trial
-from provlab.doctor_evidence import _closest, portal_evidence
+from provlab.doctor_evidence import closest_subscription, portal_evidence
 from provlab.doctor_model import Candidate, LeadEvidence
 from tests.portal.helpers import make_account, make_subscription, run_jobs_until
 from tests.provlab.test_doctor_engine import NOW, TRIAL, instance, lead, portal
@@ -43,7 +43,7 @@ def test_a_waiting_request_from_an_embargoed_country_is_named_before_processing(
     verdict = diagnose_trial(portal(leads=(waiting("embargoed_country", detail),)), None)
     assert (verdict.cause, verdict.rule) == ("embargoed_country", "R22")
     assert "lead processing will drop it silently" in verdict.headline
-    assert "(at 2026-03-06T05:00:00Z)" in verdict.headline
+    assert "(lead processing at 2026-03-06T05:00:00Z)" in verdict.headline
     # The facts it rests on: the request as stored, and the rule sales will apply to it.
     assert verdict.facts[0].startswith("portal: trial request submitted 2026-03-03T09:00:00Z")
     assert verdict.facts[1] == (
@@ -124,10 +124,10 @@ def test_an_unknown_name_without_a_close_match_asks_for_the_badge() -> None:
 
 def test_look_alike_letters_read_as_digits_and_a_tie_suggests_nothing() -> None:
     theirs = [Candidate("A-S00042021", ""), Candidate("A-S00042020", "")]
-    assert _closest("A-S0004202O", theirs) == "A-S00042020"  # O for 0
-    assert _closest("A-S0004202I", theirs) == "A-S00042021"  # I for 1
-    assert _closest("A-S0004202", theirs) is None  # as close to both
-    assert _closest("B-X99999999", theirs) is None
+    assert closest_subscription("A-S0004202O", theirs) == "A-S00042020"  # O for 0
+    assert closest_subscription("A-S0004202I", theirs) == "A-S00042021"  # I for 1
+    assert closest_subscription("A-S0004202", theirs) is None  # as close to both
+    assert closest_subscription("B-X99999999", theirs) is None
 
 
 # -- ended trials and extensions ------------------------------------------------------------------
