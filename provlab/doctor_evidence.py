@@ -102,7 +102,9 @@ def portal_evidence(app: Flask, subscription_name: str, email: str | None = None
             activated_at=activation.activated_at if activation else None,
             last_sync_at=activation.last_sync_at if activation else None,
             reported_version=activation.gitlab_version if activation else None,
-            misnamed_leads=read.leads(_misnamed_leads(subscription) if not leads else [], None),
+            misnamed_leads=read.leads(
+                _misnamed_leads(subscription, email) if not leads else [], None
+            ),
         )
 
 
@@ -162,11 +164,12 @@ def _leads_naming(name: str) -> list[Any]:
     )
 
 
-def _misnamed_leads(subscription: Any) -> list[Any]:
-    """Requests from the subscription's contact or customer that name no subscription at all."""
+def _misnamed_leads(subscription: Any, email: str | None) -> list[Any]:
+    """Requests from the subscription's contact or customer (or the requester support names
+    with ``--email``) that name no subscription at all."""
     from portal.models import Account, Lead, Subscription, db
 
-    emails = {subscription.contact_email.lower()}
+    emails = {subscription.contact_email.lower(), *([email.lower()] if email else [])}
     customer = db.session.get(Account, subscription.customer_id)
     if customer is not None:
         emails.add(customer.email.lower())

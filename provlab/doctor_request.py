@@ -26,7 +26,10 @@ def unknown_subscription(portal: PortalEvidence) -> Finding:
     """Step 1: no subscription has the name asked about; who asked, and what they likely meant."""
     name, match = portal.subscription_name, portal.close_match
     facts = [f"portal: no subscription is named {name}"]
-    facts += [f"portal: {lead_fact(lead)}" for lead in portal.leads]
+    for lead in portal.leads:
+        facts.append(f"portal: {lead_fact(lead)}")
+        if lead.expected_detail:
+            facts.append(f"portal (lead processing {_when(lead)}): {lead.expected_detail}")
     facts += _candidate_facts(name, portal.candidates, match)
     headline = f"No subscription named {name} exists in the portal"
     action = "Ask the customer for the subscription name shown as a badge on the subscription page."
@@ -80,7 +83,7 @@ def _latest_request(
     ended = (f"portal: {trial_fact(trial)}; today is {portal.now.date()}",) if trial else ()
     if lead.status == "pending" and lead.expected_reason:
         explained = _explain(lead.expected_reason)
-        when = f"at {format_utc(lead.expected_at)}" if lead.expected_at else "when sales process it"
+        when = _when(lead)
         facts.append(f"portal (lead processing {when}, by today's rules): {lead.expected_detail}")
         return Finding(
             lead.expected_reason,
@@ -150,6 +153,10 @@ def _candidate_facts(typed: str, candidates: tuple[Candidate, ...], match: str |
             else f"portal: none of the requester's subscriptions ({names}) is close to {typed}"
         )
     return facts
+
+
+def _when(lead: LeadEvidence) -> str:
+    return f"at {format_utc(lead.expected_at)}" if lead.expected_at else "when sales process it"
 
 
 def _explain(reason: str) -> Explanation:

@@ -111,6 +111,10 @@ def test_an_unknown_name_suggests_the_requesters_closest_subscription() -> None:
     assert (verdict.cause, verdict.rule) == ("unknown_subscription", "R20")
     assert "the requester's subscription A-S00042020 is the closest name" in verdict.headline
     assert "portal: A-S00042020: owner@example.com is its contact" in verdict.facts
+    assert (
+        "portal (lead processing at 2026-03-06T05:00:00Z): No subscription is named A-S0004202O."
+        in verdict.facts
+    )
     assert "`provlab doctor trial --subscription A-S00042020`" in verdict.next_action
 
 
@@ -257,6 +261,11 @@ def test_evidence_finds_a_mistyped_request_through_the_email_and_the_company(
     asked = portal_evidence(portal_app, typo)
     assert not asked.found and [each.email for each in asked.leads] == ["owner@example.com"]
     assert [each.name for each in asked.candidates] == sorted([name, sibling])
+    # Someone other than the contact asked: support names them with --email.
+    _request(portal_app, "A-S9", "helper@example.com")
+    assert len(portal_evidence(portal_app, name).misnamed_leads) == 1
+    named = portal_evidence(portal_app, name, email="Helper@example.com").misnamed_leads
+    assert [each.email for each in named] == ["owner@example.com", "helper@example.com"]
 
 
 def test_evidence_carries_when_sales_extended_the_trial(portal_app: Flask) -> None:
