@@ -137,7 +137,7 @@ def upload_license() -> ResponseReturnValue:
 @blueprint.get("/subscription/diagnostics.json")
 def diagnostics() -> ResponseReturnValue:
     """The diagnostics bundle support reads with ``provlab doctor`` (no secrets in it)."""
-    bundle = diagnostics_bundle(current_app)
+    bundle = diagnostics_bundle(current_app, username=request.args.get("user") or None)
     headers = {}
     if request.args.get("download"):
         headers["Content-Disposition"] = 'attachment; filename="gitlab-diagnostics.json"'

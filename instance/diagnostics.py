@@ -38,7 +38,9 @@ def proxy_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
     }
 
 
-def diagnostics_bundle(app: Flask, *, running: bool = True) -> dict[str, Any]:
+def diagnostics_bundle(
+    app: Flask, *, running: bool = True, username: str | None = None
+) -> dict[str, Any]:
     """Collect the bundle; call inside an app context.
 
     ``running`` says that ``app`` is the instance's serving process (the admin route), so its
@@ -46,8 +48,11 @@ def diagnostics_bundle(app: Flask, *, running: bool = True) -> dict[str, Any]:
     (``provlab instance diagnostics``), only what the instance stored is the instance's: the
     version it ran at its last sync attempt, never the exporter's own configured version, and no
     hostname, portal URL or proxy variables (those of the exporting shell mean nothing).
+
+    ``username`` adds that user's part (``instance.diagnostics_user``), for the seat doctor.
     """
     from instance.add_ons import assigned_count, duo_availability, duo_purchase
+    from instance.diagnostics_user import user_diagnostics
     from instance.identity import identity
     from instance.licenses import current_license, license_history
     from instance.models import SyncStatus, db
@@ -80,7 +85,7 @@ def diagnostics_bundle(app: Flask, *, running: bool = True) -> dict[str, Any]:
         settings = {"hostname": None, "portal_url": None, "proxy": None}
     availability = duo_availability(now, version) if version else None
 
-    return {
+    bundle: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
         "generated_at": format_utc(now),
         "instance": {
@@ -136,3 +141,6 @@ def diagnostics_bundle(app: Flask, *, running: bool = True) -> dict[str, Any]:
         },
         "billable_users": billable_user_count(),
     }
+    if username:
+        bundle["user"] = user_diagnostics(username)
+    return bundle

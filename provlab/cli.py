@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import click
 
+from provlab.commands import doctor_cases  # noqa: F401 - adds seat, activation, menu to doctor
 from provlab.commands.bench import bench
 from provlab.commands.clock import clock
 from provlab.commands.doctor import doctor

@@ -300,14 +300,16 @@ def _time(value: str | None) -> dt.datetime | None:
     return parse_utc(value) if value else None
 
 
-def fetch_bundle(url: str, token: str) -> dict[str, Any]:
-    """The running instance's own diagnostics bundle (its admin route, an admin's token)."""
+def fetch_bundle(url: str, token: str, user: str | None = None) -> dict[str, Any]:
+    """The running instance's own diagnostics bundle (its admin route, an admin's token);
+    ``user`` adds that user's part (for ``provlab doctor seat``)."""
     import requests
 
     try:
         response = requests.get(
             f"{url.rstrip('/')}/admin/subscription/diagnostics.json",
             headers={"PRIVATE-TOKEN": token},
+            params={"user": user} if user else None,
             timeout=15,
         )
     except requests.RequestException as exc:

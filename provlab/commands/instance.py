@@ -79,9 +79,18 @@ def duo_bulk_assign(context: click.Context, csv_file: Path) -> None:
     envvar="PROVLAB_INSTANCE_TOKEN",
     help="Administrator's personal access token for --url (or PROVLAB_INSTANCE_TOKEN).",
 )
+@click.option(
+    "--user",
+    "username",
+    help="Add this user's part (state, role, billable, seat) for `provlab doctor seat`.",
+)
 @click.pass_context
 def diagnostics(
-    context: click.Context, output: Path | None, instance_url: str | None, token: str | None
+    context: click.Context,
+    output: Path | None,
+    instance_url: str | None,
+    token: str | None,
+    username: str | None,
 ) -> None:
     """Export the diagnostics bundle (JSON, no secrets) for support's `provlab doctor --bundle`.
 
@@ -96,7 +105,7 @@ def diagnostics(
         if not token:
             raise click.UsageError("--url needs --token (an administrator's personal access token)")
         try:
-            bundle = fetch_bundle(instance_url, token)
+            bundle = fetch_bundle(instance_url, token, username)
         except BundleError as exc:
             raise click.ClickException(str(exc)) from None
     else:
@@ -104,7 +113,7 @@ def diagnostics(
 
         app = _instance_app(context)
         with app.app_context():
-            bundle = diagnostics_bundle(app, running=False)
+            bundle = diagnostics_bundle(app, running=False, username=username)
     text = json.dumps(bundle, indent=2, sort_keys=True) + "\n"
     if output is None:
         click.echo(text, nl=False)

@@ -12,6 +12,7 @@ from provlab.scenario.steps import (  # noqa: F401 - each module registers its s
     faults,
     sales,
     support,
+    support_cases,
 )
 from provlab.scenario.steps.setup import apply_setup
 

@@ -10,6 +10,7 @@ from instance.diagnostics import diagnostics_bundle
 from protocol.clock import format_utc
 from provlab.doctor import diagnose_trial
 from provlab.doctor_evidence import instance_evidence, portal_evidence
+from provlab.scenario.steps.support_cases import run_case_doctor
 from provlab.scenario.vocabulary import StepContext, action
 from provlab.scenario.world import World
 
@@ -23,11 +24,15 @@ def doctor(context: StepContext, args: Any) -> None:
     """Support runs `provlab doctor trial` with the instance's diagnostics bundle and checks the
     verdict: its first cause and rule, the other blockers (`also`, every one, in order), text it
     says (`says`), whether it is healthy. `bundle: exported` reads the bundle as
-    `provlab instance diagnostics` exports it from the database; `with_instance: false`, none."""
+    `provlab instance diagnostics` exports it from the database; `with_instance: false`, none.
+    `about: seat`, `activation` or `menu` runs that doctor instead (``steps.support_cases``)."""
+    if isinstance(args, dict) and args.get("about", "trial") != "trial":
+        run_case_doctor(context, args, _diagnostics)
+        return
     fields = context.mapping(
         args,
         {"subscription"},
-        {"email", "cause", "rule", "with_instance", "bundle", "also", "says", "healthy"},
+        {"about", "email", "cause", "rule", "with_instance", "bundle", "also", "says", "healthy"},
     )
     world = context.world
     instance = None
