@@ -9,6 +9,8 @@ Rules held here:
   created: a silent failure, recorded for support.
 - R11, R12, R19: only an active, paid Premium or Ultimate subscription (no plan trial in
   progress, not a community program) without GitLab Duo or a Duo trial gets a trial.
+- R23: a subscription gets one free GitLab Duo trial. Submitting the form again after it ended
+  starts no second one: the lead is dropped, and sales extends the ended trial as a $0 order.
 - R7: a trial that starts mails a confirmation to the subscription contact.
 The requester is never told why a request was dropped; support sees the reason.
 """
@@ -30,6 +32,7 @@ from portal.mail import queue_mail
 from portal.models import AddOnPurchase, Lead, LeadStatus, Subscription, SubscriptionKind, db
 from portal.subscriptions import (
     current_add_ons,
+    ended_duo_trial,
     find_subscription,
     lock,
     plan_trial_in_progress,
@@ -53,6 +56,7 @@ class Reason:
     EXPIRED = "subscription_expired"
     ALREADY_HAS_DUO = "already_has_duo"
     ALREADY_HAD_DUO_TRIAL = "already_had_duo_trial"
+    DUO_TRIAL_ENDED = "duo_trial_ended"
 
 
 def submit_trial_request(fields: Mapping[str, Any], now: dt.datetime) -> Lead:
@@ -159,6 +163,13 @@ def ineligibility(
             )
         return Reason.ALREADY_HAS_DUO, (
             f"The subscription already has {AddOnTier(purchase.tier).label} (R19)."
+        )
+    ended = ended_duo_trial(subscription, today)
+    if ended is not None:
+        return Reason.DUO_TRIAL_ENDED, (
+            f"The subscription's {AddOnTier(ended.tier).label} trial ended on "
+            f"{ended.ends_on.isoformat()}: a subscription gets one free GitLab Duo trial; sales "
+            "can extend the ended trial as a $0 order (R23)."
         )
     return None
 

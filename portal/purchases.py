@@ -38,7 +38,14 @@ from portal.models import (
 )
 from portal.payments import payment_gateway
 from portal.pricing import format_money, prorated, yearly_price
-from portal.subscriptions import active_add_on, check_add_on_seats, current_add_ons, is_active, lock
+from portal.subscriptions import (
+    active_add_on,
+    check_add_on_seats,
+    current_add_ons,
+    extendable_trial,
+    is_active,
+    lock,
+)
 from protocol.license import AddOnTier, Plan
 
 SELF_SERVE = "self_serve"
@@ -426,15 +433,15 @@ def extend_duo_trial(
     *,
     idempotency_key: str | None = None,
 ) -> Order:
-    """R23: sales extends a Duo trial with a $0 order (opportunity) on the subscription."""
+    """R23: sales extends a Duo trial, in progress or ended, with a $0 order (opportunity) on the
+    subscription; the instance receives it at its next sync (R13)."""
     _check_sales(seller)
     lock(subscription)
     if days < 1 or days > 366:
         raise Refused("Extend a trial by 1 to 366 days.")
-    trial = active_add_on(subscription, now.date())
-    if trial is None or not trial.trial:
-        raise Refused("This subscription has no GitLab Duo trial in progress to extend.")
-    trial.ends_on = trial.ends_on + dt.timedelta(days=days)
+    trial = extendable_trial(subscription, now.date())
+    # An ended trial runs again from today: the days extend what the customer can still use.
+    trial.ends_on = max(trial.ends_on, now.date()) + dt.timedelta(days=days)
     order = _record_order(
         subscription,
         OrderKind.TRIAL_EXTENSION,

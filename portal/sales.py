@@ -16,7 +16,7 @@ from flask_login import current_user
 from portal import idempotency, purchases
 from portal.errors import Refused
 from portal.models import Order, OrderKind, Role, Subscription
-from portal.subscriptions import active_add_on, find_subscription
+from portal.subscriptions import active_add_on, ended_duo_trial, find_subscription
 from portal.views import subscription_or_404
 from webcore.auth import roles_required
 from webcore.clock import app_clock
@@ -84,10 +84,12 @@ def index() -> ResponseReturnValue:
 @roles_required(Role.SALES)
 def subscription(name: str) -> ResponseReturnValue:
     found = subscription_or_404(name)
+    today = app_clock().now().date()
     return render_template(
         "sales/subscription.html",
         subscription=found,
-        active=active_add_on(found, app_clock().now().date()),
+        active=active_add_on(found, today),
+        ended_trial=ended_duo_trial(found, today),  # R23: sales may extend it with a $0 order
         kinds=OrderKind.LABELS,
         # One key per rendered order form: submitting it twice places the order once.
         keys={kind: idempotency.new_idempotency_key() for kind in OrderKind.LABELS},

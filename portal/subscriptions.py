@@ -247,6 +247,31 @@ def active_add_on(subscription: Subscription, today: dt.date) -> AddOnPurchase |
     return None
 
 
+def ended_duo_trial(subscription: Subscription, today: dt.date) -> AddOnPurchase | None:
+    """The subscription's last GitLab Duo add-on, if it is a trial that has ended (R23: one free
+    trial per subscription; sales extends an ended one)."""
+    last = max(subscription.add_on_purchases, key=lambda p: (p.ends_on, p.id), default=None)
+    return last if last is not None and last.trial and last.ends_on <= today else None
+
+
+def extendable_trial(subscription: Subscription, today: dt.date) -> AddOnPurchase:
+    """R23: the GitLab Duo trial sales may extend with a $0 order: the one in progress, or the
+    last one that has ended (as seeds/003 has account owners ask), unless a purchase replaced it."""
+    if not is_active(subscription, today):
+        raise Refused(
+            "This subscription is not active: renew it before extending a GitLab Duo trial.",
+            code="subscription_not_active",
+        )
+    trial = active_add_on(subscription, today) or ended_duo_trial(subscription, today)
+    if trial is None or not trial.trial:
+        raise Refused(
+            "This subscription has no GitLab Duo trial to extend, in progress or ended.",
+            code="no_duo_trial",
+            rule="R23",
+        )
+    return trial
+
+
 def change_contact(
     subscription: Subscription, *, name: str, email: str, company: str, country: str
 ) -> Subscription:

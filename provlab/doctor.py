@@ -25,6 +25,8 @@ the doctor never says "nothing to fix" against its own evidence.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from instance.add_ons import DEGRADED_BELOW
 from protocol.clock import format_utc
 from protocol.license import AddOnTier
@@ -32,7 +34,6 @@ from protocol.versions import GitLabVersion
 from provlab.doctor_facts import (
     add_on_fact,
     evidence_lines,
-    lead_fact,
     trial_fact,
     version_origin,
     who,
@@ -47,7 +48,8 @@ from provlab.doctor_model import (
     TrialEvidence,
     Verdict,
 )
-from provlab.doctor_reasons import DROP_REASONS, Explanation
+from provlab.doctor_reasons import DROP_REASONS
+from provlab.doctor_request import request_path, unknown_subscription
 
 __all__ = [
     "DROP_REASONS",
@@ -76,9 +78,14 @@ def diagnose_trial(portal: PortalEvidence, instance: InstanceEvidence | None) ->
     """Walk the trial's path: the first broken link is the verdict, every other one "also"."""
     evidence = evidence_lines(portal, instance)
     if not portal.found:
-        return _unknown_subscription(portal, instance, evidence)
+        also = (
+            (_other_subscription(portal, instance),)
+            if instance and instance.subscription_name
+            else ()
+        )
+        return Verdict(unknown_subscription(portal), evidence, also)
     trial = _latest_trial(portal)
-    findings = [found for found in [_request_path(portal, trial)] if found]
+    findings = [found for found in [request_path(portal, trial)] if found]
     # Only the instance licensed for this subscription speaks for it; another one's license,
     # sync and seats are about another subscription, so the portal speaks for this one.
     own = instance
@@ -100,75 +107,6 @@ def diagnose_trial(portal: PortalEvidence, instance: InstanceEvidence | None) ->
         return Verdict(findings[0], evidence, tuple(findings[1:]))
     assert trial is not None  # no request path finding means a live trial
     return Verdict(_healthy(portal, own, trial), evidence, healthy=True)
-
-
-def _unknown_subscription(
-    portal: PortalEvidence, instance: InstanceEvidence | None, evidence: list[str]
-) -> Verdict:
-    name = portal.subscription_name
-    facts = [f"portal: no subscription is named {name}"]
-    if portal.leads:
-        facts.append(f"portal: {len(portal.leads)} trial request(s) named {name} anyway")
-    first = Finding(
-        "unknown_subscription",
-        f"No subscription named {name} exists in the portal",
-        "R20",
-        "Ask the customer for the subscription name shown as a badge on the subscription page.",
-        tuple(facts),
-    )
-    also: tuple[Finding, ...] = ()
-    if instance is not None and instance.subscription_name:
-        also = (_other_subscription(portal, instance),)
-    return Verdict(first, evidence, also)
-
-
-def _request_path(portal: PortalEvidence, trial: TrialEvidence | None) -> Finding | None:
-    """Steps 2-4: the request reached the portal, was processed, became a live trial."""
-    lead = portal.leads[-1] if portal.leads else None
-    if trial is None and lead is None:
-        return Finding(
-            "no_trial_request",
-            "The portal has received no trial request for this subscription",
-            "R21",
-            "Ask the customer to submit the GitLab Duo trial form with the subscription name "
-            "and the subscription contact's email.",
-            (f"portal: no trial request names {portal.subscription_name}",),
-        )
-    if trial is None and lead is not None and lead.status == "pending":
-        when = portal.next_lead_processing_at
-        return Finding(
-            "lead_not_processed",
-            "The trial request was received but not processed yet (sales process requests "
-            "through the marketing system, not instantly)",
-            "R21",
-            f"Wait for the next processing at {format_utc(when)}."
-            if when
-            else "Wait for sales to process the request.",
-            (f"portal: {lead_fact(lead)}",),
-        )
-    if trial is None and lead is not None:
-        explained = DROP_REASONS.get(lead.reason or "") or Explanation(
-            f"The trial request was dropped ({lead.reason})", "R21", "Check the reason with sales."
-        )
-        facts = [f"portal: {lead_fact(lead)}"]
-        if lead.reason_detail:
-            facts.append(f"portal (internal): {lead.reason_detail}")
-        return Finding(
-            lead.reason or "dropped",
-            explained.headline,
-            explained.rule,
-            explained.action,
-            tuple(facts),
-        )
-    if trial is not None and trial.ends_on <= portal.now.date():
-        return Finding(
-            "trial_ended",
-            f"The trial ended on {trial.ends_on}",
-            "R23",
-            "Support cannot extend Duo trials; sales can extend it as a $0 order on the subscription.",
-            (f"portal: {trial_fact(trial)}; today is {portal.now.date()}",),
-        )
-    return None
 
 
 def _other_subscription(portal: PortalEvidence, instance: InstanceEvidence) -> Finding:
@@ -348,12 +286,17 @@ def _delivery(
         last_sync, next_sync = instance.last_sync_at, instance.next_sync_at
         sync_fact = f"instance: last sync {format_utc(last_sync)}" if last_sync else ""
     sync_fact = sync_fact or f"{'instance' if instance else 'portal'}: no sync since activation"
-    if last_sync is None or last_sync < trial.created_at:
+    if last_sync is None or last_sync < _changed_at(trial):
         when = f" (next at {format_utc(next_sync)})" if next_sync else ""
         return Finding(
             "not_yet_synced",
-            "The trial exists but the instance has not synced since it was created: trials reach "
-            "instances through the daily sync, up to 24 hours later",
+            (
+                f"Sales extended the trial to {trial.ends_on} after the instance's last sync: "
+                "the extension reaches the instance with its next sync"
+                if trial.extended_at and last_sync is not None and last_sync >= trial.created_at
+                else "The trial exists but the instance has not synced since it was created: "
+                "trials reach instances through the daily sync, up to 24 hours later"
+            ),
             "R13",
             f"Wait for the daily sync{when}, or select Synchronize subscription in Admin → Subscription.",
             (on_portal, sync_fact),
@@ -378,6 +321,16 @@ def _delivery(
             "Select Synchronize subscription in Admin → Subscription so the instance receives the "
             "current license.",
             (on_portal, on_instance),
+        )
+    ends_on = instance.duo_ends_on
+    if ends_on is not None and ends_on < trial.ends_on and ends_on <= instance.now.date():
+        return Finding(
+            "not_yet_synced",
+            f"The instance's {instance.duo_tier} trial ended on {ends_on}, but the portal's runs "
+            f"to {trial.ends_on}: the instance has not received the change yet",
+            "R13",
+            "Select Synchronize subscription in Admin → Subscription.",
+            (on_portal, sync_fact, f"{on_instance}, ended {ends_on}"),
         )
     if instance.assigned_seats == 0:
         return Finding(
@@ -422,8 +375,13 @@ def _delivered(instance: InstanceEvidence, trial: TrialEvidence | None) -> bool:
         trial is not None
         and instance.duo_tier == trial.tier
         and instance.last_sync_at is not None
-        and instance.last_sync_at >= trial.created_at
+        and instance.last_sync_at >= _changed_at(trial)
     )
+
+
+def _changed_at(trial: TrialEvidence) -> dt.datetime:
+    """When the portal last changed the trial: created, or extended by sales (R23)."""
+    return max(trial.created_at, trial.extended_at or trial.created_at)
 
 
 def _tier(portal: PortalEvidence, trial: TrialEvidence | None) -> AddOnTier:

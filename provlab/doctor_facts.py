@@ -23,6 +23,7 @@ def evidence_lines(portal: PortalEvidence, instance: InstanceEvidence | None) ->
             f"{portal.license_type} license, contact {portal.contact_email}, ends {portal.ends_on}"
         )
     lines += [f"portal: {lead_fact(lead)}" for lead in portal.leads]
+    lines += [f"portal: {lead_fact(lead, named=True)}" for lead in portal.misnamed_leads]
     lines += [f"portal: {trial_fact(trial)}" for trial in portal.trials]
     if portal.activated_instance:
         at = f" at {format_utc(portal.activated_at)}" if portal.activated_at else ""
@@ -54,13 +55,16 @@ def evidence_lines(portal: PortalEvidence, instance: InstanceEvidence | None) ->
     if instance.proxy:
         lines.append(f"instance: proxy in use: {instance.proxy}")
     if instance.duo_tier:
-        lines.append(f"instance: add-on {add_on_fact(instance)}")
+        ends = f", ends {instance.duo_ends_on}" if instance.duo_ends_on else ""
+        lines.append(f"instance: add-on {add_on_fact(instance)}{ends}")
     return lines
 
 
-def lead_fact(lead: LeadEvidence) -> str:
+def lead_fact(lead: LeadEvidence, *, named: bool = False) -> str:
+    """The request as the portal stored it (``named``: with the subscription name it gave)."""
     return (
-        f"trial request submitted {format_utc(lead.submitted_at)} by {lead.email} ({lead.country}, {lead.add_on}): "
+        ("trial request for " + lead.subscription_name if named else "trial request")
+        + f" submitted {format_utc(lead.submitted_at)} by {lead.email} ({lead.country}, {lead.add_on}): "
         f"{lead.status}"
         + (f" — reason {lead.reason}" if lead.reason else "")
         + (f" at {format_utc(lead.processed_at)}" if lead.processed_at else "")
@@ -71,6 +75,7 @@ def trial_fact(trial: TrialEvidence) -> str:
     return (
         f"{trial.tier} trial: {trial.quantity} seats, {trial.starts_on} to {trial.ends_on}, "
         f"created {format_utc(trial.created_at)}"
+        + (f", extended by sales at {format_utc(trial.extended_at)}" if trial.extended_at else "")
     )
 
 

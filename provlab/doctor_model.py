@@ -14,6 +14,14 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A subscription a misnamed request may have meant, and how the requester is tied to it."""
+
+    name: str
+    because: str  # "owner@customer.test is its contact"
+
+
+@dataclass(frozen=True)
 class LeadEvidence:
     submitted_at: dt.datetime
     email: str
@@ -23,6 +31,16 @@ class LeadEvidence:
     reason: str | None = None
     reason_detail: str | None = None
     processed_at: dt.datetime | None = None
+    subscription_name: str = ""  # as the requester typed it (upper-cased)
+    company: str = ""
+    # A pending request: what lead processing will decide, by the portal's own rules, today.
+    expected_reason: str | None = None
+    expected_detail: str | None = None
+    expected_at: dt.datetime | None = None  # the lead processing run that will decide it
+    # A request naming no subscription: the requester's and their company's subscriptions, and
+    # the closest name among them.
+    candidates: tuple[Candidate, ...] = ()
+    close_match: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,7 @@ class TrialEvidence:
     starts_on: dt.date
     ends_on: dt.date
     created_at: dt.datetime
+    extended_at: dt.datetime | None = None  # sales' last $0 extension order (R23)
 
 
 @dataclass(frozen=True)
@@ -51,6 +70,11 @@ class PortalEvidence:
     activated_at: dt.datetime | None = None
     last_sync_at: dt.datetime | None = None
     reported_version: str | None = None  # what the instance sent at activation or last sync
+    # Requests from this subscription's contact or customer naming no subscription (a typo).
+    misnamed_leads: tuple[LeadEvidence, ...] = ()
+    # No subscription by this name: those of the requesters (by email, or company), the closest.
+    candidates: tuple[Candidate, ...] = ()
+    close_match: str | None = None
 
 
 # Where an instance's GitLab version comes from: its serving process (live), what it stored

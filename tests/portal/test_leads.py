@@ -244,3 +244,21 @@ def test_r13_trial_reaches_the_instance_with_the_next_sync(portal_app: Flask) ->
     assert product.trial and product.quantity == 10
     with portal_app.app_context():
         assert db.session.execute(sa.select(AddOnPurchase)).scalar_one().trial
+
+
+def test_r23_a_request_after_the_trial_ended_is_dropped_with_its_reason(portal_app: Flask) -> None:
+    name = _subscription(portal_app)
+    _request(portal_app, name)
+    run_jobs_until(portal_app, PROCESSING)
+    (trial,) = add_ons(portal_app, name)
+    assert trial["ends_on"] == dt.date(2026, 5, 1)  # 2026-03-02 + 60 days
+    # The day the trial ends it is over (ends_on is exclusive, as licenses are).
+    run_jobs_until(portal_app, "2026-05-01T06:00:00Z")
+    _request(portal_app, name)
+    run_jobs_until(portal_app, "2026-05-02T05:00:00Z")
+    lead = _lead(portal_app)
+    assert (lead["status"], lead["reason"]) == ("dropped", "duo_trial_ended")
+    assert "ended on 2026-05-01" in lead["detail"]
+    assert "$0 order" in lead["detail"]
+    assert len(add_ons(portal_app, name)) == 1
+    assert len(mails(portal_app, "trial_activation")) == 1

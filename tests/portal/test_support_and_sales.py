@@ -247,3 +247,59 @@ def test_r5_r36_sales_renewal_prices_seats_and_add_on_like_the_automatic_renewal
             "duo_enterprise"
         )
         assert renewal.note == "renewed to 2028-01-31"
+
+
+def test_r23_sales_extends_an_ended_duo_trial_from_today_with_a_zero_dollar_order(
+    portal_app: Flask,
+) -> None:
+    name = _with_trial(portal_app)  # 2026-03-02 to 2026-05-01
+    run_jobs_until(portal_app, "2026-05-10T06:00:00Z")
+    make_account(portal_app, "sales@provlab.example", role="sales")
+    sales = sign_in(portal_app, "sales@provlab.example")
+    page = sales.get(f"/sales/subscriptions/{name}").get_data(as_text=True)
+    assert "GitLab Duo Pro trial ended on 2026-05-01" in page
+    response = post_form(
+        sales,
+        f"/sales/subscriptions/{name}/orders",
+        {"kind": "trial_extension", "days": "30", "note": "opp-456"},
+        page="/sales",
+    )
+    assert response.status_code == 302
+    assert "placed" in flashes(sales.get(response.location))
+    (trial,) = add_ons(portal_app, name)
+    # An ended trial runs again from today: 2026-05-10 + 30 days.
+    assert trial["ends_on"].isoformat() == "2026-06-09" and trial["trial"]
+    with portal_app.app_context():
+        from portal.models import db
+
+        order = db.session.query(Order).one()
+        assert (order.kind, order.amount_cents, order.note) == ("trial_extension", 0, "opp-456")
+
+
+def test_r23_sales_cannot_extend_a_trial_a_purchase_replaced_or_that_never_was(
+    portal_app: Flask,
+) -> None:
+    customer_id = make_account(portal_app, "owner@example.com")
+    name = make_subscription(portal_app, customer_id, contact_email=CONTACT, seats=10)
+    make_account(portal_app, "sales@provlab.example", role="sales")
+    sales = sign_in(portal_app, "sales@provlab.example")
+
+    def extend() -> str:
+        response = post_form(
+            sales,
+            f"/sales/subscriptions/{name}/orders",
+            {"kind": "trial_extension", "days": "30"},
+            page="/sales",
+        )
+        return flashes(sales.get(response.location))
+
+    assert "no GitLab Duo trial to extend" in extend()
+    post_form(
+        sales,
+        f"/sales/subscriptions/{name}/orders",
+        {"kind": "duo_enterprise", "seats": "5"},
+        page="/sales",
+    )
+    assert "no GitLab Duo trial to extend" in extend()
+    assert [row["trial"] for row in add_ons(portal_app, name)] == [False]
+    assert count(portal_app, Order) == 1
