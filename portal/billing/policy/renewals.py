@@ -10,7 +10,7 @@ from datetime import date
 
 from portal.billing.policy.calendar import MONTHS_PER_YEAR, Period, add_months, year_days
 from portal.billing.policy.invoices import Invoice, InvoiceKind, LineItem, check_count, check_day
-from portal.billing.policy.reviews import AnnualReview
+from portal.billing.policy.reviews import AnnualReview, annual_review_invoice
 
 __all__ = [
     "CANCELLATION_NOTICE_DAYS",
@@ -134,12 +134,6 @@ def final_review_invoice(
     subscription has no renewal, but the users were still used, so the overage is invoiced
     alone on the day the term ends.
     """
-    overages = tuple(r.line_item for r in annual_reviews if r.line_item is not None)
-    if not overages:
-        return None
-    return Invoice(
-        subscription_name=subscription_name,
-        kind=InvoiceKind.ANNUAL_SEAT_REVIEW,
-        issued_on=cancellation.renews_on,
-        line_items=overages,
+    return annual_review_invoice(
+        subscription_name, annual_reviews, issued_on=cancellation.renews_on
     )
