@@ -112,6 +112,10 @@ class Subscription(db.Model):  # type: ignore[name-defined]
     # The day the customer gave notice of cancellation (R36: in time if >= 30 days before).
     cancellation_notified_on: Mapped[dt.date | None]
     ended_on: Mapped[dt.date | None]  # the term ended without renewal (R36)
+    # A renewal sales booked before the term ends: the next term runs [ends_on,
+    # renewal_ends_on) at renewal_seats, and starts on ends_on (portal.billing.renewals).
+    renewal_seats: Mapped[int | None]
+    renewal_ends_on: Mapped[dt.date | None]
 
     customer: Mapped[Account] = relationship()
     add_on_purchases: Mapped[list[AddOnPurchase]] = relationship(
