@@ -150,7 +150,7 @@ def test_r6_r3_sales_duo_enterprise_replaces_duo_pro(portal_app: Flask) -> None:
     assert again.status_code == 422 and "one GitLab Duo tier at a time" in flashes(again)
 
 
-def test_sales_renewal_and_extra_seats(portal_app: Flask) -> None:
+def test_r36_sales_renewal_is_booked_as_the_next_term_and_extra_seats(portal_app: Flask) -> None:
     customer_id = make_account(portal_app, "owner@example.com")
     name = make_subscription(portal_app, customer_id, contact_email=CONTACT, seats=10)
     make_account(portal_app, "sales@provlab.example", role="sales")
@@ -169,8 +169,10 @@ def test_sales_renewal_and_extra_seats(portal_app: Flask) -> None:
     )
     from tests.portal.helpers import subscription_row
 
+    # R36: the renewal is booked as the next term; the current one keeps its 15 seats and end.
     row = subscription_row(portal_app, name)
-    assert row["seats"] == 12 and str(row["ends_on"]) == "2028-01-31"
+    assert row["seats"] == 15 and str(row["ends_on"]) == "2027-01-31"
+    assert row["renewal_seats"] == 12 and str(row["renewal_ends_on"]) == "2028-01-31"
     assert [o for o in _orders(portal_app)] == [("subscription_seats", 5), ("renewal", 12)]
 
 
