@@ -33,11 +33,12 @@ from portal.billing.policy.renewals import (
     Cancellation,
     Renewal,
     add_on_renewal,
+    annual_review_invoice,
     decide_renewal,
     final_review_invoice,
     renewal_invoice,
 )
-from portal.billing.policy.reviews import AnnualReview, ReviewCycle, annual_review_invoice
+from portal.billing.policy.reviews import AnnualReview, ReviewCycle
 from portal.billing.reviews import (
     billed,
     review_cycle_in_effect,

@@ -25,13 +25,13 @@ import sqlalchemy as sa
 
 from portal.billing.invoicing import send_new_license, store_invoice
 from portal.billing.policy.calendar import Period, Quarter, ReviewYear, review_years, term_quarters
+from portal.billing.policy.renewals import annual_review_invoice
 from portal.billing.policy.reviews import (
     QUARTERLY_REVIEW_EFFECTIVE_ON,
     AnnualReview,
     QuarterlyReview,
     ReviewCycle,
     ReviewOutcome,
-    annual_review_invoice,
     choose_review_cycle,
     collection_for,
     quarterly_review_invoice,

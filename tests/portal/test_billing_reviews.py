@@ -9,7 +9,6 @@ from flask import Flask
 
 from portal.billing.chart import usage_chart_svg
 from portal.models import Subscription, db
-
 from tests.portal.billing_helpers import (
     EXAMPLE_1,
     EXAMPLE_2,

@@ -173,6 +173,15 @@ def test_r36_sales_renewal_is_booked_as_the_next_term_and_extra_seats(portal_app
     row = subscription_row(portal_app, name)
     assert row["seats"] == 15 and str(row["ends_on"]) == "2027-01-31"
     assert row["renewal_seats"] == 12 and str(row["renewal_ends_on"]) == "2028-01-31"
+    page = sales.get(f"/sales/subscriptions/{name}").get_data(as_text=True)
+    assert "Renewal booked: 12 seats from 2027-01-31 to 2028-01-31" in page
+    again = post_form(
+        sales,
+        f"/sales/subscriptions/{name}/orders",
+        {"kind": "renewal", "seats": "20"},
+        page="/sales",
+    )
+    assert "A renewal is already booked for 12 seats" in flashes(sales.get(again.location))
     assert [o for o in _orders(portal_app)] == [("subscription_seats", 5), ("renewal", 12)]
 
 

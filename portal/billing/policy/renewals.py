@@ -10,13 +10,14 @@ from datetime import date
 
 from portal.billing.policy.calendar import MONTHS_PER_YEAR, Period, add_months, year_days
 from portal.billing.policy.invoices import Invoice, InvoiceKind, LineItem, check_count, check_day
-from portal.billing.policy.reviews import AnnualReview, annual_review_invoice
+from portal.billing.policy.reviews import AnnualReview
 
 __all__ = [
     "CANCELLATION_NOTICE_DAYS",
     "Cancellation",
     "Renewal",
     "add_on_renewal",
+    "annual_review_invoice",
     "decide_renewal",
     "final_review_invoice",
     "renewal_invoice",
@@ -136,4 +137,21 @@ def final_review_invoice(
     """
     return annual_review_invoice(
         subscription_name, annual_reviews, issued_on=cancellation.renews_on
+    )
+
+
+def annual_review_invoice(
+    subscription_name: str, reviews: Iterable[AnnualReview], *, issued_on: date
+) -> Invoice | None:
+    """The overages of annual reviews invoiced on their own (R35), if any: a year of a longer
+    term at its end, or a term whose renewal was invoiced when sales booked it."""
+    check_day("issued_on", issued_on)
+    overages = tuple(r.line_item for r in reviews if r.line_item is not None)
+    if not overages:
+        return None
+    return Invoice(
+        subscription_name=subscription_name,
+        kind=InvoiceKind.ANNUAL_SEAT_REVIEW,
+        issued_on=issued_on,
+        line_items=overages,
     )

@@ -59,7 +59,6 @@ __all__ = [
     "QuarterlyReview",
     "ReviewCycle",
     "ReviewOutcome",
-    "annual_review_invoice",
     "annual_seat_reviews",
     "choose_review_cycle",
     "collection_for",
@@ -431,21 +430,4 @@ def annual_seat_reviews(
             + subscription.purchased_seats_through(period.last_day),
         )
         for period in review_years(subscription.term)
-    )
-
-
-def annual_review_invoice(
-    subscription_name: str, reviews: Iterable[AnnualReview], *, issued_on: date
-) -> Invoice | None:
-    """The overages of annual reviews invoiced on their own (R35), if any: a year of a longer
-    term at its end, or a term whose renewal was invoiced when sales booked it."""
-    check_day("issued_on", issued_on)
-    overages = tuple(r.line_item for r in reviews if r.line_item is not None)
-    if not overages:
-        return None
-    return Invoice(
-        subscription_name=subscription_name,
-        kind=InvoiceKind.ANNUAL_SEAT_REVIEW,
-        issued_on=issued_on,
-        line_items=overages,
     )

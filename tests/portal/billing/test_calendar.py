@@ -13,8 +13,8 @@ from portal.billing.policy.calendar import (
     quarterly_review_dates,
     review_years,
     term_quarters,
-    year_of,
     year_days,
+    year_of,
 )
 from portal.billing.policy.invoices import BillingError
 

@@ -8,11 +8,14 @@ from pathlib import Path
 
 from portal.billing.policy.calendar import review_years, term_quarters
 from portal.billing.policy.invoices import InvoiceKind
-from portal.billing.policy.renewals import Cancellation, final_review_invoice
+from portal.billing.policy.renewals import (
+    Cancellation,
+    annual_review_invoice,
+    final_review_invoice,
+)
 from portal.billing.policy.reviews import (
     Collection,
     ReviewOutcome,
-    annual_review_invoice,
     annual_seat_reviews,
     quarterly_review_invoice,
     quarterly_seat_reviews,
