@@ -27,8 +27,8 @@ from collections.abc import Iterable
 
 from portal.billing.invoicing import send_new_license, store_invoice
 from portal.billing.policy.calendar import MONTHS_PER_YEAR, Period, add_months
+from portal.billing.policy.invoices import BillingError, LineItem
 from portal.billing.policy.invoices import Invoice as PolicyInvoice
-from portal.billing.policy.invoices import LineItem
 from portal.billing.policy.renewals import (
     Cancellation,
     Renewal,
@@ -104,6 +104,8 @@ def renew(
     list_price = 0 if plan is Plan.FREE else yearly_price(plan.value)
     add_ons = _renew_add_on(subscription, renewal, now, add_on_seats)
     if renewal.renews_on > now.date():
+        if renewal.renews_on != subscription.ends_on:
+            raise BillingError("renewal: a booked renewal starts when the current term ends")
         subscription.renewal_seats = renewal.seats
         subscription.renewal_ends_on = renewal.new_term.ends_on
         # The customer agreed to renew with sales: a notice of cancellation no longer holds.
