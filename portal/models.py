@@ -97,12 +97,16 @@ class Subscription(db.Model):  # type: ignore[name-defined]
     contact_country: Mapped[str] = mapped_column(sa.String(2))
     activation_code: Mapped[str | None] = mapped_column(sa.String(24), unique=True)
     created_at: Mapped[dt.datetime]
-    # The day the last automatic renewal started the current term; None until the first. The
-    # column keeps its first name (see ``term_starts_on``).
+    # The day the last renewal (automatic or booked by sales) started the current term; None
+    # until the first. The column keeps its first name (see ``term_starts_on``).
     renewed_on: Mapped[dt.date | None] = mapped_column("term_starts_on")
     # The day the customer gave notice of cancellation (R36: in time if >= 30 days before).
     cancellation_notified_on: Mapped[dt.date | None]
     ended_on: Mapped[dt.date | None]  # the term ended without renewal (R36)
+    # A renewal sales booked before the term ends: the next term runs [ends_on,
+    # renewal_ends_on) at renewal_seats, and starts on ends_on (portal.billing.renewals).
+    renewal_seats: Mapped[int | None]
+    renewal_ends_on: Mapped[dt.date | None]
 
     customer: Mapped[Account] = relationship()
     add_on_purchases: Mapped[list[AddOnPurchase]] = relationship(

@@ -1,5 +1,5 @@
-"""The billing jobs' bodies: the daily quarterly review (R34) and the renewals at the end of a
-term (R35, R36). ``portal.jobs`` schedules them; each subscription is billed in a savepoint, so
+"""The billing jobs' bodies: the daily seat review (R34 each quarter, R35 each year of a term
+longer than 12 months) and the renewals at the end of a term (R35, R36). ``portal.jobs`` schedules them; each subscription is billed in a savepoint, so
 one that can't be billed is logged for support and the others go on.
 """
 
@@ -12,10 +12,15 @@ from functools import partial
 
 import sqlalchemy as sa
 
-from portal.billing.policy.calendar import term_quarters
+from portal.billing.policy.calendar import review_years, term_quarters
 from portal.billing.policy.reviews import ReviewCycle
 from portal.billing.renewals import renew_or_end
-from portal.billing.reviews import billed, review_due_quarters
+from portal.billing.reviews import (
+    billed,
+    review_cycle_in_effect,
+    review_due_quarters,
+    review_due_years,
+)
 from portal.billing.usage import current_term
 from portal.errors import Refused
 from portal.models import SeatReview, SeatReviewKind, Subscription, SubscriptionKind, db
@@ -24,17 +29,17 @@ log = logging.getLogger("provlab.portal.billing")
 
 
 def run_seat_reviews(now: dt.datetime) -> int:
-    """R34: the daily quarterly review of every subscription with a quarter that has ended.
+    """R34, R35: the daily seat review of every subscription with a quarter (quarterly terms)
+    or a year (terms longer than 12 months) that has ended before its term.
 
-    Most days no quarter ends: the quarters due are worked out from the dates alone, and only a
-    subscription with a due quarter not yet reviewed is loaded further.
+    Most days nothing ends: the periods due are worked out from the dates alone, and only a
+    subscription with a period due not yet reviewed is loaded further.
     """
     today = now.date()
     candidates = (
         db.session.execute(
             sa.select(Subscription).where(
                 Subscription.kind == SubscriptionKind.PAID,
-                Subscription.review_cycle == ReviewCycle.QUARTERLY,
                 Subscription.ends_on > today,
                 Subscription.starts_on < today,
             )
@@ -42,27 +47,50 @@ def run_seat_reviews(now: dt.datetime) -> int:
         .scalars()
         .all()
     )
-    reviewed: dict[int, set[dt.date]] = {}
-    for subscription_id, period_starts_on in db.session.execute(
-        sa.select(SeatReview.subscription_id, SeatReview.period_starts_on).where(
-            SeatReview.kind == SeatReviewKind.QUARTERLY,
+    reviewed: dict[int, set[tuple[str, dt.date]]] = {}
+    for subscription_id, kind, period_starts_on in db.session.execute(
+        sa.select(SeatReview.subscription_id, SeatReview.kind, SeatReview.period_starts_on).where(
             SeatReview.period_ends_on > today - dt.timedelta(days=400),
         )
     ):
-        reviewed.setdefault(subscription_id, set()).add(period_starts_on)
+        reviewed.setdefault(subscription_id, set()).add((kind, period_starts_on))
     count = 0
     for subscription in candidates:
-        known_since = subscription.created_at.date()
-        due = [
-            q.starts_on
-            for q in term_quarters(current_term(subscription))[:-1]
-            if known_since < q.ends_on <= today
-        ]
-        if set(due) - reviewed.get(subscription.id, set()):
+        due = _periods_due(subscription, today)
+        if due - reviewed.get(subscription.id, set()):
             count += _isolated(
-                subscription, "seat review", partial(review_due_quarters, subscription, now)
+                subscription, "seat review", partial(_review_due_periods, subscription, now)
             )
     return count
+
+
+def _periods_due(subscription: Subscription, today: dt.date) -> set[tuple[str, dt.date]]:
+    # (kind, first day) of the periods ended by today that a daily review may hold: every
+    # quarter but the term's last of a quarterly contract; every year but the last of a longer
+    # term (reviewed annually when its cycle in effect is annual).
+    known_since = subscription.created_at.date()
+    term = current_term(subscription)
+    due: set[tuple[str, dt.date]] = set()
+    if subscription.review_cycle == ReviewCycle.QUARTERLY:
+        due.update(
+            (SeatReviewKind.QUARTERLY, q.starts_on)
+            for q in term_quarters(term)[:-1]
+            if known_since < q.ends_on <= today
+        )
+    due.update(
+        (SeatReviewKind.ANNUAL, y.starts_on)
+        for y in review_years(term)[:-1]
+        if known_since < y.ends_on <= today
+    )
+    return due
+
+
+def _review_due_periods(subscription: Subscription, now: dt.datetime) -> None:
+    review_due_quarters(subscription, now)
+    if len(review_years(current_term(subscription))) > 1 and (
+        review_cycle_in_effect(subscription) is ReviewCycle.ANNUAL
+    ):
+        review_due_years(subscription, now)
 
 
 def _isolated(subscription: Subscription, what: str, work: Callable[[], object]) -> bool:

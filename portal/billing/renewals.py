@@ -2,19 +2,20 @@
 end of a term and the customer's notice of cancellation.
 
 Rules held here:
-- R35: at the end of a term not reviewed quarterly, the annual review charges the overage at full
-  list price for the prior term, invoiced with the renewal.
+- R35: at the end of a term not reviewed quarterly, the annual review of its last year charges the
+  overage at full list price, invoiced with the renewal (earlier years of a longer term were
+  invoiced at their own ends, ``reviews.review_due_years``).
 - R36: ``renew_or_end`` renews a term at its end at the current active user count unless the
   customer gave notice at least 30 days before (``cancel_auto_renewal``).
 - R5: a renewed add-on never has more seats than the renewed subscription; the instance removes
   assignments above the new quantity at its next sync (R28).
 
 ``renew`` is the one renewal operation: the automatic renewal here and the renewal sales order
-(``portal.purchases.renew``) both call it. Where the sales order fits *(choice)*: sales negotiate
-it ahead of the term end, at seats sales choose; it extends the current term by a year, so the
-automatic renewal (which acts only on the day a term ends) does not happen for that term, and the
-extended term is reviewed as one longer term (quarters Q1..Q8, the last one never charged, an
-annual review every 12 months; see docs/billing.md "Terms of another length").
+(``portal.purchases.renew``) both call it. A renewal always starts a new term of its own (its own
+start, end, quarters and reviews). Sales negotiate theirs ahead of the term end, at seats they
+choose: ``renew`` then *books* it (``renewal_seats``, ``renewal_ends_on``) and the current term
+runs on unchanged, its seats, reviews and Q4 included, until the renewals job starts the booked
+term on the day the current one ends, invoicing the old term's annual overage with it (R35).
 
 Operations flush, never commit; the jobs and routes commit.
 """
@@ -26,23 +27,22 @@ from collections.abc import Iterable
 
 from portal.billing.invoicing import send_new_license, store_invoice
 from portal.billing.policy.calendar import MONTHS_PER_YEAR, Period, add_months
+from portal.billing.policy.invoices import BillingError, LineItem
 from portal.billing.policy.invoices import Invoice as PolicyInvoice
-from portal.billing.policy.invoices import LineItem
 from portal.billing.policy.renewals import (
     Cancellation,
     Renewal,
     add_on_renewal,
+    annual_review_invoice,
     decide_renewal,
     final_review_invoice,
     renewal_invoice,
 )
 from portal.billing.policy.reviews import AnnualReview, ReviewCycle
 from portal.billing.reviews import (
-    annual_reviews,
     billed,
     review_cycle_in_effect,
-    review_of,
-    store_review,
+    review_due_years,
     subscription_term,
 )
 from portal.billing.usage import active_users_at_end, current_term
@@ -51,6 +51,17 @@ from portal.models import AddOnPurchase, Invoice, Subscription, db
 from portal.pricing import yearly_price
 from portal.subscriptions import fit_add_on_seats, lock
 from protocol.license import Plan
+
+
+def booked_renewal(subscription: Subscription) -> Renewal | None:
+    """The renewal sales booked to start when the current term ends, if any."""
+    if subscription.renewal_ends_on is None or subscription.renewal_seats is None:
+        return None
+    return Renewal(
+        renews_on=subscription.ends_on,
+        new_term=Period(starts_on=subscription.ends_on, ends_on=subscription.renewal_ends_on),
+        seats=subscription.renewal_seats,
+    )
 
 
 def renewal_for_a_year(subscription: Subscription, seats: int) -> Renewal:
@@ -71,19 +82,37 @@ def renew(
     add_on_seats: int | None = None,
     annual: Iterable[AnnualReview] = (),
 ) -> PolicyInvoice:
-    """R36, R5: renew ``subscription`` for ``renewal.seats`` seats until the new term's end.
+    """R36, R5: renew ``subscription`` for ``renewal.seats`` seats over ``renewal.new_term``.
+
+    A renewal that starts after today (sales booked it before the term ends) is booked: the
+    current term, its seats and its reviews run on unchanged, and the renewals job starts the
+    new term on its first day (``renew_or_end``). Otherwise the new term starts now: its own
+    start, end and seats, the notice of cancellation forgotten.
 
     The paid add-on ending with the term renews with it, for the new term, at ``add_on_seats``
     (default: its seats now; 0 renews none), never above the renewed seats (R5); an add-on
     running past the renewal (a trial) is brought down to them too. Returns the renewal invoice
-    (``annual``'s overages, the seats, the add-on) for the caller to record; the caller decides
-    what else the renewal changes (a new term, the notice of cancellation) and who is told.
+    (``annual``'s overages, the seats, the add-on) for the caller to record and mail.
     """
+    booked = booked_renewal(subscription)
+    if booked is not None:
+        raise Refused(
+            f"A renewal is already booked for {booked.seats} seats from "
+            f"{booked.new_term.starts_on} to {booked.new_term.ends_on}."
+        )
     plan = Plan(subscription.plan)
     list_price = 0 if plan is Plan.FREE else yearly_price(plan.value)
     add_ons = _renew_add_on(subscription, renewal, now, add_on_seats)
-    subscription.seats = renewal.seats
-    subscription.ends_on = renewal.new_term.ends_on
+    if renewal.renews_on > now.date():
+        if renewal.renews_on != subscription.ends_on:
+            raise BillingError("renewal: a booked renewal starts when the current term ends")
+        subscription.renewal_seats = renewal.seats
+        subscription.renewal_ends_on = renewal.new_term.ends_on
+        # The customer agreed to renew with sales: a notice of cancellation no longer holds.
+        subscription.cancellation_notified_on = None
+        subscription.auto_renew = True
+    else:
+        start_term(subscription, renewal)
     db.session.flush()
     return renewal_invoice(
         subscription.name,
@@ -92,6 +121,19 @@ def renew(
         annual_reviews=annual,
         add_ons=add_ons,
     )
+
+
+def start_term(subscription: Subscription, renewal: Renewal) -> None:
+    """The renewal's term becomes the current one: reviewed afresh, from its own start (R34)."""
+    subscription.seats = renewal.seats
+    subscription.renewed_on = renewal.new_term.starts_on
+    subscription.ends_on = renewal.new_term.ends_on
+    subscription.renewal_seats = None
+    subscription.renewal_ends_on = None
+    subscription.cancellation_notified_on = None
+    subscription.auto_renew = True
+    subscription.ended_on = None
+    db.session.flush()
 
 
 def renewing_add_on(subscription: Subscription, term_ends_on: dt.date) -> AddOnPurchase | None:
@@ -148,6 +190,12 @@ def cancel_auto_renewal(subscription: Subscription, today: dt.date) -> Renewal |
         raise Refused("This subscription does not renew automatically.")
     if today >= subscription.ends_on:
         raise Refused("This subscription's term has already ended.")
+    booked = booked_renewal(subscription)
+    if booked is not None:
+        raise Refused(
+            f"A renewal is booked with sales from {booked.new_term.starts_on}: ask your sales "
+            "contact to change it."
+        )
     if subscription.cancellation_notified_on is not None:
         raise Refused(
             f"Notice of cancellation was already given on {subscription.cancellation_notified_on}."
@@ -161,20 +209,32 @@ def cancel_auto_renewal(subscription: Subscription, today: dt.date) -> Renewal |
 
 
 def renew_or_end(subscription: Subscription, now: dt.datetime) -> Invoice | None:
-    """R35, R36: at the end of the term, renew at the active count or end (notice in time).
+    """R35, R36: at the end of the term, start the renewal sales booked, else renew at the
+    active count, or end (notice in time).
 
-    The annual review (for terms not reviewed quarterly) is stored and its overage invoiced with
-    the renewal; a cancelled term's overage is invoiced alone. Returns the invoice, if any.
+    The annual review of the term's last year (for terms not reviewed quarterly) is stored and
+    its overage invoiced with the renewal: on the renewal invoice, or, when sales booked the
+    renewal (its invoice went with the order), on an invoice of its own dated the renewal; a
+    cancelled term's overage is invoiced alone. Returns the invoice, if any.
     """
     lock(subscription)
     term = current_term(subscription)
-    sub_term = subscription_term(subscription)  # a plan missing from PRICE_LIST stops here
+    subscription_term(subscription)  # a plan missing from PRICE_LIST stops here
     annual: tuple[AnnualReview, ...] = ()
     if review_cycle_in_effect(subscription) is ReviewCycle.ANNUAL:
-        annual = annual_reviews(subscription, sub_term)
-        for review in annual:
-            if review_of(subscription, review.period) is None:
-                store_review(subscription, term, review, now)
+        annual = tuple(review_due_years(subscription, now, at_term_end=True))
+    booked = booked_renewal(subscription)
+    if booked is not None:
+        start_term(subscription, booked)
+        overage = annual_review_invoice(subscription.name, annual, issued_on=booked.renews_on)
+        row = store_invoice(subscription, overage, now) if overage else None
+        send_new_license(
+            subscription,
+            now,
+            f"Your renewal for {booked.seats} seats, booked with sales, starts today: from "
+            f"{booked.new_term.starts_on} to {booked.new_term.ends_on}.",
+        )
+        return row
     notice = subscription.cancellation_notified_on
     if notice is None and not subscription.auto_renew:
         notice = term.starts_on  # renewal turned off at purchase: notice long given
@@ -189,10 +249,6 @@ def renew_or_end(subscription: Subscription, now: dt.datetime) -> Invoice | None
         final = final_review_invoice(subscription.name, decision, annual)
         return store_invoice(subscription, final, now) if final else None
     invoice = renew(subscription, decision, now, annual=annual)
-    subscription.renewed_on = decision.new_term.starts_on  # a new term: reviewed afresh
-    subscription.cancellation_notified_on = None
-    subscription.auto_renew = True
-    db.session.flush()
     row = store_invoice(subscription, invoice, now)
     send_new_license(
         subscription,

@@ -10,8 +10,9 @@ Rules held here:
   charged prorated to the end of the term; with Seat Link it is invoiced at once, without it an
   order amendment is sent first (``invoicing.accept_amendment`` then invoices it). The licensed
   seats rise and a new license is issued and mailed to the contact.
-- R35: at the end of a term not reviewed quarterly, ``annual_reviews`` gives the annual review,
-  which ``renewals.renew_or_end`` charges at full list price for the prior term with the renewal.
+- R35: a term not reviewed quarterly is reviewed at the end of each year (``review_due_years``):
+  a year that ends before the term does is invoiced then, at list price for that year; the
+  term's last year is charged with the renewal (``renewals.renew_or_end``).
 
 Operations flush, never commit; the jobs and routes commit.
 """
@@ -23,14 +24,14 @@ import datetime as dt
 import sqlalchemy as sa
 
 from portal.billing.invoicing import send_new_license, store_invoice
-from portal.billing.policy.calendar import Period, review_years, term_quarters
+from portal.billing.policy.calendar import Period, Quarter, ReviewYear, review_years, term_quarters
+from portal.billing.policy.renewals import annual_review_invoice
 from portal.billing.policy.reviews import (
     QUARTERLY_REVIEW_EFFECTIVE_ON,
     AnnualReview,
     QuarterlyReview,
     ReviewCycle,
     ReviewOutcome,
-    annual_seat_reviews,
     choose_review_cycle,
     collection_for,
     quarterly_review_invoice,
@@ -194,11 +195,13 @@ def store_review(
     now: dt.datetime,
 ) -> SeatReview:
     quarterly = isinstance(review, QuarterlyReview)
-    period = review.quarter if isinstance(review, QuarterlyReview) else review.period
+    period: Quarter | ReviewYear = (
+        review.quarter if isinstance(review, QuarterlyReview) else review.period
+    )
     row = SeatReview(
         subscription_id=subscription.id,
         kind=SeatReviewKind.QUARTERLY if quarterly else SeatReviewKind.ANNUAL,
-        label=review.quarter.label if isinstance(review, QuarterlyReview) else "Term",
+        label=period.label,
         term_starts_on=term.starts_on,
         term_ends_on=term.ends_on,
         period_starts_on=period.starts_on,
@@ -288,20 +291,53 @@ def review_due_quarters(
     return stored
 
 
-def annual_reviews(
-    subscription: Subscription, sub_term: SubscriptionTerm
-) -> tuple[AnnualReview, ...]:
-    """R35: the term's annual reviews, from daily counts or a sales check-in for the term."""
-    term = sub_term.term
-    check_in = check_in_for(check_ins_of(subscription, term), term)
-    if check_in is not None and len(review_years(term)) == 1:
-        return (
-            review_year_utilization(
-                sub_term,
-                term,
-                reported_utilization(term, check_in.reported_maximum),
-                licensed_seats=subscription.seats,
-            ),
+def review_due_years(
+    subscription: Subscription, now: dt.datetime, *, at_term_end: bool = False
+) -> list[AnnualReview]:
+    """R35: review every ended year of the current term not yet reviewed, in order, once.
+
+    A year is reviewed from the sales check-in for it (or for the term), else from the daily
+    counts of Seat Link. A year that ends before the term does is reviewed on the day it ends
+    and its overage invoiced at once, at list price for that year (the policy: "annually in
+    the case of contract terms greater than 12 months"); without Seat Link it waits for a
+    check-in until the term ends. The term's last year is reviewed only ``at_term_end``, by the
+    renewal, which invoices the reviews returned with it (and so do the years still waiting).
+    """
+    if not billed(subscription):
+        return []
+    today = now.date()
+    term = current_term(subscription)
+    lock(subscription)
+    seat_link = has_seat_link(subscription)
+    done = {
+        (r.period_starts_on, r.period_ends_on)
+        for r in reviews_of(subscription, term)
+        if r.kind == SeatReviewKind.ANNUAL
+    }
+    check_ins = check_ins_of(subscription, term)
+    sub_term = subscription_term(subscription)
+    known_since = subscription.created_at.date()
+    reviewed: list[AnnualReview] = []
+    for year in review_years(term):
+        if year.ends_on > today or (year.ends_on == term.ends_on and not at_term_end):
+            break
+        if (year.starts_on, year.ends_on) in done or year.ends_on <= known_since:
+            continue  # reviewed, or ended before the portal knew the subscription
+        check_in = check_in_for(check_ins, year)
+        if check_in is not None:
+            utilization = reported_utilization(year, check_in.reported_maximum)
+        elif seat_link or at_term_end:
+            usage = usage_history(subscription, year.starts_on, year.ends_on)
+            utilization = seat_utilization(year, usage)
+        else:
+            break  # wait for sales to enter the check-in, until the term ends
+        review = review_year_utilization(
+            sub_term, year, utilization, licensed_seats=subscription.seats
         )
-    usage = usage_history(subscription, term.starts_on, term.ends_on)
-    return annual_seat_reviews(sub_term, usage)
+        row = store_review(subscription, term, review, now)
+        reviewed.append(review)
+        if not at_term_end:
+            invoice = annual_review_invoice(subscription.name, (review,), issued_on=year.ends_on)
+            if invoice is not None:
+                store_invoice(subscription, invoice, now, review=row)
+    return reviewed

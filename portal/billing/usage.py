@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from portal.billing.policy.calendar import Period, term_quarters
+from portal.billing.policy.calendar import Period, review_years, term_quarters
 from portal.billing.policy.utilization import active_users_on
 from portal.models import Activation, SalesCheckIn, Subscription, UsageReport, db
 from protocol.license import LicenseType
@@ -114,10 +114,11 @@ def check_in_for(check_ins: Iterable[SalesCheckIn], period: Period) -> SalesChec
 
 
 def check_in_periods(subscription: Subscription) -> list[tuple[str, Period]]:
-    """The periods of the current term a check-in can report: its quarters and the whole term."""
+    """The periods of the current term a check-in can report: its quarters and its years (one,
+    "Term", for a term of 12 months or less; "Year 1", "Year 2", ... for a longer one)."""
     term = current_term(subscription)
     periods: list[tuple[str, Period]] = [(q.label, q) for q in term_quarters(term)]
-    periods.append(("Term", term))
+    periods.extend((year.label, year) for year in review_years(term))
     return periods
 
 

@@ -154,6 +154,8 @@ def subscription_row(app: Flask, name: str) -> dict[str, Any]:
             "activation_code": s.activation_code,
             "id": s.id,
             "contact_email": s.contact_email,
+            "renewal_seats": s.renewal_seats,
+            "renewal_ends_on": s.renewal_ends_on,
         }
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from flask import Flask
 
+from portal.billing.chart import usage_chart_svg
+from portal.models import Subscription, db
 from tests.portal.billing_helpers import (
     EXAMPLE_1,
     EXAMPLE_2,
@@ -72,3 +75,34 @@ def test_r35_r36_worked_example_2_annual_review_invoiced_with_the_renewal(make_p
     ]
     assert reviews(app, name) == [("annual", "Term", 63, 13, "charged")]
     assert subscription_row(app, name)["seats"] == 61
+
+
+def test_r35_a_24_month_annual_term_is_reviewed_and_invoiced_at_month_12_and_charted(
+    make_portal,
+) -> None:
+    """26 users on 20 seats in year 1 of a 24-month term: reviewed and invoiced on 2027-01-01,
+    at list price for that year (6 x 34,800 = 208,800), not a year later with the renewal."""
+    app: Flask = make_portal(start="2026-12-30T12:00:00Z")
+    name, _ = customer_with_seat_link(
+        app,
+        "longterm@example.com",
+        seats=20,
+        starts_on=dt.date(2026, 1, 1),
+        ends_on=dt.date(2028, 1, 1),
+        review_cycle="annual",
+    )
+    changes = [("2026-01-01", 18), ("2026-03-01", 26), ("2026-12-01", 21)]
+    store_daily_usage(app, name, daily_counts(changes, dt.date(2027, 1, 1)))
+    run_jobs_until(app, "2027-01-01T06:00:00Z")
+    found = invoices(app, name)
+    assert [(i["kind"], i["issued_on"], i["lines"]) for i in found] == [
+        ("annual_seat_review", "2027-01-01", [(6, 34800, "365/365", 208800)])
+    ]
+    assert reviews(app, name) == [("annual", "Year 1", 26, 6, "charged")]
+    assert subscription_row(app, name)["seats"] == 20  # each year pays for its own overage
+    with app.app_context():
+        subscription = db.session.execute(
+            sa.select(Subscription).where(Subscription.name == name)
+        ).scalar_one()
+        svg = usage_chart_svg(subscription)
+    assert svg is not None and "Year 1 max 26, 6 charged" in svg

@@ -134,13 +134,19 @@ def test_r6_r3_sales_duo_enterprise_replaces_duo_pro(portal_app: Flask) -> None:
     assert again.status_code == 422 and "one GitLab Duo tier at a time" in flashes(again)
 
 
-def test_sales_renewal_and_extra_seats(portal_app: Flask) -> None:
+def test_r36_sales_renewal_is_booked_as_the_next_term_and_extra_seats(portal_app: Flask) -> None:
     _, name = _owned(portal_app, seats=10)
     sales = sign_in_staff(portal_app, "sales")
     place_order(sales, name, {"kind": "subscription_seats", "seats": "5"})
     place_order(sales, name, {"kind": "renewal", "seats": "12"})
+    # R36: the renewal is booked as the next term; the current one keeps its 15 seats and end.
     row = subscription_row(portal_app, name)
-    assert row["seats"] == 12 and str(row["ends_on"]) == "2028-01-31"
+    assert row["seats"] == 15 and str(row["ends_on"]) == "2027-01-31"
+    assert row["renewal_seats"] == 12 and str(row["renewal_ends_on"]) == "2028-01-31"
+    page = sales.get(f"/sales/subscriptions/{name}").get_data(as_text=True)
+    assert "Renewal booked: 12 seats from 2027-01-31 to 2028-01-31" in page
+    again = place_order(sales, name, {"kind": "renewal", "seats": "20"})
+    assert "A renewal is already booked for 12 seats" in flashes(sales.get(again.location))
     assert [o for o in _orders(portal_app)] == [("subscription_seats", 5), ("renewal", 12)]
 
 

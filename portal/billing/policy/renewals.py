@@ -17,6 +17,7 @@ __all__ = [
     "Cancellation",
     "Renewal",
     "add_on_renewal",
+    "annual_review_invoice",
     "decide_renewal",
     "final_review_invoice",
     "renewal_invoice",
@@ -134,12 +135,23 @@ def final_review_invoice(
     subscription has no renewal, but the users were still used, so the overage is invoiced
     alone on the day the term ends.
     """
-    overages = tuple(r.line_item for r in annual_reviews if r.line_item is not None)
+    return annual_review_invoice(
+        subscription_name, annual_reviews, issued_on=cancellation.renews_on
+    )
+
+
+def annual_review_invoice(
+    subscription_name: str, reviews: Iterable[AnnualReview], *, issued_on: date
+) -> Invoice | None:
+    """The overages of annual reviews invoiced on their own (R35), if any: a year of a longer
+    term at its end, or a term whose renewal was invoiced when sales booked it."""
+    check_day("issued_on", issued_on)
+    overages = tuple(r.line_item for r in reviews if r.line_item is not None)
     if not overages:
         return None
     return Invoice(
         subscription_name=subscription_name,
         kind=InvoiceKind.ANNUAL_SEAT_REVIEW,
-        issued_on=cancellation.renews_on,
+        issued_on=issued_on,
         line_items=overages,
     )

@@ -10,9 +10,14 @@
 #   the last quarter (Q4) is never charged. After a charge the licensed count rises by the
 #   overage, so the same users are never charged twice. With Seat Link the charge is invoiced at
 #   once; without it an order amendment comes first, then the invoice.
+#   A term longer than 12 months *(choice)* is reviewed year by year as seeds/004 describes one
+#   year: the last quarter of each year (its Q4) is never charged, and a charge runs to the end
+#   of the term ("the remaining time in your subscription"), one line per year of the term, each
+#   priced by that year's days.
 # - R35 Annual seat review, for terms started before 2020-06-15 or not sharing quarterly data: at
 #   renewal, the utilization of the whole term above the licensed seats is charged at the full
-#   list price of the term (not prorated), invoiced with the renewal.
+#   list price of the term (not prorated), invoiced with the renewal. A term longer than 12
+#   months is reviewed at the end of each year, each year's overage invoiced then.
 #
 # Money is integer cents (see invoices.py).
 from __future__ import annotations
@@ -22,7 +27,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from portal.billing.policy.calendar import Period, Quarter, review_years, term_quarters, year_days
+from portal.billing.policy.calendar import (
+    Period,
+    Quarter,
+    ReviewYear,
+    review_years,
+    term_quarters,
+    year_days,
+)
 from portal.billing.policy.invoices import (
     BillingError,
     Invoice,
@@ -133,7 +145,7 @@ def next_charge_state(state: ChargeState, event: ChargeEvent) -> ChargeState:
 class ReviewOutcome(enum.StrEnum):
     NO_OVERAGE = "no_overage"
     CHARGED = "charged"
-    LAST_QUARTER_NOT_CHARGED = "last_quarter_not_charged"  # a Q4 overage is never charged
+    LAST_QUARTER_NOT_CHARGED = "last_quarter_not_charged"  # a Q4 overage (of any year): never
     NO_DATA = "no_data"  # no usage reading at all: nothing to review
 
 
@@ -147,11 +159,11 @@ class QuarterlyReview:
     overage: int  # users above licensed_seats, charged or not
     outcome: ReviewOutcome
     collection: Collection | None  # None unless charged
-    line_item: LineItem | None  # None unless charged
+    line_items: tuple[LineItem, ...]  # empty unless charged; one per year of the term charged
 
     @property
     def charge_cents(self) -> int:
-        return self.line_item.amount_cents if self.line_item else 0
+        return sum(item.amount_cents for item in self.line_items)
 
     @property
     def licensed_seats_after(self) -> int:
@@ -221,38 +233,60 @@ def review_quarter_utilization(
             overage=0,
             outcome=ReviewOutcome.NO_DATA,
             collection=None,
-            line_item=None,
+            line_items=(),
         )
     overage = max(utilization.maximum - licensed_seats, 0)
     if overage == 0:
         outcome = ReviewOutcome.NO_OVERAGE
-    elif quarter.ends_on >= term.ends_on:
+    elif quarter.closes_year:
         outcome = ReviewOutcome.LAST_QUARTER_NOT_CHARGED
     else:
         outcome = ReviewOutcome.CHARGED
-    line_item = None
+    line_items: tuple[LineItem, ...] = ()
     if outcome is ReviewOutcome.CHARGED:
-        line_item = LineItem(
-            description=(
-                f"Quarterly seat review {quarter.label}: {overage} users over the "
-                f"{licensed_seats} licensed, prorated to the end of the term"
-            ),
-            seats=overage,
-            period_starts_on=quarter.ends_on,
-            period_ends_on=term.ends_on,
-            unit_price_cents=subscription.list_price_cents,
-            prorated_days=(term.ends_on - quarter.ends_on).days,
-            basis_days=year_days(term.starts_on),
-        )
+        line_items = _quarterly_charge(subscription, quarter, overage, licensed_seats)
     return QuarterlyReview(
         quarter=quarter,
         utilization=utilization,
         licensed_seats=licensed_seats,
         overage=overage,
         outcome=outcome,
-        collection=collection if line_item else None,
-        line_item=line_item,
+        collection=collection if line_items else None,
+        line_items=line_items,
     )
+
+
+def _quarterly_charge(
+    subscription: SubscriptionTerm, quarter: Quarter, overage: int, licensed_seats: int
+) -> tuple[LineItem, ...]:
+    # From the end of the quarter to the end of the term, one line per year of the term: each
+    # year is priced by its own days (365 or 366), so a charge over a leap year is exact and
+    # each line can be redone by hand. A 12-month term has one line, as seeds/004 shows.
+    term = subscription.term
+    years = [y for y in review_years(term) if y.ends_on > quarter.ends_on]
+    lines = []
+    for year in years:
+        starts_on = max(year.starts_on, quarter.ends_on)
+        what = (
+            "prorated to the end of the term"
+            if len(years) == 1
+            else f"for {year.label.lower()} of the term"
+        )
+        lines.append(
+            LineItem(
+                description=(
+                    f"Quarterly seat review {quarter.label}: {overage} users over the "
+                    f"{licensed_seats} licensed, {what}"
+                ),
+                seats=overage,
+                period_starts_on=starts_on,
+                period_ends_on=year.ends_on,
+                unit_price_cents=subscription.list_price_cents,
+                prorated_days=(year.ends_on - starts_on).days,
+                basis_days=year_days(year.starts_on),
+            )
+        )
+    return tuple(lines)
 
 
 def quarterly_seat_reviews(
@@ -286,13 +320,13 @@ def quarterly_seat_reviews(
 
 def quarterly_review_invoice(subscription_name: str, review: QuarterlyReview) -> Invoice | None:
     """The invoice of a charged quarterly review, dated the day after the quarter; else None."""
-    if review.line_item is None:
+    if not review.line_items:
         return None
     return Invoice(
         subscription_name=subscription_name,
         kind=InvoiceKind.QUARTERLY_SEAT_REVIEW,
         issued_on=review.quarter.ends_on,
-        line_items=(review.line_item,),
+        line_items=review.line_items,
     )
 
 
@@ -301,9 +335,9 @@ def quarterly_review_invoice(subscription_name: str, review: QuarterlyReview) ->
 
 @dataclass(frozen=True, kw_only=True)
 class AnnualReview:
-    """The review of one term (or one year of a longer term) at renewal (R35)."""
+    """The review of one term at renewal, or of one year of a longer term at its end (R35)."""
 
-    period: Period
+    period: ReviewYear
     utilization: SeatUtilization
     licensed_seats: int
     overage: int
@@ -341,7 +375,8 @@ def review_year_utilization(
     licensed_seats: int,
 ) -> AnnualReview:
     """Review ``period`` from a utilization already known, e.g. ``reported_utilization`` (R35)."""
-    if period not in review_years(subscription.term):
+    year = next((y for y in review_years(subscription.term) if y.same_days(period)), None)
+    if year is None:
         raise BillingError("period: not a review period of this subscription's term")
     if not isinstance(utilization, SeatUtilization) or not utilization.period.same_days(period):
         raise BillingError("utilization: must be the utilization of this period")
@@ -354,20 +389,21 @@ def review_year_utilization(
         outcome = ReviewOutcome.NO_OVERAGE
     else:
         outcome = ReviewOutcome.CHARGED
+        which = "the prior term" if year.number is None else f"{year.label.lower()} of the term"
         line_item = LineItem(
             description=(
-                f"Annual seat review: {overage} users over the {licensed_seats} licensed, "
-                f"at list price for the prior term"
+                f"Annual seat review{'' if year.number is None else ' ' + year.label}: "
+                f"{overage} users over the {licensed_seats} licensed, at list price for {which}"
             ),
             seats=overage,
-            period_starts_on=period.starts_on,
-            period_ends_on=period.ends_on,
+            period_starts_on=year.starts_on,
+            period_ends_on=year.ends_on,
             unit_price_cents=subscription.list_price_cents,
-            prorated_days=period.days,
-            basis_days=year_days(period.starts_on),
+            prorated_days=year.days,
+            basis_days=year_days(year.starts_on),
         )
     return AnnualReview(
-        period=period,
+        period=year,
         utilization=utilization,
         licensed_seats=licensed_seats,
         overage=overage,

@@ -149,7 +149,8 @@ def render_usage_chart(
             {
                 "left": x(q.starts_on),
                 "right": x(q.ends_on),
-                "label": q.label,
+                # "Y2 Q1" rather than "Year 2 Q1": twelve quarters of a 36-month term fit.
+                "label": q.label if q.year is None else f"Y{q.year} Q{q.number}",
                 "starts_on": q.starts_on.isoformat(),
             }
             for q in term_quarters(term)
@@ -216,7 +217,7 @@ def _marker(review: QuarterlyReview | AnnualReview) -> ChartMarker | None:
             ReviewOutcome.LAST_QUARTER_NOT_CHARGED: f", {review.overage} over, not charged",
         }.get(review.outcome, "")
     else:
-        name = "Term"
+        name = review.period.label
         fate = f", {review.overage} charged" if review.outcome is ReviewOutcome.CHARGED else ""
     # A maximum reported at a sales check-in has no day of its own: it is marked on the day it
     # was measured, the period's last.

@@ -135,21 +135,35 @@ def expect_invoices(context: StepContext, args: Any) -> None:
 
 @expectation(
     "subscription",
-    "subscription: {name: A-S00000001, seats: 128, ends_on: 2028-01-01, ended: false}",
+    "subscription: {name: A-S00000001, seats: 128, ends_on: 2028-01-01, ended: false, "
+    "term_starts_on: 2027-01-01, booked_renewal: none}",
 )
 def expect_subscription(context: StepContext, args: Any) -> None:
-    """The portal's subscription: licensed seats, term end, whether it ended unrenewed (R34, R36)."""
-    fields = context.mapping(args, {"name"}, {"seats", "ends_on", "ended", "auto_renew"})
+    """The portal's subscription: licensed seats, current term, whether it ended unrenewed, the
+    renewal sales booked for the next term ("30 seats until 2028-01-01" or "none") (R34, R36)."""
+    fields = context.mapping(
+        args,
+        {"name"},
+        {"seats", "ends_on", "term_starts_on", "ended", "auto_renew", "booked_renewal"},
+    )
     with context.portal.reading():
         subscription = context.portal.subscription(fields["name"])
+        booked = (
+            f"{subscription.renewal_seats} seats until {subscription.renewal_ends_on.isoformat()}"
+            if subscription.renewal_ends_on is not None
+            else "none"
+        )
         mapped = {
             "seats": subscription.seats,
             "ends_on": subscription.ends_on.isoformat(),
+            "term_starts_on": subscription.term_starts_on.isoformat(),
             "ended": subscription.ended_on is not None,
             "auto_renew": subscription.auto_renew,
+            "booked_renewal": booked,
         }
+    texts = {"ends_on", "term_starts_on", "booked_renewal"}
     for key, value in fields.items():
-        if key != "name" and mapped[key] != (str(value) if key == "ends_on" else value):
+        if key != "name" and mapped[key] != (str(value) if key in texts else value):
             context.fail(f"subscription {key} is {mapped[key]!r}, expected {value!r}")
 
 

@@ -14,6 +14,7 @@ from portal.billing.policy.calendar import (
     review_years,
     term_quarters,
     year_days,
+    year_of,
 )
 from portal.billing.policy.invoices import BillingError
 
@@ -94,8 +95,34 @@ def test_r35_a_longer_term_is_reviewed_every_twelve_months() -> None:
         (date(2026, 1, 1), date(2027, 1, 1)),
         (date(2027, 1, 1), date(2027, 7, 1)),
     ]
+    assert [y.label for y in review_years(eighteen_months)] == ["Year 1", "Year 2"]
     one_year = Period(starts_on=date(2026, 1, 1), ends_on=date(2027, 1, 1))
-    assert review_years(one_year) == (one_year,)
+    (year,) = review_years(one_year)
+    assert year.same_days(one_year) and year.label == "Term"
+
+
+def test_r34_a_longer_term_is_cut_into_years_of_quarters_each_closed_by_its_q4() -> None:
+    # 2026-11-30 + 12 months = 2027-11-30; each year's quarters are counted from the term start.
+    two_years = Period(starts_on=date(2026, 11, 30), ends_on=date(2028, 11, 30))
+    quarters = term_quarters(two_years)
+    assert [q.label for q in quarters] == [
+        *(f"Year 1 Q{n}" for n in range(1, 5)),
+        *(f"Year 2 Q{n}" for n in range(1, 5)),
+    ]
+    assert [q.closes_year for q in quarters] == [False, False, False, True] * 2
+    assert quarters[3].ends_on == quarters[4].starts_on == date(2027, 11, 30)
+    assert quarters[4].ends_on == date(2028, 2, 29)  # leap year clamp, counted from the start
+    # Reviews are held at the end of every quarter but the term's last; Year 1 Q4's included.
+    assert date(2027, 11, 30) in quarterly_review_dates(two_years)
+    assert date(2028, 11, 30) not in quarterly_review_dates(two_years)
+    # An 18-month term: a year of four quarters, then a half year of two, its Q2 the last.
+    eighteen = term_quarters(Period(starts_on=date(2026, 1, 1), ends_on=date(2027, 7, 1)))
+    assert [(q.label, q.closes_year) for q in eighteen[3:]] == [
+        ("Year 1 Q4", True),
+        ("Year 2 Q1", False),
+        ("Year 2 Q2", True),
+    ]
+    assert year_of(two_years, date(2027, 11, 30)).label == "Year 2"
 
 
 @pytest.mark.parametrize(

@@ -67,11 +67,17 @@ def test_r34_charges_never_negative_last_quarter_never_charged_licensed_count_mo
         assert review.licensed_seats == licensed  # the count of its time, never lower
         assert review.licensed_seats_after >= review.licensed_seats
         licensed = review.licensed_seats_after
-        if review.line_item is not None:
-            assert review.line_item.period_starts_on == review.quarter.ends_on
-            assert review.line_item.period_ends_on == sub.term.ends_on
+        if review.line_items:
+            # One line per year of the term, end to end, from the quarter's end to the term's.
+            items = review.line_items
+            assert items[0].period_starts_on == review.quarter.ends_on
+            assert items[-1].period_ends_on == sub.term.ends_on
+            for before, after in zip(items, items[1:], strict=False):
+                assert before.period_ends_on == after.period_starts_on
+        if review.quarter.closes_year:  # the Q4 of every year, and the term's last quarter
+            assert review.charge_cents == 0 and review.line_items == ()
     last = reviews[-1]
-    assert last.charge_cents == 0 and last.line_item is None
+    assert last.quarter.closes_year and last.charge_cents == 0 and last.line_items == ()
     assert last.licensed_seats_after == last.licensed_seats
 
 

@@ -46,7 +46,7 @@ def test_r34_q1_overage_is_charged_from_the_end_of_q1_to_the_end_of_the_term() -
     q1, *_ = reviews_for([(date(2026, 1, 1), 100), (date(2026, 2, 16), 110)])
     assert q1.outcome is ReviewOutcome.CHARGED
     assert q1.overage == 10
-    item = q1.line_item
+    (item,) = q1.line_items
     assert item is not None
     assert (item.period_starts_on, item.period_ends_on) == (date(2026, 4, 1), date(2027, 1, 1))
     assert item.proration_label == "275/365"
@@ -60,7 +60,7 @@ def test_r34_nothing_is_charged_for_the_time_in_the_quarter_the_users_were_added
     early, *_ = reviews_for([(date(2026, 1, 1), 110)])
     late, *_ = reviews_for([(date(2026, 1, 1), 100), (date(2026, 3, 31), 110)])
     assert early.charge_cents == late.charge_cents == 262192
-    assert early.line_item is not None and early.line_item.period_starts_on == date(2026, 4, 1)
+    assert early.line_items[0].period_starts_on == date(2026, 4, 1)
 
 
 def test_r34_q4_overage_is_never_charged() -> None:
@@ -68,7 +68,7 @@ def test_r34_q4_overage_is_never_charged() -> None:
     q4 = reviews[3]
     assert q4.overage == 50
     assert q4.outcome is ReviewOutcome.LAST_QUARTER_NOT_CHARGED
-    assert q4.charge_cents == 0 and q4.line_item is None
+    assert q4.charge_cents == 0 and q4.line_items == ()
     assert q4.licensed_seats_after == 100
     assert not q4.issues_new_license
     assert quarterly_review_invoice("A-S00000001", q4) is None
@@ -101,8 +101,8 @@ def test_r34_q2_and_q3_charges_are_prorated_from_their_own_quarter_end() -> None
         [(date(2026, 1, 1), 100), (date(2026, 5, 1), 105), (date(2026, 8, 1), 107)]
     )
     q2, q3 = reviews[1], reviews[2]
-    assert q2.line_item is not None and q2.line_item.proration_label == "184/365"
-    assert q3.line_item is not None and q3.line_item.proration_label == "92/365"
+    assert [i.proration_label for i in q2.line_items] == ["184/365"]
+    assert [i.proration_label for i in q3.line_items] == ["92/365"]
     assert q3.overage == 2  # 107 above the 105 licensed after Q2
     assert q2.charge_cents == 87715  # 5 x 34800 x 184/365 = 87715.07...
     assert q3.charge_cents == 17543  # 2 x 34800 x 92/365 = 17543.01...
@@ -114,8 +114,7 @@ def test_r34_leap_year_term_prorates_over_366_days() -> None:
     usage = daily(*term, [(term[0], 10), (date(2028, 1, 15), 13)])
     q1 = quarterly_seat_reviews(sub, usage, collection=Collection.AUTOMATIC)[0]
     assert q1.quarter.ends_on == date(2028, 2, 29)
-    assert q1.line_item is not None
-    assert q1.line_item.proration_label == "275/366"
+    assert [i.proration_label for i in q1.line_items] == ["275/366"]
     assert q1.charge_cents == 78443  # 3 x 34800 x 275/366 = 78442.6...
 
 

@@ -57,7 +57,7 @@ def test_r34_worked_example_1_quarterly_customer_billed_in_q1_and_q2_not_q4() ->
         ReviewOutcome.NO_OVERAGE,
         ReviewOutcome.LAST_QUARTER_NOT_CHARGED,
     ]
-    labels = [q.line_item.proration_label for q in reviews if q.line_item]
+    labels = [i.proration_label for q in reviews for i in q.line_items]
     assert labels == ["275/365", "184/365"]
     assert [q.charge_cents for q in reviews] == [314630, 140344, 0, 0]
     assert sum(q.charge_cents for q in reviews) == 454974
