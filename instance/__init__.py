@@ -30,6 +30,7 @@ def create_app(
         user_settings,
         views,
     )
+    from instance.gitlab_com import provision_api
     from instance.jobs import registry
     from instance.models import Job, SignInLockout, User, db
     from webcore.app import build_app, init_data_layer
@@ -47,6 +48,9 @@ def create_app(
     # Token-authenticated APIs: no session cookie, so no CSRF token either.
     csrf.exempt(api.blueprint)
     csrf.exempt(graphql_api.blueprint)
+    # GitLab.com (GITLAB_COM): the portal's signed pushes; answers 404 on self-managed.
+    app.register_blueprint(provision_api.blueprint)
+    csrf.exempt(provision_api.blueprint)
 
     user_logged_in.connect(views.record_sign_in, app)
 
