@@ -18,6 +18,7 @@ def create_app(
 ) -> Flask:
     """Wire the portal app; see ``portal.setup.prepare`` for first-start work."""
     from portal import customer, sales, support, sync_api, trials, views
+    from portal.gitlab_com import provisioning as gitlab_com_provisioning
     from portal.jobs import registry
     from portal.models import Account, Job, SignInLockout, db
     from webcore.app import build_app, init_data_layer
@@ -31,6 +32,7 @@ def create_app(
     for feature in (customer, trials, support, sales, sync_api):
         app.register_blueprint(feature.blueprint)
     csrf.exempt(sync_api.blueprint)  # signed protocol requests, not browser forms
+    gitlab_com_provisioning.init_app(app)  # linked subscriptions are pushed to GitLab.com
 
     @app.context_processor
     def _layout() -> dict[str, str]:
