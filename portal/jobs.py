@@ -69,11 +69,12 @@ PROVISION_RETRY = RetryPolicy(
 
 
 @registry.job("provision_namespace", retry=PROVISION_RETRY)
-def provision_namespace(context: JobContext, args: dict[str, Any]) -> None:
-    """Push a GitLab.com subscription's state to its top-level group (one-off per change)."""
+def provision_namespace(context: JobContext, args: dict[str, Any]) -> dt.datetime | None:
+    """Push a GitLab.com subscription's state to its top-level group: at once on a change,
+    then daily (its answer brings the group's seat usage back)."""
     from portal.gitlab_com.provisioning import push_namespace
 
-    push_namespace(context.app, int(args["subscription_id"]), context.now)
+    return push_namespace(context.app, int(args["subscription_id"]), context.now)
 
 
 def _first_lead_processing(now: dt.datetime) -> dt.datetime:

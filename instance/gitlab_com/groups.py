@@ -15,6 +15,7 @@ import re
 
 import sqlalchemy as sa
 
+from instance.gitlab_com.provisioning import group_subscription, record_seat_usage
 from instance.models import AccessLevel, AddOnPurchase, User, UserAddOnAssignment, db
 from instance.namespace_models import Member, Namespace, Project
 from webcore.errors import Refusal
@@ -147,7 +148,16 @@ def add_member(
     else:
         member.access_level = access_level
     db.session.flush()
+    _record_usage(member.root_id)
     return member
+
+
+def _record_usage(root_id: int) -> None:
+    """Seats in use now and the term's maximum, as the portal's next push reads them (R31)."""
+    subscription = group_subscription(root_id)
+    if subscription is not None:
+        record_seat_usage(subscription)
+        db.session.flush()
 
 
 def remove_member(source: Namespace | Project, user: User) -> bool:
@@ -174,6 +184,7 @@ def remove_member(source: Namespace | Project, user: User) -> bool:
             .execution_options(synchronize_session=False)
         )
         db.session.expire_all()
+    _record_usage(root_id)
     return True
 
 

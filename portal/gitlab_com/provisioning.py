@@ -4,7 +4,8 @@ Rules:
 - Whenever a linked subscription or one of its add-on purchases changes (a purchase, *Add
   seats*, a sales order, a renewal, a trial, the link itself), the group's whole state is pushed
   to GitLab.com once that change has committed: a ``provision_namespace`` job, one per
-  subscription, due at once. No daily wait: on GitLab.com the portal provisions.
+  subscription, due at once. No daily wait: on GitLab.com the portal provisions. The same job
+  then runs daily, bringing the group's seat usage back in GitLab.com's answer.
 - A push that does not get through (GitLab.com unreachable, an unverifiable answer) fails the
   job, which the job table retries with backoff; support sees the attempts and the last error.
   A push GitLab.com refuses (unknown group, subgroup) is recorded on the link and shown to
@@ -96,12 +97,14 @@ def schedule_push(subscription_id: int, now: dt.datetime) -> None:
     )
 
 
-def push_namespace(app: Flask, subscription_id: int, now: dt.datetime) -> None:
-    """The job: push the subscription's state to its group; raise to be retried."""
+def push_namespace(app: Flask, subscription_id: int, now: dt.datetime) -> dt.datetime | None:
+    """The job: push the subscription's state to its group; raise to be retried. Once it
+    landed, it runs again at the next midnight: the group's seat usage comes back daily, and a
+    group that drifted from what the portal sold is put right."""
     subscription = db.session.get(Subscription, subscription_id)
     link = link_of(subscription) if subscription is not None else None
     if subscription is None or link is None:
-        return
+        return None
     provision = build_provision(subscription, link, now.date())
     link_id = link.id
     refused: Refused | None = None
@@ -112,18 +115,21 @@ def push_namespace(app: Flask, subscription_id: int, now: dt.datetime) -> None:
             refused = refusal
     link = db.session.get(NamespaceLink, link_id, with_for_update=True)
     if link is None:
-        return
+        return None
     if refused is not None:
         link.last_error = str(refused)
-    else:
-        link.last_error = None
-        link.last_provisioned_at = now
-        link.seats_in_use, link.max_seats_used = answer.seats_in_use, answer.max_seats_used
+        db.session.flush()
+        return None  # support acts; a change to the subscription pushes again
+    link.last_error = None
+    link.last_provisioned_at = now
+    link.seats_in_use, link.max_seats_used = answer.seats_in_use, answer.max_seats_used
     db.session.flush()
+    return (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def pending_push(subscription_id: int) -> Any | None:
-    """The push job of a subscription, if one is waiting (support sees its tries and error)."""
+    """The push job of a subscription while it is scheduled (support sees its failed tries and
+    last error: ``attempts``, ``last_error``, ``next_run_at``)."""
     return db.session.execute(
         sa.select(Job).where(Job.key == job_key(subscription_id), Job.next_run_at.is_not(None))
     ).scalar_one_or_none()

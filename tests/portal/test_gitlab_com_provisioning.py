@@ -145,9 +145,14 @@ def test_a_push_that_does_not_get_through_is_retried_and_shown_to_support(pair: 
         assert [row.key for row in failed_pushes()] == [job.key]
     pair.portal.extensions[SESSION_HOOK] = working
     runs = pair.run_jobs(minutes=2)  # the retry a minute later gets through
-    assert [run["outcome"] for run in runs if run["name"] == "provision_namespace"] == ["done"]
+    outcomes = [run["outcome"] for run in runs if run["name"] == "provision_namespace"]
+    assert outcomes == ["rescheduled"]  # landed: next, the daily push at midnight
     with pair.gitlab_com.app_context():
         assert group_subscription(pair.group_id) is not None
+    with pair.portal.app_context():
+        job = pending_push(subscription.id)
+        assert job is not None and job.attempts == 0 and failed_pushes() == []
+        assert job.next_run_at == dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
 
 
 def test_a_push_gitlab_com_refuses_is_recorded_not_retried(pair: Pair) -> None:
