@@ -30,6 +30,7 @@ def create_app(
         user_settings,
         views,
     )
+    from instance.gitlab_com import pages as group_pages
     from instance.gitlab_com import provision_api
     from instance.jobs import registry
     from instance.models import Job, SignInLockout, User, db
@@ -50,6 +51,7 @@ def create_app(
     csrf.exempt(graphql_api.blueprint)
     # GitLab.com (GITLAB_COM): the portal's signed pushes; answers 404 on self-managed.
     app.register_blueprint(provision_api.blueprint)
+    app.register_blueprint(group_pages.blueprint)  # a group's GitLab Duo pages (GitLab.com)
     csrf.exempt(provision_api.blueprint)
 
     user_logged_in.connect(views.record_sign_in, app)
