@@ -412,6 +412,7 @@ class ErrorCode(enum.StrEnum):
     # "Must be root namespace!".
     NAMESPACE_NOT_FOUND = "namespace_not_found"
     NOT_ROOT_NAMESPACE = "not_root_namespace"
+    NOT_ELIGIBLE_FOR_TRIAL = "not_eligible_for_trial"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 #   portal                                          GitLab.com
 #   NamespaceProvision (portal key)         ->      ProvisionAnswer | ErrorAnswer
 #     POST /api/v4/internal/gitlab_subscriptions/namespaces/:id/provision
+#   NamespaceProvision | ErrorAnswer        <-      NamespaceTrialRequest (GitLab.com's key)
+#     POST /api/v1/namespaces/:id/duo_trials (a group owner's trial, applied at once, R25)
 #
 # The direction is the other way round from self-managed (where the instance asks, daily): on
 # GitLab.com the Customers Portal sends a top-level group's whole state (its main plan and its
@@ -40,7 +42,13 @@ from protocol._fields import (
 from protocol.errors import LocalProtocolError, RemoteProtocolError
 from protocol.license import AddOnTier, Plan
 
-__all__ = ["MainPlan", "NamespaceAddOnPurchase", "NamespaceProvision", "ProvisionAnswer"]
+__all__ = [
+    "MainPlan",
+    "NamespaceAddOnPurchase",
+    "NamespaceProvision",
+    "NamespaceTrialRequest",
+    "ProvisionAnswer",
+]
 
 _MAIN_PLAN_FIELDS = (
     "plan_code",
@@ -264,4 +272,59 @@ class ProvisionAnswer:
                 namespace_id=read.integer("namespace_id", minimum=1),
                 seats_in_use=read.integer("seats_in_use"),
                 max_seats_used=read.integer("max_seats_used"),
+            )
+
+
+_TRIAL_FIELDS = (
+    "namespace_id",
+    "add_on",
+    "email",
+    "first_name",
+    "last_name",
+    "company_name",
+    "country",
+)
+
+
+@dataclass(frozen=True)
+class NamespaceTrialRequest:
+    """GitLab.com -> portal: an owner of this top-level group asks for a GitLab Duo trial
+    (``generate_addon_trial``, R25). The portal answers with the group's whole new state, a
+    ``NamespaceProvision``, which GitLab.com applies at once: no waiting for a push or a sync."""
+
+    TYPE: ClassVar[str] = "namespace_trial_request"
+
+    namespace_id: int
+    add_on: AddOnTier
+    email: str
+    first_name: str
+    last_name: str
+    company_name: str
+    country: str
+
+    def __post_init__(self) -> None:
+        where = "namespace_trial_request"
+        check_int(f"{where}.namespace_id", self.namespace_id, minimum=1)
+        object.__setattr__(self, "add_on", check_enum(f"{where}.add_on", self.add_on, AddOnTier))
+        for name in ("email", "first_name", "last_name", "company_name", "country"):
+            check_text(f"{where}.{name}", getattr(self, name))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in _TRIAL_FIELDS}
+        data["add_on"] = self.add_on.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        where = "namespace_trial_request"
+        read = Reader(where, data, _TRIAL_FIELDS)
+        with remote(where):
+            return cls(
+                namespace_id=read.integer("namespace_id", minimum=1),
+                add_on=read.choice("add_on", AddOnTier),
+                email=read.text("email"),
+                first_name=read.text("first_name"),
+                last_name=read.text("last_name"),
+                company_name=read.text("company_name"),
+                country=read.text("country"),
             )

@@ -181,6 +181,10 @@ class World:
         config["PORTAL_URL"] = self.portal_url
         config["PORTAL_TRANSPORT"] = "http" if self.transport == "http" else "inprocess"
         app = create_instance_app(config, environ={})
+        if self.transport == "inprocess":  # its calls to the portal (a group owner's trial)
+            app.extensions["instance.portal_session"] = in_process_session(
+                self.portal, self.portal_url
+            )
         prepare_instance(app)
         keys = KeySet((load_instance_key(app).verifying_key(),))
         if self.transport == "http":

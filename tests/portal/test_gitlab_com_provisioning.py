@@ -5,92 +5,20 @@ shown to support; GitLab.com's answer brings the group's seat usage back (R31, R
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
-import sqlalchemy as sa
-from flask import Flask
 
-from instance.gitlab_com.groups import add_member, create_group, role_level
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
-from instance.identity import instance_key
-from instance.models import db as instance_db
 from portal.errors import Refused
 from portal.gitlab_com.client import SESSION_HOOK
-from portal.gitlab_com.models import NamespaceLink
-from portal.gitlab_com.namespaces import buy_namespace_subscription, link_namespace
+from portal.gitlab_com.namespaces import buy_namespace_subscription
 from portal.gitlab_com.provisioning import failed_pushes, pending_push
-from portal.keys import published_keys
-from portal.models import Account, PaymentMethod, Subscription, db
+from portal.models import Account, PaymentMethod, db
 from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
-from protocol.signing import KeySet
-from provlab.parties import InProcessParty
-from provlab.timetravel import travel_to
-from tests.instance.conftest import add_user
+from tests.portal.gitlab_com_pair import Pair
 from tests.portal.helpers import make_account, make_subscription, payment_method_ids
 from webcore.clock import app_clock
-from webcore.transport import in_process_session
-
-GITLAB_COM_URL = "http://gitlab-com.test"
-
-
-@dataclass
-class Pair:
-    portal: Flask
-    gitlab_com: Flask
-    group_id: int
-
-    def run_jobs(self, minutes: int = 1) -> list[dict[str, object]]:
-        target = app_clock(self.portal).now() + dt.timedelta(minutes=minutes)
-        parties = [InProcessParty(self.portal), InProcessParty(self.gitlab_com)]
-        return travel_to(parties, target).runs
-
-    def link(self, name: str, namespace_id: int | None = None) -> None:
-        with self.portal.app_context():
-            subscription = find_subscription(name)
-            assert subscription is not None
-            link_namespace(
-                subscription, namespace_id or self.group_id, "acme", app_clock(self.portal).now()
-            )
-            db.session.commit()
-
-    def link_row(self, name: str) -> NamespaceLink:
-        with self.portal.app_context():
-            row = db.session.execute(
-                sa.select(NamespaceLink).join(Subscription).where(Subscription.name == name)
-            ).scalar_one()
-            db.session.expunge(row)
-            return row
-
-
-@pytest.fixture
-def pair(make_portal: Callable[..., Flask], make_instance: Callable[..., Flask]) -> Pair:
-    portal = make_portal()
-    with portal.app_context():
-        portal_keys = json.dumps(published_keys(portal).to_jwks())
-    gitlab_com = make_instance(GITLAB_COM=True, PORTAL_PUBLIC_KEYS=portal_keys)
-    with gitlab_com.app_context():
-        own_keys = json.dumps(KeySet((instance_key().verifying_key(),)).to_jwks())
-        group = create_group("Acme", "acme", app_clock(gitlab_com).now())
-        instance_db.session.commit()
-        group_id = group.id
-    for username in ("owner", "dev", "guest"):
-        add_user(gitlab_com, username)
-    with gitlab_com.app_context():
-        from instance.models import User
-
-        for username, role in (("owner", "owner"), ("dev", "developer"), ("guest", "guest")):
-            user = instance_db.session.execute(
-                sa.select(User).where(User.username == username)
-            ).scalar_one()
-            add_member(group, user, role_level(role), app_clock(gitlab_com).now())
-        instance_db.session.commit()
-    portal.config.update(GITLAB_COM_URL=GITLAB_COM_URL, GITLAB_COM_PUBLIC_KEYS=own_keys)
-    portal.extensions[SESSION_HOOK] = in_process_session(gitlab_com, GITLAB_COM_URL)
-    return Pair(portal, gitlab_com, group_id)
 
 
 def test_linking_a_subscription_provisions_the_group_at_once(pair: Pair) -> None:
