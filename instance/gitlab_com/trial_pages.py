@@ -79,7 +79,8 @@ def create_trial() -> ResponseReturnValue:
     form = TrialForm(*(request.form.get(name, "").strip()[:255] for name in FIELDS))
     if not all((form.first_name, form.last_name, form.company_name, form.country)):
         raise Refusal("Complete the fields to start your trial.", code="invalid", status=400)
-    with refusal_redirects(url_for("gitlab_com_trials.billing", full_path=group.full_path)):
+    # A refusal is shown on the trial form, which every signed-in user may see.
+    with refusal_redirects(url_for("gitlab_com_trials.new_trial", namespace_id=group.id)):
         purchase = start_duo_pro_trial(
             current_app._get_current_object(),  # type: ignore[attr-defined]
             group,

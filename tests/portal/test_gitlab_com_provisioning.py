@@ -17,8 +17,14 @@ from portal.models import Account, PaymentMethod, db
 from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
 from tests.portal.gitlab_com_pair import Pair
-from tests.portal.helpers import make_account, make_subscription, payment_method_ids
+from tests.portal.helpers import make_account, make_subscription, payment_method_ids, sign_in
 from webcore.clock import app_clock
+
+
+def _support_page(pair: Pair, name: str) -> str:
+    make_account(pair.portal, "support@provlab.example", role="support")
+    client = sign_in(pair.portal, "support@provlab.example", "/support/sign_in")
+    return client.get(f"/support/subscriptions/{name}").get_data(as_text=True)
 
 
 def test_linking_a_subscription_provisions_the_group_at_once(pair: Pair) -> None:
@@ -71,6 +77,7 @@ def test_a_push_that_does_not_get_through_is_retried_and_shown_to_support(pair: 
         job = pending_push(subscription.id)
         assert job is not None and job.attempts == 1 and "Unreachable" in job.last_error
         assert [row.key for row in failed_pushes()] == [job.key]
+    assert "1 failed tries; last error: Unreachable" in _support_page(pair, name)
     pair.portal.extensions[SESSION_HOOK] = working
     runs = pair.run_jobs(minutes=2)  # the retry a minute later gets through
     outcomes = [run["outcome"] for run in runs if run["name"] == "provision_namespace"]
@@ -89,6 +96,7 @@ def test_a_push_gitlab_com_refuses_is_recorded_not_retried(pair: Pair) -> None:
     pair.link(name, namespace_id=9999)
     pair.run_jobs()
     assert pair.link_row(name).last_error == "Namespace Not Found (namespace_not_found)"
+    assert "GitLab.com refused the last push" in _support_page(pair, name)
     with pair.portal.app_context():
         subscription = find_subscription(name)
         assert subscription is not None and pending_push(subscription.id) is None

@@ -9,18 +9,45 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 from instance.gitlab_com.groups import create_group, create_project, find_group, find_project
 from instance.models import User
 from instance.namespace_models import Namespace, Project
 from instance.users import create_user, find_by_username
+from provlab.scenario.drivers.pages import csrf_token
 from provlab.scenario.drivers.party import PartyDriver
 from provlab.scenario.vocabulary import NotInSetup
+from webcore.transport import in_process_session
 
 PASSWORD = "scenario-gitlab-com-password"
 
 
 class GitLabComDriver(PartyDriver):
     party = "gitlab_com"
+
+    def __init__(self, world: Any) -> None:
+        super().__init__(world)
+        self._browsers: dict[str, requests.Session] = {}
+
+    def browser_of(self, username: str) -> requests.Session:
+        """``username``'s own browser, signed in through the sign-in form on first use."""
+        if username not in self._browsers:
+            if self.world.transport == "inprocess":
+                session = in_process_session(self.app, self.url)
+            else:
+                session = requests.Session()
+                session.trust_env = False
+            page = session.get(f"{self.url}/users/sign_in").text
+            response = session.post(
+                f"{self.url}/users/sign_in",
+                data={"login": username, "password": PASSWORD, "csrf_token": csrf_token(page)},
+                allow_redirects=False,
+            )
+            if response.status_code != 302:
+                raise RuntimeError(f"{username} could not sign in to GitLab.com")
+            self._browsers[username] = session
+        return self._browsers[username]
 
     # -- inside a transaction or reading() ------------------------------------------------------
 

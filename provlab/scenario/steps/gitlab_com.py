@@ -12,6 +12,7 @@ from instance.gitlab_com.groups import role_level
 from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.tokens import create_token
 from portal.gitlab_com.namespaces import link_namespace
+from provlab.scenario.drivers import csrf_token, flash_messages
 from provlab.scenario.steps.refusals import refusal_expected
 from provlab.scenario.users import usernames
 from provlab.scenario.vocabulary import StepContext, action
@@ -160,3 +161,39 @@ def use_code_suggestions_on_gitlab_com(context: StepContext, args: Any) -> None:
         context.fail(
             f"Code Suggestions answered {response.status_code}, expected {fields['expect_status']}"
         )
+
+
+@action(
+    "start_duo_trial",
+    "- start_duo_trial: {group: acme, by: olga, expect_refusal: already has a GitLab Duo}",
+)
+def start_duo_trial(context: StepContext, args: Any) -> None:
+    """A group owner: Settings → Billing → *Start a free GitLab Duo Pro trial*, completes the
+    fields, *Activate my trial*; it applies at once (R25)."""
+    fields = context.mapping(args, {"group", "by"}, {"expect_refusal"})
+    gitlab_com = context.gitlab_com
+    with gitlab_com.reading():
+        group = gitlab_com.group(fields["group"])
+        group_id, full_path = group.id, group.full_path
+    browser = gitlab_com.browser_of(str(fields["by"]))
+    billing = browser.get(f"{gitlab_com.url}/groups/{full_path}/-/billings")
+    form = browser.get(f"{gitlab_com.url}/-/trials/duo_pro/new?namespace_id={group_id}")
+    response = browser.post(
+        f"{gitlab_com.url}/-/trials/duo_pro",
+        data={
+            "first_name": "Olga",
+            "last_name": "Owner",
+            "company_name": "Customer Inc.",
+            "country": "DE",
+            "namespace_id": group_id,
+            "csrf_token": csrf_token(form.text),
+        },
+    )
+    shown = flash_messages(response.text)
+    started = "successfully started a Duo Pro trial" in shown
+    context.world.timeline.add(context.world.now(), "gitlab_com", "trial", shown[:160])
+    expected = fields.get("expect_refusal")
+    if expected is None and not started:
+        context.fail(f"the trial did not start: {shown} (billing page {billing.status_code})")
+    if expected is not None and (started or str(expected).lower() not in shown.lower()):
+        context.fail(f"expected a refusal containing {expected!r}, the page said: {shown}")
