@@ -33,6 +33,7 @@ from webcore.params import InvalidNumber, parse_int
 PURCHASE_GID = "gid://gitlab/GitlabSubscriptions::AddOnPurchase/"
 USER_GID = "gid://gitlab/User/"
 NAMESPACE_GID = "gid://gitlab/"
+GROUP_GID = "gid://gitlab/Group/"  # GitLab.com: a group's NamespaceID
 # GitLab calls Duo Pro's add-on type CODE_SUGGESTIONS.
 ADD_ON_TYPES = {"CODE_SUGGESTIONS": AddOnTier.DUO_PRO, "DUO_ENTERPRISE": AddOnTier.DUO_ENTERPRISE}
 NOT_AVAILABLE = (
@@ -265,7 +266,9 @@ def _scoped_purchase(info: Any, namespace_id: object) -> AddOnPurchase | None:
         _admin(info)
         _no_namespace(namespace_id)
         return add_ons.duo_purchase()
-    purchase = group_duo_purchase(gid(namespace_id, NAMESPACE_GID))
+    text = str(namespace_id)
+    prefix = GROUP_GID if text.startswith(GROUP_GID) else f"{NAMESPACE_GID}Namespace/"
+    purchase = group_duo_purchase(gid(namespace_id, prefix))
     if purchase is not None and not can_manage_seats(info.context.get("user"), purchase):
         raise GraphQLError(NOT_AVAILABLE)
     return purchase
