@@ -149,3 +149,16 @@ def test_buying_a_plan_for_a_group_charges_links_and_provisions(pair: Pair) -> N
         assert provisioned is not None
         assert (provisioned.plan_code, provisioned.seats) == ("premium", 5)
         assert provisioned.seats_in_use == 3  # Premium: the Guest counts too
+
+
+def test_add_seats_from_the_group_leads_to_the_subscriptions_add_seats_r5(pair: Pair) -> None:
+    customer = make_account(pair.portal, "buyer@example.com")
+    name = make_subscription(pair.portal, customer, seats=10)
+    pair.link(name)
+    client = sign_in(pair.portal, "buyer@example.com")
+    response = client.get(f"/gitlab/namespaces/{pair.group_id}/extra_seats")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/subscriptions/{name}/add_seats")
+    make_account(pair.portal, "other@example.com")
+    other = sign_in(pair.portal, "other@example.com")
+    assert other.get(f"/gitlab/namespaces/{pair.group_id}/extra_seats").status_code == 404

@@ -1,0 +1,28 @@
+"""The Customers Portal pages GitLab.com links to for a group (GitLab's routes into the portal):
+``/gitlab/namespaces/:id/extra_seats`` is where *Add seats* on a group's *Usage Quotas → GitLab
+Duo* tab leads: the *Add seats* purchase of the group's subscription (R5: never more add-on
+seats than the subscription's seats), for the customer who owns that subscription."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, redirect, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from portal.gitlab_com.models import NamespaceLink
+from portal.models import Role, db
+from webcore.auth import roles_required
+
+blueprint = Blueprint("gitlab_com_pages", __name__, url_prefix="/gitlab/namespaces")
+
+
+@blueprint.get("/<int:namespace_id>/extra_seats")
+@roles_required(Role.CUSTOMER)
+def extra_seats(namespace_id: int) -> ResponseReturnValue:
+    link = db.session.execute(
+        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == namespace_id)
+    ).scalar_one_or_none()
+    if link is None or link.subscription.customer_id != current_user.id:
+        abort(404)
+    return redirect(url_for("customer.add_seats", name=link.subscription.name))
