@@ -29,3 +29,7 @@ class ReceivedNonceStore:
 
 def prune_received_nonces(now: dt.datetime) -> None:
     db.session.execute(sa.delete(ReceivedNonce).where(ReceivedNonce.expires_at < now))
+
+
+def next_midnight(now: dt.datetime) -> dt.datetime:
+    return (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -4,14 +4,18 @@ top-level group gives Code Suggestions; a member removed from the group loses th
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from flask import Flask
 
 from instance import add_ons
 from instance.gitlab_com.duo import user_has_group_duo_access
 from instance.gitlab_com.groups import find_group, remove_member
+from instance.gitlab_com.nonces import prune_received_nonces
 from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.models import User, db
+from instance.namespace_models import ReceivedNonce
 from protocol.license import Plan
 from tests.instance.conftest import user_id
 from tests.instance.fake_portal import FakePortal
@@ -112,3 +116,31 @@ def test_lowering_the_quantity_removes_seats_in_the_self_managed_order_r28(
     with app.app_context():
         purchase = group_duo_purchase(root)
         assert purchase is not None and add_ons.assigned_count(purchase) == 1
+
+
+def test_blocked_members_lose_their_group_seat_at_the_clean_up_r29(
+    app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
+) -> None:
+    root = hierarchy["root"]
+    push(app, fake_portal, provision(duo=2)(root))
+    _assign(app, root, "dev", "reporter")
+    with app.app_context():
+        _user("dev").state = "blocked"
+        removed = add_ons.clean_up_seats(app_clock(app).now())
+        db.session.commit()
+        assert removed.removed_inactive == ("dev",)
+        purchase = group_duo_purchase(root)
+        assert purchase is not None and add_ons.assigned_count(purchase) == 1
+
+
+def test_gitlab_com_forgets_push_nonces_once_they_are_stale(
+    app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
+) -> None:
+    push(app, fake_portal, provision()(hierarchy["root"]))
+    with app.app_context():
+        assert "prune_received_nonces" in {j.name for j in app.extensions["jobs"].pending()}
+        now = app_clock(app).now()
+        prune_received_nonces(now)  # still within its window: kept
+        assert db.session.execute(db.select(ReceivedNonce)).scalars().all()
+        prune_received_nonces(now + dt.timedelta(minutes=6))
+        assert db.session.execute(db.select(ReceivedNonce)).scalars().all() == []
