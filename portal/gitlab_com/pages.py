@@ -13,15 +13,21 @@ from flask_login import current_user
 from portal.gitlab_com.models import NamespaceLink
 from portal.models import Role, db
 from webcore.auth import roles_required
+from webcore.params import InvalidNumber, parse_int
 
 blueprint = Blueprint("gitlab_com_pages", __name__, url_prefix="/gitlab/namespaces")
 
 
-@blueprint.get("/<int:namespace_id>/extra_seats")
+@blueprint.get("/<namespace_id>/extra_seats")
 @roles_required(Role.CUSTOMER)
-def extra_seats(namespace_id: int) -> ResponseReturnValue:
+def extra_seats(namespace_id: str) -> ResponseReturnValue:
+    # Not an <int:> route: whoever may not see the page learns so before any lookup.
+    try:
+        group_id = parse_int(namespace_id, minimum=1)
+    except InvalidNumber:
+        abort(404)
     link = db.session.execute(
-        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == namespace_id)
+        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == group_id)
     ).scalar_one_or_none()
     if link is None or link.subscription.customer_id != current_user.id:
         abort(404)
