@@ -30,6 +30,8 @@ def create_app(
         user_settings,
         views,
     )
+    from instance.gitlab_com import pages as group_pages
+    from instance.gitlab_com import provision_api, trial_pages
     from instance.jobs import registry
     from instance.models import Job, SignInLockout, User, db
     from webcore.app import build_app, init_data_layer
@@ -47,6 +49,11 @@ def create_app(
     # Token-authenticated APIs: no session cookie, so no CSRF token either.
     csrf.exempt(api.blueprint)
     csrf.exempt(graphql_api.blueprint)
+    # GitLab.com (GITLAB_COM): the portal's signed pushes; answers 404 on self-managed.
+    app.register_blueprint(provision_api.blueprint)
+    app.register_blueprint(group_pages.blueprint)  # a group's GitLab Duo pages (GitLab.com)
+    app.register_blueprint(trial_pages.blueprint)  # Settings > Billing, the Duo Pro trial
+    csrf.exempt(provision_api.blueprint)
 
     user_logged_in.connect(views.record_sign_in, app)
 

@@ -19,12 +19,13 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from instance.gitlab_com.billable import is_billable_member
 from instance.licenses import current_license, is_online_cloud
 from instance.models import (
     AddOnPurchase,
@@ -81,7 +82,10 @@ class AssignmentError(Refusal):
 
 
 def duo_purchase() -> AddOnPurchase | None:
-    return db.session.execute(sa.select(AddOnPurchase)).scalar_one_or_none()
+    """The instance's own Duo purchase (GitLab.com's per-group ones have a namespace)."""
+    return db.session.execute(
+        sa.select(AddOnPurchase).where(AddOnPurchase.namespace_id.is_(None))
+    ).scalar_one_or_none()
 
 
 def lock_purchase(purchase_id: int) -> AddOnPurchase | None:
@@ -240,6 +244,16 @@ def clean_up_seats(now: dt.datetime) -> CleanUp:
 # -- assignment ---------------------------------------------------------------------------------
 
 
+def eligibility(purchase: AddOnPurchase) -> Callable[[User], bool]:
+    """R2: who may hold a seat: billable users of the instance (R30) or, for a GitLab.com
+    group's purchase, billable members of that top-level group (R31)."""
+    if purchase.namespace_id is None:
+        plan = current_plan()
+        return lambda user: is_billable(user, plan)
+    root_id = purchase.namespace_id
+    return lambda user: is_billable_member(root_id, user)
+
+
 def _active_purchase(purchase_id: int, today: dt.date) -> AddOnPurchase:
     purchase = lock_purchase(purchase_id)
     if purchase is None or not purchase.is_active_on(today):
@@ -262,7 +276,7 @@ def assign_seat(purchase_id: int, user: User, now: dt.datetime) -> UserAddOnAssi
     existing = assignment_for(purchase, user)
     if existing is not None:
         return existing
-    if not is_billable(user, current_plan()):
+    if not eligibility(purchase)(user):
         raise AssignmentError(INVALID_USER_MEMBERSHIP)
     if assigned_count(purchase) >= purchase.quantity:
         raise AssignmentError(NO_SEATS_AVAILABLE)
@@ -304,8 +318,8 @@ def bulk_assign(purchase_id: int, user_ids: Sequence[int], now: dt.datetime) -> 
         raise AssignmentError(INVALID_USER_ID_PRESENT, "Select at least one user.")
     purchase = _active_purchase(purchase_id, now.date())
     users = _users_by_id(user_ids)
-    plan = current_plan()
-    if any(not is_billable(user, plan) for user in users):
+    eligible = eligibility(purchase)
+    if any(not eligible(user) for user in users):
         raise AssignmentError(INVALID_USER_ID_PRESENT)
     assigned_ids = set(
         db.session.execute(

@@ -19,6 +19,8 @@ from flask import Blueprint, current_app, g, request
 from flask.typing import ResponseReturnValue
 
 from instance import add_ons
+from instance.gitlab_com import is_gitlab_com
+from instance.gitlab_com.duo import user_has_group_duo_access
 from instance.models import PersonalAccessToken, User, UserState
 from instance.tokens import Scope, TokenRefused, authenticate
 from webcore.clock import app_clock
@@ -174,7 +176,11 @@ def code_suggestions() -> ResponseReturnValue:
     # GitLab lets `api` or `ai_features` tokens call Code Suggestions.
     user = api_user((Scope.API, Scope.AI_FEATURES))
     now = app_clock().now()
-    if not add_ons.user_has_duo_access(user, now, current_app.config["GITLAB_VERSION"]):
+    if is_gitlab_com():
+        allowed = user_has_group_duo_access(user, now)  # a seat in any top-level group
+    else:
+        allowed = add_ons.user_has_duo_access(user, now, current_app.config["GITLAB_VERSION"])
+    if not allowed:
         raise ApiError(401, "401 Unauthorized")
     user.code_suggestions_last_used_at = now
     data = request.get_json(silent=True) or {}

@@ -19,6 +19,8 @@ from graphql import GraphQLError
 
 from instance import add_ons, users
 from instance.billable_history import max_historical_users
+from instance.gitlab_com.duo import can_manage_seats
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.licenses import current_license
 from instance.models import AddOnPurchase, License, User, db
 from instance.portal_client import ADMIN_MESSAGES
@@ -31,6 +33,7 @@ from webcore.params import InvalidNumber, parse_int
 PURCHASE_GID = "gid://gitlab/GitlabSubscriptions::AddOnPurchase/"
 USER_GID = "gid://gitlab/User/"
 NAMESPACE_GID = "gid://gitlab/"
+GROUP_GID = "gid://gitlab/Group/"  # GitLab.com: a group's NamespaceID
 # GitLab calls Duo Pro's add-on type CODE_SUGGESTIONS.
 ADD_ON_TYPES = {"CODE_SUGGESTIONS": AddOnTier.DUO_PRO, "DUO_ENTERPRISE": AddOnTier.DUO_ENTERPRISE}
 NOT_AVAILABLE = (
@@ -78,11 +81,22 @@ def _admin(info: Any, *, write: bool = False) -> User:
     return user
 
 
-def _purchase(value: object) -> AddOnPurchase:
+def _purchase(value: object, user: User | None = None) -> AddOnPurchase:
+    """The purchase, if ``user`` may manage its seats: an administrator, or on GitLab.com an
+    owner of the group the purchase belongs to (``instance.gitlab_com.duo``)."""
     purchase = db.session.get(AddOnPurchase, gid(value, PURCHASE_GID))
-    if purchase is None:
+    if purchase is None or (user is not None and not can_manage_seats(user, purchase)):
         raise GraphQLError(NOT_AVAILABLE)
     return purchase
+
+
+def _seat_manager(info: Any) -> User:
+    """Who changes seats: a signed-in user with a writing token; ``_purchase`` then checks
+    that they manage the purchase (administrators every one, group owners their group's)."""
+    user = info.context.get("user")
+    if user is None or not info.context.get("can_write"):
+        raise GraphQLError(NOT_AVAILABLE)
+    return user
 
 
 def _no_namespace(namespace_id: object) -> None:
@@ -245,17 +259,28 @@ def _current_license(info: Any) -> dict[str, Any] | None:
     return license_json(row) if row else None
 
 
+def _scoped_purchase(info: Any, namespace_id: object) -> AddOnPurchase | None:
+    """The instance's purchase (administrators), or with ``namespaceId`` on GitLab.com the
+    group's, for those who manage its seats."""
+    if namespace_id is None or not current_app.config.get("GITLAB_COM"):
+        _admin(info)
+        _no_namespace(namespace_id)
+        return add_ons.duo_purchase()
+    text = str(namespace_id)
+    prefix = GROUP_GID if text.startswith(GROUP_GID) else f"{NAMESPACE_GID}Namespace/"
+    purchase = group_duo_purchase(gid(namespace_id, prefix))
+    if purchase is not None and not can_manage_seats(info.context.get("user"), purchase):
+        raise GraphQLError(NOT_AVAILABLE)
+    return purchase
+
+
 def _purchases(info: Any, namespaceId: object = None) -> list[dict[str, Any]]:  # noqa: N803
-    _admin(info)
-    _no_namespace(namespaceId)
-    purchase = add_ons.duo_purchase()
+    purchase = _scoped_purchase(info, namespaceId)
     return [purchase_json(purchase)] if purchase else []
 
 
 def _one_purchase(info: Any, addOnType: str, namespaceId: object = None) -> dict[str, Any] | None:  # noqa: N803
-    _admin(info)
-    _no_namespace(namespaceId)
-    purchase = add_ons.duo_purchase()
+    purchase = _scoped_purchase(info, namespaceId)
     if purchase is None or ADD_ON_TYPES[addOnType].value != purchase.tier:
         return None
     return purchase_json(purchase)
@@ -283,7 +308,7 @@ def _mutation(
     """Run one mutation field in a savepoint: a refusal undoes the field's writes and is
     reported as the payload's error code. Nothing commits here: the request commits once, and
     only when every field succeeded (``instance.graphql_api``)."""
-    _admin(info, write=True)
+    _seat_manager(info)
     extra = {"clientMutationId": input.get("clientMutationId")}
     try:
         with db.session.begin_nested():
@@ -304,7 +329,8 @@ def _user(value: object) -> User:
 
 def _create(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
     def run() -> dict[str, Any]:
-        purchase, user = _purchase(input["addOnPurchaseId"]), _user(input["userId"])
+        purchase = _purchase(input["addOnPurchaseId"], info.context["user"])
+        user = _user(input["userId"])
         add_ons.assign_seat(purchase.id, user, app_clock().now())
         return {"addOnPurchase": purchase_json(purchase), "user": user_json(user), "errors": []}
 
@@ -313,7 +339,8 @@ def _create(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
 
 def _remove(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
     def run() -> dict[str, Any]:
-        purchase, user = _purchase(input["addOnPurchaseId"]), _user(input["userId"])
+        purchase = _purchase(input["addOnPurchaseId"], info.context["user"])
+        user = _user(input["userId"])
         add_ons.remove_seat(purchase.id, user)
         return {"addOnPurchase": purchase_json(purchase), "user": user_json(user), "errors": []}
 
@@ -329,7 +356,7 @@ def _bulk(assign: bool) -> Callable[..., dict[str, Any]]:
 
     def resolve(info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
         def run() -> dict[str, Any]:
-            purchase = _purchase(input["addOnPurchaseId"])
+            purchase = _purchase(input["addOnPurchaseId"], info.context["user"])
             if len(input["userIds"]) > limit:
                 # An argument error in GitLab: top-level, and the payload is null.
                 raise GraphQLError(too_many)

@@ -74,3 +74,12 @@ def install_activation(context: JobContext, args: dict[str, Any]) -> None:
             raise RuntimeError(exc.message) from None
         record_failure(context.now, exc)
     return None
+
+
+@registry.job("prune_received_nonces")
+def prune_received_nonces(context: JobContext, args: dict[str, Any]) -> dt.datetime:
+    """GitLab.com: forget the portal's push nonces whose freshness window has passed (daily)."""
+    from instance.gitlab_com.nonces import next_midnight, prune_received_nonces
+
+    prune_received_nonces(context.now)
+    return next_midnight(context.now)

@@ -144,10 +144,26 @@ class AddOnPurchase(db.Model):  # type: ignore[name-defined]
     """
 
     __tablename__ = "add_on_purchases"
+    __table_args__ = (
+        # One Duo purchase per instance (self-managed: no namespace) ...
+        sa.Index(
+            "uq_add_on_purchases_instance_add_on",
+            "add_on",
+            unique=True,
+            sqlite_where=sa.text("namespace_id IS NULL"),
+            postgresql_where=sa.text("namespace_id IS NULL"),
+        ),
+        # ... and on GitLab.com one per top-level group, as the real product's
+        # ``subscription_add_on_purchases.namespace_id`` (null on self-managed).
+        sa.UniqueConstraint("namespace_id", "add_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Always "duo": the unique key that makes "one Duo purchase per instance" hold.
-    add_on: Mapped[str] = mapped_column(sa.String(20), unique=True, default="duo")
+    # Always "duo": with the namespace, the key that makes "one Duo purchase" hold.
+    add_on: Mapped[str] = mapped_column(sa.String(20), default="duo")
+    namespace_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("namespaces.id", ondelete="CASCADE"), index=True
+    )
     tier: Mapped[str] = mapped_column(sa.String(30))  # protocol.license.AddOnTier
     quantity: Mapped[int]
     starts_on: Mapped[dt.date]
@@ -211,3 +227,7 @@ class Job(JobMixin, db.Model):  # type: ignore[name-defined]
 
 class SignInLockout(SignInLockoutMixin, db.Model):  # type: ignore[name-defined]
     """Failed sign-ins per user or unknown login (see webcore.lockout)."""
+
+
+# GitLab.com's tables (groups, projects, members, a group's subscription) on the same metadata.
+from instance import namespace_models as _namespace_models  # noqa: E402, F401

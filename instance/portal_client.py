@@ -51,6 +51,7 @@ from protocol.messages import (
     SyncAnswer,
     SyncRequest,
 )
+from protocol.provisioning import NamespaceProvision, NamespaceTrialRequest
 from protocol.signing import KeySet, SigningKey
 from webcore.params import loads_bounded
 
@@ -59,6 +60,7 @@ log = logging.getLogger(__name__)
 SESSION_HOOK = "instance.portal_session"
 ACTIVATIONS_PATH = "/api/v1/activations"
 SEAT_LINKS_PATH = "/api/v1/seat_links"
+DUO_TRIALS_PATH = "/api/v1/namespaces/{namespace_id}/duo_trials"  # GitLab.com only
 
 CONNECTIVITY = "connectivity"
 INVALID_ANSWER = "invalid_answer"
@@ -68,6 +70,7 @@ UNVERIFIED_ANSWER = "unverified_answer"
 ACTIVATION_SUCCESS = "Your subscription was successfully activated."
 ACTIVATION_CONNECTIVITY = "Cannot activate instance due to a connectivity issue"
 SYNC_CONNECTIVITY = "Cannot synchronize subscription due to a connectivity issue"
+TRIAL_CONNECTIVITY = "The trial could not be started: the Customers Portal is unreachable."
 CONNECTIVITY_HINT = (
     "Check that this instance can reach the Customers Portal over HTTPS, directly or through the "
     "proxy set in HTTP_PROXY, HTTPS_PROXY and NO_PROXY."
@@ -144,7 +147,7 @@ def portal_session(app: Flask) -> requests.Session:
     )
 
 
-A = TypeVar("A", ActivationAnswer, SyncAnswer)
+A = TypeVar("A", ActivationAnswer, SyncAnswer, NamespaceProvision)
 
 
 @dataclass
@@ -189,6 +192,11 @@ class PortalClient:
 
     def sync(self, request: SyncRequest) -> SyncAnswer:
         return self._call(SEAT_LINKS_PATH, request, SyncAnswer, SYNC_CONNECTIVITY)
+
+    def request_duo_trial(self, request: NamespaceTrialRequest) -> NamespaceProvision:
+        """GitLab.com: a group owner's Duo trial; the answer is the group's new state (R25)."""
+        path = DUO_TRIALS_PATH.format(namespace_id=request.namespace_id)
+        return self._call(path, request, NamespaceProvision, TRIAL_CONNECTIVITY)
 
     def _call(
         self,

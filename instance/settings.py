@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from webcore.app import common_settings
-from webcore.config import Setting
+from webcore.config import Setting, parse_bool
 
 PREFIX = "INSTANCE"
 
@@ -30,4 +30,10 @@ SETTINGS: list[Setting] = [
         "GITLAB_VERSION", "17.5.0-ee", "The GitLab version this instance reports and enforces."
     ),
     Setting("HOSTNAME", "gitlab.example.test", "The hostname the instance reports."),
+    Setting(
+        "GITLAB_COM",
+        False,
+        "Run as GitLab.com (groups, subscriptions pushed by the portal) instead of self-managed.",
+        parse=parse_bool,
+    ),
 ]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from instance import MIGRATIONS
+from instance.gitlab_com.nonces import next_midnight
 from instance.identity import ensure_identity, load_instance_key, next_sync_slot
 from instance.models import AccessLevel, User, UserState, db
 from instance.sync import activate_from_environment, sync_status
@@ -34,6 +35,8 @@ def prepare(app: Flask, *, environ: Mapping[str, str] | None = None) -> None:
         identity = ensure_identity(now)
         app.extensions["jobs"].ensure("daily_sync", next_sync_slot(identity.sync_minute, now))
         app.extensions["jobs"].ensure("seat_cleanup", _next_clean_up(now))
+        if app.config.get("GITLAB_COM"):
+            app.extensions["jobs"].ensure("prune_received_nonces", next_midnight(now))
         sync_status()
     environment = os.environ if environ is None else environ
     code = app.config.get("GITLAB_ACTIVATION_CODE") or environment.get("GITLAB_ACTIVATION_CODE")

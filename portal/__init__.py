@@ -18,6 +18,9 @@ def create_app(
 ) -> Flask:
     """Wire the portal app; see ``portal.setup.prepare`` for first-start work."""
     from portal import customer, sales, support, sync_api, trials, views
+    from portal.gitlab_com import pages as gitlab_com_pages
+    from portal.gitlab_com import provisioning as gitlab_com_provisioning
+    from portal.gitlab_com import trial_api as gitlab_com_trials
     from portal.jobs import registry
     from portal.models import Account, Job, SignInLockout, db
     from webcore.app import build_app, init_data_layer
@@ -28,9 +31,12 @@ def create_app(
     init_auth(app, lambda user_id: db.session.get(Account, int(user_id)), SignInLockout)
     app.register_blueprint(make_auth_blueprint(views.find_account, views.home_endpoint))
     app.register_blueprint(views.blueprint)
-    for feature in (customer, trials, support, sales, sync_api):
+    features = (customer, trials, support, sales, sync_api, gitlab_com_trials, gitlab_com_pages)
+    for feature in features:
         app.register_blueprint(feature.blueprint)
     csrf.exempt(sync_api.blueprint)  # signed protocol requests, not browser forms
+    csrf.exempt(gitlab_com_trials.blueprint)
+    gitlab_com_provisioning.init_app(app)  # linked subscriptions are pushed to GitLab.com
 
     @app.context_processor
     def _layout() -> dict[str, str]:

@@ -57,6 +57,22 @@ def renewals(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     return next_midnight(context.now)
 
 
+# A push to GitLab.com that did not get through is sent again: 12 tries, 1, 2, 4 ... minutes
+# apart, then every 4 hours, as the instance retries its daily sync; then it waits for support.
+PROVISION_RETRY = RetryPolicy(
+    max_attempts=12, base=dt.timedelta(minutes=1), factor=2.0, cap=dt.timedelta(hours=4)
+)
+
+
+@registry.job("provision_namespace", retry=PROVISION_RETRY)
+def provision_namespace(context: JobContext, args: dict[str, Any]) -> dt.datetime | None:
+    """Push a GitLab.com subscription's state to its top-level group: at once on a change,
+    then daily (its answer brings the group's seat usage back)."""
+    from portal.gitlab_com.provisioning import push_namespace
+
+    return push_namespace(context.app, int(args["subscription_id"]), context.now)
+
+
 def _first_lead_processing(now: dt.datetime) -> dt.datetime:
     return next_lead_processing(now, current_app.config)
 

@@ -456,3 +456,7 @@ class InvoiceLine(db.Model):  # type: ignore[name-defined]
     @property
     def last_day(self) -> dt.date:
         return self.period_ends_on - dt.timedelta(days=1)
+
+
+# GitLab.com's namespace links on the same metadata.
+from portal.gitlab_com import models as _gitlab_com_models  # noqa: E402, F401

@@ -94,4 +94,17 @@ SETTINGS: list[Setting] = [
         "The fake payment gateway declines cards whose number ends in one of these.",
         parse=parse_list,
     ),
+    Setting("GITLAB_COM_URL", "http://127.0.0.1:5030", "Where GitLab.com answers."),
+    Setting(
+        "GITLAB_COM_PUBLIC_KEYS",
+        None,
+        "GitLab.com's public keys to pin (its answers to provisioning pushes): a path to a JWKS "
+        "or PEM file, or the key text itself.",
+    ),
+    Setting(
+        "GITLAB_COM_TRANSPORT",
+        "http",
+        "'http' (real network) or 'inprocess' (tests, scenarios) for pushes to GitLab.com.",
+    ),
+    Setting("GITLAB_COM_TIMEOUT_SECONDS", 10.0, "Timeout of each push to GitLab.com.", parse=float),
 ]

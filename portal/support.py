@@ -14,6 +14,7 @@ from flask_login import current_user, login_user
 
 from portal.billing import chart, invoicing, reviews, usage
 from portal.errors import Refused
+from portal.gitlab_com.provisioning import link_of, pending_push
 from portal.leads import leads_for, search_leads
 from portal.licensing import activation_of, licenses_of, usage_reports_of
 from portal.models import (
@@ -96,6 +97,8 @@ def subscription(name: str) -> ResponseReturnValue:
         leads=leads_for(found),
         mails=mails,
         purchases=found.add_on_purchases,
+        namespace_link=link_of(found),
+        push_job=pending_push(found.id),
         chart=chart.usage_chart_svg(found),
         reviews=reviews.reviews_of(found) if reviews.billed(found) else [],
         check_ins=usage.check_ins_of(found) if reviews.billed(found) else [],

@@ -402,6 +402,11 @@ class ErrorCode(enum.StrEnum):
     INVALID_SIGNATURE = "invalid_signature"
     STALE_REQUEST = "stale_request"
     REPLAYED_REQUEST = "replayed_request"
+    # GitLab.com provisioning (protocol.provisioning): GitLab's "Namespace Not Found" and
+    # "Must be root namespace!".
+    NAMESPACE_NOT_FOUND = "namespace_not_found"
+    NOT_ROOT_NAMESPACE = "not_root_namespace"
+    NOT_ELIGIBLE_FOR_TRIAL = "not_eligible_for_trial"
 
 
 @dataclass(frozen=True)

@@ -85,9 +85,16 @@ def refusal_redirects(target: str) -> Iterator[None]:
         raise
 
 
+_BROWSER_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def wants_json() -> bool:
+    # GitLab serves pages under /-/ too (/-/user_settings/..., /-/trials/...): a browser's form
+    # posted there wants a page back, the health and simulation endpoints JSON.
+    browser_form = request.mimetype in _BROWSER_FORMS
     return (
-        request.path.startswith(("/api/", "/-/"))
+        request.path.startswith("/api/")
+        or (request.path.startswith("/-/") and not browser_form)
         or request.is_json
         or request.accept_mimetypes.best == "application/json"
     )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from provlab.scenario.loader import Scenario, ScenarioError, Step
 
 if TYPE_CHECKING:
-    from provlab.scenario.drivers import InstanceDriver, PortalDriver
+    from provlab.scenario.drivers import GitLabComDriver, InstanceDriver, PortalDriver
     from provlab.scenario.world import World
 
 
@@ -45,6 +45,10 @@ class StepContext:
     @property
     def instance(self) -> InstanceDriver:
         return self.world.instance_driver
+
+    @property
+    def gitlab_com(self) -> GitLabComDriver:
+        return self.world.gitlab_com_driver
 
     def malformed(self, message: str, line: int | None = None) -> NoReturn:
         raise ScenarioError(

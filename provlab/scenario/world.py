@@ -24,17 +24,18 @@ import requests
 from flask import Flask
 
 from instance import create_app as create_instance_app
-from instance.identity import identity, next_sync_slot
+from instance.identity import identity, load_instance_key, next_sync_slot
 from instance.setup import prepare as prepare_instance
 from portal import create_app as create_portal_app
 from portal.keys import published_keys
 from portal.setup import prepare as prepare_portal
 from protocol.clock import format_utc, parse_utc
+from protocol.signing import KeySet
 from provlab.faults import FaultState
 from provlab.faults import install as install_faults
 from provlab.liveserver import LiveServer
 from provlab.parties import HttpParty, InProcessParty, SkewedParty
-from provlab.scenario.drivers import InstanceDriver, PortalDriver
+from provlab.scenario.drivers import GitLabComDriver, InstanceDriver, PortalDriver
 from provlab.timetravel import Party, travel_to
 from webcore.clock import app_clock
 from webcore.transaction import unit_of_work
@@ -43,6 +44,7 @@ from webcore.transport import in_process_session
 TRANSPORTS = ("inprocess", "http")
 SIMULATION_TOKEN = "scenario-simulation-token"
 IN_PROCESS_PORTAL_URL = "http://portal.provlab.invalid"
+IN_PROCESS_GITLAB_COM_URL = "http://gitlab-com.provlab.invalid"
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,10 @@ class World:
             self.parties = [InProcessParty(self.portal), InProcessParty(self.instance)]
         self.portal_driver = PortalDriver(self)
         self.instance_driver = InstanceDriver(self)
+        # GitLab.com, the third party: built when a scenario's first GitLab.com step needs it.
+        self._gitlab_com: Flask | None = None
+        self.gitlab_com_url = IN_PROCESS_GITLAB_COM_URL
+        self.gitlab_com_driver = GitLabComDriver(self)
 
     # -- building the parties -----------------------------------------------------------------------
 
@@ -160,6 +166,43 @@ class World:
         self._fix_sync_slot(app)
         return app
 
+    @property
+    def gitlab_com(self) -> Flask:
+        """The instance app in GitLab.com mode, wired both ways with the portal: it pins the
+        portal's keys (pushes), the portal pins its key (answers) and pushes to it."""
+        if self._gitlab_com is None:
+            self._gitlab_com = self._build_gitlab_com()
+        return self._gitlab_com
+
+    def _build_gitlab_com(self) -> Flask:
+        config = self._config("gitlab_com", self.now())
+        config["GITLAB_COM"] = True
+        config["PORTAL_PUBLIC_KEYS"] = json.dumps(published_keys(self.portal).to_jwks())
+        config["PORTAL_URL"] = self.portal_url
+        config["PORTAL_TRANSPORT"] = "http" if self.transport == "http" else "inprocess"
+        app = create_instance_app(config, environ={})
+        if self.transport == "inprocess":  # its calls to the portal (a group owner's trial)
+            app.extensions["instance.portal_session"] = in_process_session(
+                self.portal, self.portal_url
+            )
+        prepare_instance(app)
+        keys = KeySet((load_instance_key(app).verifying_key(),))
+        if self.transport == "http":
+            server = LiveServer(app, threads=4).start()
+            self._servers.append(server)
+            self.gitlab_com_url = server.url
+            session = requests.Session()
+            session.trust_env = False
+            self.parties.append(HttpParty("gitlab_com", server.url, SIMULATION_TOKEN))
+        else:
+            session = in_process_session(app, self.gitlab_com_url)
+            self.parties.append(InProcessParty(app))
+        self.portal.config["GITLAB_COM_URL"] = self.gitlab_com_url
+        self.portal.config["GITLAB_COM_PUBLIC_KEYS"] = json.dumps(keys.to_jwks())
+        self.portal.extensions["portal.gitlab_com_session"] = session
+        self.timeline.add(self.now(), "scenario", "party", f"GitLab.com at {self.gitlab_com_url}")
+        return app
+
     def _fix_sync_slot(self, app: Flask) -> None:
         # The real sync minute is random per instance; a scenario's seed fixes it.
         with unit_of_work(app):
@@ -180,11 +223,11 @@ class World:
     def client(self, name: str) -> requests.Session:
         """A browser-like session to one party (cookies kept), over the world's transport."""
         if name not in self._clients:
-            app, url = (
-                (self.portal, self.portal_url)
-                if name == "portal"
-                else (self.instance, self.instance_url)
-            )
+            app, url = {
+                "portal": (self.portal, self.portal_url),
+                "instance": (self.instance, self.instance_url),
+                "gitlab_com": (self.gitlab_com, self.gitlab_com_url),
+            }[name]
             if self.transport == "inprocess":
                 session = in_process_session(app, url)
             else:
@@ -217,11 +260,11 @@ class World:
             self.parties[1].inner if isinstance(self.parties[1], SkewedParty) else self.parties[1]
         )
         if offset:
-            self.parties = [self.parties[0], SkewedParty(base, offset)]
+            self.parties = [self.parties[0], SkewedParty(base, offset), *self.parties[2:]]
             base.run_due(max(self.now() + offset, base.now()))
             self.timeline.add(self.now(), "scenario", "fault", f"instance clock {offset} ahead")
         else:
-            self.parties = [self.parties[0], base]
+            self.parties = [self.parties[0], base, *self.parties[2:]]
             self.travel_to(base.now())
             self.timeline.add(self.now(), "scenario", "fault", "clock skew ended")
 
@@ -252,7 +295,9 @@ class World:
                 inner.session.close()
         for server in self._servers:
             server.stop()
-        for app in (self.portal, self.instance):
+        for app in (self.portal, self.instance, self._gitlab_com):
+            if app is None:
+                continue
             with app.app_context():
                 app.extensions["sqlalchemy"].session.remove()
                 app.extensions["sqlalchemy"].engine.dispose()

@@ -28,9 +28,15 @@ PUBLIC_POST = {
     "/api/v1/trial_requests",
     "/api/v1/activations",
     "/api/v1/seat_links",
+    "/api/v1/namespaces/<int:namespace_id>/duo_trials",  # GitLab.com's signed trial requests
 }
 SIMULATION = {"/-/simulation/next-job", "/-/simulation/run-due"}
-ROLE_PREFIXES = {"/subscriptions": "customer", "/support": "support", "/sales": "sales"}
+ROLE_PREFIXES = {
+    "/subscriptions": "customer",
+    "/gitlab/namespaces": "customer",  # GitLab.com's links into the portal for a group
+    "/support": "support",
+    "/sales": "sales",
+}
 
 
 def _routes(app: Flask, name: str) -> list[tuple[str, str, str]]:

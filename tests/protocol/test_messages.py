@@ -293,6 +293,10 @@ def test_error_codes_are_the_shared_list() -> None:
         "invalid_signature",
         "stale_request",
         "replayed_request",
+        # GitLab.com (protocol.provisioning)
+        "namespace_not_found",
+        "not_root_namespace",
+        "not_eligible_for_trial",
     }
     assert ErrorAnswer(ErrorCode.SEAT_MISMATCH, "m").code == "seat_mismatch"
 

@@ -9,6 +9,7 @@ their command line.
 
 from __future__ import annotations
 
+from provlab.scenario.drivers.gitlab_com import GitLabComDriver
 from provlab.scenario.drivers.instance import ADMIN_PASSWORD, ADMIN_USERNAME, InstanceDriver
 from provlab.scenario.drivers.pages import csrf_token, flash_messages
 from provlab.scenario.drivers.portal import CUSTOMER_EMAIL, SALES_EMAIL, PortalDriver
@@ -17,6 +18,7 @@ __all__ = [
     "ADMIN_PASSWORD",
     "ADMIN_USERNAME",
     "CUSTOMER_EMAIL",
+    "GitLabComDriver",
     "SALES_EMAIL",
     "InstanceDriver",
     "PortalDriver",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from provlab.scenario.expectations import (  # noqa: F401 - each module registers its own
     clock,
+    gitlab_com,
     instance,
     portal,
     support,

@@ -10,6 +10,7 @@ from provlab.scenario.steps import (  # noqa: F401 - each module registers its s
     clock,
     customer,
     faults,
+    gitlab_com,
     sales,
     support,
     support_cases,

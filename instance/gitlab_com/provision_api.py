@@ -1,0 +1,102 @@
+"""GitLab.com's end of the portal's push: GitLab's internal provisioning API.
+
+``POST /api/v4/internal/gitlab_subscriptions/namespaces/:id/provision`` with the JSON body
+``{"request": "<request JWS>"}`` carrying a ``NamespaceProvision`` signed by a pinned portal
+key (the real endpoint authenticates the Customers Portal by a signed JWT too). Answers, as the
+portal's sync API does the other way round:
+- ``200 {"response": <ProvisionAnswer signed by GitLab.com's key, echoing the nonce>}``;
+- ``404/400 {"response": <signed ErrorAnswer>}`` when a verified push names an unknown group or
+  a subgroup (its nonce stays claimed, nothing else is kept);
+- ``4xx {"error": {"code", "message"}}`` unsigned when the push fails a check (signature,
+  freshness, nonce, shape, a path that disagrees with the body); nothing is changed.
+Only GitLab.com serves it (``GITLAB_COM``); self-managed answers 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from instance.gitlab_com import is_gitlab_com
+from instance.gitlab_com.nonces import ReceivedNonceStore
+from instance.gitlab_com.provisioning import ProvisionRefused, provision_namespace
+from instance.identity import instance_key
+from instance.licenses import LicenseError, pinned_portal_keys
+from instance.models import db
+from protocol.envelope import DEFAULT_FRESHNESS_WINDOW, open_request, parse_message, seal_response
+from protocol.errors import InvalidSignature, RemoteProtocolError, ReplayedMessage
+from protocol.messages import ErrorAnswer, ErrorCode, Message
+from protocol.provisioning import NamespaceProvision
+from webcore.clock import app_clock
+from webcore.transaction import discard_changes
+
+log = logging.getLogger("provlab.gitlab_com.provision")
+
+blueprint = Blueprint(
+    "gitlab_com_provision", __name__, url_prefix="/api/v4/internal/gitlab_subscriptions"
+)
+
+
+@blueprint.before_request
+def _gitlab_com_only() -> None:
+    if not is_gitlab_com():
+        abort(404)
+
+
+def _unverified(error: RemoteProtocolError) -> ResponseReturnValue:
+    discard_changes()
+    status = (
+        401
+        if isinstance(error, InvalidSignature)
+        else 409
+        if isinstance(error, ReplayedMessage)
+        else 400
+    )
+    log.info("refused a provisioning push: %s", error.error_code)
+    return jsonify({"error": ErrorAnswer.from_error(error).to_dict()}), status
+
+
+def _sealed(message: Message, nonce: str, status: int = 200) -> ResponseReturnValue:
+    token = seal_response(message, instance_key(), app_clock(), nonce)
+    return jsonify({"response": token}), status
+
+
+def _token() -> str:
+    data: Any = request.get_json(silent=True)
+    token = data.get("request") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token:
+        raise RemoteProtocolError('expected a JSON body {"request": "<JWS>"}', field="request")
+    return token
+
+
+@blueprint.post("/namespaces/<int:namespace_id>/provision")
+def provision(namespace_id: int) -> ResponseReturnValue:
+    try:
+        keys = pinned_portal_keys()
+    except LicenseError:
+        abort(503)
+    window = (
+        dt.timedelta(seconds=int(current_app.config.get("FRESHNESS_WINDOW_SECONDS") or 0))
+        or DEFAULT_FRESHNESS_WINDOW
+    )
+    try:
+        opened = open_request(_token(), keys, app_clock(), ReceivedNonceStore(), window)
+        message = parse_message(opened, NamespaceProvision)
+        if message.namespace_id != namespace_id:
+            raise RemoteProtocolError("names another namespace", field="namespace_id")
+    except RemoteProtocolError as error:
+        return _unverified(error)
+    try:
+        with db.session.begin_nested():  # a refusal undoes the operation, never the nonce
+            answer = provision_namespace(message, app_clock().now())
+    except ProvisionRefused as refusal:
+        log.info("refused provisioning namespace %s: %s", namespace_id, refusal.code)
+        return _sealed(
+            ErrorAnswer(ErrorCode(refusal.code), str(refusal.message)), opened.nonce, refusal.status
+        )
+    log.info("provisioned namespace %s", namespace_id)
+    return _sealed(answer, opened.nonce)

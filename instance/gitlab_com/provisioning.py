@@ -1,0 +1,126 @@
+"""GitLab.com applies what the Customers Portal provisions for a top-level group.
+
+Rules:
+- A provision is the group's whole state (``protocol.provisioning``): applying it twice leaves
+  the same rows, so the portal may resend a push that failed.
+- Only a top-level group holds a subscription: a subgroup is refused ("Must be root
+  namespace!"), an unknown id too ("Namespace Not Found"), as GitLab's provisioning API does.
+- R1/R6 on GitLab.com: the group's GitLab Duo add-on purchase follows the pushed add-ons as the
+  self-managed one follows the license: one Duo purchase per group, Duo Enterprise taking
+  precedence over Duo Pro with the seat assignments kept, an add-on no longer pushed expired
+  (ends yesterday) rather than deleted; R28: seats above a lowered quantity are removed in the
+  self-managed order.
+- R31/R32: the answer reports the group's seats in use (its billable members now) and the most
+  it has used this term (``max_seats_used``), which a new term starts again from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from instance.add_ons import lock_purchase, remove_overage
+from instance.gitlab_com.billable import billable_member_count
+from instance.models import AddOnPurchase, db
+from instance.namespace_models import GitlabSubscription, Namespace
+from protocol.license import AddOnTier
+from protocol.messages import ErrorCode
+from protocol.provisioning import NamespaceAddOnPurchase, NamespaceProvision, ProvisionAnswer
+from webcore.errors import Refusal
+
+NAMESPACE_NOT_FOUND = "Namespace Not Found"
+NOT_ROOT_NAMESPACE = "Must be root namespace!"
+
+
+class ProvisionRefused(Refusal):
+    """A verified provision GitLab.com cannot apply; ``code`` is a protocol ErrorCode."""
+
+    def __init__(self, code: ErrorCode, message: str, status: int) -> None:
+        super().__init__(message, code=code.value, status=status)
+
+
+def group_subscription(root_id: int) -> GitlabSubscription | None:
+    return db.session.execute(
+        sa.select(GitlabSubscription).where(GitlabSubscription.namespace_id == root_id)
+    ).scalar_one_or_none()
+
+
+def group_duo_purchase(root_id: int) -> AddOnPurchase | None:
+    return db.session.execute(
+        sa.select(AddOnPurchase).where(AddOnPurchase.namespace_id == root_id)
+    ).scalar_one_or_none()
+
+
+def _chosen(
+    purchases: tuple[NamespaceAddOnPurchase, ...], today: dt.date
+) -> NamespaceAddOnPurchase | None:
+    """The Duo purchase the group follows: in force today (Enterprise first), else the next."""
+    active = [p for p in purchases if p.started_on <= today < p.expires_on]
+    if active:
+        return sorted(active, key=lambda p: p.add_on is not AddOnTier.DUO_ENTERPRISE)[0]
+    upcoming = sorted((p for p in purchases if p.started_on > today), key=lambda p: p.started_on)
+    return upcoming[0] if upcoming else None
+
+
+def _provision_duo(root_id: int, provision: NamespaceProvision, now: dt.datetime) -> None:
+    today = now.date()
+    chosen = _chosen(provision.add_on_purchases, today)
+    purchase = group_duo_purchase(root_id)
+    if chosen is None:
+        if purchase is not None and purchase.ends_on > today:
+            purchase.ends_on = today - dt.timedelta(days=1)
+            purchase.starts_on = min(purchase.starts_on, purchase.ends_on)
+            purchase.updated_at = now
+        return
+    if purchase is None:
+        purchase = AddOnPurchase(add_on="duo", namespace_id=root_id, created_at=now)
+        db.session.add(purchase)
+    else:
+        purchase = lock_purchase(purchase.id) or purchase
+    purchase.tier = chosen.add_on.value
+    purchase.quantity = chosen.quantity
+    purchase.starts_on = chosen.started_on
+    purchase.ends_on = chosen.expires_on
+    purchase.trial = chosen.trial
+    purchase.purchase_id = chosen.purchase_xid
+    purchase.updated_at = now
+    db.session.flush()
+    remove_overage(purchase)
+
+
+def record_seat_usage(subscription: GitlabSubscription) -> None:
+    """Seats in use now, and the most used this term (R31)."""
+    in_use = billable_member_count(subscription.namespace_id)
+    subscription.seats_in_use = in_use
+    subscription.max_seats_used = max(subscription.max_seats_used, in_use)
+
+
+def provision_namespace(provision: NamespaceProvision, now: dt.datetime) -> ProvisionAnswer:
+    """Apply the portal's push to the top-level group it names (R1, R6, R28, R31)."""
+    group = db.session.get(Namespace, provision.namespace_id)
+    if group is None:
+        raise ProvisionRefused(ErrorCode.NAMESPACE_NOT_FOUND, NAMESPACE_NOT_FOUND, 404)
+    if not group.is_root:
+        raise ProvisionRefused(ErrorCode.NOT_ROOT_NAMESPACE, NOT_ROOT_NAMESPACE, 400)
+    plan = provision.main_plan
+    subscription = group_subscription(group.id)
+    if subscription is None:
+        subscription = GitlabSubscription(namespace_id=group.id, max_seats_used=0)
+        db.session.add(subscription)
+    elif subscription.start_date != plan.start_date:
+        subscription.max_seats_used = 0  # a new term counts its own maximum
+    subscription.plan_code = plan.plan_code.value
+    subscription.start_date = plan.start_date
+    subscription.end_date = plan.end_date
+    subscription.seats = plan.seats
+    subscription.trial = plan.trial
+    subscription.trial_starts_on = plan.trial_starts_on
+    subscription.trial_ends_on = plan.trial_ends_on
+    subscription.auto_renew = plan.auto_renew
+    subscription.provisioned_at = now
+    db.session.flush()
+    _provision_duo(group.id, provision, now)
+    record_seat_usage(subscription)
+    db.session.flush()
+    return ProvisionAnswer(group.id, subscription.seats_in_use, subscription.max_seats_used)

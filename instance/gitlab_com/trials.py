@@ -1,0 +1,120 @@
+"""GitLab Duo Pro trials on GitLab.com, started by a group owner and applied at once (R25).
+
+Rules (seeds/000 "Start GitLab Duo Pro trial / On GitLab.com"):
+- Only an owner of a top-level group may start one, for that group.
+- The group must have an active paid subscription or an Ultimate trial (a Free group without
+  one cannot), and no GitLab Duo add-on or trial yet (GitLab offers the trial only to groups
+  without one).
+- GitLab.com asks the portal over the signed protocol and applies the portal's answer, the
+  group's new state, in the same request: the requester can assign seats at once.
+- The call to the portal holds no database transaction (``webcore.outbound``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Flask
+
+from instance.gitlab_com.groups import is_owner
+from instance.gitlab_com.provisioning import (
+    group_duo_purchase,
+    group_subscription,
+    provision_namespace,
+)
+from instance.identity import instance_key
+from instance.licenses import LicenseError, pinned_portal_keys
+from instance.models import AddOnPurchase, User, db
+from instance.namespace_models import Member, Namespace
+from instance.portal_client import PortalClient, PortalError
+from protocol.license import AddOnTier, Plan
+from protocol.provisioning import NamespaceTrialRequest
+from webcore.clock import app_clock
+from webcore.errors import Refusal
+from webcore.outbound import outside_transaction
+
+NOT_OWNER = "You must be an owner of the top-level group to start a GitLab Duo Pro trial."
+NOT_ELIGIBLE = (
+    "GitLab Duo Pro trials are available to groups with an active paid subscription or an "
+    "Ultimate trial."
+)
+ALREADY = "This group already has a GitLab Duo add-on or trial."
+
+
+class TrialError(Refusal):
+    code = "not_eligible_for_trial"
+    status = 403
+
+
+@dataclass(frozen=True)
+class TrialForm:
+    first_name: str
+    last_name: str
+    company_name: str
+    country: str
+
+
+def ineligibility(group: Namespace, user: User, today: dt.date) -> str | None:
+    """Why ``user`` cannot start a Duo Pro trial for ``group`` now, or None (R25)."""
+    if not group.is_root or not is_owner(group, user):
+        return NOT_OWNER
+    subscription = group_subscription(group.id)
+    if (
+        subscription is None
+        or not subscription.is_active_on(today)
+        or not Plan(subscription.plan_code).allows_add_ons
+    ):
+        return NOT_ELIGIBLE
+    if group_duo_purchase(group.id) is not None:
+        return ALREADY
+    return None
+
+
+def eligible_groups(user: User, today: dt.date) -> list[Namespace]:
+    """The top-level groups ``user`` may start a trial for (the form's group choice)."""
+    owned = db.session.execute(
+        sa.select(Namespace)
+        .join(Member, Member.namespace_id == Namespace.id)
+        .where(Member.user_id == user.id, Namespace.parent_id.is_(None))
+        .order_by(Namespace.name)
+    ).scalars()
+    return [group for group in owned if ineligibility(group, user, today) is None]
+
+
+def start_duo_pro_trial(
+    app: Flask, group: Namespace, user: User, form: TrialForm, now: dt.datetime
+) -> AddOnPurchase:
+    """R25: ask the portal for the trial and apply its answer at once."""
+    reason = ineligibility(group, user, now.date())
+    if reason is not None:
+        raise TrialError(reason, rule="R25")
+    request = NamespaceTrialRequest(
+        group.id,
+        AddOnTier.DUO_PRO,
+        user.email,
+        form.first_name,
+        form.last_name,
+        form.company_name,
+        form.country,
+    )
+    try:
+        client = PortalClient.for_app(app, pinned_portal_keys(), app_clock(app), instance_key())
+    except LicenseError as exc:
+        raise TrialError(str(exc), status=503) from None
+    group_id = group.id
+    failure: PortalError | None = None
+    with outside_transaction(db.session):
+        try:
+            provision = client.request_duo_trial(request)
+        except PortalError as exc:
+            failure = exc
+    if failure is not None:
+        raise TrialError(failure.admin_message, rule="R25")
+    if provision.namespace_id != group_id:
+        raise TrialError("The Customers Portal answered for another group.", status=502)
+    provision_namespace(provision, app_clock(app).now())
+    purchase = group_duo_purchase(group_id)
+    assert purchase is not None
+    return purchase

@@ -1,0 +1,32 @@
+"""The link between a subscription and the GitLab.com top-level group it belongs to."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models import Subscription, db
+
+
+class NamespaceLink(db.Model):  # type: ignore[name-defined]
+    """A subscription for a GitLab.com top-level group (one each way), what was last pushed to
+    GitLab.com and the seat usage it reported back (R31, R32)."""
+
+    __tablename__ = "namespace_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id"), unique=True)
+    namespace_id: Mapped[int] = mapped_column(unique=True)  # the group's id on GitLab.com
+    namespace_path: Mapped[str] = mapped_column(sa.String(255))
+    linked_at: Mapped[dt.datetime]
+    # The last push GitLab.com accepted, and the usage it answered with.
+    last_provisioned_at: Mapped[dt.datetime | None]
+    seats_in_use: Mapped[int | None]
+    max_seats_used: Mapped[int | None]
+    # GitLab.com's refusal of the last push (an unknown group, a subgroup), shown to support;
+    # a push that could not get through is retried from the job table instead.
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+    subscription: Mapped[Subscription] = relationship()

@@ -1,0 +1,105 @@
+"""Subscriptions for GitLab.com top-level groups: buying one, linking one.
+
+Rules:
+- A GitLab.com subscription belongs to one top-level group, and a group has at most one
+  subscription: linking either a second time is refused.
+- A plan is bought for a group on Premium or Ultimate (Free is not sold), charged the list price
+  for the seats over the term (a year), and provisioned to the group at once (a push, see
+  ``portal.gitlab_com.provisioning``). GitLab Duo Pro self-serve and *Add seats* on it are the
+  self-managed purchases (R3, R4, R5) on the linked subscription, pushed the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from portal.errors import Refused
+from portal.gitlab_com.models import NamespaceLink
+from portal.models import Account, Order, PaymentMethod, Subscription, db
+from portal.payments import payment_gateway
+from portal.pricing import format_money, prorated, yearly_price
+from portal.subscriptions import create_subscription, is_active
+from protocol.license import Plan
+
+ORDER_KIND = "gitlab_com_subscription"
+_PATH = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+
+def _check_group(namespace_id: int, namespace_path: str) -> str:
+    path = namespace_path.strip()
+    if namespace_id < 1 or not path or "/" in path or any(c not in _PATH for c in path):
+        raise Refused("Choose a top-level group: its id and path, such as 42 and acme.")
+    taken = db.session.execute(
+        sa.select(NamespaceLink.id).where(NamespaceLink.namespace_id == namespace_id)
+    ).first()
+    if taken:
+        raise Refused(
+            f"The group {path} already has a subscription.", code="namespace_has_subscription"
+        )
+    return path
+
+
+def link_namespace(
+    subscription: Subscription, namespace_id: int, namespace_path: str, now: dt.datetime
+) -> NamespaceLink:
+    """Link ``subscription`` to a top-level group; it is provisioned there at once."""
+    path = _check_group(namespace_id, namespace_path)
+    linked = db.session.execute(
+        sa.select(NamespaceLink.id).where(NamespaceLink.subscription_id == subscription.id)
+    ).first()
+    if linked:
+        raise Refused(
+            f"{subscription.name} is already linked to a group.", code="subscription_linked"
+        )
+    if not is_active(subscription, now.date()):
+        raise Refused(f"{subscription.name} is not active.", code="subscription_inactive")
+    link = NamespaceLink(
+        subscription_id=subscription.id,
+        namespace_id=namespace_id,
+        namespace_path=path,
+        linked_at=now,
+    )
+    db.session.add(link)
+    db.session.flush()
+    return link
+
+
+def buy_namespace_subscription(
+    customer: Account,
+    *,
+    namespace_id: int,
+    namespace_path: str,
+    plan: str,
+    seats: int,
+    payment_method: PaymentMethod | None,
+    now: dt.datetime,
+) -> Subscription:
+    """Buy Premium or Ultimate for a top-level group, a year from today, and link it."""
+    if plan not in (Plan.PREMIUM.value, Plan.ULTIMATE.value):
+        raise Refused("Choose Premium or Ultimate for the group.", code="invalid_plan")
+    if payment_method is None or payment_method.account_id != customer.id:
+        raise Refused("Choose one of your payment methods.", code="invalid_payment_method")
+    _check_group(namespace_id, namespace_path)
+    today = now.date()
+    subscription = create_subscription(customer, plan=plan, seats=seats, starts_on=today, now=now)
+    amount = prorated(yearly_price(plan), seats, today, subscription.ends_on)
+    order = Order(
+        subscription_id=subscription.id,
+        kind=ORDER_KIND,
+        channel="self_serve",
+        quantity=seats,
+        amount_cents=amount,
+        placed_by_id=customer.id,
+        created_at=now,
+    )
+    db.session.add(order)
+    db.session.flush()
+    order.payment_reference = payment_gateway().charge(
+        payment_method,
+        amount,
+        f"{Plan(plan).label} for {namespace_path}: {seats} seats ({format_money(amount)})",
+    )
+    link_namespace(subscription, namespace_id, namespace_path, now)
+    return subscription

@@ -1,0 +1,49 @@
+"""The portal's end of GitLab.com's trial call (R25), signed both ways as the sync is.
+
+``POST /api/v1/namespaces/:id/duo_trials`` with ``{"request": <NamespaceTrialRequest signed by
+GitLab.com's key, pinned here as GITLAB_COM_PUBLIC_KEYS>}``; answers ``200 {"response":
+<NamespaceProvision signed by the portal, echoing the nonce>}``, a signed ``ErrorAnswer`` (403)
+when the group may not have a trial, or unsigned ``{"error"}`` when the request fails a check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app
+from flask.typing import ResponseReturnValue
+
+from portal.gitlab_com.client import Unreachable, pinned_gitlab_com_keys
+from portal.gitlab_com.trials import TrialRefused, start_namespace_duo_trial
+from portal.models import db
+from portal.nonces import DatabaseNonceStore
+from portal.sync_api import _sealed, _token, _unverified
+from protocol.envelope import open_request, parse_message
+from protocol.errors import RemoteProtocolError
+from protocol.messages import ErrorAnswer
+from protocol.provisioning import NamespaceTrialRequest
+from webcore.clock import app_clock
+
+blueprint = Blueprint("gitlab_com_trials", __name__, url_prefix="/api/v1/namespaces")
+
+
+@blueprint.post("/<int:namespace_id>/duo_trials")
+def duo_trial(namespace_id: int) -> ResponseReturnValue:
+    try:
+        keys = pinned_gitlab_com_keys(current_app)
+    except Unreachable:
+        abort(404)  # this portal serves no GitLab.com
+    window = dt.timedelta(seconds=int(current_app.config["FRESHNESS_WINDOW_SECONDS"]))
+    try:
+        opened = open_request(_token(), keys, app_clock(), DatabaseNonceStore(), window)
+        message = parse_message(opened, NamespaceTrialRequest)
+        if message.namespace_id != namespace_id:
+            raise RemoteProtocolError("names another namespace", field="namespace_id")
+    except RemoteProtocolError as error:
+        return _unverified(error)
+    try:
+        with db.session.begin_nested():  # a refusal undoes the trial, never the nonce
+            provision = start_namespace_duo_trial(message, app_clock().now())
+    except TrialRefused as refused:
+        return _sealed(ErrorAnswer(refused.code, refused.message), opened.nonce, 403)
+    return _sealed(provision, opened.nonce)

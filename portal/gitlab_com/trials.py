@@ -1,0 +1,80 @@
+"""GitLab Duo Pro trials that GitLab.com group owners start: applied at once (R25).
+
+Rules:
+- R25: the group must hold an active paid Premium or Ultimate subscription, or an Ultimate
+  trial, in the portal; on GitLab.com a Duo trial may run alongside an Ultimate trial (unlike
+  self-managed, R11).
+- A group that has, or had, a GitLab Duo add-on purchase or trial gets no new trial.
+- The trial is a GitLab Duo Pro add-on of 60 days for the subscription's seats, and the answer
+  is the group's whole new state, which GitLab.com applies in the same request: no wait for a
+  push, a lead pipeline or a daily sync. (GitLab.com checks that the requester owns the group
+  before it asks; the portal trusts its signed word for that, as it trusts the provisioning.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from portal.gitlab_com.models import NamespaceLink
+from portal.gitlab_com.provisioning import build_provision
+from portal.leads import DUO_TRIAL_DAYS
+from portal.models import AddOnPurchase, Subscription, SubscriptionKind, db
+from portal.subscriptions import is_active, lock
+from protocol.license import AddOnTier, Plan
+from protocol.messages import ErrorCode
+from protocol.provisioning import NamespaceProvision, NamespaceTrialRequest
+
+NO_SUBSCRIPTION = (
+    "GitLab Duo Pro trials are available to groups with an active paid subscription or an "
+    "Ultimate trial."
+)
+ALREADY = "This group already has a GitLab Duo add-on or trial."
+
+
+class TrialRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.code = ErrorCode.NOT_ELIGIBLE_FOR_TRIAL
+        self.message = message
+
+
+def _eligible_plan(subscription: Subscription, today: dt.date) -> bool:
+    if not is_active(subscription, today) or subscription.ended_on is not None:
+        return False
+    if subscription.kind == SubscriptionKind.PLAN_TRIAL:
+        return subscription.plan == Plan.ULTIMATE.value
+    return subscription.kind == SubscriptionKind.PAID and Plan(subscription.plan).allows_add_ons
+
+
+def start_namespace_duo_trial(
+    request: NamespaceTrialRequest, now: dt.datetime
+) -> NamespaceProvision:
+    """R25: a Duo Pro trial for the group, applied at once; its new state for GitLab.com."""
+    today = now.date()
+    link = db.session.execute(
+        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == request.namespace_id)
+    ).scalar_one_or_none()
+    if link is None or request.add_on is not AddOnTier.DUO_PRO:
+        raise TrialRefused(NO_SUBSCRIPTION)
+    subscription = link.subscription
+    lock(subscription)
+    if not _eligible_plan(subscription, today):
+        raise TrialRefused(NO_SUBSCRIPTION)
+    if subscription.add_on_purchases:
+        raise TrialRefused(ALREADY)
+    db.session.add(
+        AddOnPurchase(
+            subscription=subscription,
+            tier=AddOnTier.DUO_PRO.value,
+            quantity=subscription.seats,
+            starts_on=today,
+            ends_on=today + dt.timedelta(days=DUO_TRIAL_DAYS),
+            trial=True,
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    db.session.expire(subscription, ["add_on_purchases"])
+    return build_provision(subscription, link, today)

@@ -1,0 +1,330 @@
+# Provisioning of GitLab.com namespaces: the portal pushes, GitLab.com answers with seat usage.
+#
+#   portal                                          GitLab.com
+#   NamespaceProvision (portal key)         ->      ProvisionAnswer | ErrorAnswer
+#     POST /api/v4/internal/gitlab_subscriptions/namespaces/:id/provision
+#   NamespaceProvision | ErrorAnswer        <-      NamespaceTrialRequest (GitLab.com's key)
+#     POST /api/v1/namespaces/:id/duo_trials (a group owner's trial, applied at once, R25)
+#
+# The direction is the other way round from self-managed (where the instance asks, daily): on
+# GitLab.com the Customers Portal sends a top-level group's whole state (its main plan and its
+# add-on purchases) whenever it changes, the same sealed envelopes guard it (the portal's key
+# signs the request, GitLab.com's key signs the answer, timestamps and nonces, the answer echoes
+# the request's nonce), and GitLab.com's answer carries the group's seat usage back, as the real
+# ``GitlabSubscription`` entity does (``seats_in_use``, ``max_seats_used``).
+#
+# Rules this module enforces:
+# - A provision is the whole state, never a delta: sending it twice changes nothing the second
+#   time, so a push that failed can simply be sent again (the portal's job table retries it).
+# - Field names follow GitLab's internal provisioning API (``main_plan``: plan_code,
+#   start_date, end_date, seats, trial, trial_starts_on, trial_ends_on, auto_renew;
+#   ``add_on_purchases``: add-on name -> list of {quantity, started_on, expires_on,
+#   purchase_xid, trial}).
+# - R4: add-on purchases only on Premium and Ultimate; R5: an add-on's seats never exceed the
+#   plan's seats; one purchase per add-on name and namespace.
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar, Self
+
+from protocol._fields import (
+    Reader,
+    check_bool,
+    check_date,
+    check_enum,
+    check_int,
+    check_items,
+    check_text,
+    fail,
+    remote,
+)
+from protocol.errors import LocalProtocolError, RemoteProtocolError
+from protocol.license import AddOnTier, Plan
+
+__all__ = [
+    "MainPlan",
+    "NamespaceAddOnPurchase",
+    "NamespaceProvision",
+    "NamespaceTrialRequest",
+    "ProvisionAnswer",
+]
+
+_MAIN_PLAN_FIELDS = (
+    "plan_code",
+    "start_date",
+    "end_date",
+    "seats",
+    "trial",
+    "trial_starts_on",
+    "trial_ends_on",
+    "auto_renew",
+)
+
+
+def _optional_day(read: Reader, name: str) -> date | None:
+    return None if read.data[name] is None else read.day(name)
+
+
+@dataclass(frozen=True)
+class MainPlan:
+    """The group's plan: Free, Premium or Ultimate, its seats and term (ends exclusive)."""
+
+    plan_code: Plan
+    start_date: date
+    end_date: date
+    seats: int
+    trial: bool = False
+    trial_starts_on: date | None = None
+    trial_ends_on: date | None = None
+    auto_renew: bool = False
+
+    def __post_init__(self) -> None:
+        where = "main_plan"
+        object.__setattr__(
+            self, "plan_code", check_enum(f"{where}.plan_code", self.plan_code, Plan)
+        )
+        check_date(f"{where}.start_date", self.start_date)
+        check_date(f"{where}.end_date", self.end_date)
+        if self.end_date <= self.start_date:
+            fail(LocalProtocolError, f"{where}.end_date", "must be after start_date")
+        check_int(f"{where}.seats", self.seats)
+        check_bool(f"{where}.trial", self.trial)
+        check_bool(f"{where}.auto_renew", self.auto_renew)
+        if self.trial != (self.trial_starts_on is not None and self.trial_ends_on is not None):
+            fail(LocalProtocolError, f"{where}.trial_starts_on", "a trial has both trial dates")
+        if self.trial_starts_on is not None:
+            check_date(f"{where}.trial_starts_on", self.trial_starts_on)
+        if self.trial_ends_on is not None:
+            check_date(f"{where}.trial_ends_on", self.trial_ends_on)
+
+    def is_active_on(self, day: date) -> bool:
+        return self.start_date <= day < self.end_date
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "plan_code": self.plan_code.value,
+            "start_date": self.start_date.isoformat(),
+            "end_date": self.end_date.isoformat(),
+            "seats": self.seats,
+            "trial": self.trial,
+            "trial_starts_on": self.trial_starts_on and self.trial_starts_on.isoformat(),
+            "trial_ends_on": self.trial_ends_on and self.trial_ends_on.isoformat(),
+            "auto_renew": self.auto_renew,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        read = Reader("main_plan", data, _MAIN_PLAN_FIELDS)
+        with remote("main_plan"):
+            return cls(
+                plan_code=read.choice("plan_code", Plan),
+                start_date=read.day("start_date"),
+                end_date=read.day("end_date"),
+                seats=read.integer("seats"),
+                trial=read.boolean("trial"),
+                trial_starts_on=_optional_day(read, "trial_starts_on"),
+                trial_ends_on=_optional_day(read, "trial_ends_on"),
+                auto_renew=read.boolean("auto_renew"),
+            )
+
+
+@dataclass(frozen=True)
+class NamespaceAddOnPurchase:
+    """One add-on purchase of the group (GitLab's ``subscription_add_on_purchases`` row with a
+    ``namespace_id``): which add-on, how many seats, its term (expires exclusive)."""
+
+    add_on: AddOnTier
+    quantity: int
+    started_on: date
+    expires_on: date
+    purchase_xid: str
+    trial: bool = False
+
+    def __post_init__(self) -> None:
+        where = "add_on_purchase"
+        object.__setattr__(self, "add_on", check_enum(f"{where}.add_on", self.add_on, AddOnTier))
+        check_int(f"{where}.quantity", self.quantity, minimum=1)
+        check_date(f"{where}.started_on", self.started_on)
+        check_date(f"{where}.expires_on", self.expires_on)
+        if self.expires_on <= self.started_on:
+            fail(LocalProtocolError, f"{where}.expires_on", "must be after started_on")
+        check_text(f"{where}.purchase_xid", self.purchase_xid)
+        check_bool(f"{where}.trial", self.trial)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "quantity": self.quantity,
+            "started_on": self.started_on.isoformat(),
+            "expires_on": self.expires_on.isoformat(),
+            "purchase_xid": self.purchase_xid,
+            "trial": self.trial,
+        }
+
+    @classmethod
+    def from_dict(cls, add_on: AddOnTier, data: object, *, where: str) -> Self:
+        read = Reader(
+            where, data, ("quantity", "started_on", "expires_on", "purchase_xid", "trial")
+        )
+        with remote(where):
+            return cls(
+                add_on=add_on,
+                quantity=read.integer("quantity"),
+                started_on=read.day("started_on"),
+                expires_on=read.day("expires_on"),
+                purchase_xid=read.text("purchase_xid"),
+                trial=read.boolean("trial"),
+            )
+
+
+@dataclass(frozen=True)
+class NamespaceProvision:
+    """Portal -> GitLab.com: this top-level group's plan and add-on purchases, whole."""
+
+    TYPE: ClassVar[str] = "namespace_provision"
+
+    namespace_id: int
+    main_plan: MainPlan
+    add_on_purchases: tuple[NamespaceAddOnPurchase, ...] = ()
+
+    def __post_init__(self) -> None:
+        where = "namespace_provision"
+        check_int(f"{where}.namespace_id", self.namespace_id, minimum=1)
+        if not isinstance(self.main_plan, MainPlan):
+            fail(LocalProtocolError, f"{where}.main_plan", "expected MainPlan")
+        purchases = check_items(
+            f"{where}.add_on_purchases", self.add_on_purchases, NamespaceAddOnPurchase
+        )
+        seen: set[AddOnTier] = set()
+        for index, purchase in enumerate(purchases):
+            field = f"{where}.add_on_purchases[{index}]"
+            if purchase.add_on in seen:
+                fail(LocalProtocolError, f"{field}.add_on", "one purchase per add-on")
+            seen.add(purchase.add_on)
+            if not self.main_plan.plan_code.allows_add_ons:  # R4
+                fail(LocalProtocolError, field, "add-ons need a Premium or Ultimate plan")
+            if purchase.quantity > self.main_plan.seats:  # R5
+                fail(LocalProtocolError, f"{field}.quantity", "exceeds the plan's seats")
+        object.__setattr__(self, "add_on_purchases", purchases)
+
+    def to_dict(self) -> dict[str, Any]:
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for purchase in self.add_on_purchases:
+            grouped.setdefault(purchase.add_on.value, []).append(purchase.to_dict())
+        return {
+            "namespace_id": self.namespace_id,
+            "main_plan": self.main_plan.to_dict(),
+            "add_on_purchases": grouped,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        where = "namespace_provision"
+        read = Reader(where, data, ("namespace_id", "main_plan", "add_on_purchases"))
+        grouped = read.mapping("add_on_purchases")
+        purchases: list[NamespaceAddOnPurchase] = []
+        for name, items in grouped.items():
+            field = f"{where}.add_on_purchases.{name}"
+            add_on = check_enum(field, name, AddOnTier, error=RemoteProtocolError)
+            if not isinstance(items, list):
+                fail(RemoteProtocolError, field, "expected an array")
+            purchases += [
+                NamespaceAddOnPurchase.from_dict(add_on, item, where=f"{field}[{index}]")
+                for index, item in enumerate(items)
+            ]
+        main_plan = MainPlan.from_dict(read.mapping("main_plan"))
+        with remote(where):
+            return cls(
+                namespace_id=read.integer("namespace_id", minimum=1),
+                main_plan=main_plan,
+                add_on_purchases=tuple(purchases),
+            )
+
+
+@dataclass(frozen=True)
+class ProvisionAnswer:
+    """GitLab.com -> portal: provisioned; the group's seat usage now (R31, R32)."""
+
+    TYPE: ClassVar[str] = "namespace_provision_answer"
+
+    namespace_id: int
+    seats_in_use: int
+    max_seats_used: int
+
+    def __post_init__(self) -> None:
+        where = "provision_answer"
+        check_int(f"{where}.namespace_id", self.namespace_id, minimum=1)
+        check_int(f"{where}.seats_in_use", self.seats_in_use)
+        check_int(f"{where}.max_seats_used", self.max_seats_used)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "namespace_id": self.namespace_id,
+            "seats_in_use": self.seats_in_use,
+            "max_seats_used": self.max_seats_used,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        read = Reader("provision_answer", data, ("namespace_id", "seats_in_use", "max_seats_used"))
+        with remote("provision_answer"):
+            return cls(
+                namespace_id=read.integer("namespace_id", minimum=1),
+                seats_in_use=read.integer("seats_in_use"),
+                max_seats_used=read.integer("max_seats_used"),
+            )
+
+
+_TRIAL_FIELDS = (
+    "namespace_id",
+    "add_on",
+    "email",
+    "first_name",
+    "last_name",
+    "company_name",
+    "country",
+)
+
+
+@dataclass(frozen=True)
+class NamespaceTrialRequest:
+    """GitLab.com -> portal: an owner of this top-level group asks for a GitLab Duo trial
+    (``generate_addon_trial``, R25). The portal answers with the group's whole new state, a
+    ``NamespaceProvision``, which GitLab.com applies at once: no waiting for a push or a sync."""
+
+    TYPE: ClassVar[str] = "namespace_trial_request"
+
+    namespace_id: int
+    add_on: AddOnTier
+    email: str
+    first_name: str
+    last_name: str
+    company_name: str
+    country: str
+
+    def __post_init__(self) -> None:
+        where = "namespace_trial_request"
+        check_int(f"{where}.namespace_id", self.namespace_id, minimum=1)
+        object.__setattr__(self, "add_on", check_enum(f"{where}.add_on", self.add_on, AddOnTier))
+        for name in ("email", "first_name", "last_name", "company_name", "country"):
+            check_text(f"{where}.{name}", getattr(self, name))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in _TRIAL_FIELDS}
+        data["add_on"] = self.add_on.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        where = "namespace_trial_request"
+        read = Reader(where, data, _TRIAL_FIELDS)
+        with remote(where):
+            return cls(
+                namespace_id=read.integer("namespace_id", minimum=1),
+                add_on=read.choice("add_on", AddOnTier),
+                email=read.text("email"),
+                first_name=read.text("first_name"),
+                last_name=read.text("last_name"),
+                company_name=read.text("company_name"),
+                country=read.text("country"),
+            )

@@ -1,0 +1,121 @@
+"""GitLab.com provisioning messages: the portal's push of a group's plan and add-on purchases,
+GitLab.com's answer with seat usage, both inside the sync's sealed envelopes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from protocol import (
+    AddOnTier,
+    LocalProtocolError,
+    MemoryNonceStore,
+    NonceMismatch,
+    Plan,
+    RemoteProtocolError,
+    ReplayedMessage,
+    SimulatedClock,
+    open_request,
+    open_response,
+    parse_message,
+    seal_request,
+    seal_response,
+)
+from protocol.provisioning import (
+    MainPlan,
+    NamespaceAddOnPurchase,
+    NamespaceProvision,
+    ProvisionAnswer,
+)
+from tests.protocol.factories import INSTANCE_KEY, INSTANCE_KEYS, PORTAL_KEY, PORTAL_KEYS, START
+
+PREMIUM = MainPlan(Plan.PREMIUM, date(2026, 3, 1), date(2027, 3, 1), 10, auto_renew=True)
+DUO_PRO = NamespaceAddOnPurchase(
+    AddOnTier.DUO_PRO, 5, date(2026, 3, 1), date(2027, 3, 1), "A-S00000001"
+)
+
+
+def test_a_provision_round_trips_with_gitlab_field_names() -> None:
+    provision = NamespaceProvision(42, PREMIUM, (DUO_PRO,))
+    data = provision.to_dict()
+    assert data["main_plan"]["plan_code"] == "premium"
+    assert data["add_on_purchases"] == {
+        "duo_pro": [
+            {
+                "quantity": 5,
+                "started_on": "2026-03-01",
+                "expires_on": "2027-03-01",
+                "purchase_xid": "A-S00000001",
+                "trial": False,
+            }
+        ]
+    }
+    assert NamespaceProvision.from_dict(data) == provision
+
+
+def test_add_ons_are_refused_on_free_r4() -> None:
+    free = MainPlan(Plan.FREE, date(2026, 3, 1), date(2027, 3, 1), 0)
+    with pytest.raises(LocalProtocolError, match="Premium or Ultimate"):
+        NamespaceProvision(42, free, (DUO_PRO,))
+
+
+def test_add_on_seats_never_exceed_the_plan_seats_r5() -> None:
+    too_many = NamespaceAddOnPurchase(
+        AddOnTier.DUO_PRO, 11, date(2026, 3, 1), date(2027, 3, 1), "A-S00000001"
+    )
+    with pytest.raises(LocalProtocolError, match="exceeds the plan's seats"):
+        NamespaceProvision(42, PREMIUM, (too_many,))
+
+
+def test_one_purchase_per_add_on() -> None:
+    with pytest.raises(LocalProtocolError, match="one purchase per add-on"):
+        NamespaceProvision(42, PREMIUM, (DUO_PRO, DUO_PRO))
+
+
+def test_a_trial_plan_carries_both_trial_dates() -> None:
+    with pytest.raises(LocalProtocolError, match="both trial dates"):
+        MainPlan(Plan.ULTIMATE, date(2026, 3, 1), date(2026, 3, 31), 0, trial=True)
+    trial = MainPlan(
+        Plan.ULTIMATE,
+        date(2026, 3, 1),
+        date(2026, 3, 31),
+        0,
+        trial=True,
+        trial_starts_on=date(2026, 3, 1),
+        trial_ends_on=date(2026, 3, 31),
+    )
+    assert MainPlan.from_dict(trial.to_dict()) == trial
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"namespace_id": 0},
+        {"add_on_purchases": {"duo_max": []}},
+        {"add_on_purchases": {"duo_pro": {}}},
+        {"extra": 1},
+    ],
+)
+def test_a_malformed_provision_is_the_peers_error(change: dict[str, object]) -> None:
+    data = NamespaceProvision(42, PREMIUM, (DUO_PRO,)).to_dict() | change
+    with pytest.raises(RemoteProtocolError):
+        NamespaceProvision.from_dict(data)
+
+
+def test_the_push_is_sealed_fresh_replay_proof_and_its_answer_bound_to_it() -> None:
+    clock = SimulatedClock(START)
+    store = MemoryNonceStore(clock)
+    # The portal signs the push; GitLab.com pins the portal's keys.
+    token, nonce = seal_request(NamespaceProvision(42, PREMIUM, (DUO_PRO,)), PORTAL_KEY, clock)
+    opened = open_request(token, PORTAL_KEYS, clock, store)
+    assert parse_message(opened, NamespaceProvision).namespace_id == 42
+    with pytest.raises(ReplayedMessage):
+        open_request(token, PORTAL_KEYS, clock, store)
+    # GitLab.com signs its answer with its own key; the portal pins it.
+    answer = seal_response(ProvisionAnswer(42, 7, 9), INSTANCE_KEY, clock, nonce)
+    usage = parse_message(open_response(answer, INSTANCE_KEYS, clock, nonce), ProvisionAnswer)
+    assert (usage.seats_in_use, usage.max_seats_used) == (7, 9)
+    _, other_nonce = seal_request(NamespaceProvision(42, PREMIUM), PORTAL_KEY, clock)
+    with pytest.raises(NonceMismatch):
+        open_response(answer, INSTANCE_KEYS, clock, other_nonce)
