@@ -45,7 +45,7 @@ from portal.billing.reviews import (
     store_review,
     subscription_term,
 )
-from portal.billing.usage import active_users_at_end, current_term
+from portal.billing.usage import active_count_at_end, current_term
 from portal.errors import Refused
 from portal.models import AddOnPurchase, Invoice, Subscription, db
 from portal.pricing import yearly_price
@@ -178,9 +178,10 @@ def renew_or_end(subscription: Subscription, now: dt.datetime) -> Invoice | None
     notice = subscription.cancellation_notified_on
     if notice is None and not subscription.auto_renew:
         notice = term.starts_on  # renewal turned off at purchase: notice long given
+    active = active_count_at_end(subscription, term)
     decision = decide_renewal(
         renews_on=term.ends_on,
-        active_users=active_users_at_end(subscription),
+        active_users=active.users,
         cancellation_notified_on=notice,
     )
     if isinstance(decision, Cancellation):
@@ -193,7 +194,7 @@ def renew_or_end(subscription: Subscription, now: dt.datetime) -> Invoice | None
     subscription.cancellation_notified_on = None
     subscription.auto_renew = True
     db.session.flush()
-    row = store_invoice(subscription, invoice, now)
+    row = store_invoice(subscription, invoice, now, note=active.statement)
     send_new_license(
         subscription,
         now,
