@@ -165,4 +165,3 @@ def active_count_at_end(subscription: Subscription, term: Period | None = None) 
         f"No usage reported on {last_day} or before it, and no sales check-in; used the "
         f"licensed seats: {subscription.seats} users.",
     )
-
