@@ -36,11 +36,10 @@ PRICE_YEAR_DAYS = 365
 
 @dataclass(frozen=True, kw_only=True)
 class OrderTerms:
-    """Who orders on which subscription, through which channel, when, and the key of the form
-    that placed it (one order per key)."""
+    """Who orders on which subscription, when, and the key of the form that placed it (one
+    order per key): what every order operation of ``portal.purchases`` takes first."""
 
     subscription: Subscription
-    channel: str
     placed_by: Account | None
     now: dt.datetime
     idempotency_key: str | None = None
@@ -68,6 +67,7 @@ def seats_line(
 
 def place_order(
     terms: OrderTerms,
+    channel: str,
     kind: str,
     quantity: int,
     items: tuple[LineItem, ...],
@@ -78,7 +78,8 @@ def place_order(
     note: str = "",
     pay_with: PaymentMethod | None = None,
 ) -> Order:
-    """R7: record the order, charge ``pay_with`` (self-serve), invoice ``items`` and confirm.
+    """R7: record the order placed through ``channel`` (``SELF_SERVE`` or ``SALES``), charge
+    ``pay_with`` (self-serve), invoice ``items`` and confirm.
 
     ``what`` says what was sold, in the confirmation and on the card statement. A declined card
     raises; the caller's rollback removes the order and its invoice.
@@ -93,7 +94,7 @@ def place_order(
     order = Order(
         subscription_id=subscription.id,
         kind=kind,
-        channel=terms.channel,
+        channel=channel,
         quantity=quantity,
         amount_cents=invoice.total_cents,
         add_on_purchase_id=purchase.id if purchase else None,

@@ -26,7 +26,6 @@ from portal.billing.renewals import renew as renew_subscription
 from portal.billing.renewals import renewal_for_a_year, renewing_add_on
 from portal.errors import Refused
 from portal.models import (
-    Account,
     AddOnPurchase,
     Order,
     OrderKind,
@@ -133,37 +132,24 @@ def check_duo_pro_purchase(subscription: Subscription, seats: int, today: dt.dat
     _check_seats(subscription, seats)
 
 
-def buy_duo_pro(
-    subscription: Subscription,
-    seats: int,
-    payment_method: PaymentMethod | None,
-    now: dt.datetime,
-    buyer: Account,
-    *,
-    idempotency_key: str | None = None,
-) -> Order:
+def buy_duo_pro(terms: OrderTerms, seats: int, payment_method: PaymentMethod | None) -> Order:
     """R1, R3–R7: the customer's *Buy GitLab Duo Pro*; a Duo Pro trial ends where this starts.
 
     Rows are written before the charge (the order claims its key); a declined card raises, and
     the caller's rollback removes them.
     """
-    terms = OrderTerms(
-        subscription=subscription,
-        channel=SELF_SERVE,
-        placed_by=buyer,
-        now=now,
-        idempotency_key=idempotency_key,
-    )
+    subscription, today = terms.subscription, terms.today
     lock(subscription)
-    check_duo_pro_purchase(subscription, seats, terms.today)
+    check_duo_pro_purchase(subscription, seats, today)
     method = _check_payment_method(subscription, payment_method)
-    line = _add_on_line(subscription, AddOnTier.DUO_PRO.value, seats, terms.today)
-    trial = active_add_on(subscription, terms.today)
+    line = _add_on_line(subscription, AddOnTier.DUO_PRO.value, seats, today)
+    trial = active_add_on(subscription, today)
     if trial is not None:
-        _end_on(trial, terms.today)
-    purchase = _paid_add_on(subscription, AddOnTier.DUO_PRO, seats, now)
+        _end_on(trial, today)
+    purchase = _paid_add_on(subscription, AddOnTier.DUO_PRO, seats, terms.now)
     return place_order(
         terms,
+        SELF_SERVE,
         OrderKind.DUO_PRO,
         seats,
         (line,),
@@ -195,32 +181,25 @@ def check_add_seats(subscription: Subscription, seats: int, today: dt.date) -> A
     return purchase
 
 
-def add_seats(
-    subscription: Subscription,
-    seats: int,
-    payment_method: PaymentMethod | None,
-    now: dt.datetime,
-    buyer: Account | None,
-    *,
-    channel: str = SELF_SERVE,
-    idempotency_key: str | None = None,
+def add_seats(terms: OrderTerms, seats: int, payment_method: PaymentMethod | None) -> Order:
+    """R5: the customer's *Add seats* on the add-on the subscription has."""
+    return _add_seats(terms, seats, SELF_SERVE, payment_method)
+
+
+def _add_seats(
+    terms: OrderTerms, seats: int, channel: str, payment_method: PaymentMethod | None
 ) -> Order:
-    """R5: more seats of the add-on the subscription has, never above its own seat count."""
-    terms = OrderTerms(
-        subscription=subscription,
-        channel=channel,
-        placed_by=buyer,
-        now=now,
-        idempotency_key=idempotency_key,
-    )
+    """R5: more seats of the add-on the subscription has, never above its own seat count;
+    self-serve pays by card, sales invoices."""
+    subscription, today = terms.subscription, terms.today
     lock(subscription)
-    purchase = check_add_seats(subscription, seats, terms.today)
-    # self-serve pays by card; sales invoices
+    purchase = check_add_seats(subscription, seats, today)
     method = _check_payment_method(subscription, payment_method) if channel == SELF_SERVE else None
-    line = _add_on_line(subscription, purchase.tier, seats, terms.today, "Additional ")
+    line = _add_on_line(subscription, purchase.tier, seats, today, "Additional ")
     purchase.quantity += seats
     return place_order(
         terms,
+        channel,
         OrderKind.ADD_ON_SEATS,
         seats,
         (line,),
@@ -233,33 +212,17 @@ def add_seats(
 # -- sales ------------------------------------------------------------------------------------------
 
 
-def _check_sales(account: Account | None) -> None:
-    if account is None or account.role != Role.SALES:
+def _check_sales(terms: OrderTerms) -> Subscription:
+    """R3: only sales place these orders; the subscription, locked."""
+    if terms.placed_by is None or terms.placed_by.role != Role.SALES:
         raise Refused("Only sales can place this order.", rule="R3")
+    lock(terms.subscription)
+    return terms.subscription
 
 
-def _sales_order(
-    subscription: Subscription, now: dt.datetime, seller: Account | None, key: str | None
-) -> OrderTerms:
-    """The terms of an order only sales place (R3), under the subscription's lock."""
-    _check_sales(seller)
-    lock(subscription)
-    return OrderTerms(
-        subscription=subscription, channel=SALES, placed_by=seller, now=now, idempotency_key=key
-    )
-
-
-def sell_duo_enterprise(
-    subscription: Subscription,
-    seats: int,
-    now: dt.datetime,
-    seller: Account | None,
-    *,
-    idempotency_key: str | None = None,
-) -> Order:
+def sell_duo_enterprise(terms: OrderTerms, seats: int) -> Order:
     """R3: Duo Enterprise is sold by sales only; R6: it replaces Duo Pro from today."""
-    terms = _sales_order(subscription, now, seller, idempotency_key)
-    today = terms.today
+    subscription, today = _check_sales(terms), terms.today
     check_sellable(subscription, today)
     current = active_add_on(subscription, today)
     if current is not None and not current.trial and current.tier == AddOnTier.DUO_ENTERPRISE.value:
@@ -268,9 +231,10 @@ def sell_duo_enterprise(
     line = _add_on_line(subscription, AddOnTier.DUO_ENTERPRISE.value, seats, today)
     for purchase in current_add_ons(subscription, today):
         _end_on(purchase, today)  # R6: Enterprise replaces Pro (and any Duo trial)
-    purchase = _paid_add_on(subscription, AddOnTier.DUO_ENTERPRISE, seats, now)
+    purchase = _paid_add_on(subscription, AddOnTier.DUO_ENTERPRISE, seats, terms.now)
     return place_order(
         terms,
+        SALES,
         OrderKind.DUO_ENTERPRISE,
         seats,
         (line,),
@@ -279,31 +243,15 @@ def sell_duo_enterprise(
     )
 
 
-def sell_add_on_seats(
-    subscription: Subscription,
-    seats: int,
-    now: dt.datetime,
-    seller: Account | None,
-    *,
-    idempotency_key: str | None = None,
-) -> Order:
+def sell_add_on_seats(terms: OrderTerms, seats: int) -> Order:
     """R5 through sales: more seats of the add-on the subscription has."""
-    _check_sales(seller)
-    return add_seats(
-        subscription, seats, None, now, seller, channel=SALES, idempotency_key=idempotency_key
-    )
+    _check_sales(terms)
+    return _add_seats(terms, seats, SALES, None)
 
 
-def sell_subscription_seats(
-    subscription: Subscription,
-    seats: int,
-    now: dt.datetime,
-    seller: Account | None,
-    *,
-    idempotency_key: str | None = None,
-) -> Order:
+def sell_subscription_seats(terms: OrderTerms, seats: int) -> Order:
     """More seats on the subscription itself (room for more add-on seats, R5)."""
-    terms = _sales_order(subscription, now, seller, idempotency_key)
+    subscription = _check_sales(terms)
     if not is_active(subscription, terms.today):
         raise Refused("This subscription is not active: renew it first.")
     if seats < 1 or seats > MAX_SEATS:
@@ -318,24 +266,21 @@ def sell_subscription_seats(
     )
     subscription.seats += seats
     return place_order(
-        terms, OrderKind.SUBSCRIPTION_SEATS, seats, (line,), what=f"{seats} more subscription seats"
+        terms,
+        SALES,
+        OrderKind.SUBSCRIPTION_SEATS,
+        seats,
+        (line,),
+        what=f"{seats} more subscription seats",
     )
 
 
-def renew(
-    subscription: Subscription,
-    now: dt.datetime,
-    seller: Account | None,
-    *,
-    seats: int | None = None,
-    add_on_seats: int | None = None,
-    idempotency_key: str | None = None,
-) -> Order:
+def renew(terms: OrderTerms, *, seats: int | None = None, add_on_seats: int | None = None) -> Order:
     """The renewal sales order: a year more at ``seats`` (default: the seats now); the paid Duo
     add-on renews with it (at ``add_on_seats`` if given). The renewal itself is
     ``portal.billing.renewals.renew``, the one the automatic renewal also makes; its renewal
     invoice is the order's (R7)."""
-    terms = _sales_order(subscription, now, seller, idempotency_key)
+    subscription = _check_sales(terms)
     if subscription.kind != SubscriptionKind.PAID:
         raise Refused("Only paid subscriptions are renewed.")
     seats = subscription.seats if seats is None else seats
@@ -352,10 +297,11 @@ def renew(
         advice=": renew with at least as many seats as the add-on has.",
     )
     renewal = renewal_for_a_year(subscription, seats)
-    invoice = renew_subscription(subscription, renewal, now, add_on_seats=quantity)
+    invoice = renew_subscription(subscription, renewal, terms.now, add_on_seats=quantity)
     new_end = renewal.new_term.ends_on.isoformat()
     return place_order(
         terms,
+        SALES,
         OrderKind.RENEWAL,
         seats,
         invoice.line_items,
@@ -365,18 +311,10 @@ def renew(
     )
 
 
-def extend_duo_trial(
-    subscription: Subscription,
-    days: int,
-    now: dt.datetime,
-    seller: Account | None,
-    note: str = "",
-    *,
-    idempotency_key: str | None = None,
-) -> Order:
+def extend_duo_trial(terms: OrderTerms, days: int, note: str = "") -> Order:
     """R23: sales extends a Duo trial with a $0 order (opportunity) on the subscription; its
     invoice has one $0 line for the days added."""
-    terms = _sales_order(subscription, now, seller, idempotency_key)
+    subscription = _check_sales(terms)
     if days < 1 or days > 366:
         raise Refused("Extend a trial by 1 to 366 days.")
     trial = active_add_on(subscription, terms.today)
@@ -393,6 +331,7 @@ def extend_duo_trial(
     )
     return place_order(
         terms,
+        SALES,
         OrderKind.TRIAL_EXTENSION,
         trial.quantity,
         (line,),
