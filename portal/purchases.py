@@ -110,6 +110,33 @@ def _add_on_line(
     return seats_line(description, seats, yearly_price(tier), today, subscription.ends_on)
 
 
+def _sell_tier(
+    terms: OrderTerms,
+    channel: str,
+    tier: AddOnTier,
+    seats: int,
+    ending: list[AddOnPurchase],
+    pay_with: PaymentMethod | None,
+) -> Order:
+    """R1, R6: ``seats`` of a GitLab Duo tier from today to the end of the term; the purchases
+    and trials in ``ending`` end today, where this one starts."""
+    line = _add_on_line(terms.subscription, tier.value, seats, terms.today)
+    for purchase in ending:
+        _end_on(purchase, terms.today)
+    purchase = _paid_add_on(terms.subscription, tier, seats, terms.now)
+    kind = OrderKind.DUO_PRO if tier is AddOnTier.DUO_PRO else OrderKind.DUO_ENTERPRISE
+    return place_order(
+        terms,
+        channel,
+        kind,
+        seats,
+        (line,),
+        what=f"{seats} {tier.label} seats",
+        purchase=purchase,
+        pay_with=pay_with,
+    )
+
+
 def duo_pro_quote(subscription: Subscription, seats: int, today: dt.date) -> int:
     """The price of ``seats`` Duo Pro seats from today to the end of the term, in cents."""
     return _add_on_line(subscription, AddOnTier.DUO_PRO.value, seats, today).amount_cents
@@ -142,21 +169,8 @@ def buy_duo_pro(terms: OrderTerms, seats: int, payment_method: PaymentMethod | N
     lock(subscription)
     check_duo_pro_purchase(subscription, seats, today)
     method = _check_payment_method(subscription, payment_method)
-    line = _add_on_line(subscription, AddOnTier.DUO_PRO.value, seats, today)
     trial = active_add_on(subscription, today)
-    if trial is not None:
-        _end_on(trial, today)
-    purchase = _paid_add_on(subscription, AddOnTier.DUO_PRO, seats, terms.now)
-    return place_order(
-        terms,
-        SELF_SERVE,
-        OrderKind.DUO_PRO,
-        seats,
-        (line,),
-        what=f"{seats} GitLab Duo Pro seats",
-        purchase=purchase,
-        pay_with=method,
-    )
+    return _sell_tier(terms, SELF_SERVE, AddOnTier.DUO_PRO, seats, [trial] if trial else [], method)
 
 
 def paid_add_on(subscription: Subscription, today: dt.date) -> AddOnPurchase | None:
@@ -228,19 +242,9 @@ def sell_duo_enterprise(terms: OrderTerms, seats: int) -> Order:
     if current is not None and not current.trial and current.tier == AddOnTier.DUO_ENTERPRISE.value:
         raise Refused("This subscription already has GitLab Duo Enterprise: add seats instead.")
     _check_seats(subscription, seats)
-    line = _add_on_line(subscription, AddOnTier.DUO_ENTERPRISE.value, seats, today)
-    for purchase in current_add_ons(subscription, today):
-        _end_on(purchase, today)  # R6: Enterprise replaces Pro (and any Duo trial)
-    purchase = _paid_add_on(subscription, AddOnTier.DUO_ENTERPRISE, seats, terms.now)
-    return place_order(
-        terms,
-        SALES,
-        OrderKind.DUO_ENTERPRISE,
-        seats,
-        (line,),
-        what=f"{seats} GitLab Duo Enterprise seats",
-        purchase=purchase,
-    )
+    # R6: Enterprise replaces Pro (and any Duo trial)
+    ending = current_add_ons(subscription, today)
+    return _sell_tier(terms, SALES, AddOnTier.DUO_ENTERPRISE, seats, ending, None)
 
 
 def sell_add_on_seats(terms: OrderTerms, seats: int) -> Order:
