@@ -8,7 +8,7 @@ declined purchase leaves nothing behind:
 - R5: *Add seats* buys more of an add-on the subscription has; the add-on's seats never exceed
   the subscription's seats.
 - R6: one GitLab Duo tier at a time; Enterprise replaces Pro (and a purchase ends a Duo trial).
-- R7: every purchase mails a confirmation to the subscription contact.
+- R7: every purchase mails a confirmation, carrying its invoice, to the subscription contact.
 - R23: a Duo trial is extended by sales as a $0 order, never by support.
 
 Each order records the idempotency key of the form that placed it (``portal.idempotency``), and
