@@ -33,6 +33,7 @@ from portal.models import (
     Subscription,
     db,
 )
+from portal.orders import OrderTerms
 from portal.pricing import format_money
 from portal.subscriptions import (
     active_add_on,
@@ -322,7 +323,11 @@ def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue
             key,
             flow.order_kind,
             lambda k: flow.purchase(
-                subscription, seats, method, now, current_user, idempotency_key=k
+                OrderTerms(
+                    subscription=subscription, placed_by=current_user, now=now, idempotency_key=k
+                ),
+                seats,
+                method,
             ),
         )
     return _purchased(subscription, order)

@@ -398,7 +398,7 @@ class InvoiceState:
 
 
 class Invoice(db.Model):  # type: ignore[name-defined]
-    """An invoice of a seat review or a renewal; money in integer cents (R34-R36)."""
+    """An invoice of a seat review, a renewal or an order; money in integer cents (R7, R34-R36)."""
 
     __tablename__ = "invoices"
 
@@ -411,8 +411,13 @@ class Invoice(db.Model):  # type: ignore[name-defined]
     total_cents: Mapped[int]
     seat_review_id: Mapped[int | None] = mapped_column(sa.ForeignKey("seat_reviews.id"))
     invoiced_at: Mapped[dt.datetime | None]
+    # The order this invoice bills (a purchase, Add seats, a sales order); one invoice an order.
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), unique=True)
+    # What the invoice must explain, e.g. which active user count a renewal used and why (R36).
+    note: Mapped[str | None] = mapped_column(sa.Text)
 
     subscription: Mapped[Subscription] = relationship()
+    order: Mapped[Order | None] = relationship()
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.position"
     )
@@ -427,6 +432,8 @@ class Invoice(db.Model):  # type: ignore[name-defined]
 
     @property
     def kind_label(self) -> str:
+        if self.order is not None and self.kind == "order":
+            return OrderKind.LABELS[self.order.kind]
         return self.kind.replace("_", " ").capitalize()
 
 

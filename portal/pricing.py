@@ -1,12 +1,12 @@
-"""The price list (per seat per year, integer cents) and prorated charges.
+"""The price list (per seat per year, integer cents).
 
 Prices come from the ``PRICE_LIST`` setting, so sales can change them without a release. A charge
-for part of a term is prorated by days and rounded half up to the cent.
+for part of a term is an invoice line prorated by days and rounded half up to the cent
+(``portal.orders.seats_line``, ``portal.billing.policy.invoices.LineItem``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,13 +40,6 @@ def yearly_price(product: str) -> int:
     if product not in prices:
         raise PriceListError(f"PRICE_LIST has no price for {product!r}")
     return prices[product]
-
-
-def prorated(cents_per_seat_year: int, seats: int, starts_on: dt.date, ends_on: dt.date) -> int:
-    """The price of ``seats`` from ``starts_on`` to ``ends_on`` (exclusive), by days of a year."""
-    days = max((ends_on - starts_on).days, 0)
-    numerator = cents_per_seat_year * seats * days
-    return (2 * numerator + 365) // (2 * 365)
 
 
 def format_money(cents: int) -> str:

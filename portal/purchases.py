@@ -8,25 +8,24 @@ declined purchase leaves nothing behind:
 - R5: *Add seats* buys more of an add-on the subscription has; the add-on's seats never exceed
   the subscription's seats.
 - R6: one GitLab Duo tier at a time; Enterprise replaces Pro (and a purchase ends a Duo trial).
-- R7: every purchase mails a confirmation to the subscription contact.
+- R7: every purchase mails a confirmation, carrying its invoice, to the subscription contact.
 - R23: a Duo trial is extended by sales as a $0 order, never by support.
 
 Each order records the idempotency key of the form that placed it (``portal.idempotency``), and
 the order row is written before the card is charged, so a second claim of a key fails before it
-charges.
+charges. Every order is invoiced, a line per thing sold with the period it covers, and its
+confirmation carries the invoice (``portal.orders``, R7).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from portal.billing.policy.invoices import InvoiceKind, LineItem
 from portal.billing.renewals import renew as renew_subscription
 from portal.billing.renewals import renewal_for_a_year, renewing_add_on
 from portal.errors import Refused
-from portal.licensing import notify_license_change
-from portal.mail import queue_mail
 from portal.models import (
-    Account,
     AddOnPurchase,
     Order,
     OrderKind,
@@ -36,8 +35,8 @@ from portal.models import (
     SubscriptionKind,
     db,
 )
-from portal.payments import payment_gateway
-from portal.pricing import format_money, prorated, yearly_price
+from portal.orders import SALES, SELF_SERVE, OrderTerms, place_order, seats_line
+from portal.pricing import yearly_price
 from portal.subscriptions import (
     active_add_on,
     check_add_on_seats,
@@ -48,8 +47,6 @@ from portal.subscriptions import (
 )
 from protocol.license import AddOnTier, Plan
 
-SELF_SERVE = "self_serve"
-SALES = "sales"
 SUPPORT_CANNOT_EXTEND_TRIALS = (
     "The support tool does not support extending GitLab Duo trials. An extension is done by "
     "sales as a $0 order (opportunity) on the subscription: ask the account owner to request one."
@@ -112,9 +109,44 @@ def _paid_add_on(
     return purchase
 
 
+def _add_on_line(
+    subscription: Subscription, tier: str, seats: int, today: dt.date, prefix: str = ""
+) -> LineItem:
+    """``seats`` of an add-on from today to the end of the term, at its list price (R1)."""
+    description = f"{prefix}{AddOnTier(tier).label} seats"
+    return seats_line(description, seats, yearly_price(tier), today, subscription.ends_on)
+
+
+def _sell_tier(
+    terms: OrderTerms,
+    channel: str,
+    tier: AddOnTier,
+    seats: int,
+    ending: list[AddOnPurchase],
+    pay_with: PaymentMethod | None,
+) -> Order:
+    """R1, R6: ``seats`` of a GitLab Duo tier from today to the end of the term; the purchases
+    and trials in ``ending`` end today, where this one starts."""
+    line = _add_on_line(terms.subscription, tier.value, seats, terms.today)
+    for purchase in ending:
+        _end_on(purchase, terms.today)
+    purchase = _paid_add_on(terms.subscription, tier, seats, terms.now)
+    kind = OrderKind.DUO_PRO if tier is AddOnTier.DUO_PRO else OrderKind.DUO_ENTERPRISE
+    return place_order(
+        terms,
+        channel,
+        kind,
+        seats,
+        (line,),
+        what=f"{seats} {tier.label} seats",
+        purchase=purchase,
+        pay_with=pay_with,
+    )
+
+
 def duo_pro_quote(subscription: Subscription, seats: int, today: dt.date) -> int:
     """The price of ``seats`` Duo Pro seats from today to the end of the term, in cents."""
-    return prorated(yearly_price(AddOnTier.DUO_PRO.value), seats, today, subscription.ends_on)
+    return _add_on_line(subscription, AddOnTier.DUO_PRO.value, seats, today).amount_cents
 
 
 def check_duo_pro_purchase(subscription: Subscription, seats: int, today: dt.date) -> None:
@@ -134,90 +166,18 @@ def check_duo_pro_purchase(subscription: Subscription, seats: int, today: dt.dat
     _check_seats(subscription, seats)
 
 
-def _record_order(
-    subscription: Subscription,
-    kind: str,
-    channel: str,
-    quantity: int,
-    amount_cents: int,
-    now: dt.datetime,
-    placed_by: Account | None,
-    *,
-    purchase: AddOnPurchase | None = None,
-    payment_reference: str | None = None,
-    note: str = "",
-    idempotency_key: str | None = None,
-) -> Order:
-    order = Order(
-        subscription_id=subscription.id,
-        kind=kind,
-        channel=channel,
-        quantity=quantity,
-        amount_cents=amount_cents,
-        payment_reference=payment_reference,
-        add_on_purchase_id=purchase.id if purchase else None,
-        placed_by_id=placed_by.id if placed_by else None,
-        note=note,
-        created_at=now,
-        idempotency_key=idempotency_key,
-    )
-    db.session.add(order)
-    db.session.flush()  # claims the idempotency key: a second claim fails here, before a charge
-    return order
-
-
-def _confirm(subscription: Subscription, order: Order, what: str, now: dt.datetime) -> None:
-    """R7: a confirmation to the subscription contact; a new license file where one is issued."""
-    queue_mail(
-        "purchase_confirmation",
-        subscription,
-        f"Your purchase for {subscription.name} is confirmed",
-        f"Thank you for your order #{order.id}: {what}.\nAmount: {format_money(order.amount_cents)}."
-        "\n\nGitLab Duo purchases reach your instance with its next daily synchronization; an "
-        "administrator can synchronize at once under Admin > Subscription.",
-    )
-    notify_license_change(subscription, now, f"Your order #{order.id} changed your license.")
-
-
-def buy_duo_pro(
-    subscription: Subscription,
-    seats: int,
-    payment_method: PaymentMethod | None,
-    now: dt.datetime,
-    buyer: Account,
-    *,
-    idempotency_key: str | None = None,
-) -> Order:
+def buy_duo_pro(terms: OrderTerms, seats: int, payment_method: PaymentMethod | None) -> Order:
     """R1, R3–R7: the customer's *Buy GitLab Duo Pro*; a Duo Pro trial ends where this starts.
 
     Rows are written before the charge (the order claims its key); a declined card raises, and
     the caller's rollback removes them.
     """
-    today = now.date()
+    subscription, today = terms.subscription, terms.today
     lock(subscription)
     check_duo_pro_purchase(subscription, seats, today)
     method = _check_payment_method(subscription, payment_method)
-    amount = duo_pro_quote(subscription, seats, today)
     trial = active_add_on(subscription, today)
-    if trial is not None:
-        _end_on(trial, today)
-    purchase = _paid_add_on(subscription, AddOnTier.DUO_PRO, seats, now)
-    order = _record_order(
-        subscription,
-        OrderKind.DUO_PRO,
-        SELF_SERVE,
-        seats,
-        amount,
-        now,
-        buyer,
-        purchase=purchase,
-        idempotency_key=idempotency_key,
-    )
-    order.payment_reference = payment_gateway().charge(
-        method, amount, f"{seats} GitLab Duo Pro seats on {subscription.name}"
-    )
-    _confirm(subscription, order, f"{seats} GitLab Duo Pro seats", now)
-    return order
+    return _sell_tier(terms, SELF_SERVE, AddOnTier.DUO_PRO, seats, [trial] if trial else [], method)
 
 
 def paid_add_on(subscription: Subscription, today: dt.date) -> AddOnPurchase | None:
@@ -228,7 +188,7 @@ def paid_add_on(subscription: Subscription, today: dt.date) -> AddOnPurchase | N
 def add_seats_quote(subscription: Subscription, seats: int, today: dt.date) -> int:
     purchase = paid_add_on(subscription, today)
     tier = purchase.tier if purchase else AddOnTier.DUO_PRO.value
-    return prorated(yearly_price(tier), seats, today, subscription.ends_on)
+    return _add_on_line(subscription, tier, seats, today).amount_cents
 
 
 def check_add_seats(subscription: Subscription, seats: int, today: dt.date) -> AddOnPurchase:
@@ -242,154 +202,96 @@ def check_add_seats(subscription: Subscription, seats: int, today: dt.date) -> A
     return purchase
 
 
-def add_seats(
-    subscription: Subscription,
-    seats: int,
-    payment_method: PaymentMethod | None,
-    now: dt.datetime,
-    buyer: Account | None,
-    *,
-    channel: str = SELF_SERVE,
-    idempotency_key: str | None = None,
+def add_seats(terms: OrderTerms, seats: int, payment_method: PaymentMethod | None) -> Order:
+    """R5: the customer's *Add seats* on the add-on the subscription has."""
+    return _add_seats(terms, seats, SELF_SERVE, payment_method)
+
+
+def _add_seats(
+    terms: OrderTerms, seats: int, channel: str, payment_method: PaymentMethod | None
 ) -> Order:
-    """R5: more seats of the add-on the subscription has, never above its own seat count."""
-    today = now.date()
+    """R5: more seats of the add-on the subscription has, never above its own seat count;
+    self-serve pays by card, sales invoices."""
+    subscription, today = terms.subscription, terms.today
     lock(subscription)
     purchase = check_add_seats(subscription, seats, today)
-    amount = add_seats_quote(subscription, seats, today)
     method = _check_payment_method(subscription, payment_method) if channel == SELF_SERVE else None
+    line = _add_on_line(subscription, purchase.tier, seats, today, "Additional ")
     purchase.quantity += seats
-    order = _record_order(
-        subscription,
-        OrderKind.ADD_ON_SEATS,
+    return place_order(
+        terms,
         channel,
+        OrderKind.ADD_ON_SEATS,
         seats,
-        amount,
-        now,
-        buyer,
+        (line,),
+        what=f"{seats} more {AddOnTier(purchase.tier).label} seats",
         purchase=purchase,
-        idempotency_key=idempotency_key,
+        pay_with=method,
     )
-    if method is not None:  # self-serve pays by card; sales invoices
-        order.payment_reference = payment_gateway().charge(
-            method, amount, f"{seats} more add-on seats on {subscription.name}"
-        )
-    _confirm(subscription, order, f"{seats} more {AddOnTier(purchase.tier).label} seats", now)
-    return order
 
 
 # -- sales ------------------------------------------------------------------------------------------
 
 
-def _check_sales(account: Account | None) -> None:
-    if account is None or account.role != Role.SALES:
+def _check_sales(terms: OrderTerms) -> Subscription:
+    """R3: only sales place these orders; the subscription, locked."""
+    if terms.placed_by is None or terms.placed_by.role != Role.SALES:
         raise Refused("Only sales can place this order.", rule="R3")
+    lock(terms.subscription)
+    return terms.subscription
 
 
-def sell_duo_enterprise(
-    subscription: Subscription,
-    seats: int,
-    now: dt.datetime,
-    seller: Account | None,
-    *,
-    idempotency_key: str | None = None,
-) -> Order:
+def sell_duo_enterprise(terms: OrderTerms, seats: int) -> Order:
     """R3: Duo Enterprise is sold by sales only; R6: it replaces Duo Pro from today."""
-    _check_sales(seller)
-    lock(subscription)
-    today = now.date()
+    subscription, today = _check_sales(terms), terms.today
     check_sellable(subscription, today)
     current = active_add_on(subscription, today)
     if current is not None and not current.trial and current.tier == AddOnTier.DUO_ENTERPRISE.value:
         raise Refused("This subscription already has GitLab Duo Enterprise: add seats instead.")
     _check_seats(subscription, seats)
-    amount = prorated(
-        yearly_price(AddOnTier.DUO_ENTERPRISE.value), seats, today, subscription.ends_on
-    )
-    for purchase in current_add_ons(subscription, today):
-        _end_on(purchase, today)  # R6: Enterprise replaces Pro (and any Duo trial)
-    purchase = _paid_add_on(subscription, AddOnTier.DUO_ENTERPRISE, seats, now)
-    order = _record_order(
-        subscription,
-        OrderKind.DUO_ENTERPRISE,
-        SALES,
-        seats,
-        amount,
-        now,
-        seller,
-        purchase=purchase,
-        idempotency_key=idempotency_key,
-    )
-    _confirm(subscription, order, f"{seats} GitLab Duo Enterprise seats", now)
-    return order
+    # R6: Enterprise replaces Pro (and any Duo trial)
+    ending = current_add_ons(subscription, today)
+    return _sell_tier(terms, SALES, AddOnTier.DUO_ENTERPRISE, seats, ending, None)
 
 
-def sell_add_on_seats(
-    subscription: Subscription,
-    seats: int,
-    now: dt.datetime,
-    seller: Account | None,
-    *,
-    idempotency_key: str | None = None,
-) -> Order:
+def sell_add_on_seats(terms: OrderTerms, seats: int) -> Order:
     """R5 through sales: more seats of the add-on the subscription has."""
-    _check_sales(seller)
-    return add_seats(
-        subscription, seats, None, now, seller, channel=SALES, idempotency_key=idempotency_key
-    )
+    _check_sales(terms)
+    return _add_seats(terms, seats, SALES, None)
 
 
-def sell_subscription_seats(
-    subscription: Subscription,
-    seats: int,
-    now: dt.datetime,
-    seller: Account | None,
-    *,
-    idempotency_key: str | None = None,
-) -> Order:
+def sell_subscription_seats(terms: OrderTerms, seats: int) -> Order:
     """More seats on the subscription itself (room for more add-on seats, R5)."""
-    _check_sales(seller)
-    lock(subscription)
-    today = now.date()
-    if not is_active(subscription, today):
+    subscription = _check_sales(terms)
+    if not is_active(subscription, terms.today):
         raise Refused("This subscription is not active: renew it first.")
     if seats < 1 or seats > MAX_SEATS:
         raise Refused("Enter a number of seats of at least 1.")
     plan = Plan(subscription.plan)
-    amount = (
-        0
-        if plan is Plan.FREE
-        else prorated(yearly_price(plan.value), seats, today, subscription.ends_on)
+    line = seats_line(
+        f"Additional {plan.label} subscription seats",
+        seats,
+        0 if plan is Plan.FREE else yearly_price(plan.value),
+        terms.today,
+        subscription.ends_on,
     )
     subscription.seats += seats
-    order = _record_order(
-        subscription,
-        OrderKind.SUBSCRIPTION_SEATS,
+    return place_order(
+        terms,
         SALES,
+        OrderKind.SUBSCRIPTION_SEATS,
         seats,
-        amount,
-        now,
-        seller,
-        idempotency_key=idempotency_key,
+        (line,),
+        what=f"{seats} more subscription seats",
     )
-    _confirm(subscription, order, f"{seats} more subscription seats", now)
-    return order
 
 
-def renew(
-    subscription: Subscription,
-    now: dt.datetime,
-    seller: Account | None,
-    *,
-    seats: int | None = None,
-    add_on_seats: int | None = None,
-    idempotency_key: str | None = None,
-) -> Order:
+def renew(terms: OrderTerms, *, seats: int | None = None, add_on_seats: int | None = None) -> Order:
     """The renewal sales order: a year more at ``seats`` (default: the seats now); the paid Duo
     add-on renews with it (at ``add_on_seats`` if given). The renewal itself is
-    ``portal.billing.renewals.renew``, the one the automatic renewal also makes."""
-    _check_sales(seller)
-    lock(subscription)
+    ``portal.billing.renewals.renew``, the one the automatic renewal also makes; its renewal
+    invoice is the order's (R7)."""
+    subscription = _check_sales(terms)
     if subscription.kind != SubscriptionKind.PAID:
         raise Refused("Only paid subscriptions are renewed.")
     seats = subscription.seats if seats is None else seats
@@ -399,68 +301,56 @@ def renew(
     quantity = add_on_seats if add_on_seats is not None else (renewing.quantity if renewing else 0)
     # R5 over the whole license: a license carries one seat count, so the add-ons still in
     # force (and the renewed one) must fit the renewed seats.
-    in_force = [p.quantity for p in current_add_ons(subscription, now.date())]
+    in_force = [p.quantity for p in current_add_ons(subscription, terms.today)]
     check_add_on_seats(
         max([*in_force, quantity if renewing else 0]),
         seats,
         advice=": renew with at least as many seats as the add-on has.",
     )
     renewal = renewal_for_a_year(subscription, seats)
-    invoice = renew_subscription(subscription, renewal, now, add_on_seats=quantity)
-    amount = invoice.total_cents
-    new_end = renewal.new_term.ends_on
-    order = _record_order(
-        subscription,
-        OrderKind.RENEWAL,
+    invoice = renew_subscription(subscription, renewal, terms.now, add_on_seats=quantity)
+    new_end = renewal.new_term.ends_on.isoformat()
+    return place_order(
+        terms,
         SALES,
+        OrderKind.RENEWAL,
         seats,
-        amount,
-        now,
-        seller,
-        note=f"renewed to {new_end.isoformat()}",
-        idempotency_key=idempotency_key,
+        invoice.line_items,
+        what=f"renewal until {new_end} ({seats} seats)",
+        invoice_kind=InvoiceKind.RENEWAL,
+        note=f"renewed to {new_end}",
     )
-    _confirm(subscription, order, f"renewal until {new_end.isoformat()} ({seats} seats)", now)
-    return order
 
 
-def extend_duo_trial(
-    subscription: Subscription,
-    days: int,
-    now: dt.datetime,
-    seller: Account | None,
-    note: str = "",
-    *,
-    idempotency_key: str | None = None,
-) -> Order:
+def extend_duo_trial(terms: OrderTerms, days: int, note: str = "") -> Order:
     """R23: sales extends a Duo trial, in progress or ended, with a $0 order (opportunity) on the
-    subscription; the instance receives it at its next sync (R13)."""
-    _check_sales(seller)
-    lock(subscription)
+    subscription; its invoice has one $0 line for the days added, and the instance receives the
+    extension at its next sync (R13)."""
+    subscription = _check_sales(terms)
     if days < 1 or days > 366:
         raise Refused("Extend a trial by 1 to 366 days.")
-    trial = extendable_trial(subscription, now.date())
+    trial = extendable_trial(subscription, terms.today)
     # An ended trial runs again from today: the days extend what the customer can still use.
-    trial.ends_on = max(trial.ends_on, now.date()) + dt.timedelta(days=days)
-    order = _record_order(
-        subscription,
-        OrderKind.TRIAL_EXTENSION,
-        SALES,
+    starts = max(trial.ends_on, terms.today)
+    trial.ends_on = starts + dt.timedelta(days=days)
+    label = AddOnTier(trial.tier).label
+    line = seats_line(
+        f"{label} trial extended by {days} days ($0 opportunity)",
         trial.quantity,
         0,
-        now,
-        seller,
+        starts,
+        trial.ends_on,
+    )
+    return place_order(
+        terms,
+        SALES,
+        OrderKind.TRIAL_EXTENSION,
+        trial.quantity,
+        (line,),
+        what=f"your {label} trial extended to {trial.ends_on.isoformat()}",
         purchase=trial,
         note=note or f"extended by {days} days",
-        idempotency_key=idempotency_key,
     )
-    _confirm(
-        subscription,
-        order,
-        f"your {AddOnTier(trial.tier).label} trial extended to {trial.ends_on.isoformat()}",
-        now,
-    )
-    return order
 
 
 def support_extend_trial(subscription: Subscription) -> None:

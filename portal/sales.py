@@ -15,7 +15,8 @@ from flask_login import current_user
 
 from portal import idempotency, purchases
 from portal.errors import Refused
-from portal.models import Order, OrderKind, Role, Subscription
+from portal.models import Order, OrderKind, Role
+from portal.orders import OrderTerms
 from portal.subscriptions import active_add_on, ended_duo_trial, find_subscription
 from portal.views import subscription_or_404
 from webcore.auth import roles_required
@@ -38,32 +39,20 @@ def _number(name: str) -> int:
     return number
 
 
-# Each takes the subscription and the order form's idempotency key.
-ORDERS: dict[str, Callable[[Subscription, str | None], Order]] = {
-    OrderKind.DUO_ENTERPRISE: lambda s, key: purchases.sell_duo_enterprise(
-        s, _number("seats"), app_clock().now(), current_user, idempotency_key=key
+# Each takes the order's terms: the subscription, the seller, now, the form's idempotency key.
+ORDERS: dict[str, Callable[[OrderTerms], Order]] = {
+    OrderKind.DUO_ENTERPRISE: lambda terms: purchases.sell_duo_enterprise(terms, _number("seats")),
+    OrderKind.ADD_ON_SEATS: lambda terms: purchases.sell_add_on_seats(terms, _number("seats")),
+    OrderKind.SUBSCRIPTION_SEATS: lambda terms: purchases.sell_subscription_seats(
+        terms, _number("seats")
     ),
-    OrderKind.ADD_ON_SEATS: lambda s, key: purchases.sell_add_on_seats(
-        s, _number("seats"), app_clock().now(), current_user, idempotency_key=key
-    ),
-    OrderKind.SUBSCRIPTION_SEATS: lambda s, key: purchases.sell_subscription_seats(
-        s, _number("seats"), app_clock().now(), current_user, idempotency_key=key
-    ),
-    OrderKind.RENEWAL: lambda s, key: purchases.renew(
-        s,
-        app_clock().now(),
-        current_user,
+    OrderKind.RENEWAL: lambda terms: purchases.renew(
+        terms,
         seats=_number("seats"),
         add_on_seats=_number("add_on_seats") if request.form.get("add_on_seats") else None,
-        idempotency_key=key,
     ),
-    OrderKind.TRIAL_EXTENSION: lambda s, key: purchases.extend_duo_trial(
-        s,
-        _number("days"),
-        app_clock().now(),
-        current_user,
-        request.form.get("note", ""),
-        idempotency_key=key,
+    OrderKind.TRIAL_EXTENSION: lambda terms: purchases.extend_duo_trial(
+        terms, _number("days"), request.form.get("note", "")
     ),
 }
 
@@ -106,6 +95,18 @@ def place_order(name: str) -> ResponseReturnValue:
         if place is None:
             raise Refused("Choose a kind of order.", code="unknown_order_kind")
         key = idempotency.idempotency_key(request.form.get(idempotency.FORM_FIELD))
-        order = idempotency.place_once(found, key, kind, lambda k: place(found, k))
+        order = idempotency.place_once(
+            found,
+            key,
+            kind,
+            lambda k: place(
+                OrderTerms(
+                    subscription=found,
+                    placed_by=current_user,
+                    now=app_clock().now(),
+                    idempotency_key=k,
+                )
+            ),
+        )
     flash(f"Order #{order.id} placed: {OrderKind.LABELS[order.kind]}.", "success")
     return redirect(url_for(".subscription", name=found.name))

@@ -1,5 +1,6 @@
-"""Invoices kept and sent: the policy's invoices stored with their line items and mailed, order
-amendments accepted (R34), and the new license a billing change sends the contact.
+"""Invoices kept and sent: the policy's invoices stored with their line items and mailed, the
+invoice of every order (R7), order amendments accepted (R34), and the new license a billing
+change sends the contact.
 
 Operations flush, never commit; the jobs and routes commit.
 """
@@ -15,7 +16,15 @@ from portal.billing.policy.reviews import ChargeEvent, ChargeState, next_charge_
 from portal.errors import Refused
 from portal.licensing import notify_license_change
 from portal.mail import queue_mail
-from portal.models import Invoice, InvoiceLine, InvoiceState, SeatReview, Subscription, db
+from portal.models import (
+    Invoice,
+    InvoiceLine,
+    InvoiceState,
+    Order,
+    SeatReview,
+    Subscription,
+    db,
+)
 from portal.pricing import format_money
 from protocol.license import LicenseType
 
@@ -27,8 +36,26 @@ def store_invoice(
     *,
     state: str = InvoiceState.INVOICED,
     review: SeatReview | None = None,
+    note: str | None = None,
 ) -> Invoice:
     """Keep an invoice of the policy with its line items, and mail it (or its amendment)."""
+    row = record_invoice(subscription, invoice, now, state=state, review=review, note=note)
+    _mail_invoice(subscription, row, invoice)
+    return row
+
+
+def record_invoice(
+    subscription: Subscription,
+    invoice: policy.Invoice,
+    now: dt.datetime,
+    *,
+    state: str = InvoiceState.INVOICED,
+    review: SeatReview | None = None,
+    order: Order | None = None,
+    note: str | None = None,
+) -> Invoice:
+    """Keep an invoice of the policy with its line items; the caller mails it (R7). An order's
+    invoice (``order``) goes out with the order's confirmation (``portal.orders``)."""
     row = Invoice(
         subscription_id=subscription.id,
         kind=invoice.kind.value,
@@ -38,13 +65,10 @@ def store_invoice(
         total_cents=invoice.total_cents,
         seat_review_id=review.id if review else None,
         invoiced_at=now if state == InvoiceState.INVOICED else None,
-    )
-    db.session.add(row)
-    db.session.flush()
-    for position, item in enumerate(invoice.line_items, start=1):
-        db.session.add(
+        order=order,
+        note=note,
+        lines=[
             InvoiceLine(
-                invoice_id=row.id,
                 position=position,
                 description=item.description,
                 seats=item.seats,
@@ -55,18 +79,27 @@ def store_invoice(
                 basis_days=item.basis_days,
                 amount_cents=item.amount_cents,
             )
-        )
+            for position, item in enumerate(invoice.line_items, start=1)
+        ],
+    )
+    db.session.add(row)
     db.session.flush()
-    _mail_invoice(subscription, row, invoice)
     return row
 
 
-def _mail_invoice(subscription: Subscription, row: Invoice, invoice: policy.Invoice) -> None:
+def invoice_text(row: Invoice) -> str:
+    """An invoice as a mail says it: each line with the period it covers, the total, the note."""
     lines = "\n".join(
-        f"- {item.description}: {item.seats} x {format_money(item.unit_price_cents)} x "
-        f"{item.proration_label} = {format_money(item.amount_cents)}"
-        for item in invoice.line_items
+        f"- {line.description} ({line.period_starts_on} .. {line.last_day}): {line.seats} x "
+        f"{format_money(line.unit_price_cents)} x {line.proration_label} = "
+        f"{format_money(line.amount_cents)}"
+        for line in row.lines
     )
+    note = f"\n\n{row.note}" if row.note else ""
+    return f"{lines}\n\nTotal: {format_money(row.total_cents)}{note}"
+
+
+def _mail_invoice(subscription: Subscription, row: Invoice, invoice: policy.Invoice) -> None:
     if row.state == InvoiceState.AMENDMENT_SENT:
         subject = f"Order amendment for {subscription.name}: {invoice.kind.label}"
         intro = (
@@ -76,11 +109,9 @@ def _mail_invoice(subscription: Subscription, row: Invoice, invoice: policy.Invo
         kind = "order_amendment"
     else:
         subject = f"Invoice {row.number} for {subscription.name}: {invoice.kind.label}"
-        intro = f"Invoice {row.number}, issued {invoice.issued_on}."
+        intro = f"Invoice {row.number}, issued {row.issued_on}."
         kind = "invoice"
-    queue_mail(
-        kind, subscription, subject, f"{intro}\n\n{lines}\n\nTotal: {format_money(row.total_cents)}"
-    )
+    queue_mail(kind, subscription, subject, f"{intro}\n\n{invoice_text(row)}")
 
 
 def accept_amendment(invoice: Invoice, now: dt.datetime) -> Invoice:

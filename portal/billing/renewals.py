@@ -45,7 +45,7 @@ from portal.billing.reviews import (
     review_due_years,
     subscription_term,
 )
-from portal.billing.usage import active_users_at_end, current_term
+from portal.billing.usage import active_count_at_end, current_term
 from portal.errors import Refused
 from portal.models import AddOnPurchase, Invoice, Subscription, db
 from portal.pricing import yearly_price
@@ -238,9 +238,10 @@ def renew_or_end(subscription: Subscription, now: dt.datetime) -> Invoice | None
     notice = subscription.cancellation_notified_on
     if notice is None and not subscription.auto_renew:
         notice = term.starts_on  # renewal turned off at purchase: notice long given
+    active = active_count_at_end(subscription, term)
     decision = decide_renewal(
         renews_on=term.ends_on,
-        active_users=active_users_at_end(subscription),
+        active_users=active.users,
         cancellation_notified_on=notice,
     )
     if isinstance(decision, Cancellation):
@@ -249,7 +250,7 @@ def renew_or_end(subscription: Subscription, now: dt.datetime) -> Invoice | None
         final = final_review_invoice(subscription.name, decision, annual)
         return store_invoice(subscription, final, now) if final else None
     invoice = renew(subscription, decision, now, annual=annual)
-    row = store_invoice(subscription, invoice, now)
+    row = store_invoice(subscription, invoice, now, note=active.statement)
     send_new_license(
         subscription,
         now,

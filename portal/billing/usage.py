@@ -122,14 +122,47 @@ def check_in_periods(subscription: Subscription) -> list[tuple[str, Period]]:
     return periods
 
 
-def active_users_at_end(subscription: Subscription) -> int:
-    """R36: the active user count on the term's last day (else a check-in, else the seats)."""
-    term = current_term(subscription)
-    usage = usage_history(subscription, term.last_day, term.ends_on)
-    active = active_users_on(term.last_day, usage)
+@dataclass(frozen=True)
+class ActiveCount:
+    """The active user count a renewal uses (R36), and where it came from, in the words the
+    renewal invoice prints."""
+
+    users: int
+    statement: str
+
+
+def active_count_at_end(subscription: Subscription, term: Period | None = None) -> ActiveCount:
+    """R36: the billable users the instance reported for the term's last day.
+
+    When no count was reported for that day, the last count received before it is used (R33),
+    else the maximum of a sales check-in for a period ending with the term (R32), else the
+    licensed seats; the statement says which figure was used and why.
+    """
+    term = term or current_term(subscription)
+    last_day = term.last_day
+    usage = usage_history(subscription, last_day, term.ends_on)
+    active = active_users_on(last_day, usage)
     if active is not None:
-        return active
+        day = max(count.day for count in usage if count.day <= last_day)
+        if day == last_day:
+            return ActiveCount(
+                active, f"Active users on {last_day}, the last day of the term: {active}."
+            )
+        return ActiveCount(
+            active,
+            f"No usage reported on {last_day}; used the last count received, {day}: "
+            f"{active} users.",
+        )
     reported = [c for c in check_ins_of(subscription, term) if c.period_ends_on == term.ends_on]
     if reported:
-        return reported[-1].reported_maximum
-    return subscription.seats
+        check_in = reported[-1]
+        return ActiveCount(
+            check_in.reported_maximum,
+            f"No usage reported on {last_day}; used the maximum reported at the sales check-in "
+            f"for {check_in.period_starts_on} .. {last_day}: {check_in.reported_maximum} users.",
+        )
+    return ActiveCount(
+        subscription.seats,
+        f"No usage reported on {last_day} or before it, and no sales check-in; used the "
+        f"licensed seats: {subscription.seats} users.",
+    )

@@ -146,6 +146,7 @@ def _suggest(url: str, token: str) -> int:
 
 
 def test_r28_quantity_drop_at_renewal_removes_seats_in_order(pair: Pair) -> None:
+    from portal.orders import OrderTerms
     from portal.purchases import buy_duo_pro, renew
 
     today = pair.now().date()
@@ -166,7 +167,8 @@ def test_r28_quantity_drop_at_renewal_removes_seats_in_order(pair: Pair) -> None
         from portal.models import PaymentMethod
 
         buyer = portal_db.session.get(Account, customer_id)
-        buy_duo_pro(sub, 10, portal_db.session.get(PaymentMethod, card), now, buyer)
+        terms = OrderTerms(subscription=sub, placed_by=buyer, now=now)
+        buy_duo_pro(terms, 10, portal_db.session.get(PaymentMethod, card))
 
     pair.on_portal(buy, name)
     assert sync_now(pair.admin) == {"success": True}  # the manual sync brings the purchase
@@ -187,7 +189,12 @@ def test_r28_quantity_drop_at_renewal_removes_seats_in_order(pair: Pair) -> None
         assert _suggest(pair.instance_url, tokens[n]) == 200
     # Sales renews with 3 Duo seats: from the new term, 6 of the 9 seats must go.
     pair.on_portal(
-        lambda sub, now: renew(sub, now, portal_db.session.get(Account, sales_id), add_on_seats=3),
+        lambda sub, now: renew(
+            OrderTerms(
+                subscription=sub, placed_by=portal_db.session.get(Account, sales_id), now=now
+            ),
+            add_on_seats=3,
+        ),
         name,
     )
     pair.travel(pair.slot(term_end) - dt.timedelta(minutes=1))

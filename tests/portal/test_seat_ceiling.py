@@ -14,6 +14,7 @@ from flask import Flask
 from portal import purchases
 from portal.errors import Refused
 from portal.models import Account, PaymentMethod, Subscription, db
+from portal.orders import OrderTerms
 from portal.subscriptions import (
     ADD_ON_SEATS_EXCEED,
     check_add_on_seats,
@@ -44,17 +45,24 @@ def test_fit_add_on_seats_never_above_the_renewed_seats() -> None:
 # (subscription, customer, their card, sales, now): one order above the ceiling of 20 seats.
 Order = Callable[[Subscription, Account, PaymentMethod, Account, Any], object]
 
+
+def _by(subscription: Subscription, account: Account, at: Any) -> OrderTerms:
+    return OrderTerms(subscription=subscription, placed_by=account, now=at)
+
+
 ORDERS: dict[str, Order] = {
-    "buy Duo Pro": lambda s, buyer, card, seller, at: purchases.buy_duo_pro(s, 21, card, at, buyer),
-    "add seats": lambda s, buyer, card, seller, at: purchases.add_seats(s, 6, card, at, buyer),
+    "buy Duo Pro": lambda s, buyer, card, seller, at: purchases.buy_duo_pro(
+        _by(s, buyer, at), 21, card
+    ),
+    "add seats": lambda s, buyer, card, seller, at: purchases.add_seats(_by(s, buyer, at), 6, card),
     "sell Duo Enterprise": lambda s, buyer, card, seller, at: purchases.sell_duo_enterprise(
-        s, 21, at, seller
+        _by(s, seller, at), 21
     ),
     "sell add-on seats": lambda s, buyer, card, seller, at: purchases.sell_add_on_seats(
-        s, 6, at, seller
+        _by(s, seller, at), 6
     ),
     "renew below the add-on": lambda s, buyer, card, seller, at: purchases.renew(
-        s, at, seller, seats=14
+        _by(s, seller, at), seats=14
     ),
 }
 
@@ -76,7 +84,7 @@ def test_every_order_above_the_ceiling_is_refused_by_the_one_r5_check(
         assert card is not None
         at = now(portal_app)
         if order in ("add seats", "sell add-on seats", "renew below the add-on"):
-            purchases.buy_duo_pro(subscription, 15, card, at, buyer)
+            purchases.buy_duo_pro(_by(subscription, buyer, at), 15, card)
         with pytest.raises(Refused) as caught:
             ORDERS[order](subscription, buyer, card, seller, at)
         db.session.rollback()

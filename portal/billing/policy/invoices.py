@@ -65,6 +65,7 @@ class InvoiceKind(enum.StrEnum):
     QUARTERLY_SEAT_REVIEW = "quarterly_seat_review"  # R34
     RENEWAL = "renewal"  # R35 (overage of the prior term) and R36 (the renewed seats)
     ANNUAL_SEAT_REVIEW = "annual_seat_review"  # R35 for a term that ends without renewal
+    ORDER = "order"  # a purchase, Add seats or a sales order (R7)
 
     @property
     def label(self) -> str:
@@ -72,6 +73,7 @@ class InvoiceKind(enum.StrEnum):
             InvoiceKind.QUARTERLY_SEAT_REVIEW: "Quarterly seat review",
             InvoiceKind.RENEWAL: "Renewal",
             InvoiceKind.ANNUAL_SEAT_REVIEW: "Annual seat review",
+            InvoiceKind.ORDER: "Order",
         }[self]
 
 

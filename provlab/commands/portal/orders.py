@@ -73,6 +73,7 @@ def _place_self_serve(
 ) -> Any:
     """The order of a self-serve purchase, paid by the customer's card ``last4``, placed once."""
     from portal.idempotency import place_once
+    from portal.orders import OrderTerms
 
     found = subscription_named(subscription)
     return place_once(
@@ -80,7 +81,11 @@ def _place_self_serve(
         _idempotency_key(key),
         kind,
         lambda k: purchase(
-            found, seats, _card(found, last4), portal_now(), found.customer, idempotency_key=k
+            OrderTerms(
+                subscription=found, placed_by=found.customer, now=portal_now(), idempotency_key=k
+            ),
+            seats,
+            _card(found, last4),
         ),
     )
 
@@ -150,19 +155,19 @@ def order(
     """A sales order: Duo Enterprise (R3, R6), seats, renewal, or a $0 trial extension (R23)."""
     from portal import purchases
     from portal.idempotency import place_once
+    from portal.orders import OrderTerms
 
     def action(app: Flask) -> tuple[Any, str]:
         found, by, now = subscription_named(subscription), account_of(seller, "sales"), portal_now()
 
         def place(k: str | None) -> Any:
+            terms = OrderTerms(subscription=found, placed_by=by, now=now, idempotency_key=k)
             if kind == "trial_extension":
                 if days is None:
                     raise Refused("--days is required for a trial extension.")
-                return purchases.extend_duo_trial(found, days, now, by, note, idempotency_key=k)
+                return purchases.extend_duo_trial(terms, days, note)
             if kind == "renewal":
-                return purchases.renew(
-                    found, now, by, seats=seats, add_on_seats=add_on_seats, idempotency_key=k
-                )
+                return purchases.renew(terms, seats=seats, add_on_seats=add_on_seats)
             if seats is None:
                 raise Refused("--seats is required.")
             sell = {
@@ -170,7 +175,7 @@ def order(
                 "add_on_seats": purchases.sell_add_on_seats,
                 "subscription_seats": purchases.sell_subscription_seats,
             }[kind]
-            return sell(found, seats, now, by, idempotency_key=k)
+            return sell(terms, seats)
 
         placed = place_once(found, _idempotency_key(key), kind, place)
         return order_row(placed), f"order #{placed.id}: {kind}, {placed.amount_cents} cents"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.licensing import ensure_activation_code, license_file_for
 from portal.models import Account, Subscription
+from portal.orders import OrderTerms
 from portal.subscriptions import find_subscription
 from provlab.scenario.drivers.party import PartyDriver
 from provlab.scenario.vocabulary import NotInSetup
@@ -45,6 +46,14 @@ class PortalDriver(PartyDriver):
         """A sales person's unit of work on one subscription: (subscription, seller, now)."""
         with self.transaction():
             yield self.subscription(name), self.seller(), self.now()
+
+    @contextmanager
+    def sales_order(self, name: str) -> Iterator[OrderTerms]:
+        """A sales order's unit of work on one subscription: its terms (the seller, now)."""
+        with self.transaction():
+            yield OrderTerms(
+                subscription=self.subscription(name), placed_by=self.seller(), now=self.now()
+            )
 
     # -- what the customer takes from the portal to the instance ----------------------------------
 

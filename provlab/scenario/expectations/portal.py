@@ -57,7 +57,9 @@ def expect_portal_add_on(context: StepContext, args: Any) -> None:
 @expectation("mail", "mail: {to: contact@customer.test, subject_contains: trial, count: 1}")
 def expect_mail(context: StepContext, args: Any) -> None:
     """Mail the portal queued or sent (R7): how many match."""
-    fields = context.mapping(args, set(), {"to", "subject_contains", "count", "kind"})
+    fields = context.mapping(
+        args, set(), {"to", "subject_contains", "body_contains", "count", "kind"}
+    )
     with context.portal.reading() as session:
         query = sa.select(MailMessage)
         if "to" in fields:
@@ -69,6 +71,8 @@ def expect_mail(context: StepContext, args: Any) -> None:
             mails = [
                 m for m in mails if str(fields["subject_contains"]).lower() in m.subject.lower()
             ]
+        if "body_contains" in fields:
+            mails = [m for m in mails if str(fields["body_contains"]) in m.body]
         count = int(fields.get("count", 1))
         if len(mails) != count:
             context.fail(
@@ -93,7 +97,9 @@ def _invoice_line_text(line: Any) -> str:
     'lines: ["12 x $348.00 x 275/365 = $3,146.30"]}]}',
 )
 def expect_invoices(context: StepContext, args: Any) -> None:
-    """Exactly these invoices of a subscription, oldest first (R34-R36), to the cent."""
+    """Exactly these invoices of a subscription, oldest first (R7, R34-R36), to the cent: each
+    line as ``seats x price x proration = amount``, the period each covers (first .. last day),
+    and the invoice's note (the active user count a renewal used, R36)."""
     fields = context.mapping(args, {"subscription", "exactly"})
     if not isinstance(fields["exactly"], list):
         context.malformed("exactly is a list of invoices")
@@ -112,19 +118,21 @@ def expect_invoices(context: StepContext, args: Any) -> None:
                 "state": row.state,
                 "total_cents": row.total_cents,
                 "lines": [_invoice_line_text(line) for line in row.lines],
+                "periods": [f"{line.period_starts_on} .. {line.last_day}" for line in row.lines],
+                "note": row.note or "",
             }
             for row in rows
         ]
     if len(actual) != len(fields["exactly"]):
         context.fail(f"{len(actual)} invoice(s), expected {len(fields['exactly'])}: {actual}")
-    allowed = {"issued_on", "kind", "state", "total_cents", "lines"}
+    allowed = {"issued_on", "kind", "state", "total_cents", "lines", "periods", "note"}
     for index, (found, wanted) in enumerate(zip(actual, fields["exactly"], strict=True)):
         if not isinstance(wanted, dict) or set(wanted) - allowed:
             context.malformed(f"an invoice takes {', '.join(sorted(allowed))}")
         for key, value in wanted.items():
             expected = (
                 [str(v) for v in value]
-                if key == "lines"
+                if key in ("lines", "periods")
                 else str(value)
                 if key == "issued_on"
                 else value

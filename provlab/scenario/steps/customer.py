@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from portal.orders import OrderTerms
 from portal.purchases import add_seats as buy_more_seats
 from portal.purchases import buy_duo_pro as buy_duo_pro_seats
 from portal.setup import add_payment_method
@@ -70,4 +71,5 @@ def _purchase(context: StepContext, args: Any, purchase: Callable[..., Any]) -> 
             last4 = "0002" if fields.get("card") == "declined" else "4242"
             method = add_payment_method(buyer, "Visa", last4)
             subscription = portal.subscription(fields["subscription"])
-            purchase(subscription, int(fields["seats"]), method, portal.now(), buyer)
+            terms = OrderTerms(subscription=subscription, placed_by=buyer, now=portal.now())
+            purchase(terms, int(fields["seats"]), method)

@@ -16,11 +16,9 @@ from provlab.scenario.vocabulary import StepContext, action
 def renew(context: StepContext, args: Any) -> None:
     """Sales renews the subscription for a year, optionally with a new add-on quantity."""
     fields = context.mapping(args, {"subscription"}, {"seats", "add_on_seats"})
-    with context.portal.as_sales(str(fields["subscription"])) as (subscription, seller, now):
+    with context.portal.sales_order(str(fields["subscription"])) as terms:
         renew_subscription(
-            subscription,
-            now,
-            seller,
+            terms,
             seats=fields.get("seats"),
             add_on_seats=fields.get("add_on_seats"),
         )
@@ -30,8 +28,8 @@ def renew(context: StepContext, args: Any) -> None:
 def sell_duo_enterprise_seats(context: StepContext, args: Any) -> None:
     """Sales books a GitLab Duo Enterprise order (never self-serve, R3); it replaces Duo Pro (R6)."""
     fields = context.mapping(args, {"subscription", "seats"})
-    with context.portal.as_sales(str(fields["subscription"])) as (subscription, seller, now):
-        sell_duo_enterprise(subscription, int(fields["seats"]), now, seller)
+    with context.portal.sales_order(str(fields["subscription"])) as terms:
+        sell_duo_enterprise(terms, int(fields["seats"]))
 
 
 @action("extend_trial", "- extend_trial: {subscription: A-S00000001, days: 30, by: sales}")
@@ -44,5 +42,5 @@ def extend_trial(context: StepContext, args: Any) -> None:
             with portal.transaction():
                 support_tries_extending_trial(portal.subscription(fields["subscription"]))
         else:
-            with portal.as_sales(str(fields["subscription"])) as (subscription, seller, now):
-                extend_duo_trial(subscription, int(fields.get("days", 30)), now, seller)
+            with portal.sales_order(str(fields["subscription"])) as terms:
+                extend_duo_trial(terms, int(fields.get("days", 30)))
