@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from portal.errors import Refused
 from portal.gitlab_com.models import NamespaceLink
-from portal.models import Account, Order, PaymentMethod, Subscription, db
-from portal.payments import payment_gateway
-from portal.pricing import format_money, prorated, yearly_price
+from portal.models import Account, PaymentMethod, Subscription, db
+from portal.orders import SELF_SERVE, OrderTerms, place_order, seats_line
+from portal.pricing import yearly_price
 from portal.subscriptions import create_subscription, is_active
 from protocol.license import Plan
 
@@ -84,22 +84,18 @@ def buy_namespace_subscription(
     _check_group(namespace_id, namespace_path)
     today = now.date()
     subscription = create_subscription(customer, plan=plan, seats=seats, starts_on=today, now=now)
-    amount = prorated(yearly_price(plan), seats, today, subscription.ends_on)
-    order = Order(
-        subscription_id=subscription.id,
-        kind=ORDER_KIND,
-        channel="self_serve",
-        quantity=seats,
-        amount_cents=amount,
-        placed_by_id=customer.id,
-        created_at=now,
+    label = Plan(plan).label
+    line = seats_line(
+        f"{label} for {namespace_path}", seats, yearly_price(plan), today, subscription.ends_on
     )
-    db.session.add(order)
-    db.session.flush()
-    order.payment_reference = payment_gateway().charge(
-        payment_method,
-        amount,
-        f"{Plan(plan).label} for {namespace_path}: {seats} seats ({format_money(amount)})",
+    place_order(
+        OrderTerms(subscription=subscription, placed_by=customer, now=now),
+        SELF_SERVE,
+        ORDER_KIND,
+        seats,
+        (line,),
+        what=f"{label} for {namespace_path}: {seats} seats",
+        pay_with=payment_method,
     )
     link_namespace(subscription, namespace_id, namespace_path, now)
     return subscription

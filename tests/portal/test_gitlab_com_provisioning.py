@@ -14,6 +14,7 @@ from portal.gitlab_com.client import SESSION_HOOK
 from portal.gitlab_com.namespaces import buy_namespace_subscription
 from portal.gitlab_com.provisioning import failed_pushes, pending_push
 from portal.models import Account, PaymentMethod, db
+from portal.orders import OrderTerms
 from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
 from tests.portal.gitlab_com_pair import Pair
@@ -54,7 +55,8 @@ def test_buying_duo_pro_for_a_linked_subscription_reaches_the_group_r3(pair: Pai
         buyer = db.session.get(Account, customer)
         assert buyer is not None
         now = app_clock(pair.portal).now()
-        buy_duo_pro(subscription, 4, db.session.get(PaymentMethod, card), now, buyer)
+        terms = OrderTerms(subscription=subscription, placed_by=buyer, now=now)
+        buy_duo_pro(terms, 4, db.session.get(PaymentMethod, card))
         db.session.commit()
     pair.run_jobs()
     with pair.gitlab_com.app_context():

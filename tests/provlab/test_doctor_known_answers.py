@@ -279,7 +279,12 @@ def test_evidence_carries_when_sales_extended_the_trial(portal_app: Flask) -> No
         subscription = find_subscription(name)
         assert subscription is not None
         now = app_clock(portal_app).now()
-        extend_duo_trial(OrderTerms(subscription, db.session.get(Account, seller), now), 10)
+        extend_duo_trial(
+            OrderTerms(
+                subscription=subscription, placed_by=db.session.get(Account, seller), now=now
+            ),
+            10,
+        )
     (trial,) = portal_evidence(portal_app, name).trials
     assert trial.ends_on == dt.date(2026, 5, 13)  # from today, 2026-05-03, + 10 days
     assert trial.extended_at == dt.datetime(2026, 5, 3, 6, 0, tzinfo=dt.UTC)
