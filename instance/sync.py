@@ -40,7 +40,7 @@ from instance.add_ons import (
 )
 from instance.billable_history import max_historical_users, record_billable_users
 from instance.identity import identity, instance_key
-from instance.licenses import LicenseError, current_license, pinned_portal_keys, store_license
+from instance.licenses import LicenseError, current_license, pinned_portal_keys, replace_license
 from instance.models import BillableUserCount, Job, License, SyncStatus, db
 from instance.portal_client import (
     ADMIN_MESSAGES,
@@ -52,7 +52,7 @@ from instance.portal_client import (
 )
 from protocol.activation_code import validate_activation_code
 from protocol.errors import LocalProtocolError, ProtocolError
-from protocol.license import AddOnTier, LicenseType, verify_license
+from protocol.license import AddOnTier, LicenseType, Plan, verify_license
 from protocol.license import License as LicenseDocument
 from protocol.messages import ActivationRequest, AddOnUsage, DailyUsage, SyncRequest
 from webcore.clock import app_clock
@@ -137,7 +137,7 @@ def _install(
     if current is not None and document.issued_at < current.issued_at:
         log.info("an older license answer was not installed: a newer one is current")
         return Outcome(current, ())
-    row = store_license(document, token, now, activated=activated)
+    row = replace_license(current, document, token, now, activated=activated)
     provisioned = provision_add_ons(document, now)
     if provisioned.removed_usernames:
         log.info("overage removal took the seats of %d users", len(provisioned.removed_usernames))
@@ -177,12 +177,15 @@ def activate(app: Flask, code: str, now: dt.datetime) -> Outcome:
     return _install(document, answer.license_token, now, activated=True)
 
 
-def build_sync_request(app: Flask, now: dt.datetime) -> SyncRequest | None:
-    """The Seat Link report (R32); None without an online cloud license."""
-    row = current_license()
+def build_sync_request(
+    app: Flask, now: dt.datetime, row: License | None = None
+) -> SyncRequest | None:
+    """The Seat Link report (R32); None without an online cloud license. ``row`` is the current
+    license when the caller has just read it."""
+    row = current_license() if row is None else row
     if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
         return None
-    billable = record_billable_users(now).count_now
+    billable = record_billable_users(now, Plan(row.plan)).count_now
     usage: tuple[AddOnUsage, ...] = ()
     purchase = duo_purchase()
     if purchase is not None:
@@ -215,11 +218,11 @@ NOT_CLOUD_LICENSED = (
 )
 
 
-def synchronize(app: Flask, now: dt.datetime) -> Outcome:
+def synchronize(app: Flask, now: dt.datetime, row: License | None = None) -> Outcome:
     """Send the Seat Link report now and install the license that comes back (R13, R14).
     Commits the report's preparation before calling the portal; the install is left for the
-    caller to commit."""
-    request = build_sync_request(app, now)
+    caller to commit. ``row`` is the current license when the caller has just read it."""
+    request = build_sync_request(app, now, row)
     if request is None:
         raise SyncFailed("not_cloud_licensed", NOT_CLOUD_LICENSED)
     client = _client(app)
@@ -258,7 +261,7 @@ def run_scheduled_sync(context: JobContext) -> None:
         log.info("daily sync at %s: no cloud license, nothing to sync", context.now.isoformat())
         return
     try:
-        synchronize(context.app, context.now)
+        synchronize(context.app, context.now, row)
     except SyncFailed as exc:
         raise RuntimeError(exc.message) from None
 

@@ -142,10 +142,10 @@ class JobScheduler:
     def ensure(self, name: str, at: dt.datetime, *, key: str | None = None) -> None:
         """Schedule ``name`` at ``at`` unless it is already scheduled (periodic jobs)."""
         key = key or name
-        existing = self.db.session.execute(
-            sa.select(self.model).filter_by(key=key)
+        due = self.db.session.execute(
+            sa.select(self.model.next_run_at).filter_by(key=key)  # a column: no row to load
         ).scalar_one_or_none()
-        if existing is None or existing.next_run_at is None:
+        if due is None:  # no such job, or parked
             self.schedule(name, at, key=key)
 
     def cancel(self, key: str) -> None:
