@@ -55,6 +55,7 @@ from protocol.errors import LocalProtocolError, ProtocolError
 from protocol.license import AddOnTier, LicenseType, Plan, verify_license
 from protocol.license import License as LicenseDocument
 from protocol.messages import ActivationRequest, AddOnUsage, DailyUsage, SyncRequest
+from protocol.signing import KeySet
 from webcore.clock import app_clock
 from webcore.errors import Refusal
 from webcore.job_declarations import JobContext
@@ -98,10 +99,11 @@ def _client(app: Flask) -> PortalClient:
         raise SyncFailed(exc.code, exc.admin_message) from None
 
 
-def _verified_license(token: str, instance_id: str) -> LicenseDocument:
-    """The license in an answer: signed by a pinned key, online cloud, bound to us."""
+def _verified_license(token: str, instance_id: str, keys: KeySet) -> LicenseDocument:
+    """The license in an answer: signed by a pinned key (``keys``, the client's), online cloud,
+    bound to us."""
     try:
-        document = verify_license(token, pinned_portal_keys())
+        document = verify_license(token, keys)
     except ProtocolError:
         raise SyncFailed(INVALID_ANSWER, ADMIN_MESSAGES[INVALID_ANSWER]) from None
     if document.license_type is not LicenseType.ONLINE_CLOUD or document.instance_id != instance_id:
@@ -173,7 +175,7 @@ def activate(app: Flask, code: str, now: dt.datetime) -> Outcome:
             answer = client.activate(request)
     except PortalError as exc:
         raise SyncFailed(exc.code, exc.admin_message) from None
-    document = _verified_license(answer.license_token, request.instance_id)
+    document = _verified_license(answer.license_token, request.instance_id, client.pinned_keys)
     return _install(document, answer.license_token, now, activated=True)
 
 
@@ -234,7 +236,7 @@ def synchronize(app: Flask, now: dt.datetime, row: License | None = None) -> Out
         if exc.detail and exc.code == "connectivity":
             message = f"{message}. {exc.detail}"
         raise SyncFailed(exc.code, message) from None
-    document = _verified_license(answer.license_token, request.instance_id)
+    document = _verified_license(answer.license_token, request.instance_id, client.pinned_keys)
     return _install(document, answer.license_token, now, activated=False)
 
 
