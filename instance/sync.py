@@ -195,12 +195,12 @@ def build_sync_request(
         usage = (AddOnUsage(AddOnTier(purchase.tier), purchased, assigned_count(purchase)),)
     since = max(row.starts_on, now.date() - dt.timedelta(days=DAILY_USAGE_DAYS - 1))
     daily = tuple(
-        DailyUsage(day=record.day, billable_users=record.count)
-        for record in db.session.execute(
-            sa.select(BillableUserCount)
+        DailyUsage(day=day, billable_users=count)
+        for day, count in db.session.execute(  # columns, not rows: a month of them every day
+            sa.select(BillableUserCount.day, BillableUserCount.count)
             .where(BillableUserCount.day >= since)
             .order_by(BillableUserCount.day)
-        ).scalars()
+        ).tuples()
     )
     return SyncRequest(
         instance_id=identity().instance_id,

@@ -15,6 +15,8 @@ Rules of this module:
   ``webcore.outbound.outside_transaction``: that commits its work so far and holds nothing during
   the call (on SQLite a held transaction is the write lock, which would stop every request);
   what it writes afterwards commits with the bookkeeping. The lease alone keeps other workers off.
+- ``run_due`` leases the next due job in the transaction that records the previous run (its
+  lease holds once that commits; a run that fails or is lost claims afresh).
 - The lease runs on the real clock (``lease``, default 15 minutes), never the app's simulated
   one: it only bounds how long a crashed worker keeps a job. A handler must finish well within.
 - The handler returns when it should run next (periodic work) or ``None`` (one-off: the row goes).
@@ -34,7 +36,6 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +45,8 @@ from sqlalchemy.exc import IntegrityError
 
 from protocol.clock import Clock, RealClock
 from webcore.job_declarations import (
+    Claim,
+    Due,
     JobContext,
     JobRegistry,
     JobRun,
@@ -58,27 +61,6 @@ MAX_RUNS_PER_CALL = 100_000
 # How long a claimed job stays off other workers; far above any handler's run (the portal call
 # times out after 10 seconds), so only a crashed worker's job ever waits for it to end.
 DEFAULT_LEASE = dt.timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class Due:
-    """The earliest ``next_run_at`` of the jobs table (``None``: nothing scheduled)."""
-
-    at: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A job this worker holds until ``locked_until`` (its lease, also its claim's identity:
-    a later claim of the same job has a later lease)."""
-
-    job_id: int
-    name: str
-    key: str
-    args: dict[str, Any]
-    scheduled_for: dt.datetime
-    attempt: int
-    locked_until: dt.datetime
 
 
 class JobScheduler:
