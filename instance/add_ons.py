@@ -81,11 +81,14 @@ class AssignmentError(Refusal):
 # -- the purchase -------------------------------------------------------------------------------
 
 
-def duo_purchase() -> AddOnPurchase | None:
-    """The instance's own Duo purchase (GitLab.com's per-group ones have a namespace)."""
-    return db.session.execute(
-        sa.select(AddOnPurchase).where(AddOnPurchase.namespace_id.is_(None))
-    ).scalar_one_or_none()
+def duo_purchase(*, lock: bool = False) -> AddOnPurchase | None:
+    """The instance's own Duo purchase (GitLab.com's per-group ones have a namespace);
+    ``lock=True`` as ``lock_purchase`` does."""
+    return db.session.execute(_LOCKED_DUO_PURCHASE if lock else _DUO_PURCHASE).scalar_one_or_none()
+
+
+_DUO_PURCHASE = sa.select(AddOnPurchase).where(AddOnPurchase.namespace_id.is_(None))
+_LOCKED_DUO_PURCHASE = _DUO_PURCHASE.with_for_update().execution_options(populate_existing=True)
 
 
 def lock_purchase(purchase_id: int) -> AddOnPurchase | None:
@@ -134,7 +137,8 @@ def provision_add_ons(document: LicenseDocument, now: dt.datetime) -> Provisione
     """Bring the Duo purchase in line with a fresh license (R1, R6, R28)."""
     today = now.date()
     product = _chosen_product(document, today)
-    purchase = duo_purchase()
+    # Locked and re-read in one statement: the counts after it must be current.
+    purchase = duo_purchase(lock=True)
     if product is None:
         if purchase is not None and purchase.ends_on > today:
             # Expired, not deleted: its assignments stay for 28 days (see clean_up_seats). One
@@ -145,19 +149,23 @@ def provision_add_ons(document: LicenseDocument, now: dt.datetime) -> Provisione
             db.session.flush()
             return Provisioned(purchase, True, ())
         return Provisioned(purchase, False, ())
+    terms = {
+        "tier": product.tier.value,
+        "quantity": product.quantity,
+        "starts_on": product.starts_on,
+        "ends_on": product.ends_on,
+        "trial": product.trial,
+        "purchase_id": product.purchase_id,
+    }
     if purchase is None:
         purchase = AddOnPurchase(add_on="duo", created_at=now)
         db.session.add(purchase)
-    else:
-        purchase = lock_purchase(purchase.id) or purchase
-    purchase.tier = product.tier.value
-    purchase.quantity = product.quantity
-    purchase.starts_on = product.starts_on
-    purchase.ends_on = product.ends_on
-    purchase.trial = product.trial
-    purchase.purchase_id = product.purchase_id
-    purchase.updated_at = now
-    db.session.flush()
+    # A daily sync mostly brings the same terms: the row (and updated_at) changes only if they do.
+    if any(getattr(purchase, name, None) != value for name, value in terms.items()):
+        for name, value in terms.items():
+            setattr(purchase, name, value)
+        purchase.updated_at = now
+        db.session.flush()
     removed = remove_overage(purchase)
     return Provisioned(purchase, False, tuple(user.username for user in removed))
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from instance.models import BillableUserCount, db
 from instance.users import billable_user_count
+from protocol.license import Plan
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,10 @@ class BillableRecord:
     day_maximum: int  # the day's recorded count: the highest seen that day
 
 
-def record_billable_users(now: dt.datetime) -> BillableRecord:
-    """Record today's billable user count (R30, R33): the highest seen during the day."""
-    count = billable_user_count()
+def record_billable_users(now: dt.datetime, plan: Plan | None = None) -> BillableRecord:
+    """Record today's billable user count (R30, R33): the highest seen during the day.
+    ``plan`` is the current license's, when the caller holds it (else it is looked up)."""
+    count = billable_user_count(plan)
     row = db.session.execute(
         sa.select(BillableUserCount).where(BillableUserCount.day == now.date())
     ).scalar_one_or_none()

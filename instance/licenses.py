@@ -85,7 +85,19 @@ def store_license(
     A daily sync that brings the same terms refreshes the current row instead of adding one,
     so the history lists changes, not days.
     """
-    current = current_license()
+    return replace_license(current_license(), document, token, now, uploaded, activated)
+
+
+def replace_license(
+    current: License | None,
+    document: LicenseDocument,
+    token: str,
+    now: dt.datetime,
+    uploaded: bool = False,
+    activated: bool = False,
+) -> License:
+    """``store_license`` when the caller has just read the current license (in this
+    transaction, under the sync status lock): the same, without reading it again."""
     if current is not None and not uploaded and not activated and _same_terms(current, document):
         current.token, current.license_id, current.issued_at = (
             token,

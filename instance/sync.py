@@ -40,7 +40,7 @@ from instance.add_ons import (
 )
 from instance.billable_history import max_historical_users, record_billable_users
 from instance.identity import identity, instance_key
-from instance.licenses import LicenseError, current_license, pinned_portal_keys, store_license
+from instance.licenses import LicenseError, current_license, pinned_portal_keys, replace_license
 from instance.models import BillableUserCount, Job, License, SyncStatus, db
 from instance.portal_client import (
     ADMIN_MESSAGES,
@@ -52,9 +52,10 @@ from instance.portal_client import (
 )
 from protocol.activation_code import validate_activation_code
 from protocol.errors import LocalProtocolError, ProtocolError
-from protocol.license import AddOnTier, LicenseType, verify_license
+from protocol.license import AddOnTier, LicenseType, Plan, verify_license
 from protocol.license import License as LicenseDocument
 from protocol.messages import ActivationRequest, AddOnUsage, DailyUsage, SyncRequest
+from protocol.signing import KeySet
 from webcore.clock import app_clock
 from webcore.errors import Refusal
 from webcore.job_declarations import JobContext
@@ -98,10 +99,11 @@ def _client(app: Flask) -> PortalClient:
         raise SyncFailed(exc.code, exc.admin_message) from None
 
 
-def _verified_license(token: str, instance_id: str) -> LicenseDocument:
-    """The license in an answer: signed by a pinned key, online cloud, bound to us."""
+def _verified_license(token: str, instance_id: str, keys: KeySet) -> LicenseDocument:
+    """The license in an answer: signed by a pinned key (``keys``, the client's), online cloud,
+    bound to us."""
     try:
-        document = verify_license(token, pinned_portal_keys())
+        document = verify_license(token, keys)
     except ProtocolError:
         raise SyncFailed(INVALID_ANSWER, ADMIN_MESSAGES[INVALID_ANSWER]) from None
     if document.license_type is not LicenseType.ONLINE_CLOUD or document.instance_id != instance_id:
@@ -137,7 +139,7 @@ def _install(
     if current is not None and document.issued_at < current.issued_at:
         log.info("an older license answer was not installed: a newer one is current")
         return Outcome(current, ())
-    row = store_license(document, token, now, activated=activated)
+    row = replace_license(current, document, token, now, activated=activated)
     provisioned = provision_add_ons(document, now)
     if provisioned.removed_usernames:
         log.info("overage removal took the seats of %d users", len(provisioned.removed_usernames))
@@ -173,16 +175,19 @@ def activate(app: Flask, code: str, now: dt.datetime) -> Outcome:
             answer = client.activate(request)
     except PortalError as exc:
         raise SyncFailed(exc.code, exc.admin_message) from None
-    document = _verified_license(answer.license_token, request.instance_id)
+    document = _verified_license(answer.license_token, request.instance_id, client.pinned_keys)
     return _install(document, answer.license_token, now, activated=True)
 
 
-def build_sync_request(app: Flask, now: dt.datetime) -> SyncRequest | None:
-    """The Seat Link report (R32); None without an online cloud license."""
-    row = current_license()
+def build_sync_request(
+    app: Flask, now: dt.datetime, row: License | None = None
+) -> SyncRequest | None:
+    """The Seat Link report (R32); None without an online cloud license. ``row`` is the current
+    license when the caller has just read it."""
+    row = current_license() if row is None else row
     if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
         return None
-    billable = record_billable_users(now).count_now
+    billable = record_billable_users(now, Plan(row.plan)).count_now
     usage: tuple[AddOnUsage, ...] = ()
     purchase = duo_purchase()
     if purchase is not None:
@@ -190,12 +195,12 @@ def build_sync_request(app: Flask, now: dt.datetime) -> SyncRequest | None:
         usage = (AddOnUsage(AddOnTier(purchase.tier), purchased, assigned_count(purchase)),)
     since = max(row.starts_on, now.date() - dt.timedelta(days=DAILY_USAGE_DAYS - 1))
     daily = tuple(
-        DailyUsage(day=record.day, billable_users=record.count)
-        for record in db.session.execute(
-            sa.select(BillableUserCount)
+        DailyUsage(day=day, billable_users=count)
+        for day, count in db.session.execute(  # columns, not rows: a month of them every day
+            sa.select(BillableUserCount.day, BillableUserCount.count)
             .where(BillableUserCount.day >= since)
             .order_by(BillableUserCount.day)
-        ).scalars()
+        ).tuples()
     )
     return SyncRequest(
         instance_id=identity().instance_id,
@@ -215,11 +220,11 @@ NOT_CLOUD_LICENSED = (
 )
 
 
-def synchronize(app: Flask, now: dt.datetime) -> Outcome:
+def synchronize(app: Flask, now: dt.datetime, row: License | None = None) -> Outcome:
     """Send the Seat Link report now and install the license that comes back (R13, R14).
     Commits the report's preparation before calling the portal; the install is left for the
-    caller to commit."""
-    request = build_sync_request(app, now)
+    caller to commit. ``row`` is the current license when the caller has just read it."""
+    request = build_sync_request(app, now, row)
     if request is None:
         raise SyncFailed("not_cloud_licensed", NOT_CLOUD_LICENSED)
     client = _client(app)
@@ -231,7 +236,7 @@ def synchronize(app: Flask, now: dt.datetime) -> Outcome:
         if exc.detail and exc.code == "connectivity":
             message = f"{message}. {exc.detail}"
         raise SyncFailed(exc.code, message) from None
-    document = _verified_license(answer.license_token, request.instance_id)
+    document = _verified_license(answer.license_token, request.instance_id, client.pinned_keys)
     return _install(document, answer.license_token, now, activated=False)
 
 
@@ -258,7 +263,7 @@ def run_scheduled_sync(context: JobContext) -> None:
         log.info("daily sync at %s: no cloud license, nothing to sync", context.now.isoformat())
         return
     try:
-        synchronize(context.app, context.now)
+        synchronize(context.app, context.now, row)
     except SyncFailed as exc:
         raise RuntimeError(exc.message) from None
 

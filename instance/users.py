@@ -73,9 +73,16 @@ def is_billable(user: User, plan: Plan | None) -> bool:
 
 def billable_user_count(plan: Plan | None = None) -> int:
     plan = current_plan() if plan is None else plan
-    return db.session.execute(
-        sa.select(sa.func.count(User.id)).where(billable_condition(plan))
-    ).scalar_one()
+    return db.session.execute(_BILLABLE_COUNT[plan is Plan.ULTIMATE]).scalar_one()
+
+
+# Built once (counted at every sync and clean-up); only Ultimate's condition differs (R30).
+_BILLABLE_COUNT = {
+    ultimate: sa.select(sa.func.count(User.id)).where(
+        billable_condition(Plan.ULTIMATE if ultimate else None)
+    )
+    for ultimate in (False, True)
+}
 
 
 def create_user(

@@ -153,10 +153,13 @@ def bench_year(users: int = 1000, days: int = 365) -> Measurement:
     world = World("inprocess", START, 0)
     try:
         apply_setup(world, _scenario(users=users, seats=users))
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         journey_start = world.now()
         world.travel_to(journey_start + dt.timedelta(days=days))
         seconds = time.perf_counter() - started
+        # On a shared machine the wall time counts other processes' turns; this process's CPU
+        # time does not (both apps run in it).
+        cpu_seconds = time.process_time() - cpu_started
         runs = sum(1 for event in world.timeline.events if event.kind == "job")
     finally:
         world.close()
@@ -167,7 +170,7 @@ def bench_year(users: int = 1000, days: int = 365) -> Measurement:
         # The target is for a year of 1,000 users; other sizes report their time (linearity).
         f"< {YEAR_SECONDS_TARGET * days / 365 * users / 1000:g} s",
         seconds < YEAR_SECONDS_TARGET * days / 365 * users / 1000,
-        f"({runs} job runs of both parties)",
+        f"({runs} job runs of both parties, {cpu_seconds:.3f} s of CPU)",
     )
 
 

@@ -125,8 +125,14 @@ class InProcessParty:
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
         self.clock.set(at)
+        scheduler = self.app.extensions["jobs"]
         with self.app.app_context():
-            return [run.to_dict() for run in self.app.extensions["jobs"].run_due(at)]
+            runs = [run.to_dict() for run in scheduler.run_due(at)]
+        if scheduler.due_after_run is not None:
+            # Read in the run's last transaction, whose commit the watch has counted: the next
+            # ``next_due`` needs no query of its own (this party is driven by one thread).
+            self._known = (self._watch.changes, scheduler.due_after_run.at)
+        return runs
 
     def move_clock(self, at: dt.datetime) -> None:
         self.clock.set(at)

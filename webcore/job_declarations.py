@@ -1,6 +1,7 @@
 """What a job is, as an app declares it: the columns of its jobs table, the handlers and their
 retry policies (a ``JobRegistry``), what a handler gets (``JobContext``) and what a run reports
-(``JobRun``). ``webcore.jobs`` schedules and runs them."""
+(``JobRun``), and what a worker holds (``Claim``) and reads (``Due``). ``webcore.jobs`` schedules
+and runs them."""
 
 from __future__ import annotations
 
@@ -124,3 +125,24 @@ class JobRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._specs)
+
+
+@dataclass(frozen=True)
+class Due:
+    """The earliest ``next_run_at`` of the jobs table (``None``: nothing scheduled)."""
+
+    at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job this worker holds until ``locked_until`` (its lease, also its claim's identity:
+    a later claim of the same job has a later lease)."""
+
+    job_id: int
+    name: str
+    key: str
+    args: dict[str, Any]
+    scheduled_for: dt.datetime
+    attempt: int
+    locked_until: dt.datetime

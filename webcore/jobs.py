@@ -15,6 +15,8 @@ Rules of this module:
   ``webcore.outbound.outside_transaction``: that commits its work so far and holds nothing during
   the call (on SQLite a held transaction is the write lock, which would stop every request);
   what it writes afterwards commits with the bookkeeping. The lease alone keeps other workers off.
+- ``run_due`` leases the next due job in the transaction that records the previous run (its
+  lease holds once that commits; a run that fails or is lost claims afresh).
 - The lease runs on the real clock (``lease``, default 15 minutes), never the app's simulated
   one: it only bounds how long a crashed worker keeps a job. A handler must finish well within.
 - The handler returns when it should run next (periodic work) or ``None`` (one-off: the row goes).
@@ -34,7 +36,6 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +45,8 @@ from sqlalchemy.exc import IntegrityError
 
 from protocol.clock import Clock, RealClock
 from webcore.job_declarations import (
+    Claim,
+    Due,
     JobContext,
     JobRegistry,
     JobRun,
@@ -58,20 +61,6 @@ MAX_RUNS_PER_CALL = 100_000
 # How long a claimed job stays off other workers; far above any handler's run (the portal call
 # times out after 10 seconds), so only a crashed worker's job ever waits for it to end.
 DEFAULT_LEASE = dt.timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A job this worker holds until ``locked_until`` (its lease, also its claim's identity:
-    a later claim of the same job has a later lease)."""
-
-    job_id: int
-    name: str
-    key: str
-    args: dict[str, Any]
-    scheduled_for: dt.datetime
-    attempt: int
-    locked_until: dt.datetime
 
 
 class JobScheduler:
@@ -95,6 +84,9 @@ class JobScheduler:
         self._clock = clock
         self.lease = lease
         self._lease_clock = lease_clock or RealClock()
+        # What the last ``run_due`` read as the earliest due job when it found nothing more to
+        # run, in the transaction it ended with; ``None`` when unknown.
+        self.due_after_run: Due | None = None
 
     # -- scheduling (inside the caller's transaction) ------------------------------------------
 
@@ -132,10 +124,10 @@ class JobScheduler:
     def ensure(self, name: str, at: dt.datetime, *, key: str | None = None) -> None:
         """Schedule ``name`` at ``at`` unless it is already scheduled (periodic jobs)."""
         key = key or name
-        existing = self.db.session.execute(
-            sa.select(self.model).filter_by(key=key)
+        due = self.db.session.execute(
+            sa.select(self.model.next_run_at).filter_by(key=key)  # a column: no row to load
         ).scalar_one_or_none()
-        if existing is None or existing.next_run_at is None:
+        if due is None:  # no such job, or parked
             self.schedule(name, at, key=key)
 
     def cancel(self, key: str) -> None:
@@ -164,26 +156,34 @@ class JobScheduler:
     # -- running (each job its own transaction) ------------------------------------------------
 
     def run_due(self, at: dt.datetime) -> list[JobRun]:
-        """Run every job due at or before ``at``, earliest first; return what ran."""
+        """Run every job due at or before ``at``, earliest first; return what ran. Afterwards
+        ``due_after_run`` holds the earliest due time as the last transaction left it."""
         runs: list[JobRun] = []
+        self.due_after_run = None
+        claim = self._claim(at)
         for _ in range(MAX_RUNS_PER_CALL):
-            run = self.run_next(at)
-            if run is None:
+            if claim is None:
                 return runs
+            run, claim = self._run(claim, at, chain=True)
             runs.append(run)
         raise RuntimeError(f"{self.app_name}: more than {MAX_RUNS_PER_CALL} job runs at {at}")
 
     def run_next(self, at: dt.datetime) -> JobRun | None:
         """Claim and run the earliest job due at or before ``at``; ``None`` if there is none."""
         claim = self._claim(at)
-        if claim is None:
-            return None
+        return None if claim is None else self._run(claim, at, chain=False)[0]
+
+    def _run(self, claim: Claim, at: dt.datetime, *, chain: bool) -> tuple[JobRun, Claim | None]:
+        """Run a claimed job. With ``chain`` the next due job is claimed in the same transaction
+        as this run's bookkeeping (one transaction per run instead of two); it is returned, or
+        ``None`` when nothing more is due by ``at``."""
         session = self.db.session
         spec = self.registry.get(claim.name) if claim.name in self.registry else None
         ran_at = max(self._clock().now(), claim.scheduled_for)
         context = JobContext(
             app=_current_app(), now=ran_at, job_key=claim.key, attempt=claim.attempt
         )
+        following: Claim | None = None
         try:
             if spec is None:
                 raise LookupError(f"no handler declared for job {claim.name!r}")
@@ -192,7 +192,7 @@ class JobScheduler:
             job = None if self._record_run(claim, ran_at, next_run_at) else self._locked(claim)
             if job is LOST:
                 session.rollback()
-                return self._lost(claim, ran_at)
+                return self._lost(claim, ran_at), self._claim(at) if chain else None
             if job is not None:  # the handler may have cancelled its own row
                 job.last_run_at, job.last_error, job.attempts = ran_at, None, 0
                 job.locked_until = None
@@ -202,33 +202,48 @@ class JobScheduler:
                     session.delete(job)
                 else:
                     job.next_run_at = next_run_at
+                session.flush()
+            if chain:
+                following = self._lease_next(at)
             session.commit()  # a failing flush or commit is the handler's failure too
         except Exception as exc:  # a job's failure is recorded, never propagated to the worker
             session.rollback()
-            return self._record_failure(claim, spec, ran_at, exc)
+            failed = self._record_failure(claim, spec, ran_at, exc)
+            return failed, self._claim(at) if chain else None
         for callback in context._after_commit:
+            self.due_after_run = None  # a side effect may schedule work after that transaction
             _run_side_effect(callback, claim.key)
         outcome = "done" if next_run_at is None else "rescheduled"
         name = spec.name if spec else "?"
-        return JobRun(
+        run = JobRun(
             self.app_name, name, claim.key, claim.scheduled_for, ran_at, outcome, None, next_run_at
         )
+        return run, following
 
     def _claim(self, at: dt.datetime) -> Claim | None:
         """Lease the earliest due job nobody holds, in a short transaction of its own."""
         session = self.db.session
         session.rollback()  # start from a clean transaction
+        claim = self._lease_next(at)
+        if claim is None:
+            session.rollback()
+        else:
+            session.commit()
+        return claim
+
+    def _lease_next(self, at: dt.datetime) -> Claim | None:
+        """Lease the earliest due job nobody holds, in the current transaction (the lease holds
+        once it commits). When none is due, note the earliest due time (``due_after_run``)."""
         lease_now = self._lease_clock.now()
         locked_until = lease_now + self.lease
-        row = (
-            session.connection()
-            .execute(self._claim_statement, {"at": at, "now": lease_now, "until": locked_until})
-            .first()
-        )
+        connection = self.db.session.connection()
+        row = connection.execute(
+            self._claim_statement, {"at": at, "now": lease_now, "until": locked_until}
+        ).first()
         if row is None:
-            session.rollback()
+            # Read in the transaction that found nothing more to run: time travel asks next.
+            self.due_after_run = Due(connection.execute(self._earliest_due).scalar_one_or_none())
             return None
-        session.commit()
         return Claim(
             row.id,
             row.name,
