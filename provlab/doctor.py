@@ -31,6 +31,7 @@ from instance.add_ons import DEGRADED_BELOW
 from protocol.clock import format_utc
 from protocol.license import AddOnTier
 from protocol.versions import GitLabVersion
+from provlab.doctor_common import ACTIVATE, offline_license, sync_failing
 from provlab.doctor_facts import (
     add_on_fact,
     evidence_lines,
@@ -63,10 +64,6 @@ __all__ = [
 ]
 
 
-ACTIVATE = (
-    "Generate the cloud activation code on the subscription card in the Customers Portal and "
-    "activate the instance with it (Admin → Subscription)."
-)
 REEXPORT = (
     "Read the version in Admin → Overview, and export the bundle again from the running "
     "instance (Admin → Subscription → Download diagnostics bundle, or "
@@ -156,17 +153,8 @@ def _readiness(
     findings: list[Finding] = []
     license_type = instance.license_type if instance else portal.license_type
     source = f"instance{who(instance)}" if instance else "portal"
-    if license_type in ("offline_cloud", "legacy"):
-        label = "an offline" if license_type == "offline_cloud" else "a legacy"
-        findings.append(
-            Finding(
-                f"{license_type}_license",
-                f"The instance uses {label} license: GitLab Duo needs a cloud license (online sync)",
-                "R10",
-                ACTIVATE,
-                (f"{source}: {portal.subscription_name} has {label} license ({license_type})",),
-            )
-        )
+    if offline := offline_license(license_type, source, portal.subscription_name):
+        findings.append(offline)
     elif instance is not None and instance.license_type is None:
         findings.append(
             Finding(
@@ -196,24 +184,8 @@ def _readiness(
         and instance.last_sync_error
         and not _delivered(instance, trial)
     ):
-        facts = [f"instance: last sync error: {instance.last_sync_error}"]
-        if instance.proxy:
-            facts.append(f"instance: proxy in use: {instance.proxy}")
-        facts.append(
-            f"instance: last successful sync {format_utc(instance.last_sync_at)}"
-            if instance.last_sync_at
-            else "instance: no successful sync yet"
-        )
-        findings.append(
-            Finding(
-                "sync_failing",
-                "The instance cannot sync with the portal, so "
-                + ("the trial has not reached it" if trial else "no trial could reach it"),
-                "R16",
-                "Fix the instance's outbound connection to the portal (firewall, HTTP proxy "
-                "settings), then select Synchronize subscription in Admin → Subscription.",
-                tuple(facts),
-            )
+        findings += sync_failing(
+            instance, "the trial has not reached it" if trial else "no trial could reach it"
         )
     return findings
 

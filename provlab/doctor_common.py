@@ -13,12 +13,15 @@ from instance.add_ons import DEGRADED_BELOW
 from protocol.clock import format_utc
 from protocol.license import AddOnTier
 from protocol.versions import GitLabVersion
-from provlab.doctor import ACTIVATE
 from provlab.doctor_facts import version_origin, who
 from provlab.doctor_gather import PurchaseEvidence
 from provlab.doctor_model import UNSTATED, Finding, InstanceEvidence, PortalEvidence
 
 SYNCHRONIZE = "select Synchronize subscription in Admin → Subscription (R14)"
+ACTIVATE = (
+    "Generate the cloud activation code on the subscription card in the Customers Portal and "
+    "activate the instance with it (Admin → Subscription)."
+)
 
 
 def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) -> list[Finding]:
@@ -49,17 +52,8 @@ def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) 
             )
         )
         return findings
-    if license_type in ("offline_cloud", "legacy"):
-        label = "an offline" if license_type == "offline_cloud" else "a legacy"
-        findings.append(
-            Finding(
-                f"{license_type}_license",
-                f"The instance uses {label} license: GitLab Duo needs a cloud license (online sync)",
-                "R10",
-                ACTIVATE,
-                (f"{source}: {name or 'the subscription'} has {label} license ({license_type})",),
-            )
-        )
+    if offline := offline_license(license_type, source, name or "the subscription"):
+        findings.append(offline)
     elif instance is None and portal is not None and portal.activated_instance is None:
         findings.append(
             Finding(
@@ -91,6 +85,21 @@ def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) 
             )
         )
     return findings
+
+
+def offline_license(license_type: str | None, source: str, subscription: str) -> Finding | None:
+    """R10: an offline or legacy license never syncs, so GitLab Duo cannot reach the instance;
+    ``source`` is the party whose word the license type is."""
+    if license_type not in ("offline_cloud", "legacy"):
+        return None
+    label = "an offline" if license_type == "offline_cloud" else "a legacy"
+    return Finding(
+        f"{license_type}_license",
+        f"The instance uses {label} license: GitLab Duo needs a cloud license (online sync)",
+        "R10",
+        ACTIVATE,
+        (f"{source}: {subscription} has {label} license ({license_type})",),
+    )
 
 
 def version_gate(
