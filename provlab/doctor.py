@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from instance.add_ons import DEGRADED_BELOW
 from protocol.clock import format_utc
 from protocol.license import AddOnTier
-from protocol.versions import GitLabVersion
-from provlab.doctor_common import ACTIVATE, offline_license, sync_failing
+from provlab.doctor_common import ACTIVATE, offline_license, sync_failing, version_too_old
 from provlab.doctor_facts import (
     add_on_fact,
     evidence_lines,
@@ -229,20 +227,8 @@ def _version_findings(
     elif portal_fact:
         facts.append(portal_fact)  # the portal's word agrees, or is all there is
         version = version or reported
-    findings = []
-    minimum = tier.minimum_gitlab_version
-    if version and GitLabVersion.parse(version) < minimum:
-        findings.append(
-            Finding(
-                "version_too_old",
-                f"The instance runs GitLab {version}; {tier.label} needs {minimum} or later",
-                "R17",
-                f"Upgrade the instance to GitLab {minimum} or later "
-                f"({DEGRADED_BELOW.major}.{DEGRADED_BELOW.minor}+ for the best experience).",
-                tuple(facts),
-            )
-        )
-    return findings + ([disagreement] if disagreement else [])
+    too_old = version_too_old(version, tier, facts)
+    return [finding for finding in (too_old, disagreement) if finding]
 
 
 def _delivery(

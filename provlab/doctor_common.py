@@ -116,19 +116,24 @@ def version_gate(
         facts.append(f"portal: the instance reported GitLab {reported}")
         if version is None or (instance is not None and instance.version_source == UNSTATED):
             version = reported
+    too_old = version_too_old(version, tier, facts)
+    return [too_old] if too_old else []
+
+
+def version_too_old(version: str | None, tier: AddOnTier, facts: list[str]) -> Finding | None:
+    """R17: the version the doctor goes by is older than ``tier`` needs (``facts`` say whose
+    word the version is)."""
     minimum = tier.minimum_gitlab_version
     if not version or GitLabVersion.parse(version) >= minimum:
-        return []
-    return [
-        Finding(
-            "version_too_old",
-            f"The instance runs GitLab {version}; {tier.label} needs {minimum} or later",
-            "R17",
-            f"Upgrade the instance to GitLab {minimum} or later "
-            f"({DEGRADED_BELOW.major}.{DEGRADED_BELOW.minor}+ for the best experience).",
-            tuple(facts),
-        )
-    ]
+        return None
+    return Finding(
+        "version_too_old",
+        f"The instance runs GitLab {version}; {tier.label} needs {minimum} or later",
+        "R17",
+        f"Upgrade the instance to GitLab {minimum} or later "
+        f"({DEGRADED_BELOW.major}.{DEGRADED_BELOW.minor}+ for the best experience).",
+        tuple(facts),
+    )
 
 
 def sync_failing(instance: InstanceEvidence | None, what: str) -> list[Finding]:

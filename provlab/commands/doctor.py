@@ -8,13 +8,16 @@ damaged bundle, an unreachable instance, no portal database)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from flask import Flask
 
 from provlab.commands.options import json_option, var_option
 from provlab.commands.pair import open_app
@@ -28,8 +31,95 @@ def doctor() -> None:
     """Diagnose a customer's case: walk the path and name the cause."""
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Where a doctor command reads the parties' evidence (its --instance/--token/--bundle and
+    --var) and how it answers (--json)."""
+
+    instance_url: str | None
+    token: str | None
+    bundle_path: Path | None
+    var: Path
+    as_json: bool
+
+    @property
+    def live(self) -> bool:
+        """Whether the instance's diagnostics come from the running instance."""
+        return self.instance_url is not None
+
+    def bundle(self, user: str | None = None) -> dict[str, Any] | None:
+        """The instance's diagnostics bundle, if one was given (``user`` adds that user's part
+        to a live one); a bad one is a usage error. Its format is checked by ``instance``."""
+        from provlab.doctor_evidence import BundleError, fetch_bundle
+
+        if self.instance_url and self.bundle_path:
+            raise click.UsageError("give --instance or --bundle, not both")
+        if self.instance_url and not self.token:
+            raise click.UsageError(
+                "--instance needs --token (an administrator's personal access token)"
+            )
+        try:
+            if self.bundle_path is not None:
+                answer: dict[str, Any] = json.loads(self.bundle_path.read_text())
+                return answer
+            if self.instance_url and self.token:
+                return fetch_bundle(self.instance_url, self.token, user)
+        except (BundleError, json.JSONDecodeError) as exc:
+            raise unreadable(exc) from None
+        return None
+
+    def instance(self, bundle: dict[str, Any] | None) -> InstanceEvidence | None:
+        """The instance's evidence from its bundle, if there is one; a damaged one is a usage
+        error."""
+        from provlab.doctor_evidence import BundleError, instance_evidence
+
+        try:
+            return instance_evidence(bundle) if bundle is not None else None
+        except BundleError as exc:
+            raise unreadable(exc) from None
+
+    def portal_app(self) -> Flask:
+        """The portal app over the same database as the running portal, on the portal's clock;
+        no portal database there (or a running pair that cannot be read) is a usage error."""
+        try:
+            app = open_app("portal", self.var)
+        except click.ClickException as exc:
+            raise click.UsageError(exc.message) from None
+        database = app.config["SQLALCHEMY_DATABASE_URI"]
+        if (
+            database.startswith("sqlite:///")
+            and not Path(database.removeprefix("sqlite:///")).exists()
+        ):
+            raise click.UsageError(f"no portal database at {database}: is --var right?")
+        return app
+
+    def answer(self, verdict: Verdict) -> None:
+        """Print the verdict (as JSON with --json) and exit 0 when healthy, 1 when a cause is
+        found."""
+        click.echo(json.dumps(verdict.to_dict(), indent=2) if self.as_json else verdict.render())
+        sys.exit(0 if verdict.healthy else 1)
+
+
+def unreadable(exc: Exception) -> click.UsageError:
+    return click.UsageError(f"cannot read the instance's diagnostics: {exc}")
+
+
 def evidence_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--instance/--token/--bundle (the instance's side), --var (the portal's) and --json."""
+    """--instance/--token/--bundle (the instance's side), --var (the portal's) and --json,
+    handed to the command as one ``evidence`` argument."""
+
+    @functools.wraps(command)
+    def with_evidence(
+        *,
+        instance_url: str | None,
+        token: str | None,
+        bundle: Path | None,
+        var: Path,
+        as_json: bool,
+        **given: Any,
+    ) -> Any:
+        return command(evidence=Evidence(instance_url, token, bundle, var, as_json), **given)
+
     options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.option(
             "--instance",
@@ -53,66 +143,10 @@ def evidence_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         json_option,
     ]
+    decorated: Callable[..., Any] = with_evidence
     for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def read_bundle(
-    instance_url: str | None, token: str | None, bundle: Path | None, user: str | None = None
-) -> dict[str, Any] | None:
-    """The instance's diagnostics bundle, if one was given (``user`` adds that user's part to a
-    live one); a bad one is a usage error. Its format is checked by ``instance_evidence``."""
-    from provlab.doctor_evidence import BundleError, fetch_bundle
-
-    if instance_url and bundle:
-        raise click.UsageError("give --instance or --bundle, not both")
-    if instance_url and not token:
-        raise click.UsageError(
-            "--instance needs --token (an administrator's personal access token)"
-        )
-    try:
-        if bundle is not None:
-            answer: dict[str, Any] = json.loads(bundle.read_text())
-            return answer
-        if instance_url and token:
-            return fetch_bundle(instance_url, token, user)
-    except (BundleError, json.JSONDecodeError) as exc:
-        raise unreadable(exc) from None
-    return None
-
-
-def instance_side(raw: dict[str, Any] | None) -> InstanceEvidence | None:
-    """The instance's evidence from its bundle, if there is one; a damaged one is a usage error."""
-    from provlab.doctor_evidence import BundleError, instance_evidence
-
-    try:
-        return instance_evidence(raw) if raw is not None else None
-    except BundleError as exc:
-        raise unreadable(exc) from None
-
-
-def unreadable(exc: Exception) -> click.UsageError:
-    return click.UsageError(f"cannot read the instance's diagnostics: {exc}")
-
-
-def portal_for_doctor(var: Path) -> Any:
-    """The portal app over the same database as the running portal, on the portal's clock; no
-    portal database there (or a running pair that cannot be read) is a usage error."""
-    try:
-        app = open_app("portal", var)
-    except click.ClickException as exc:
-        raise click.UsageError(exc.message) from None
-    database = app.config["SQLALCHEMY_DATABASE_URI"]
-    if database.startswith("sqlite:///") and not Path(database.removeprefix("sqlite:///")).exists():
-        raise click.UsageError(f"no portal database at {database}: is --var right?")
-    return app
-
-
-def answer(verdict: Verdict, as_json: bool) -> None:
-    """Print the verdict (as JSON with --json) and exit 0 when healthy, 1 when a cause is found."""
-    click.echo(json.dumps(verdict.to_dict(), indent=2) if as_json else verdict.render())
-    sys.exit(0 if verdict.healthy else 1)
+        decorated = option(decorated)
+    return decorated
 
 
 @doctor.command("trial")
@@ -121,15 +155,7 @@ def answer(verdict: Verdict, as_json: bool) -> None:
 )
 @click.option("--email", help="Only the trial requests made with this email.")
 @evidence_options
-def doctor_trial(
-    subscription_name: str,
-    email: str | None,
-    instance_url: str | None,
-    token: str | None,
-    bundle: Path | None,
-    var: Path,
-    as_json: bool,
-) -> None:
+def doctor_trial(subscription_name: str, email: str | None, evidence: Evidence) -> None:
     """Why has this subscription's GitLab Duo trial not started? Prints the verdict naming the
     first cause on the path, its rule, the facts it rests on and the next action; every other
     blocker follows as ALSO; the evidence is listed below.
@@ -139,6 +165,6 @@ def doctor_trial(
     from provlab.doctor import diagnose_trial
     from provlab.doctor_evidence import portal_evidence
 
-    instance = instance_side(read_bundle(instance_url, token, bundle))
-    portal_app = portal_for_doctor(var)
-    answer(diagnose_trial(portal_evidence(portal_app, subscription_name, email), instance), as_json)
+    instance = evidence.instance(evidence.bundle())
+    portal = portal_evidence(evidence.portal_app(), subscription_name, email)
+    evidence.answer(diagnose_trial(portal, instance))

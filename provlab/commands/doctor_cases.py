@@ -4,32 +4,15 @@ doctor_menu.py). Exit status: 0 healthy, 1 a cause found, 2 usage error or unrea
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from provlab.commands.doctor import (
-    answer,
-    doctor,
-    evidence_options,
-    instance_side,
-    portal_for_doctor,
-    read_bundle,
-    unreadable,
-)
+from provlab.commands.doctor import Evidence, doctor, evidence_options, unreadable
 
 
 @doctor.command("seat")
 @click.option("--user", "username", required=True, help="The instance user's username.")
 @evidence_options
-def doctor_seat(
-    username: str,
-    instance_url: str | None,
-    token: str | None,
-    bundle: Path | None,
-    var: Path,
-    as_json: bool,
-) -> None:
+def doctor_seat(username: str, evidence: Evidence) -> None:
     """Why can't this user use GitLab Duo? Reads the instance's diagnostics with the user's part
     (--instance, or a --bundle exported with `provlab instance diagnostics --user NAME`) and the
     portal's records of the subscription the instance runs. Prints the verdict (the first cause,
@@ -39,23 +22,23 @@ def doctor_seat(
     from provlab.doctor_gather import portal_purchases, user_evidence
     from provlab.doctor_seat import diagnose_seat
 
-    raw = read_bundle(instance_url, token, bundle, username)
+    raw = evidence.bundle(username)
     if raw is None:
         raise click.UsageError(
             "the seat doctor reads the instance: give --instance URL --token PAT, or --bundle "
             f"FILE exported with `provlab instance diagnostics --user {username}`"
         )
-    instance = instance_side(raw)
+    instance = evidence.instance(raw)
     assert instance is not None  # a bundle was read
     try:
         user = user_evidence(raw, username)
     except BundleError as exc:
         raise unreadable(exc) from None
-    portal_app = portal_for_doctor(var)
+    portal_app = evidence.portal_app()
     name = instance.subscription_name
     portal = portal_evidence(portal_app, name) if name else None
     purchases = portal_purchases(portal_app, name) if name else ()
-    answer(diagnose_seat(user, instance, portal, purchases), as_json)
+    evidence.answer(diagnose_seat(user, instance, portal, purchases))
 
 
 @doctor.command("activation")
@@ -64,15 +47,7 @@ def doctor_seat(
     "--subscription", "subscription_name", help="The subscription to activate with (A-S…)."
 )
 @evidence_options
-def doctor_activation(
-    code: str | None,
-    subscription_name: str | None,
-    instance_url: str | None,
-    token: str | None,
-    bundle: Path | None,
-    var: Path,
-    as_json: bool,
-) -> None:
+def doctor_activation(code: str | None, subscription_name: str | None, evidence: Evidence) -> None:
     """Why does activating the instance fail? Give the code the administrator entered (--code;
     it is never printed, only its last four characters) or the subscription (--subscription).
     With the instance's diagnostics, its connection and clock are checked too. Exit status: 0
@@ -81,11 +56,11 @@ def doctor_activation(
 
     if (code is None) == (subscription_name is None):
         raise click.UsageError("give --code or --subscription (one of them)")
-    instance = instance_side(read_bundle(instance_url, token, bundle))
+    instance = evidence.instance(evidence.bundle())
     case = activation_case(
-        portal_for_doctor(var), code, subscription_name, instance, live=instance_url is not None
+        evidence.portal_app(), code, subscription_name, instance, live=evidence.live
     )
-    answer(diagnose_activation(case, instance), as_json)
+    evidence.answer(diagnose_activation(case, instance))
 
 
 @doctor.command("menu")
@@ -95,14 +70,7 @@ def doctor_activation(
     help="The subscription bought for (A-S…); by default the one the instance runs.",
 )
 @evidence_options
-def doctor_menu(
-    subscription_name: str | None,
-    instance_url: str | None,
-    token: str | None,
-    bundle: Path | None,
-    var: Path,
-    as_json: bool,
-) -> None:
+def doctor_menu(subscription_name: str | None, evidence: Evidence) -> None:
     """Why is the GitLab Duo menu missing after a purchase? Walks the purchase's way to the
     instance (the portal's purchase, the instance's license and version, its sync since the
     purchase) and prints the verdict, every other blocker as ALSO, and the evidence. Exit
@@ -111,14 +79,15 @@ def doctor_menu(
     from provlab.doctor_gather import portal_purchases
     from provlab.doctor_menu import diagnose_menu
 
-    instance = instance_side(read_bundle(instance_url, token, bundle))
+    instance = evidence.instance(evidence.bundle())
     name = subscription_name or (instance.subscription_name if instance else None)
     if not name:
         raise click.UsageError(
             "give --subscription, or the diagnostics of an instance that holds a license"
         )
-    portal_app = portal_for_doctor(var)
-    verdict = diagnose_menu(
-        portal_evidence(portal_app, name), instance, portal_purchases(portal_app, name)
+    portal_app = evidence.portal_app()
+    evidence.answer(
+        diagnose_menu(
+            portal_evidence(portal_app, name), instance, portal_purchases(portal_app, name)
+        )
     )
-    answer(verdict, as_json)

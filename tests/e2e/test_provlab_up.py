@@ -79,8 +79,12 @@ def _read_banner(process: subprocess.Popen[str], timeout: float = 120) -> str:
     raise AssertionError("provlab up printed no banner:\n" + "".join(seen))
 
 
-def _start(tmp_path: Path, *extra: str) -> Up:
-    portal_port, instance_port = free_port(), free_port()
+def _start(
+    tmp_path: Path, *extra: str, instance_port: int | None = None, timeout: float = 120
+) -> Up:
+    """`provlab up` with ``extra`` options, once its banner is printed (``instance_port``: the
+    first instance's port, else a free one)."""
+    portal_port, instance_port = free_port(), instance_port or free_port()
     var = tmp_path / "var"
     process = subprocess.Popen(
         [
@@ -101,7 +105,7 @@ def _start(tmp_path: Path, *extra: str) -> Up:
         text=True,
     )
     try:
-        banner = _read_banner(process)
+        banner = _read_banner(process, timeout)
     except BaseException:
         process.kill()
         process.wait()

@@ -21,8 +21,7 @@ from tests.e2e.test_provlab_up import (
     START,
     Up,
     _clock,
-    _close,
-    _read_banner,
+    _start,
     _stop_with_ctrl_c,
     clean_environment,
     free_port,
@@ -46,37 +45,15 @@ def _free_ports(count: int) -> int:
 
 @pytest.fixture
 def fleet_up(tmp_path: Path) -> Iterator[Up]:
-    portal_port, instance_port = free_port(), _free_ports(FLEET)
-    var = tmp_path / "var"
-    process = subprocess.Popen(
-        [
-            PROVLAB,
-            "up",
-            "--instances",
-            str(FLEET),
-            "--simulated-time",
-            START,
-            "--portal-port",
-            str(portal_port),
-            "--instance-port",
-            str(instance_port),
-            "--var",
-            str(var),
-        ],
-        cwd=ROOT,
-        env=clean_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    up = _start(
+        tmp_path,
+        "--instances",
+        str(FLEET),
+        "--simulated-time",
+        START,
+        instance_port=_free_ports(FLEET),
+        timeout=180,
     )
-    try:
-        banner = _read_banner(process, timeout=180)
-    except BaseException:
-        process.kill()
-        process.wait()
-        _close(process)
-        raise
-    up = Up(process, banner, portal_port, instance_port, var)
     yield up
     if up.process.poll() is None:
         _stop_with_ctrl_c(up)
