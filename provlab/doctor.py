@@ -29,7 +29,13 @@ import datetime as dt
 
 from protocol.clock import format_utc
 from protocol.license import AddOnTier
-from provlab.doctor_common import ACTIVATE, offline_license, sync_failing, version_too_old
+from provlab.doctor_common import (
+    never_activated,
+    no_license,
+    offline_license,
+    sync_failing,
+    version_too_old,
+)
 from provlab.doctor_facts import (
     add_on_fact,
     evidence_lines,
@@ -62,6 +68,10 @@ __all__ = [
 ]
 
 
+# An instance that has no license is activated from its own Admin → Subscription page.
+ACTIVATE_THIS_INSTANCE = (
+    "Activate the instance with the subscription's cloud activation code (Admin → Subscription)."
+)
 REEXPORT = (
     "Read the version in Admin → Overview, and export the bundle again from the running "
     "instance (Admin → Subscription → Download diagnostics bundle, or "
@@ -154,25 +164,9 @@ def _readiness(
     if offline := offline_license(license_type, source, portal.subscription_name):
         findings.append(offline)
     elif instance is not None and instance.license_type is None:
-        findings.append(
-            Finding(
-                "not_activated",
-                "The instance has no license: it was never activated",
-                "R8",
-                "Activate the instance with the subscription's cloud activation code (Admin → Subscription).",
-                (f"instance{who(instance)}: no license installed",),
-            )
-        )
+        findings.append(no_license(instance, ACTIVATE_THIS_INSTANCE))
     elif instance is None and portal.activated_instance is None:
-        findings.append(
-            Finding(
-                "not_activated",
-                "No instance has activated this subscription with its cloud activation code",
-                "R8",
-                ACTIVATE,
-                (f"portal: no instance has activated {portal.subscription_name}",),
-            )
-        )
+        findings.append(never_activated(portal.subscription_name))
     # A failing sync is its own blocker unless the license already explains it.
     licensed = not findings
     findings += _version_findings(portal, instance, _tier(portal, trial))

@@ -28,15 +28,7 @@ def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) 
     """R8, R10: the instance holds a cloud license for this subscription, bound to it."""
     name = portal.subscription_name if portal else None
     if instance is not None and instance.license_type is None:
-        return [
-            Finding(
-                "not_activated",
-                "The instance has no license: it was never activated",
-                "R8",
-                ACTIVATE,
-                (f"instance{who(instance)}: no license installed",),
-            )
-        ]
+        return [no_license(instance)]
     license_type = instance.license_type if instance else (portal.license_type if portal else None)
     source = f"instance{who(instance)}" if instance else "portal"
     findings: list[Finding] = []
@@ -55,15 +47,7 @@ def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) 
     if offline := offline_license(license_type, source, name or "the subscription"):
         findings.append(offline)
     elif instance is None and portal is not None and portal.activated_instance is None:
-        findings.append(
-            Finding(
-                "not_activated",
-                "No instance has activated this subscription with its cloud activation code",
-                "R8",
-                ACTIVATE,
-                (f"portal: no instance has activated {name}",),
-            )
-        )
+        findings.append(never_activated(name))
     elif (
         instance is not None
         and portal is not None
@@ -85,6 +69,28 @@ def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) 
             )
         )
     return findings
+
+
+def no_license(instance: InstanceEvidence, action: str = ACTIVATE) -> Finding:
+    """R8, in the instance's word: it holds no license, so it was never activated."""
+    return Finding(
+        "not_activated",
+        "The instance has no license: it was never activated",
+        "R8",
+        action,
+        (f"instance{who(instance)}: no license installed",),
+    )
+
+
+def never_activated(subscription: str | None) -> Finding:
+    """R8, in the portal's word: no instance has activated the subscription."""
+    return Finding(
+        "not_activated",
+        "No instance has activated this subscription with its cloud activation code",
+        "R8",
+        ACTIVATE,
+        (f"portal: no instance has activated {subscription}",),
+    )
 
 
 def offline_license(license_type: str | None, source: str, subscription: str) -> Finding | None:
