@@ -45,20 +45,16 @@ def doctor(world: Any, *args: str) -> Any:
     )
 
 
+def live(world: Any, token: str) -> list[str]:
+    """The options that read the running instance's diagnostics with ``token``."""
+    return ["--instance", world.instance_url, "--token", token]
+
+
 # -- seat -----------------------------------------------------------------------------------------
 
 
 def test_seat_of_a_user_who_can_use_duo_exits_0_from_the_live_instance(world: Any) -> None:
-    result = doctor(
-        world,
-        "seat",
-        "--user",
-        "alice",
-        "--instance",
-        world.instance_url,
-        "--token",
-        admin_token(world),
-    )
+    result = doctor(world, "seat", "--user", "alice", *live(world, admin_token(world)))
     assert result.exit_code == 0, result.output
     assert result.output.startswith("VERDICT: alice holds a GitLab Duo Pro seat")
 
@@ -97,16 +93,7 @@ def test_seat_usage_errors_exit_2(world: Any) -> None:
     no_token = doctor(world, "seat", "--user", "alice", "--instance", world.instance_url)
     assert no_token.exit_code == 2
     both = doctor(
-        world,
-        "seat",
-        "--user",
-        "alice",
-        "--instance",
-        world.instance_url,
-        "--token",
-        "x",
-        "--bundle",
-        str(export_bundle(world)),
+        world, "seat", "--user", "alice", *live(world, "x"), "--bundle", str(export_bundle(world))
     )
     assert both.exit_code == 2 and "not both" in both.output
 
