@@ -6,9 +6,7 @@ so each instance's daily sync reaches the portal (R13)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,16 +14,14 @@ import pytest
 import requests
 
 from tests.e2e.test_provlab_up import (
-    PROVLAB,
-    ROOT,
     START,
     Up,
     _clock,
-    _start,
     _stop_with_ctrl_c,
-    clean_environment,
     free_port,
     port_open,
+    provlab_json,
+    running_up,
 )
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +41,7 @@ def _free_ports(count: int) -> int:
 
 @pytest.fixture
 def fleet_up(tmp_path: Path) -> Iterator[Up]:
-    up = _start(
+    yield from running_up(
         tmp_path,
         "--instances",
         str(FLEET),
@@ -54,22 +50,10 @@ def fleet_up(tmp_path: Path) -> Iterator[Up]:
         instance_port=_free_ports(FLEET),
         timeout=180,
     )
-    yield up
-    if up.process.poll() is None:
-        _stop_with_ctrl_c(up)
 
 
 def _portal(var: Path, *args: str) -> dict[str, object]:
-    result = subprocess.run(
-        [PROVLAB, "portal", *args, "--var", str(var), "--json"],
-        cwd=ROOT,
-        env=clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    data: dict[str, object] = json.loads(result.stdout)
+    data: dict[str, object] = provlab_json(var, "portal", *args, timeout=120)
     return data
 
 
