@@ -6,6 +6,12 @@ import datetime as dt
 import logging
 from typing import Any
 
+from instance.add_ons import clean_up_seats
+from instance.billable_history import billable_users_recorded, record_billable_users
+from instance.identity import identity, next_sync_slot
+from instance.licenses import current_license
+from instance.portal_client import CONNECTIVITY
+from instance.sync import SyncFailed, activate, record_failure, run_scheduled_sync
 from webcore.job_declarations import JobContext, JobRegistry, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -22,9 +28,6 @@ SYNC_RETRY = RetryPolicy(
 @registry.job("daily_sync", retry=SYNC_RETRY)
 def daily_sync(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Send the daily Seat Link report to the portal at the instance's fixed slot (R13)."""
-    from instance.identity import identity, next_sync_slot
-    from instance.sync import run_scheduled_sync
-
     run_scheduled_sync(context)
     return next_sync_slot(identity().sync_minute, context.now)
 
@@ -37,10 +40,6 @@ def seat_cleanup(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Twice a day: free seats of blocked, banned and deactivated users (R29), drop assignments
     of an add-on expired 28 days ago, record the billable user count, and re-plan a daily sync
     whose retries ran out."""
-    from instance.add_ons import clean_up_seats
-    from instance.billable_history import billable_users_recorded, record_billable_users
-    from instance.identity import identity, next_sync_slot
-
     result = clean_up_seats(context.now)
     if result.removed_inactive:
         log.info("seat clean-up freed %d seats", len(result.removed_inactive))
@@ -61,10 +60,6 @@ INSTALL_ACTIVATION_RETRY = RetryPolicy(
 def install_activation(context: JobContext, args: dict[str, Any]) -> None:
     """Retry install-time activation (GITLAB_ACTIVATION_CODE) while the portal is unreachable,
     e.g. when both start together; any other refusal is shown to the admin and not retried."""
-    from instance.licenses import current_license
-    from instance.portal_client import CONNECTIVITY
-    from instance.sync import SyncFailed, activate, record_failure
-
     if current_license() is not None:
         return None
     try:

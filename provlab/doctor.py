@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from instance.add_ons import DEGRADED_BELOW
 from protocol.clock import format_utc
 from protocol.license import AddOnTier
-from protocol.versions import GitLabVersion
+from provlab.doctor_common import (
+    never_activated,
+    no_license,
+    offline_license,
+    sync_failing,
+    version_too_old,
+)
 from provlab.doctor_facts import (
     add_on_fact,
     evidence_lines,
@@ -63,9 +68,9 @@ __all__ = [
 ]
 
 
-ACTIVATE = (
-    "Generate the cloud activation code on the subscription card in the Customers Portal and "
-    "activate the instance with it (Admin → Subscription)."
+# An instance that has no license is activated from its own Admin → Subscription page.
+ACTIVATE_THIS_INSTANCE = (
+    "Activate the instance with the subscription's cloud activation code (Admin → Subscription)."
 )
 REEXPORT = (
     "Read the version in Admin → Overview, and export the bundle again from the running "
@@ -156,37 +161,12 @@ def _readiness(
     findings: list[Finding] = []
     license_type = instance.license_type if instance else portal.license_type
     source = f"instance{who(instance)}" if instance else "portal"
-    if license_type in ("offline_cloud", "legacy"):
-        label = "an offline" if license_type == "offline_cloud" else "a legacy"
-        findings.append(
-            Finding(
-                f"{license_type}_license",
-                f"The instance uses {label} license: GitLab Duo needs a cloud license (online sync)",
-                "R10",
-                ACTIVATE,
-                (f"{source}: {portal.subscription_name} has {label} license ({license_type})",),
-            )
-        )
+    if offline := offline_license(license_type, source, portal.subscription_name):
+        findings.append(offline)
     elif instance is not None and instance.license_type is None:
-        findings.append(
-            Finding(
-                "not_activated",
-                "The instance has no license: it was never activated",
-                "R8",
-                "Activate the instance with the subscription's cloud activation code (Admin → Subscription).",
-                (f"instance{who(instance)}: no license installed",),
-            )
-        )
+        findings.append(no_license(instance, ACTIVATE_THIS_INSTANCE))
     elif instance is None and portal.activated_instance is None:
-        findings.append(
-            Finding(
-                "not_activated",
-                "No instance has activated this subscription with its cloud activation code",
-                "R8",
-                ACTIVATE,
-                (f"portal: no instance has activated {portal.subscription_name}",),
-            )
-        )
+        findings.append(never_activated(portal.subscription_name))
     # A failing sync is its own blocker unless the license already explains it.
     licensed = not findings
     findings += _version_findings(portal, instance, _tier(portal, trial))
@@ -196,24 +176,8 @@ def _readiness(
         and instance.last_sync_error
         and not _delivered(instance, trial)
     ):
-        facts = [f"instance: last sync error: {instance.last_sync_error}"]
-        if instance.proxy:
-            facts.append(f"instance: proxy in use: {instance.proxy}")
-        facts.append(
-            f"instance: last successful sync {format_utc(instance.last_sync_at)}"
-            if instance.last_sync_at
-            else "instance: no successful sync yet"
-        )
-        findings.append(
-            Finding(
-                "sync_failing",
-                "The instance cannot sync with the portal, so "
-                + ("the trial has not reached it" if trial else "no trial could reach it"),
-                "R16",
-                "Fix the instance's outbound connection to the portal (firewall, HTTP proxy "
-                "settings), then select Synchronize subscription in Admin → Subscription.",
-                tuple(facts),
-            )
+        findings += sync_failing(
+            instance, "the trial has not reached it" if trial else "no trial could reach it"
         )
     return findings
 
@@ -257,20 +221,8 @@ def _version_findings(
     elif portal_fact:
         facts.append(portal_fact)  # the portal's word agrees, or is all there is
         version = version or reported
-    findings = []
-    minimum = tier.minimum_gitlab_version
-    if version and GitLabVersion.parse(version) < minimum:
-        findings.append(
-            Finding(
-                "version_too_old",
-                f"The instance runs GitLab {version}; {tier.label} needs {minimum} or later",
-                "R17",
-                f"Upgrade the instance to GitLab {minimum} or later "
-                f"({DEGRADED_BELOW.major}.{DEGRADED_BELOW.minor}+ for the best experience).",
-                tuple(facts),
-            )
-        )
-    return findings + ([disagreement] if disagreement else [])
+    too_old = version_too_old(version, tier, facts)
+    return [finding for finding in (too_old, disagreement) if finding]
 
 
 def _delivery(

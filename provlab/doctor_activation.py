@@ -36,8 +36,7 @@ from protocol.activation_code import (
 from protocol.clock import format_utc
 from protocol.errors import LocalProtocolError
 from protocol.messages import ErrorCode
-from provlab.doctor import ACTIVATE
-from provlab.doctor_common import sync_failing
+from provlab.doctor_common import ACTIVATE, sync_failing
 from provlab.doctor_evidence import portal_evidence
 from provlab.doctor_facts import evidence_lines, who
 from provlab.doctor_gather import (

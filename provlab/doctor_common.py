@@ -13,27 +13,22 @@ from instance.add_ons import DEGRADED_BELOW
 from protocol.clock import format_utc
 from protocol.license import AddOnTier
 from protocol.versions import GitLabVersion
-from provlab.doctor import ACTIVATE
 from provlab.doctor_facts import version_origin, who
 from provlab.doctor_gather import PurchaseEvidence
 from provlab.doctor_model import UNSTATED, Finding, InstanceEvidence, PortalEvidence
 
 SYNCHRONIZE = "select Synchronize subscription in Admin → Subscription (R14)"
+ACTIVATE = (
+    "Generate the cloud activation code on the subscription card in the Customers Portal and "
+    "activate the instance with it (Admin → Subscription)."
+)
 
 
 def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) -> list[Finding]:
     """R8, R10: the instance holds a cloud license for this subscription, bound to it."""
     name = portal.subscription_name if portal else None
     if instance is not None and instance.license_type is None:
-        return [
-            Finding(
-                "not_activated",
-                "The instance has no license: it was never activated",
-                "R8",
-                ACTIVATE,
-                (f"instance{who(instance)}: no license installed",),
-            )
-        ]
+        return [no_license(instance)]
     license_type = instance.license_type if instance else (portal.license_type if portal else None)
     source = f"instance{who(instance)}" if instance else "portal"
     findings: list[Finding] = []
@@ -49,27 +44,10 @@ def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) 
             )
         )
         return findings
-    if license_type in ("offline_cloud", "legacy"):
-        label = "an offline" if license_type == "offline_cloud" else "a legacy"
-        findings.append(
-            Finding(
-                f"{license_type}_license",
-                f"The instance uses {label} license: GitLab Duo needs a cloud license (online sync)",
-                "R10",
-                ACTIVATE,
-                (f"{source}: {name or 'the subscription'} has {label} license ({license_type})",),
-            )
-        )
+    if offline := offline_license(license_type, source, name or "the subscription"):
+        findings.append(offline)
     elif instance is None and portal is not None and portal.activated_instance is None:
-        findings.append(
-            Finding(
-                "not_activated",
-                "No instance has activated this subscription with its cloud activation code",
-                "R8",
-                ACTIVATE,
-                (f"portal: no instance has activated {name}",),
-            )
-        )
+        findings.append(never_activated(name))
     elif (
         instance is not None
         and portal is not None
@@ -93,6 +71,43 @@ def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) 
     return findings
 
 
+def no_license(instance: InstanceEvidence, action: str = ACTIVATE) -> Finding:
+    """R8, in the instance's word: it holds no license, so it was never activated."""
+    return Finding(
+        "not_activated",
+        "The instance has no license: it was never activated",
+        "R8",
+        action,
+        (f"instance{who(instance)}: no license installed",),
+    )
+
+
+def never_activated(subscription: str | None) -> Finding:
+    """R8, in the portal's word: no instance has activated the subscription."""
+    return Finding(
+        "not_activated",
+        "No instance has activated this subscription with its cloud activation code",
+        "R8",
+        ACTIVATE,
+        (f"portal: no instance has activated {subscription}",),
+    )
+
+
+def offline_license(license_type: str | None, source: str, subscription: str) -> Finding | None:
+    """R10: an offline or legacy license never syncs, so GitLab Duo cannot reach the instance;
+    ``source`` is the party whose word the license type is."""
+    if license_type not in ("offline_cloud", "legacy"):
+        return None
+    label = "an offline" if license_type == "offline_cloud" else "a legacy"
+    return Finding(
+        f"{license_type}_license",
+        f"The instance uses {label} license: GitLab Duo needs a cloud license (online sync)",
+        "R10",
+        ACTIVATE,
+        (f"{source}: {subscription} has {label} license ({license_type})",),
+    )
+
+
 def version_gate(
     portal: PortalEvidence | None, instance: InstanceEvidence | None, tier: AddOnTier
 ) -> list[Finding]:
@@ -107,19 +122,24 @@ def version_gate(
         facts.append(f"portal: the instance reported GitLab {reported}")
         if version is None or (instance is not None and instance.version_source == UNSTATED):
             version = reported
+    too_old = version_too_old(version, tier, facts)
+    return [too_old] if too_old else []
+
+
+def version_too_old(version: str | None, tier: AddOnTier, facts: list[str]) -> Finding | None:
+    """R17: the version the doctor goes by is older than ``tier`` needs (``facts`` say whose
+    word the version is)."""
     minimum = tier.minimum_gitlab_version
     if not version or GitLabVersion.parse(version) >= minimum:
-        return []
-    return [
-        Finding(
-            "version_too_old",
-            f"The instance runs GitLab {version}; {tier.label} needs {minimum} or later",
-            "R17",
-            f"Upgrade the instance to GitLab {minimum} or later "
-            f"({DEGRADED_BELOW.major}.{DEGRADED_BELOW.minor}+ for the best experience).",
-            tuple(facts),
-        )
-    ]
+        return None
+    return Finding(
+        "version_too_old",
+        f"The instance runs GitLab {version}; {tier.label} needs {minimum} or later",
+        "R17",
+        f"Upgrade the instance to GitLab {minimum} or later "
+        f"({DEGRADED_BELOW.major}.{DEGRADED_BELOW.minor}+ for the best experience).",
+        tuple(facts),
+    )
 
 
 def sync_failing(instance: InstanceEvidence | None, what: str) -> list[Finding]:

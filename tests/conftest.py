@@ -12,6 +12,7 @@ those skips into failures.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import uuid
@@ -23,7 +24,10 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from instance.models import AccessLevel
+from portal.keys import published_keys
 from provlab.liveserver import LiveServer
+from tests.instance.conftest import add_user
 from tests.support import databases
 
 SIMULATED_START = "2026-03-02T00:00:00Z"
@@ -153,6 +157,28 @@ def live_server() -> Iterator[Callable[[Flask], LiveServer]]:
     yield serve
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def http_pair(
+    make_portal: AppMaker,
+    make_instance: AppMaker,
+    live_server: Callable[[Flask], LiveServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Flask, Flask]:
+    """A portal and an instance talking to each other over HTTP on loopback, as in production:
+    a real portal server, and an instance (its administrator "root" added) that trusts the
+    portal's published keys and reaches it over HTTP, not through any proxy of the environment."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    portal = make_portal()
+    portal_server = live_server(portal)
+    with portal.app_context():
+        keys = json.dumps(published_keys(portal).to_jwks())
+    instance = make_instance(
+        PORTAL_URL=portal_server.url, PORTAL_TRANSPORT="http", PORTAL_PUBLIC_KEYS=keys
+    )
+    add_user(instance, "root", admin=True, highest_access_level=AccessLevel.OWNER)
+    return portal, instance
 
 
 # -- browser ---------------------------------------------------------------------------------------

@@ -1,17 +1,29 @@
 """``provlab doctor``: for support, walk a customer's case from both parties' evidence and name
-the cause."""
+the cause. This module holds the group, ``doctor trial``, and what every doctor command shares:
+the evidence options, reading the instance's diagnostics, opening the portal, and the answer
+(``commands.doctor_cases`` adds ``seat``, ``activation`` and ``menu``).
+
+Exit status: 0 healthy, 1 a cause was found, 2 usage error (or evidence that cannot be read: a
+damaged bundle, an unreachable instance, no portal database)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from flask import Flask
 
 from provlab.commands.options import json_option, var_option
 from provlab.commands.pair import open_app
+
+if TYPE_CHECKING:
+    from provlab.doctor_model import InstanceEvidence, Verdict
 
 
 @click.group("doctor")
@@ -19,38 +31,131 @@ def doctor() -> None:
     """Diagnose a customer's case: walk the path and name the cause."""
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Where a doctor command reads the parties' evidence (its --instance/--token/--bundle and
+    --var) and how it answers (--json)."""
+
+    instance_url: str | None
+    token: str | None
+    bundle_path: Path | None
+    var: Path
+    as_json: bool
+
+    @property
+    def live(self) -> bool:
+        """Whether the instance's diagnostics come from the running instance."""
+        return self.instance_url is not None
+
+    def bundle(self, user: str | None = None) -> dict[str, Any] | None:
+        """The instance's diagnostics bundle, if one was given (``user`` adds that user's part
+        to a live one); a bad one is a usage error. Its format is checked by ``instance``."""
+        from provlab.doctor_evidence import BundleError, fetch_bundle
+
+        if self.instance_url and self.bundle_path:
+            raise click.UsageError("give --instance or --bundle, not both")
+        if self.instance_url and not self.token:
+            raise click.UsageError(
+                "--instance needs --token (an administrator's personal access token)"
+            )
+        try:
+            if self.bundle_path is not None:
+                answer: dict[str, Any] = json.loads(self.bundle_path.read_text())
+                return answer
+            if self.instance_url and self.token:
+                return fetch_bundle(self.instance_url, self.token, user)
+        except (BundleError, json.JSONDecodeError) as exc:
+            raise unreadable(exc) from None
+        return None
+
+    def instance(self, bundle: dict[str, Any] | None) -> InstanceEvidence | None:
+        """The instance's evidence from its bundle, if there is one; a damaged one is a usage
+        error."""
+        from provlab.doctor_evidence import BundleError, instance_evidence
+
+        try:
+            return instance_evidence(bundle) if bundle is not None else None
+        except BundleError as exc:
+            raise unreadable(exc) from None
+
+    def portal_app(self) -> Flask:
+        """The portal app over the same database as the running portal, on the portal's clock;
+        no portal database there (or a running pair that cannot be read) is a usage error."""
+        try:
+            app = open_app("portal", self.var)
+        except click.ClickException as exc:
+            raise click.UsageError(exc.message) from None
+        database = app.config["SQLALCHEMY_DATABASE_URI"]
+        if (
+            database.startswith("sqlite:///")
+            and not Path(database.removeprefix("sqlite:///")).exists()
+        ):
+            raise click.UsageError(f"no portal database at {database}: is --var right?")
+        return app
+
+    def answer(self, verdict: Verdict) -> None:
+        """Print the verdict (as JSON with --json) and exit 0 when healthy, 1 when a cause is
+        found."""
+        click.echo(json.dumps(verdict.to_dict(), indent=2) if self.as_json else verdict.render())
+        sys.exit(0 if verdict.healthy else 1)
+
+
+def unreadable(exc: Exception) -> click.UsageError:
+    return click.UsageError(f"cannot read the instance's diagnostics: {exc}")
+
+
+def evidence_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--instance/--token/--bundle (the instance's side), --var (the portal's) and --json,
+    handed to the command as one ``evidence`` argument."""
+
+    @functools.wraps(command)
+    def with_evidence(
+        *,
+        instance_url: str | None,
+        token: str | None,
+        bundle: Path | None,
+        var: Path,
+        as_json: bool,
+        **given: Any,
+    ) -> Any:
+        return command(evidence=Evidence(instance_url, token, bundle, var, as_json), **given)
+
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.option(
+            "--instance",
+            "instance_url",
+            help="The instance's URL, to read its live diagnostics "
+            "(needs --token, an administrator's personal access token).",
+        ),
+        click.option(
+            "--token",
+            envvar="PROVLAB_INSTANCE_TOKEN",
+            help="Administrator's personal access token for --instance "
+            "(or PROVLAB_INSTANCE_TOKEN).",
+        ),
+        click.option(
+            "--bundle",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="A diagnostics bundle exported from the instance (JSON).",
+        ),
+        var_option(
+            "The var folder of the portal (its database, unless PORTAL_DATABASE_URL is set)."
+        ),
+        json_option,
+    ]
+    decorated: Callable[..., Any] = with_evidence
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
+
+
 @doctor.command("trial")
 @click.option(
     "--subscription", "subscription_name", required=True, help="The subscription name (A-S…)."
 )
 @click.option("--email", help="Only the trial requests made with this email.")
-@click.option(
-    "--instance",
-    "instance_url",
-    help="The instance's URL, to read its live diagnostics "
-    "(needs --token, an administrator's personal access token).",
-)
-@click.option(
-    "--token",
-    envvar="PROVLAB_INSTANCE_TOKEN",
-    help="Administrator's personal access token for --instance (or PROVLAB_INSTANCE_TOKEN).",
-)
-@click.option(
-    "--bundle",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A diagnostics bundle exported from the instance (JSON).",
-)
-@var_option("The var folder of the portal (its database, unless PORTAL_DATABASE_URL is set).")
-@json_option
-def doctor_trial(
-    subscription_name: str,
-    email: str | None,
-    instance_url: str | None,
-    token: str | None,
-    bundle: Path | None,
-    var: Path,
-    as_json: bool,
-) -> None:
+@evidence_options
+def doctor_trial(subscription_name: str, email: str | None, evidence: Evidence) -> None:
     """Why has this subscription's GitLab Duo trial not started? Prints the verdict naming the
     first cause on the path, its rule, the facts it rests on and the next action; every other
     blocker follows as ALSO; the evidence is listed below.
@@ -58,43 +163,8 @@ def doctor_trial(
     Exit status: 0 healthy, 1 a cause was found, 2 usage error (or evidence that cannot be
     read: a damaged bundle, an unreachable instance, no portal database)."""
     from provlab.doctor import diagnose_trial
-    from provlab.doctor_evidence import (
-        BundleError,
-        fetch_bundle,
-        instance_evidence,
-        portal_evidence,
-    )
+    from provlab.doctor_evidence import portal_evidence
 
-    if instance_url and bundle:
-        raise click.UsageError("give --instance or --bundle, not both")
-    if instance_url and not token:
-        raise click.UsageError(
-            "--instance needs --token (an administrator's personal access token)"
-        )
-    instance = None
-    try:
-        if bundle is not None:
-            instance = instance_evidence(json.loads(bundle.read_text()))
-        elif instance_url and token:
-            instance = instance_evidence(fetch_bundle(instance_url, token))
-    except (BundleError, json.JSONDecodeError) as exc:
-        raise click.UsageError(f"cannot read the instance's diagnostics: {exc}") from None
-    try:
-        portal_app = _portal_for_doctor(var)
-    except click.ClickException as exc:
-        raise click.UsageError(exc.message) from None
-    verdict = diagnose_trial(portal_evidence(portal_app, subscription_name, email), instance)
-    if as_json:
-        click.echo(json.dumps(verdict.to_dict(), indent=2))
-    else:
-        click.echo(verdict.render())
-    sys.exit(0 if verdict.healthy else 1)
-
-
-def _portal_for_doctor(var: Path) -> Any:
-    """The portal app over the same database as the running portal, on the portal's clock."""
-    app = open_app("portal", var)
-    database = app.config["SQLALCHEMY_DATABASE_URI"]
-    if database.startswith("sqlite:///") and not Path(database.removeprefix("sqlite:///")).exists():
-        raise click.ClickException(f"no portal database at {database}: is --var right?")
-    return app
+    instance = evidence.instance(evidence.bundle())
+    portal = portal_evidence(evidence.portal_app(), subscription_name, email)
+    evidence.answer(diagnose_trial(portal, instance))

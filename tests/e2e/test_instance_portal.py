@@ -26,7 +26,6 @@ from provlab.timetravel import travel_to
 from tests.instance.conftest import add_user, sign_in
 from tests.instance.helpers import activate, assigned_usernames, change_seats, purchase, sync_now
 from tests.portal.helpers import make_account, make_subscription, payment_method_ids
-from tests.support.pair import http_pair
 from webcore.clock import app_clock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.all_backends]
@@ -71,13 +70,8 @@ class Pair:
 
 
 @pytest.fixture
-def pair(
-    make_portal: Callable[..., Flask],
-    make_instance: Callable[..., Flask],
-    live_server: Callable[[Flask], Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Pair:
-    portal, instance = http_pair(make_portal, make_instance, live_server, monkeypatch)
+def pair(http_pair: tuple[Flask, Flask], live_server: Callable[[Flask], Any]) -> Pair:
+    portal, instance = http_pair
     instance_server = live_server(instance)
     admin = instance.test_client()
     sign_in(admin, "root")

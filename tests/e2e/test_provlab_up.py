@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -79,8 +80,12 @@ def _read_banner(process: subprocess.Popen[str], timeout: float = 120) -> str:
     raise AssertionError("provlab up printed no banner:\n" + "".join(seen))
 
 
-def _start(tmp_path: Path, *extra: str) -> Up:
-    portal_port, instance_port = free_port(), free_port()
+def _start(
+    tmp_path: Path, *extra: str, instance_port: int | None = None, timeout: float = 120
+) -> Up:
+    """`provlab up` with ``extra`` options, once its banner is printed (``instance_port``: the
+    first instance's port, else a free one)."""
+    portal_port, instance_port = free_port(), instance_port or free_port()
     var = tmp_path / "var"
     process = subprocess.Popen(
         [
@@ -101,7 +106,7 @@ def _start(tmp_path: Path, *extra: str) -> Up:
         text=True,
     )
     try:
-        banner = _read_banner(process)
+        banner = _read_banner(process, timeout)
     except BaseException:
         process.kill()
         process.wait()
@@ -131,12 +136,32 @@ def _close(process: subprocess.Popen[str]) -> None:
         process.stdout.close()
 
 
-@pytest.fixture
-def simulated_up(tmp_path: Path) -> Iterator[Up]:
-    up = _start(tmp_path, "--simulated-time", START)
+def running_up(tmp_path: Path, *extra: str, **start: Any) -> Iterator[Up]:
+    """`provlab up` (as ``_start``) for a fixture: stopped with Ctrl-C at the end unless the
+    test stopped it."""
+    up = _start(tmp_path, *extra, **start)
     yield up
     if up.process.poll() is None:
         _stop_with_ctrl_c(up)
+
+
+def provlab_json(var: Path, *args: str, timeout: float = 300) -> Any:
+    """What ``provlab ARGS --var VAR --json`` prints, parsed; it must succeed."""
+    result = subprocess.run(
+        [PROVLAB, *args, "--var", str(var), "--json"],
+        cwd=ROOT,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def simulated_up(tmp_path: Path) -> Iterator[Up]:
+    yield from running_up(tmp_path, "--simulated-time", START)
 
 
 def _session() -> requests.Session:

@@ -6,9 +6,7 @@ so each instance's daily sync reaches the portal (R13)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,17 +14,14 @@ import pytest
 import requests
 
 from tests.e2e.test_provlab_up import (
-    PROVLAB,
-    ROOT,
     START,
     Up,
     _clock,
-    _close,
-    _read_banner,
     _stop_with_ctrl_c,
-    clean_environment,
     free_port,
     port_open,
+    provlab_json,
+    running_up,
 )
 
 pytestmark = pytest.mark.e2e
@@ -46,53 +41,19 @@ def _free_ports(count: int) -> int:
 
 @pytest.fixture
 def fleet_up(tmp_path: Path) -> Iterator[Up]:
-    portal_port, instance_port = free_port(), _free_ports(FLEET)
-    var = tmp_path / "var"
-    process = subprocess.Popen(
-        [
-            PROVLAB,
-            "up",
-            "--instances",
-            str(FLEET),
-            "--simulated-time",
-            START,
-            "--portal-port",
-            str(portal_port),
-            "--instance-port",
-            str(instance_port),
-            "--var",
-            str(var),
-        ],
-        cwd=ROOT,
-        env=clean_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    yield from running_up(
+        tmp_path,
+        "--instances",
+        str(FLEET),
+        "--simulated-time",
+        START,
+        instance_port=_free_ports(FLEET),
+        timeout=180,
     )
-    try:
-        banner = _read_banner(process, timeout=180)
-    except BaseException:
-        process.kill()
-        process.wait()
-        _close(process)
-        raise
-    up = Up(process, banner, portal_port, instance_port, var)
-    yield up
-    if up.process.poll() is None:
-        _stop_with_ctrl_c(up)
 
 
 def _portal(var: Path, *args: str) -> dict[str, object]:
-    result = subprocess.run(
-        [PROVLAB, "portal", *args, "--var", str(var), "--json"],
-        cwd=ROOT,
-        env=clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    data: dict[str, object] = json.loads(result.stdout)
+    data: dict[str, object] = provlab_json(var, "portal", *args, timeout=120)
     return data
 
 

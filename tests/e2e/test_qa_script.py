@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_provlab_up import ROOT, Up, _start, _stop_with_ctrl_c, clean_environment
+from tests.e2e.test_provlab_up import ROOT, Up, clean_environment, running_up
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +26,7 @@ def readme_script() -> str:
 
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Up]:
-    running = _start(tmp_path, "--simulated-time", "2026-03-02T00:00:00Z")
-    yield running
-    if running.process.poll() is None:
-        _stop_with_ctrl_c(running)
+    yield from running_up(tmp_path, "--simulated-time", "2026-03-02T00:00:00Z")
 
 
 def test_the_readme_qa_script_runs_from_first_line_to_last(up: Up, tmp_path: Path) -> None:

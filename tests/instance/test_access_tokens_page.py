@@ -4,28 +4,41 @@ its scopes, and revoking it on the page ends it."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 from tests.instance.conftest import add_user, csrf_token, sign_in
 
 PATH = "/-/user_settings/personal_access_tokens"
 
 
-def test_a_regular_user_creates_uses_and_revokes_a_token(app: Flask) -> None:
+def signed_in_dev(app: Flask) -> FlaskClient:
+    """The browser of "dev", a regular user, signed in."""
     add_user(app, "dev")
     browser = app.test_client()
     sign_in(browser, "dev")
-    assert "Access tokens" in browser.get("/dashboard").get_data(as_text=True)
-    created = browser.post(
+    return browser
+
+
+def create_token(browser: FlaskClient, name: str) -> Any:
+    """Submit the page's form for a read_api token named ``name``; the page's answer."""
+    return browser.post(
         PATH,
         data={
             "csrf_token": csrf_token(browser, PATH),
-            "name": "laptop",
+            "name": name,
             "expires_at": "2026-04-01",
             "scopes": ["read_api"],
         },
     )
+
+
+def test_a_regular_user_creates_uses_and_revokes_a_token(app: Flask) -> None:
+    browser = signed_in_dev(app)
+    assert "Access tokens" in browser.get("/dashboard").get_data(as_text=True)
+    created = create_token(browser, "laptop")
     page = created.get_data(as_text=True)
     assert created.status_code == 201
     token = re.search(r'data-testid="new-token-value" size="60"|value="(glpat-[^"]+)"', page)
@@ -49,9 +62,7 @@ def test_a_regular_user_creates_uses_and_revokes_a_token(app: Flask) -> None:
 
 
 def test_the_page_refuses_a_token_without_scopes_or_with_a_past_date(app: Flask) -> None:
-    add_user(app, "dev")
-    browser = app.test_client()
-    sign_in(browser, "dev")
+    browser = signed_in_dev(app)
     for data, text in (
         ({"name": "x", "expires_at": "2026-04-01"}, "Select at least one scope."),
         ({"name": "x", "expires_at": "2026-01-01", "scopes": ["api"]}, "must be in the future"),
@@ -63,17 +74,7 @@ def test_the_page_refuses_a_token_without_scopes_or_with_a_past_date(app: Flask)
 
 def test_the_page_that_shows_a_new_token_is_never_cached(app: Flask) -> None:
     """The secret appears once, in the answer to the form: no browser or proxy may keep it."""
-    add_user(app, "dev")
-    browser = app.test_client()
-    sign_in(browser, "dev")
-    created = browser.post(
-        PATH,
-        data={
-            "csrf_token": csrf_token(browser, PATH),
-            "name": "ci",
-            "expires_at": "2026-04-01",
-            "scopes": ["read_api"],
-        },
-    )
+    browser = signed_in_dev(app)
+    created = create_token(browser, "ci")
     assert created.status_code == 201
     assert "no-store" in created.headers["Cache-Control"]

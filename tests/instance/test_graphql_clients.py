@@ -19,7 +19,6 @@ from gql.transport.requests import RequestsHTTPTransport
 from protocol.license import AddOnTier
 from tests.instance.conftest import add_user, user_id
 from tests.instance.test_api import token_for
-from tests.support.pair import http_pair
 from webcore.clock import app_clock
 
 # "Assign GitLab Duo seats by using GraphQL" (docs.gitlab.com/api/graphql/assign_gitlab_duo_seats),
@@ -103,13 +102,10 @@ BULK = """mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $u: [UserID!]!) {
 
 @pytest.fixture
 def pair(
-    make_portal: Callable[..., Flask],
-    make_instance: Callable[..., Flask],
-    live_server: Callable[[Flask], Any],
-    monkeypatch: pytest.MonkeyPatch,
+    http_pair: tuple[Flask, Flask], live_server: Callable[[Flask], Any]
 ) -> Iterator[tuple[Flask, Any, Flask]]:
     """A real portal server and an instance server talking to it over HTTP on loopback."""
-    portal, instance = http_pair(make_portal, make_instance, live_server, monkeypatch)
+    portal, instance = http_pair
     yield instance, live_server(instance), portal
 
 

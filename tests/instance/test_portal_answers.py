@@ -26,14 +26,23 @@ def _tokens(app: Flask) -> list[str]:
     return [row.token for row in licenses(app)]
 
 
+def _activated_then_over_http(
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+) -> list[str]:
+    """Activate through the fake portal, then send what follows over HTTP (where ``responses``
+    answers); the license tokens held before."""
+    activated(admin_client, fake_portal)
+    before = _tokens(app)
+    app.extensions[SESSION_HOOK] = requests.Session()
+    return before
+
+
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 @responses.activate
 def test_r16_a_redirect_is_never_followed_and_is_a_connectivity_problem(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, status: int
 ) -> None:
-    activated(admin_client, fake_portal)
-    before = _tokens(app)
-    app.extensions[SESSION_HOOK] = requests.Session()
+    before = _activated_then_over_http(admin_client, app, fake_portal)
     responses.add(responses.POST, SEAT_LINKS, status=status, headers={"Location": ELSEWHERE})
     elsewhere = responses.add(responses.POST, ELSEWHERE, json={"response": "x.y.z"})
     also_get = responses.add(responses.GET, ELSEWHERE, json={"response": "x.y.z"})
@@ -61,9 +70,7 @@ def test_r16_a_redirect_is_never_followed_and_is_a_connectivity_problem(
 def test_r16_a_5xx_with_a_json_body_is_a_connectivity_problem(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, status: int, body: object
 ) -> None:
-    activated(admin_client, fake_portal)
-    before = _tokens(app)
-    app.extensions[SESSION_HOOK] = requests.Session()
+    before = _activated_then_over_http(admin_client, app, fake_portal)
     responses.add(responses.POST, SEAT_LINKS, status=status, json=body)
 
     answer = sync_now(admin_client)
@@ -82,9 +89,7 @@ def test_r16_a_5xx_with_a_json_body_is_a_connectivity_problem(
 def test_an_unsigned_error_answer_is_shown_as_unverified_never_as_advice(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, code: str
 ) -> None:
-    activated(admin_client, fake_portal)
-    before = _tokens(app)
-    app.extensions[SESSION_HOOK] = requests.Session()
+    before = _activated_then_over_http(admin_client, app, fake_portal)
     responses.add(
         responses.POST, SEAT_LINKS, status=401, json={"error": {"code": code, "message": "x"}}
     )

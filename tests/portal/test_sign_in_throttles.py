@@ -22,6 +22,7 @@ from tests.portal.helpers import (
     make_subscription,
     sign_in,
 )
+from tests.support.auth import count_password_checks
 from webcore.clock import app_clock
 
 SUPPORT = "support@provlab.example"
@@ -53,18 +54,9 @@ def test_support_sign_in_checks_one_password_hash_whether_or_not_the_account_exi
 ) -> None:
     # Answering an unknown login without a hash check would answer it faster: a timing oracle
     # for who has an account. Counted, never timed.
-    import webcore.auth
-
     make_account(portal_app, SUPPORT, role="support")
     make_account(portal_app, CUSTOMER)
-    checks: list[str] = []
-    real = webcore.auth.password_matches
-
-    def counting(password_hash: str | None, given: str) -> bool:
-        checks.append(given)
-        return real(password_hash, given)
-
-    monkeypatch.setattr(webcore.auth, "password_matches", counting)
+    checks = count_password_checks(monkeypatch)
     response = _support_sign_in(portal_app, login, password)
     assert response.status_code == 401
     assert "Invalid login or password, or not a support engineer." in response.get_data(

@@ -83,20 +83,24 @@ FIELD_CASES = [
     for where, message, wrong_types in CASES
     for name, wrong in wrong_types.items()
 ]
+# Every message (``_``: its fields' wrong values, not used by these tests).
+each_message = pytest.mark.parametrize(("where", "message", "_"), CASES, ids=[c[0] for c in CASES])
+# Every field of every message, with a value of the wrong type for it.
+each_field = pytest.mark.parametrize(
+    ("where", "message", "name", "wrong"),
+    FIELD_CASES,
+    ids=[f"{c[0]}.{c[2]}" for c in FIELD_CASES],
+)
 
 
-@pytest.mark.parametrize(("where", "message", "_"), CASES, ids=[c[0] for c in CASES])
+@each_message
 def test_message_round_trips_through_to_dict_and_from_dict(
     where: str, message: Any, _: object
 ) -> None:
     assert type(message).from_dict(message.to_dict()) == message
 
 
-@pytest.mark.parametrize(
-    ("where", "message", "name", "wrong"),
-    FIELD_CASES,
-    ids=[f"{c[0]}.{c[2]}" for c in FIELD_CASES],
-)
+@each_field
 def test_missing_field_is_a_remote_error_naming_it(
     where: str, message: Any, name: str, wrong: object
 ) -> None:
@@ -107,7 +111,7 @@ def test_missing_field_is_a_remote_error_naming_it(
     assert str(caught.value) == f"{where}.{name}: missing field"
 
 
-@pytest.mark.parametrize(("where", "message", "_"), CASES, ids=[c[0] for c in CASES])
+@each_message
 def test_unknown_field_is_a_remote_error_naming_it(where: str, message: Any, _: object) -> None:
     with pytest.raises(RemoteProtocolError) as caught:
         type(message).from_dict({**message.to_dict(), "surprise": 1})
@@ -120,11 +124,7 @@ def test_unknown_field_with_a_hostile_name_is_quoted_in_the_error() -> None:
     assert "\n" not in str(caught.value) and "\x1b" not in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    ("where", "message", "name", "wrong"),
-    FIELD_CASES,
-    ids=[f"{c[0]}.{c[2]}" for c in FIELD_CASES],
-)
+@each_field
 def test_ill_typed_field_is_a_remote_error_naming_it(
     where: str, message: Any, name: str, wrong: object
 ) -> None:
@@ -135,7 +135,7 @@ def test_ill_typed_field_is_a_remote_error_naming_it(
     assert not isinstance(caught.value, LocalProtocolError)
 
 
-@pytest.mark.parametrize(("where", "message", "_"), CASES, ids=[c[0] for c in CASES])
+@each_message
 def test_non_object_is_a_remote_error(where: str, message: Any, _: object) -> None:
     with pytest.raises(RemoteProtocolError, match=f"^{where}: expected an object$"):
         type(message).from_dict([message.to_dict()])

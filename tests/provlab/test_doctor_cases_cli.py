@@ -4,6 +4,7 @@ exit status (0 healthy, 1 a cause found, 2 usage error), --json, and usage error
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from provlab.cli import main
-from provlab.scenario.loader import load_scenario
-from provlab.scenario.steps import apply_setup
-from provlab.scenario.vocabulary import StepContext, run_step
-from provlab.scenario.world import SIMULATION_TOKEN, World
-from provlab.servers import RunningPair
+from provlab.scenario.world import World
+from tests.provlab.doctor_pair import admin_token, export_bundle, running_world
 from webcore.transaction import unit_of_work
 
 CASE = """
@@ -37,21 +35,8 @@ steps:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Any:
-    path = tmp_path / "case.yaml"
-    path.write_text(CASE)
-    scenario = load_scenario(path)
-    world = World("http", scenario.start, 0, folder=tmp_path / "var")
-    try:
-        apply_setup(world, scenario)
-        for step in scenario.steps:
-            run_step(StepContext(world, scenario, step))
-        RunningPair(world.portal_url, world.instance_url, True, SIMULATION_TOKEN, 0, 0).save(
-            world.folder
-        )
-        yield world
-    finally:
-        world.close()
+def world(tmp_path: Path) -> Iterator[World]:
+    yield from running_world(tmp_path, CASE)
 
 
 def doctor(world: Any, *args: str) -> Any:
@@ -60,49 +45,16 @@ def doctor(world: Any, *args: str) -> Any:
     )
 
 
-def export(world: Any, *extra: str) -> Path:
-    bundle = world.folder / "exported.json"
-    result = CliRunner().invoke(
-        main,
-        [
-            "instance",
-            "--instance-path",
-            str(world.folder / "instance"),
-            "diagnostics",
-            *extra,
-            "-o",
-            str(bundle),
-        ],
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    return bundle
-
-
-def admin_token(world: Any) -> str:
-    from instance.models import User
-    from instance.tokens import create_token
-    from webcore.clock import app_clock
-
-    with unit_of_work(world.instance) as session:
-        admin = session.query(User).filter_by(username="root").one()
-        return create_token(admin, "support", ["api"], app_clock(world.instance).now())
+def live(world: Any, token: str) -> list[str]:
+    """The options that read the running instance's diagnostics with ``token``."""
+    return ["--instance", world.instance_url, "--token", token]
 
 
 # -- seat -----------------------------------------------------------------------------------------
 
 
 def test_seat_of_a_user_who_can_use_duo_exits_0_from_the_live_instance(world: Any) -> None:
-    result = doctor(
-        world,
-        "seat",
-        "--user",
-        "alice",
-        "--instance",
-        world.instance_url,
-        "--token",
-        admin_token(world),
-    )
+    result = doctor(world, "seat", "--user", "alice", *live(world, admin_token(world)))
     assert result.exit_code == 0, result.output
     assert result.output.startswith("VERDICT: alice holds a GitLab Duo Pro seat")
 
@@ -110,7 +62,7 @@ def test_seat_of_a_user_who_can_use_duo_exits_0_from_the_live_instance(world: An
 def test_r30_seat_of_a_guest_on_ultimate_exits_1_and_json_carries_every_finding(
     world: Any,
 ) -> None:
-    bundle = export(world, "--user", "gina")
+    bundle = export_bundle(world, "--user", "gina")
     part = json.loads(bundle.read_text())["user"]
     assert part["highest_role"] == "Guest" and part["billable"] is False
     assert "email" not in part  # the bundle holds what the seat rules need, nothing personal
@@ -131,26 +83,17 @@ def test_seat_usage_errors_exit_2(world: Any) -> None:
     assert doctor(world, "seat").exit_code == 2  # no --user
     no_instance = doctor(world, "seat", "--user", "alice")
     assert no_instance.exit_code == 2 and "the seat doctor reads the instance" in no_instance.output
-    without_user = doctor(world, "seat", "--user", "alice", "--bundle", str(export(world)))
+    without_user = doctor(world, "seat", "--user", "alice", "--bundle", str(export_bundle(world)))
     assert without_user.exit_code == 2
     assert "provlab instance diagnostics --user alice" in without_user.output
     other_user = doctor(
-        world, "seat", "--user", "alice", "--bundle", str(export(world, "--user", "gina"))
+        world, "seat", "--user", "alice", "--bundle", str(export_bundle(world, "--user", "gina"))
     )
     assert other_user.exit_code == 2 and "describes user gina, not alice" in other_user.output
     no_token = doctor(world, "seat", "--user", "alice", "--instance", world.instance_url)
     assert no_token.exit_code == 2
     both = doctor(
-        world,
-        "seat",
-        "--user",
-        "alice",
-        "--instance",
-        world.instance_url,
-        "--token",
-        "x",
-        "--bundle",
-        str(export(world)),
+        world, "seat", "--user", "alice", *live(world, "x"), "--bundle", str(export_bundle(world))
     )
     assert both.exit_code == 2 and "not both" in both.output
 
@@ -178,7 +121,7 @@ def activation_code(world: Any, name: str) -> str:
 
 def test_activation_never_prints_the_code_and_finds_the_instance_activated(world: Any) -> None:
     code = activation_code(world, "A-S00000951")
-    result = doctor(world, "activation", "--code", code, "--bundle", str(export(world)))
+    result = doctor(world, "activation", "--code", code, "--bundle", str(export_bundle(world)))
     assert result.exit_code == 0, result.output
     assert result.output.startswith("VERDICT: The instance is activated with A-S00000951")
     assert code not in result.output and f"…{code[-4:]}" in result.output
@@ -212,7 +155,7 @@ def test_activation_usage_errors_exit_2(world: Any) -> None:
 
 
 def test_menu_shown_exits_0_and_a_subscription_without_duo_exits_1(world: Any) -> None:
-    shown = doctor(world, "menu", "--bundle", str(export(world)))
+    shown = doctor(world, "menu", "--bundle", str(export_bundle(world)))
     assert shown.exit_code == 0, shown.output
     assert shown.output.startswith("VERDICT: The instance knows GitLab Duo Pro")
     missing = doctor(world, "menu", "--subscription", "A-S00000952", "--json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from provlab.cli import main
-from provlab.scenario.loader import load_scenario
-from provlab.scenario.steps import apply_setup
-from provlab.scenario.vocabulary import StepContext, run_step
-from provlab.scenario.world import SIMULATION_TOKEN, World
-from provlab.servers import RunningPair
+from provlab.scenario.world import World
+from tests.provlab.doctor_pair import admin_token, export_bundle, running_world
 from webcore.transaction import unit_of_work
 
 CASE = """
@@ -37,22 +35,8 @@ steps:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Any:
-    path = tmp_path / "case.yaml"
-    path.write_text(CASE)
-    scenario = load_scenario(path)
-    world = World("http", scenario.start, 0, folder=tmp_path / "var")
-    try:
-        apply_setup(world, scenario)
-        for step in scenario.steps:
-            run_step(StepContext(world, scenario, step))
-        # What `provlab up` leaves behind, so the doctor reads the pair's simulated time.
-        RunningPair(world.portal_url, world.instance_url, True, SIMULATION_TOKEN, 0, 0).save(
-            world.folder
-        )
-        yield world
-    finally:
-        world.close()
+def world(tmp_path: Path) -> Iterator[World]:
+    yield from running_world(tmp_path, CASE)
 
 
 def doctor(world: Any, *args: str) -> Any:
@@ -69,23 +53,8 @@ def test_doctor_names_the_embargo_from_the_portal_alone(world: Any) -> None:
     assert "dropped — reason embargoed_country" in result.output
 
 
-def test_exported_bundle_lets_support_diagnose_without_the_instance(
-    world: Any, tmp_path: Path
-) -> None:
-    bundle = tmp_path / "bundle.json"
-    exported = CliRunner().invoke(
-        main,
-        [
-            "instance",
-            "--instance-path",
-            str(world.folder / "instance"),
-            "diagnostics",
-            "-o",
-            str(bundle),
-        ],
-        catch_exceptions=False,
-    )
-    assert exported.exit_code == 0, exported.output
+def test_exported_bundle_lets_support_diagnose_without_the_instance(world: Any) -> None:
+    bundle = export_bundle(world)
     text = bundle.read_text()
     assert (
         "glpat-" not in text and "BEGIN" not in text and "token" not in json.loads(text)["license"]
@@ -98,22 +67,8 @@ def test_exported_bundle_lets_support_diagnose_without_the_instance(
 
 
 def test_doctor_reads_a_live_instance_with_an_admin_token(world: Any) -> None:
-    from instance.models import User
-    from instance.tokens import create_token
-    from webcore.clock import app_clock
-
-    with unit_of_work(world.instance) as session:
-        admin = session.query(User).filter_by(username="root").one()
-        token = create_token(admin, "support", ["api"], app_clock(world.instance).now())
-    synced = world.admin_client().post(
-        f"{world.instance_url}/admin/license/sync_seat_link",
-        headers={
-            "X-CSRFToken": _csrf(
-                world.admin_client().get(f"{world.instance_url}/admin/subscription").text
-            )
-        },
-    )
-    assert synced.json() == {"success": True}
+    token = admin_token(world)
+    _synchronize(world)
     result = doctor(
         world, "--subscription", "A-S00000502", "--instance", world.instance_url, "--token", token
     )
@@ -159,7 +114,7 @@ def test_healthy_trial_exits_0(world: Any) -> None:
         assert purchase is not None
         alice = session.query(User).filter_by(username="alice").one()
         assign_seat(purchase.id, alice, app_clock(world.instance).now())
-    result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(_export(world)))
+    result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(export_bundle(world)))
     assert result.exit_code == 0, result.output
     assert result.output.startswith(
         "VERDICT: The trial is active on the instance running A-S00000502"
@@ -169,12 +124,12 @@ def test_healthy_trial_exits_0(world: Any) -> None:
 def test_exported_bundle_carries_the_version_the_instance_ran_not_the_exporters(world: Any) -> None:
     world.instance.config["GITLAB_VERSION"] = "16.7.0"  # what the serving instance runs
     _synchronize(world)
-    bundle = json.loads(_export(world).read_text())
+    bundle = json.loads(export_bundle(world).read_text())
     # The exporting process is configured with the default 17.5.0-ee; the bundle does not say so.
     assert bundle["instance"]["gitlab_version"] == "16.7.0"
     assert bundle["instance"]["gitlab_version_source"] == "last sync attempt"
     assert bundle["instance"]["proxy"] is None  # the exporting shell's proxy means nothing
-    result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(_export(world)))
+    result = doctor(world, "--subscription", "A-S00000502", "--bundle", str(export_bundle(world)))
     assert result.exit_code == 1
     assert result.output.startswith(
         "VERDICT: The instance runs GitLab 16.7.0; GitLab Duo Pro needs 16.8.0"
@@ -195,7 +150,7 @@ def test_diagnostics_from_the_running_instance_with_url_and_token(
             "--url",
             world.instance_url,
             "--token",
-            _admin_token(world),
+            admin_token(world),
             "-o",
             str(bundle),
         ],
@@ -211,16 +166,6 @@ def test_diagnostics_from_the_running_instance_with_url_and_token(
     assert refused.exit_code == 2
 
 
-def _admin_token(world: Any) -> str:
-    from instance.models import User
-    from instance.tokens import create_token
-    from webcore.clock import app_clock
-
-    with unit_of_work(world.instance) as session:
-        admin = session.query(User).filter_by(username="root").one()
-        return create_token(admin, "support", ["api"], app_clock(world.instance).now())
-
-
 def _synchronize(world: Any) -> None:
     synced = world.admin_client().post(
         f"{world.instance_url}/admin/license/sync_seat_link",
@@ -231,24 +176,6 @@ def _synchronize(world: Any) -> None:
         },
     )
     assert synced.json() == {"success": True}
-
-
-def _export(world: Any) -> Path:
-    bundle = world.folder / "exported.json"
-    exported = CliRunner().invoke(
-        main,
-        [
-            "instance",
-            "--instance-path",
-            str(world.folder / "instance"),
-            "diagnostics",
-            "-o",
-            str(bundle),
-        ],
-        catch_exceptions=False,
-    )
-    assert exported.exit_code == 0, exported.output
-    return bundle
 
 
 def _csrf(html: str) -> str:

@@ -58,20 +58,20 @@ class Pool:
             path = self.folder / f"{app_name}-{number}.db"
             shutil.copyfile(template, path)
             return f"sqlite:///{path}"
-        name = f"provlab_t{self.run_id}_{app_name}_{number}"
-        with self.admin().connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        self._created.append(name)
-        return self._postgres_url(name)
+        return self._create(f"provlab_t{self.run_id}_{app_name}_{number}", f'TEMPLATE "{template}"')
 
     def empty_database(self, app_name: str, backend: str) -> str:
         """A database with no tables at all (for migration tests); dropped at the session's end."""
         number = next(self._numbers)
         if backend == "sqlite":
             return f"sqlite:///{self.folder / f'empty-{app_name}-{number}.db'}"
-        name = f"provlab_t{self.run_id}_{app_name}_empty_{number}"
+        return self._create(f"provlab_t{self.run_id}_{app_name}_empty_{number}")
+
+    def _create(self, name: str, template: str = "") -> str:
+        """Create the PostgreSQL database ``name`` (from ``template``: ``TEMPLATE "..."``), to
+        be dropped at the session's end."""
         with self.admin().connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}" {template}'.rstrip()))
         self._created.append(name)
         return self._postgres_url(name)
 

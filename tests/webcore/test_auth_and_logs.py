@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support.auth import count_password_checks
 from webcore.requestlog import redact
 
 PASSWORD_IN_QUERY = "Hunter2-query-password"
@@ -448,16 +449,7 @@ def test_an_unknown_login_costs_a_password_check_too(
     signed_up: Login, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Answering an unknown login faster than a wrong password would tell who has an account.
-    import webcore.auth
-
-    checks: list[str] = []
-    real = webcore.auth.password_matches
-
-    def counting(password_hash: str | None, password: str) -> bool:
-        checks.append(password)
-        return real(password_hash, password)
-
-    monkeypatch.setattr(webcore.auth, "password_matches", counting)
+    checks = count_password_checks(monkeypatch)
     client = signed_up.app.test_client()
     assert sign_in(client, "nobody@example.com", "guess-1").status_code == 401
     assert sign_in(client, signed_up.login, "guess-2").status_code == 401

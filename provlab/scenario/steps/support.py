@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from instance import create_app as create_instance_app
-from instance.diagnostics import diagnostics_bundle
-from protocol.clock import format_utc
 from provlab.doctor import diagnose_trial
 from provlab.doctor_evidence import instance_evidence, portal_evidence
-from provlab.scenario.steps.support_cases import run_case_doctor
+from provlab.scenario.steps.support_cases import conclude, instance_bundle, run_case_doctor
 from provlab.scenario.vocabulary import StepContext, action
-from provlab.scenario.world import World
 
 
 @action(
@@ -27,57 +23,16 @@ def doctor(context: StepContext, args: Any) -> None:
     `provlab instance diagnostics` exports it from the database; `with_instance: false`, none.
     `about: seat`, `activation` or `menu` runs that doctor instead (``steps.support_cases``)."""
     if isinstance(args, dict) and args.get("about", "trial") != "trial":
-        run_case_doctor(context, args, _diagnostics)
+        run_case_doctor(context, args)
         return
     fields = context.mapping(
         args,
         {"subscription"},
         {"about", "email", "cause", "rule", "with_instance", "bundle", "also", "says", "healthy"},
     )
-    world = context.world
-    instance = None
-    if fields.get("with_instance", True):
-        source = fields.get("bundle", "live")
-        if source not in ("live", "exported"):
-            context.malformed(f"bundle is live or exported, not {source!r}")
-        instance = instance_evidence(_diagnostics(world, exported=source == "exported"))
+    bundle = instance_bundle(context, fields, fields.get("with_instance", True))
     verdict = diagnose_trial(
-        portal_evidence(world.portal, str(fields["subscription"]), fields.get("email")), instance
+        portal_evidence(context.world.portal, str(fields["subscription"]), fields.get("email")),
+        instance_evidence(bundle) if bundle is not None else None,
     )
-    world.timeline.add(
-        world.now(), "support", "doctor", f"{verdict.cause} [{verdict.rule}] {verdict.headline}"
-    )
-    world.last_verdict = verdict
-    for key in ("cause", "rule", "healthy"):
-        if key in fields and getattr(verdict, key) != fields[key]:
-            context.fail(
-                f"the doctor says {key} {getattr(verdict, key)!r}, expected {fields[key]!r}\n"
-                f"{verdict.render()}"
-            )
-    if "also" in fields:
-        also = [finding.cause for finding in verdict.also]
-        if also != list(fields["also"] or []):
-            context.fail(
-                f"the doctor also names {also}, expected {fields['also']}\n{verdict.render()}"
-            )
-    for text in [fields["says"]] if isinstance(fields.get("says"), str) else fields.get("says", []):
-        if str(text) not in verdict.render():
-            context.fail(f"the doctor does not say {text!r}\n{verdict.render()}")
-
-
-def _diagnostics(world: World, *, exported: bool) -> dict[str, Any]:
-    """The instance's bundle: from its serving app (live), or exported by another process over
-    its database, with that process's own default settings (GitLab version included)."""
-    app = world.instance
-    if exported:
-        app = create_instance_app(
-            {
-                "INSTANCE_PATH": world.instance.config["INSTANCE_PATH"],
-                "DATABASE_URL": world.instance.config["DATABASE_URL"],
-                "CLOCK": "simulated",
-                "SIMULATED_START": format_utc(world.now()),
-            },
-            environ={},
-        )
-    with app.app_context():
-        return diagnostics_bundle(app, running=not exported)
+    conclude(context, fields, verdict, "doctor")

@@ -1,14 +1,18 @@
 """What support does for the other GitLab Duo cases: `provlab doctor seat`, `activation` and
 `menu`, run by the ``doctor`` step with ``about: seat|activation|menu`` (``steps.support`` hands
-them here); and a second instance, elsewhere, activating a subscription first."""
+them here); what every ``doctor`` step shares (the instance's bundle, and the verdict recorded
+and checked); and a second instance, elsewhere, activating a subscription first."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from instance import create_app as create_instance_app
+from instance.diagnostics import diagnostics_bundle
 from instance.diagnostics_user import user_diagnostics
 from portal.licensing import activate_instance, ensure_activation_code
+from protocol.clock import format_utc
 from protocol.messages import ActivationRequest
 from protocol.signing import SigningKey
 from provlab.doctor_activation import activation_case, diagnose_activation
@@ -29,9 +33,7 @@ OPTIONAL = {
 }
 
 
-def run_case_doctor(
-    context: StepContext, args: Any, diagnostics: Any
-) -> None:  # diagnostics: steps.support's bundle reader (world, exported=) -> dict
+def run_case_doctor(context: StepContext, args: Any) -> None:
     """``doctor: {about: seat, user: alice, cause: guest_on_ultimate, rule: R30}`` and the like."""
     about = args.get("about")
     if about not in ABOUT:
@@ -39,14 +41,7 @@ def run_case_doctor(
     required = {"about", "user"} if about == "seat" else {"about"}
     fields = context.mapping(args, required, OPTIONAL[about] | CHECKS)
     world = context.world
-    source = fields.get("bundle", "live")
-    if source not in ("live", "exported"):
-        context.malformed(f"bundle is live or exported, not {source!r}")
-    bundle = (
-        diagnostics(world, exported=source == "exported")
-        if about == "seat" or fields.get("with_instance", True)
-        else None
-    )
+    bundle = instance_bundle(context, fields, about == "seat" or fields.get("with_instance", True))
     instance = instance_evidence(bundle) if bundle is not None else None
     if about == "seat":
         assert bundle is not None and instance is not None
@@ -71,14 +66,7 @@ def run_case_doctor(
         )
     else:
         verdict = diagnose_activation(_activation_case(context, fields, instance), instance)
-    world.timeline.add(
-        world.now(),
-        "support",
-        f"doctor {about}",
-        f"{verdict.cause} [{verdict.rule}] {verdict.headline}",
-    )
-    world.last_verdict = verdict
-    check_verdict(context, fields, verdict)
+    conclude(context, fields, verdict, f"doctor {about}")
 
 
 def _activation_case(context: StepContext, fields: dict[str, Any], instance: Any) -> Any:
@@ -97,8 +85,43 @@ def _activation_case(context: StepContext, fields: dict[str, Any], instance: Any
     )
 
 
-def check_verdict(context: StepContext, fields: dict[str, Any], verdict: Verdict) -> None:
-    """The verdict's cause, rule, health, every other cause in order (`also`), and text it says."""
+def instance_bundle(
+    context: StepContext, fields: dict[str, Any], wanted: bool
+) -> dict[str, Any] | None:
+    """The instance's diagnostics bundle when the doctor is to read it (``wanted``): ``bundle:
+    live`` (the default) or ``exported``."""
+    source = fields.get("bundle", "live")
+    if source not in ("live", "exported"):
+        context.malformed(f"bundle is live or exported, not {source!r}")
+    return diagnostics(context.world, exported=source == "exported") if wanted else None
+
+
+def diagnostics(world: World, *, exported: bool) -> dict[str, Any]:
+    """The instance's bundle: from its serving app (live), or exported by another process over
+    its database, with that process's own default settings (GitLab version included)."""
+    app = world.instance
+    if exported:
+        app = create_instance_app(
+            {
+                "INSTANCE_PATH": world.instance.config["INSTANCE_PATH"],
+                "DATABASE_URL": world.instance.config["DATABASE_URL"],
+                "CLOCK": "simulated",
+                "SIMULATED_START": format_utc(world.now()),
+            },
+            environ={},
+        )
+    with app.app_context():
+        return diagnostics_bundle(app, running=not exported)
+
+
+def conclude(context: StepContext, fields: dict[str, Any], verdict: Verdict, step: str) -> None:
+    """Put the verdict on the timeline, keep it for a later ``verdict`` expectation, and check
+    it: its cause, rule, health, every other cause in order (`also`), and text it says."""
+    world = context.world
+    world.timeline.add(
+        world.now(), "support", step, f"{verdict.cause} [{verdict.rule}] {verdict.headline}"
+    )
+    world.last_verdict = verdict
     for key in ("cause", "rule", "healthy"):
         if key in fields and getattr(verdict, key) != fields[key]:
             context.fail(
