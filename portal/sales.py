@@ -13,7 +13,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from portal import idempotency, purchases
+from portal import agile_planning, idempotency, purchases
+from portal.agile_planning import active_agile_planning
 from portal.errors import Refused
 from portal.models import Order, OrderKind, Role, Subscription
 from portal.subscriptions import active_add_on, ended_duo_trial, find_subscription
@@ -47,6 +48,9 @@ ORDERS: dict[str, Callable[[Subscription, str | None], Order]] = {
         s, _number("seats"), app_clock().now(), current_user, idempotency_key=key
     ),
     OrderKind.SUBSCRIPTION_SEATS: lambda s, key: purchases.sell_subscription_seats(
+        s, _number("seats"), app_clock().now(), current_user, idempotency_key=key
+    ),
+    OrderKind.AGILE_PLANNING: lambda s, key: agile_planning.sell_agile_planning(
         s, _number("seats"), app_clock().now(), current_user, idempotency_key=key
     ),
     OrderKind.RENEWAL: lambda s, key: purchases.renew(
@@ -89,6 +93,7 @@ def subscription(name: str) -> ResponseReturnValue:
         "sales/subscription.html",
         subscription=found,
         active=active_add_on(found, today),
+        agile_planning=active_agile_planning(found, today),  # R6: beside the Duo tier
         ended_trial=ended_duo_trial(found, today),  # R23: sales may extend it with a $0 order
         kinds=OrderKind.LABELS,
         # One key per rendered order form: submitting it twice places the order once.
