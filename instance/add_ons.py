@@ -40,6 +40,9 @@ from protocol.license import License as LicenseDocument
 from protocol.versions import GitLabVersion
 from webcore.errors import Refusal
 
+# The add-on a purchase row is of (``AddOnPurchase.add_on``): one row per add-on and instance
+# or group, so GitLab Duo's one-tier rule never reaches Enterprise Agile Planning (R6).
+DUO = "duo"
 ASSIGNMENT_RETENTION = dt.timedelta(days=28)
 BULK_LIMIT = 50
 DEGRADED_BELOW = GitLabVersion(17, 2)
@@ -57,7 +60,7 @@ _MESSAGES = {
     INVALID_USER_MEMBERSHIP: "The user is not eligible for a seat: only billable users are.",
     NOT_ENOUGH_SEATS: "There are not enough seats available for all the selected users.",
     INVALID_USER_ID_PRESENT: "Some selected users do not exist or are not eligible for a seat.",
-    INCOMPATIBLE_ADD_ON: "The add-on purchase is not an active GitLab Duo purchase.",
+    INCOMPATIBLE_ADD_ON: "The add-on purchase is not an active add-on purchase.",
     NO_ASSIGNMENTS_FOUND: "None of the selected users has a seat.",
     TOO_MANY_USERS: f"At most {BULK_LIMIT} users can be changed at once.",
 }
@@ -82,12 +85,14 @@ class AssignmentError(Refusal):
 
 
 def duo_purchase(*, lock: bool = False) -> AddOnPurchase | None:
-    """The instance's own Duo purchase (GitLab.com's per-group ones have a namespace);
-    ``lock=True`` as ``lock_purchase`` does."""
+    """The instance's own Duo purchase (GitLab.com's per-group ones have a namespace; Enterprise
+    Agile Planning is a purchase of its own); ``lock=True`` as ``lock_purchase`` does."""
     return db.session.execute(_LOCKED_DUO_PURCHASE if lock else _DUO_PURCHASE).scalar_one_or_none()
 
 
-_DUO_PURCHASE = sa.select(AddOnPurchase).where(AddOnPurchase.namespace_id.is_(None))
+_DUO_PURCHASE = sa.select(AddOnPurchase).where(
+    AddOnPurchase.namespace_id.is_(None), AddOnPurchase.add_on == DUO
+)
 _LOCKED_DUO_PURCHASE = _DUO_PURCHASE.with_for_update().execution_options(populate_existing=True)
 
 
@@ -114,13 +119,17 @@ def _chosen_product(document: LicenseDocument, today: dt.date) -> AddOnProduct |
     """The Duo product the instance follows: the one in force today (Enterprise first), else
     the next one to start."""
     active = sorted(
-        document.active_add_on_products(today),
+        (product for product in document.active_add_on_products(today) if product.tier.is_duo),
         key=lambda product: product.tier is not AddOnTier.DUO_ENTERPRISE,
     )
     if active:
         return active[0]
     upcoming = sorted(
-        (product for product in document.add_on_products if product.starts_on > today),
+        (
+            product
+            for product in document.add_on_products
+            if product.tier.is_duo and product.starts_on > today
+        ),
         key=lambda product: product.starts_on,
     )
     return upcoming[0] if upcoming else None
@@ -158,7 +167,7 @@ def provision_add_ons(document: LicenseDocument, now: dt.datetime) -> Provisione
         "purchase_id": product.purchase_id,
     }
     if purchase is None:
-        purchase = AddOnPurchase(add_on="duo", created_at=now)
+        purchase = AddOnPurchase(add_on=DUO, created_at=now)
         db.session.add(purchase)
     # A daily sync mostly brings the same terms: the row (and updated_at) changes only if they do.
     if any(getattr(purchase, name, None) != value for name, value in terms.items()):
@@ -233,18 +242,20 @@ def clean_up_seats(now: dt.datetime) -> CleanUp:
     )
     names = tuple(username for _, username in inactive)
     _delete_assignments([assignment_id for assignment_id, _ in inactive])
-    deleted = 0
-    purchase = duo_purchase()
-    if purchase is not None and purchase.ends_on + ASSIGNMENT_RETENTION <= now.date():
-        expired = list(
-            db.session.execute(
-                sa.select(UserAddOnAssignment.id).where(
-                    UserAddOnAssignment.add_on_purchase_id == purchase.id
-                )
-            ).scalars()
-        )
-        _delete_assignments(expired)
-        deleted = len(expired)
+    # Every add-on of the instance (Duo and Enterprise Agile Planning) keeps its own 28 days.
+    ended = sa.select(AddOnPurchase.id).where(
+        AddOnPurchase.namespace_id.is_(None),
+        AddOnPurchase.ends_on <= now.date() - ASSIGNMENT_RETENTION,
+    )
+    expired = list(
+        db.session.execute(
+            sa.select(UserAddOnAssignment.id).where(
+                UserAddOnAssignment.add_on_purchase_id.in_(ended)
+            )
+        ).scalars()
+    )
+    _delete_assignments(expired)
+    deleted = len(expired)
     db.session.flush()
     return CleanUp(names, deleted)
 

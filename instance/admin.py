@@ -13,6 +13,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask.typing import ResponseReturnValue
 
 from instance import add_ons, users
+from instance.agile_planning import agile_planning_purchase
 from instance.api import token_from_request
 from instance.billable_history import max_historical_users
 from instance.diagnostics import diagnostics_bundle
@@ -83,6 +84,7 @@ def _subscription_page(status: int = 200) -> ResponseReturnValue:
     license_row = current_license()
     now = _now()
     since = license_row.starts_on if license_row else None
+    agile_planning = agile_planning_purchase()
     return (
         render_template(
             "admin/subscription.html",
@@ -93,6 +95,9 @@ def _subscription_page(status: int = 200) -> ResponseReturnValue:
             maximum_users=max(max_historical_users(since), users.billable_user_count()),
             report=sync_report(),
             purchase=add_ons.duo_purchase(),
+            # R6: Enterprise Agile Planning, a purchase of its own beside the Duo one.
+            agile_planning=agile_planning,
+            agile_planning_used=add_ons.assigned_count(agile_planning) if agile_planning else 0,
             tier_label=_tier_label,
             now=now,
         ),

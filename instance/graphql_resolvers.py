@@ -18,6 +18,7 @@ from flask import current_app, request
 from graphql import GraphQLError
 
 from instance import add_ons, users
+from instance.agile_planning import agile_planning_purchase
 from instance.billable_history import max_historical_users
 from instance.gitlab_com.duo import can_manage_seats
 from instance.gitlab_com.provisioning import group_duo_purchase
@@ -35,7 +36,14 @@ USER_GID = "gid://gitlab/User/"
 NAMESPACE_GID = "gid://gitlab/"
 GROUP_GID = "gid://gitlab/Group/"  # GitLab.com: a group's NamespaceID
 # GitLab calls Duo Pro's add-on type CODE_SUGGESTIONS.
-ADD_ON_TYPES = {"CODE_SUGGESTIONS": AddOnTier.DUO_PRO, "DUO_ENTERPRISE": AddOnTier.DUO_ENTERPRISE}
+# Enterprise Agile Planning has no add-on type in GitLab's source (it is a Zuora product there);
+# Provision Lab names it after the product, as the enum spells the others.
+ADD_ON_TYPES = {
+    "CODE_SUGGESTIONS": AddOnTier.DUO_PRO,
+    "DUO_ENTERPRISE": AddOnTier.DUO_ENTERPRISE,
+    "ENTERPRISE_AGILE_PLANNING": AddOnTier.ENTERPRISE_AGILE_PLANNING,
+}
+ADD_ON_NAMES = {tier.value: name for name, tier in ADD_ON_TYPES.items()}
 NOT_AVAILABLE = (
     "The resource that you are attempting to access does not exist or you don't have "
     "permission to perform this action"
@@ -171,12 +179,9 @@ def listed(users_list: Sequence[User], purchase: AddOnPurchase | None) -> dict[s
 
 def purchase_json(purchase: AddOnPurchase) -> dict[str, Any]:
     today = app_clock().now().date()
-    name = (
-        "DUO_ENTERPRISE" if purchase.tier == AddOnTier.DUO_ENTERPRISE.value else "CODE_SUGGESTIONS"
-    )
     return {
         "id": f"{PURCHASE_GID}{purchase.id}",
-        "name": name,
+        "name": ADD_ON_NAMES[purchase.tier],
         "purchasedQuantity": purchase.quantity,
         "assignedQuantity": add_ons.assigned_count(purchase),
         "startsAt": purchase.starts_on.isoformat(),
@@ -259,31 +264,34 @@ def _current_license(info: Any) -> dict[str, Any] | None:
     return license_json(row) if row else None
 
 
-def _scoped_purchase(info: Any, namespace_id: object) -> AddOnPurchase | None:
-    """The instance's purchase (administrators), or with ``namespaceId`` on GitLab.com the
-    group's, for those who manage its seats."""
+def _scoped_purchases(info: Any, namespace_id: object) -> list[AddOnPurchase]:
+    """The instance's purchases (administrators), or with ``namespaceId`` on GitLab.com the
+    group's, for those who manage its seats: GitLab Duo's, then Enterprise Agile Planning's
+    (R6: each its own purchase)."""
     if namespace_id is None or not current_app.config.get("GITLAB_COM"):
         _admin(info)
         _no_namespace(namespace_id)
-        return add_ons.duo_purchase()
-    text = str(namespace_id)
-    prefix = GROUP_GID if text.startswith(GROUP_GID) else f"{NAMESPACE_GID}Namespace/"
-    purchase = group_duo_purchase(gid(namespace_id, prefix))
-    if purchase is not None and not can_manage_seats(info.context.get("user"), purchase):
+        found = [add_ons.duo_purchase(), agile_planning_purchase()]
+    else:
+        text = str(namespace_id)
+        prefix = GROUP_GID if text.startswith(GROUP_GID) else f"{NAMESPACE_GID}Namespace/"
+        root_id = gid(namespace_id, prefix)
+        found = [group_duo_purchase(root_id), agile_planning_purchase(root_id)]
+    purchases = [purchase for purchase in found if purchase is not None]
+    if purchases and not can_manage_seats(info.context.get("user"), purchases[0]):
         raise GraphQLError(NOT_AVAILABLE)
-    return purchase
+    return purchases
 
 
 def _purchases(info: Any, namespaceId: object = None) -> list[dict[str, Any]]:  # noqa: N803
-    purchase = _scoped_purchase(info, namespaceId)
-    return [purchase_json(purchase)] if purchase else []
+    return [purchase_json(purchase) for purchase in _scoped_purchases(info, namespaceId)]
 
 
 def _one_purchase(info: Any, addOnType: str, namespaceId: object = None) -> dict[str, Any] | None:  # noqa: N803
-    purchase = _scoped_purchase(info, namespaceId)
-    if purchase is None or ADD_ON_TYPES[addOnType].value != purchase.tier:
-        return None
-    return purchase_json(purchase)
+    for purchase in _scoped_purchases(info, namespaceId):
+        if ADD_ON_TYPES[addOnType].value == purchase.tier:
+            return purchase_json(purchase)
+    return None
 
 
 def _eligible(

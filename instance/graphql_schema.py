@@ -18,7 +18,7 @@ scalar UserID
 """A `NamespaceID` is a global ID, e.g. "gid://gitlab/Group/1"."""
 scalar NamespaceID
 
-enum GitlabSubscriptionsAddOnType { CODE_SUGGESTIONS DUO_ENTERPRISE }
+enum GitlabSubscriptionsAddOnType { CODE_SUGGESTIONS DUO_ENTERPRISE ENTERPRISE_AGILE_PLANNING }
 
 """Possible states of a user."""
 enum UserState { active blocked deactivated banned }

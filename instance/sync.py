@@ -38,6 +38,7 @@ from instance.add_ons import (
     duo_purchase,
     provision_add_ons,
 )
+from instance.agile_planning import bought_in_license, provision_agile_planning
 from instance.billable_history import max_historical_users, record_billable_users
 from instance.identity import identity, instance_key
 from instance.licenses import LicenseError, current_license, pinned_portal_keys, replace_license
@@ -141,6 +142,7 @@ def _install(
         return Outcome(current, ())
     row = replace_license(current, document, token, now, activated=activated)
     provisioned = provision_add_ons(document, now)
+    provision_agile_planning(bought_in_license(document), now)  # R6: beside Duo, not instead
     if provisioned.removed_usernames:
         log.info("overage removal took the seats of %d users", len(provisioned.removed_usernames))
     return Outcome(row, provisioned.removed_usernames)

@@ -82,7 +82,7 @@ def submit_trial_request(fields: Mapping[str, Any], now: dt.datetime) -> Lead:
     if country not in COUNTRIES:
         raise Refused("Choose a country from the list.")
     add_on = text("add_on", "Add-on", 30)
-    if add_on not in {tier.value for tier in AddOnTier}:
+    if add_on not in {tier.value for tier in AddOnTier if tier.is_duo}:  # R6: Duo trials only
         raise Refused("Choose GitLab Duo Pro or GitLab Duo Enterprise.")
     lead = Lead(
         subscription_name=subscription_name,

@@ -24,7 +24,7 @@ from sqlalchemy import orm
 from portal.errors import Refused
 from portal.keys import signing_key
 from portal.models import Activation, IssuedLicense, Subscription, SubscriptionKind, UsageReport, db
-from portal.subscriptions import current_add_ons
+from portal.subscriptions import current_add_ons, current_agile_planning
 from protocol.activation_code import generate_activation_code
 from protocol.encoding import canonical_json
 from protocol.license import (
@@ -117,7 +117,11 @@ def build_license(
             trial=p.trial,
             purchase_id=p.purchase_id,
         )
-        for p in current_add_ons(subscription, today)
+        # R6: Enterprise Agile Planning is listed beside the Duo tier, not instead of it.
+        for p in (
+            *current_add_ons(subscription, today),
+            *current_agile_planning(subscription, today),
+        )
     )
     return License(
         license_id=uuid.uuid4().hex,
@@ -339,6 +343,7 @@ _ACTIVATION_BY_KEY = (
     .where(Activation.key_id == sa.bindparam("kid"))
     .options(
         orm.joinedload(Activation.subscription).joinedload(Subscription.add_on_purchases),
+        orm.joinedload(Activation.subscription).joinedload(Subscription.agile_planning_purchases),
         orm.joinedload(Activation.license),
     )
 )

@@ -8,11 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from protocol.license import AddOnTier
 from webcore.auth import SessionUserMixin
 from webcore.db import new_database
 from webcore.job_declarations import JobMixin
 from webcore.lockout import SignInLockoutMixin
 from webcore.throttle import ThrottleCounterMixin
+
+AGILE_PLANNING = AddOnTier.ENTERPRISE_AGILE_PLANNING.value
 
 db = new_database()
 
@@ -109,8 +112,20 @@ class Subscription(db.Model):  # type: ignore[name-defined]
     renewal_ends_on: Mapped[dt.date | None]
 
     customer: Mapped[Account] = relationship()
+    # The GitLab Duo purchases and trials: every Duo rule (R6 one tier at a time, R19, R23,
+    # renewals) reads this list, so Enterprise Agile Planning rows, held in the same table, are
+    # kept out of it and listed on their own (``portal.agile_planning``).
     add_on_purchases: Mapped[list[AddOnPurchase]] = relationship(
-        back_populates="subscription", order_by="AddOnPurchase.id"
+        back_populates="subscription",
+        order_by="AddOnPurchase.id",
+        primaryjoin=f"and_(Subscription.id == AddOnPurchase.subscription_id, "
+        f"AddOnPurchase.tier != '{AGILE_PLANNING}')",
+    )
+    agile_planning_purchases: Mapped[list[AddOnPurchase]] = relationship(
+        viewonly=True,
+        order_by="AddOnPurchase.id",
+        primaryjoin=f"and_(Subscription.id == AddOnPurchase.subscription_id, "
+        f"AddOnPurchase.tier == '{AGILE_PLANNING}')",
     )
 
     @property
@@ -120,7 +135,8 @@ class Subscription(db.Model):  # type: ignore[name-defined]
 
 
 class AddOnPurchase(db.Model):  # type: ignore[name-defined]
-    """Seats of one GitLab Duo tier on a subscription for a term, bought or on trial (R1)."""
+    """Seats of one user-based add-on on a subscription for a term, bought or on trial (R1, R6):
+    a GitLab Duo tier, or Enterprise Agile Planning."""
 
     __tablename__ = "add_on_purchases"
 
@@ -164,6 +180,7 @@ class OrderKind:
     SUBSCRIPTION_SEATS = "subscription_seats"  # sales: more seats on the subscription
     RENEWAL = "renewal"  # sales
     TRIAL_EXTENSION = "trial_extension"  # sales, $0 (R23)
+    AGILE_PLANNING = "enterprise_agile_planning"  # sales only (R3, R6)
     LABELS = {
         DUO_PRO: "GitLab Duo Pro seats",
         ADD_ON_SEATS: "Additional add-on seats",
@@ -171,6 +188,7 @@ class OrderKind:
         SUBSCRIPTION_SEATS: "Additional subscription seats",
         RENEWAL: "Renewal",
         TRIAL_EXTENSION: "Duo trial extension ($0 opportunity)",
+        AGILE_PLANNING: "Enterprise Agile Planning seats",
     }
 
 

@@ -13,7 +13,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from portal import idempotency, purchases
+from portal import agile_planning, idempotency, purchases
+from portal.agile_planning import active_agile_planning
 from portal.errors import Refused
 from portal.models import Order, OrderKind, Role
 from portal.orders import OrderTerms
@@ -44,6 +45,9 @@ ORDERS: dict[str, Callable[[OrderTerms], Order]] = {
     OrderKind.DUO_ENTERPRISE: lambda terms: purchases.sell_duo_enterprise(terms, _number("seats")),
     OrderKind.ADD_ON_SEATS: lambda terms: purchases.sell_add_on_seats(terms, _number("seats")),
     OrderKind.SUBSCRIPTION_SEATS: lambda terms: purchases.sell_subscription_seats(
+        terms, _number("seats")
+    ),
+    OrderKind.AGILE_PLANNING: lambda terms: agile_planning.sell_agile_planning(
         terms, _number("seats")
     ),
     OrderKind.RENEWAL: lambda terms: purchases.renew(
@@ -78,6 +82,7 @@ def subscription(name: str) -> ResponseReturnValue:
         "sales/subscription.html",
         subscription=found,
         active=active_add_on(found, today),
+        agile_planning=active_agile_planning(found, today),  # R6: beside the Duo tier
         ended_trial=ended_duo_trial(found, today),  # R23: sales may extend it with a $0 order
         kinds=OrderKind.LABELS,
         # One key per rendered order form: submitting it twice places the order once.

@@ -76,9 +76,15 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "PRICE_LIST",
-        {"premium": 34800, "ultimate": 118800, "duo_pro": 22800, "duo_enterprise": 46800},
+        {
+            "premium": 34800,
+            "ultimate": 118800,
+            "duo_pro": 22800,
+            "duo_enterprise": 46800,
+            "enterprise_agile_planning": 18000,
+        },
         "List price per seat per year, in cents, as name=cents pairs "
-        "(premium, ultimate, duo_pro, duo_enterprise).",
+        "(premium, ultimate, duo_pro, duo_enterprise, enterprise_agile_planning).",
         parse=parse_price_list,
     ),
     Setting(

@@ -239,6 +239,19 @@ def current_add_ons(subscription: Subscription, today: dt.date) -> list[AddOnPur
     )
 
 
+def current_agile_planning(subscription: Subscription, today: dt.date) -> list[AddOnPurchase]:
+    """Enterprise Agile Planning purchases in force today or later, earliest first: licenses
+    and GitLab.com pushes list them beside the Duo ones (R6, ``portal.agile_planning``)."""
+    return sorted(
+        (
+            p
+            for p in subscription.agile_planning_purchases
+            if p.ends_on > today and p.ends_on > p.starts_on
+        ),
+        key=lambda p: (p.starts_on, p.id),
+    )
+
+
 def active_add_on(subscription: Subscription, today: dt.date) -> AddOnPurchase | None:
     """The Duo purchase or trial in force today (R6: at most one)."""
     for purchase in current_add_ons(subscription, today):

@@ -96,7 +96,7 @@ def subscription(name: str) -> ResponseReturnValue:
         orders=orders_of(found),
         leads=leads_for(found),
         mails=mails,
-        purchases=found.add_on_purchases,
+        purchases=[*found.add_on_purchases, *found.agile_planning_purchases],  # R6
         namespace_link=link_of(found),
         push_job=pending_push(found.id),
         chart=chart.usage_chart_svg(found),

@@ -96,12 +96,21 @@ _LICENSE_TYPE_LABELS = {
 
 
 class AddOnTier(enum.StrEnum):
+    """A user-based add-on (R6). The name keeps its first meaning, a GitLab Duo tier; Enterprise
+    Agile Planning is the one user-based add-on that is not GitLab Duo."""
+
     DUO_PRO = "duo_pro"
     DUO_ENTERPRISE = "duo_enterprise"
+    ENTERPRISE_AGILE_PLANNING = "enterprise_agile_planning"
 
     @property
     def label(self) -> str:
         return _ADD_ON_TIER_LABELS[self]
+
+    @property
+    def is_duo(self) -> bool:
+        """R6: a subscription holds one GitLab Duo tier at a time; other add-ons sit beside it."""
+        return self is not AddOnTier.ENTERPRISE_AGILE_PLANNING
 
     @property
     def minimum_gitlab_version(self) -> GitLabVersion:
@@ -112,10 +121,14 @@ class AddOnTier(enum.StrEnum):
 _ADD_ON_TIER_LABELS = {
     AddOnTier.DUO_PRO: "GitLab Duo Pro",
     AddOnTier.DUO_ENTERPRISE: "GitLab Duo Enterprise",
+    AddOnTier.ENTERPRISE_AGILE_PLANNING: "Enterprise Agile Planning",
 }
 _ADD_ON_TIER_MINIMUM_VERSIONS = {
     AddOnTier.DUO_PRO: GitLabVersion(16, 8),
     AddOnTier.DUO_ENTERPRISE: GitLabVersion(17, 3),
+    # No version gate is documented for Enterprise Agile Planning: the oldest GitLab that knows
+    # add-on purchases at all, Duo Pro's.
+    AddOnTier.ENTERPRISE_AGILE_PLANNING: GitLabVersion(16, 8),
 }
 
 
@@ -283,7 +296,8 @@ class License:
                     f"{where}.quantity",
                     f"{product.quantity} add-on seats exceed the license's {self.seats} seats",
                 )
-            tiers.add(product.tier)
+            if product.tier.is_duo:
+                tiers.add(product.tier)
             if len(tiers) > 1:
                 fail(
                     LocalProtocolError,
@@ -291,7 +305,8 @@ class License:
                     "a license holds at most one GitLab Duo tier",
                 )
             for earlier in self.add_on_products[:index]:
-                if product.overlaps(earlier):
+                # Duo's terms follow one another; another add-on's terms run beside them (R6).
+                if product.tier.is_duo == earlier.tier.is_duo and product.overlaps(earlier):
                     fail(
                         LocalProtocolError,
                         f"{where}.starts_on",

@@ -19,7 +19,8 @@
 # - Field names follow GitLab's internal provisioning API (``main_plan``: plan_code,
 #   start_date, end_date, seats, trial, trial_starts_on, trial_ends_on, auto_renew;
 #   ``add_on_purchases``: add-on name -> list of {quantity, started_on, expires_on,
-#   purchase_xid, trial}).
+#   purchase_xid, trial}); the names are ``AddOnTier``'s: the GitLab Duo tiers and
+#   ``enterprise_agile_planning`` (R6), each its own purchase.
 # - R4: add-on purchases only on Premium and Ultimate; R5: an add-on's seats never exceed the
 #   plan's seats; one purchase per add-on name and namespace.
 from __future__ import annotations

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from instance import add_ons
+from instance.agile_planning import agile_planning_purchase
 from instance.gitlab_com import is_gitlab_com
 from instance.gitlab_com.duo import group_eligible_users_query
 from instance.gitlab_com.groups import find_group, is_owner
@@ -59,6 +60,7 @@ def _rows(group: Namespace, purchase: AddOnPurchase | None) -> list[tuple[User, 
 def _page(full_path: str, view: str) -> ResponseReturnValue:
     group = _owned_group(full_path)
     purchase = group_duo_purchase(group.id)
+    agile_planning = agile_planning_purchase(group.id)
     today = app_clock().now().date()
     portal_url = str(current_app.config["PORTAL_URL"]).rstrip("/")
     return render_template(
@@ -72,6 +74,10 @@ def _page(full_path: str, view: str) -> ResponseReturnValue:
         used=add_ons.assigned_count(purchase) if purchase else 0,
         rows=_rows(group, purchase),
         add_seats_url=f"{portal_url}/gitlab/namespaces/{group.id}/extra_seats",
+        # R6: the group's Enterprise Agile Planning seats, a purchase beside Duo's.
+        agile_planning=agile_planning,
+        agile_planning_used=add_ons.assigned_count(agile_planning) if agile_planning else 0,
+        today=today,
     )
 
 

@@ -9,7 +9,8 @@ Rules:
   self-managed one follows the license: one Duo purchase per group, Duo Enterprise taking
   precedence over Duo Pro with the seat assignments kept, an add-on no longer pushed expired
   (ends yesterday) rather than deleted; R28: seats above a lowered quantity are removed in the
-  self-managed order.
+  self-managed order. Enterprise Agile Planning follows the push in a purchase of its own
+  (``instance.agile_planning``), untouched by the Duo rules.
 - R31/R32: the answer reports the group's seats in use (its billable members now) and the most
   it has used this term (``max_seats_used``), which a new term starts again from.
 """
@@ -20,7 +21,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from instance.add_ons import lock_purchase, remove_overage
+from instance.add_ons import DUO, lock_purchase, remove_overage
+from instance.agile_planning import bought_in_push, provision_agile_planning
 from instance.gitlab_com.billable import billable_member_count
 from instance.models import AddOnPurchase, db
 from instance.namespace_models import GitlabSubscription, Namespace
@@ -48,7 +50,9 @@ def group_subscription(root_id: int) -> GitlabSubscription | None:
 
 def group_duo_purchase(root_id: int) -> AddOnPurchase | None:
     return db.session.execute(
-        sa.select(AddOnPurchase).where(AddOnPurchase.namespace_id == root_id)
+        sa.select(AddOnPurchase).where(
+            AddOnPurchase.namespace_id == root_id, AddOnPurchase.add_on == DUO
+        )
     ).scalar_one_or_none()
 
 
@@ -56,10 +60,13 @@ def _chosen(
     purchases: tuple[NamespaceAddOnPurchase, ...], today: dt.date
 ) -> NamespaceAddOnPurchase | None:
     """The Duo purchase the group follows: in force today (Enterprise first), else the next."""
-    active = [p for p in purchases if p.started_on <= today < p.expires_on]
+    active = [p for p in purchases if p.add_on.is_duo and p.started_on <= today < p.expires_on]
     if active:
         return sorted(active, key=lambda p: p.add_on is not AddOnTier.DUO_ENTERPRISE)[0]
-    upcoming = sorted((p for p in purchases if p.started_on > today), key=lambda p: p.started_on)
+    upcoming = sorted(
+        (p for p in purchases if p.add_on.is_duo and p.started_on > today),
+        key=lambda p: p.started_on,
+    )
     return upcoming[0] if upcoming else None
 
 
@@ -74,7 +81,7 @@ def _provision_duo(root_id: int, provision: NamespaceProvision, now: dt.datetime
             purchase.updated_at = now
         return
     if purchase is None:
-        purchase = AddOnPurchase(add_on="duo", namespace_id=root_id, created_at=now)
+        purchase = AddOnPurchase(add_on=DUO, namespace_id=root_id, created_at=now)
         db.session.add(purchase)
     else:
         purchase = lock_purchase(purchase.id) or purchase
@@ -121,6 +128,8 @@ def provision_namespace(provision: NamespaceProvision, now: dt.datetime) -> Prov
     subscription.provisioned_at = now
     db.session.flush()
     _provision_duo(group.id, provision, now)
+    # R6: Enterprise Agile Planning is a purchase of its own beside the group's Duo one.
+    provision_agile_planning(bought_in_push(provision.add_on_purchases), now, group.id)
     record_seat_usage(subscription)
     db.session.flush()
     return ProvisionAnswer(group.id, subscription.seats_in_use, subscription.max_seats_used)

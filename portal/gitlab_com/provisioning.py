@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from portal.gitlab_com.client import Refused, push_provision
 from portal.gitlab_com.models import NamespaceLink
 from portal.models import AddOnPurchase, Job, Subscription, SubscriptionKind, db
-from portal.subscriptions import current_add_ons
+from portal.subscriptions import current_add_ons, current_agile_planning
 from protocol.license import AddOnTier, Plan
 from protocol.provisioning import MainPlan, NamespaceAddOnPurchase, NamespaceProvision
 from webcore.clock import app_clock
@@ -53,7 +53,11 @@ def _add_on_purchases(
     subscription: Subscription, today: dt.date
 ) -> tuple[NamespaceAddOnPurchase, ...]:
     chosen: dict[AddOnTier, AddOnPurchase] = {}
-    for purchase in current_add_ons(subscription, today):  # earliest first
+    # Earliest first; Enterprise Agile Planning is its own add-on name beside Duo's (R6).
+    for purchase in (
+        *current_add_ons(subscription, today),
+        *current_agile_planning(subscription, today),
+    ):
         tier = AddOnTier(purchase.tier)
         held = chosen.get(tier)
         # Per add-on the purchase in force today, else the next to start.

@@ -85,6 +85,20 @@ def test_r6_add_on_terms_never_overlap() -> None:
         make_license(add_on_products=(first, overlapping))
 
 
+def test_r6_agile_planning_runs_beside_a_duo_tier_and_round_trips() -> None:
+    """R6: Enterprise Agile Planning is not a GitLab Duo tier: it overlaps the Duo term freely,
+    but two of its own terms may not overlap."""
+    duo = make_add_on(tier=AddOnTier.DUO_ENTERPRISE)
+    eap = make_add_on(tier=AddOnTier.ENTERPRISE_AGILE_PLANNING, purchase_id="eap-1")
+    license = make_license(add_on_products=(duo, eap))
+    assert License.from_dict(license.to_dict()) == license
+    assert license.to_dict()["add_on_products"][1]["tier"] == "enterprise_agile_planning"
+    assert not AddOnTier.ENTERPRISE_AGILE_PLANNING.is_duo and AddOnTier.DUO_PRO.is_duo
+    again = make_add_on(tier=AddOnTier.ENTERPRISE_AGILE_PLANNING, purchase_id="eap-2")
+    with pytest.raises(LocalProtocolError, match="overlaps"):
+        make_license(add_on_products=(duo, eap, again))
+
+
 def test_r6_consecutive_terms_of_one_tier_are_allowed() -> None:
     """R6: a renewal that starts the day the previous term ends is not an overlap."""
     first = make_add_on(ends_on=date(2026, 7, 1))

@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from instance.add_ons import duo_availability, duo_purchase
+from instance.add_ons import DUO, duo_availability, duo_purchase
 from instance.licenses import current_license
-from instance.models import User, UserAddOnAssignment
+from instance.models import AddOnPurchase, User, UserAddOnAssignment
 from instance.sync import sync_report
 from instance.users import billable_user_count
 from provlab.scenario.users import usernames
@@ -87,6 +87,10 @@ def expect_duo_warning(context: StepContext, args: Any) -> None:
         context.fail(f"the warning is {availability.warning!r}")
 
 
+# GitLab Duo's seats only: Enterprise Agile Planning's are the ``agile_planning`` expectation's.
+_DUO_PURCHASES = sa.select(AddOnPurchase.id).where(AddOnPurchase.add_on == DUO)
+
+
 @expectation("assigned", "assigned: [alice, bob]")
 def expect_assigned(context: StepContext, args: Any) -> None:
     """Exactly these users hold GitLab Duo seats."""
@@ -95,9 +99,9 @@ def expect_assigned(context: StepContext, args: Any) -> None:
     with context.instance.reading() as session:
         names = sorted(
             session.execute(
-                sa.select(User.username).join(
-                    UserAddOnAssignment, UserAddOnAssignment.user_id == User.id
-                )
+                sa.select(User.username)
+                .join(UserAddOnAssignment, UserAddOnAssignment.user_id == User.id)
+                .where(UserAddOnAssignment.add_on_purchase_id.in_(_DUO_PURCHASES))
             ).scalars()
         )
     expected = sorted(usernames(args))
@@ -111,7 +115,9 @@ def expect_assigned_count(context: StepContext, args: Any) -> None:
     """How many GitLab Duo seats are assigned."""
     with context.instance.reading() as session:
         count = session.execute(
-            sa.select(sa.func.count()).select_from(UserAddOnAssignment)
+            sa.select(sa.func.count())
+            .select_from(UserAddOnAssignment)
+            .where(UserAddOnAssignment.add_on_purchase_id.in_(_DUO_PURCHASES))
         ).scalar_one()
     if count != int(args):
         context.fail(f"{count} seats are assigned, expected {args}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from provlab.scenario import expectations as _expectations  # noqa: F401 - registers them
 from provlab.scenario.steps import (  # noqa: F401 - each module registers its steps
     admin,
+    agile_planning,
     billing,
     clock,
     customer,

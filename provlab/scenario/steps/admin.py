@@ -10,6 +10,7 @@ from instance.add_ons import AssignmentError, bulk_assign, bulk_remove, duo_purc
 from instance.bulk_assignment import BulkAssignmentError, assign_usernames, read_usernames
 from instance.tokens import create_token
 from instance.users import change_state, create_user
+from provlab.scenario.steps.agile_planning import purchase_of
 from provlab.scenario.users import ROLES, expand_users, user_fields, usernames
 from provlab.scenario.vocabulary import StepContext, action
 
@@ -44,7 +45,11 @@ def sync_now(context: StepContext, args: Any) -> None:
         context.fail(f"Synchronize subscription answered {answer}")
 
 
-@action("assign_seats", "- assign_seats: {users: [alice, bob], expect_error: NOT_ENOUGH_SEATS}")
+@action(
+    "assign_seats",
+    "- assign_seats: {users: [alice, bob], expect_error: NOT_ENOUGH_SEATS, "
+    "add_on: enterprise_agile_planning}",
+)
 def assign_seats(context: StepContext, args: Any) -> None:
     """The admin assigns GitLab Duo seats to users (bulk, all or nothing: R26, R27)."""
     _seat_change(context, args, assign=True)
@@ -57,14 +62,15 @@ def remove_seats(context: StepContext, args: Any) -> None:
 
 
 def _seat_change(context: StepContext, args: Any, *, assign: bool) -> None:
-    fields = context.mapping(args, {"users"}, {"expect_error"})
+    fields = context.mapping(args, {"users"}, {"expect_error", "add_on"})
     instance = context.instance
     error = None
     try:
         with instance.transaction():
-            purchase = duo_purchase()
+            # ``add_on: enterprise_agile_planning`` changes that add-on's seats, same rules (R6).
+            purchase = purchase_of(context, fields.get("add_on"), duo_purchase())
             if purchase is None:
-                context.fail("the instance knows no GitLab Duo add-on purchase")
+                context.fail(f"the instance knows no {fields.get('add_on', 'GitLab Duo')} purchase")
             ids = [instance.user(name).id for name in usernames(fields["users"])]
             if assign:
                 bulk_assign(purchase.id, ids, instance.now())

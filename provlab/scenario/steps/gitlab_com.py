@@ -13,6 +13,7 @@ from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.tokens import create_token
 from portal.gitlab_com.namespaces import link_namespace
 from provlab.scenario.drivers import csrf_token, flash_messages
+from provlab.scenario.steps.agile_planning import purchase_of
 from provlab.scenario.steps.refusals import refusal_expected
 from provlab.scenario.users import usernames
 from provlab.scenario.vocabulary import StepContext, action
@@ -90,13 +91,16 @@ def link_group(context: StepContext, args: Any) -> None:
 
 
 def _seats(context: StepContext, args: Any, mutation: str) -> None:
-    fields = context.mapping(args, {"group", "users", "by"}, {"expect_error"})
+    fields = context.mapping(args, {"group", "users", "by"}, {"expect_error", "add_on"})
     gitlab_com = context.gitlab_com
     with gitlab_com.transaction():
         group = gitlab_com.group(fields["group"])
-        purchase = group_duo_purchase(group.id)
+        # ``add_on: enterprise_agile_planning``: that add-on's seats, same mutations (R6).
+        purchase = purchase_of(
+            context, fields.get("add_on"), group_duo_purchase(group.id), group.id
+        )
         if purchase is None:
-            context.fail(f"{fields['group']} has no GitLab Duo add-on purchase")
+            context.fail(f"{fields['group']} has no {fields.get('add_on', 'GitLab Duo')} purchase")
         purchase_gid = f"gid://gitlab/GitlabSubscriptions::AddOnPurchase/{purchase.id}"
         ids = [
             f"gid://gitlab/User/{gitlab_com.known_user(name).id}"

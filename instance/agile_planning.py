@@ -1,0 +1,115 @@
+"""Enterprise Agile Planning on the instance and on GitLab.com groups (R6).
+
+Rules:
+- R6: a user-based add-on that is not GitLab Duo. Its purchase is a row of its own
+  (``add_on`` = ``agile_planning``), so the partial unique indexes that hold "one Duo purchase
+  per instance / per top-level group" leave it beside the Duo one, and GitLab Duo's precedence
+  (Enterprise over Pro) never touches it.
+- R1: provisioned from the license's ``add_on_products`` (self-managed) or from the portal's push
+  (GitLab.com): the product in force today, else the next to start; one missing from a fresh
+  license or push is expired (ends yesterday), never deleted, its assignments kept 28 days.
+- R2, R26, R27, R28, R29: its seats are assigned with GitLab Duo's operations
+  (``instance.add_ons``): billable users (R30) or billable members of the group (R31) only,
+  never more than purchased, all-or-nothing bulk changes, overage and blocked users removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from instance.add_ons import lock_purchase, remove_overage
+from instance.models import AddOnPurchase, db
+from protocol.license import AddOnTier
+from protocol.license import License as LicenseDocument
+from protocol.provisioning import NamespaceAddOnPurchase
+
+AGILE_PLANNING = "agile_planning"  # ``AddOnPurchase.add_on``: at most 20 characters
+TIER = AddOnTier.ENTERPRISE_AGILE_PLANNING
+
+
+@dataclass(frozen=True)
+class Bought:
+    """One Enterprise Agile Planning purchase as a license or a push states it."""
+
+    quantity: int
+    starts_on: dt.date
+    ends_on: dt.date
+    trial: bool
+    purchase_id: str
+
+
+def agile_planning_purchase(namespace_id: int | None = None) -> AddOnPurchase | None:
+    """The instance's purchase (``namespace_id`` None) or a top-level group's on GitLab.com."""
+    where = (
+        AddOnPurchase.namespace_id.is_(None)
+        if namespace_id is None
+        else AddOnPurchase.namespace_id == namespace_id
+    )
+    return db.session.execute(
+        sa.select(AddOnPurchase).where(where, AddOnPurchase.add_on == AGILE_PLANNING)
+    ).scalar_one_or_none()
+
+
+def _chosen(bought: Iterable[Bought], today: dt.date) -> Bought | None:
+    """The purchase in force today, else the next one to start."""
+    candidates = list(bought)
+    active = [b for b in candidates if b.starts_on <= today < b.ends_on]
+    if active:
+        return active[0]
+    upcoming = sorted((b for b in candidates if b.starts_on > today), key=lambda b: b.starts_on)
+    return upcoming[0] if upcoming else None
+
+
+def provision_agile_planning(
+    bought: Iterable[Bought], now: dt.datetime, namespace_id: int | None = None
+) -> AddOnPurchase | None:
+    """Bring the Enterprise Agile Planning purchase in line with a license or a push (R1, R6,
+    R28); returns the purchase row, if there is one."""
+    today = now.date()
+    chosen = _chosen(bought, today)
+    purchase = agile_planning_purchase(namespace_id)
+    if chosen is None:
+        if purchase is not None and purchase.ends_on > today:
+            # Expired, not deleted: its assignments stay for 28 days (add_ons.clean_up_seats).
+            purchase.ends_on = today - dt.timedelta(days=1)
+            purchase.starts_on = min(purchase.starts_on, purchase.ends_on)
+            purchase.updated_at = now
+            db.session.flush()
+        return purchase
+    if purchase is None:
+        purchase = AddOnPurchase(add_on=AGILE_PLANNING, namespace_id=namespace_id, created_at=now)
+        db.session.add(purchase)
+    else:
+        purchase = lock_purchase(purchase.id) or purchase
+    purchase.tier = TIER.value
+    purchase.quantity = chosen.quantity
+    purchase.starts_on = chosen.starts_on
+    purchase.ends_on = chosen.ends_on
+    purchase.trial = chosen.trial
+    purchase.purchase_id = chosen.purchase_id
+    purchase.updated_at = now
+    db.session.flush()
+    remove_overage(purchase)
+    return purchase
+
+
+def bought_in_license(document: LicenseDocument) -> list[Bought]:
+    """The license's Enterprise Agile Planning products (self-managed)."""
+    return [
+        Bought(p.quantity, p.starts_on, p.ends_on, p.trial, p.purchase_id)
+        for p in document.add_on_products
+        if p.tier is TIER
+    ]
+
+
+def bought_in_push(purchases: Iterable[NamespaceAddOnPurchase]) -> list[Bought]:
+    """The push's ``enterprise_agile_planning`` purchases (GitLab.com)."""
+    return [
+        Bought(p.quantity, p.started_on, p.expires_on, p.trial, p.purchase_xid)
+        for p in purchases
+        if p.add_on is TIER
+    ]

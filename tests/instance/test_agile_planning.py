@@ -1,0 +1,73 @@
+"""Enterprise Agile Planning on a self-managed instance: synced from the license beside GitLab
+Duo, a purchase of its own, shown on the admin page, seats assigned with Duo's rules (R6, R2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from instance.add_ons import duo_purchase
+from instance.agile_planning import agile_planning_purchase
+from instance.models import AddOnPurchase, User, db
+from instance.tokens import create_token
+from protocol.license import AddOnProduct, AddOnTier
+from tests.instance.conftest import add_user
+from tests.instance.fake_portal import FakePortal
+from tests.instance.helpers import activated, sync_now
+from webcore.clock import app_clock
+
+TERM = (dt.date(2026, 1, 1), dt.date(2027, 1, 1))
+PURCHASES = "{ addOnPurchases { id name purchasedQuantity assignedQuantity } }"
+BULK = """mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $u: [UserID!]!) {
+  userAddOnAssignmentBulkCreate(input: {addOnPurchaseId: $p, userIds: $u}) { errors } }"""
+
+
+def _graphql(app: Flask, query: str, **variables: object) -> dict[str, object]:
+    with app.app_context():
+        root = db.session.execute(db.select(User).where(User.username == "root")).scalar_one()
+        token = create_token(root, "t", ["api"], app_clock(app).now())
+        db.session.commit()
+    response = app.test_client().post(
+        "/api/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    data: dict[str, object] = response.get_json()["data"]
+    return data
+
+
+def test_r6_the_license_provisions_agile_planning_beside_duo_with_its_own_seats(
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+) -> None:
+    subscription = activated(admin_client, fake_portal)
+    eap = AddOnProduct(AddOnTier.ENTERPRISE_AGILE_PLANNING, 2, *TERM, False, "P-EAP")
+    subscription.add_on_products = [AddOnProduct(AddOnTier.DUO_PRO, 3, *TERM, False, "P-1"), eap]
+    assert sync_now(admin_client)["success"]
+    # Pro -> Enterprise moves the Duo purchase only (R6: one Duo tier, any number of add-ons).
+    duo = AddOnProduct(AddOnTier.DUO_ENTERPRISE, 3, *TERM, False, "P-2")
+    subscription.add_on_products = [duo, eap]
+    assert sync_now(admin_client)["success"]
+    with app.app_context():
+        assert db.session.execute(db.select(db.func.count(AddOnPurchase.id))).scalar() == 2
+        row = agile_planning_purchase()
+        assert row is not None and (row.tier, row.quantity) == ("enterprise_agile_planning", 2)
+        duo_row = duo_purchase()
+        assert duo_row is not None and duo_row.tier == "duo_enterprise"
+
+    listed = _graphql(app, PURCHASES)["addOnPurchases"]
+    assert isinstance(listed, list)
+    assert [(p["name"], p["purchasedQuantity"]) for p in listed] == [
+        ("DUO_ENTERPRISE", 3),
+        ("ENTERPRISE_AGILE_PLANNING", 2),
+    ]
+    ids = [add_user(app, f"planner_{n}") for n in range(3)]
+    users = [f"gid://gitlab/User/{user}" for user in ids]
+    eap_id = listed[1]["id"]
+    refused = _graphql(app, BULK, p=eap_id, u=users)["userAddOnAssignmentBulkCreate"]
+    assert refused == {"errors": ["NOT_ENOUGH_SEATS"]}  # R26, all or nothing (R27)
+    done = _graphql(app, BULK, p=eap_id, u=users[:2])["userAddOnAssignmentBulkCreate"]
+    assert done == {"errors": []}
+    page = admin_client.get("/admin/subscription").get_data(as_text=True)
+    assert "Enterprise Agile Planning: 2 of 2 seats assigned" in page

@@ -1,0 +1,82 @@
+"""Enterprise Agile Planning sold by sales beside GitLab Duo (R3, R4, R5, R6)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask
+
+from portal.licensing import build_license
+from portal.models import Order, Subscription, db
+from protocol.license import AddOnTier, LicenseType
+from tests.portal.helpers import (
+    add_ons,
+    flashes,
+    make_account,
+    make_subscription,
+    now,
+    place_order,
+    sign_in_staff,
+)
+
+
+def _subscription(app: Flask, plan: str) -> str:
+    customer_id = make_account(app, "owner@example.com")
+    return make_subscription(app, customer_id, plan=plan, seats=30)
+
+
+def test_r6_r3_sales_adds_agile_planning_beside_duo_and_the_license_carries_both(
+    portal_app: Flask,
+) -> None:
+    name = _subscription(portal_app, "ultimate")
+    sales = sign_in_staff(portal_app, "sales")
+    place_order(sales, name, {"kind": "duo_enterprise", "seats": "20"})
+    place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "10"})
+    # More seats later add to the same purchase (R5), never above the 30 subscription seats.
+    place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "5"})
+    too_many = place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "16"})
+    assert "can't exceed" in flashes(sales.get(too_many.location))
+    # Selling Duo Enterprise again on top would end the Duo tier only, never the EAP purchase.
+    duo, eap = add_ons(portal_app, name)
+    assert duo["tier"] == "duo_enterprise" and duo["quantity"] == 20
+    assert eap["tier"] == "enterprise_agile_planning" and eap["quantity"] == 15
+    page = sales.get(f"/sales/subscriptions/{name}").get_data(as_text=True)
+    assert "Enterprise Agile Planning: 15 seats" in page
+    with portal_app.app_context():
+        subscription = db.session.execute(
+            sa.select(Subscription).where(Subscription.name == name)
+        ).scalar_one()
+        # The Duo rules never see the EAP row (R6: one Duo tier at a time, not one add-on).
+        assert [p.tier for p in subscription.add_on_purchases] == ["duo_enterprise"]
+        license = build_license(subscription, now(portal_app), LicenseType.OFFLINE_CLOUD)
+        tiers = {p.tier: p.quantity for p in license.add_on_products}
+        assert tiers == {AddOnTier.DUO_ENTERPRISE: 20, AddOnTier.ENTERPRISE_AGILE_PLANNING: 15}
+        orders = db.session.execute(
+            sa.select(Order.kind, Order.amount_cents).where(
+                Order.subscription_id == subscription.id
+            )
+        ).all()
+        # 10 and 5 seats at $180 a seat-year for the 335 days left of the term:
+        # 18000 * 10 * 335 / 365 = 165,205.48 -> 165205; 18000 * 5 * 335 / 365 -> 82603.
+        eap_orders = [amount for kind, amount in orders if kind == "enterprise_agile_planning"]
+        assert eap_orders == [165205, 82603]
+
+
+def test_r6_agile_planning_sits_beside_a_duo_pro_purchase_and_its_replacement(
+    portal_app: Flask,
+) -> None:
+    name = _subscription(portal_app, "premium")
+    sales = sign_in_staff(portal_app, "sales")
+    place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "4"})
+    place_order(sales, name, {"kind": "duo_enterprise", "seats": "8"})
+    eap, duo = add_ons(portal_app, name)
+    assert eap["ends_on"] > duo["starts_on"]  # Duo Enterprise did not end it
+    assert eap["quantity"] == 4 and duo["tier"] == "duo_enterprise"
+
+
+def test_r4_agile_planning_is_refused_on_free(portal_app: Flask) -> None:
+    name = _subscription(portal_app, "free")
+    sales = sign_in_staff(portal_app, "sales")
+    refused = place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "3"})
+    message = flashes(sales.get(refused.location))
+    assert "Enterprise Agile Planning is sold on Premium and Ultimate subscriptions only" in message
+    assert add_ons(portal_app, name) == []
