@@ -8,8 +8,8 @@ Rules:
   ``portal.gitlab_com.provisioning``). GitLab Duo Pro self-serve and *Add seats* on it are the
   self-managed purchases (R3, R4, R5) on the linked subscription, pushed the same way.
 - *Change linked namespace* moves a subscription's link to another top-level group that has no
-  subscription; the new group is provisioned at once. (The group it leaves keeps what GitLab.com
-  last received until its term ends: the portal pushes only to linked groups.)
+  subscription; the new group is provisioned at once, and the group it leaves goes back to Free
+  (its add-on purchases expire on GitLab.com).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from portal.errors import Refused
 from portal.gitlab_com.models import NamespaceLink
+from portal.gitlab_com.provisioning import schedule_release
 from portal.models import Account, Order, PaymentMethod, Subscription, db
 from portal.payments import payment_gateway
 from portal.pricing import format_money, prorated, yearly_price
@@ -113,6 +114,7 @@ def change_linked_namespace(
     path = _check_group(namespace_id, namespace_path)
     if not is_active(subscription, now.date()):
         raise Refused(f"{subscription.name} is not active.", code="subscription_inactive")
+    schedule_release(link.namespace_id, now)
     link.namespace_id, link.namespace_path, link.linked_at = namespace_id, path, now
     # What GitLab.com said of the group it left says nothing of this one.
     link.last_provisioned_at = link.seats_in_use = link.max_seats_used = link.last_error = None

@@ -133,6 +133,37 @@ def push_namespace(app: Flask, subscription_id: int, now: dt.datetime) -> dt.dat
     return (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+RELEASE_JOB = "release_namespace"
+
+
+def schedule_release(namespace_id: int, now: dt.datetime) -> None:
+    """The group a subscription left goes back to Free (pushed once the move has committed)."""
+    current_app.extensions["jobs"].schedule(
+        RELEASE_JOB,
+        now,
+        key=f"{RELEASE_JOB}:{namespace_id}",
+        args={"namespace_id": namespace_id},
+    )
+
+
+def push_release(app: Flask, namespace_id: int, now: dt.datetime) -> None:
+    """The job: push Free, with no add-on purchases (GitLab.com expires them), to a group no
+    subscription is linked to; raise to be retried. A group linked again meanwhile is left to
+    its own push."""
+    linked = db.session.execute(
+        sa.select(NamespaceLink.id).where(NamespaceLink.namespace_id == namespace_id)
+    ).first()
+    if linked is not None:
+        return
+    today = now.date()
+    free = MainPlan(Plan.FREE, today, today + dt.timedelta(days=365), 0)
+    with outside_transaction(db.session):
+        try:
+            push_provision(app, NamespaceProvision(namespace_id, free, ()), app_clock(app))
+        except Refused:
+            pass  # the group is gone, or no longer top-level: nothing left to release
+
+
 def pending_push(subscription_id: int) -> Any | None:
     """The push job of a subscription while it is scheduled (support sees its failed tries and
     last error: ``attempts``, ``last_error``, ``next_run_at``)."""

@@ -252,6 +252,8 @@ def test_change_linked_namespace_moves_the_subscription_to_another_group(pair: P
             "premium",
             8,
         )
+        left = group_subscription(pair.group_id)  # the group it left is back on Free
+        assert left is not None and (left.plan_code, left.seats) == ("free", 0)
 
 
 def test_linking_an_activated_self_managed_subscription_is_refused(pair: Pair) -> None:
