@@ -34,6 +34,8 @@ def create_app(
     features = (customer, trials, support, sales, sync_api, gitlab_com_trials, gitlab_com_pages)
     for feature in features:
         app.register_blueprint(feature.blueprint)
+    app.register_blueprint(gitlab_com_pages.subscriptions)  # buy for a group, change its group
+    gitlab_com_pages.init_app(app)
     csrf.exempt(sync_api.blueprint)  # signed protocol requests, not browser forms
     csrf.exempt(gitlab_com_trials.blueprint)
     gitlab_com_provisioning.init_app(app)  # linked subscriptions are pushed to GitLab.com

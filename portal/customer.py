@@ -22,6 +22,7 @@ from portal import idempotency, licensing, purchases
 from portal.billing import chart, invoicing, renewals, reviews
 from portal.billing.policy.renewals import CANCELLATION_NOTICE_DAYS, Cancellation
 from portal.errors import Refused
+from portal.gitlab_com.namespaces import check_self_managed
 from portal.licensing import activation_of, license_file_for, license_file_name
 from portal.models import (
     AddOnPurchase,
@@ -210,6 +211,7 @@ def cancel_renewal(name: str) -> ResponseReturnValue:
 def activation_code(name: str) -> ResponseReturnValue:
     subscription = _own_subscription(name)
     with refusal_redirects(url_for(".show", name=subscription.name)):
+        check_self_managed(subscription)
         licensing.ensure_activation_code(subscription)
     return redirect(url_for(".show", name=subscription.name, code=1) + "#activation-code")
 
@@ -225,6 +227,7 @@ def license_download(name: str) -> ResponseReturnValue:
     if request.method != "POST":
         return redirect(url_for(".show", name=subscription.name) + "#license")
     with refusal_redirects(url_for(".show", name=subscription.name)):
+        check_self_managed(subscription)
         issued = license_file_for(subscription, app_clock().now())
     return Response(
         issued.token,

@@ -73,6 +73,16 @@ def provision_namespace(context: JobContext, args: dict[str, Any]) -> dt.datetim
     return push_namespace(context.app, int(args["subscription_id"]), context.now)
 
 
+@registry.job("release_namespace", retry=PROVISION_RETRY)
+def release_namespace(context: JobContext, args: dict[str, Any]) -> dt.datetime | None:
+    """Push Free to a GitLab.com group a subscription was moved away from (*Change linked
+    namespace*), unless another subscription was linked to it meanwhile."""
+    from portal.gitlab_com.provisioning import push_release
+
+    push_release(context.app, int(args["namespace_id"]), context.now)
+    return None
+
+
 def _first_lead_processing(now: dt.datetime) -> dt.datetime:
     return next_lead_processing(now, current_app.config)
 

@@ -2,9 +2,12 @@
 
 - R32: seat usage comes from the daily counts the instance reports with every sync (Seat Link,
   ``usage_history``) or, without it, from sales check-ins entered in the support console.
+- R31, R32 on GitLab.com: the group's seats in use come back in GitLab.com's answer to every
+  push (at least daily), and are kept as a daily count like Seat Link's, so a GitLab.com
+  subscription is reviewed and billed as one that shares its usage (``record_gitlab_com_usage``).
 
-Queries only: nothing here writes. Recording a check-in is ``reviews.record_check_in`` (a period
-already reviewed can't be changed).
+Queries only, but for ``record_gitlab_com_usage``. Recording a check-in is
+``reviews.record_check_in`` (a period already reviewed can't be changed).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 
 from portal.billing.policy.calendar import Period, review_years, term_quarters
 from portal.billing.policy.utilization import active_users_on
+from portal.gitlab_com.models import NamespaceLink
 from portal.models import Activation, SalesCheckIn, Subscription, UsageReport, db
 from protocol.license import LicenseType
 
@@ -76,8 +80,65 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
+GITLAB_COM_VERSION = "GitLab.com"
+
+
+def gitlab_com_instance_id(namespace_id: int) -> str:
+    """What a GitLab.com group's usage reports name as their instance."""
+    return f"gitlab.com/namespaces/{namespace_id}"
+
+
+def record_gitlab_com_usage(
+    subscription: Subscription,
+    namespace_id: int,
+    seats_in_use: int,
+    max_seats_used: int,
+    now: dt.datetime,
+) -> UsageReport:
+    """R31, R32: GitLab.com's answer to a push, kept as the day's billable user count.
+
+    A day pushed several times keeps its highest count (R33: the maximum at any one time), as an
+    instance keeps the day's maximum.
+    """
+    today = now.date()
+    instance_id = gitlab_com_instance_id(namespace_id)
+    earlier = db.session.execute(
+        sa.select(UsageReport.daily_usage)
+        .where(
+            UsageReport.subscription_id == subscription.id,
+            UsageReport.instance_id == instance_id,
+            UsageReport.received_at >= _midnight(today),
+        )
+        .order_by(UsageReport.received_at.desc(), UsageReport.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    day_count = seats_in_use
+    for item in earlier or ():
+        if item.get("day") == today.isoformat():
+            day_count = max(day_count, int(item.get("billable_users", 0)))
+    report = UsageReport(
+        subscription_id=subscription.id,
+        instance_id=instance_id,
+        received_at=now,
+        gitlab_version=GITLAB_COM_VERSION,
+        billable_users=seats_in_use,
+        max_historical_users=max_seats_used,
+        add_on_usage=[],
+        daily_usage=[{"day": today.isoformat(), "billable_users": day_count}],
+    )
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
 def has_seat_link(subscription: Subscription) -> bool:
-    """R32: the subscription's instance is activated and shares its usage by the daily sync."""
+    """R32: the subscription's instance is activated and shares its usage by the daily sync,
+    or it is linked to a GitLab.com group, whose usage comes back with every push."""
+    linked = db.session.execute(
+        sa.select(NamespaceLink.id).where(NamespaceLink.subscription_id == subscription.id)
+    ).first()
+    if linked is not None:
+        return True
     if subscription.license_type != LicenseType.ONLINE_CLOUD.value:
         return False
     return (

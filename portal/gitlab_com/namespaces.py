@@ -7,6 +7,9 @@ Rules:
   for the seats over the term (a year), and provisioned to the group at once (a push, see
   ``portal.gitlab_com.provisioning``). GitLab Duo Pro self-serve and *Add seats* on it are the
   self-managed purchases (R3, R4, R5) on the linked subscription, pushed the same way.
+- *Change linked namespace* moves a subscription's link to another top-level group that has no
+  subscription; the new group is provisioned at once, and the group it leaves goes back to Free
+  (its add-on purchases expire on GitLab.com).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 
 from portal.errors import Refused
 from portal.gitlab_com.models import NamespaceLink
+from portal.gitlab_com.provisioning import schedule_release
 from portal.models import Account, PaymentMethod, Subscription, db
 from portal.orders import SELF_SERVE, OrderTerms, place_order, seats_line
 from portal.pricing import yearly_price
@@ -41,6 +45,24 @@ def _check_group(namespace_id: int, namespace_path: str) -> str:
     return path
 
 
+def linked_group(subscription: Subscription) -> NamespaceLink | None:
+    """The GitLab.com group a subscription is linked to (a SaaS subscription), if any."""
+    return db.session.execute(
+        sa.select(NamespaceLink).where(NamespaceLink.subscription_id == subscription.id)
+    ).scalar_one_or_none()
+
+
+def check_self_managed(subscription: Subscription) -> None:
+    """A subscription linked to a group is GitLab.com's: no activation code, no license file."""
+    link = linked_group(subscription)
+    if link is not None:
+        raise Refused(
+            f"{subscription.name} is linked to the GitLab.com group {link.namespace_path}: "
+            "it has no license or activation code.",
+            code="subscription_on_gitlab_com",
+        )
+
+
 def link_namespace(
     subscription: Subscription, namespace_id: int, namespace_path: str, now: dt.datetime
 ) -> NamespaceLink:
@@ -63,6 +85,40 @@ def link_namespace(
     )
     db.session.add(link)
     db.session.flush()
+    return link
+
+
+def change_linked_namespace(
+    subscription: Subscription, namespace_id: int, namespace_path: str, now: dt.datetime
+) -> NamespaceLink:
+    """*Change linked namespace*: link ``subscription`` to another top-level group (or to its
+    first one); the group it moves to is provisioned at once."""
+    link = db.session.execute(
+        sa.select(NamespaceLink)
+        .where(NamespaceLink.subscription_id == subscription.id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if link is None:
+        if subscription.activation_code is not None:
+            # Its code may already activate a self-managed instance: one offering each.
+            raise Refused(
+                f"{subscription.name} is a self-managed subscription with an activation code.",
+                code="subscription_self_managed",
+            )
+        return link_namespace(subscription, namespace_id, namespace_path, now)
+    if link.namespace_id == namespace_id:
+        raise Refused(
+            f"{subscription.name} is already linked to {link.namespace_path}.",
+            code="namespace_unchanged",
+        )
+    path = _check_group(namespace_id, namespace_path)
+    if not is_active(subscription, now.date()):
+        raise Refused(f"{subscription.name} is not active.", code="subscription_inactive")
+    schedule_release(link.namespace_id, now)
+    link.namespace_id, link.namespace_path, link.linked_at = namespace_id, path, now
+    # What GitLab.com said of the group it left says nothing of this one.
+    link.last_provisioned_at = link.seats_in_use = link.max_seats_used = link.last_error = None
+    db.session.flush()  # the moved link pushes the new group (see provisioning)
     return link
 
 

@@ -1,26 +1,83 @@
-"""The Customers Portal pages GitLab.com links to for a group (GitLab's routes into the portal):
-``/gitlab/namespaces/:id/extra_seats`` is where *Add seats* on a group's *Usage Quotas → GitLab
-Duo* tab leads: the *Add seats* purchase of the group's subscription (R5: never more add-on
-seats than the subscription's seats), for the customer who owns that subscription."""
+"""The Customers Portal pages for GitLab.com groups.
+
+- ``/gitlab/namespaces/:id/extra_seats``: where *Add seats* on a group's *Usage Quotas → GitLab
+  Duo* tab leads (seeds/000 "For GitLab.com"): the *Add additional seats* field, *Billing
+  information* with the payment method, the *Privacy Policy* and *Terms of Service* checkbox,
+  *Purchase seats*; then the *GitLab SaaS* tab of *Subscriptions & purchases* shows the seats.
+  The purchase is the subscription's *Add seats* (R5: never more add-on seats than the
+  subscription's seats), pushed to the group at once.
+- ``/subscriptions/new``: buy Premium or Ultimate for a top-level group. GitLab.com's *Upgrade*
+  links name the group (``gl_namespace_id``, ``gl_namespace_name``), as the real product's do.
+- ``/subscriptions/:name/change_linked_namespace``: *Change linked namespace* (or link a first
+  group).
+
+Which groups are the customer's: the group GitLab.com's link names, or the id and path the
+customer enters. The portal does not ask GitLab.com who owns the group (the real portal signs in
+with the customer's GitLab.com account for that); GitLab.com refuses a push to an unknown group
+or a subgroup, which support sees.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, url_for
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from portal import idempotency, purchases
+from portal.customer import MAX_SEATS
+from portal.errors import Refused
 from portal.gitlab_com.models import NamespaceLink
-from portal.models import Role, db
+from portal.gitlab_com.namespaces import (
+    buy_namespace_subscription,
+    change_linked_namespace,
+    linked_group,
+)
+from portal.models import OrderKind, PaymentMethod, Role, db
+from portal.orders import OrderTerms
+from portal.pricing import format_money, yearly_price
+from portal.subscriptions import active_add_on
+from portal.views import subscription_or_404
+from protocol.license import Plan
 from webcore.auth import roles_required
-from webcore.params import InvalidNumber, parse_int
+from webcore.clock import app_clock
+from webcore.errors import refusal_redirects, refusal_renders
+from webcore.params import InvalidNumber, int_arg, parse_int
 
 blueprint = Blueprint("gitlab_com_pages", __name__, url_prefix="/gitlab/namespaces")
+subscriptions = Blueprint("gitlab_com_subscriptions", __name__, url_prefix="/subscriptions")
+
+SAAS_TAB = "gitlab_saas"
+PLANS = (Plan.PREMIUM, Plan.ULTIMATE)
+TERMS_REFUSAL = "Accept the Privacy Policy and Terms of Service to purchase seats."
 
 
-@blueprint.get("/<namespace_id>/extra_seats")
-@roles_required(Role.CUSTOMER)
-def extra_seats(namespace_id: str) -> ResponseReturnValue:
+def _payment_methods() -> list[PaymentMethod]:
+    return list(
+        db.session.execute(
+            sa.select(PaymentMethod)
+            .where(PaymentMethod.account_id == current_user.id)
+            .order_by(PaymentMethod.id)
+        ).scalars()
+    )
+
+
+def _number(field: str, maximum: int = MAX_SEATS) -> int | None:
+    try:
+        return int_arg(request.form, field, minimum=1, maximum=maximum)
+    except InvalidNumber:
+        return None
+
+
+def _payment_method() -> PaymentMethod | None:
+    method_id = _number("payment_method", maximum=2**31 - 1)
+    return db.session.get(PaymentMethod, method_id) if method_id else None
+
+
+# -- Add seats from the group's Usage Quotas ---------------------------------------------------
+
+
+def _own_group_link(namespace_id: str) -> NamespaceLink:
     # Not an <int:> route: whoever may not see the page learns so before any lookup.
     try:
         group_id = parse_int(namespace_id, minimum=1)
@@ -31,4 +88,158 @@ def extra_seats(namespace_id: str) -> ResponseReturnValue:
     ).scalar_one_or_none()
     if link is None or link.subscription.customer_id != current_user.id:
         abort(404)
-    return redirect(url_for("customer.add_seats", name=link.subscription.name))
+    return link
+
+
+@blueprint.route("/<namespace_id>/extra_seats", methods=["GET", "POST"])
+@roles_required(Role.CUSTOMER)
+def extra_seats(namespace_id: str) -> ResponseReturnValue:
+    """R5 on GitLab.com: *Add additional seats* → payment method → the Privacy Policy and Terms
+    of Service checkbox → *Purchase seats*."""
+    link = _own_group_link(namespace_id)
+    subscription, now = link.subscription, app_clock().now()
+    today = now.date()
+
+    def page(status: int = 200, **extra: object) -> ResponseReturnValue:
+        active = active_add_on(subscription, today)
+        return render_template(
+            "gitlab_com/extra_seats.html",
+            link=link,
+            subscription=subscription,
+            active=active,
+            methods=_payment_methods(),
+            per_seat=yearly_price(active.tier) if active else None,
+            idempotency_key=idempotency.new_idempotency_key(),
+            **extra,
+        ), status
+
+    if request.method != "POST":
+        with refusal_redirects(url_for("customer.index", tab=SAAS_TAB)):
+            purchases.check_add_seats(subscription, 1, today)  # no add-on: nothing to add to
+        return page()
+    form = request.form
+    with refusal_redirects(url_for(".extra_seats", namespace_id=link.namespace_id)):
+        key = idempotency.idempotency_key(form.get(idempotency.FORM_FIELD))
+        earlier = idempotency.replayed(subscription, key, OrderKind.ADD_ON_SEATS)
+    if earlier is None:
+        seats = _number("seats")
+        with refusal_renders(lambda refused: page(422, seats=form.get("seats", ""))):
+            if seats is None:
+                raise Refused("Enter a number of seats of at least 1.", code="invalid_seats")
+            if form.get("accept_terms") != "1":
+                raise Refused(TERMS_REFUSAL, code="terms_not_accepted")
+            method = _payment_method()
+            earlier = idempotency.place_once(
+                subscription,
+                key,
+                OrderKind.ADD_ON_SEATS,
+                lambda k: purchases.add_seats(
+                    OrderTerms(
+                        subscription=subscription,
+                        placed_by=current_user,
+                        now=now,
+                        idempotency_key=k,
+                    ),
+                    seats,
+                    method,
+                ),
+            )
+    flash(
+        f"Your purchase of {earlier.quantity} seats for {link.namespace_path} is complete "
+        f"(order #{earlier.id}, {format_money(earlier.amount_cents)}). A confirmation was sent "
+        f"to {subscription.contact_email}.",
+        "success",
+    )
+    return redirect(url_for("customer.index"))
+
+
+# -- a subscription for a group ----------------------------------------------------------------
+
+
+def _group_fields() -> tuple[int, str]:
+    try:
+        namespace_id = int_arg(request.form, "gl_namespace_id", minimum=1, maximum=2**31 - 1)
+    except InvalidNumber:
+        namespace_id = 0  # refused below, with the group's wording
+    return namespace_id or 0, request.form.get("gl_namespace_name", "")
+
+
+@subscriptions.route("/new", methods=["GET", "POST"])
+@roles_required(Role.CUSTOMER)
+def new() -> ResponseReturnValue:
+    """Buy Premium or Ultimate for a top-level group (GitLab.com's *Upgrade* links here)."""
+    source = request.form if request.method == "POST" else request.args
+
+    def page(status: int = 200) -> ResponseReturnValue:
+        return render_template(
+            "gitlab_com/new_subscription.html",
+            plans=[(plan, yearly_price(plan.value)) for plan in PLANS],
+            methods=_payment_methods(),
+            plan=source.get("plan_id", Plan.PREMIUM.value),
+            namespace_id=source.get("gl_namespace_id", ""),
+            namespace_name=source.get("gl_namespace_name", ""),
+            seats=source.get("seats", ""),
+        ), status
+
+    if request.method != "POST":
+        return page()
+    seats = _number("seats")
+    namespace_id, namespace_path = _group_fields()
+    with refusal_renders(lambda refused: page(422)):
+        if seats is None:
+            raise Refused("Enter a number of seats of at least 1.", code="invalid_seats")
+        subscription = buy_namespace_subscription(
+            current_user,
+            namespace_id=namespace_id,
+            namespace_path=namespace_path,
+            plan=request.form.get("plan_id", ""),
+            seats=seats,
+            payment_method=_payment_method(),
+            now=app_clock().now(),
+        )
+    flash(
+        f"Your {Plan(subscription.plan).label} subscription for {namespace_path.strip()} is "
+        "active: GitLab.com applies it to the group now.",
+        "success",
+    )
+    return redirect(url_for("customer.show", name=subscription.name))
+
+
+@subscriptions.route("/<name>/change_linked_namespace", methods=["GET", "POST"])
+@roles_required(Role.CUSTOMER)
+def change_namespace(name: str) -> ResponseReturnValue:
+    """*Change linked namespace* (or link a first group) of the customer's subscription."""
+    subscription = subscription_or_404(name)
+    if subscription.customer_id != current_user.id:
+        abort(404)
+    link = linked_group(subscription)
+
+    def page(status: int = 200) -> ResponseReturnValue:
+        form = request.form if request.method == "POST" else None
+        return render_template(
+            "gitlab_com/change_namespace.html",
+            subscription=subscription,
+            link=link,
+            namespace_id=form.get("gl_namespace_id", "") if form else "",
+            namespace_name=form.get("gl_namespace_name", "") if form else "",
+        ), status
+
+    if request.method != "POST":
+        return page()
+    namespace_id, namespace_path = _group_fields()
+    with refusal_renders(lambda refused: page(422)):
+        moved = change_linked_namespace(
+            subscription, namespace_id, namespace_path, app_clock().now()
+        )
+    flash(
+        f"{subscription.name} is now linked to {moved.namespace_path}: GitLab.com applies it "
+        "to the group now.",
+        "success",
+    )
+    return redirect(url_for("customer.show", name=subscription.name))
+
+
+def init_app(app: Flask) -> None:
+    """The templates ask which group a subscription is linked to (the *GitLab SaaS* tab, the
+    card's linked group instead of a license)."""
+    app.jinja_env.globals["linked_group"] = linked_group

@@ -11,7 +11,8 @@ Rules:
   A push GitLab.com refuses (unknown group, subgroup) is recorded on the link and shown to
   support instead: sending it again would be refused again.
 - The call holds no database transaction (``webcore.outbound``); the answer's seat usage (seats
-  in use, max seats used) is recorded on the link (R31, R32).
+  in use, max seats used) is recorded on the link, and as the day's billable user count that
+  seat reviews bill by (``portal.billing.usage.record_gitlab_com_usage``, R31, R32, R34).
 - R4/R5 hold whoever built the state (``protocol.provisioning``); an add-on purchase that ended
   is left out, so GitLab.com expires it.
 """
@@ -26,6 +27,7 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from portal.billing.usage import record_gitlab_com_usage
 from portal.gitlab_com.client import Refused, push_provision
 from portal.gitlab_com.models import NamespaceLink
 from portal.models import AddOnPurchase, Job, Subscription, SubscriptionKind, db
@@ -127,8 +129,43 @@ def push_namespace(app: Flask, subscription_id: int, now: dt.datetime) -> dt.dat
     link.last_error = None
     link.last_provisioned_at = now
     link.seats_in_use, link.max_seats_used = answer.seats_in_use, answer.max_seats_used
+    # R32: the group's usage feeds the daily counts seat reviews bill by, as Seat Link's do.
+    record_gitlab_com_usage(
+        link.subscription, link.namespace_id, answer.seats_in_use, answer.max_seats_used, now
+    )
     db.session.flush()
     return (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+RELEASE_JOB = "release_namespace"
+
+
+def schedule_release(namespace_id: int, now: dt.datetime) -> None:
+    """The group a subscription left goes back to Free (pushed once the move has committed)."""
+    current_app.extensions["jobs"].schedule(
+        RELEASE_JOB,
+        now,
+        key=f"{RELEASE_JOB}:{namespace_id}",
+        args={"namespace_id": namespace_id},
+    )
+
+
+def push_release(app: Flask, namespace_id: int, now: dt.datetime) -> None:
+    """The job: push Free, with no add-on purchases (GitLab.com expires them), to a group no
+    subscription is linked to; raise to be retried. A group linked again meanwhile is left to
+    its own push."""
+    linked = db.session.execute(
+        sa.select(NamespaceLink.id).where(NamespaceLink.namespace_id == namespace_id)
+    ).first()
+    if linked is not None:
+        return
+    today = now.date()
+    free = MainPlan(Plan.FREE, today, today + dt.timedelta(days=365), 0)
+    with outside_transaction(db.session):
+        try:
+            push_provision(app, NamespaceProvision(namespace_id, free, ()), app_clock(app))
+        except Refused:
+            pass  # the group is gone, or no longer top-level: nothing left to release
 
 
 def pending_push(subscription_id: int) -> Any | None:
@@ -155,12 +192,15 @@ def failed_pushes() -> list[Any]:
 
 def _note_changes(session: Session, flush_context: Any) -> None:
     # After the flush (ids assigned) the session still lists what the flush wrote. A link
-    # counts when made, not when a push records its answer on it (that would push again).
+    # counts when made or moved to another group, not when a push records its answer on it
+    # (that would push again). The history still holds what this flush wrote.
     touched: set[int] = session.info.setdefault(_TOUCHED, set())
     for row in (*session.new, *session.dirty, *session.deleted):
         if isinstance(row, Subscription):
             touched.add(row.id)
         elif isinstance(row, AddOnPurchase):
+            touched.add(row.subscription_id)
+        elif isinstance(row, NamespaceLink) and sa.inspect(row).attrs.namespace_id.history.deleted:
             touched.add(row.subscription_id)
     touched.update(row.subscription_id for row in session.new if isinstance(row, NamespaceLink))
 

@@ -153,14 +153,14 @@ def test_buying_a_plan_for_a_group_charges_links_and_provisions(pair: Pair) -> N
         assert provisioned.seats_in_use == 3  # Premium: the Guest counts too
 
 
-def test_add_seats_from_the_group_leads_to_the_subscriptions_add_seats_r5(pair: Pair) -> None:
+def test_add_seats_from_a_group_without_an_add_on_goes_back_to_the_saas_tab_r5(pair: Pair) -> None:
     customer = make_account(pair.portal, "buyer@example.com")
     name = make_subscription(pair.portal, customer, seats=10)
     pair.link(name)
     client = sign_in(pair.portal, "buyer@example.com")
     response = client.get(f"/gitlab/namespaces/{pair.group_id}/extra_seats")
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/subscriptions/{name}/add_seats")
+    assert response.status_code == 302  # no add-on to add seats to (see test_gitlab_com_pages)
+    assert response.headers["Location"].endswith("/subscriptions?tab=gitlab_saas")
     make_account(pair.portal, "other@example.com")
     other = sign_in(pair.portal, "other@example.com")
     assert other.get(f"/gitlab/namespaces/{pair.group_id}/extra_seats").status_code == 404

@@ -1,0 +1,93 @@
+"""What a GitLab.com customer buys in the portal for a group, through its pages as a browser
+would: *Add seats* from the group's *Usage Quotas → GitLab Duo* tab leads to the portal's *Add
+additional seats*, the Privacy Policy and Terms of Service checkbox, *Purchase seats*, then the
+*GitLab SaaS* tab (seeds/000 "For GitLab.com"; R5)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import requests
+
+from portal.setup import add_payment_method
+from provlab.scenario.drivers import csrf_token, flash_messages
+from provlab.scenario.drivers.portal import CUSTOMER_EMAIL
+from provlab.scenario.vocabulary import StepContext, action
+
+CUSTOMER_PASSWORD = "scenario-customer"  # as setup.portal creates the account
+_ADD_SEATS = re.compile(r'href="([^"]+)" data-testid="add-seats"')
+_FIELD = re.compile(r'name="idempotency_key" value="([^"]+)"')
+_METHOD = re.compile(r'<option value="(\d+)">[^<]*4242')
+
+
+def _signed_in_portal(context: StepContext) -> requests.Session:
+    portal = context.portal
+    browser = portal.browser()
+    page = browser.get(f"{portal.url}/users/sign_in")
+    if "/users/sign_in" not in page.url:
+        return browser  # signed in already
+    response = browser.post(
+        f"{portal.url}/users/sign_in",
+        data={
+            "login": CUSTOMER_EMAIL,
+            "password": CUSTOMER_PASSWORD,
+            "csrf_token": csrf_token(page.text),
+        },
+        allow_redirects=False,
+    )
+    if response.status_code != 302:
+        context.fail("the customer could not sign in to the portal")
+    return browser
+
+
+@action(
+    "add_group_seats",
+    "- add_group_seats: {group: acme, by: olga, seats: 3, accept_terms: false, expect_refusal: Privacy Policy}",
+)
+def add_group_seats(context: StepContext, args: Any) -> None:
+    """The group's owner selects *Add seats* on *Usage Quotas → GitLab Duo*; in the portal the
+    customer enters *Add additional seats*, picks the payment method, selects the Privacy Policy
+    and Terms of Service checkbox (unless ``accept_terms: false``) and *Purchase seats*, then
+    the *GitLab SaaS* tab. The purchase is pushed to the group at once."""
+    fields = context.mapping(args, {"group", "by", "seats"}, {"accept_terms", "expect_refusal"})
+    gitlab_com, portal = context.gitlab_com, context.portal
+    _ = context.world.gitlab_com
+    quotas = gitlab_com.browser_of(str(fields["by"])).get(
+        f"{gitlab_com.url}/groups/{fields['group']}/-/usage_quotas?tab=gitlab_duo"
+    )
+    link = _ADD_SEATS.search(quotas.text)
+    if link is None:
+        context.fail(f"{fields['group']}'s Usage Quotas → GitLab Duo tab shows no Add seats")
+    with portal.transaction():
+        add_payment_method(portal.customer(), "Visa", "4242")
+    browser = _signed_in_portal(context)
+    page = browser.get(link.group(1).replace("&amp;", "&"))
+    key, method = _FIELD.search(page.text), _METHOD.search(page.text)
+    if page.status_code != 200 or "Add additional seats" not in page.text or not key or not method:
+        context.fail(
+            f"the portal's Add additional seats page did not open: {flash_messages(page.text)}"
+        )
+    form = {
+        "csrf_token": csrf_token(page.text),
+        "idempotency_key": key.group(1),
+        "payment_method": method.group(1),
+        "seats": str(fields["seats"]),
+    }
+    if fields.get("accept_terms", True):
+        form["accept_terms"] = "1"
+    response = browser.post(page.url, data=form)
+    shown = flash_messages(response.text)
+    context.world.timeline.add(context.world.now(), "portal", "purchase", shown[:160])
+    expected = fields.get("expect_refusal")
+    bought = "Your purchase of" in shown
+    if expected is not None:
+        if bought or str(expected).lower() not in shown.lower():
+            context.fail(f"expected a refusal containing {expected!r}, the page said: {shown}")
+        return
+    if not bought:
+        context.fail(f"the seats were not bought: {shown}")
+    saas = browser.get(f"{portal.url}/subscriptions?tab=gitlab_saas")
+    if str(fields["group"]) not in saas.text:
+        context.fail(f"the GitLab SaaS tab does not show {fields['group']}")
+    context.world.travel_to(context.world.now())  # the push is due at once
