@@ -181,6 +181,7 @@ class OrderKind:
     RENEWAL = "renewal"  # sales
     TRIAL_EXTENSION = "trial_extension"  # sales, $0 (R23)
     AGILE_PLANNING = "enterprise_agile_planning"  # sales only (R3, R6)
+    GITLAB_COM_SUBSCRIPTION = "gitlab_com_subscription"  # a plan bought for a GitLab.com group
     LABELS = {
         DUO_PRO: "GitLab Duo Pro seats",
         ADD_ON_SEATS: "Additional add-on seats",
@@ -189,6 +190,7 @@ class OrderKind:
         RENEWAL: "Renewal",
         TRIAL_EXTENSION: "Duo trial extension ($0 opportunity)",
         AGILE_PLANNING: "Enterprise Agile Planning seats",
+        GITLAB_COM_SUBSCRIPTION: "Subscription for a GitLab.com group",
     }
 
 

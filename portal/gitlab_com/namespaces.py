@@ -21,13 +21,12 @@ import sqlalchemy as sa
 from portal.errors import Refused
 from portal.gitlab_com.models import NamespaceLink
 from portal.gitlab_com.provisioning import schedule_release
-from portal.models import Account, PaymentMethod, Subscription, db
+from portal.models import Account, OrderKind, PaymentMethod, Subscription, db
 from portal.orders import SELF_SERVE, OrderTerms, place_order, seats_line
 from portal.pricing import yearly_price
 from portal.subscriptions import create_subscription, is_active
 from protocol.license import Plan
 
-ORDER_KIND = "gitlab_com_subscription"
 _PATH = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 
 
@@ -147,7 +146,7 @@ def buy_namespace_subscription(
     place_order(
         OrderTerms(subscription=subscription, placed_by=customer, now=now),
         SELF_SERVE,
-        ORDER_KIND,
+        OrderKind.GITLAB_COM_SUBSCRIPTION,
         seats,
         (line,),
         what=f"{label} for {namespace_path}: {seats} seats",

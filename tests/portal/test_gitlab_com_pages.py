@@ -15,6 +15,7 @@ from instance.gitlab_com.provisioning import group_duo_purchase, group_subscript
 from instance.models import db as instance_db
 from portal.gitlab_com.models import NamespaceLink
 from portal.models import Account, Order, PaymentMethod, Subscription, db
+from portal.orders import OrderTerms
 from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
 from tests.portal.gitlab_com_pair import Pair
@@ -35,13 +36,9 @@ def _with_duo_pro(pair: Pair, name: str, customer: int, seats: int) -> None:
         subscription = find_subscription(name)
         buyer = db.session.get(Account, customer)
         assert subscription is not None and buyer is not None
-        buy_duo_pro(
-            subscription,
-            seats,
-            db.session.get(PaymentMethod, card),
-            app_clock(pair.portal).now(),
-            buyer,
-        )
+        now = app_clock(pair.portal).now()
+        terms = OrderTerms(subscription=subscription, placed_by=buyer, now=now)
+        buy_duo_pro(terms, seats, db.session.get(PaymentMethod, card))
         db.session.commit()
 
 
