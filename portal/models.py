@@ -164,6 +164,8 @@ class OrderKind:
     SUBSCRIPTION_SEATS = "subscription_seats"  # sales: more seats on the subscription
     RENEWAL = "renewal"  # sales
     TRIAL_EXTENSION = "trial_extension"  # sales, $0 (R23)
+    COMPUTE_MINUTES = "compute_minutes"  # GitLab.com packs of 1,000 minutes (R6)
+    STORAGE = "storage"  # GitLab.com packs of 10 GiB for a year (R6)
     LABELS = {
         DUO_PRO: "GitLab Duo Pro seats",
         ADD_ON_SEATS: "Additional add-on seats",
@@ -171,6 +173,8 @@ class OrderKind:
         SUBSCRIPTION_SEATS: "Additional subscription seats",
         RENEWAL: "Renewal",
         TRIAL_EXTENSION: "Duo trial extension ($0 opportunity)",
+        COMPUTE_MINUTES: "Additional compute minutes",
+        STORAGE: "Additional storage",
     }
 
 

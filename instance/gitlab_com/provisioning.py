@@ -10,6 +10,7 @@ Rules:
   precedence over Duo Pro with the seat assignments kept, an add-on no longer pushed expired
   (ends yesterday) rather than deleted; R28: seats above a lowered quantity are removed in the
   self-managed order.
+- R6: compute-minute packs and purchased storage are kept as pushed (``quotas``).
 - R31/R32: the answer reports the group's seats in use (its billable members now) and the most
   it has used this term (``max_seats_used``), which a new term starts again from.
 """
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 
 from instance.add_ons import lock_purchase, remove_overage
 from instance.gitlab_com.billable import billable_member_count
+from instance.gitlab_com.quotas import provision_consumables
 from instance.models import AddOnPurchase, db
 from instance.namespace_models import GitlabSubscription, Namespace
 from protocol.license import AddOnTier
@@ -121,6 +123,7 @@ def provision_namespace(provision: NamespaceProvision, now: dt.datetime) -> Prov
     subscription.provisioned_at = now
     db.session.flush()
     _provision_duo(group.id, provision, now)
+    provision_consumables(group.id, provision)  # R6: compute-minute packs, purchased storage
     record_seat_usage(subscription)
     db.session.flush()
     return ProvisionAnswer(group.id, subscription.seats_in_use, subscription.max_seats_used)

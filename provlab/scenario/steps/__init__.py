@@ -11,6 +11,7 @@ from provlab.scenario.steps import (  # noqa: F401 - each module registers its s
     customer,
     faults,
     gitlab_com,
+    gitlab_com_quotas,
     sales,
     support,
     support_cases,

@@ -1,0 +1,132 @@
+"""Consumption-based add-ons for a GitLab.com top-level group (R6): compute minutes and storage.
+
+Rules (GitLab's pricing and docs for GitLab.com):
+- Compute minutes are sold in packs of 1,000 for $10; a pack is usable for 12 months after the
+  purchase (its expiry, exclusive), the minutes of a month's quota first, then the packs.
+- Storage is sold in packs of 10 GiB for $60 a year; a pack covers storage above the free 10 GiB
+  per project for a year after the purchase.
+- Either is bought for the group a subscription is linked to (``portal.gitlab_com``), charged
+  once per submitted form (the order claims its idempotency key before the card is charged),
+  confirmed by mail to the subscription contact (R7), and pushed to GitLab.com at once with the
+  group's whole state: every pack not expired today (``build_consumables``).
+- Each order is one purchase of ``quantity`` packs; its id names the pack on GitLab.com
+  (``purchase_xid``), so a pack's usage there survives every later push.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from portal.errors import Refused
+from portal.gitlab_com.consumable_packs import MINUTES_PER_PACK, a_year_after
+from portal.gitlab_com.models import NamespaceLink
+from portal.gitlab_com.provisioning import link_of, schedule_push
+from portal.mail import queue_mail
+from portal.models import Account, Order, OrderKind, PaymentMethod, Subscription, db
+from portal.payments import payment_gateway
+from portal.pricing import format_money
+from portal.subscriptions import is_active, lock
+
+MINUTES_PACK_CENTS = 10_00
+STORAGE_PACK_CENTS = 60_00
+MAX_PACKS = 1_000
+
+
+@dataclass(frozen=True)
+class Consumable:
+    kind: str  # an OrderKind
+    unit_cents: int
+    label: str  # what one pack is, in the customer's words
+
+    def describe(self, packs: int) -> str:
+        if self.kind == OrderKind.COMPUTE_MINUTES:
+            return f"{packs * MINUTES_PER_PACK:,} compute minutes"
+        return f"{packs * 10} GiB of storage"
+
+
+CONSUMABLES = {
+    OrderKind.COMPUTE_MINUTES: Consumable(
+        OrderKind.COMPUTE_MINUTES, MINUTES_PACK_CENTS, "1,000 compute minutes"
+    ),
+    OrderKind.STORAGE: Consumable(OrderKind.STORAGE, STORAGE_PACK_CENTS, "10 GiB of storage"),
+}
+
+
+def group_link(namespace_id: int) -> NamespaceLink | None:
+    return db.session.execute(
+        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == namespace_id)
+    ).scalar_one_or_none()
+
+
+def check_consumable(subscription: Subscription, kind: str, packs: int, today: dt.date) -> None:
+    """R6: packs for the group of an active GitLab.com subscription, 1 to 1,000 at a time."""
+    if kind not in CONSUMABLES:
+        raise Refused("Choose compute minutes or storage.", code="invalid_product")
+    if link_of(subscription) is None:
+        raise Refused(
+            f"{subscription.name} is not linked to a GitLab.com group: compute minutes and "
+            "storage are bought for a group.",
+            code="namespace_missing",
+            rule="R6",
+        )
+    if not is_active(subscription, today):
+        raise Refused(f"{subscription.name} is not active.", code="subscription_inactive")
+    if not 1 <= packs <= MAX_PACKS:
+        raise Refused(f"Enter a number of packs from 1 to {MAX_PACKS}.", code="invalid_quantity")
+
+
+def consumable_quote(kind: str, packs: int) -> int:
+    return CONSUMABLES[kind].unit_cents * packs
+
+
+def buy_consumable(
+    subscription: Subscription,
+    kind: str,
+    packs: int,
+    payment_method: PaymentMethod | None,
+    now: dt.datetime,
+    buyer: Account,
+    *,
+    idempotency_key: str | None = None,
+) -> Order:
+    """R6, R7: buy ``packs`` of compute minutes or storage for the subscription's group.
+
+    The order row is written before the charge (it claims the form's key); a declined card
+    raises and the caller's rollback removes it.
+    """
+    lock(subscription)
+    check_consumable(subscription, kind, packs, now.date())
+    if payment_method is None or payment_method.account_id != subscription.customer_id:
+        raise Refused("Choose one of your payment methods.", code="invalid_payment_method")
+    consumable, amount = CONSUMABLES[kind], consumable_quote(kind, packs)
+    link = link_of(subscription)
+    assert link is not None
+    order = Order(
+        subscription_id=subscription.id,
+        kind=kind,
+        channel="self_serve",
+        quantity=packs,
+        amount_cents=amount,
+        placed_by_id=buyer.id,
+        created_at=now,
+        idempotency_key=idempotency_key,
+    )
+    db.session.add(order)
+    db.session.flush()  # claims the idempotency key before the charge
+    what = f"{consumable.describe(packs)} for {link.namespace_path}"
+    order.payment_reference = payment_gateway().charge(
+        payment_method, amount, f"{what} ({format_money(amount)})"
+    )
+    queue_mail(
+        "purchase_confirmation",
+        subscription,
+        f"Your purchase for {subscription.name} is confirmed",
+        f"Thank you for your order #{order.id}: {what}.\nAmount: {format_money(amount)}.\n"
+        f"Usable until {a_year_after(now.date()).isoformat()}; they are available to the group on "
+        "GitLab.com at once (Settings > Usage Quotas).",
+    )
+    schedule_push(subscription.id, now)
+    return order
