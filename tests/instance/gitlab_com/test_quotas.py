@@ -145,5 +145,7 @@ def test_a_project_over_10_gib_is_locked_until_purchased_storage_covers_the_exce
         project = db.session.get(Project, project_id)
         assert project is not None
         assert storage_quota(root, now.date()).locked == ()
+        # On its end date the purchased storage is gone: locked again.
+        assert storage_quota(root, TERM[1]).locked == (project.full_path,)
         push_to_repository(project, 1, now)
         db.session.rollback()
