@@ -23,7 +23,7 @@ from instance.namespace_models import Namespace, Project
 from protocol.license import Plan
 from protocol.provisioning import ComputeMinutesPack, NamespaceProvision
 from tests.instance.fake_portal import FakePortal
-from tests.instance.gitlab_com.conftest import TERM, provision, push
+from tests.instance.gitlab_com.conftest import TERM, provision, push, signed_in
 from webcore.clock import app_clock
 
 GIB = 1024
@@ -149,3 +149,31 @@ def test_a_project_over_10_gib_is_locked_until_purchased_storage_covers_the_exce
         assert storage_quota(root, TERM[1]).locked == (project.full_path,)
         push_to_repository(project, 1, now)
         db.session.rollback()
+
+
+def test_usage_quotas_pipelines_and_storage_tabs_are_the_owners_r6(
+    app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
+) -> None:
+    root = hierarchy["root"]
+    pack = ComputeMinutesPack(1000, TERM[0] + dt.timedelta(days=365), "A-S1-1")
+    push(app, fake_portal, with_consumables(provision(Plan.PREMIUM)(root), (pack,)))
+    with app.app_context():
+        group = db.session.get(Namespace, root)
+        assert group is not None
+        use_compute_minutes(group, 10_250, app_clock(app).now())
+        project = db.session.execute(db.select(Project).where(Project.root_id == root)).scalar()
+        assert project is not None
+        push_to_repository(project, 11 * GIB, app_clock(app).now())
+        db.session.commit()
+    owner = signed_in(app, "owner")
+    pipelines = owner.get("/groups/acme/-/usage_quotas/pipelines")
+    assert pipelines.status_code == 200
+    text = pipelines.get_data(as_text=True)
+    assert "10,000 / 10,000" in text and "250 / 1,000" in text
+    assert "No more compute minutes available" not in text
+    storage = owner.get("/groups/acme/-/usage_quotas/storage").get_data(as_text=True)
+    assert "You have reached the free storage limit of 10 GiB" in storage and "Locked" in storage
+    assert "/gitlab/namespaces/" in storage and "buy_storage" in storage
+    developer = signed_in(app, "dev")
+    assert developer.get("/groups/acme/-/usage_quotas/pipelines").status_code == 404
+    assert owner.get("/groups/acme/platform/-/usage_quotas/storage").status_code == 404
