@@ -31,7 +31,7 @@ def create_app(
         views,
     )
     from instance.gitlab_com import pages as group_pages
-    from instance.gitlab_com import provision_api, trial_pages
+    from instance.gitlab_com import provision_api, quota_pages, trial_pages
     from instance.jobs import registry
     from instance.models import Job, SignInLockout, User, db
     from webcore.app import build_app, init_data_layer
@@ -52,6 +52,7 @@ def create_app(
     # GitLab.com (GITLAB_COM): the portal's signed pushes; answers 404 on self-managed.
     app.register_blueprint(provision_api.blueprint)
     app.register_blueprint(group_pages.blueprint)  # a group's GitLab Duo pages (GitLab.com)
+    app.register_blueprint(quota_pages.blueprint)  # its Pipelines and Storage quotas (R6)
     app.register_blueprint(trial_pages.blueprint)  # Settings > Billing, the Duo Pro trial
     csrf.exempt(provision_api.blueprint)
 

@@ -18,6 +18,7 @@ def create_app(
 ) -> Flask:
     """Wire the portal app; see ``portal.setup.prepare`` for first-start work."""
     from portal import customer, sales, support, sync_api, trials, views
+    from portal.gitlab_com import consumable_pages as gitlab_com_consumables
     from portal.gitlab_com import pages as gitlab_com_pages
     from portal.gitlab_com import provisioning as gitlab_com_provisioning
     from portal.gitlab_com import trial_api as gitlab_com_trials
@@ -32,6 +33,7 @@ def create_app(
     app.register_blueprint(make_auth_blueprint(views.find_account, views.home_endpoint))
     app.register_blueprint(views.blueprint)
     features = (customer, trials, support, sales, sync_api, gitlab_com_trials, gitlab_com_pages)
+    app.register_blueprint(gitlab_com_consumables.blueprint)  # compute minutes, storage (R6)
     for feature in features:
         app.register_blueprint(feature.blueprint)
     app.register_blueprint(gitlab_com_pages.subscriptions)  # buy for a group, change its group

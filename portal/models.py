@@ -182,6 +182,8 @@ class OrderKind:
     TRIAL_EXTENSION = "trial_extension"  # sales, $0 (R23)
     AGILE_PLANNING = "enterprise_agile_planning"  # sales only (R3, R6)
     GITLAB_COM_SUBSCRIPTION = "gitlab_com_subscription"  # a plan bought for a GitLab.com group
+    COMPUTE_MINUTES = "compute_minutes"  # GitLab.com packs of 1,000 minutes (R6)
+    STORAGE = "storage"  # GitLab.com packs of 10 GiB for a year (R6)
     LABELS = {
         DUO_PRO: "GitLab Duo Pro seats",
         ADD_ON_SEATS: "Additional add-on seats",
@@ -191,6 +193,8 @@ class OrderKind:
         TRIAL_EXTENSION: "Duo trial extension ($0 opportunity)",
         AGILE_PLANNING: "Enterprise Agile Planning seats",
         GITLAB_COM_SUBSCRIPTION: "Subscription for a GitLab.com group",
+        COMPUTE_MINUTES: "Additional compute minutes",
+        STORAGE: "Additional storage",
     }
 
 

@@ -23,6 +23,13 @@
 #   ``enterprise_agile_planning`` (R6), each its own purchase.
 # - R4: add-on purchases only on Premium and Ultimate; R5: an add-on's seats never exceed the
 #   plan's seats; one purchase per add-on name and namespace.
+# - R6, consumption-based add-ons (added later, so optional and sent only when the group has
+#   some: a GitLab.com of the earlier version reads the same message as before):
+#   ``compute_minutes_packs`` (GitLab's ``Ci::Minutes::AdditionalPack``: number_of_minutes,
+#   expires_at, purchase_xid; one row per pack, each pack once) and the purchased storage
+#   (``additional_purchased_storage_size`` in MiB with ``additional_purchased_storage_ends_on``,
+#   the names of GitLab's ``namespace_limits``). Consumables need no paid plan: a Free group
+#   buys minutes and storage too.
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,6 +51,7 @@ from protocol.errors import LocalProtocolError, RemoteProtocolError
 from protocol.license import AddOnTier, Plan
 
 __all__ = [
+    "ComputeMinutesPack",
     "MainPlan",
     "NamespaceAddOnPurchase",
     "NamespaceProvision",
@@ -179,6 +187,46 @@ class NamespaceAddOnPurchase:
 
 
 @dataclass(frozen=True)
+class ComputeMinutesPack:
+    """A pack of additional compute minutes bought for the group, usable until it expires
+    (exclusive) or is used up; they roll over from month to month (R6)."""
+
+    number_of_minutes: int
+    expires_at: date
+    purchase_xid: str
+
+    def __post_init__(self) -> None:
+        where = "compute_minutes_pack"
+        check_int(f"{where}.number_of_minutes", self.number_of_minutes, minimum=1)
+        check_date(f"{where}.expires_at", self.expires_at)
+        check_text(f"{where}.purchase_xid", self.purchase_xid)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number_of_minutes": self.number_of_minutes,
+            "expires_at": self.expires_at.isoformat(),
+            "purchase_xid": self.purchase_xid,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str) -> Self:
+        read = Reader(where, data, ("number_of_minutes", "expires_at", "purchase_xid"))
+        with remote(where):
+            return cls(
+                number_of_minutes=read.integer("number_of_minutes", minimum=1),
+                expires_at=read.day("expires_at"),
+                purchase_xid=read.text("purchase_xid"),
+            )
+
+
+_CONSUMABLE_FIELDS = (
+    "compute_minutes_packs",
+    "additional_purchased_storage_size",
+    "additional_purchased_storage_ends_on",
+)
+
+
+@dataclass(frozen=True)
 class NamespaceProvision:
     """Portal -> GitLab.com: this top-level group's plan and add-on purchases, whole."""
 
@@ -187,10 +235,32 @@ class NamespaceProvision:
     namespace_id: int
     main_plan: MainPlan
     add_on_purchases: tuple[NamespaceAddOnPurchase, ...] = ()
+    compute_minutes_packs: tuple[ComputeMinutesPack, ...] = ()
+    additional_purchased_storage_size: int = 0  # MiB
+    additional_purchased_storage_ends_on: date | None = None
 
     def __post_init__(self) -> None:
         where = "namespace_provision"
         check_int(f"{where}.namespace_id", self.namespace_id, minimum=1)
+        packs = check_items(
+            f"{where}.compute_minutes_packs", self.compute_minutes_packs, ComputeMinutesPack
+        )
+        if len({pack.purchase_xid for pack in packs}) != len(packs):
+            fail(LocalProtocolError, f"{where}.compute_minutes_packs", "each pack once")
+        object.__setattr__(self, "compute_minutes_packs", packs)
+        size, ends_on = (
+            self.additional_purchased_storage_size,
+            self.additional_purchased_storage_ends_on,
+        )
+        check_int(f"{where}.additional_purchased_storage_size", size)
+        if (size > 0) != (ends_on is not None):
+            fail(
+                LocalProtocolError,
+                f"{where}.additional_purchased_storage_ends_on",
+                "purchased storage has an end date, and only purchased storage",
+            )
+        if ends_on is not None:
+            check_date(f"{where}.additional_purchased_storage_ends_on", ends_on)
         if not isinstance(self.main_plan, MainPlan):
             fail(LocalProtocolError, f"{where}.main_plan", "expected MainPlan")
         purchases = check_items(
@@ -212,16 +282,27 @@ class NamespaceProvision:
         grouped: dict[str, list[dict[str, Any]]] = {}
         for purchase in self.add_on_purchases:
             grouped.setdefault(purchase.add_on.value, []).append(purchase.to_dict())
-        return {
+        data: dict[str, Any] = {
             "namespace_id": self.namespace_id,
             "main_plan": self.main_plan.to_dict(),
             "add_on_purchases": grouped,
         }
+        # Consumables only when there are some: the message stays the earlier one otherwise.
+        if self.compute_minutes_packs:
+            data["compute_minutes_packs"] = [p.to_dict() for p in self.compute_minutes_packs]
+        if self.additional_purchased_storage_ends_on is not None:
+            data["additional_purchased_storage_size"] = self.additional_purchased_storage_size
+            data["additional_purchased_storage_ends_on"] = (
+                self.additional_purchased_storage_ends_on.isoformat()
+            )
+        return data
 
     @classmethod
     def from_dict(cls, data: object) -> Self:
         where = "namespace_provision"
-        read = Reader(where, data, ("namespace_id", "main_plan", "add_on_purchases"))
+        read = Reader(
+            where, data, ("namespace_id", "main_plan", "add_on_purchases"), _CONSUMABLE_FIELDS
+        )
         grouped = read.mapping("add_on_purchases")
         purchases: list[NamespaceAddOnPurchase] = []
         for name, items in grouped.items():
@@ -234,11 +315,22 @@ class NamespaceProvision:
                 for index, item in enumerate(items)
             ]
         main_plan = MainPlan.from_dict(read.mapping("main_plan"))
+        packs: tuple[ComputeMinutesPack, ...] = ()
+        if read.data["compute_minutes_packs"] is not None:
+            packs = read.objects("compute_minutes_packs", ComputeMinutesPack.from_dict)
+        size = 0
+        ends_on = None
+        if read.data["additional_purchased_storage_ends_on"] is not None:
+            size = read.integer("additional_purchased_storage_size")
+            ends_on = read.day("additional_purchased_storage_ends_on")
         with remote(where):
             return cls(
                 namespace_id=read.integer("namespace_id", minimum=1),
                 main_plan=main_plan,
                 add_on_purchases=tuple(purchases),
+                compute_minutes_packs=packs,
+                additional_purchased_storage_size=size,
+                additional_purchased_storage_ends_on=ends_on,
             )
 
 

@@ -11,6 +11,7 @@ Rules:
   (ends yesterday) rather than deleted; R28: seats above a lowered quantity are removed in the
   self-managed order. Enterprise Agile Planning follows the push in a purchase of its own
   (``instance.agile_planning``), untouched by the Duo rules.
+- R6: compute-minute packs and purchased storage are kept as pushed (``quotas``).
 - R31/R32: the answer reports the group's seats in use (its billable members now) and the most
   it has used this term (``max_seats_used``), which a new term starts again from.
 """
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 from instance.add_ons import DUO, lock_purchase, remove_overage
 from instance.agile_planning import bought_in_push, provision_agile_planning
 from instance.gitlab_com.billable import billable_member_count
+from instance.gitlab_com.quotas import provision_consumables
 from instance.models import AddOnPurchase, db
 from instance.namespace_models import GitlabSubscription, Namespace
 from protocol.license import AddOnTier
@@ -130,6 +132,7 @@ def provision_namespace(provision: NamespaceProvision, now: dt.datetime) -> Prov
     _provision_duo(group.id, provision, now)
     # R6: Enterprise Agile Planning is a purchase of its own beside the group's Duo one.
     provision_agile_planning(bought_in_push(provision.add_on_purchases), now, group.id)
+    provision_consumables(group.id, provision)  # R6: compute-minute packs, purchased storage
     record_seat_usage(subscription)
     db.session.flush()
     return ProvisionAnswer(group.id, subscription.seats_in_use, subscription.max_seats_used)

@@ -13,6 +13,8 @@ Rules:
 - The call holds no database transaction (``webcore.outbound``); the answer's seat usage (seats
   in use, max seats used) is recorded on the link, and as the day's billable user count that
   seat reviews bill by (``portal.billing.usage.record_gitlab_com_usage``, R31, R32, R34).
+- R6: the push carries the group's compute-minute and storage packs not expired today
+  (``consumable_packs``); the daily push drops a pack on the day it expires.
 - R4/R5 hold whoever built the state (``protocol.provisioning``); an add-on purchase that ended
   is left out, so GitLab.com expires it.
 """
@@ -29,11 +31,17 @@ from sqlalchemy.orm import Session
 
 from portal.billing.usage import record_gitlab_com_usage
 from portal.gitlab_com.client import Refused, push_provision
+from portal.gitlab_com.consumable_packs import consumable_packs
 from portal.gitlab_com.models import NamespaceLink
 from portal.models import AddOnPurchase, Job, Subscription, SubscriptionKind, db
 from portal.subscriptions import current_add_ons, current_agile_planning
 from protocol.license import AddOnTier, Plan
-from protocol.provisioning import MainPlan, NamespaceAddOnPurchase, NamespaceProvision
+from protocol.provisioning import (
+    ComputeMinutesPack,
+    MainPlan,
+    NamespaceAddOnPurchase,
+    NamespaceProvision,
+)
 from webcore.clock import app_clock
 from webcore.outbound import outside_transaction
 
@@ -94,7 +102,15 @@ def build_provision(
         auto_renew=subscription.auto_renew,
     )
     add_ons = _add_on_purchases(subscription, today) if plan.plan_code.allows_add_ons else ()
-    return NamespaceProvision(link.namespace_id, plan, add_ons)
+    packs = consumable_packs(subscription, today)  # R6: compute minutes and storage
+    return NamespaceProvision(
+        link.namespace_id,
+        plan,
+        add_ons,
+        tuple(ComputeMinutesPack(n, expires, xid) for xid, n, expires in packs.compute_minutes),
+        packs.storage_size,
+        packs.storage_ends_on,
+    )
 
 
 def schedule_push(subscription_id: int, now: dt.datetime) -> None:

@@ -13,6 +13,7 @@ from provlab.scenario.steps import (  # noqa: F401 - each module registers its s
     faults,
     gitlab_com,
     gitlab_com_purchases,
+    gitlab_com_quotas,
     sales,
     support,
     support_cases,

@@ -1,0 +1,66 @@
+"""A top-level group's *Settings → Usage Quotas* tabs for consumables on GitLab.com (R6):
+*Pipelines* (compute minutes this month, additional minutes and their packs) and *Storage*
+(each project's repository, the excess over the free 10 GiB per project, purchased storage and
+locked projects). Routes only: load the group, check the signed-in user owns it, render what
+``quotas`` computes. Other users get 404, as GitLab answers for a group they may not administer.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from instance.gitlab_com import is_gitlab_com
+from instance.gitlab_com.groups import find_group, is_owner
+from instance.gitlab_com.quotas import PROJECT_STORAGE_LIMIT, compute_quota, storage_quota
+from instance.namespace_models import Namespace
+from webcore.clock import app_clock
+
+blueprint = Blueprint("group_quotas", __name__, url_prefix="/groups")
+
+
+@blueprint.before_request
+def _gitlab_com_only() -> None:
+    if not is_gitlab_com():
+        abort(404)
+
+
+def _owned_group(full_path: str) -> Namespace:
+    group = find_group(full_path)
+    if group is None or not group.is_root or not is_owner(group, current_user):
+        abort(404)
+    return group
+
+
+def _portal_page(group: Namespace, page: str) -> str:
+    return (
+        f"{str(current_app.config['PORTAL_URL']).rstrip('/')}/gitlab/namespaces/{group.id}/{page}"
+    )
+
+
+@blueprint.get("/<path:full_path>/-/usage_quotas/pipelines")
+@login_required
+def pipelines(full_path: str) -> ResponseReturnValue:
+    group = _owned_group(full_path)
+    return render_template(
+        "groups/usage_quotas_consumables.html",
+        group=group,
+        tab="pipelines",
+        compute=compute_quota(group.id, app_clock().now().date()),
+        buy_url=_portal_page(group, "buy_compute_minutes"),
+    )
+
+
+@blueprint.get("/<path:full_path>/-/usage_quotas/storage")
+@login_required
+def storage(full_path: str) -> ResponseReturnValue:
+    group = _owned_group(full_path)
+    return render_template(
+        "groups/usage_quotas_consumables.html",
+        group=group,
+        tab="storage",
+        storage=storage_quota(group.id, app_clock().now().date()),
+        project_limit=PROJECT_STORAGE_LIMIT,
+        buy_url=_portal_page(group, "buy_storage"),
+    )

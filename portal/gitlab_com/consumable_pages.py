@@ -1,0 +1,131 @@
+"""The Customers Portal pages where a group's *Usage Quotas* sends its owner to buy consumables
+(R6): ``/gitlab/namespaces/:id/buy_compute_minutes`` and ``/gitlab/namespaces/:id/buy_storage``.
+Packs → purchase summary (price, payment method) → *Purchase*, for the customer who owns the
+subscription linked to the group; others get 404. Routes only (``consumables`` holds the rules).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from portal import idempotency
+from portal.gitlab_com.consumables import (
+    CONSUMABLES,
+    buy_consumable,
+    check_consumable,
+    consumable_quote,
+    group_link,
+)
+from portal.gitlab_com.models import NamespaceLink
+from portal.models import Order, OrderKind, PaymentMethod, Role, Subscription, db
+from portal.orders import OrderTerms
+from portal.pricing import format_money
+from webcore.auth import roles_required
+from webcore.clock import app_clock
+from webcore.errors import Refusal, refusal_redirects, refusal_renders
+from webcore.params import InvalidNumber, int_arg, parse_int
+
+blueprint = Blueprint("gitlab_com_consumables", __name__, url_prefix="/gitlab/namespaces")
+
+
+def _own_link(namespace_id: str) -> NamespaceLink:
+    # Not an <int:> route: whoever may not see the page learns so before any lookup.
+    try:
+        link = group_link(parse_int(namespace_id, minimum=1))
+    except InvalidNumber:
+        abort(404)
+    if link is None or link.subscription.customer_id != current_user.id:
+        abort(404)
+    return link
+
+
+def _purchased(subscription: Subscription, order: Order) -> ResponseReturnValue:
+    flash(
+        f"Your purchase of {CONSUMABLES[order.kind].describe(order.quantity)} is complete "
+        f"(order #{order.id}, {format_money(order.amount_cents)}). A confirmation was sent to "
+        f"{subscription.contact_email}.",
+        "success",
+    )
+    return redirect(url_for("customer.show", name=subscription.name))
+
+
+def _page(namespace_id: str, kind: str) -> ResponseReturnValue:
+    link = _own_link(namespace_id)
+    subscription, now = link.subscription, app_clock().now()
+    methods = list(
+        db.session.execute(
+            sa.select(PaymentMethod)
+            .where(PaymentMethod.account_id == current_user.id)
+            .order_by(PaymentMethod.id)
+        ).scalars()
+    )
+    context = {"link": link, "consumable": CONSUMABLES[kind], "methods": methods}
+
+    def page(step: str, status: int = 200, **extra: object) -> ResponseReturnValue:
+        return render_template("gitlab_com/buy_consumable.html", step=step, **context, **extra), (
+            status
+        )
+
+    back = url_for("customer.show", name=subscription.name)
+    if request.method != "POST":
+        with refusal_redirects(back):
+            check_consumable(subscription, kind, 1, now.date())
+        return page("packs")
+    purchasing = request.form.get("step") == "purchase"
+    with refusal_redirects(back):
+        key = idempotency.idempotency_key(request.form.get(idempotency.FORM_FIELD))
+        earlier = idempotency.replayed(subscription, key, kind) if purchasing else None
+    if earlier is not None:
+        return _purchased(subscription, earlier)
+    with refusal_renders(lambda refused: page("packs", 422)):
+        try:
+            packs = parse_int(request.form.get("packs", ""), minimum=1)
+        except InvalidNumber:
+            raise Refusal(
+                "Enter a number of packs of at least 1.", code="invalid_quantity"
+            ) from None
+        check_consumable(subscription, kind, packs, now.date())
+    amount = consumable_quote(kind, packs)
+    if not purchasing:
+        key = idempotency.new_idempotency_key()
+        return page("summary", packs=packs, amount=amount, idempotency_key=key)
+    try:
+        method_id = int_arg(request.form, "payment_method")
+    except InvalidNumber:
+        method_id = None
+    method = db.session.get(PaymentMethod, method_id) if method_id else None
+
+    def summary_again(refused: Refusal) -> ResponseReturnValue:
+        again = key or idempotency.new_idempotency_key()
+        return page("summary", 422, packs=packs, amount=amount, idempotency_key=again)
+
+    with refusal_renders(summary_again):
+        order = idempotency.place_once(
+            subscription,
+            key,
+            kind,
+            lambda k: buy_consumable(
+                OrderTerms(
+                    subscription=subscription, placed_by=current_user, now=now, idempotency_key=k
+                ),
+                kind,
+                packs,
+                method,
+            ),
+        )
+    return _purchased(subscription, order)
+
+
+@blueprint.route("/<namespace_id>/buy_compute_minutes", methods=["GET", "POST"])
+@roles_required(Role.CUSTOMER)
+def buy_compute_minutes(namespace_id: str) -> ResponseReturnValue:
+    return _page(namespace_id, OrderKind.COMPUTE_MINUTES)
+
+
+@blueprint.route("/<namespace_id>/buy_storage", methods=["GET", "POST"])
+@roles_required(Role.CUSTOMER)
+def buy_storage(namespace_id: str) -> ResponseReturnValue:
+    return _page(namespace_id, OrderKind.STORAGE)
