@@ -2,14 +2,14 @@
 
 Seeded before any server starts: GitLab.com's database, key and demo group (its public key
 written where the portal pins it), then the portal's demo subscription for that group, linked to
-it. Linking schedules the push (a portal job due at once), which the portal's worker sends once
-the portal runs; GitLab.com is started first so the first try lands. The banner then says what
-the portal recorded of the push — provisioned, refused, or still failing — not what was tried.
+it. Linking schedules the push (a portal job due at once); GitLab.com is started first, and the
+push is run from here once it answers, before the portal's server starts (``push_now``). The
+banner then says what the portal recorded of the push — provisioned, refused, or failing and to
+be retried by the portal's jobs — not what was tried.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,37 +97,41 @@ def _link_demo_subscription(portal_env: dict[str, str], demo: DemoGitLabCom) -> 
     return str(linked)
 
 
-def push_state(portal_env: dict[str, str], subscription_name: str, wait: float = 20.0) -> PushState:
-    """The demo group's push as the portal recorded it, waiting up to ``wait`` seconds for the
-    portal's worker to send it."""
+def push_now(portal_env: dict[str, str]) -> None:
+    """Run the portal's jobs due now in this process, the demo group's push among them, once
+    GitLab.com answers and before the portal's server starts: on simulated time no worker would
+    run it, and the banner then says what the push did."""
+    from portal import create_app as create_portal
+    from webcore.clock import app_clock
+
+    app = create_portal(environ=portal_env)
+    with app.app_context():
+        app.extensions["jobs"].run_due(app_clock(app).now())
+        app.extensions["sqlalchemy"].engine.dispose()
+
+
+def push_state(portal_env: dict[str, str], subscription_name: str) -> PushState:
+    """The demo group's push as the portal recorded it."""
     from portal import create_app as create_portal
     from portal.gitlab_com.models import NamespaceLink
     from portal.gitlab_com.provisioning import pending_push
     from portal.models import Subscription
 
     app = create_portal(environ=portal_env)
-    deadline = time.monotonic() + wait
-    state = PushState(False)
     with app.app_context():
         db = app.extensions["sqlalchemy"]
-        while True:
-            link = db.session.execute(
-                sa.select(NamespaceLink)
-                .join(Subscription, Subscription.id == NamespaceLink.subscription_id)
-                .where(Subscription.name == subscription_name)
-            ).scalar_one()
-            job = pending_push(link.subscription_id)
-            if link.last_error:
-                state = PushState(False, error=link.last_error)
-            elif link.last_provisioned_at is not None:
-                state = PushState(True, seats_in_use=link.seats_in_use)
-            else:
-                error = job.last_error if job is not None and job.attempts else None
-                state = PushState(False, error=error)
-            db.session.close()  # the next read sees the worker's commits
-            if state.provisioned or link.last_error or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        link = db.session.execute(
+            sa.select(NamespaceLink)
+            .join(Subscription, Subscription.id == NamespaceLink.subscription_id)
+            .where(Subscription.name == subscription_name)
+        ).scalar_one()
+        job = pending_push(link.subscription_id)
+        if link.last_error:
+            state = PushState(False, error=link.last_error)
+        elif link.last_provisioned_at is not None:
+            state = PushState(True, seats_in_use=link.seats_in_use)
+        else:
+            state = PushState(False, error=job.last_error if job is not None else None)
         db.engine.dispose()
     return state
 

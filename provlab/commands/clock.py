@@ -56,7 +56,7 @@ def clock_show(var: Path, as_json: bool, own_var: Path | None) -> None:
         )
         return
     for name, now, due in rows:
-        click.echo(f"{name:<10} now {format_utc(now)}   next job {format_utc(due) if due else '-'}")
+        click.echo(f"{name:<9} now {format_utc(now)}   next job {format_utc(due) if due else '-'}")
 
 
 @clock.command("advance")
@@ -119,4 +119,4 @@ def _travel(parties: list[Any], target: dt.datetime, as_json: bool) -> None:
     )
     for run in journey.runs:
         error = f"  ({run['error']})" if run.get("error") else ""
-        click.echo(f"  {run['ran_at']}  {run['app']:<10} {run['name']:<24} {run['outcome']}{error}")
+        click.echo(f"  {run['ran_at']}  {run['app']:<9} {run['name']:<24} {run['outcome']}{error}")

@@ -118,7 +118,7 @@ def up(
         for env, subscription in zip(fleet, demo["fleet"], strict=True):
             env["GITLAB_ACTIVATION_CODE"] = subscription.activation_code
     gitlab_com_url = f"http://127.0.0.1:{gitlab_com_port}"
-    # First, so the portal's push of the demo group lands at its first try.
+    # First, so the portal's push of the demo group (run from here) lands at its first try.
     gitlab_com = servers.start_server(
         "instance", gitlab_com_port, gitlab_com_env, var / "logs" / "gitlab_com.log"
     )
@@ -127,6 +127,7 @@ def up(
     portal: Any = None
     try:
         servers.wait_healthy(gitlab_com_url, gitlab_com)
+        gitlab_com_up.push_now(portal_env)
         portal = servers.start_server(
             "portal", portal_port, portal_env, var / "logs" / "portal.log"
         )
@@ -157,10 +158,6 @@ def up(
         gitlab_com_url=gitlab_com_url,
         gitlab_com_pid=gitlab_com.pid,
     ).save(var)
-    if start is not None:
-        # No worker runs on simulated time: what is due at the start (the demo group's push)
-        # runs now, every party at the start instant, as `provlab clock` runs it.
-        _run_due_at_start(var, start)
     push = gitlab_com_up.push_state(portal_env, gitlab_com_demo.subscription_name)
     gitlab_com_lines = gitlab_com_up.banner_lines(gitlab_com_url, gitlab_com_demo, push)
     _print_banner(config, demo, start, instance_urls, gitlab_com_lines)
@@ -334,18 +331,6 @@ def _print_banner(
         "",
     ]
     click.echo("\n".join(line for line in lines))
-
-
-def _run_due_at_start(var: Path, start: str) -> None:
-    from protocol.clock import parse_utc
-    from provlab.commands.pair import simulated_parties
-    from provlab.parties import PartyError
-    from provlab.timetravel import travel_to
-
-    try:
-        travel_to(simulated_parties(var), parse_utc(start))
-    except PartyError as exc:  # shown by the banner as a push that has not run
-        click.echo(f"running the jobs due at the start failed: {exc}", err=True)
 
 
 def _now_to_minute() -> dt.datetime:
