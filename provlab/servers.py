@@ -37,6 +37,9 @@ class RunningPair:
     instance_skew_seconds: float = 0.0  # `provlab fault skew`: the instance's clock runs ahead
     # `provlab up --instances N`: the URLs of the instances after the first (`instance_url`).
     fleet_urls: list[str] = field(default_factory=list)
+    # GitLab.com, the third party (the instance app in GitLab.com mode); None: not started.
+    gitlab_com_url: str | None = None
+    gitlab_com_pid: int | None = None
 
     def save(self, var: Path) -> None:
         path = var / STATE_FILE
@@ -109,6 +112,22 @@ def environments(config: PairConfig, token: str | None) -> tuple[dict[str, str],
             env[f"{prefix}_CLOCK"] = "simulated"
             env[f"{prefix}_SIMULATED_START"] = config.simulated_start
     return portal, instance
+
+
+def gitlab_com_environment(
+    var: Path, instance_env: dict[str, str], port: int, portal_env: dict[str, str]
+) -> dict[str, str]:
+    """GitLab.com's environment (the instance app in GitLab.com mode, folder ``VAR/gitlab_com``,
+    pinning the portal's keys as the instance does); the portal's is told where GitLab.com
+    answers and which key it pins (``VAR/gitlab_com/public_keys.json``, written at seeding)."""
+    portal_env["PORTAL_GITLAB_COM_URL"] = f"http://127.0.0.1:{port}"
+    portal_env["PORTAL_GITLAB_COM_PUBLIC_KEYS"] = str(var / "gitlab_com" / "public_keys.json")
+    return {
+        **instance_env,
+        "INSTANCE_INSTANCE_PATH": str(var / "gitlab_com"),
+        "INSTANCE_GITLAB_COM": "true",
+        "INSTANCE_HOSTNAME": "gitlab.com.example.test",
+    }
 
 
 def publish_portal_keys(config: PairConfig, portal_env: dict[str, str]) -> None:

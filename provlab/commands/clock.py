@@ -1,5 +1,6 @@
-"""``provlab clock``: show or move both apps' simulated clocks, every due job of both apps run in
-time order on the way."""
+"""``provlab clock``: show or move the simulated clocks of every party `provlab up` runs (the
+portal, the instance or fleet, GitLab.com) in lockstep, every due job of each run in time order
+on the way."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from provlab.commands.pair import simulated_parties
 @var_option("The var folder of the running `provlab up`.")
 @click.pass_context
 def clock(ctx: click.Context, var: Path) -> None:
-    """Show or move both apps' simulated clocks (of a running `provlab up --simulated-time`)."""
+    """Show or move every party's simulated clock (of a running `provlab up --simulated-time`)."""
     ctx.obj = var
 
 
@@ -64,8 +65,8 @@ def clock_show(var: Path, as_json: bool, own_var: Path | None) -> None:
 @var_after_subcommand
 @click.pass_obj
 def clock_advance(var: Path, duration: str, as_json: bool, own_var: Path | None) -> None:
-    """Move both clocks forward by DURATION (e.g. 2d, 36h, 1d12h, 90m), running every due job
-    of both apps in time order."""
+    """Move every clock forward by DURATION (e.g. 2d, 36h, 1d12h, 90m), running every due job
+    of every party in time order."""
     var = own_var or var
     delta = as_duration(duration)
     parties = simulated_parties(var)
@@ -78,7 +79,7 @@ def clock_advance(var: Path, duration: str, as_json: bool, own_var: Path | None)
 @var_after_subcommand
 @click.pass_obj
 def clock_set(var: Path, time: str, as_json: bool, own_var: Path | None) -> None:
-    """Move both clocks forward to TIME (UTC, e.g. 2026-03-01T04:00:00Z), running every due job
+    """Move every clock forward to TIME (UTC, e.g. 2026-03-01T04:00:00Z), running every due job
     on the way. Clocks never move backwards."""
     var = own_var or var
     target = utc_time(time)  # a bad time is refused before looking for the servers

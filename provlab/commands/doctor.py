@@ -150,18 +150,50 @@ def evidence_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @doctor.command("trial")
+@click.option("--subscription", "subscription_name", help="The subscription name (A-S…).")
 @click.option(
-    "--subscription", "subscription_name", required=True, help="The subscription name (A-S…)."
+    "--namespace",
+    help="Instead: a GitLab.com group's full path; why didn't its Duo Pro trial start? (R25)",
+)
+@click.option("--user", help="With --namespace: the GitLab.com username who asked for the trial.")
+@click.option(
+    "--gitlab-com-path",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --namespace: GitLab.com's folder (default: VAR/gitlab_com, as `provlab up` has it).",
 )
 @click.option("--email", help="Only the trial requests made with this email.")
 @evidence_options
-def doctor_trial(subscription_name: str, email: str | None, evidence: Evidence) -> None:
+def doctor_trial(
+    subscription_name: str | None,
+    namespace: str | None,
+    user: str | None,
+    gitlab_com_path: Path | None,
+    email: str | None,
+    evidence: Evidence,
+) -> None:
     """Why has this subscription's GitLab Duo trial not started? Prints the verdict naming the
     first cause on the path, its rule, the facts it rests on and the next action; every other
     blocker follows as ALSO; the evidence is listed below.
 
     Exit status: 0 healthy, 1 a cause was found, 2 usage error (or evidence that cannot be
-    read: a damaged bundle, an unreachable instance, no portal database)."""
+    read: a damaged bundle, an unreachable instance, no portal database).
+
+    With --namespace GROUP (and --user, the requester): a GitLab.com group's trial instead, from
+    GitLab.com's database and the portal's (see provlab/doctor_namespace.py)."""
+    if bool(namespace) == bool(subscription_name):
+        raise click.UsageError("give --subscription NAME, or --namespace GROUP (GitLab.com)")
+    if namespace:
+        from provlab.commands.doctor_namespace import run_namespace_doctor
+
+        if evidence.instance_url or evidence.bundle_path or email:
+            raise click.UsageError(
+                "--namespace reads GitLab.com: no --instance, --bundle or --email"
+            )
+        run_namespace_doctor(namespace, user, gitlab_com_path, evidence.var, evidence.as_json)
+        return
+    if user or gitlab_com_path:
+        raise click.UsageError("--user and --gitlab-com-path go with --namespace")
+    assert subscription_name is not None
     from provlab.doctor import diagnose_trial
     from provlab.doctor_evidence import portal_evidence
 

@@ -114,11 +114,14 @@ def fault_skew(var: Path, duration: str, own_var: Path | None) -> None:
     offset = dt.timedelta() if duration.strip() in ("0", "0s", "off") else as_duration(duration)
     parties = simulated_parties(var)
     pair = running_pair(var)
-    portal, instance = parties
+    # By name: GitLab.com and a fleet's other instances run beside them, on the common time.
+    others = [party for party in parties if party.name != "instance"]
+    portal = next(party for party in others if party.name == "portal")
+    instance = next(party for party in parties if party.name == "instance")
     base = getattr(instance, "inner", instance)
     if offset:
         base.run_due(max(portal.now() + offset, base.now()))
     else:
-        travel_to([portal, base], max(base.now(), portal.now()))
+        travel_to([*others, base], max(base.now(), portal.now()))
     dataclasses.replace(pair, instance_skew_seconds=offset.total_seconds()).save(var)
     click.echo(f"instance clock {offset} ahead of the portal's" if offset else "clock skew ended")

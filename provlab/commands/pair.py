@@ -23,7 +23,7 @@ from provlab.parties import HttpParty, PartyError, SkewedParty
 from provlab.servers import STATE_FILE, RunningPair
 
 # The environment prefix of each app's settings.
-PREFIXES = {"portal": "PORTAL", "instance": "INSTANCE"}
+PREFIXES = {"portal": "PORTAL", "instance": "INSTANCE", "gitlab_com": "INSTANCE"}
 
 
 def running_pair(var: Path) -> RunningPair:
@@ -38,8 +38,8 @@ def running_pair(var: Path) -> RunningPair:
 
 def simulated_parties(var: Path) -> list[Any]:
     """The portal and the instance of the running pair (the instance skewed as `fault skew` set
-    it) and, with `provlab up --instances N`, the fleet's other instances, for moving their
-    clocks; refused when the pair runs on real time."""
+    it), with `provlab up --instances N` the fleet's other instances, and GitLab.com, for moving
+    their clocks in lockstep; refused when the pair runs on real time."""
     pair = running_pair(var)
     if not pair.simulated or not pair.simulation_token:
         raise click.ClickException(
@@ -52,7 +52,19 @@ def simulated_parties(var: Path) -> list[Any]:
         HttpParty(f"instance-{number}", url, pair.simulation_token)
         for number, url in enumerate(pair.fleet_urls, start=2)
     ]
-    return [HttpParty("portal", pair.portal_url, pair.simulation_token), instance, *fleet]
+    gitlab_com = (
+        [HttpParty("gitlab_com", pair.gitlab_com_url, pair.simulation_token)]
+        if pair.gitlab_com_url
+        else []
+    )
+    # GitLab.com first: at an instant both have jobs due, travel runs the busy parties in this
+    # order, and the portal's push must find GitLab.com's clock already there (or it is stale).
+    return [
+        *gitlab_com,
+        HttpParty("portal", pair.portal_url, pair.simulation_token),
+        instance,
+        *fleet,
+    ]
 
 
 def pair_now(var: Path, party: str) -> dt.datetime | None:
@@ -63,7 +75,9 @@ def pair_now(var: Path, party: str) -> dt.datetime | None:
     pair = running_pair(var)
     if not pair.simulated or not pair.simulation_token:
         return None
-    url = pair.portal_url if party == "portal" else pair.instance_url
+    url = {"portal": pair.portal_url, "gitlab_com": pair.gitlab_com_url}.get(party) or (
+        pair.instance_url
+    )
     try:
         return HttpParty(party, url, pair.simulation_token, timeout=10).now()
     except PartyError as exc:
@@ -71,7 +85,7 @@ def pair_now(var: Path, party: str) -> dt.datetime | None:
 
 
 def open_app(party: str, var: Path = DEFAULT_VAR, *, folder: Path | None = None) -> Flask:
-    """Wire ``party``'s app (``portal`` or ``instance``) over its folder — ``folder``, else its
+    """Wire ``party``'s app (``portal``, ``instance`` or ``gitlab_com``) over its folder — ``folder``, else its
     ``*_INSTANCE_PATH`` setting, else ``VAR/party`` as `provlab up` lays it out — on the clock of
     the pair running from ``var`` when it runs on simulated time. Nothing is prepared or written:
     commands that change data call the app's ``prepare`` themselves."""
@@ -83,6 +97,8 @@ def open_app(party: str, var: Path = DEFAULT_VAR, *, folder: Path | None = None)
     environ = dict(os.environ)
     environ.setdefault(f"{prefix}_INSTANCE_PATH", str(var / party))
     overrides: dict[str, Any] = {}
+    if party == "gitlab_com":  # the instance app in GitLab.com mode, never the instance's folder
+        overrides.update({"GITLAB_COM": True, "INSTANCE_PATH": str(var / party)})
     if folder is not None:
         overrides["INSTANCE_PATH"] = str(folder)
     now = pair_now(var, party)

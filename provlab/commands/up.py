@@ -1,5 +1,8 @@
-"""``provlab up``: start the portal and the instance on loopback, wired together, with demo data,
-and record the running pair in the var folder for the other commands.
+"""``provlab up``: start the portal, the instance and GitLab.com on loopback, wired together, with
+demo data, and record the running servers in the var folder for the other commands.
+
+GitLab.com (the instance app in GitLab.com mode, ``VAR/gitlab_com``) starts with a demo group
+whose subscription the portal provisions there as it starts (see ``provlab.gitlab_com_up``).
 
 ``--instances N`` starts a fleet instead: N instances against the one portal, each with its own
 folder (database, key), activated at start (``GITLAB_ACTIVATION_CODE``) with its own
@@ -32,6 +35,7 @@ from provlab.commands.options import utc_time, var_option
     show_default=True,
     help="Port of the instance (with --instances N, of the first; the others follow it).",
 )
+@click.option("--gitlab-com-port", default=5030, show_default=True, help="Port of GitLab.com.")
 @click.option(
     "--instances",
     "fleet_size",
@@ -54,18 +58,20 @@ from provlab.commands.options import utc_time, var_option
 def up(
     portal_port: int,
     instance_port: int,
+    gitlab_com_port: int,
     fleet_size: int | None,
     simulated_start: str | None,
     var: Path,
     reset: bool,
 ) -> None:
-    """Start the portal and the instance on loopback, wired together, with demo data.
+    """Start the portal, the instance and GitLab.com on loopback, wired together, with demo data.
 
-    Prints the URLs, the demo sign-in details and an administrator's personal access token;
-    Ctrl-C stops the servers. With --instances N: N instances on ports from --instance-port on,
+    Prints the URLs, the demo sign-in details and each instance's administrator's personal access
+    token; GitLab.com's demo group is provisioned by the portal as it starts. Ctrl-C stops the
+    servers. With --instances N: N instances on ports from --instance-port on,
     each activated on a demo subscription of its own.
     """
-    from provlab import servers
+    from provlab import gitlab_com_up, servers
 
     instance_ports = list(range(instance_port, instance_port + (fleet_size or 1)))
     if portal_port in instance_ports:
@@ -80,6 +86,11 @@ def up(
             "(they take the ports from --instance-port on): the portal and each instance "
             "need a port each"
         )
+    if gitlab_com_port in (portal_port, *instance_ports):
+        raise click.UsageError(
+            f"--gitlab-com-port {gitlab_com_port} is taken by the portal or an instance: "
+            "GitLab.com needs a port of its own"
+        )
     if reset and var.exists():
         shutil.rmtree(var)
     var = var.resolve()
@@ -88,7 +99,7 @@ def up(
         start = format_utc(
             utc_time(simulated_start) if simulated_start != "now" else _now_to_minute()
         )
-    for port in (portal_port, *instance_ports):
+    for port in (portal_port, *instance_ports, gitlab_com_port):
         # Refused up front: a server already answering there (an earlier `provlab up`) would
         # otherwise pass our health check while ours fails to bind.
         if servers.port_in_use(port):
@@ -96,17 +107,30 @@ def up(
     token = servers.new_simulation_token()
     config = servers.PairConfig(var, portal_port, instance_port, start, {})
     portal_env, instance_env = servers.environments(config, token)
+    gitlab_com_env = servers.gitlab_com_environment(var, instance_env, gitlab_com_port, portal_env)
 
     servers.publish_portal_keys(config, portal_env)
     fleet = fleet_environments(var, instance_env, instance_ports) if fleet_size else []
     demo = _seed_demo(portal_env, fleet or [instance_env], fleet=bool(fleet))
+    gitlab_com_demo = gitlab_com_up.seed(gitlab_com_env, portal_env, var)
+    demo["gitlab_com_subscriptions"] = [gitlab_com_demo.subscription_name]
     if fleet:
         for env, subscription in zip(fleet, demo["fleet"], strict=True):
             env["GITLAB_ACTIVATION_CODE"] = subscription.activation_code
-    portal = servers.start_server("portal", portal_port, portal_env, var / "logs" / "portal.log")
+    gitlab_com_url = f"http://127.0.0.1:{gitlab_com_port}"
+    # First, so the portal's push of the demo group (run from here) lands at its first try.
+    gitlab_com = servers.start_server(
+        "instance", gitlab_com_port, gitlab_com_env, var / "logs" / "gitlab_com.log"
+    )
     instances: list[Any] = []
     instance_urls = [f"http://127.0.0.1:{port}" for port in instance_ports]
+    portal: Any = None
     try:
+        servers.wait_healthy(gitlab_com_url, gitlab_com)
+        gitlab_com_up.push_now(portal_env)
+        portal = servers.start_server(
+            "portal", portal_port, portal_env, var / "logs" / "portal.log"
+        )
         servers.wait_healthy(config.portal_url, portal)
         # Started once the portal answers: each fleet instance activates with its code as it
         # starts (a failure shows on its Subscription page, and it still starts).
@@ -118,9 +142,9 @@ def up(
         for url, process in zip(instance_urls, instances, strict=True):
             servers.wait_healthy(url, process)
     except RuntimeError as exc:
-        servers.stop([*instances, portal])
+        servers.stop([*instances, *([portal] if portal else []), gitlab_com])
         raise click.ClickException(f"{exc} (see {var / 'logs'})") from None
-    processes = [*instances, portal]
+    processes = [*instances, portal, gitlab_com]
     if fleet:
         demo["activated"] = _fleet_activations(portal_env, [s.name for s in demo["fleet"]])
     servers.RunningPair(
@@ -131,8 +155,12 @@ def up(
         portal.pid,
         instances[0].pid,
         fleet_urls=instance_urls[1:],
+        gitlab_com_url=gitlab_com_url,
+        gitlab_com_pid=gitlab_com.pid,
     ).save(var)
-    _print_banner(config, demo, start, instance_urls)
+    push = gitlab_com_up.push_state(portal_env, gitlab_com_demo.subscription_name)
+    gitlab_com_lines = gitlab_com_up.banner_lines(gitlab_com_url, gitlab_com_demo, push)
+    _print_banner(config, demo, start, instance_urls, gitlab_com_lines)
 
     def _interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -257,7 +285,11 @@ def _demo_subscriptions(portal_app: Any) -> list[tuple[str, str, str]]:
 
 
 def _print_banner(
-    config: Any, demo: dict[str, Any], start: str | None, instance_urls: list[str]
+    config: Any,
+    demo: dict[str, Any],
+    start: str | None,
+    instance_urls: list[str],
+    gitlab_com_lines: list[str],
 ) -> None:
     lines = [
         "",
@@ -268,7 +300,9 @@ def _print_banner(
     ]
     for login in demo["portal"]:
         lines.append(f"    {login.role:<9} {login.email} / {login.password}")
+    # The fleet's and GitLab.com's subscriptions are listed with their instance, and their group.
     fleet_names = {subscription.name for subscription in demo["fleet"]}
+    fleet_names.update(demo.get("gitlab_com_subscriptions", ()))
     for name, plan, license_type in demo.get("subscriptions", []):
         if name not in fleet_names:
             lines.append(f"    subscription {name}  {plan}  {license_type}")
@@ -289,11 +323,11 @@ def _print_banner(
             f"    admin     {admin.username} / {admin.password}",
             f"    personal access token (api): {admin.token}",
         ]
+    lines += gitlab_com_lines
     lines += [
         "",
         "  Move time with `provlab clock advance 1d`." if start else "",
-        "  Press Ctrl-C to stop "
-        + ("both servers." if len(instance_urls) == 1 else "all servers."),
+        "  Press Ctrl-C to stop all servers.",
         "",
     ]
     click.echo("\n".join(line for line in lines))

@@ -100,6 +100,7 @@ class World:
         self._servers: list[LiveServer] = []
         self._clients: dict[str, requests.Session] = {}
         self.faults = FaultState()
+        self.gitlab_com_faults = FaultState()  # on the portal's pushes to GitLab.com
         self.last_sync_answer: dict[str, Any] | None = None
         self.last_verdict: Any = None
         self.last_admin_page = ""
@@ -199,6 +200,7 @@ class World:
             self.parties.append(InProcessParty(app))
         self.portal.config["GITLAB_COM_URL"] = self.gitlab_com_url
         self.portal.config["GITLAB_COM_PUBLIC_KEYS"] = json.dumps(keys.to_jwks())
+        install_faults(session, self.gitlab_com_faults)
         self.portal.extensions["portal.gitlab_com_session"] = session
         self.timeline.add(self.now(), "scenario", "party", f"GitLab.com at {self.gitlab_com_url}")
         return app

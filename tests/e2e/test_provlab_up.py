@@ -96,6 +96,9 @@ def _start(
             str(portal_port),
             "--instance-port",
             str(instance_port),
+            # GitLab.com on a free port too: never the default one another run may hold.
+            "--gitlab-com-port",
+            str(free_port()),
             "--var",
             str(var),
         ],
@@ -268,6 +271,8 @@ def test_provlab_up_refuses_a_port_already_in_use(tmp_path: Path) -> None:
                 "--portal-port",
                 str(port),
                 "--instance-port",
+                str(free_port()),
+                "--gitlab-com-port",
                 str(free_port()),
                 "--var",
                 str(tmp_path / "var"),

@@ -17,6 +17,7 @@ from provlab.scenario.steps import (  # noqa: F401 - each module registers its s
     sales,
     support,
     support_cases,
+    support_namespace,
 )
 from provlab.scenario.steps.setup import apply_setup
 

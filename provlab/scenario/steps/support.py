@@ -8,6 +8,7 @@ from typing import Any
 from provlab.doctor import diagnose_trial
 from provlab.doctor_evidence import instance_evidence, portal_evidence
 from provlab.scenario.steps.support_cases import conclude, instance_bundle, run_case_doctor
+from provlab.scenario.steps.support_namespace import run_namespace_doctor
 from provlab.scenario.vocabulary import StepContext, action
 
 
@@ -21,7 +22,12 @@ def doctor(context: StepContext, args: Any) -> None:
     verdict: its first cause and rule, the other blockers (`also`, every one, in order), text it
     says (`says`), whether it is healthy. `bundle: exported` reads the bundle as
     `provlab instance diagnostics` exports it from the database; `with_instance: false`, none.
-    `about: seat`, `activation` or `menu` runs that doctor instead (``steps.support_cases``)."""
+    `about: seat`, `activation` or `menu` runs that doctor instead (``steps.support_cases``);
+    `namespace: GROUP` (and `user:`), `doctor trial --namespace` for GitLab.com
+    (``steps.support_namespace``)."""
+    if isinstance(args, dict) and "namespace" in args:
+        run_namespace_doctor(context, args)
+        return
     if isinstance(args, dict) and args.get("about", "trial") != "trial":
         run_case_doctor(context, args)
         return
