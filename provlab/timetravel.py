@@ -3,7 +3,8 @@
 To reach a target time, repeatedly ask every party for its earliest due job, move all clocks to
 the earliest of those instants, and run what is due there (the portal before the instance when
 both have work at the same instant; a party with nothing due there moves its clock before any job
-runs), until nothing is due before the target. So a lead processed
+runs, and a party whose job waits for another's moves to a second before the instant), until
+nothing is due before the target. So a lead processed
 at 05:00 on the portal is seen by the instance's sync at 03:41 the next day, exactly, every time.
 """
 
@@ -16,6 +17,9 @@ from typing import Any, Protocol
 
 # Each step runs at least one job; a bound keeps a misbehaving job from spinning forever.
 MAX_STEPS = 1_000_000
+# Where a party with a job due at an instant waits while another party runs first: nothing of its
+# own is due yet, and its clock is within a second of the instant (any freshness window allows it).
+JUST_BEFORE = dt.timedelta(seconds=1)
 
 
 class Party(Protocol):
@@ -65,6 +69,11 @@ def travel_to(
         busy = [party for party, due in dues if due is not None and due <= instant]
         for party in idle:
             party.move_clock(max(instant, party.now()))
+        # Busy parties all come to just before the instant, so the first to run a job (a push,
+        # a sync) finds the others' clocks there too, not where their last job left them.
+        for party in busy:
+            if len(busy) > 1 and _due(dues, party) == instant:
+                party.move_clock(max(instant - JUST_BEFORE, party.now()))
         for party in busy:
             runs.extend(party.run_due(max(instant, party.now())))
         if progress is not None:
@@ -76,3 +85,7 @@ def travel_to(
     if progress is not None:
         progress(target, len(runs))
     return Travel(started, target, runs)
+
+
+def _due(dues: list[tuple[Party, dt.datetime | None]], party: Party) -> dt.datetime | None:
+    return next(due for each, due in dues if each is party)
