@@ -14,7 +14,7 @@ from portal.billing.policy import invoices as policy
 from portal.billing.policy.reviews import ChargeEvent, ChargeState, next_charge_state
 from portal.errors import Refused
 from portal.licensing import notify_license_change
-from portal.mail import queue_mail
+from portal.mail import queue_mail, queue_mails
 from portal.models import Invoice, InvoiceLine, InvoiceState, SeatReview, Subscription, db
 from portal.pricing import format_money
 from protocol.license import LicenseType
@@ -29,20 +29,36 @@ def store_invoice(
     review: SeatReview | None = None,
 ) -> Invoice:
     """Keep an invoice of the policy with its line items, and mail it (or its amendment)."""
-    row = Invoice(
-        subscription_id=subscription.id,
-        kind=invoice.kind.value,
-        issued_on=invoice.issued_on,
-        issued_at=now,
-        state=state,
-        total_cents=invoice.total_cents,
-        seat_review_id=review.id if review else None,
-        invoiced_at=now if state == InvoiceState.INVOICED else None,
-    )
-    db.session.add(row)
+    (row,) = store_invoices([(subscription, invoice, state, review)], now)
+    return row
+
+
+def store_invoices(
+    invoices: list[tuple[Subscription, policy.Invoice, str, SeatReview | None]],
+    now: dt.datetime,
+    *,
+    mail: bool = True,
+) -> list[Invoice]:
+    """``store_invoice`` of each (subscription, invoice, state, review), in two flushes and one
+    of their mails (a billing run's invoices); ``mail=False``: the caller queues ``invoice_mail``
+    of each with its other mails."""
+    rows = [
+        Invoice(
+            subscription_id=subscription.id,
+            kind=invoice.kind.value,
+            issued_on=invoice.issued_on,
+            issued_at=now,
+            state=state,
+            total_cents=invoice.total_cents,
+            seat_review_id=review.id if review else None,
+            invoiced_at=now if state == InvoiceState.INVOICED else None,
+        )
+        for subscription, invoice, state, review in invoices
+    ]
+    db.session.add_all(rows)
     db.session.flush()
-    for position, item in enumerate(invoice.line_items, start=1):
-        db.session.add(
+    for row, (_, invoice, _, _) in zip(rows, invoices, strict=True):
+        db.session.add_all(
             InvoiceLine(
                 invoice_id=row.id,
                 position=position,
@@ -55,13 +71,22 @@ def store_invoice(
                 basis_days=item.basis_days,
                 amount_cents=item.amount_cents,
             )
+            for position, item in enumerate(invoice.line_items, start=1)
         )
     db.session.flush()
-    _mail_invoice(subscription, row, invoice)
-    return row
+    if mail:
+        queue_mails(
+            [
+                invoice_mail(subscription, row, invoice)
+                for row, (subscription, invoice, _, _) in zip(rows, invoices, strict=True)
+            ]
+        )
+    return rows
 
 
-def _mail_invoice(subscription: Subscription, row: Invoice, invoice: policy.Invoice) -> None:
+def invoice_mail(
+    subscription: Subscription, row: Invoice, invoice: policy.Invoice
+) -> tuple[str, Subscription, str, str]:
     lines = "\n".join(
         f"- {item.description}: {item.seats} x {format_money(item.unit_price_cents)} x "
         f"{item.proration_label} = {format_money(item.amount_cents)}"
@@ -78,9 +103,8 @@ def _mail_invoice(subscription: Subscription, row: Invoice, invoice: policy.Invo
         subject = f"Invoice {row.number} for {subscription.name}: {invoice.kind.label}"
         intro = f"Invoice {row.number}, issued {invoice.issued_on}."
         kind = "invoice"
-    queue_mail(
-        kind, subscription, subject, f"{intro}\n\n{lines}\n\nTotal: {format_money(row.total_cents)}"
-    )
+    body = f"{intro}\n\n{lines}\n\nTotal: {format_money(row.total_cents)}"
+    return kind, subscription, subject, body
 
 
 def accept_amendment(invoice: Invoice, now: dt.datetime) -> Invoice:
@@ -127,13 +151,20 @@ def send_new_license(subscription: Subscription, now: dt.datetime, why: str) -> 
     its next sync, and the mail says so.
     """
     if subscription.license_type == LicenseType.ONLINE_CLOUD.value:
-        queue_mail(
-            "license",
-            subscription,
-            f"Your new GitLab license for {subscription.name}",
-            f"{why}\n\nYour new license ({subscription.seats} seats, until "
-            f"{subscription.ends_on}) reaches your instance at its next daily sync, or at once "
-            "with Admin > Subscription > Synchronize subscription.",
-        )
+        queue_mail(*new_cloud_license_mail(subscription, why))
     else:
         notify_license_change(subscription, now, why)
+
+
+def new_cloud_license_mail(
+    subscription: Subscription, why: str
+) -> tuple[str, Subscription, str, str]:
+    """The mail of a new online cloud license: it reaches the instance at its next sync."""
+    return (
+        "license",
+        subscription,
+        f"Your new GitLab license for {subscription.name}",
+        f"{why}\n\nYour new license ({subscription.seats} seats, until "
+        f"{subscription.ends_on}) reaches your instance at its next daily sync, or at once "
+        "with Admin > Subscription > Synchronize subscription.",
+    )

@@ -22,6 +22,7 @@ from portal.billing.review_inputs import (
     load_utilizations,
     seat_link_ids,
 )
+from portal.billing.review_writes import ReviewWrites
 from portal.billing.reviews import (
     billed,
     review_cycle_in_effect,
@@ -62,12 +63,10 @@ def run_seat_reviews(now: dt.datetime) -> int:
         load_utilizations(
             inputs, {s.id: _usage_periods(s, inputs[s.id], today) for s in subscriptions}
         )
+        writes = ReviewWrites()
         for subscription in subscriptions:
-            count += _isolated(
-                subscription,
-                "seat review",
-                partial(_review_due_periods, subscription, now, inputs[subscription.id]),
-            )
+            count += _decided(subscription, writes, inputs[subscription.id], now)
+        writes.write(now)
     return count
 
 
@@ -167,12 +166,24 @@ def _usage_periods(
     ]
 
 
-def _review_due_periods(subscription: Subscription, now: dt.datetime, inputs: ReviewInputs) -> None:
-    review_due_quarters(subscription, now, inputs=inputs)
-    if len(review_years(current_term(subscription))) > 1 and (
-        review_cycle_in_effect(subscription, inputs) is ReviewCycle.ANNUAL
-    ):
-        review_due_years(subscription, now, inputs=inputs)
+def _decided(
+    subscription: Subscription, writes: ReviewWrites, inputs: ReviewInputs, now: dt.datetime
+) -> bool:
+    """Decide one subscription's due reviews into ``writes``; one that can't be reviewed (a plan
+    missing from PRICE_LIST, bad data) is logged for support, its decisions dropped whole."""
+    mark, seats = writes.mark(), subscription.seats
+    try:
+        review_due_quarters(subscription, now, inputs=inputs, writes=writes)
+        if len(review_years(current_term(subscription))) > 1 and (
+            review_cycle_in_effect(subscription, inputs) is ReviewCycle.ANNUAL
+        ):
+            review_due_years(subscription, now, inputs=inputs, writes=writes)
+    except (ValueError, Refused) as exc:
+        writes.drop_since(mark)
+        subscription.seats = seats
+        log.error("seat review of %s failed: %s", subscription.name, exc)
+        return False
+    return True
 
 
 def _isolated(subscription: Subscription, what: str, work: Callable[[], object]) -> bool:

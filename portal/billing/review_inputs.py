@@ -3,8 +3,8 @@
 The daily seat review (``jobs.run_seat_reviews``) reviews every subscription with a period due
 in a few set-based queries: whether each shares its usage by Seat Link, its reviews and sales
 check-ins of the current term, and the utilization of every period due, aggregated by the
-database from the daily counts the syncs reported (``UsageReport.daily_usage``) with GROUP BY
-over the days of each period. The pure policy then reviews each subscription from these.
+database from the daily counts the syncs reported (``DailyUsageCount``) with GROUP BY over the
+days of each period. The pure policy then reviews each subscription from these.
 
 Queries only: nothing here writes but a temporary table of the periods to aggregate.
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from portal.billing.policy.calendar import Period
 from portal.billing.policy.utilization import SeatUtilization, utilization_from_extremes
 from portal.billing.usage import REPORT_WINDOW, current_term
-from portal.models import Activation, SalesCheckIn, SeatReview, Subscription, UsageReport, db
+from portal.models import Activation, DailyUsageCount, SalesCheckIn, SeatReview, Subscription, db
 from protocol.license import LicenseType
 
 # Subscriptions read per round trip: keeps every IN list and the periods' table small.
@@ -34,8 +34,7 @@ _periods = sa.Table(
     sa.Column("subscription_id", sa.Integer, nullable=False),
     sa.Column("starts_on", sa.Date, nullable=False),
     sa.Column("ends_on", sa.Date, nullable=False),
-    sa.Column("reports_from", UsageReport.__table__.c.received_at.type, nullable=False),
-    sa.Column("reports_until", UsageReport.__table__.c.received_at.type, nullable=False),
+    sa.Column("carried_from", sa.Date, nullable=False),
     prefixes=["TEMPORARY"],
 )
 
@@ -119,24 +118,13 @@ def load_utilizations(inputs: dict[int, ReviewInputs], periods: dict[int, list[P
             inputs[sid].utilizations[(period.starts_on, period.ends_on)] = utilization
 
 
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-
-
-def _as_date(value: object) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
-
-
 def period_utilizations(wanted: Sequence[tuple[int, Period]]) -> list[SeatUtilization]:
     """R33: each (subscription, period)'s utilization from the daily counts its syncs reported.
 
-    As ``usage.usage_history`` reads them: reports received from 32 days before the period to 32
-    days after it; a day reported several times counts its largest figure (the instance keeps
-    the day's maximum, so that is also its latest report); the last day with a reading before
-    the period is carried into it. One statement: the periods go in a temporary table, the
-    database expands each report's daily counts and groups them by period and day.
+    As ``usage.usage_history`` reads them (``DailyUsageCount`` keeps each day's latest report):
+    the period's days, and the last day with a reading before it, carried into it, from reports
+    received up to ``REPORT_WINDOW`` before the period (so at most twice that many days back).
+    One statement: the periods go in a temporary table, and the database groups their days.
     """
     if not wanted:
         return []
@@ -151,13 +139,12 @@ def period_utilizations(wanted: Sequence[tuple[int, Period]]) -> list[SeatUtiliz
                 "subscription_id": sid,
                 "starts_on": period.starts_on,
                 "ends_on": period.ends_on,
-                "reports_from": _midnight(period.starts_on - REPORT_WINDOW),
-                "reports_until": _midnight(period.ends_on + REPORT_WINDOW),
+                "carried_from": period.starts_on - 2 * REPORT_WINDOW,
             }
             for index, (sid, period) in enumerate(wanted)
         ],
     )
-    found = {row.id: row for row in connection.execute(_aggregate(connection.dialect.name))}
+    found = {row.id: row for row in connection.execute(_AGGREGATE)}
     connection.execute(_periods.delete())
     utilizations = []
     for index, (_, period) in enumerate(wanted):
@@ -166,89 +153,58 @@ def period_utilizations(wanted: Sequence[tuple[int, Period]]) -> list[SeatUtiliz
             utilization_from_extremes(
                 period,
                 carried=row.carried if row else None,
-                first_reading_on=_as_date(row.first_day) if row else None,
+                first_reading_on=row.first_day if row else None,
                 maximum=row.maximum if row else None,
-                peak_day=_as_date(row.peak_day) if row else None,
+                peak_day=row.peak_day if row else None,
             )
         )
     return utilizations
 
 
-def _aggregate(dialect: str) -> sa.Select[tuple[object, ...]]:
-    p, r = _periods.alias("p"), UsageReport.__table__.alias("r")
-    day: sa.ColumnElement[Any]
-    if dialect == "postgresql":
-        item = sa.func.json_array_elements(r.c.daily_usage).table_valued("value").alias("item")
-        day = sa.cast(item.c.value.op("->>")("day"), sa.Date)
-        users = sa.cast(item.c.value.op("->>")("billable_users"), sa.Integer)
-    else:
-        item = sa.func.json_each(r.c.daily_usage).table_valued("value").alias("item")
-        day = sa.func.json_extract(item.c.value, "$.day")  # ISO text, as SQLite keeps dates
-        users = sa.cast(sa.func.json_extract(item.c.value, "$.billable_users"), sa.Integer)
-    readings = (
-        sa.select(p.c.id, p.c.starts_on, day.label("day"), users.label("users"))
-        .select_from(p)
-        .join(
-            r,
-            sa.and_(
-                r.c.subscription_id == p.c.subscription_id,
-                r.c.received_at >= p.c.reports_from,
-                r.c.received_at < p.c.reports_until,
-            ),
-        )
-        .join(item, sa.true())
-        .where(day < p.c.ends_on, users >= 0)
-        .subquery("readings")
+def _aggregate() -> sa.Select[Any]:
+    # Per period, index seeks on (subscription_id, day) but for one scan of its days: the first
+    # day with the most users; then that count, the first reading and the reading carried in.
+    p, d = _periods, DailyUsageCount.__table__
+    own = d.c.subscription_id == p.c.subscription_id
+    inside = sa.and_(own, d.c.day >= p.c.starts_on, d.c.day < p.c.ends_on)
+    earlier = sa.and_(own, d.c.day >= p.c.carried_from, d.c.day < p.c.starts_on)
+    peak_day = (
+        sa.select(d.c.day)
+        .where(inside)
+        .order_by(d.c.billable_users.desc(), d.c.day)
+        .limit(1)
+        .scalar_subquery()
     )
-    daily = (
-        sa.select(
-            readings.c.id,
-            readings.c.starts_on,
-            readings.c.day,
-            sa.func.max(readings.c.users).label("users"),
-        )
-        .group_by(readings.c.id, readings.c.starts_on, readings.c.day)
-        .cte("daily")
-    )
-    inside = (
-        sa.select(
-            daily.c.id,
-            sa.func.max(daily.c.users).label("maximum"),
-            sa.func.min(daily.c.day).label("first_day"),
-        )
-        .where(daily.c.day >= daily.c.starts_on)
-        .group_by(daily.c.id)
-        .subquery("inside")
-    )
-    peak = (
-        sa.select(daily.c.id, sa.func.min(daily.c.day).label("peak_day"))
-        .join(inside, inside.c.id == daily.c.id)
-        .where(daily.c.day >= daily.c.starts_on, daily.c.users == inside.c.maximum)
-        .group_by(daily.c.id)
-        .subquery("peak")
-    )
-    before = (
-        sa.select(daily.c.id, sa.func.max(daily.c.day).label("last_day"))
-        .where(daily.c.day < daily.c.starts_on)
-        .group_by(daily.c.id)
-        .subquery("before")
-    )
+    first_day = sa.select(sa.func.min(d.c.day)).where(inside).scalar_subquery()
     carried = (
-        sa.select(daily.c.id, daily.c.users.label("carried"))
-        .join(before, sa.and_(before.c.id == daily.c.id, before.c.last_day == daily.c.day))
-        .subquery("carried")
+        sa.select(d.c.billable_users)
+        .where(earlier)
+        .order_by(d.c.day.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    periods = sa.select(
+        p.c.id,
+        peak_day.label("peak_day"),
+        first_day.label("first_day"),
+        carried.label("carried"),
+    ).subquery("periods")
+    maximum = (
+        sa.select(d.c.billable_users)
+        .where(d.c.subscription_id == p.c.subscription_id, d.c.day == periods.c.peak_day)
+        .scalar_subquery()
     )
     return (
         sa.select(
-            p.c.id,
-            inside.c.maximum,
-            inside.c.first_day,
-            peak.c.peak_day,
-            carried.c.carried,
+            periods.c.id,
+            maximum.label("maximum"),
+            sa.type_coerce(periods.c.first_day, sa.Date).label("first_day"),
+            sa.type_coerce(periods.c.peak_day, sa.Date).label("peak_day"),
+            periods.c.carried,
         )
-        .select_from(p)
-        .outerjoin(inside, inside.c.id == p.c.id)
-        .outerjoin(peak, peak.c.id == p.c.id)
-        .outerjoin(carried, carried.c.id == p.c.id)
-        .where(sa.or_(inside.c.id.is_not(None), carried.c.id.is_not(None)))
+        .join(p, p.c.id == periods.c.id)
+        .where(sa.or_(periods.c.peak_day.is_not(None), periods.c.carried.is_not(None)))
     )
+
+
+_AGGREGATE = _aggregate()

@@ -24,7 +24,6 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from portal.billing.invoicing import send_new_license, store_invoice
 from portal.billing.policy.calendar import Period, Quarter, ReviewYear, review_years, term_quarters
 from portal.billing.policy.renewals import annual_review_invoice
 from portal.billing.policy.reviews import (
@@ -45,6 +44,7 @@ from portal.billing.policy.utilization import (
     seat_utilization,
 )
 from portal.billing.review_inputs import ReviewInputs, load_review_inputs, seat_link_ids
+from portal.billing.review_writes import ReviewWrites
 from portal.billing.usage import (
     check_in_for,
     check_in_periods,
@@ -221,8 +221,6 @@ def store_review(
         outcome=review.outcome.value,
         reviewed_at=now,
     )
-    db.session.add(row)
-    db.session.flush()
     return row
 
 
@@ -239,6 +237,7 @@ def review_due_quarters(
     *,
     include_last: bool = False,
     inputs: ReviewInputs | None = None,
+    writes: ReviewWrites | None = None,
 ) -> list[SeatReview]:
     """R34: review every ended quarter of the current term not yet reviewed, in order, once.
 
@@ -247,8 +246,9 @@ def review_due_quarters(
     until the next quarter ends, then is recorded as ``no_data`` (nothing charged). A quarterly
     charge raises the licensed seats, issues a new license and mails it to the contact.
     ``include_last`` (at the term's end) also records the last quarter, whose overage is never
-    charged (``last_quarter_not_charged``), so support and the chart can see it. ``inputs``:
-    loaded by the caller, the subscription locked (the daily job); else loaded here.
+    charged (``last_quarter_not_charged``), so support and the chart can see it. ``inputs``
+    and ``writes``: the caller's (the daily job: subscriptions locked, their inputs loaded
+    together, written together); else loaded and written here.
     """
     if not billed(subscription) or annual_by_contract(subscription):
         return []
@@ -257,6 +257,7 @@ def review_due_quarters(
     if term.starts_on < QUARTERLY_REVIEW_EFFECTIVE_ON:
         return []  # R35: reviewed annually until renewed on or after 2020-06-15
     inputs = inputs or review_inputs(subscription)
+    pending = writes or ReviewWrites()
     seat_link = inputs.seat_link
     quarters = term_quarters(term)
     done = {(r.period_starts_on, r.period_ends_on) for r in inputs.reviews}
@@ -293,19 +294,20 @@ def review_due_quarters(
         row = store_review(subscription, term, review, now)
         stored.append(row)
         inputs.reviews.append(row)
+        pending.review(row)
         invoice = quarterly_review_invoice(subscription.name, review)
         if invoice is not None and review.charge_state is not None:
-            db.session.flush()  # the invoice names the review's row
-            store_invoice(subscription, invoice, now, state=review.charge_state.value, review=row)
+            pending.invoice(subscription, invoice, row, state=review.charge_state.value)
         if review.issues_new_license:
             subscription.seats = review.licensed_seats_after
-            send_new_license(
+            pending.new_license(
                 subscription,
-                now,
                 f"Your {quarter.label} quarterly seat review found {review.overage} users over "
                 f"the {review.licensed_seats} licensed: your subscription now has "
                 f"{subscription.seats} seats.",
             )
+    if writes is None:
+        pending.write(now)
     return stored
 
 
@@ -315,6 +317,7 @@ def review_due_years(
     *,
     at_term_end: bool = False,
     inputs: ReviewInputs | None = None,
+    writes: ReviewWrites | None = None,
 ) -> list[AnnualReview]:
     """R35: review every ended year of the current term not yet reviewed, in order, once.
 
@@ -330,6 +333,7 @@ def review_due_years(
     today = now.date()
     term = current_term(subscription)
     inputs = inputs or review_inputs(subscription)
+    pending = writes or ReviewWrites()
     seat_link = inputs.seat_link
     done = {
         (r.period_starts_on, r.period_ends_on)
@@ -358,9 +362,11 @@ def review_due_years(
         row = store_review(subscription, term, review, now)
         reviewed.append(review)
         inputs.reviews.append(row)
+        pending.review(row)
         if not at_term_end:
             invoice = annual_review_invoice(subscription.name, (review,), issued_on=year.ends_on)
             if invoice is not None:
-                db.session.flush()  # the invoice names the review's row
-                store_invoice(subscription, invoice, now, review=row)
+                pending.invoice(subscription, invoice, row)
+    if writes is None:
+        pending.write(now)
     return reviewed
