@@ -50,24 +50,46 @@ def queue_mail(
     attachment: str | None = None,
 ) -> MailMessage:
     """Put a mail to the subscription contact in the outbox and schedule its delivery."""
-    now = app_clock().now()
-    message = MailMessage(
-        kind=kind,
-        recipient=subscription.contact_email,
-        subject=subject,
-        body=f"Hello {subscription.contact_name},\n\n{body}\n\n— GitLab Customers Portal\n",
+    (message,) = queue_mails(
+        [(kind, subscription, subject, body)],
         attachment_name=attachment_name,
         attachment=attachment,
-        subscription_id=subscription.id,
-        status=MailStatus.QUEUED,
-        created_at=now,
-    )
-    db.session.add(message)
-    db.session.flush()
-    current_app.extensions["jobs"].schedule(
-        "deliver_mail", now, key=f"deliver_mail:{message.id}", args={"mail_id": message.id}
     )
     return message
+
+
+def queue_mails(
+    mails: list[tuple[str, Subscription, str, str]],
+    *,
+    attachment_name: str | None = None,
+    attachment: str | None = None,
+) -> list[MailMessage]:
+    """``queue_mail`` of each (kind, subscription, subject, body): one flush for them all."""
+    if not mails:
+        return []
+    now = app_clock().now()
+    messages = [
+        MailMessage(
+            kind=kind,
+            recipient=subscription.contact_email,
+            subject=subject,
+            body=f"Hello {subscription.contact_name},\n\n{body}\n\n— GitLab Customers Portal\n",
+            attachment_name=attachment_name,
+            attachment=attachment,
+            subscription_id=subscription.id,
+            status=MailStatus.QUEUED,
+            created_at=now,
+        )
+        for kind, subscription, subject, body in mails
+    ]
+    db.session.add_all(messages)
+    db.session.flush()
+    current_app.extensions["jobs"].schedule_new(
+        "deliver_mail",
+        now,
+        [(f"deliver_mail:{message.id}", {"mail_id": message.id}) for message in messages],
+    )
+    return messages
 
 
 def as_email(message: MailMessage, sender: str) -> EmailMessage:

@@ -280,6 +280,23 @@ class UsageReport(db.Model):  # type: ignore[name-defined]
     daily_usage: Mapped[list[Any]]
 
 
+class DailyUsageCount(db.Model):  # type: ignore[name-defined]
+    """One day's billable user count of a subscription's instance, as its syncs reported it (R32).
+
+    Kept by the database itself: a trigger on ``usage_reports`` (migration 0009) upserts the
+    days of each report's ``daily_usage``, the latest report of a day winning, so the seat
+    review aggregates days with GROUP BY instead of expanding every report's list.
+    """
+
+    __tablename__ = "daily_usage_counts"
+
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscriptions.id"), primary_key=True
+    )
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    billable_users: Mapped[int]
+
+
 # -- trial requests (leads) ----------------------------------------------------------------------
 
 

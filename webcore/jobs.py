@@ -121,6 +121,19 @@ class JobScheduler:
         session.flush()
         return job
 
+    def schedule_new(
+        self, name: str, at: dt.datetime, jobs: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Schedule ``name`` at ``at`` once per (key, args), each key new (e.g. named after a row
+        inserted in this transaction): added to the session at once, without ``schedule``'s
+        look-up of an existing job, for work that schedules many (a billing run's mails)."""
+        if name not in self.registry:
+            raise ValueError(f"unknown job {name!r}")
+        self.db.session.add_all(
+            self.model(name=name, key=key, args=args, next_run_at=at, attempts=0)
+            for key, args in jobs
+        )
+
     def ensure(self, name: str, at: dt.datetime, *, key: str | None = None) -> None:
         """Schedule ``name`` at ``at`` unless it is already scheduled (periodic jobs)."""
         key = key or name

@@ -15,7 +15,7 @@ from portal.billing.policy import invoices as policy
 from portal.billing.policy.reviews import ChargeEvent, ChargeState, next_charge_state
 from portal.errors import Refused
 from portal.licensing import notify_license_change
-from portal.mail import queue_mail
+from portal.mail import queue_mail, queue_mails
 from portal.models import (
     Invoice,
     InvoiceLine,
@@ -40,7 +40,7 @@ def store_invoice(
 ) -> Invoice:
     """Keep an invoice of the policy with its line items, and mail it (or its amendment)."""
     row = record_invoice(subscription, invoice, now, state=state, review=review, note=note)
-    _mail_invoice(subscription, row, invoice)
+    queue_mail(*invoice_mail(subscription, row, invoice))
     return row
 
 
@@ -56,7 +56,48 @@ def record_invoice(
 ) -> Invoice:
     """Keep an invoice of the policy with its line items; the caller mails it (R7). An order's
     invoice (``order``) goes out with the order's confirmation (``portal.orders``)."""
-    row = Invoice(
+    row = _invoice_row(subscription, invoice, now, state, review, order=order, note=note)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def store_invoices(
+    invoices: list[tuple[Subscription, policy.Invoice, str, SeatReview | None]],
+    now: dt.datetime,
+    *,
+    mail: bool = True,
+) -> list[Invoice]:
+    """``store_invoice`` of each (subscription, invoice, state, review), in one flush and one
+    batch of mails (a billing run's invoices); ``mail=False``: the caller queues
+    ``invoice_mail`` of each with its other mails."""
+    rows = [
+        _invoice_row(subscription, invoice, now, state, review)
+        for subscription, invoice, state, review in invoices
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    if mail:
+        queue_mails(
+            [
+                invoice_mail(subscription, row, invoice)
+                for row, (subscription, invoice, _, _) in zip(rows, invoices, strict=True)
+            ]
+        )
+    return rows
+
+
+def _invoice_row(
+    subscription: Subscription,
+    invoice: policy.Invoice,
+    now: dt.datetime,
+    state: str,
+    review: SeatReview | None,
+    *,
+    order: Order | None = None,
+    note: str | None = None,
+) -> Invoice:
+    return Invoice(
         subscription_id=subscription.id,
         kind=invoice.kind.value,
         issued_on=invoice.issued_on,
@@ -82,9 +123,6 @@ def record_invoice(
             for position, item in enumerate(invoice.line_items, start=1)
         ],
     )
-    db.session.add(row)
-    db.session.flush()
-    return row
 
 
 def invoice_text(row: Invoice) -> str:
@@ -99,7 +137,10 @@ def invoice_text(row: Invoice) -> str:
     return f"{lines}\n\nTotal: {format_money(row.total_cents)}{note}"
 
 
-def _mail_invoice(subscription: Subscription, row: Invoice, invoice: policy.Invoice) -> None:
+def invoice_mail(
+    subscription: Subscription, row: Invoice, invoice: policy.Invoice
+) -> tuple[str, Subscription, str, str]:
+    """The mail of a stored invoice (or of its order amendment), as ``queue_mail`` takes it."""
     if row.state == InvoiceState.AMENDMENT_SENT:
         subject = f"Order amendment for {subscription.name}: {invoice.kind.label}"
         intro = (
@@ -111,7 +152,7 @@ def _mail_invoice(subscription: Subscription, row: Invoice, invoice: policy.Invo
         subject = f"Invoice {row.number} for {subscription.name}: {invoice.kind.label}"
         intro = f"Invoice {row.number}, issued {row.issued_on}."
         kind = "invoice"
-    queue_mail(kind, subscription, subject, f"{intro}\n\n{invoice_text(row)}")
+    return kind, subscription, subject, f"{intro}\n\n{invoice_text(row)}"
 
 
 def accept_amendment(invoice: Invoice, now: dt.datetime) -> Invoice:
@@ -158,13 +199,20 @@ def send_new_license(subscription: Subscription, now: dt.datetime, why: str) -> 
     its next sync, and the mail says so.
     """
     if subscription.license_type == LicenseType.ONLINE_CLOUD.value:
-        queue_mail(
-            "license",
-            subscription,
-            f"Your new GitLab license for {subscription.name}",
-            f"{why}\n\nYour new license ({subscription.seats} seats, until "
-            f"{subscription.ends_on}) reaches your instance at its next daily sync, or at once "
-            "with Admin > Subscription > Synchronize subscription.",
-        )
+        queue_mail(*new_cloud_license_mail(subscription, why))
     else:
         notify_license_change(subscription, now, why)
+
+
+def new_cloud_license_mail(
+    subscription: Subscription, why: str
+) -> tuple[str, Subscription, str, str]:
+    """The mail of a new online cloud license: it reaches the instance at its next sync."""
+    return (
+        "license",
+        subscription,
+        f"Your new GitLab license for {subscription.name}",
+        f"{why}\n\nYour new license ({subscription.seats} seats, until "
+        f"{subscription.ends_on}) reaches your instance at its next daily sync, or at once "
+        "with Admin > Subscription > Synchronize subscription.",
+    )

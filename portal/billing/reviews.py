@@ -20,10 +20,10 @@ Operations flush, never commit; the jobs and routes commit.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from portal.billing.invoicing import send_new_license, store_invoice
 from portal.billing.policy.calendar import Period, Quarter, ReviewYear, review_years, term_quarters
 from portal.billing.policy.renewals import annual_review_invoice
 from portal.billing.policy.reviews import (
@@ -43,13 +43,14 @@ from portal.billing.policy.utilization import (
     reported_utilization,
     seat_utilization,
 )
+from portal.billing.review_inputs import ReviewInputs, load_review_inputs, seat_link_ids
+from portal.billing.review_writes import ReviewWrites
 from portal.billing.usage import (
     check_in_for,
     check_in_periods,
     check_ins_of,
     current_term,
     has_seat_link,
-    usage_history,
 )
 from portal.errors import Refused
 from portal.models import (
@@ -79,27 +80,33 @@ def annual_by_contract(subscription: Subscription) -> bool:
     return subscription.review_cycle == ReviewCycle.ANNUAL
 
 
-def review_cycle_in_effect(subscription: Subscription) -> ReviewCycle:
+def review_cycle_in_effect(
+    subscription: Subscription, inputs: ReviewInputs | None = None
+) -> ReviewCycle:
     """R34, R35: quarterly for quarterly terms from 2020-06-15 sharing usage; else annual.
 
     ``subscription.review_cycle`` is the cycle the contract asks for; a quarterly contract is
-    still reviewed annually while its term does not qualify.
+    still reviewed annually while its term does not qualify. ``inputs``: already loaded.
     """
     if annual_by_contract(subscription):
         return ReviewCycle.ANNUAL
     term = current_term(subscription)
     quarters = [(q.starts_on, q.ends_on) for q in term_quarters(term)]
-    quarterly_check_ins = any(
-        (c.period_starts_on, c.period_ends_on) in quarters for c in check_ins_of(subscription)
-    )
+    check_ins = inputs.check_ins if inputs else check_ins_of(subscription)
+    quarterly_check_ins = any((c.period_starts_on, c.period_ends_on) in quarters for c in check_ins)
     return choose_review_cycle(
         term.starts_on,
-        has_seat_link=has_seat_link(subscription),
+        has_seat_link=inputs.seat_link if inputs else has_seat_link(subscription),
         has_sales_check_ins=quarterly_check_ins,
     )
 
 
-def subscription_term(subscription: Subscription, *, priced: bool = True) -> SubscriptionTerm:
+def subscription_term(
+    subscription: Subscription,
+    *,
+    priced: bool = True,
+    reviews: Iterable[SeatReview] | None = None,
+) -> SubscriptionTerm:
     """The policy's view of the current term; ``seats`` is the count licensed at its start.
 
     ``priced=False`` (the chart) needs no list price, so a plan missing from PRICE_LIST can't
@@ -107,7 +114,7 @@ def subscription_term(subscription: Subscription, *, priced: bool = True) -> Sub
     """
     raised = sum(
         r.overage
-        for r in reviews_of(subscription)
+        for r in (reviews_of(subscription) if reviews is None else reviews)
         if r.kind == SeatReviewKind.QUARTERLY and r.outcome == ReviewOutcome.CHARGED
     )
     return SubscriptionTerm(
@@ -214,13 +221,23 @@ def store_review(
         outcome=review.outcome.value,
         reviewed_at=now,
     )
-    db.session.add(row)
-    db.session.flush()
     return row
 
 
+def review_inputs(subscription: Subscription) -> ReviewInputs:
+    """One subscription's review inputs, under its row lock (a sales order can't change the seats
+    under the review); the daily job loads many at once (``review_inputs.load_review_inputs``)."""
+    lock(subscription)
+    return load_review_inputs([subscription], seat_link_ids([subscription]))[subscription.id]
+
+
 def review_due_quarters(
-    subscription: Subscription, now: dt.datetime, *, include_last: bool = False
+    subscription: Subscription,
+    now: dt.datetime,
+    *,
+    include_last: bool = False,
+    inputs: ReviewInputs | None = None,
+    writes: ReviewWrites | None = None,
 ) -> list[SeatReview]:
     """R34: review every ended quarter of the current term not yet reviewed, in order, once.
 
@@ -229,7 +246,9 @@ def review_due_quarters(
     until the next quarter ends, then is recorded as ``no_data`` (nothing charged). A quarterly
     charge raises the licensed seats, issues a new license and mails it to the contact.
     ``include_last`` (at the term's end) also records the last quarter, whose overage is never
-    charged (``last_quarter_not_charged``), so support and the chart can see it.
+    charged (``last_quarter_not_charged``), so support and the chart can see it. ``inputs``
+    and ``writes``: the caller's (the daily job: subscriptions locked, their inputs loaded
+    together, written together); else loaded and written here.
     """
     if not billed(subscription) or annual_by_contract(subscription):
         return []
@@ -237,12 +256,13 @@ def review_due_quarters(
     term = current_term(subscription)
     if term.starts_on < QUARTERLY_REVIEW_EFFECTIVE_ON:
         return []  # R35: reviewed annually until renewed on or after 2020-06-15
-    lock(subscription)  # a sales order can't change the seats under the review
-    seat_link = has_seat_link(subscription)
+    inputs = inputs or review_inputs(subscription)
+    pending = writes or ReviewWrites()
+    seat_link = inputs.seat_link
     quarters = term_quarters(term)
-    done = {(r.period_starts_on, r.period_ends_on) for r in reviews_of(subscription, term)}
-    check_ins = check_ins_of(subscription, term)
-    sub_term = subscription_term(subscription)
+    done = {(r.period_starts_on, r.period_ends_on) for r in inputs.reviews}
+    check_ins = inputs.check_ins
+    sub_term = subscription_term(subscription, reviews=inputs.reviews)
     collection = collection_for(has_seat_link=seat_link)
     known_since = subscription.created_at.date()
     stored: list[SeatReview] = []
@@ -255,9 +275,7 @@ def review_due_quarters(
             continue  # reviewed, or ended before the portal knew the subscription
         check_in = check_in_for(check_ins, quarter)
         if seat_link:
-            utilization = seat_utilization(
-                quarter, usage_history(subscription, quarter.starts_on, quarter.ends_on)
-            )
+            utilization = inputs.utilization(quarter)
         elif check_in is not None:
             utilization = reported_utilization(quarter, check_in.reported_maximum)
         elif last:
@@ -275,24 +293,31 @@ def review_due_quarters(
         )
         row = store_review(subscription, term, review, now)
         stored.append(row)
+        inputs.reviews.append(row)
+        pending.review(row)
         invoice = quarterly_review_invoice(subscription.name, review)
         if invoice is not None and review.charge_state is not None:
-            store_invoice(subscription, invoice, now, state=review.charge_state.value, review=row)
+            pending.invoice(subscription, invoice, row, state=review.charge_state.value)
         if review.issues_new_license:
             subscription.seats = review.licensed_seats_after
-            db.session.flush()
-            send_new_license(
+            pending.new_license(
                 subscription,
-                now,
                 f"Your {quarter.label} quarterly seat review found {review.overage} users over "
                 f"the {review.licensed_seats} licensed: your subscription now has "
                 f"{subscription.seats} seats.",
             )
+    if writes is None:
+        pending.write(now)
     return stored
 
 
 def review_due_years(
-    subscription: Subscription, now: dt.datetime, *, at_term_end: bool = False
+    subscription: Subscription,
+    now: dt.datetime,
+    *,
+    at_term_end: bool = False,
+    inputs: ReviewInputs | None = None,
+    writes: ReviewWrites | None = None,
 ) -> list[AnnualReview]:
     """R35: review every ended year of the current term not yet reviewed, in order, once.
 
@@ -307,15 +332,16 @@ def review_due_years(
         return []
     today = now.date()
     term = current_term(subscription)
-    lock(subscription)
-    seat_link = has_seat_link(subscription)
+    inputs = inputs or review_inputs(subscription)
+    pending = writes or ReviewWrites()
+    seat_link = inputs.seat_link
     done = {
         (r.period_starts_on, r.period_ends_on)
-        for r in reviews_of(subscription, term)
+        for r in inputs.reviews
         if r.kind == SeatReviewKind.ANNUAL
     }
-    check_ins = check_ins_of(subscription, term)
-    sub_term = subscription_term(subscription)
+    check_ins = inputs.check_ins
+    sub_term = subscription_term(subscription, reviews=inputs.reviews)
     known_since = subscription.created_at.date()
     reviewed: list[AnnualReview] = []
     for year in review_years(term):
@@ -327,8 +353,7 @@ def review_due_years(
         if check_in is not None:
             utilization = reported_utilization(year, check_in.reported_maximum)
         elif seat_link or at_term_end:
-            usage = usage_history(subscription, year.starts_on, year.ends_on)
-            utilization = seat_utilization(year, usage)
+            utilization = inputs.utilization(year)
         else:
             break  # wait for sales to enter the check-in, until the term ends
         review = review_year_utilization(
@@ -336,8 +361,12 @@ def review_due_years(
         )
         row = store_review(subscription, term, review, now)
         reviewed.append(review)
+        inputs.reviews.append(row)
+        pending.review(row)
         if not at_term_end:
             invoice = annual_review_invoice(subscription.name, (review,), issued_on=year.ends_on)
             if invoice is not None:
-                store_invoice(subscription, invoice, now, review=row)
+                pending.invoice(subscription, invoice, row)
+    if writes is None:
+        pending.write(now)
     return reviewed

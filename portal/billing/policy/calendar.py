@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -131,6 +132,8 @@ def _split(term: Period, months: int) -> tuple[tuple[date, date], ...]:
     return tuple(bounds)
 
 
+# Pure and asked again for every subscription of a billing run: terms repeat, so keep the answers.
+@functools.lru_cache(maxsize=4096)
 def review_years(term: Period) -> tuple[ReviewYear, ...]:
     """The years of a term, each reviewed at its end by the annual seat review (R35).
 
@@ -155,6 +158,7 @@ def year_of(term: Period, day: date) -> ReviewYear:
     raise BillingError("day: not within the term")
 
 
+@functools.lru_cache(maxsize=4096)
 def term_quarters(term: Period) -> tuple[Quarter, ...]:
     """The quarters of a term: 3 calendar months each from the term's start (R34).
 

@@ -25,6 +25,7 @@ __all__ = [
     "active_users_on",
     "reported_utilization",
     "seat_utilization",
+    "utilization_from_extremes",
 ]
 
 
@@ -116,6 +117,33 @@ def seat_utilization(period: Period, usage: Iterable[UsageReading]) -> SeatUtili
     return SeatUtilization(
         period=period, maximum=maximum, peak_day=peak_day, missing_days=tuple(missing)
     )
+
+
+def utilization_from_extremes(
+    period: Period,
+    *,
+    carried: int | None,
+    first_reading_on: date | None,
+    maximum: int | None,
+    peak_day: date | None,
+) -> SeatUtilization:
+    """``seat_utilization`` from what a database query can aggregate of the readings (R33).
+
+    ``carried``: the count of the last day with a reading before the period; ``first_reading_on``,
+    ``maximum`` and ``peak_day``: the first day with a reading in the period, the largest count
+    of the period's days and the first day it was reached. The carried count holds until the
+    first reading, so it is the maximum (on the period's first day) unless a later day exceeds
+    it, as in ``seat_utilization``. Missing days are not counted here (a seat review stores only
+    the maximum and its day).
+    """
+    if maximum is not None:
+        check_count("maximum", maximum)
+    carries = carried is not None and (
+        first_reading_on is None or first_reading_on > period.starts_on
+    )
+    if carries and carried is not None and (maximum is None or carried >= maximum):
+        maximum, peak_day = carried, period.starts_on
+    return SeatUtilization(period=period, maximum=maximum, peak_day=peak_day, missing_days=())
 
 
 def active_users_on(day: date, usage: Iterable[UsageReading]) -> int | None:
