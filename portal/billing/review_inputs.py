@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from portal.billing.policy.calendar import Period
 from portal.billing.policy.utilization import SeatUtilization, utilization_from_extremes
 from portal.billing.usage import REPORT_WINDOW, current_term
+from portal.gitlab_com.models import NamespaceLink
 from portal.models import Activation, DailyUsageCount, SalesCheckIn, SeatReview, Subscription, db
 from protocol.license import LicenseType
 
@@ -65,13 +66,23 @@ def _chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:
 
 
 def seat_link_ids(subscriptions: Iterable[Subscription]) -> set[int]:
-    """R32: the subscriptions whose instance is activated and shares its usage (``has_seat_link``)."""
+    """R32: the subscriptions whose instance is activated and shares its usage, or that are
+    linked to a GitLab.com group, whose usage comes back with every push (``has_seat_link``)."""
+    subscriptions = list(subscriptions)
     cloud = [s.id for s in subscriptions if s.license_type == LicenseType.ONLINE_CLOUD.value]
     found: set[int] = set()
     for ids in _chunks(cloud):
         found.update(
             db.session.execute(
                 sa.select(Activation.subscription_id).where(Activation.subscription_id.in_(ids))
+            ).scalars()
+        )
+    for ids in _chunks([s.id for s in subscriptions]):
+        found.update(
+            db.session.execute(
+                sa.select(NamespaceLink.subscription_id).where(
+                    NamespaceLink.subscription_id.in_(ids)
+                )
             ).scalars()
         )
     return found
