@@ -1,10 +1,9 @@
 """GitLab Duo on the instance: the add-on purchase, seat assignments, automatic removal, access.
 
 Rules:
-- R1/R6: the Duo add-on is provisioned from the license: one purchase row per instance; Duo
-  Enterprise takes precedence over Duo Pro, and moving Pro -> Enterprise keeps the assignments.
-  An add-on missing from a fresh license is expired (ends yesterday), never deleted; its seat
-  assignments are kept 28 days and count again if it comes back in that window, then go.
+- R1/R6: the Duo add-on is provisioned from the license (``instance.duo_provisioning``): one
+  purchase row per instance. An add-on missing from a fresh license is expired, never deleted;
+  its seat assignments are kept 28 days and count again if it comes back in that window, then go.
 - R2/R26: seats go to billable users only, and never more than the purchased quantity; the
   purchase row is locked while counting, so concurrent assignments cannot overshoot.
 - R27: bulk assignment is all-or-nothing, at most 50 users per call.
@@ -35,8 +34,7 @@ from instance.models import (
     db,
 )
 from instance.users import billable_condition, current_plan, is_billable
-from protocol.license import AddOnProduct, AddOnTier
-from protocol.license import License as LicenseDocument
+from protocol.license import AddOnTier
 from protocol.versions import GitLabVersion
 from webcore.errors import Refusal
 
@@ -113,70 +111,6 @@ def assigned_count(purchase: AddOnPurchase) -> int:
             UserAddOnAssignment.add_on_purchase_id == purchase.id
         )
     ).scalar_one()
-
-
-def _chosen_product(document: LicenseDocument, today: dt.date) -> AddOnProduct | None:
-    """The Duo product the instance follows: the one in force today (Enterprise first), else
-    the next one to start."""
-    active = sorted(
-        (product for product in document.active_add_on_products(today) if product.tier.is_duo),
-        key=lambda product: product.tier is not AddOnTier.DUO_ENTERPRISE,
-    )
-    if active:
-        return active[0]
-    upcoming = sorted(
-        (
-            product
-            for product in document.add_on_products
-            if product.tier.is_duo and product.starts_on > today
-        ),
-        key=lambda product: product.starts_on,
-    )
-    return upcoming[0] if upcoming else None
-
-
-@dataclass(frozen=True)
-class Provisioned:
-    purchase: AddOnPurchase | None
-    expired: bool
-    removed_usernames: tuple[str, ...]
-
-
-def provision_add_ons(document: LicenseDocument, now: dt.datetime) -> Provisioned:
-    """Bring the Duo purchase in line with a fresh license (R1, R6, R28)."""
-    today = now.date()
-    product = _chosen_product(document, today)
-    # Locked and re-read in one statement: the counts after it must be current.
-    purchase = duo_purchase(lock=True)
-    if product is None:
-        if purchase is not None and purchase.ends_on > today:
-            # Expired, not deleted: its assignments stay for 28 days (see clean_up_seats). One
-            # that already ended on its own keeps its end date.
-            purchase.ends_on = today - dt.timedelta(days=1)
-            purchase.starts_on = min(purchase.starts_on, purchase.ends_on)
-            purchase.updated_at = now
-            db.session.flush()
-            return Provisioned(purchase, True, ())
-        return Provisioned(purchase, False, ())
-    terms = {
-        "tier": product.tier.value,
-        "quantity": product.quantity,
-        "starts_on": product.starts_on,
-        "ends_on": product.ends_on,
-        "trial": product.trial,
-        "purchase_id": product.purchase_id,
-    }
-    if purchase is None:
-        purchase = AddOnPurchase(add_on=DUO, created_at=now)
-        db.session.add(purchase)
-    # A daily sync mostly brings the same terms: the row (and updated_at) changes only if they do.
-    if any(getattr(purchase, name, None) != value for name, value in terms.items()):
-        for name, value in terms.items():
-            setattr(purchase, name, value)
-        purchase.updated_at = now
-        db.session.flush()
-    removed = remove_overage(purchase)
-    return Provisioned(purchase, False, tuple(user.username for user in removed))
 
 
 # -- automatic removal --------------------------------------------------------------------------

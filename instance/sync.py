@@ -33,13 +33,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from instance.add_ons import (
-    assigned_count,
-    duo_purchase,
-    provision_add_ons,
-)
+from instance.add_ons import assigned_count, duo_purchase
 from instance.agile_planning import bought_in_license, provision_agile_planning
 from instance.billable_history import max_historical_users, record_billable_users
+from instance.duo_provisioning import provision_add_ons
 from instance.identity import identity, instance_key
 from instance.licenses import LicenseError, current_license, pinned_portal_keys, replace_license
 from instance.models import BillableUserCount, Job, License, SyncStatus, db

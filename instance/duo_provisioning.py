@@ -1,0 +1,84 @@
+"""The Duo purchase brought in line with a fresh license, on every sync and activation.
+
+Rules:
+- R1/R6: the Duo add-on is provisioned from the license: one purchase row per instance; Duo
+  Enterprise takes precedence over Duo Pro, and moving Pro -> Enterprise keeps the assignments.
+  An add-on missing from a fresh license is expired (ends yesterday), never deleted; its seat
+  assignments are kept 28 days (``add_ons.clean_up_seats``) and count again if it comes back.
+- R28: a quantity below the assigned seats removes assignments until they fit
+  (``add_ons.remove_overage``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from instance.add_ons import DUO, duo_purchase, remove_overage
+from instance.models import AddOnPurchase, db
+from protocol.license import AddOnProduct, AddOnTier
+from protocol.license import License as LicenseDocument
+
+
+def _chosen_product(document: LicenseDocument, today: dt.date) -> AddOnProduct | None:
+    """The Duo product the instance follows: the one in force today (Enterprise first), else
+    the next one to start."""
+    active = sorted(
+        (product for product in document.active_add_on_products(today) if product.tier.is_duo),
+        key=lambda product: product.tier is not AddOnTier.DUO_ENTERPRISE,
+    )
+    if active:
+        return active[0]
+    upcoming = sorted(
+        (
+            product
+            for product in document.add_on_products
+            if product.tier.is_duo and product.starts_on > today
+        ),
+        key=lambda product: product.starts_on,
+    )
+    return upcoming[0] if upcoming else None
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    purchase: AddOnPurchase | None
+    expired: bool
+    removed_usernames: tuple[str, ...]
+
+
+def provision_add_ons(document: LicenseDocument, now: dt.datetime) -> Provisioned:
+    """Bring the Duo purchase in line with a fresh license (R1, R6, R28)."""
+    today = now.date()
+    product = _chosen_product(document, today)
+    # Locked and re-read in one statement: the counts after it must be current.
+    purchase = duo_purchase(lock=True)
+    if product is None:
+        if purchase is not None and purchase.ends_on > today:
+            # Expired, not deleted: its assignments stay for 28 days (see clean_up_seats). One
+            # that already ended on its own keeps its end date.
+            purchase.ends_on = today - dt.timedelta(days=1)
+            purchase.starts_on = min(purchase.starts_on, purchase.ends_on)
+            purchase.updated_at = now
+            db.session.flush()
+            return Provisioned(purchase, True, ())
+        return Provisioned(purchase, False, ())
+    terms = {
+        "tier": product.tier.value,
+        "quantity": product.quantity,
+        "starts_on": product.starts_on,
+        "ends_on": product.ends_on,
+        "trial": product.trial,
+        "purchase_id": product.purchase_id,
+    }
+    if purchase is None:
+        purchase = AddOnPurchase(add_on=DUO, created_at=now)
+        db.session.add(purchase)
+    # A daily sync mostly brings the same terms: the row (and updated_at) changes only if they do.
+    if any(getattr(purchase, name, None) != value for name, value in terms.items()):
+        for name, value in terms.items():
+            setattr(purchase, name, value)
+        purchase.updated_at = now
+        db.session.flush()
+    removed = remove_overage(purchase)
+    return Provisioned(purchase, False, tuple(user.username for user in removed))
