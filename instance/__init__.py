@@ -10,6 +10,7 @@ from flask import Flask
 from instance.settings import PREFIX, SETTINGS
 
 APP_TITLE = "GitLab (self-managed)"
+GITLAB_COM_TITLE = "GitLab.com"
 MIGRATIONS = "instance:migrations"
 
 
@@ -31,7 +32,7 @@ def create_app(
         views,
     )
     from instance.gitlab_com import pages as group_pages
-    from instance.gitlab_com import provision_api, quota_pages, trial_pages
+    from instance.gitlab_com import overview, provision_api, quota_pages, trial_pages
     from instance.jobs import registry
     from instance.models import Job, SignInLockout, User, db
     from webcore.app import build_app, init_data_layer
@@ -54,12 +55,15 @@ def create_app(
     app.register_blueprint(group_pages.blueprint)  # a group's GitLab Duo pages (GitLab.com)
     app.register_blueprint(quota_pages.blueprint)  # its Pipelines and Storage quotas (R6)
     app.register_blueprint(trial_pages.blueprint)  # Settings > Billing, the Duo Pro trial
+    app.register_blueprint(overview.blueprint)  # Search or go to, a group's overview
+    overview.init_app(app)
     csrf.exempt(provision_api.blueprint)
 
     user_logged_in.connect(views.record_sign_in, app)
 
     @app.context_processor
     def _layout() -> dict[str, str]:
-        return {"app_title": APP_TITLE, "app_colour": "#3f2b7a"}
+        title = GITLAB_COM_TITLE if app.config.get("GITLAB_COM") else APP_TITLE
+        return {"app_title": title, "app_colour": "#3f2b7a"}
 
     return app

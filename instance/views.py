@@ -48,7 +48,12 @@ def index() -> ResponseReturnValue:
     from instance.add_ons import user_has_duo_access
     from webcore.clock import app_clock
 
-    duo_access = user_has_duo_access(
-        current_user, app_clock().now(), current_app.config["GITLAB_VERSION"]
-    )
+    from instance.gitlab_com import is_gitlab_com
+    from instance.gitlab_com.duo import user_has_group_duo_access
+
+    now = app_clock().now()
+    if is_gitlab_com():  # a seat in any top-level group (R1 on GitLab.com)
+        duo_access = user_has_group_duo_access(current_user, now)
+    else:
+        duo_access = user_has_duo_access(current_user, now, current_app.config["GITLAB_VERSION"])
     return render_template("home.html", user=current_user, duo_access=duo_access)

@@ -16,6 +16,7 @@ from instance.agile_planning import agile_planning_purchase
 from instance.gitlab_com import is_gitlab_com
 from instance.gitlab_com.duo import group_eligible_users_query
 from instance.gitlab_com.groups import find_group, is_owner
+from instance.gitlab_com.overview import group_sidebar
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
 from instance.models import AddOnPurchase, User, UserAddOnAssignment, db
 from instance.namespace_models import Namespace
@@ -28,6 +29,7 @@ blueprint = Blueprint("groups", __name__, url_prefix="/groups")
 
 USAGE_QUOTAS = "usage_quotas"
 SETTINGS = "settings"
+DUO_TAB = "code-suggestions-usage-tab"  # GitLab's id of the Usage Quotas tab
 
 
 @blueprint.before_request
@@ -78,6 +80,7 @@ def _page(full_path: str, view: str) -> ResponseReturnValue:
         agile_planning=agile_planning,
         agile_planning_used=add_ons.assigned_count(agile_planning) if agile_planning else 0,
         today=today,
+        **group_sidebar(group),
     )
 
 
@@ -107,9 +110,10 @@ def change_seats(full_path: str) -> ResponseReturnValue:
         ids = [parse_int(value) for value in request.form.getlist("user_ids")]
     except InvalidNumber:
         abort(400, "user_ids must be user ids")
-    back = url_for(
-        "groups.settings" if view == SETTINGS else "groups.usage_quotas", full_path=full_path
-    )
+    if view == SETTINGS:
+        back = url_for("groups.settings", full_path=full_path)
+    else:  # back to the tab the owner was on
+        back = url_for("groups.usage_quotas", full_path=full_path, _anchor=DUO_TAB)
     now = app_clock().now()
     with refusal_redirects(back):
         if len(ids) == 1:

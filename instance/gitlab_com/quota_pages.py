@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from instance.gitlab_com import is_gitlab_com
 from instance.gitlab_com.groups import find_group, is_owner
+from instance.gitlab_com.overview import group_sidebar
 from instance.gitlab_com.quotas import PROJECT_STORAGE_LIMIT, compute_quota, storage_quota
 from instance.namespace_models import Namespace
 from webcore.clock import app_clock
@@ -49,6 +50,7 @@ def pipelines(full_path: str) -> ResponseReturnValue:
         tab="pipelines",
         compute=compute_quota(group.id, app_clock().now().date()),
         buy_url=_portal_page(group, "buy_compute_minutes"),
+        **group_sidebar(group),
     )
 
 
@@ -63,4 +65,5 @@ def storage(full_path: str) -> ResponseReturnValue:
         storage=storage_quota(group.id, app_clock().now().date()),
         project_limit=PROJECT_STORAGE_LIMIT,
         buy_url=_portal_page(group, "buy_storage"),
+        **group_sidebar(group),
     )

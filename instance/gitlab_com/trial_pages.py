@@ -1,17 +1,28 @@
 """*Settings → Billing* of a top-level group on GitLab.com and the GitLab Duo Pro trial form
-(``/-/trials/duo_pro``): complete the fields, pick the group if prompted, *Activate my trial*;
-the trial applies at once and the owner lands on the group's GitLab Duo page (R25)."""
+(``/-/trials/duo_pro``), in GitLab's two steps (seeds/000 "On GitLab.com"):
+
+- ``lead``: complete the fields, *Continue*. When exactly one of the user's groups may have the
+  trial, it is applied to that group now, as GitLab does.
+- ``trial`` (the prompt, when several groups may): select the group, *Activate my trial*. The
+  group the owner came from (its Billing page's link names it) is chosen already.
+
+The trial applies at once and the owner lands on the group's *Settings → GitLab Duo* (R25).
+A request naming no step is the ``trial`` step, complete with the fields."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from instance.gitlab_com import is_gitlab_com
 from instance.gitlab_com.groups import find_group, is_owner
+from instance.gitlab_com.overview import group_sidebar
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
 from instance.gitlab_com.trials import (
+    NOT_ELIGIBLE,
+    TrialError,
     TrialForm,
     eligible_groups,
     ineligibility,
@@ -20,6 +31,7 @@ from instance.gitlab_com.trials import (
 from instance.models import db
 from instance.namespace_models import Namespace
 from webcore.clock import app_clock
+from webcore.countries import COUNTRIES
 from webcore.errors import Refusal, refusal_redirects
 from webcore.params import InvalidNumber, parse_int
 
@@ -30,6 +42,7 @@ TRIAL_STARTED = (
     "access to new GitLab Duo Pro features, assign them to GitLab Duo Pro seats."
 )
 FIELDS = ("first_name", "last_name", "company_name", "country")
+LEAD, TRIAL = "lead", "trial"  # GitLab's step names
 
 
 @blueprint.before_request
@@ -51,41 +64,77 @@ def billing(full_path: str) -> ResponseReturnValue:
         subscription=group_subscription(group.id),
         purchase=group_duo_purchase(group.id),
         trial_refusal=ineligibility(group, current_user, today),
+        **group_sidebar(group),
     )
+
+
+def _fields(source: MultiDict[str, str]) -> dict[str, str]:
+    return {name: source.get(name, "").strip()[:255] for name in FIELDS}
 
 
 @blueprint.get("/-/trials/duo_pro/new")
 @login_required
 def new_trial() -> ResponseReturnValue:
     today = app_clock().now().date()
+    groups = eligible_groups(current_user, today)
+    chosen = request.args.get("namespace_id", "")
+    if request.args.get("step") == TRIAL:
+        return render_template(
+            "groups/duo_pro_trial_namespace.html",
+            groups=groups,
+            chosen=chosen,
+            fields=_fields(request.args),
+        )
     return render_template(
         "groups/duo_pro_trial.html",
-        groups=eligible_groups(current_user, today),
-        chosen=request.args.get("namespace_id", ""),
+        groups=groups,
+        chosen=chosen,
         user=current_user,
+        countries=sorted(COUNTRIES.items(), key=lambda item: item[1]),
     )
+
+
+def _group_from(value: str) -> Namespace:
+    try:
+        namespace_id = parse_int(value)
+    except InvalidNumber:
+        abort(400, "namespace_id must be a group id")
+    return db.session.get(Namespace, namespace_id) or abort(404)
 
 
 @blueprint.post("/-/trials/duo_pro")
 @login_required
 def create_trial() -> ResponseReturnValue:
-    try:
-        namespace_id = parse_int(request.form.get("namespace_id", ""))
-    except InvalidNumber:
-        abort(400, "namespace_id must be a group id")
-    group = db.session.get(Namespace, namespace_id)
-    if group is None:
-        abort(404)
-    form = TrialForm(*(request.form.get(name, "").strip()[:255] for name in FIELDS))
-    if not all((form.first_name, form.last_name, form.company_name, form.country)):
+    step = request.form.get("step", TRIAL)
+    if step not in (LEAD, TRIAL):
+        abort(400, "step must be lead or trial")
+    fields = _fields(request.form)
+    if not all(fields.values()) or fields["country"] not in COUNTRIES:
         raise Refusal("Complete the fields to start your trial.", code="invalid", status=400)
+    chosen = request.form.get("namespace_id", "")
+    back = url_for("gitlab_com_trials.new_trial", namespace_id=chosen or None)
+    if step == LEAD:
+        groups = eligible_groups(current_user, app_clock().now().date())
+        named = _group_from(chosen) if chosen else None
+        if named is None or named in groups:
+            if len(groups) > 1:  # GitLab prompts for the group
+                return redirect(
+                    url_for("gitlab_com_trials.new_trial", step=TRIAL, namespace_id=chosen, **fields)
+                )
+            if not groups:
+                with refusal_redirects(back):
+                    raise TrialError(NOT_ELIGIBLE, rule="R25")
+            named = groups[0]
+        group = named  # a group that may not have one: its refusal, said on the form
+    else:
+        group = _group_from(chosen)
     # A refusal is shown on the trial form, which every signed-in user may see.
-    with refusal_redirects(url_for("gitlab_com_trials.new_trial", namespace_id=group.id)):
+    with refusal_redirects(back):
         purchase = start_duo_pro_trial(
             current_app._get_current_object(),  # type: ignore[attr-defined]
             group,
             current_user._get_current_object(),
-            form,
+            TrialForm(**fields),
             app_clock().now(),
         )
     flash(TRIAL_STARTED.format(date=purchase.ends_on.strftime("%B %-d, %Y")), "success")
