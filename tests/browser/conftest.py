@@ -10,22 +10,30 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from instance.identity import instance_key
 from portal.gitlab_com.namespaces import link_namespace
 from portal.keys import published_keys
+from portal.models import Account, PaymentMethod
 from portal.models import db as portal_db
+from portal.orders import OrderTerms
+from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
 from protocol.signing import KeySet
 from provlab.liveserver import LiveServer
 from provlab.parties import HttpParty
 from provlab.timetravel import travel_to
 from tests.conftest import SIMULATION_TOKEN
-from tests.instance.conftest import fake_portal, make_wired_instance
+from tests.instance.conftest import add_user, fake_portal, make_wired_instance
+from tests.instance.gitlab_com.conftest import group, member
+from tests.portal.helpers import make_account, make_subscription, payment_method_ids
 from webcore.clock import app_clock
 
-__all__ = ["GitLabCom", "fake_portal", "gitlab_com", "make_wired_instance"]
+__all__ = ["BUYER", "GitLabCom", "acme_group", "fake_portal", "gitlab_com", "make_wired_instance"]
+
+BUYER = "buyer@example.com"  # the portal customer who buys for the groups
 
 
 @dataclass
@@ -58,6 +66,47 @@ class GitLabCom:
             link_namespace(subscription, group_id, group_path, app_clock(self.portal).now())
             portal_db.session.commit()
         self.run_due_jobs()
+
+    def subscribe(
+        self, group_id: int, group_path: str, *, duo: int | None = None, **options: Any
+    ) -> str:
+        """A subscription of the portal customer BUYER (10 seats unless told), with ``duo``
+        GitLab Duo Pro seats bought, linked to the group and pushed to GitLab.com."""
+        with self.portal.app_context():
+            found = portal_db.session.execute(
+                sa.select(Account.id).where(Account.email == BUYER)
+            ).scalar_one_or_none()
+        customer = found or make_account(self.portal, BUYER)
+        options.setdefault("seats", 10)
+        name = make_subscription(self.portal, customer, **options)
+        if duo is not None:
+            card, _ = payment_method_ids(self.portal, customer)
+            with self.portal.app_context():
+                subscription = find_subscription(name)
+                buyer = portal_db.session.get(Account, customer)
+                assert subscription is not None and buyer is not None
+                now = app_clock(self.portal).now()
+                terms = OrderTerms(subscription=subscription, placed_by=buyer, now=now)
+                buy_duo_pro(terms, duo, portal_db.session.get(PaymentMethod, card))
+                portal_db.session.commit()
+        self.link(name, group_id, group_path)
+        return name
+
+
+def acme_group(gitlab_com: GitLabCom) -> int:
+    """Group "Acme" on GitLab.com: its owner Olga, a Developer in its subgroup, a Reporter and
+    a Guest; its id."""
+    acme = group(gitlab_com.app, "acme")
+    group(gitlab_com.app, "platform", "acme")
+    for username, name, where, role in (
+        ("olga", "Olga Owner", "acme", "owner"),
+        ("dev", "Dev Developer", "acme/platform", "developer"),
+        ("ann", "Ann Analyst", "acme", "reporter"),
+        ("gus", "Gus Guest", "acme", "guest"),
+    ):
+        add_user(gitlab_com.app, username, name=name)
+        member(gitlab_com.app, username, where, role)
+    return acme
 
 
 @pytest.fixture

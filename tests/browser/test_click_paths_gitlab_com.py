@@ -22,68 +22,22 @@ import sqlalchemy as sa
 from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.models import User, UserAddOnAssignment
 from instance.models import db as instance_db
-from portal.models import Account, Order, PaymentMethod
 from portal.models import AddOnPurchase as PortalAddOnPurchase
+from portal.models import Order
 from portal.models import db as portal_db
-from portal.orders import OrderTerms
-from portal.purchases import buy_duo_pro
-from portal.subscriptions import find_subscription
-from tests.browser.conftest import GitLabCom
+from tests.browser.conftest import BUYER, GitLabCom, acme_group
 from tests.browser.screens import sign_in
 from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.gitlab_com.conftest import group, member
 from tests.portal.helpers import PASSWORD as PORTAL_PASSWORD
-from tests.portal.helpers import make_account, make_subscription, payment_method_ids
 from webcore.clock import app_clock
 
 pytestmark = pytest.mark.browser
 
-BUYER = "buyer@example.com"
 CARD = "Visa ending in 4242"
 
 
 # -- the world each path starts from ------------------------------------------------------------
-
-
-def _acme(gitlab_com: GitLabCom) -> int:
-    """Group "Acme" with its owner Olga, a Developer in a subgroup and a project, and a Guest."""
-    acme = group(gitlab_com.app, "acme")
-    group(gitlab_com.app, "platform", "acme")
-    add_user(gitlab_com.app, "olga", name="Olga Owner")
-    add_user(gitlab_com.app, "dev", name="Dev Developer")
-    add_user(gitlab_com.app, "ann", name="Ann Analyst")
-    add_user(gitlab_com.app, "gus", name="Gus Guest")
-    member(gitlab_com.app, "olga", "acme", "owner")
-    member(gitlab_com.app, "dev", "acme/platform", "developer")
-    member(gitlab_com.app, "ann", "acme", "reporter")
-    member(gitlab_com.app, "gus", "acme", "guest")
-    return acme
-
-
-def _subscription(
-    gitlab_com: GitLabCom, group_id: int, path: str, *, duo: int | None = None, **options: Any
-) -> str:
-    """A portal customer's subscription linked to the group (with ``duo`` GitLab Duo Pro seats
-    bought), pushed to GitLab.com."""
-    portal = gitlab_com.portal
-    with portal.app_context():
-        found = portal_db.session.execute(
-            sa.select(Account.id).where(Account.email == BUYER)
-        ).scalar_one_or_none()
-    customer = found or make_account(portal, BUYER)
-    options.setdefault("seats", 10)
-    name = make_subscription(portal, customer, **options)
-    if duo is not None:
-        card, _ = payment_method_ids(portal, customer)
-        with portal.app_context():
-            subscription = find_subscription(name)
-            buyer = portal_db.session.get(Account, customer)
-            assert subscription is not None and buyer is not None
-            terms = OrderTerms(subscription=subscription, placed_by=buyer, now=_now(gitlab_com))
-            buy_duo_pro(terms, duo, portal_db.session.get(PaymentMethod, card))
-            portal_db.session.commit()
-    gitlab_com.link(name, group_id, path)
-    return name
 
 
 def _now(gitlab_com: GitLabCom) -> Any:
@@ -124,6 +78,7 @@ def _find_your_group(page: Any, name: str) -> None:
     sidebar.get_by_role("button", name="Search or go to").click()
     search = page.get_by_role("dialog", name="Search or go to")
     search.get_by_role("searchbox", name="Search GitLab").fill(name[:3].lower())
+    assert search.get_by_role("link", name="Beta", exact=True).count() == 0  # not typed
     search.get_by_role("link", name=name, exact=True).click()
     page.get_by_role("heading", name=name, exact=True).wait_for()
 
@@ -162,11 +117,11 @@ def test_000_r26_r31_assign_a_seat_with_the_toggle_in_settings_gitlab_duo(
 
     R31: the billable members listed are those of the group, its subgroup (Dev) and nobody
     else's; R26: the toggle assigns one seat; R1: the seat gives Dev GitLab Duo."""
-    acme = _acme(gitlab_com)
+    acme = acme_group(gitlab_com)
     group(gitlab_com.app, "rivals")
     add_user(gitlab_com.app, "rita", name="Rita Rival")
     member(gitlab_com.app, "rita", "rivals", "owner")
-    _subscription(gitlab_com, acme, "acme", duo=3, plan="ultimate")
+    gitlab_com.subscribe(acme, "acme", duo=3, plan="ultimate")
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
 
     # 1. On the left sidebar, select Search or go to and find your group.
@@ -199,8 +154,8 @@ def test_001_r26_turn_on_the_toggle_in_the_usage_quotas_duo_tab(
     find your group. 2. Select Settings > Usage Quotas. 3. Select the Duo Pro tab. 4. To the
     right of the user, turn on the toggle to assign GitLab Duo Pro." The tab is *GitLab Duo*
     since 17.x (seed 000)."""
-    acme = _acme(gitlab_com)
-    _subscription(gitlab_com, acme, "acme", duo=2)
+    acme = acme_group(gitlab_com)
+    gitlab_com.subscribe(acme, "acme", duo=2)
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     _find_your_group(page, "Acme")
     _select_settings(page, "Usage Quotas")
@@ -220,8 +175,8 @@ def test_000_r27_assign_and_remove_seats_in_bulk_with_confirmation(
     checkbox at the top of the table. 5. Assign or remove seats: To assign seats, select Assign
     seat, then Assign seats to confirm. To remove users from seats, select Remove seat, then
     Remove seats to confirm." (R27; on Premium the Guest is billable too, R31.)"""
-    acme = _acme(gitlab_com)
-    _subscription(gitlab_com, acme, "acme", duo=5)
+    acme = acme_group(gitlab_com)
+    gitlab_com.subscribe(acme, "acme", duo=5)
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     _find_your_group(page, "Acme")
     _select_settings(page, "Usage Quotas")
@@ -259,8 +214,8 @@ def test_000_r5_add_seats_from_usage_quotas_in_the_customers_portal(
     information section, select the payment method from the dropdown list. 7. Select the
     Privacy Policy and Terms of Service checkbox. 8. Select Purchase seats. 9. Select the GitLab
     SaaS tab and refresh the page." (R5; the seats reach the group at once, R3.)"""
-    acme = _acme(gitlab_com)
-    name = _subscription(gitlab_com, acme, "acme", duo=4)
+    acme = acme_group(gitlab_com)
+    name = gitlab_com.subscribe(acme, "acme", duo=4)
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     _find_your_group(page, "Acme")
     _select_settings(page, "Usage Quotas")
@@ -332,11 +287,11 @@ def test_000_r25_start_a_duo_pro_trial_from_billing_picking_the_group_when_promp
 
     Olga owns two paid groups, so she is prompted (the one she came from is chosen). R25: the
     trial applies at once, no sync to wait for; the portal records it (R7)."""
-    acme = _acme(gitlab_com)
+    acme = acme_group(gitlab_com)
     beta = group(gitlab_com.app, "beta")
     member(gitlab_com.app, "olga", "beta", "owner")
-    acme_name = _subscription(gitlab_com, acme, "acme")
-    _subscription(gitlab_com, beta, "beta", plan="ultimate")
+    acme_name = gitlab_com.subscribe(acme, "acme")
+    gitlab_com.subscribe(beta, "beta", plan="ultimate")
     before = _now(gitlab_com)
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
 
@@ -383,8 +338,8 @@ def test_000_r25_with_one_eligible_group_continue_activates_the_trial_unprompted
     """Seed 000 "Start GitLab Duo Pro trial / On GitLab.com", step 6 "If prompted": an owner of
     one eligible group is not prompted; *Continue* applies the trial to it at once (R25), as
     GitLab does when a single group is eligible."""
-    acme = _acme(gitlab_com)
-    _subscription(gitlab_com, acme, "acme")
+    acme = acme_group(gitlab_com)
+    gitlab_com.subscribe(acme, "acme")
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     _find_your_group(page, "Acme")
     _select_settings(page, "Billing")
@@ -408,7 +363,7 @@ def test_000_r25_a_free_group_and_a_developer_get_no_trial(
     """Seed 000's prerequisite "You must be an owner of a top-level group that has an active
     paid subscription or Ultimate trial": on a Free group Billing offers no trial and says why;
     a Developer has no Settings to select."""
-    _acme(gitlab_com)
+    acme_group(gitlab_com)
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     _find_your_group(page, "Acme")
     _select_settings(page, "Billing")
@@ -451,8 +406,8 @@ def test_r6_buy_additional_compute_minutes_from_the_pipelines_tab(
     go to and find your group. Select Settings > Usage Quotas. Select the Pipelines tab. Select
     Buy additional compute minutes." — then, in the Customers Portal, the packs, the purchase
     summary and the payment method. R6: the pack is pushed to the group and shows there."""
-    acme = _acme(gitlab_com)
-    _subscription(gitlab_com, acme, "acme")
+    acme = acme_group(gitlab_com)
+    gitlab_com.subscribe(acme, "acme")
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     _find_your_group(page, "Acme")
     _select_settings(page, "Usage Quotas")
@@ -474,8 +429,8 @@ def test_r6_buy_storage_from_the_storage_tab(page: Any, gitlab_com: GitLabCom) -
     """GitLab's "Purchase more storage": "On the left sidebar, select Search or go to and find
     your group. Select Settings > Usage Quotas. Select the Storage tab. Select Buy storage." —
     then the packs in the Customers Portal. R6: the storage reaches the group."""
-    acme = _acme(gitlab_com)
-    _subscription(gitlab_com, acme, "acme")
+    acme = acme_group(gitlab_com)
+    gitlab_com.subscribe(acme, "acme")
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     _find_your_group(page, "Acme")
     _select_settings(page, "Usage Quotas")
@@ -500,9 +455,9 @@ def test_r4_change_linked_namespace_from_the_subscription_card(
 ) -> None:
     """The Customers Portal's subscription card → vertical ellipsis → *Change linked namespace*:
     the subscription moves to another top-level group, which GitLab.com applies at once."""
-    acme = _acme(gitlab_com)
+    acme = acme_group(gitlab_com)
     beta = group(gitlab_com.app, "beta")
-    name = _subscription(gitlab_com, acme, "acme")
+    name = gitlab_com.subscribe(acme, "acme")
     sign_in(page, gitlab_com.portal_url, BUYER, PORTAL_PASSWORD)
     page.get_by_role("tab", name="GitLab SaaS").click()
     card = page.get_by_test_id("subscription-card").filter(has=page.get_by_text(name, exact=True))

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.browser.conftest import BUYER, GitLabCom, acme_group
 from tests.browser.screens import NARROW, WIDE, axe_violations, overflows, shoot, sign_in
+from tests.instance.gitlab_com.conftest import group, member
 from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.fake_portal import FakePortal
 from tests.instance.helpers import CODE
@@ -112,4 +114,75 @@ def test_portal_pages(portal_app: Flask, live_server: Any, page: Any) -> None:
     problems += _review(page, "portal-subscription")
     page.goto(f"{url}/subscriptions")
     problems += _review(page, "portal-subscriptions-with-duo")
+    assert not problems, "\n".join(problems)
+
+
+def test_gitlab_com_pages(page: Any, gitlab_com: GitLabCom) -> None:
+    """GitLab.com's group pages (overview, Search or go to, Settings → GitLab Duo, Usage Quotas'
+    four tabs, Billing, the two trial steps) and the Customers Portal's pages for groups (the
+    GitLab SaaS tab, Add additional seats, compute minutes and storage, Change linked
+    namespace, a subscription for a group)."""
+    acme = acme_group(gitlab_com)
+    name = gitlab_com.subscribe(acme, "acme", duo=5, plan="ultimate")
+    for path in ("beta", "gamma"):  # two groups to trial on: the trial prompts for one
+        made = group(gitlab_com.app, path)
+        member(gitlab_com.app, "olga", path, "owner")
+        gitlab_com.subscribe(made, path)
+    url = gitlab_com.url
+    problems: list[str] = []
+    sign_in(page, url, "olga", PASSWORD)
+    page.get_by_role("button", name="Search or go to").click()
+    page.get_by_role("searchbox", name="Search GitLab").fill("ac")
+    shoot(page, "gitlab-com-search")
+    page.get_by_role("dialog").get_by_role("link", name="Acme", exact=True).click()
+    page.get_by_role("heading", name="Acme", exact=True).wait_for()
+    problems += _review(page, "gitlab-com-group")
+    page.goto(f"{url}/groups/acme/-/settings/gitlab_duo")
+    page.get_by_role("row", name="Dev Developer").get_by_role("switch").click()
+    page.get_by_text("1 user assigned a seat.").wait_for()
+    problems += _review(page, "gitlab-com-settings-gitlab-duo")
+    page.goto(f"{url}/groups/acme/-/usage_quotas")
+    problems += _review(page, "gitlab-com-usage-quotas-seats")
+    page.get_by_role("tab", name="GitLab Duo").click()
+    problems += _review(page, "gitlab-com-usage-quotas-gitlab-duo")
+    page.get_by_role("checkbox", name="Select all").check()
+    page.get_by_role("button", name="Assign seat", exact=True).click()
+    page.get_by_role("dialog").wait_for()
+    shoot(page, "gitlab-com-usage-quotas-assign-modal")
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    for tab in ("Pipelines", "Storage"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_load_state()
+        problems += _review(page, f"gitlab-com-usage-quotas-{tab.lower()}")
+    page.goto(f"{url}/groups/beta/-/billings")
+    problems += _review(page, "gitlab-com-billing")
+    page.get_by_role("link", name="Start a free GitLab Duo Pro trial").click()
+    problems += _review(page, "gitlab-com-trial-form")
+    page.get_by_label("Company name").fill("Acme Inc.")
+    page.get_by_label("Country").select_option(label="Germany")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("This trial is for").wait_for()
+    problems += _review(page, "gitlab-com-trial-group")
+
+    portal = gitlab_com.portal_url
+    page.goto(f"{portal}/gitlab/namespaces/{acme}/extra_seats")
+    page.get_by_label("Username or email").fill(BUYER)
+    page.get_by_label("Password").fill(PORTAL_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Add additional seats").wait_for()
+    problems += _review(page, "portal-add-additional-seats")
+    page.get_by_role("button", name="Purchase seats").click()  # no seats, no checkbox: refused
+    problems += _review(page, "portal-add-additional-seats-refused")
+    page.goto(f"{portal}/gitlab/namespaces/{acme}/buy_compute_minutes")
+    problems += _review(page, "portal-buy-compute-minutes")
+    page.get_by_role("button", name="Continue").click()
+    problems += _review(page, "portal-buy-compute-minutes-summary")
+    page.goto(f"{portal}/gitlab/namespaces/{acme}/buy_storage")
+    problems += _review(page, "portal-buy-storage")
+    page.goto(f"{portal}/subscriptions?tab=gitlab_saas")
+    problems += _review(page, "portal-subscriptions-gitlab-saas")
+    page.goto(f"{portal}/subscriptions/{name}/change_linked_namespace")
+    problems += _review(page, "portal-change-linked-namespace")
+    page.goto(f"{portal}/subscriptions/new")
+    problems += _review(page, "portal-subscription-for-a-group")
     assert not problems, "\n".join(problems)
