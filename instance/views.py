@@ -46,10 +46,9 @@ def index() -> ResponseReturnValue:
     from flask import current_app
 
     from instance.add_ons import user_has_duo_access
-    from webcore.clock import app_clock
-
     from instance.gitlab_com import is_gitlab_com
     from instance.gitlab_com.duo import user_has_group_duo_access
+    from webcore.clock import app_clock
 
     now = app_clock().now()
     if is_gitlab_com():  # a seat in any top-level group (R1 on GitLab.com)

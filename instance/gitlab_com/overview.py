@@ -51,9 +51,7 @@ def can_see(group: Namespace, user: User) -> bool:
     if user.admin:
         return True
     return (
-        db.session.execute(
-            _root_ids(user).where(Member.root_id == group.root_id).limit(1)
-        ).first()
+        db.session.execute(_root_ids(user).where(Member.root_id == group.root_id).limit(1)).first()
         is not None
     )
 

@@ -11,10 +11,12 @@ A request naming no step is the ``trial`` step, complete with the fields."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from werkzeug.datastructures import MultiDict
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from instance.gitlab_com import is_gitlab_com
 from instance.gitlab_com.groups import find_group, is_owner
@@ -118,9 +120,8 @@ def create_trial() -> ResponseReturnValue:
         named = _group_from(chosen) if chosen else None
         if named is None or named in groups:
             if len(groups) > 1:  # GitLab prompts for the group
-                return redirect(
-                    url_for("gitlab_com_trials.new_trial", step=TRIAL, namespace_id=chosen, **fields)
-                )
+                prompt: dict[str, Any] = {"step": TRIAL, "namespace_id": chosen, **fields}
+                return redirect(url_for("gitlab_com_trials.new_trial", **prompt))
             if not groups:
                 with refusal_redirects(back):
                     raise TrialError(NOT_ELIGIBLE, rule="R25")

@@ -12,9 +12,9 @@ from flask import Flask
 
 from tests.browser.conftest import BUYER, GitLabCom, acme_group
 from tests.browser.screens import NARROW, WIDE, axe_violations, overflows, shoot, sign_in
-from tests.instance.gitlab_com.conftest import group, member
 from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.fake_portal import FakePortal
+from tests.instance.gitlab_com.conftest import group, member
 from tests.instance.helpers import CODE
 from tests.portal.helpers import PASSWORD as PORTAL_PASSWORD
 from tests.portal.helpers import make_account, make_subscription
