@@ -66,6 +66,8 @@ def billing(full_path: str) -> ResponseReturnValue:
         subscription=group_subscription(group.id),
         purchase=group_duo_purchase(group.id),
         trial_refusal=ineligibility(group, current_user, today),
+        # A Free group's *Upgrade* links name the group, as GitLab.com's do.
+        upgrade_url=str(current_app.config["PORTAL_URL"]).rstrip("/") + "/subscriptions/new",
         **group_sidebar(group),
     )
 

@@ -30,6 +30,7 @@ from tests.browser.screens import sign_in
 from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.gitlab_com.conftest import group, member
 from tests.portal.helpers import PASSWORD as PORTAL_PASSWORD
+from tests.portal.helpers import make_account
 from webcore.clock import app_clock
 
 pytestmark = pytest.mark.browser
@@ -476,3 +477,76 @@ def test_r4_change_linked_namespace_from_the_subscription_card(
     assert page.get_by_text("Beta is currently using the Premium Plan").is_visible()
     page.goto(f"{gitlab_com.url}/groups/acme/-/billings")
     assert page.get_by_text("Acme is currently using the Free Plan").is_visible()
+
+
+# -- Purchase GitLab Duo seats, and a plan, for a group ------------------------------------------
+
+
+def test_000_r3_buy_gitlab_duo_pro_for_a_group_from_the_subscription_card(
+    page: Any, gitlab_com: GitLabCom
+) -> None:
+    """Seed 000 "Purchase GitLab Duo seats" ("… for your group namespace or self-managed
+    instance"): "1. Sign in to the GitLab Customers Portal. 2. On the subscription card, select
+    the vertical ellipsis. 3. Select Buy GitLab Duo Pro. 4. Enter the number of seats for GitLab
+    Duo. 5. Review the Purchase summary section. 6. From the Payment method dropdown list,
+    select your payment method. 7. Select Purchase seats." — on a card of the GitLab SaaS tab;
+    R3: the seats reach the group at once, where its owner assigns them."""
+    acme = acme_group(gitlab_com)
+    name = gitlab_com.subscribe(acme, "acme")
+    # 1. Sign in to the GitLab Customers Portal.
+    sign_in(page, gitlab_com.portal_url, BUYER, PORTAL_PASSWORD)
+    assert page.get_by_role("tab", name="GitLab SaaS").get_attribute("aria-selected") == "true"
+    # 2. On the subscription card, select the vertical ellipsis.
+    card = page.get_by_test_id("subscription-card").filter(has=page.get_by_text(name, exact=True))
+    card.get_by_role("button", name=f"Actions for {name}").click()
+    # 3. Select Buy GitLab Duo Pro.
+    card.get_by_role("link", name="Buy GitLab Duo Pro").click()
+    # 4. Enter the number of seats for GitLab Duo.
+    page.get_by_label("Number of seats").fill("5")
+    page.get_by_role("button", name="Continue").click()
+    # 5. Review the Purchase summary section.
+    summary = page.get_by_role("region", name="Purchase summary")
+    assert "GitLab Duo Pro" in summary.inner_text() and "5" in summary.inner_text()
+    # 6. From the Payment method dropdown list, select your payment method.
+    page.get_by_label("Payment method").select_option(label=CARD)
+    # 7. Select Purchase seats.
+    page.get_by_role("button", name="Purchase seats").click()
+    page.get_by_text("purchase of 5 seats is complete").wait_for()
+    gitlab_com.run_due_jobs()
+    assert _duo_seats(gitlab_com, acme) == ("duo_pro", 5, False)
+    page.goto(f"{gitlab_com.url}/users/sign_in")
+    sign_in(page, gitlab_com.url, "olga", PASSWORD)
+    _find_your_group(page, "Acme")
+    _select_settings(page, "Usage Quotas")
+    _duo_tab(page)
+    assert page.get_by_test_id("seats-used").inner_text() == "0 / 5"
+
+
+def test_upgrade_a_free_group_to_premium_from_its_billing_page(
+    page: Any, gitlab_com: GitLabCom
+) -> None:
+    """A Free group's *Settings → Billing* → *Upgrade to Premium* leads to the Customers
+    Portal's purchase for that group (its ID and path carried over); once bought, GitLab.com
+    applies the plan at once and offers the GitLab Duo Pro trial (R25's paid subscription)."""
+    acme = acme_group(gitlab_com)
+    make_account(gitlab_com.portal, BUYER)
+    sign_in(page, gitlab_com.url, "olga", PASSWORD)
+    _find_your_group(page, "Acme")
+    _select_settings(page, "Billing")
+    assert page.get_by_text("Acme is currently using the Free Plan").is_visible()
+    page.get_by_role("link", name="Upgrade to Premium").click()
+    _customers_portal_sign_in(page)
+    page.get_by_role("heading", name="Buy a subscription for a group").wait_for()
+    assert page.get_by_label("Group path").input_value() == "acme"
+    assert page.get_by_label("Group ID").input_value() == str(acme)
+    assert page.get_by_role("radio", name="Premium").is_checked()
+    page.get_by_label("Seats").fill("10")
+    page.get_by_role("region", name="Billing information").get_by_label(
+        "Payment method"
+    ).select_option(label=CARD)
+    page.get_by_role("button", name="Confirm purchase").click()
+    page.get_by_text("Your Premium subscription for acme is active").wait_for()
+    gitlab_com.run_due_jobs()
+    page.goto(f"{gitlab_com.url}/groups/acme/-/billings")
+    assert page.get_by_text("Acme is currently using the Premium Plan").is_visible()
+    assert page.get_by_role("link", name="Start a free GitLab Duo Pro trial").is_visible()

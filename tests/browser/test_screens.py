@@ -154,6 +154,10 @@ def test_gitlab_com_pages(page: Any, gitlab_com: GitLabCom) -> None:
         page.get_by_role("tab", name=tab).click()
         page.wait_for_load_state()
         problems += _review(page, f"gitlab-com-usage-quotas-{tab.lower()}")
+    group(gitlab_com.app, "delta")
+    member(gitlab_com.app, "olga", "delta", "owner")
+    page.goto(f"{url}/groups/delta/-/billings")
+    problems += _review(page, "gitlab-com-billing-free")
     page.goto(f"{url}/groups/beta/-/billings")
     problems += _review(page, "gitlab-com-billing")
     page.get_by_role("link", name="Start a free GitLab Duo Pro trial").click()
@@ -171,7 +175,9 @@ def test_gitlab_com_pages(page: Any, gitlab_com: GitLabCom) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Add additional seats").wait_for()
     problems += _review(page, "portal-add-additional-seats")
-    page.get_by_role("button", name="Purchase seats").click()  # no seats, no checkbox: refused
+    page.get_by_label("Add additional seats").fill("3")
+    page.get_by_role("button", name="Purchase seats").click()  # no checkbox: refused
+    page.get_by_role("alert").filter(has_text="Accept the Privacy Policy").wait_for()
     problems += _review(page, "portal-add-additional-seats-refused")
     page.goto(f"{portal}/gitlab/namespaces/{acme}/buy_compute_minutes")
     problems += _review(page, "portal-buy-compute-minutes")
