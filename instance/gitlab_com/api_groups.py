@@ -123,11 +123,10 @@ def host() -> str:
 def full_name(full_path: str) -> str:
     """GitLab's ``full_name``: the names from the top-level group down, joined by " / "."""
     paths = ancestor_paths(full_path)
-    names = dict(
-        db.session.execute(
-            sa.select(Namespace.full_path, Namespace.name).where(Namespace.full_path.in_(paths))
-        ).tuples()
+    rows = db.session.execute(
+        sa.select(Namespace.full_path, Namespace.name).where(Namespace.full_path.in_(paths))
     )
+    names = {path: name for path, name in rows.tuples()}
     return " / ".join(names.get(path, path.rsplit("/", 1)[-1]) for path in paths)
 
 
@@ -247,6 +246,34 @@ def list_subgroups(group_ref: str) -> ResponseReturnValue:
         Namespace.parent_id == group.id, Namespace.id.in_(visible_groups(viewer))
     )
     return _listed_groups(query, viewer)
+
+
+PROJECT_ORDERS = {
+    "id": Project.id,
+    "name": Project.name,
+    "path": Project.path,
+    "created_at": Project.created_at,
+}
+
+
+@blueprint.get("/groups/<path:group_ref>/projects")
+def list_group_projects(group_ref: str) -> ResponseReturnValue:
+    """A group's projects (with ``include_subgroups``, those of the groups below it too), by
+    creation, newest first, as GitLab lists them."""
+    viewer = api_user()
+    order = choice_param("order_by", PROJECT_ORDERS, "created_at")
+    direction = choice_param("sort", {"asc", "desc"}, "desc")
+    group = find_group(group_ref, viewer)
+    where = Project.namespace_id == group.id
+    if bool_param(request.args, "include_subgroups"):
+        where = sa.or_(where, Project.full_path.startswith(f"{group.full_path}/", autoescape=True))
+    query = sa.select(Project).where(where, Project.root_id == group.root_id)
+    if search := request.args.get("search", "").strip():
+        query = query.where(Project.name.ilike(f"%{search[:255]}%"))
+    column = PROJECT_ORDERS[order]
+    query = query.order_by(column.desc() if direction == "desc" else column.asc(), Project.id)
+    found, headers = paginate(query)
+    return [project_json(project) for project in found if can_read(project, viewer)], 200, headers
 
 
 @blueprint.get("/projects/<path:project_ref>")
