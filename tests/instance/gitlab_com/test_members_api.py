@@ -136,6 +136,9 @@ def test_groups_and_projects_a_user_may_not_see_are_not_found(
         ("owner", f"/groups/{hierarchy['other']}/members", "404 Group Not Found"),
         ("outsider", "/groups/acme/billable_members", "404 Group Not Found"),
         ("outsider", "/groups/nope", "404 Group Not Found"),
+        ("owner", f"/groups/{2**64}", "404 Group Not Found"),
+        ("owner", f"/groups/acme/members/{2**64}", "404 Group Not Found"),  # no such route
+        ("owner", "/projects/٣", "404 Project Not Found"),
         ("outsider", "/projects/acme%2Fplatform%2Fapi/members", "404 Project Not Found"),
         ("reporter", f"/projects/{hierarchy['project']}", "200"),
         ("projdev", "/groups/acme%2Fplatform/subgroups", "200"),
