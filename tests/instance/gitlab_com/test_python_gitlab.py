@@ -83,6 +83,7 @@ def test_python_gitlab_lists_and_gets_groups_and_subgroups(
     assert len(as_user("root").groups.list(get_all=True)) == 3
 
 
+@pytest.mark.all_backends
 def test_python_gitlab_manages_group_members(
     app: Flask, as_user: Clients, hierarchy: dict[str, int]
 ) -> None:
@@ -147,6 +148,7 @@ def test_python_gitlab_manages_project_members(
         as_user("outsider").projects.get("acme/platform/api")
 
 
+@pytest.mark.all_backends
 def test_r31_python_gitlab_lists_the_groups_billable_members(
     app: Flask, as_user: Clients, fake_portal: FakePortal, hierarchy: dict[str, int]
 ) -> None:
