@@ -9,7 +9,8 @@ Rules:
   of an ancestor, or of a group or project below it; a project to those with a role in it.
 - Owners manage a group's members; Maintainers and Owners manage a project's. The Owner role
   (50) is given in groups only. Any member may remove their own membership (leave).
-- A group keeps an Owner: its last Owner's membership can be neither removed nor lowered.
+- A group keeps an Owner, its own or one of a group above it: its last Owner's membership can
+  be neither removed nor lowered.
 - ``expires_at`` is a date not in the past; a membership ends when that day begins, and the
   daily job removes it as GitLab's RemoveExpiredMembersWorker does (a last Owner stays).
 - Removing a group membership also removes the user's memberships of the groups and projects
@@ -129,14 +130,25 @@ def can_admin_members(source: Source, user: User) -> bool:
 
 
 def is_last_owner(member: Member) -> bool:
+    """Whether ``member`` is the group's only Owner, counting Owners inherited from the groups
+    above it (GitLab's ``last_owner?``). The group's row is locked first, as GitLab takes a
+    lock, so two Owners removing each other at once cannot both succeed."""
     if member.namespace_id is None or member.access_level != AccessLevel.OWNER:
         return False
-    owners = db.session.execute(
-        sa.select(sa.func.count())
-        .select_from(Member)
-        .where(Member.namespace_id == member.namespace_id, Member.access_level == AccessLevel.OWNER)
+    group = db.session.execute(
+        sa.select(Namespace).where(Namespace.id == member.namespace_id).with_for_update()
     ).scalar_one()
-    return bool(owners <= 1)
+    others = db.session.execute(
+        sa.select(Member.id)
+        .join(Namespace, Namespace.id == Member.namespace_id)
+        .where(
+            Namespace.full_path.in_(ancestor_paths(group.full_path)),
+            Member.access_level == AccessLevel.OWNER,
+            Member.user_id != member.user_id,
+        )
+        .limit(1)
+    ).first()
+    return others is None
 
 
 # -- changes --------------------------------------------------------------------------------------

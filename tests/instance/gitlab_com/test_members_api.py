@@ -126,6 +126,11 @@ def test_a_member_may_leave_but_a_group_keeps_its_last_owner(
     )
     guest = user_id(app, "guest")
     assert _call(app, "guest", "DELETE", f"/groups/acme/members/{guest}").status_code == 204
+    # A subgroup's only direct Owner is not its last: acme's Owner (dev, now) is one there too.
+    member(app, "reporter", "acme/platform", "owner")
+    reporter = user_id(app, "reporter")
+    response = _call(app, "dev", "DELETE", f"/groups/acme%2Fplatform/members/{reporter}")
+    assert response.status_code == 204
 
 
 def test_groups_and_projects_a_user_may_not_see_are_not_found(
