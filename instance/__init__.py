@@ -31,7 +31,14 @@ def create_app(
         user_settings,
         views,
     )
-    from instance.gitlab_com import overview, provision_api, quota_pages, trial_pages
+    from instance.gitlab_com import (
+        api_groups,  # noqa: F401
+        api_members,  # noqa: F401
+        overview,
+        provision_api,
+        quota_pages,
+        trial_pages,
+    )
     from instance.gitlab_com import pages as group_pages
     from instance.jobs import registry
     from instance.models import Job, SignInLockout, User, db

@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from graphql import ExecutionResult, GraphQLError, execute_sync, parse, validate
 
 from instance.api import ACCESS_DENIED, INSUFFICIENT_SCOPE, token_from_request
+from instance.gitlab_com.graphql_namespace import NAMESPACE_ROOT
 from instance.graphql_resolvers import ROOT
 from instance.graphql_schema import schema
 from instance.tokens import Scope, TokenRefused, authenticate
@@ -27,6 +28,7 @@ from webcore.clock import app_clock
 from webcore.transaction import discard_changes
 
 log = logging.getLogger("provlab.instance.graphql")
+ROOT_VALUE = ROOT | NAMESPACE_ROOT  # GitLab.com's namespace fields beside the instance's
 blueprint = Blueprint("graphql", __name__)
 
 # GitLab's GraphqlController answers any unexpected exception with this and logs the exception:
@@ -118,7 +120,7 @@ def _execute(
     return execute_sync(
         schema,
         document,
-        root_value=ROOT,
+        root_value=ROOT_VALUE,
         context_value=context,
         variable_values=variables,
         operation_name=operation,

@@ -102,8 +102,40 @@ type CurrentLicense {
   trial: Boolean
 }
 
+"""GitLab.com: a group (a namespace); the add-on seat fields are its Owners'."""
+type Namespace {
+  id: ID!
+  name: String!
+  path: String!
+  fullName: String!
+  fullPath: ID!
+  addOnEligibleUsers(
+    addOnType: GitlabSubscriptionsAddOnType!
+    addOnPurchaseIds: [GitlabSubscriptionsAddOnPurchaseID!]!
+    search: String
+    filterByAssignedSeat: String
+    after: String, before: String, first: Int, last: Int
+  ): AddOnUserConnection
+}
+type Group {
+  id: ID!
+  name: String!
+  path: String!
+  fullName: String!
+  fullPath: ID!
+  addOnEligibleUsers(
+    addOnType: GitlabSubscriptionsAddOnType!
+    addOnPurchaseIds: [GitlabSubscriptionsAddOnPurchaseID!]!
+    search: String
+    filterByAssignedSeat: String
+    after: String, before: String, first: Int, last: Int
+  ): AddOnUserConnection
+}
+
 type Query {
   currentUser: CurrentUser
+  namespace(fullPath: ID!): Namespace
+  group(fullPath: ID!): Group
   currentLicense: CurrentLicense
   addOnPurchases(namespaceId: NamespaceID): [AddOnPurchase!]
   addOnPurchase(addOnType: GitlabSubscriptionsAddOnType!, namespaceId: NamespaceID): AddOnPurchase

@@ -8,6 +8,7 @@ from typing import Any
 
 from instance.add_ons import clean_up_seats
 from instance.billable_history import billable_users_recorded, record_billable_users
+from instance.gitlab_com import memberships
 from instance.identity import identity, next_sync_slot
 from instance.licenses import current_license
 from instance.portal_client import CONNECTIVITY
@@ -78,3 +79,13 @@ def prune_received_nonces(context: JobContext, args: dict[str, Any]) -> dt.datet
 
     prune_received_nonces(context.now)
     return next_midnight(context.now)
+
+
+@registry.job("remove_expired_members")
+def remove_expired_members(context: JobContext, args: dict[str, Any]) -> dt.datetime:
+    """GitLab.com, daily: memberships whose expiry day has begun end, and with them the group
+    add-on seats of users no longer billable there (R2, R31)."""
+    ended = memberships.remove_expired_members(context.now)
+    if ended:
+        log.info("%d expired memberships removed", ended)
+    return memberships.next_expired_members_run(context.now)

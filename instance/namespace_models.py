@@ -86,6 +86,9 @@ class Member(db.Model):  # type: ignore[name-defined]
     )
     access_level: Mapped[int]
     created_at: Mapped[dt.datetime]
+    # The membership ends when this day begins (UTC); the daily job removes it then
+    # (``instance.gitlab_com.memberships``), as GitLab's RemoveExpiredMembersWorker does.
+    expires_at: Mapped[dt.date | None]
 
     user: Mapped[User] = relationship()
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from instance import MIGRATIONS
+from instance.gitlab_com.memberships import next_expired_members_run
 from instance.gitlab_com.nonces import next_midnight
 from instance.identity import ensure_identity, load_instance_key, next_sync_slot
 from instance.models import AccessLevel, User, UserState, db
@@ -37,6 +38,7 @@ def prepare(app: Flask, *, environ: Mapping[str, str] | None = None) -> None:
         app.extensions["jobs"].ensure("seat_cleanup", _next_clean_up(now))
         if app.config.get("GITLAB_COM"):
             app.extensions["jobs"].ensure("prune_received_nonces", next_midnight(now))
+            app.extensions["jobs"].ensure("remove_expired_members", next_expired_members_run(now))
         sync_status()
     environment = os.environ if environ is None else environ
     code = app.config.get("GITLAB_ACTIVATION_CODE") or environment.get("GITLAB_ACTIVATION_CODE")

@@ -11,6 +11,7 @@ run, e.g. ``PROVLAB_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuz
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -240,3 +241,57 @@ def activate_with_duo(portal: FakePortal) -> Callable[[FlaskClient], None]:
 def test_fuzz_every_instance_endpoint(wired_instance: tuple[Flask, FakePortal]) -> None:
     app, portal = wired_instance
     _check(_fuzz(hostile.instance_world(app, activate_with_duo(portal))), "instance")
+
+
+def test_fuzz_gitlab_com_group_and_member_endpoints(make_instance: Callable[..., Flask]) -> None:
+    """GitLab.com's groups, projects, members and billable members APIs, on a real hierarchy:
+    hostile ids, paths and fields get no 5xx, and a refused request changes nothing."""
+    from instance.gitlab_com.groups import add_member, create_group, create_project
+    from instance.models import User, db
+    from webcore.clock import app_clock
+
+    app = make_instance(GITLAB_COM=True)
+    world = hostile.instance_world(app, lambda client: None)
+    with app.app_context():
+        now = app_clock(app).now()
+        acme = create_group("Acme", "acme", now)
+        platform = create_group("Platform", "platform", now, parent=acme)
+        api = create_project(platform, "Api", "api", now)
+        users = {user.username: user for user in db.session.scalars(db.select(User))}
+        add_member(acme, users["victim"], 50, now)
+        add_member(platform, users["bystander"], 30, now)
+        add_member(api, users["victim"], 30, now)
+        db.session.commit()
+        victim, bystander, acme_id = users["victim"].id, users["bystander"].id, acme.id
+    ours = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(("/api/v4/groups", "/api/v4/projects"))
+    }
+    refs = ["acme", "acme/platform", "acme/platform/api", str(acme_id), "nope"]
+    world = dataclasses.replace(
+        world,
+        skip=world.skip | {rule.endpoint for rule in app.url_map.iter_rules()} - ours,
+        path_values={
+            "group_ref": refs,
+            "source_ref": refs,
+            "project_ref": refs,
+            "user_id": [str(victim), str(bystander), "0"],
+        },
+        field_values=world.field_values
+        | {
+            "access_level": ["10", "30", "50"],
+            "user_id": [str(victim), str(bystander)],
+            "username": ["victim", "bystander"],
+            "expires_at": ["2099-01-01", "2000-01-01"],
+            "skip_subresources": ["true", "false"],
+            "top_level_only": ["true"],
+            "owned": ["true"],
+            "min_access_level": ["30"],
+            "show_seat_info": ["true"],
+            "include_subgroups": ["true"],
+            "query": ["vic"],
+            "order_by": ["name", "path", "id"],
+        },
+    )
+    _check(_fuzz(world), "gitlab.com groups")

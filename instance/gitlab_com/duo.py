@@ -37,13 +37,18 @@ def group_eligible_users_query(root_id: int, search: str = "") -> sa.Select[tupl
 def can_manage_seats(user: User | None, purchase: AddOnPurchase) -> bool:
     """Administrators manage any purchase; a group's owners manage their group's (GitLab's
     ``admin_add_on_purchase`` permission)."""
+    if purchase.namespace_id is None:
+        return user is not None and user.is_active and user.admin
+    return can_manage_group_seats(user, purchase.namespace_id)
+
+
+def can_manage_group_seats(user: User | None, root_id: int) -> bool:
+    """The top-level group's Owners and administrators manage its add-on seats."""
     if user is None or not user.is_active:
         return False
     if user.admin:
         return True
-    if purchase.namespace_id is None:
-        return False
-    group = db.session.get(Namespace, purchase.namespace_id)
+    group = db.session.get(Namespace, root_id)
     return group is not None and is_owner(group, user)
 
 

@@ -3,9 +3,12 @@
 Rules: a subscription belongs to a top-level group; every group and project records its
 top-level group (``root_id``), so billing (R31) and GitLab Duo seats are counted per top-level
 group. A user holds at most one membership per group or project, with one of GitLab's roles
-(Guest, Reporter, Developer, Maintainer, Owner). A member removed from the hierarchy of a
-top-level group loses that group's GitLab Duo seat at once (only billable members of the group
-may hold one, R2).
+(Guest, Reporter, Developer, Maintainer, Owner). Every removal of a membership, whoever asks
+(the members API, a billable member's removal, an expired membership, a scenario), goes through
+``remove_member``: a user who is no longer a billable member of the top-level group afterwards
+(R31: no membership left in its hierarchy, or on Ultimate only Guest ones) loses their seats of
+the group's add-ons (GitLab Duo, Enterprise Agile Planning) at once, since only billable members
+may hold one (R2), as GitLab's CleanupUserAddOnAssignmentWorker does after Members::DestroyService.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 
 import sqlalchemy as sa
 
+from instance.gitlab_com.billable import is_billable_member
 from instance.gitlab_com.provisioning import group_subscription, record_seat_usage
 from instance.models import AccessLevel, AddOnPurchase, User, UserAddOnAssignment, db
 from instance.namespace_models import Member, Namespace, Project
@@ -127,9 +131,15 @@ def membership(source: Namespace | Project, user: User) -> Member | None:
 
 
 def add_member(
-    source: Namespace | Project, user: User, access_level: int, now: dt.datetime
+    source: Namespace | Project,
+    user: User,
+    access_level: int,
+    now: dt.datetime,
+    *,
+    expires_at: dt.date | None = None,
 ) -> Member:
-    """Add ``user`` to a group or project with a role; an existing member's role changes."""
+    """Add ``user`` to a group or project with a role (and an expiry date); an existing
+    member's role changes. Seat usage is recorded at once (R31)."""
     if access_level not in ROLES.values():
         raise GroupError("Access level is not included in the list")
     member = membership(source, user)
@@ -143,16 +153,17 @@ def add_member(
             root_id=root_id,
             access_level=access_level,
             created_at=now,
+            expires_at=expires_at,
         )
         db.session.add(member)
     else:
         member.access_level = access_level
     db.session.flush()
-    _record_usage(member.root_id)
+    record_usage(member.root_id)
     return member
 
 
-def _record_usage(root_id: int) -> None:
+def record_usage(root_id: int) -> None:
     """Seats in use now and the term's maximum, as the portal's next push reads them (R31)."""
     subscription = group_subscription(root_id)
     if subscription is not None:
@@ -161,31 +172,34 @@ def _record_usage(root_id: int) -> None:
 
 
 def remove_member(source: Namespace | Project, user: User) -> bool:
-    """Remove ``user`` from a group or project; False if they were not a member. Leaving the
-    hierarchy of the top-level group also frees their GitLab Duo seat there (R2)."""
+    """Remove ``user`` from a group or project; False if they were not a member. R2/R31: a
+    user no longer billable in the top-level group afterwards loses their seats of its add-ons
+    (see the module docstring); seat usage is recorded at once."""
     member = membership(source, user)
     if member is None:
         return False
     root_id = member.root_id
     db.session.delete(member)
     db.session.flush()
-    still_member = db.session.execute(
-        sa.select(Member.id).where(Member.root_id == root_id, Member.user_id == user.id).limit(1)
-    ).first()
-    if still_member is None:
-        db.session.execute(
-            sa.delete(UserAddOnAssignment)
-            .where(
-                UserAddOnAssignment.user_id == user.id,
-                UserAddOnAssignment.add_on_purchase_id.in_(
-                    sa.select(AddOnPurchase.id).where(AddOnPurchase.namespace_id == root_id)
-                ),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        db.session.expire_all()
-    _record_usage(root_id)
+    if not is_billable_member(root_id, user):
+        free_group_seats(root_id, user)
+    record_usage(root_id)
     return True
+
+
+def free_group_seats(root_id: int, user: User) -> None:
+    """R2: take back ``user``'s seats of every add-on purchase of the top-level group."""
+    db.session.execute(
+        sa.delete(UserAddOnAssignment)
+        .where(
+            UserAddOnAssignment.user_id == user.id,
+            UserAddOnAssignment.add_on_purchase_id.in_(
+                sa.select(AddOnPurchase.id).where(AddOnPurchase.namespace_id == root_id)
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
 
 
 def is_owner(group: Namespace, user: User) -> bool:
