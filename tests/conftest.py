@@ -99,9 +99,11 @@ def _app_maker(
     create_app = importlib.import_module(app_name).create_app
     prepare = importlib.import_module(f"{app_name}.setup").prepare
     apps: list[Flask] = []
+    urls: list[str] = []
 
     def make(*, clock: str = "simulated", start: str = SIMULATED_START, **config: Any) -> Flask:
         url = pool.new_database(app_name, backend)
+        urls.append(url)
         app = create_app(_app_config(tmp_path, app_name, url, clock, start, config), environ={})
         prepare(app)
         apps.append(app)
@@ -109,6 +111,8 @@ def _app_maker(
 
     yield make
     _dispose(apps)
+    for url in urls:
+        pool.release(url)
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -24,6 +26,11 @@ class Pool:
         self._numbers = itertools.count()
         self._postgres_ok: bool | None = None
         self._admin: sa.Engine | None = None
+        # Databases a test is done with, dropped by a thread while the next tests run: a DROP
+        # waits on PostgreSQL's checkpoint (seconds on a busy disk), which the session's end
+        # would otherwise pay for every database at once.
+        self._to_drop: queue.Queue[str | None] = queue.Queue()
+        self._dropper: threading.Thread | None = None
 
     # -- PostgreSQL administration ---------------------------------------------------------------
 
@@ -111,10 +118,28 @@ class Pool:
         with app.app_context():
             db.engine.dispose()  # closes the last connection, folding SQLite's WAL into the file
 
+    def release(self, url: str) -> None:
+        """The test using ``url`` is over: drop its PostgreSQL database in the background."""
+        if not url.startswith("postgresql"):
+            return  # a SQLite file goes with the session's temporary folder
+        name = url.rsplit("/", 1)[1]
+        if self._dropper is None:
+            self._dropper = threading.Thread(target=self._drop_released, daemon=True)
+            self._dropper.start()
+        self._to_drop.put(name)
+
+    def _drop_released(self) -> None:
+        with self.admin().connect() as connection:
+            while (name := self._to_drop.get()) is not None:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
     def close(self) -> None:
         if self._admin is None:
             return
+        if self._dropper is not None:
+            self._to_drop.put(None)
+            self._dropper.join()
         with self._admin.connect() as connection:
-            for name in reversed(self._created):
+            for name in reversed(self._created):  # IF EXISTS: the released are gone already
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self._admin.dispose()
