@@ -21,7 +21,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from instance.gitlab_com import is_gitlab_com
+from instance.gitlab_com.access import gitlab_com_only
 from instance.gitlab_com.nonces import ReceivedNonceStore
 from instance.gitlab_com.provisioning import ProvisionRefused, provision_namespace
 from instance.identity import instance_key
@@ -41,10 +41,7 @@ blueprint = Blueprint(
 )
 
 
-@blueprint.before_request
-def _gitlab_com_only() -> None:
-    if not is_gitlab_com():
-        abort(404)
+blueprint.before_request(gitlab_com_only)
 
 
 def _unverified(error: RemoteProtocolError) -> ResponseReturnValue:
