@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -35,6 +34,7 @@ from portal.models import (
     db,
 )
 from portal.orders import OrderTerms
+from portal.payments import payment_methods
 from portal.pricing import format_money
 from portal.subscriptions import (
     active_add_on,
@@ -67,16 +67,6 @@ def _own_invoice(subscription: Subscription, invoice_id: int) -> Invoice:
     if found.subscription_id != subscription.id:
         abort(404)
     return found
-
-
-def _payment_methods() -> list[PaymentMethod]:
-    return list(
-        db.session.execute(
-            sa.select(PaymentMethod)
-            .where(PaymentMethod.account_id == current_user.id)
-            .order_by(PaymentMethod.id)
-        ).scalars()
-    )
 
 
 def _seats_field() -> int | None:
@@ -282,7 +272,7 @@ def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue
     context = {
         "subscription": subscription,
         "kind": kind,
-        "methods": _payment_methods(),
+        "methods": payment_methods(current_user.id),
         "active": active_add_on(subscription, today),
     }
 

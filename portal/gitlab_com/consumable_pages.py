@@ -6,7 +6,6 @@ subscription linked to the group; others get 404. Routes only (``consumables`` h
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -22,6 +21,7 @@ from portal.gitlab_com.consumables import (
 from portal.gitlab_com.models import NamespaceLink
 from portal.models import Order, OrderKind, PaymentMethod, Role, Subscription, db
 from portal.orders import OrderTerms
+from portal.payments import payment_methods
 from portal.pricing import format_money
 from webcore.auth import roles_required
 from webcore.clock import app_clock
@@ -55,13 +55,7 @@ def _purchased(subscription: Subscription, order: Order) -> ResponseReturnValue:
 def _page(namespace_id: str, kind: str) -> ResponseReturnValue:
     link = _own_link(namespace_id)
     subscription, now = link.subscription, app_clock().now()
-    methods = list(
-        db.session.execute(
-            sa.select(PaymentMethod)
-            .where(PaymentMethod.account_id == current_user.id)
-            .order_by(PaymentMethod.id)
-        ).scalars()
-    )
+    methods = payment_methods(current_user.id)
     context = {"link": link, "consumable": CONSUMABLES[kind], "methods": methods}
 
     def page(step: str, status: int = 200, **extra: object) -> ResponseReturnValue:
