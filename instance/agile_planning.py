@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from instance.add_on_terms import Bought, expire_missing, follow
+from instance.add_on_provisioning import Bought, expire_missing, follow
 from instance.models import AddOnPurchase, db
 from protocol.license import AddOnTier
 from protocol.license import License as LicenseDocument

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from instance.add_on_terms import expire_missing
+from instance.add_on_provisioning import expire_missing
 from instance.add_ons import DUO, duo_purchase, remove_overage
 from instance.models import AddOnPurchase, db
 from protocol.license import AddOnProduct, AddOnTier

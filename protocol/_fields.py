@@ -290,7 +290,7 @@ class Integer(Kind):
         return read.integer(name, minimum=self.minimum)
 
 
-class Flag(Kind):
+class Boolean(Kind):
     def check(self, field: str, value: object) -> object:
         return check_bool(field, value)
 

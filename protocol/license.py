@@ -19,11 +19,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from protocol._fields import (
+    Boolean,
     Choice,
     Day,
     Document,
     Fields,
-    Flag,
     Integer,
     Nullable,
     Text,
@@ -159,7 +159,7 @@ class AddOnProduct(Document):
         quantity=Integer(minimum=1),
         starts_on=Day(),
         ends_on=Day(),
-        trial=Flag(),
+        trial=Boolean(),
         purchase_id=Text(),
     )
 
@@ -190,7 +190,7 @@ _LICENSE = Fields(
     seats=Integer(minimum=1),
     starts_on=Day(),
     ends_on=Day(),
-    trial=Flag(),
+    trial=Boolean(),
     license_type=Choice(LicenseType),
     instance_id=Nullable(Text()),
 )

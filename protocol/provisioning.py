@@ -37,11 +37,11 @@ from datetime import date
 from typing import Any, ClassVar, Self
 
 from protocol._fields import (
+    Boolean,
     Choice,
     Day,
     Document,
     Fields,
-    Flag,
     Integer,
     Nullable,
     Reader,
@@ -76,10 +76,10 @@ class MainPlan(Document):
         start_date=Day(),
         end_date=Day(),
         seats=Integer(),
-        trial=Flag(),
+        trial=Boolean(),
         trial_starts_on=Nullable(Day()),
         trial_ends_on=Nullable(Day()),
-        auto_renew=Flag(),
+        auto_renew=Boolean(),
     )
 
     plan_code: Plan
@@ -108,7 +108,7 @@ _ADD_ON_PURCHASE = Fields(
     started_on=Day(),
     expires_on=Day(),
     purchase_xid=Text(),
-    trial=Flag(),
+    trial=Boolean(),
 )
 
 

@@ -22,7 +22,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from instance.add_on_terms import Bought, expire_missing, follow
+from instance.add_on_provisioning import Bought, expire_missing, follow
 from instance.add_ons import DUO
 from instance.agile_planning import bought_in_push, provision_agile_planning
 from instance.gitlab_com.billable import billable_member_count
