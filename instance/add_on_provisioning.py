@@ -1,11 +1,12 @@
-"""An add-on purchase row following what a fresh license or a portal push states was bought (R1, R28).
+"""An add-on purchase following what a fresh license or a push says was bought (R1, R28).
 
 Rules:
 - R1: what was bought decides the row: its tier, seats, term, trial flag and purchase id.
 - An add-on missing from a fresh license or push is expired (its end date set to yesterday),
   never deleted: its seat assignments stay 28 days (``add_ons.clean_up_seats``) and come back if
   it is renewed in that window. One that already ended on its own keeps its end date.
-- R28: once the row follows what was bought, assignments above the purchased quantity are removed.
+- R28: once the row follows what was bought, assignments above the purchased quantity are
+  removed.
 """
 
 from __future__ import annotations
