@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from instance.add_ons import lock_purchase, remove_overage
+from instance.add_on_provisioning import Bought, expire_missing, follow
 from instance.models import AddOnPurchase, db
 from protocol.license import AddOnTier
 from protocol.license import License as LicenseDocument
@@ -29,17 +28,6 @@ from protocol.provisioning import NamespaceAddOnPurchase
 
 AGILE_PLANNING = "agile_planning"  # ``AddOnPurchase.add_on``: at most 20 characters
 TIER = AddOnTier.ENTERPRISE_AGILE_PLANNING
-
-
-@dataclass(frozen=True)
-class Bought:
-    """One Enterprise Agile Planning purchase as a license or a push states it."""
-
-    quantity: int
-    starts_on: dt.date
-    ends_on: dt.date
-    trial: bool
-    purchase_id: str
 
 
 def agile_planning_purchase(namespace_id: int | None = None) -> AddOnPurchase | None:
@@ -69,47 +57,20 @@ def provision_agile_planning(
 ) -> AddOnPurchase | None:
     """Bring the Enterprise Agile Planning purchase in line with a license or a push (R1, R6,
     R28); returns the purchase row, if there is one."""
-    today = now.date()
-    chosen = _chosen(bought, today)
+    chosen = _chosen(bought, now.date())
     purchase = agile_planning_purchase(namespace_id)
     if chosen is None:
-        if purchase is not None and purchase.ends_on > today:
-            # Expired, not deleted: its assignments stay for 28 days (add_ons.clean_up_seats).
-            purchase.ends_on = today - dt.timedelta(days=1)
-            purchase.starts_on = min(purchase.starts_on, purchase.ends_on)
-            purchase.updated_at = now
-            db.session.flush()
+        expire_missing(purchase, now)
         return purchase
-    if purchase is None:
-        purchase = AddOnPurchase(add_on=AGILE_PLANNING, namespace_id=namespace_id, created_at=now)
-        db.session.add(purchase)
-    else:
-        purchase = lock_purchase(purchase.id) or purchase
-    purchase.tier = TIER.value
-    purchase.quantity = chosen.quantity
-    purchase.starts_on = chosen.starts_on
-    purchase.ends_on = chosen.ends_on
-    purchase.trial = chosen.trial
-    purchase.purchase_id = chosen.purchase_id
-    purchase.updated_at = now
-    db.session.flush()
-    remove_overage(purchase)
+    purchase, _ = follow(purchase, chosen, now, add_on=AGILE_PLANNING, namespace_id=namespace_id)
     return purchase
 
 
 def bought_in_license(document: LicenseDocument) -> list[Bought]:
     """The license's Enterprise Agile Planning products (self-managed)."""
-    return [
-        Bought(p.quantity, p.starts_on, p.ends_on, p.trial, p.purchase_id)
-        for p in document.add_on_products
-        if p.tier is TIER
-    ]
+    return [Bought.in_license(p) for p in document.add_on_products if p.tier is TIER]
 
 
 def bought_in_push(purchases: Iterable[NamespaceAddOnPurchase]) -> list[Bought]:
     """The push's ``enterprise_agile_planning`` purchases (GitLab.com)."""
-    return [
-        Bought(p.quantity, p.started_on, p.expires_on, p.trial, p.purchase_xid)
-        for p in purchases
-        if p.add_on is TIER
-    ]
+    return [Bought.in_push(p) for p in purchases if p.add_on is TIER]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from instance.add_on_provisioning import expire_missing
 from instance.add_ons import DUO, duo_purchase, remove_overage
 from instance.models import AddOnPurchase, db
 from protocol.license import AddOnProduct, AddOnTier
@@ -54,15 +55,7 @@ def provision_add_ons(document: LicenseDocument, now: dt.datetime) -> Provisione
     # Locked and re-read in one statement: the counts after it must be current.
     purchase = duo_purchase(lock=True)
     if product is None:
-        if purchase is not None and purchase.ends_on > today:
-            # Expired, not deleted: its assignments stay for 28 days (see clean_up_seats). One
-            # that already ended on its own keeps its end date.
-            purchase.ends_on = today - dt.timedelta(days=1)
-            purchase.starts_on = min(purchase.starts_on, purchase.ends_on)
-            purchase.updated_at = now
-            db.session.flush()
-            return Provisioned(purchase, True, ())
-        return Provisioned(purchase, False, ())
+        return Provisioned(purchase, expire_missing(purchase, now), ())
     terms = {
         "tier": product.tier.value,
         "quantity": product.quantity,

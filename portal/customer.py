@@ -13,12 +13,11 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from portal import idempotency, licensing, purchases
+from portal import licensing, purchases
 from portal.billing import chart, invoicing, renewals, reviews
 from portal.billing.policy.renewals import CANCELLATION_NOTICE_DAYS, Cancellation
 from portal.errors import Refused
@@ -29,13 +28,13 @@ from portal.models import (
     Invoice,
     Order,
     OrderKind,
-    PaymentMethod,
     Role,
     Subscription,
     db,
 )
-from portal.orders import OrderTerms
+from portal.payments import payment_methods
 from portal.pricing import format_money
+from portal.purchase_pages import PurchaseFlow, purchase_page
 from portal.subscriptions import (
     active_add_on,
     change_contact,
@@ -69,21 +68,14 @@ def _own_invoice(subscription: Subscription, invoice_id: int) -> Invoice:
     return found
 
 
-def _payment_methods() -> list[PaymentMethod]:
-    return list(
-        db.session.execute(
-            sa.select(PaymentMethod)
-            .where(PaymentMethod.account_id == current_user.id)
-            .order_by(PaymentMethod.id)
-        ).scalars()
-    )
-
-
-def _seats_field() -> int | None:
+def _seats() -> int:
     try:
-        return int_arg(request.form, "seats", maximum=MAX_SEATS)
+        seats = int_arg(request.form, "seats", maximum=MAX_SEATS)
     except InvalidNumber:
-        return None
+        seats = None
+    if seats is None:
+        raise Refused("Enter a number of seats of at least 1.", code="invalid_seats")
+    return seats
 
 
 @blueprint.get("")
@@ -238,28 +230,22 @@ def license_download(name: str) -> ResponseReturnValue:
     )
 
 
-@dataclass(frozen=True)
-class PurchaseFlow:
-    """One self-serve flow: its rule checks, its price, and the purchase itself."""
-
-    check: Callable[[Subscription, int, dt.date], object]
-    quote: Callable[[Subscription, int, dt.date], int]
-    purchase: Callable[..., Order]
-    order_kind: str
-
-
 FLOWS = {
     "duo_pro": PurchaseFlow(
         purchases.check_duo_pro_purchase,
         purchases.duo_pro_quote,
         purchases.buy_duo_pro,
         OrderKind.DUO_PRO,
+        "seats",
+        _seats,
     ),
     "add_seats": PurchaseFlow(
         purchases.check_add_seats,
         purchases.add_seats_quote,
         purchases.add_seats,
         OrderKind.ADD_ON_SEATS,
+        "seats",
+        _seats,
     ),
 }
 
@@ -277,63 +263,17 @@ def _purchased(subscription: Subscription, order: Order) -> ResponseReturnValue:
 
 def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue:
     """Both purchase flows: seats → purchase summary (price) → payment method → Purchase seats."""
-    flow, now = FLOWS[kind], app_clock().now()
-    today = now.date()
     context = {
         "subscription": subscription,
         "kind": kind,
-        "methods": _payment_methods(),
-        "active": active_add_on(subscription, today),
+        "methods": payment_methods(current_user.id),
+        "active": active_add_on(subscription, app_clock().now().date()),
     }
 
     def page(step: str, status: int = 200, **extra: object) -> ResponseReturnValue:
         return render_template("customer/purchase.html", step=step, **context, **extra), status
 
-    if request.method != "POST":  # GET and HEAD only show the page, whatever their body says
-        with refusal_redirects(url_for(".show", name=subscription.name)):
-            flow.check(subscription, 1, today)  # refuse at once what no seat count can fix
-        return page("seats")
-    purchasing = request.form.get("step") == "purchase"
-    # The same summary submitted again: its order, before any check the order changed.
-    with refusal_redirects(url_for(".show", name=subscription.name)):
-        key = idempotency.idempotency_key(request.form.get(idempotency.FORM_FIELD))
-        earlier = idempotency.replayed(subscription, key, flow.order_kind) if purchasing else None
-    if earlier is not None:
-        return _purchased(subscription, earlier)
-    seats = _seats_field()
-    with refusal_renders(lambda refused: page("seats", 422, seats=request.form.get("seats", ""))):
-        if seats is None:
-            raise Refused("Enter a number of seats of at least 1.", code="invalid_seats")
-        flow.check(subscription, seats, today)
-    amount = flow.quote(subscription, seats, today)
-    if not purchasing:
-        key = idempotency.new_idempotency_key()  # one per rendered summary
-        return page("summary", seats=seats, amount=amount, idempotency_key=key)
-    try:
-        method_id = int_arg(request.form, "payment_method")
-    except InvalidNumber:
-        method_id = None  # no such card: the purchase refuses it as a missing payment method
-    method = db.session.get(PaymentMethod, method_id) if method_id else None
-
-    def summary_again(refused: Refusal) -> ResponseReturnValue:
-        # Nothing was placed: the same key may buy on a second try (another card).
-        again = key or idempotency.new_idempotency_key()
-        return page("summary", 422, seats=seats, amount=amount, idempotency_key=again)
-
-    with refusal_renders(summary_again):
-        order = idempotency.place_once(
-            subscription,
-            key,
-            flow.order_kind,
-            lambda k: flow.purchase(
-                OrderTerms(
-                    subscription=subscription, placed_by=current_user, now=now, idempotency_key=k
-                ),
-                seats,
-                method,
-            ),
-        )
-    return _purchased(subscription, order)
+    return purchase_page(subscription, FLOWS[kind], page, _purchased)
 
 
 @blueprint.route("/<name>/buy_duo_pro", methods=["GET", "POST"])

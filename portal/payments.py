@@ -19,10 +19,11 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
+import sqlalchemy as sa
 from flask import Flask, current_app
 
 from portal.errors import Refused
-from portal.models import PaymentMethod
+from portal.models import PaymentMethod, db
 
 
 class PaymentDeclined(Refused):
@@ -35,6 +36,18 @@ class PaymentGateway(Protocol):
     def charge(self, method: PaymentMethod, amount_cents: int, description: str) -> str:
         """Charge ``amount_cents``; return the payment reference or raise PaymentDeclined."""
         ...
+
+
+def payment_methods(account_id: int) -> list[PaymentMethod]:
+    """The cards an account has saved, oldest first: the choices of a purchase's billing
+    information."""
+    return list(
+        db.session.execute(
+            sa.select(PaymentMethod)
+            .where(PaymentMethod.account_id == account_id)
+            .order_by(PaymentMethod.id)
+        ).scalars()
+    )
 
 
 DECLINE_ALL_FLAG = "payments_declined"  # in the app's instance folder, while the fault is on

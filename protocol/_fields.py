@@ -10,14 +10,17 @@
 # - Integers are bounded to what a database column holds, booleans are never integers, dates
 #   are never datetimes, and short texts carry no control characters (they end up in logs and
 #   admin pages).
+# - A document whose fields are all plain declares them once (a Fields table: name -> kind) and
+#   gets its constructor's check, to_dict and from_dict from that one table (Document).
 from __future__ import annotations
 
 import enum
 import re
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, Self, TypeVar
 
 from protocol.clock import parse_utc
 from protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
@@ -236,3 +239,163 @@ class Reader:
         if not isinstance(value, dict):
             fail(RemoteProtocolError, self.path(name), "expected an object")
         return value
+
+
+# A document's plain fields, declared once. Most documents are a handful of texts, integers,
+# flags, dates and enum members: one table of name -> kind gives the constructor's check,
+# to_dict and from_dict, so the three can never disagree on a field's name or bounds.
+class Kind:
+    """How one plain field is checked on construction, written, and read on receipt."""
+
+    def check(self, field: str, value: object) -> object:
+        """The value to keep (an enum member for its string), or LocalProtocolError."""
+        raise NotImplementedError
+
+    def dump(self, value: Any) -> object:
+        return value
+
+    def read(self, read: Reader, name: str) -> object:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Text(Kind):
+    max_length: int = SHORT_TEXT
+    allow_empty: bool = False
+    multiline: bool = False
+
+    def check(self, field: str, value: object) -> object:
+        return check_text(
+            field,
+            value,
+            max_length=self.max_length,
+            allow_empty=self.allow_empty,
+            multiline=self.multiline,
+        )
+
+    def read(self, read: Reader, name: str) -> object:
+        return read.text(
+            name, max_length=self.max_length, allow_empty=self.allow_empty, multiline=self.multiline
+        )
+
+
+@dataclass(frozen=True)
+class Integer(Kind):
+    minimum: int = 0
+
+    def check(self, field: str, value: object) -> object:
+        return check_int(field, value, minimum=self.minimum)
+
+    def read(self, read: Reader, name: str) -> object:
+        return read.integer(name, minimum=self.minimum)
+
+
+class Boolean(Kind):
+    def check(self, field: str, value: object) -> object:
+        return check_bool(field, value)
+
+    def read(self, read: Reader, name: str) -> object:
+        return read.boolean(name)
+
+
+class Day(Kind):
+    def check(self, field: str, value: object) -> object:
+        return check_date(field, value)
+
+    def dump(self, value: Any) -> object:
+        return value.isoformat()
+
+    def read(self, read: Reader, name: str) -> object:
+        return read.day(name)
+
+
+@dataclass(frozen=True)
+class Choice(Kind):
+    enum_class: type[enum.Enum]
+
+    def check(self, field: str, value: object) -> object:
+        return check_enum(field, value, self.enum_class)
+
+    def dump(self, value: Any) -> object:
+        return value.value
+
+    def read(self, read: Reader, name: str) -> object:
+        return read.choice(name, self.enum_class)
+
+
+@dataclass(frozen=True)
+class Nullable(Kind):
+    """A field that is always sent, null when there is nothing to say."""
+
+    kind: Kind
+
+    def check(self, field: str, value: object) -> object:
+        return None if value is None else self.kind.check(field, value)
+
+    def dump(self, value: Any) -> object:
+        return None if value is None else self.kind.dump(value)
+
+    def read(self, read: Reader, name: str) -> object:
+        return None if read.data[name] is None else self.kind.read(read, name)
+
+
+class Fields:
+    """The plain fields of one document, in order, named on errors as `where`.field."""
+
+    def __init__(self, where: str, **kinds: Kind) -> None:
+        self.where = where
+        self.kinds = kinds
+
+    def check(self, document: object) -> None:
+        """For __post_init__ of a frozen dataclass: each field checked, enums made members."""
+        for name, kind in self.kinds.items():
+            value = kind.check(f"{self.where}.{name}", getattr(document, name))
+            object.__setattr__(document, name, value)
+
+    def dump(self, document: object) -> dict[str, Any]:
+        return {name: kind.dump(getattr(document, name)) for name, kind in self.kinds.items()}
+
+    def reader(
+        self,
+        data: object,
+        where: str | None = None,
+        *,
+        others: Collection[str] = (),
+        optional: Collection[str] = (),
+    ) -> Reader:
+        """A Reader of these fields and the document's `others` (read by hand)."""
+        return Reader(where or self.where, data, (*self.kinds, *others), optional)
+
+    def values(self, read: Reader) -> dict[str, Any]:
+        return {name: kind.read(read, name) for name, kind in self.kinds.items()}
+
+    def load(
+        self, build: Callable[..., T], data: object, where: str | None = None, **others: Any
+    ) -> T:
+        """from_dict of a document of plain fields only (`others` given by the caller, not
+        sent): a constructor's complaint is the peer's."""
+        read = self.reader(data, where)
+        values = self.values(read)
+        with remote(read.where):
+            return build(**values, **others)
+
+
+class Document:
+    """Base of a frozen dataclass whose fields are all plain: its FIELDS table checks them on
+    construction, writes them and reads them. A rule across fields goes in check_rules."""
+
+    FIELDS: ClassVar[Fields]
+
+    def __post_init__(self) -> None:
+        self.FIELDS.check(self)
+        self.check_rules()
+
+    def check_rules(self) -> None:
+        """Rules across fields, run once each field has passed its own check."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.FIELDS.dump(self)
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str | None = None) -> Self:
+        return cls.FIELDS.load(cls, data, where)

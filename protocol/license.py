@@ -19,14 +19,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from protocol._fields import (
-    Reader,
-    check_bool,
-    check_date,
+    Boolean,
+    Choice,
+    Day,
+    Document,
+    Fields,
+    Integer,
+    Nullable,
+    Text,
     check_datetime,
-    check_enum,
-    check_int,
     check_items,
-    check_text,
     fail,
     remote,
 )
@@ -133,37 +135,33 @@ _ADD_ON_TIER_MINIMUM_VERSIONS = {
 
 
 @dataclass(frozen=True)
-class Licensee:
+class Licensee(Document):
+    # A licensee may be a person without a company.
+    FIELDS = Fields("licensee", name=Text(), email=Text(), company=Text(allow_empty=True))
+
     name: str
     email: str
     company: str
 
-    def __post_init__(self) -> None:
-        check_text("licensee.name", self.name)
-        email = check_text("licensee.email", self.email)
-        local, at, domain = email.partition("@")
-        if not (local and at and domain) or "@" in domain or any(c.isspace() for c in email):
+    def check_rules(self) -> None:
+        local, at, domain = self.email.partition("@")
+        if not (local and at and domain) or "@" in domain or any(c.isspace() for c in self.email):
             fail(LocalProtocolError, "licensee.email", "expected an email address")
-        # A licensee may be a person without a company.
-        check_text("licensee.company", self.company, allow_empty=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "email": self.email, "company": self.company}
-
-    @classmethod
-    def from_dict(cls, data: object, *, where: str = "licensee") -> Licensee:
-        read = Reader(where, data, ("name", "email", "company"))
-        with remote(where):
-            return cls(
-                name=read.text("name"),
-                email=read.text("email"),
-                company=read.text("company", allow_empty=True),
-            )
 
 
 @dataclass(frozen=True)
-class AddOnProduct:
+class AddOnProduct(Document):
     """An add-on the license entitles the instance to (R1): tier, seats, term, purchase."""
+
+    FIELDS = Fields(
+        "add_on_product",
+        tier=Choice(AddOnTier),
+        quantity=Integer(minimum=1),
+        starts_on=Day(),
+        ends_on=Day(),
+        trial=Boolean(),
+        purchase_id=Text(),
+    )
 
     tier: AddOnTier
     quantity: int
@@ -172,15 +170,9 @@ class AddOnProduct:
     trial: bool
     purchase_id: str
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tier", check_enum("add_on_product.tier", self.tier, AddOnTier))
-        check_int("add_on_product.quantity", self.quantity, minimum=1)
-        check_date("add_on_product.starts_on", self.starts_on)
-        check_date("add_on_product.ends_on", self.ends_on)
+    def check_rules(self) -> None:
         if self.ends_on <= self.starts_on:
             fail(LocalProtocolError, "add_on_product.ends_on", "must be after starts_on")
-        check_bool("add_on_product.trial", self.trial)
-        check_text("add_on_product.purchase_id", self.purchase_id)
 
     def is_active_on(self, day: date) -> bool:
         return self.starts_on <= day < self.ends_on
@@ -188,45 +180,19 @@ class AddOnProduct:
     def overlaps(self, other: AddOnProduct) -> bool:
         return self.starts_on < other.ends_on and other.starts_on < self.ends_on
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tier": self.tier.value,
-            "quantity": self.quantity,
-            "starts_on": self.starts_on.isoformat(),
-            "ends_on": self.ends_on.isoformat(),
-            "trial": self.trial,
-            "purchase_id": self.purchase_id,
-        }
 
-    @classmethod
-    def from_dict(cls, data: object, *, where: str = "add_on_product") -> AddOnProduct:
-        read = Reader(
-            where, data, ("tier", "quantity", "starts_on", "ends_on", "trial", "purchase_id")
-        )
-        with remote(where):
-            return cls(
-                tier=read.choice("tier", AddOnTier),
-                quantity=read.integer("quantity", minimum=1),
-                starts_on=read.day("starts_on"),
-                ends_on=read.day("ends_on"),
-                trial=read.boolean("trial"),
-                purchase_id=read.text("purchase_id"),
-            )
-
-
-_LICENSE_FIELDS = (
-    "license_id",
-    "subscription_name",
-    "licensee",
-    "plan",
-    "seats",
-    "starts_on",
-    "ends_on",
-    "trial",
-    "license_type",
-    "issued_at",
-    "add_on_products",
-    "instance_id",
+# The plain fields; the licensee, issued_at and the add-on products are read by hand.
+_LICENSE = Fields(
+    "license",
+    license_id=Text(),
+    subscription_name=Text(),
+    plan=Choice(Plan),
+    seats=Integer(minimum=1),
+    starts_on=Day(),
+    ends_on=Day(),
+    trial=Boolean(),
+    license_type=Choice(LicenseType),
+    instance_id=Nullable(Text()),
 )
 
 
@@ -247,25 +213,15 @@ class License:
     instance_id: str | None = None
 
     def __post_init__(self) -> None:
-        check_text("license.license_id", self.license_id)
-        check_text("license.subscription_name", self.subscription_name)
+        _LICENSE.check(self)
         if not isinstance(self.licensee, Licensee):
             fail(LocalProtocolError, "license.licensee", "expected a Licensee")
-        object.__setattr__(self, "plan", check_enum("license.plan", self.plan, Plan))
-        check_int("license.seats", self.seats, minimum=1)
-        check_date("license.starts_on", self.starts_on)
-        check_date("license.ends_on", self.ends_on)
         if self.ends_on <= self.starts_on:
             fail(LocalProtocolError, "license.ends_on", "must be after starts_on")
-        check_bool("license.trial", self.trial)
-        license_type = check_enum("license.license_type", self.license_type, LicenseType)
-        object.__setattr__(self, "license_type", license_type)
         issued_at = check_datetime("license.issued_at", self.issued_at)
         object.__setattr__(self, "issued_at", issued_at.astimezone(UTC))
         products = check_items("license.add_on_products", self.add_on_products, AddOnProduct)
         object.__setattr__(self, "add_on_products", products)
-        if self.instance_id is not None:
-            check_text("license.instance_id", self.instance_id)
         self._check_rules()
 
     def _check_rules(self) -> None:
@@ -336,39 +292,24 @@ class License:
         return tuple(product for product in self.add_on_products if product.is_active_on(day))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "license_id": self.license_id,
-            "subscription_name": self.subscription_name,
+        return _LICENSE.dump(self) | {
             "licensee": self.licensee.to_dict(),
-            "plan": self.plan.value,
-            "seats": self.seats,
-            "starts_on": self.starts_on.isoformat(),
-            "ends_on": self.ends_on.isoformat(),
-            "trial": self.trial,
-            "license_type": self.license_type.value,
             "issued_at": format_utc(self.issued_at),
             "add_on_products": [product.to_dict() for product in self.add_on_products],
-            "instance_id": self.instance_id,
         }
 
     @classmethod
     def from_dict(cls, data: object, *, where: str = "license") -> License:
-        read = Reader(where, data, _LICENSE_FIELDS)
+        read = _LICENSE.reader(data, where, others=("licensee", "issued_at", "add_on_products"))
         products = read.objects("add_on_products", AddOnProduct.from_dict)
+        licensee = Licensee.from_dict(read.data["licensee"], where=f"{where}.licensee")
+        values = _LICENSE.values(read)
         with remote(where):
             return cls(
-                license_id=read.text("license_id"),
-                subscription_name=read.text("subscription_name"),
-                licensee=Licensee.from_dict(read.data["licensee"], where=f"{where}.licensee"),
-                plan=read.choice("plan", Plan),
-                seats=read.integer("seats", minimum=1),
-                starts_on=read.day("starts_on"),
-                ends_on=read.day("ends_on"),
-                trial=read.boolean("trial"),
-                license_type=read.choice("license_type", LicenseType),
+                **values,
+                licensee=licensee,
                 issued_at=read.instant("issued_at"),
                 add_on_products=products,
-                instance_id=read.optional_text("instance_id"),
             )
 
 

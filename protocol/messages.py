@@ -30,10 +30,14 @@ from typing import Any, ClassVar, Protocol, Self
 
 from protocol._fields import (
     LONG_TEXT,
+    Choice,
+    Day,
+    Document,
+    Fields,
+    Integer,
     Reader,
-    check_date,
+    Text,
     check_enum,
-    check_int,
     check_items,
     check_text,
     fail,
@@ -72,22 +76,32 @@ class Message(Protocol):
     def from_dict(cls, data: object) -> Self: ...
 
 
-def _check_token(field: str, value: object) -> str:
-    # Only the shape: the receiver verifies the signature itself, against its pinned keys.
-    if (
-        not isinstance(value, str)
-        or len(value) > MAX_TOKEN_LENGTH
-        or not _COMPACT_JWS.fullmatch(value)
-    ):
-        fail(LocalProtocolError, field, "expected a compact JWS")
-    return value
+@dataclass(frozen=True)
+class _Token(Text):
+    """A signed token (a license, a key change), as a compact JWS."""
+
+    max_length: int = MAX_TOKEN_LENGTH
+
+    def check(self, field: str, value: object) -> object:
+        # Only the shape: the receiver verifies the signature itself, against its pinned keys.
+        if (
+            not isinstance(value, str)
+            or len(value) > MAX_TOKEN_LENGTH
+            or not _COMPACT_JWS.fullmatch(value)
+        ):
+            fail(LocalProtocolError, field, "expected a compact JWS")
+        return value
 
 
-def _check_version(field: str, value: object) -> GitLabVersion:
-    try:
-        return GitLabVersion.parse(check_text(field, value))
-    except ValueError:
-        fail(LocalProtocolError, field, "expected a GitLab version such as '16.8.0-ee'")
+class _Version(Text):
+    """A GitLab version, kept as the instance spelled it."""
+
+    def check(self, field: str, value: object) -> object:
+        try:
+            GitLabVersion.parse(check_text(field, value))
+        except ValueError:
+            fail(LocalProtocolError, field, "expected a GitLab version such as '16.8.0-ee'")
+        return value
 
 
 @dataclass(frozen=True)
@@ -113,7 +127,7 @@ class ActivationRequest:
             ) from None
         object.__setattr__(self, "activation_code", code)
         check_text("activation_request.instance_id", self.instance_id)
-        _check_version("activation_request.gitlab_version", self.gitlab_version)
+        _Version().check("activation_request.gitlab_version", self.gitlab_version)
         check_text("activation_request.hostname", self.hostname)
         try:
             VerifyingKey.from_jwk(
@@ -124,7 +138,7 @@ class ActivationRequest:
         # Copied so that a caller mutating its dict cannot change a validated message.
         object.__setattr__(self, "instance_public_key", dict(self.instance_public_key))
         if self.key_change is not None:
-            _check_token("activation_request.key_change", self.key_change)
+            _Token().check("activation_request.key_change", self.key_change)
 
     @property
     def gitlab_version_info(self) -> GitLabVersion:
@@ -170,7 +184,7 @@ class ActivationRequest:
 
 
 @dataclass(frozen=True)
-class KeyChange:
+class KeyChange(Document):
     """Registered instance key -> portal, inside an ActivationRequest: hand this instance over
     to the key with id `new_key_id` (the new key's RFC 7638 thumbprint).
 
@@ -180,112 +194,56 @@ class KeyChange:
 
     TYPE: ClassVar[str] = "key_change"
 
+    FIELDS = Fields("key_change", instance_id=Text(), new_key_id=Text())
+
     instance_id: str
     new_key_id: str
 
-    def __post_init__(self) -> None:
-        check_text("key_change.instance_id", self.instance_id)
-        check_text("key_change.new_key_id", self.new_key_id)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"instance_id": self.instance_id, "new_key_id": self.new_key_id}
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = Reader("key_change", data, ("instance_id", "new_key_id"))
-        with remote("key_change"):
-            return cls(instance_id=read.text("instance_id"), new_key_id=read.text("new_key_id"))
-
 
 @dataclass(frozen=True)
-class ActivationAnswer:
+class ActivationAnswer(Document):
     """Portal -> instance: activated; here is the cloud license."""
 
     TYPE: ClassVar[str] = "activation_answer"
 
+    FIELDS = Fields("activation_answer", license_token=_Token(), subscription_name=Text())
+
     license_token: str
     subscription_name: str
 
-    def __post_init__(self) -> None:
-        _check_token("activation_answer.license_token", self.license_token)
-        check_text("activation_answer.subscription_name", self.subscription_name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"license_token": self.license_token, "subscription_name": self.subscription_name}
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        where = "activation_answer"
-        read = Reader(where, data, ("license_token", "subscription_name"))
-        with remote(where):
-            return cls(
-                license_token=read.text("license_token", max_length=MAX_TOKEN_LENGTH),
-                subscription_name=read.text("subscription_name"),
-            )
-
 
 @dataclass(frozen=True)
-class AddOnUsage:
+class AddOnUsage(Document):
     """Seats of one add-on on the instance. Assigned may exceed purchased until overage
     removal runs (R28), so that is reported, not refused."""
+
+    FIELDS = Fields(
+        "add_on_usage", tier=Choice(AddOnTier), purchased_seats=Integer(), assigned_seats=Integer()
+    )
 
     tier: AddOnTier
     purchased_seats: int
     assigned_seats: int
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tier", check_enum("add_on_usage.tier", self.tier, AddOnTier))
-        check_int("add_on_usage.purchased_seats", self.purchased_seats)
-        check_int("add_on_usage.assigned_seats", self.assigned_seats)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "tier": self.tier.value,
-            "purchased_seats": self.purchased_seats,
-            "assigned_seats": self.assigned_seats,
-        }
-
-    @classmethod
-    def from_dict(cls, data: object, *, where: str = "add_on_usage") -> Self:
-        read = Reader(where, data, ("tier", "purchased_seats", "assigned_seats"))
-        with remote(where):
-            return cls(
-                tier=read.choice("tier", AddOnTier),
-                purchased_seats=read.integer("purchased_seats"),
-                assigned_seats=read.integer("assigned_seats"),
-            )
-
 
 @dataclass(frozen=True)
-class DailyUsage:
+class DailyUsage(Document):
     """The billable user count the instance recorded on one day (R33)."""
+
+    FIELDS = Fields("daily_usage", day=Day(), billable_users=Integer())
 
     day: date
     billable_users: int
 
-    def __post_init__(self) -> None:
-        check_date("daily_usage.day", self.day)
-        check_int("daily_usage.billable_users", self.billable_users)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"day": self.day.isoformat(), "billable_users": self.billable_users}
-
-    @classmethod
-    def from_dict(cls, data: object, *, where: str = "daily_usage") -> Self:
-        read = Reader(where, data, ("day", "billable_users"))
-        with remote(where):
-            return cls(day=read.day("day"), billable_users=read.integer("billable_users"))
-
-
-_SYNC_REQUEST_FIELDS = (
-    "instance_id",
-    "license_id",
-    "gitlab_version",
-    "hostname",
-    "billable_users",
-    "max_historical_users",
-    "add_on_usage",
-    "daily_usage",
+_SYNC_REQUEST = Fields(
+    "sync_request",
+    instance_id=Text(),
+    license_id=Text(),
+    gitlab_version=_Version(),
+    hostname=Text(),
+    billable_users=Integer(),
+    max_historical_users=Integer(),
 )
 
 
@@ -307,12 +265,7 @@ class SyncRequest:
 
     def __post_init__(self) -> None:
         where = "sync_request"
-        check_text(f"{where}.instance_id", self.instance_id)
-        check_text(f"{where}.license_id", self.license_id)
-        _check_version(f"{where}.gitlab_version", self.gitlab_version)
-        check_text(f"{where}.hostname", self.hostname)
-        check_int(f"{where}.billable_users", self.billable_users)
-        check_int(f"{where}.max_historical_users", self.max_historical_users)
+        _SYNC_REQUEST.check(self)
         usage = check_items(f"{where}.add_on_usage", self.add_on_usage, AddOnUsage)
         tiers = [item.tier for item in usage]
         for index, tier in enumerate(tiers):
@@ -340,55 +293,30 @@ class SyncRequest:
         return GitLabVersion.parse(self.gitlab_version)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "instance_id": self.instance_id,
-            "license_id": self.license_id,
-            "gitlab_version": self.gitlab_version,
-            "hostname": self.hostname,
-            "billable_users": self.billable_users,
-            "max_historical_users": self.max_historical_users,
+        return _SYNC_REQUEST.dump(self) | {
             "add_on_usage": [item.to_dict() for item in self.add_on_usage],
             "daily_usage": [item.to_dict() for item in self.daily_usage],
         }
 
     @classmethod
     def from_dict(cls, data: object) -> Self:
-        where = "sync_request"
-        read = Reader(where, data, _SYNC_REQUEST_FIELDS)
+        read = _SYNC_REQUEST.reader(data, others=("add_on_usage", "daily_usage"))
         usage = read.objects("add_on_usage", AddOnUsage.from_dict)
         daily = read.objects("daily_usage", DailyUsage.from_dict)
-        with remote(where):
-            return cls(
-                instance_id=read.text("instance_id"),
-                license_id=read.text("license_id"),
-                gitlab_version=read.text("gitlab_version"),
-                hostname=read.text("hostname"),
-                billable_users=read.integer("billable_users"),
-                max_historical_users=read.integer("max_historical_users"),
-                add_on_usage=usage,
-                daily_usage=daily,
-            )
+        values = _SYNC_REQUEST.values(read)
+        with remote(read.where):
+            return cls(**values, add_on_usage=usage, daily_usage=daily)
 
 
 @dataclass(frozen=True)
-class SyncAnswer:
+class SyncAnswer(Document):
     """Portal -> instance: your current license, add-on products included."""
 
     TYPE: ClassVar[str] = "seat_link_answer"
 
+    FIELDS = Fields("sync_answer", license_token=_Token())
+
     license_token: str
-
-    def __post_init__(self) -> None:
-        _check_token("sync_answer.license_token", self.license_token)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"license_token": self.license_token}
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = Reader("sync_answer", data, ("license_token",))
-        with remote("sync_answer"):
-            return cls(license_token=read.text("license_token", max_length=MAX_TOKEN_LENGTH))
 
 
 class ErrorCode(enum.StrEnum):

@@ -37,13 +37,19 @@ from datetime import date
 from typing import Any, ClassVar, Self
 
 from protocol._fields import (
+    Boolean,
+    Choice,
+    Day,
+    Document,
+    Fields,
+    Integer,
+    Nullable,
     Reader,
-    check_bool,
+    Text,
     check_date,
     check_enum,
     check_int,
     check_items,
-    check_text,
     fail,
     remote,
 )
@@ -59,25 +65,22 @@ __all__ = [
     "ProvisionAnswer",
 ]
 
-_MAIN_PLAN_FIELDS = (
-    "plan_code",
-    "start_date",
-    "end_date",
-    "seats",
-    "trial",
-    "trial_starts_on",
-    "trial_ends_on",
-    "auto_renew",
-)
-
-
-def _optional_day(read: Reader, name: str) -> date | None:
-    return None if read.data[name] is None else read.day(name)
-
 
 @dataclass(frozen=True)
-class MainPlan:
+class MainPlan(Document):
     """The group's plan: Free, Premium or Ultimate, its seats and term (ends exclusive)."""
+
+    FIELDS = Fields(
+        "main_plan",
+        plan_code=Choice(Plan),
+        start_date=Day(),
+        end_date=Day(),
+        seats=Integer(),
+        trial=Boolean(),
+        trial_starts_on=Nullable(Day()),
+        trial_ends_on=Nullable(Day()),
+        auto_renew=Boolean(),
+    )
 
     plan_code: Plan
     start_date: date
@@ -88,54 +91,25 @@ class MainPlan:
     trial_ends_on: date | None = None
     auto_renew: bool = False
 
-    def __post_init__(self) -> None:
-        where = "main_plan"
-        object.__setattr__(
-            self, "plan_code", check_enum(f"{where}.plan_code", self.plan_code, Plan)
-        )
-        check_date(f"{where}.start_date", self.start_date)
-        check_date(f"{where}.end_date", self.end_date)
+    def check_rules(self) -> None:
         if self.end_date <= self.start_date:
-            fail(LocalProtocolError, f"{where}.end_date", "must be after start_date")
-        check_int(f"{where}.seats", self.seats)
-        check_bool(f"{where}.trial", self.trial)
-        check_bool(f"{where}.auto_renew", self.auto_renew)
+            fail(LocalProtocolError, "main_plan.end_date", "must be after start_date")
         if self.trial != (self.trial_starts_on is not None and self.trial_ends_on is not None):
-            fail(LocalProtocolError, f"{where}.trial_starts_on", "a trial has both trial dates")
-        if self.trial_starts_on is not None:
-            check_date(f"{where}.trial_starts_on", self.trial_starts_on)
-        if self.trial_ends_on is not None:
-            check_date(f"{where}.trial_ends_on", self.trial_ends_on)
+            fail(LocalProtocolError, "main_plan.trial_starts_on", "a trial has both trial dates")
 
     def is_active_on(self, day: date) -> bool:
         return self.start_date <= day < self.end_date
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "plan_code": self.plan_code.value,
-            "start_date": self.start_date.isoformat(),
-            "end_date": self.end_date.isoformat(),
-            "seats": self.seats,
-            "trial": self.trial,
-            "trial_starts_on": self.trial_starts_on and self.trial_starts_on.isoformat(),
-            "trial_ends_on": self.trial_ends_on and self.trial_ends_on.isoformat(),
-            "auto_renew": self.auto_renew,
-        }
 
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = Reader("main_plan", data, _MAIN_PLAN_FIELDS)
-        with remote("main_plan"):
-            return cls(
-                plan_code=read.choice("plan_code", Plan),
-                start_date=read.day("start_date"),
-                end_date=read.day("end_date"),
-                seats=read.integer("seats"),
-                trial=read.boolean("trial"),
-                trial_starts_on=_optional_day(read, "trial_starts_on"),
-                trial_ends_on=_optional_day(read, "trial_ends_on"),
-                auto_renew=read.boolean("auto_renew"),
-            )
+# The add-on is not among the fields: on the wire it is the key the purchases are grouped by.
+_ADD_ON_PURCHASE = Fields(
+    "add_on_purchase",
+    quantity=Integer(minimum=1),
+    started_on=Day(),
+    expires_on=Day(),
+    purchase_xid=Text(),
+    trial=Boolean(),
+)
 
 
 @dataclass(frozen=True)
@@ -151,72 +125,35 @@ class NamespaceAddOnPurchase:
     trial: bool = False
 
     def __post_init__(self) -> None:
-        where = "add_on_purchase"
-        object.__setattr__(self, "add_on", check_enum(f"{where}.add_on", self.add_on, AddOnTier))
-        check_int(f"{where}.quantity", self.quantity, minimum=1)
-        check_date(f"{where}.started_on", self.started_on)
-        check_date(f"{where}.expires_on", self.expires_on)
+        add_on = check_enum("add_on_purchase.add_on", self.add_on, AddOnTier)
+        object.__setattr__(self, "add_on", add_on)
+        _ADD_ON_PURCHASE.check(self)
         if self.expires_on <= self.started_on:
-            fail(LocalProtocolError, f"{where}.expires_on", "must be after started_on")
-        check_text(f"{where}.purchase_xid", self.purchase_xid)
-        check_bool(f"{where}.trial", self.trial)
+            fail(LocalProtocolError, "add_on_purchase.expires_on", "must be after started_on")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "quantity": self.quantity,
-            "started_on": self.started_on.isoformat(),
-            "expires_on": self.expires_on.isoformat(),
-            "purchase_xid": self.purchase_xid,
-            "trial": self.trial,
-        }
+        return _ADD_ON_PURCHASE.dump(self)
 
     @classmethod
     def from_dict(cls, add_on: AddOnTier, data: object, *, where: str) -> Self:
-        read = Reader(
-            where, data, ("quantity", "started_on", "expires_on", "purchase_xid", "trial")
-        )
-        with remote(where):
-            return cls(
-                add_on=add_on,
-                quantity=read.integer("quantity"),
-                started_on=read.day("started_on"),
-                expires_on=read.day("expires_on"),
-                purchase_xid=read.text("purchase_xid"),
-                trial=read.boolean("trial"),
-            )
+        return _ADD_ON_PURCHASE.load(cls, data, where, add_on=add_on)
 
 
 @dataclass(frozen=True)
-class ComputeMinutesPack:
+class ComputeMinutesPack(Document):
     """A pack of additional compute minutes bought for the group, usable until it expires
     (exclusive) or is used up; they roll over from month to month (R6)."""
+
+    FIELDS = Fields(
+        "compute_minutes_pack",
+        number_of_minutes=Integer(minimum=1),
+        expires_at=Day(),
+        purchase_xid=Text(),
+    )
 
     number_of_minutes: int
     expires_at: date
     purchase_xid: str
-
-    def __post_init__(self) -> None:
-        where = "compute_minutes_pack"
-        check_int(f"{where}.number_of_minutes", self.number_of_minutes, minimum=1)
-        check_date(f"{where}.expires_at", self.expires_at)
-        check_text(f"{where}.purchase_xid", self.purchase_xid)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "number_of_minutes": self.number_of_minutes,
-            "expires_at": self.expires_at.isoformat(),
-            "purchase_xid": self.purchase_xid,
-        }
-
-    @classmethod
-    def from_dict(cls, data: object, *, where: str) -> Self:
-        read = Reader(where, data, ("number_of_minutes", "expires_at", "purchase_xid"))
-        with remote(where):
-            return cls(
-                number_of_minutes=read.integer("number_of_minutes", minimum=1),
-                expires_at=read.day("expires_at"),
-                purchase_xid=read.text("purchase_xid"),
-            )
 
 
 _CONSUMABLE_FIELDS = (
@@ -335,57 +272,41 @@ class NamespaceProvision:
 
 
 @dataclass(frozen=True)
-class ProvisionAnswer:
+class ProvisionAnswer(Document):
     """GitLab.com -> portal: provisioned; the group's seat usage now (R31, R32)."""
 
     TYPE: ClassVar[str] = "namespace_provision_answer"
+
+    FIELDS = Fields(
+        "provision_answer",
+        namespace_id=Integer(minimum=1),
+        seats_in_use=Integer(),
+        max_seats_used=Integer(),
+    )
 
     namespace_id: int
     seats_in_use: int
     max_seats_used: int
 
-    def __post_init__(self) -> None:
-        where = "provision_answer"
-        check_int(f"{where}.namespace_id", self.namespace_id, minimum=1)
-        check_int(f"{where}.seats_in_use", self.seats_in_use)
-        check_int(f"{where}.max_seats_used", self.max_seats_used)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "namespace_id": self.namespace_id,
-            "seats_in_use": self.seats_in_use,
-            "max_seats_used": self.max_seats_used,
-        }
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = Reader("provision_answer", data, ("namespace_id", "seats_in_use", "max_seats_used"))
-        with remote("provision_answer"):
-            return cls(
-                namespace_id=read.integer("namespace_id", minimum=1),
-                seats_in_use=read.integer("seats_in_use"),
-                max_seats_used=read.integer("max_seats_used"),
-            )
-
-
-_TRIAL_FIELDS = (
-    "namespace_id",
-    "add_on",
-    "email",
-    "first_name",
-    "last_name",
-    "company_name",
-    "country",
-)
-
 
 @dataclass(frozen=True)
-class NamespaceTrialRequest:
+class NamespaceTrialRequest(Document):
     """GitLab.com -> portal: an owner of this top-level group asks for a GitLab Duo trial
     (``generate_addon_trial``, R25). The portal answers with the group's whole new state, a
     ``NamespaceProvision``, which GitLab.com applies at once: no waiting for a push or a sync."""
 
     TYPE: ClassVar[str] = "namespace_trial_request"
+
+    FIELDS = Fields(
+        "namespace_trial_request",
+        namespace_id=Integer(minimum=1),
+        add_on=Choice(AddOnTier),
+        email=Text(),
+        first_name=Text(),
+        last_name=Text(),
+        company_name=Text(),
+        country=Text(),
+    )
 
     namespace_id: int
     add_on: AddOnTier
@@ -394,30 +315,3 @@ class NamespaceTrialRequest:
     last_name: str
     company_name: str
     country: str
-
-    def __post_init__(self) -> None:
-        where = "namespace_trial_request"
-        check_int(f"{where}.namespace_id", self.namespace_id, minimum=1)
-        object.__setattr__(self, "add_on", check_enum(f"{where}.add_on", self.add_on, AddOnTier))
-        for name in ("email", "first_name", "last_name", "company_name", "country"):
-            check_text(f"{where}.{name}", getattr(self, name))
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in _TRIAL_FIELDS}
-        data["add_on"] = self.add_on.value
-        return data
-
-    @classmethod
-    def from_dict(cls, data: object) -> Self:
-        where = "namespace_trial_request"
-        read = Reader(where, data, _TRIAL_FIELDS)
-        with remote(where):
-            return cls(
-                namespace_id=read.integer("namespace_id", minimum=1),
-                add_on=read.choice("add_on", AddOnTier),
-                email=read.text("email"),
-                first_name=read.text("first_name"),
-                last_name=read.text("last_name"),
-                company_name=read.text("company_name"),
-                country=read.text("country"),
-            )

@@ -9,13 +9,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from instance import add_ons
 from instance.agile_planning import agile_planning_purchase
-from instance.gitlab_com import is_gitlab_com
+from instance.gitlab_com.access import gitlab_com_only, owned_group
 from instance.gitlab_com.duo import group_eligible_users_query
-from instance.gitlab_com.groups import find_group, is_owner
 from instance.gitlab_com.overview import group_sidebar
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
 from instance.models import AddOnPurchase, User, UserAddOnAssignment, db
@@ -32,17 +31,7 @@ SETTINGS = "settings"
 DUO_TAB = "code-suggestions-usage-tab"  # GitLab's id of the Usage Quotas tab
 
 
-@blueprint.before_request
-def _gitlab_com_only() -> None:
-    if not is_gitlab_com():
-        abort(404)
-
-
-def _owned_group(full_path: str) -> Namespace:
-    group = find_group(full_path)
-    if group is None or not group.is_root or not is_owner(group, current_user):
-        abort(404)
-    return group
+blueprint.before_request(gitlab_com_only)
 
 
 def _rows(group: Namespace, purchase: AddOnPurchase | None) -> list[tuple[User, bool]]:
@@ -60,7 +49,7 @@ def _rows(group: Namespace, purchase: AddOnPurchase | None) -> list[tuple[User, 
 
 
 def _page(full_path: str, view: str) -> ResponseReturnValue:
-    group = _owned_group(full_path)
+    group = owned_group(full_path)
     purchase = group_duo_purchase(group.id)
     agile_planning = agile_planning_purchase(group.id)
     today = app_clock().now().date()
@@ -100,7 +89,7 @@ def settings(full_path: str) -> ResponseReturnValue:
 @login_required
 def change_seats(full_path: str) -> ResponseReturnValue:
     """The toggle (one user) and the bulk *Assign seat* / *Remove seat* (R2, R26, R27)."""
-    group = _owned_group(full_path)
+    group = owned_group(full_path)
     purchase = group_duo_purchase(group.id)
     action = request.form.get("action")
     view = request.form.get("view", USAGE_QUOTAS)

@@ -16,23 +16,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, current_app
 from flask.typing import ResponseReturnValue
 
-from instance.gitlab_com import is_gitlab_com
+from instance.gitlab_com.access import gitlab_com_only
 from instance.gitlab_com.nonces import ReceivedNonceStore
 from instance.gitlab_com.provisioning import ProvisionRefused, provision_namespace
 from instance.identity import instance_key
 from instance.licenses import LicenseError, pinned_portal_keys
 from instance.models import db
-from protocol.envelope import DEFAULT_FRESHNESS_WINDOW, open_request, parse_message, seal_response
-from protocol.errors import InvalidSignature, RemoteProtocolError, ReplayedMessage
+from protocol.envelope import DEFAULT_FRESHNESS_WINDOW, open_request, parse_message
+from protocol.errors import RemoteProtocolError
 from protocol.messages import ErrorAnswer, ErrorCode, Message
 from protocol.provisioning import NamespaceProvision
 from webcore.clock import app_clock
-from webcore.transaction import discard_changes
+from webcore.sealed import request_token, sealed, unverified
 
 log = logging.getLogger("provlab.gitlab_com.provision")
 
@@ -41,36 +40,11 @@ blueprint = Blueprint(
 )
 
 
-@blueprint.before_request
-def _gitlab_com_only() -> None:
-    if not is_gitlab_com():
-        abort(404)
-
-
-def _unverified(error: RemoteProtocolError) -> ResponseReturnValue:
-    discard_changes()
-    status = (
-        401
-        if isinstance(error, InvalidSignature)
-        else 409
-        if isinstance(error, ReplayedMessage)
-        else 400
-    )
-    log.info("refused a provisioning push: %s", error.error_code)
-    return jsonify({"error": ErrorAnswer.from_error(error).to_dict()}), status
+blueprint.before_request(gitlab_com_only)
 
 
 def _sealed(message: Message, nonce: str, status: int = 200) -> ResponseReturnValue:
-    token = seal_response(message, instance_key(), app_clock(), nonce)
-    return jsonify({"response": token}), status
-
-
-def _token() -> str:
-    data: Any = request.get_json(silent=True)
-    token = data.get("request") if isinstance(data, dict) else None
-    if not isinstance(token, str) or not token:
-        raise RemoteProtocolError('expected a JSON body {"request": "<JWS>"}', field="request")
-    return token
+    return sealed(message, instance_key(), app_clock(), nonce, status)
 
 
 @blueprint.post("/namespaces/<int:namespace_id>/provision")
@@ -84,12 +58,12 @@ def provision(namespace_id: int) -> ResponseReturnValue:
         or DEFAULT_FRESHNESS_WINDOW
     )
     try:
-        opened = open_request(_token(), keys, app_clock(), ReceivedNonceStore(), window)
+        opened = open_request(request_token(), keys, app_clock(), ReceivedNonceStore(), window)
         message = parse_message(opened, NamespaceProvision)
         if message.namespace_id != namespace_id:
             raise RemoteProtocolError("names another namespace", field="namespace_id")
     except RemoteProtocolError as error:
-        return _unverified(error)
+        return unverified(error, log)
     try:
         with db.session.begin_nested():  # a refusal undoes the operation, never the nonce
             answer = provision_namespace(message, app_clock().now())

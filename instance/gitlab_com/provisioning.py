@@ -22,7 +22,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from instance.add_ons import DUO, lock_purchase, remove_overage
+from instance.add_on_provisioning import Bought, expire_missing, follow
+from instance.add_ons import DUO
 from instance.agile_planning import bought_in_push, provision_agile_planning
 from instance.gitlab_com.billable import billable_member_count
 from instance.gitlab_com.quotas import provision_consumables
@@ -73,29 +74,12 @@ def _chosen(
 
 
 def _provision_duo(root_id: int, provision: NamespaceProvision, now: dt.datetime) -> None:
-    today = now.date()
-    chosen = _chosen(provision.add_on_purchases, today)
+    chosen = _chosen(provision.add_on_purchases, now.date())
     purchase = group_duo_purchase(root_id)
     if chosen is None:
-        if purchase is not None and purchase.ends_on > today:
-            purchase.ends_on = today - dt.timedelta(days=1)
-            purchase.starts_on = min(purchase.starts_on, purchase.ends_on)
-            purchase.updated_at = now
+        expire_missing(purchase, now)
         return
-    if purchase is None:
-        purchase = AddOnPurchase(add_on=DUO, namespace_id=root_id, created_at=now)
-        db.session.add(purchase)
-    else:
-        purchase = lock_purchase(purchase.id) or purchase
-    purchase.tier = chosen.add_on.value
-    purchase.quantity = chosen.quantity
-    purchase.starts_on = chosen.started_on
-    purchase.ends_on = chosen.expires_on
-    purchase.trial = chosen.trial
-    purchase.purchase_id = chosen.purchase_xid
-    purchase.updated_at = now
-    db.session.flush()
-    remove_overage(purchase)
+    follow(purchase, Bought.in_push(chosen), now, add_on=DUO, namespace_id=root_id)
 
 
 def record_seat_usage(subscription: GitlabSubscription) -> None:

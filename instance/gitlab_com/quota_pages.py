@@ -7,12 +7,11 @@ locked projects). Routes only: load the group, check the signed-in user owns it,
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, current_app, render_template
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import login_required
 
-from instance.gitlab_com import is_gitlab_com
-from instance.gitlab_com.groups import find_group, is_owner
+from instance.gitlab_com.access import gitlab_com_only, owned_group
 from instance.gitlab_com.overview import group_sidebar
 from instance.gitlab_com.quotas import PROJECT_STORAGE_LIMIT, compute_quota, storage_quota
 from instance.namespace_models import Namespace
@@ -21,17 +20,7 @@ from webcore.clock import app_clock
 blueprint = Blueprint("group_quotas", __name__, url_prefix="/groups")
 
 
-@blueprint.before_request
-def _gitlab_com_only() -> None:
-    if not is_gitlab_com():
-        abort(404)
-
-
-def _owned_group(full_path: str) -> Namespace:
-    group = find_group(full_path)
-    if group is None or not group.is_root or not is_owner(group, current_user):
-        abort(404)
-    return group
+blueprint.before_request(gitlab_com_only)
 
 
 def _portal_page(group: Namespace, page: str) -> str:
@@ -43,7 +32,7 @@ def _portal_page(group: Namespace, page: str) -> str:
 @blueprint.get("/<path:full_path>/-/usage_quotas/pipelines")
 @login_required
 def pipelines(full_path: str) -> ResponseReturnValue:
-    group = _owned_group(full_path)
+    group = owned_group(full_path)
     return render_template(
         "groups/usage_quotas_consumables.html",
         group=group,
@@ -57,7 +46,7 @@ def pipelines(full_path: str) -> ResponseReturnValue:
 @blueprint.get("/<path:full_path>/-/usage_quotas/storage")
 @login_required
 def storage(full_path: str) -> ResponseReturnValue:
-    group = _owned_group(full_path)
+    group = owned_group(full_path)
     return render_template(
         "groups/usage_quotas_consumables.html",
         group=group,

@@ -18,8 +18,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from instance.gitlab_com import is_gitlab_com
-from instance.gitlab_com.groups import find_group, is_owner
+from instance.gitlab_com.access import gitlab_com_only, owned_group
 from instance.gitlab_com.overview import group_sidebar
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
 from instance.gitlab_com.trials import (
@@ -47,18 +46,13 @@ FIELDS = ("first_name", "last_name", "company_name", "country")
 LEAD, TRIAL = "lead", "trial"  # GitLab's step names
 
 
-@blueprint.before_request
-def _gitlab_com_only() -> None:
-    if not is_gitlab_com():
-        abort(404)
+blueprint.before_request(gitlab_com_only)
 
 
 @blueprint.get("/groups/<path:full_path>/-/billings")
 @login_required
 def billing(full_path: str) -> ResponseReturnValue:
-    group = find_group(full_path)
-    if group is None or not group.is_root or not is_owner(group, current_user):
-        abort(404)
+    group = owned_group(full_path)
     today = app_clock().now().date()
     return render_template(
         "groups/billing.html",

@@ -6,12 +6,10 @@ subscription linked to the group; others get 404. Routes only (``consumables`` h
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from portal import idempotency
 from portal.gitlab_com.consumables import (
     CONSUMABLES,
     buy_consumable,
@@ -20,13 +18,13 @@ from portal.gitlab_com.consumables import (
     group_link,
 )
 from portal.gitlab_com.models import NamespaceLink
-from portal.models import Order, OrderKind, PaymentMethod, Role, Subscription, db
-from portal.orders import OrderTerms
+from portal.models import Order, OrderKind, Role, Subscription
+from portal.payments import payment_methods
 from portal.pricing import format_money
+from portal.purchase_pages import PurchaseFlow, purchase_page
 from webcore.auth import roles_required
-from webcore.clock import app_clock
-from webcore.errors import Refusal, refusal_redirects, refusal_renders
-from webcore.params import InvalidNumber, int_arg, parse_int
+from webcore.errors import Refusal
+from webcore.params import InvalidNumber, parse_int
 
 blueprint = Blueprint("gitlab_com_consumables", __name__, url_prefix="/gitlab/namespaces")
 
@@ -52,16 +50,28 @@ def _purchased(subscription: Subscription, order: Order) -> ResponseReturnValue:
     return redirect(url_for("customer.show", name=subscription.name))
 
 
+def _packs() -> int:
+    try:
+        return parse_int(request.form.get("packs", ""), minimum=1)
+    except InvalidNumber:
+        raise Refusal("Enter a number of packs of at least 1.", code="invalid_quantity") from None
+
+
+def _flow(kind: str) -> PurchaseFlow:
+    return PurchaseFlow(
+        check=lambda subscription, packs, today: check_consumable(subscription, kind, packs, today),
+        quote=lambda subscription, packs, today: consumable_quote(kind, packs),
+        purchase=lambda terms, packs, method: buy_consumable(terms, kind, packs, method),
+        order_kind=kind,
+        quantity_field="packs",
+        read_quantity=_packs,
+    )
+
+
 def _page(namespace_id: str, kind: str) -> ResponseReturnValue:
     link = _own_link(namespace_id)
-    subscription, now = link.subscription, app_clock().now()
-    methods = list(
-        db.session.execute(
-            sa.select(PaymentMethod)
-            .where(PaymentMethod.account_id == current_user.id)
-            .order_by(PaymentMethod.id)
-        ).scalars()
-    )
+    subscription = link.subscription
+    methods = payment_methods(current_user.id)
     context = {"link": link, "consumable": CONSUMABLES[kind], "methods": methods}
 
     def page(step: str, status: int = 200, **extra: object) -> ResponseReturnValue:
@@ -69,54 +79,7 @@ def _page(namespace_id: str, kind: str) -> ResponseReturnValue:
             status
         )
 
-    back = url_for("customer.show", name=subscription.name)
-    if request.method != "POST":
-        with refusal_redirects(back):
-            check_consumable(subscription, kind, 1, now.date())
-        return page("packs")
-    purchasing = request.form.get("step") == "purchase"
-    with refusal_redirects(back):
-        key = idempotency.idempotency_key(request.form.get(idempotency.FORM_FIELD))
-        earlier = idempotency.replayed(subscription, key, kind) if purchasing else None
-    if earlier is not None:
-        return _purchased(subscription, earlier)
-    with refusal_renders(lambda refused: page("packs", 422)):
-        try:
-            packs = parse_int(request.form.get("packs", ""), minimum=1)
-        except InvalidNumber:
-            raise Refusal(
-                "Enter a number of packs of at least 1.", code="invalid_quantity"
-            ) from None
-        check_consumable(subscription, kind, packs, now.date())
-    amount = consumable_quote(kind, packs)
-    if not purchasing:
-        key = idempotency.new_idempotency_key()
-        return page("summary", packs=packs, amount=amount, idempotency_key=key)
-    try:
-        method_id = int_arg(request.form, "payment_method")
-    except InvalidNumber:
-        method_id = None
-    method = db.session.get(PaymentMethod, method_id) if method_id else None
-
-    def summary_again(refused: Refusal) -> ResponseReturnValue:
-        again = key or idempotency.new_idempotency_key()
-        return page("summary", 422, packs=packs, amount=amount, idempotency_key=again)
-
-    with refusal_renders(summary_again):
-        order = idempotency.place_once(
-            subscription,
-            key,
-            kind,
-            lambda k: buy_consumable(
-                OrderTerms(
-                    subscription=subscription, placed_by=current_user, now=now, idempotency_key=k
-                ),
-                kind,
-                packs,
-                method,
-            ),
-        )
-    return _purchased(subscription, order)
+    return purchase_page(subscription, _flow(kind), page, _purchased)
 
 
 @blueprint.route("/<namespace_id>/buy_compute_minutes", methods=["GET", "POST"])

@@ -35,6 +35,7 @@ from portal.gitlab_com.namespaces import (
 )
 from portal.models import OrderKind, PaymentMethod, Role, db
 from portal.orders import OrderTerms
+from portal.payments import payment_methods
 from portal.pricing import format_money, yearly_price
 from portal.subscriptions import active_add_on
 from portal.views import subscription_or_404
@@ -50,16 +51,6 @@ subscriptions = Blueprint("gitlab_com_subscriptions", __name__, url_prefix="/sub
 SAAS_TAB = "gitlab_saas"
 PLANS = (Plan.PREMIUM, Plan.ULTIMATE)
 TERMS_REFUSAL = "Accept the Privacy Policy and Terms of Service to purchase seats."
-
-
-def _payment_methods() -> list[PaymentMethod]:
-    return list(
-        db.session.execute(
-            sa.select(PaymentMethod)
-            .where(PaymentMethod.account_id == current_user.id)
-            .order_by(PaymentMethod.id)
-        ).scalars()
-    )
 
 
 def _number(field: str, maximum: int = MAX_SEATS) -> int | None:
@@ -107,7 +98,7 @@ def extra_seats(namespace_id: str) -> ResponseReturnValue:
             link=link,
             subscription=subscription,
             active=active,
-            methods=_payment_methods(),
+            methods=payment_methods(current_user.id),
             per_seat=yearly_price(active.tier) if active else None,
             idempotency_key=idempotency.new_idempotency_key(),
             **extra,
@@ -174,7 +165,7 @@ def new() -> ResponseReturnValue:
         return render_template(
             "gitlab_com/new_subscription.html",
             plans=[(plan, yearly_price(plan.value)) for plan in PLANS],
-            methods=_payment_methods(),
+            methods=payment_methods(current_user.id),
             plan=source.get("plan_id", Plan.PREMIUM.value),
             namespace_id=source.get("gl_namespace_id", ""),
             namespace_name=source.get("gl_namespace_name", ""),

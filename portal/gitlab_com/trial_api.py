@@ -9,22 +9,30 @@ when the group may not have a trial, or unsigned ``{"error"}`` when the request 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from flask import Blueprint, abort, current_app
 from flask.typing import ResponseReturnValue
 
 from portal.gitlab_com.client import Unreachable, pinned_gitlab_com_keys
 from portal.gitlab_com.trials import TrialRefused, start_namespace_duo_trial
+from portal.keys import signing_key
 from portal.models import db
 from portal.nonces import DatabaseNonceStore
-from portal.sync_api import _sealed, _token, _unverified
 from protocol.envelope import open_request, parse_message
 from protocol.errors import RemoteProtocolError
-from protocol.messages import ErrorAnswer
+from protocol.messages import ErrorAnswer, Message
 from protocol.provisioning import NamespaceTrialRequest
 from webcore.clock import app_clock
+from webcore.sealed import request_token, sealed, unverified
+
+log = logging.getLogger("provlab.portal.sync")
 
 blueprint = Blueprint("gitlab_com_trials", __name__, url_prefix="/api/v1/namespaces")
+
+
+def _sealed(message: Message, nonce: str, status: int = 200) -> ResponseReturnValue:
+    return sealed(message, signing_key(), app_clock(), nonce, status)
 
 
 @blueprint.post("/<int:namespace_id>/duo_trials")
@@ -35,12 +43,12 @@ def duo_trial(namespace_id: int) -> ResponseReturnValue:
         abort(404)  # this portal serves no GitLab.com
     window = dt.timedelta(seconds=int(current_app.config["FRESHNESS_WINDOW_SECONDS"]))
     try:
-        opened = open_request(_token(), keys, app_clock(), DatabaseNonceStore(), window)
+        opened = open_request(request_token(), keys, app_clock(), DatabaseNonceStore(), window)
         message = parse_message(opened, NamespaceTrialRequest)
         if message.namespace_id != namespace_id:
             raise RemoteProtocolError("names another namespace", field="namespace_id")
     except RemoteProtocolError as error:
-        return _unverified(error)
+        return unverified(error, log)
     try:
         with db.session.begin_nested():  # a refusal undoes the trial, never the nonce
             provision = start_namespace_duo_trial(message, app_clock().now())

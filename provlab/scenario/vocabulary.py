@@ -9,6 +9,7 @@ scenario expects.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -83,6 +84,15 @@ class StepContext:
             if key in fields and getattr(row, key) != fields[key]:
                 named = f"{what} {key}" if what else key
                 self.fail(f"{named} is {getattr(row, key)!r}, expected {fields[key]!r}")
+
+    def compare_active(self, row: Any, fields: dict[str, Any], today: dt.date, what: str) -> None:
+        """Fail unless the row's term (starts_on .. ends_on) is in force ``today`` as ``active``
+        in ``fields`` says, if it says."""
+        active = row.is_active_on(today)
+        if "active" in fields and active != fields["active"]:
+            self.fail(
+                f"{what} is {'' if active else 'not '}active ({row.starts_on} to {row.ends_on})"
+            )
 
     def present(
         self, fields: dict[str, Any], found: T | None, shown: Callable[[T], str], missing: str

@@ -1,11 +1,10 @@
-"""Envelopes: signed, fresh and replay-proof requests and responses, and an in-memory
-portal/instance pair driving activation and sync through them."""
+"""Envelopes: signed, fresh and replay-proof requests and responses (the in-memory pair that
+drives activation and sync through them is in test_in_memory_pair.py)."""
 
 from __future__ import annotations
 
 import json
-import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,14 +12,11 @@ import pytest
 from protocol import (
     DEFAULT_FRESHNESS_WINDOW,
     REQUEST_TYP,
-    ActivationAnswer,
     ActivationRequest,
     AddOnTier,
     AddOnUsage,
-    ErrorAnswer,
     InvalidSignature,
     KeySet,
-    License,
     LocalProtocolError,
     MemoryNonceStore,
     NonceMismatch,
@@ -44,7 +40,6 @@ from protocol import (
     seal_response,
     sign,
     sign_license,
-    verify_license,
 )
 from tests.protocol.factories import (
     INSTANCE_KEY,
@@ -344,116 +339,6 @@ def test_request_token_is_not_accepted_as_a_response() -> None:
     token, nonce = seal_request(make_sync_request(), PORTAL_KEY, clock())
     with pytest.raises(InvalidSignature):
         open_response(token, PORTAL_KEYS, clock(), nonce)
-
-
-# --- nonce store -----------------------------------------------------------------------
-
-
-def test_memory_nonce_store_claims_each_nonce_once() -> None:
-    store = MemoryNonceStore()
-    expires = START + WINDOW
-    assert store.claim("n" * 22, expires) is True
-    assert store.claim("n" * 22, expires) is False
-
-
-def test_memory_nonce_store_without_a_clock_forgets_only_when_pruned() -> None:
-    store = MemoryNonceStore()
-    store.claim("a" * 22, START)
-    store.claim("b" * 22, START + WINDOW)
-    assert len(store) == 2
-    assert store.prune(START + timedelta(seconds=1)) == 1
-    assert store.claim("a" * 22, START + WINDOW) is True
-    assert store.claim("b" * 22, START + WINDOW) is False
-
-
-def test_memory_nonce_store_keeps_a_nonce_until_its_expiry_instant() -> None:
-    store_clock = clock()
-    store = MemoryNonceStore(store_clock)
-    store.claim("a" * 22, START + WINDOW)
-    store_clock.set(START + WINDOW)
-    assert store.claim("a" * 22, START + WINDOW * 2) is False
-    store_clock.advance(timedelta(microseconds=1))
-    assert store.claim("a" * 22, START + WINDOW * 2) is True
-
-
-def test_memory_nonce_store_grants_a_contested_nonce_to_exactly_one_thread() -> None:
-    store = MemoryNonceStore()
-    results: list[bool] = []
-    barrier = threading.Barrier(16)
-
-    def claim() -> None:
-        barrier.wait()
-        results.append(store.claim("contested-nonce-01", START))
-
-    threads = [threading.Thread(target=claim) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == [False] * 15 + [True]
-
-
-# --- an in-memory portal and instance ------------------------------------------------
-
-
-class Portal:
-    """Just enough of a portal to answer activation and sync with the protocol alone."""
-
-    def __init__(self, clock: SimulatedClock) -> None:
-        self.clock = clock
-        self.nonces = MemoryNonceStore(clock)
-        self.instance_keys: dict[str, KeySet] = {}
-        self.license = make_license(instance_id=None)
-
-    def activate(self, token: str) -> str:
-        try:
-            opened, key = open_self_signed_request(token, self.clock, self.nonces)
-        except RemoteProtocolError as error:
-            nonce = peek_nonce(token)
-            assert nonce is not None
-            return seal_response(ErrorAnswer.from_error(error), PORTAL_KEY, self.clock, nonce)
-        request = parse_message(opened, ActivationRequest)
-        self.instance_keys[request.instance_id] = KeySet((key,))
-        self.license = make_license(instance_id=request.instance_id)
-        answer = ActivationAnswer(sign_license(self.license, PORTAL_KEY), "A-S00012345")
-        return seal_response(answer, PORTAL_KEY, self.clock, opened.nonce)
-
-    def sync(self, token: str, instance_id: str) -> str:
-        opened = open_request(token, self.instance_keys[instance_id], self.clock, self.nonces)
-        request = parse_message(opened, SyncRequest)
-        assert request.instance_id == instance_id
-        answer = SyncAnswer(sign_license(self.license, PORTAL_KEY))
-        return seal_response(answer, PORTAL_KEY, self.clock, opened.nonce)
-
-
-def _instance_flow(portal: Portal, instance_clock: SimulatedClock) -> License:
-    activation = make_activation_request()
-    token, nonce = seal_request(activation, INSTANCE_KEY, instance_clock)
-    opened = open_response(portal.activate(token), PORTAL_KEYS, instance_clock, nonce)
-    license = verify_license(parse_message(opened, ActivationAnswer).license_token, PORTAL_KEYS)
-    assert license.instance_id == activation.instance_id
-    token, nonce = seal_request(make_sync_request(), INSTANCE_KEY, instance_clock)
-    answer = open_response(
-        portal.sync(token, activation.instance_id), PORTAL_KEYS, instance_clock, nonce
-    )
-    return verify_license(parse_message(answer, SyncAnswer).license_token, PORTAL_KEYS)
-
-
-def test_in_memory_pair_activates_and_syncs_with_clocks_skewed_inside_the_window() -> None:
-    portal_clock = clock()
-    instance_clock = clock(START + timedelta(minutes=2))
-    license = _instance_flow(Portal(portal_clock), instance_clock)
-    license.check_term(date(2026, 3, 2))
-    assert license.instance_id == make_sync_request().instance_id
-
-
-def test_in_memory_pair_refuses_activation_when_clocks_are_skewed_beyond_the_window() -> None:
-    portal = Portal(clock())
-    token, nonce = seal_request(
-        make_activation_request(), INSTANCE_KEY, clock(START + timedelta(minutes=6))
-    )
-    answer = open_response(portal.activate(token), PORTAL_KEYS, clock(), nonce)
-    assert parse_message(answer, ErrorAnswer).code == "stale_request"
 
 
 def test_peek_nonce_reads_the_claimed_nonce_or_none() -> None:

@@ -35,12 +35,7 @@ def expect_agile_planning(context: StepContext, args: Any) -> None:
         )
         if purchase is None:
             return
-        active = purchase.is_active_on(party.now().date())
-        if "active" in fields and active != fields["active"]:
-            context.fail(
-                f"Enterprise Agile Planning is {'' if active else 'not '}active "
-                f"({purchase.starts_on} to {purchase.ends_on})"
-            )
+        context.compare_active(purchase, fields, party.now().date(), "Enterprise Agile Planning")
         context.compare(purchase, fields, ("quantity", "trial"), "Enterprise Agile Planning")
         if "assigned" in fields:
             found = sorted(

@@ -56,12 +56,7 @@ def expect_duo_purchase(context: StepContext, args: Any) -> None:
         )
         if purchase is None:
             return
-        active = purchase.is_active_on(instance.now().date())
-        if "active" in fields and active != fields["active"]:
-            context.fail(
-                f"the purchase is {'' if active else 'not '}active "
-                f"({purchase.starts_on} to {purchase.ends_on})"
-            )
+        context.compare_active(purchase, fields, instance.now().date(), "the purchase")
         context.compare(purchase, fields, ("tier", "quantity", "trial"))
 
 

@@ -4,12 +4,15 @@ calls the instance's operations, as the admin pages and the Rake-like task do.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from instance.add_ons import AssignmentError, bulk_assign, bulk_remove, duo_purchase
 from instance.bulk_assignment import BulkAssignmentError, assign_usernames, read_usernames
+from instance.models import User
 from instance.tokens import create_token
 from instance.users import change_state, create_user
+from provlab.scenario.drivers.party import PartyDriver
 from provlab.scenario.steps.agile_planning import purchase_of
 from provlab.scenario.users import ROLES, expand_users, user_fields, usernames
 from provlab.scenario.vocabulary import StepContext, action
@@ -165,20 +168,32 @@ def use_code_suggestions(context: StepContext, args: Any) -> None:
     """A user asks for a code suggestion through the API; 200 with a seat, 401 without."""
     fields = context.mapping(args, {"user"}, {"expect_status"})
     instance = context.instance
-    with instance.transaction():
-        token = create_token(instance.user(fields["user"]), "scenario", ["api"], instance.now())
-    response = instance.browser().post(
-        f"{instance.url}/api/v4/code_suggestions/completions",
+    ask_code_suggestion(
+        context, instance, instance.user, fields["user"], fields.get("expect_status")
+    )
+
+
+def ask_code_suggestion(
+    context: StepContext,
+    party: PartyDriver,
+    find_user: Callable[[str], User],
+    username: str,
+    expected: Any,
+) -> None:
+    """The user asks `party` (the instance, GitLab.com) for a code suggestion with a new token;
+    the answer must be `expected` (an HTTP status), if given."""
+    with party.transaction():
+        token = create_token(find_user(username), "scenario", ["api"], party.now())
+    response = party.browser().post(
+        f"{party.url}/api/v4/code_suggestions/completions",
         headers={"PRIVATE-TOKEN": token},
         json={"current_file": {"file_name": "main.py", "content_above_cursor": "def add(a, b):"}},
     )
     context.world.timeline.add(
         context.world.now(),
-        "instance",
+        party.party,
         "user",
-        f"{fields['user']} code suggestion → {response.status_code}",
+        f"{username} code suggestion → {response.status_code}",
     )
-    if "expect_status" in fields and response.status_code != int(fields["expect_status"]):
-        context.fail(
-            f"Code Suggestions answered {response.status_code}, expected {fields['expect_status']}"
-        )
+    if expected is not None and response.status_code != int(expected):
+        context.fail(f"Code Suggestions answered {response.status_code}, expected {expected}")

@@ -52,18 +52,21 @@ def request_trial(context: StepContext, args: Any) -> None:
 @action("buy_duo_pro", "- buy_duo_pro: {subscription: A-S00000001, seats: 20, card: declined}")
 def buy_duo_pro(context: StepContext, args: Any) -> None:
     """The customer buys GitLab Duo Pro seats (R3); a declined card leaves nothing provisioned."""
-    _purchase(context, args, buy_duo_pro_seats)
+    place_order(context, args, "seats", buy_duo_pro_seats)
 
 
 @action("add_seats", "- add_seats: {subscription: A-S00000001, seats: 10, expect_refusal: exceed}")
 def add_seats(context: StepContext, args: Any) -> None:
     """The customer buys more seats of the add-on the subscription has (R5)."""
-    _purchase(context, args, buy_more_seats)
+    place_order(context, args, "seats", buy_more_seats)
 
 
-def _purchase(context: StepContext, args: Any, purchase: Callable[..., Any]) -> None:
-    """Pay with a new card (the test card that declines for ``card: declined``) and buy."""
-    fields = context.mapping(args, {"subscription", "seats"}, {"card", "expect_refusal"})
+def place_order(
+    context: StepContext, args: Any, quantity: str, purchase: Callable[..., Any]
+) -> None:
+    """Pay with a new card (the test card that declines for ``card: declined``) and buy
+    `quantity` (seats, packs) of the subscription: ``purchase(terms, quantity, card)``."""
+    fields = context.mapping(args, {"subscription", quantity}, {"card", "expect_refusal"})
     portal = context.portal
     with refusal_expected(context, fields.get("expect_refusal"), "purchase"):
         with portal.transaction():
@@ -72,4 +75,4 @@ def _purchase(context: StepContext, args: Any, purchase: Callable[..., Any]) -> 
             method = add_payment_method(buyer, "Visa", last4)
             subscription = portal.subscription(fields["subscription"])
             terms = OrderTerms(subscription=subscription, placed_by=buyer, now=portal.now())
-            purchase(terms, int(fields["seats"]), method)
+            purchase(terms, int(fields[quantity]), method)

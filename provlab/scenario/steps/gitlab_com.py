@@ -13,6 +13,7 @@ from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.tokens import create_token
 from portal.gitlab_com.namespaces import link_namespace
 from provlab.scenario.drivers import csrf_token, flash_messages
+from provlab.scenario.steps.admin import ask_code_suggestion
 from provlab.scenario.steps.agile_planning import purchase_of
 from provlab.scenario.steps.refusals import refusal_expected
 from provlab.scenario.users import usernames
@@ -147,24 +148,9 @@ def use_code_suggestions_on_gitlab_com(context: StepContext, args: Any) -> None:
     """A GitLab.com user asks for a code suggestion; 200 with a seat in any top-level group."""
     fields = context.mapping(args, {"user", "expect_status"})
     gitlab_com = context.gitlab_com
-    with gitlab_com.transaction():
-        user = gitlab_com.known_user(fields["user"])
-        token = create_token(user, "scenario", ["api"], gitlab_com.now())
-    response = gitlab_com.browser().post(
-        f"{gitlab_com.url}/api/v4/code_suggestions/completions",
-        headers={"PRIVATE-TOKEN": token},
-        json={"current_file": {"file_name": "main.py", "content_above_cursor": "def add(a, b):"}},
+    ask_code_suggestion(
+        context, gitlab_com, gitlab_com.known_user, fields["user"], fields["expect_status"]
     )
-    context.world.timeline.add(
-        context.world.now(),
-        "gitlab_com",
-        "user",
-        f"{fields['user']} code suggestion → {response.status_code}",
-    )
-    if response.status_code != int(fields["expect_status"]):
-        context.fail(
-            f"Code Suggestions answered {response.status_code}, expected {fields['expect_status']}"
-        )
 
 
 @action(

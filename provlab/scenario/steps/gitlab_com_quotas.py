@@ -16,25 +16,16 @@ from instance.gitlab_com.quotas import (
 from instance.namespace_models import Project
 from portal.gitlab_com.consumables import buy_consumable
 from portal.models import OrderKind
-from portal.orders import OrderTerms
-from portal.setup import add_payment_method
-from provlab.scenario.steps.refusals import refusal_expected
+from provlab.scenario.steps.customer import place_order
 from provlab.scenario.vocabulary import StepContext, action, expectation
 
 MIB_PER_GIB = 1024
 
 
 def _buy(context: StepContext, args: Any, kind: str) -> None:
-    fields = context.mapping(args, {"subscription", "packs"}, {"card", "expect_refusal"})
-    portal = context.portal
-    with refusal_expected(context, fields.get("expect_refusal"), "purchase"):
-        with portal.transaction():
-            buyer = portal.customer()
-            last4 = "0002" if fields.get("card") == "declined" else "4242"
-            method = add_payment_method(buyer, "Visa", last4)
-            subscription = portal.subscription(fields["subscription"])
-            terms = OrderTerms(subscription=subscription, placed_by=buyer, now=portal.now())
-            buy_consumable(terms, kind, int(fields["packs"]), method)
+    place_order(
+        context, args, "packs", lambda terms, packs, card: buy_consumable(terms, kind, packs, card)
+    )
     context.world.travel_to(context.world.now())  # the push is due at once
 
 
