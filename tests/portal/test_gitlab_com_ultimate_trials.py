@@ -130,8 +130,9 @@ def test_a_second_ultimate_trial_for_the_group_is_refused(pair: Pair) -> None:
 @pytest.mark.parametrize(
     ("change", "status"),
     [
-        ({"first_name": ""}, 400),
-        ({"country": "XX"}, 400),
+        # A refusal on a page: said on the form the owner came from (webcore.errors).
+        ({"first_name": ""}, 302),
+        ({"country": "XX"}, 302),
         ({"step": "bogus"}, 400),
         ({"step": "trial", "namespace_id": "abc"}, 400),
         ({"step": "trial", "namespace_id": "999999"}, 404),
