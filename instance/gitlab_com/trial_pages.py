@@ -48,8 +48,6 @@ FIELDS = ("first_name", "last_name", "company_name", "country")
 LEAD, TRIAL = "lead", "trial"  # GitLab's step names
 
 
-
-
 @dataclass(frozen=True)
 class TrialPage:
     """What the two trial forms (``groups/trial_lead.html``, ``groups/trial_namespace.html``)
