@@ -153,6 +153,17 @@ def use_code_suggestions_on_gitlab_com(context: StepContext, args: Any) -> None:
     )
 
 
+# The trial's form, where it posts, and what GitLab.com says once it started.
+TRIALS = {
+    "duo_pro": (
+        "/-/trials/duo_pro/new",
+        "/-/trials/duo_pro",
+        "successfully started a Duo Pro trial",
+    ),
+    "ultimate": ("/-/trials/new", "/-/trials", "your free trial is activated"),
+}
+
+
 def _trial(context: StepContext, args: Any, kind: str) -> None:
     """A group owner on Settings → Billing selects the trial's button, completes the fields and
     activates it; GitLab.com applies it at once. ``kind``: ``duo_pro`` or ``ultimate``."""
@@ -186,17 +197,6 @@ def _trial(context: StepContext, args: Any, kind: str) -> None:
         context.fail(f"expected a refusal containing {expected!r}, the page said: {shown}")
     if done:
         context.world.travel_to(context.world.now())  # the link's push, due at once
-
-
-# The trial's form, where it posts, and what GitLab.com says once it started.
-TRIALS = {
-    "duo_pro": (
-        "/-/trials/duo_pro/new",
-        "/-/trials/duo_pro",
-        "successfully started a Duo Pro trial",
-    ),
-    "ultimate": ("/-/trials/new", "/-/trials", "your free trial is activated"),
-}
 
 
 @action(
