@@ -38,6 +38,7 @@ def create_app(
         provision_api,
         quota_pages,
         trial_pages,
+        ultimate_trial_pages,
     )
     from instance.gitlab_com import pages as group_pages
     from instance.jobs import registry
@@ -62,6 +63,7 @@ def create_app(
     app.register_blueprint(group_pages.blueprint)  # a group's GitLab Duo pages (GitLab.com)
     app.register_blueprint(quota_pages.blueprint)  # its Pipelines and Storage quotas (R6)
     app.register_blueprint(trial_pages.blueprint)  # Settings > Billing, the Duo Pro trial
+    app.register_blueprint(ultimate_trial_pages.blueprint)  # the Ultimate trial (/-/trials/new)
     app.register_blueprint(overview.blueprint)  # Search or go to, a group's overview
     overview.init_app(app)
     csrf.exempt(provision_api.blueprint)

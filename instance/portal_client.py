@@ -51,7 +51,11 @@ from protocol.messages import (
     SyncAnswer,
     SyncRequest,
 )
-from protocol.provisioning import NamespaceProvision, NamespaceTrialRequest
+from protocol.provisioning import (
+    NamespacePlanTrialRequest,
+    NamespaceProvision,
+    NamespaceTrialRequest,
+)
 from protocol.signing import KeySet, SigningKey
 from webcore.params import loads_bounded
 
@@ -61,6 +65,7 @@ SESSION_HOOK = "instance.portal_session"
 ACTIVATIONS_PATH = "/api/v1/activations"
 SEAT_LINKS_PATH = "/api/v1/seat_links"
 DUO_TRIALS_PATH = "/api/v1/namespaces/{namespace_id}/duo_trials"  # GitLab.com only
+TRIALS_PATH = "/api/v1/namespaces/{namespace_id}/trials"  # GitLab.com only: Ultimate trials
 
 CONNECTIVITY = "connectivity"
 INVALID_ANSWER = "invalid_answer"
@@ -196,6 +201,11 @@ class PortalClient:
     def request_duo_trial(self, request: NamespaceTrialRequest) -> NamespaceProvision:
         """GitLab.com: a group owner's Duo trial; the answer is the group's new state (R25)."""
         path = DUO_TRIALS_PATH.format(namespace_id=request.namespace_id)
+        return self._call(path, request, NamespaceProvision, TRIAL_CONNECTIVITY)
+
+    def request_ultimate_trial(self, request: NamespacePlanTrialRequest) -> NamespaceProvision:
+        """GitLab.com: a Free group owner's Ultimate trial; the answer is the group's new state."""
+        path = TRIALS_PATH.format(namespace_id=request.namespace_id)
         return self._call(path, request, NamespaceProvision, TRIAL_CONNECTIVITY)
 
     def _call(

@@ -5,6 +5,8 @@
 #     POST /api/v4/internal/gitlab_subscriptions/namespaces/:id/provision
 #   NamespaceProvision | ErrorAnswer        <-      NamespaceTrialRequest (GitLab.com's key)
 #     POST /api/v1/namespaces/:id/duo_trials (a group owner's trial, applied at once, R25)
+#   NamespaceProvision | ErrorAnswer        <-      NamespacePlanTrialRequest (GitLab.com's key)
+#     POST /api/v1/namespaces/:id/trials (a Free group owner's Ultimate trial, applied at once)
 #
 # The direction is the other way round from self-managed (where the instance asks, daily): on
 # GitLab.com the Customers Portal sends a top-level group's whole state (its main plan and its
@@ -22,7 +24,11 @@
 #   purchase_xid, trial}); the names are ``AddOnTier``'s: the GitLab Duo tiers and
 #   ``enterprise_agile_planning`` (R6), each its own purchase.
 # - R4: add-on purchases only on Premium and Ultimate; R5: an add-on's seats never exceed the
-#   plan's seats; one purchase per add-on name and namespace.
+#   plan's seats; one purchase per add-on name and namespace. One exception, as GitLab.com
+#   does it: a GitLab Duo trial started on an Ultimate trial runs to its own end after the
+#   Ultimate trial ended and the group went back to Free (nothing is sold on Free: R4 holds).
+#   Such a Free plan keeps its ended trial's dates (``trial`` false, ``trial_ends_on`` set), as
+#   GitLab's ``gitlab_subscriptions`` row does: the group had its trial.
 # - R6, consumption-based add-ons (added later, so optional and sent only when the group has
 #   some: a GitLab.com of the earlier version reads the same message as before):
 #   ``compute_minutes_packs`` (GitLab's ``Ci::Minutes::AdditionalPack``: number_of_minutes,
@@ -60,6 +66,7 @@ __all__ = [
     "ComputeMinutesPack",
     "MainPlan",
     "NamespaceAddOnPurchase",
+    "NamespacePlanTrialRequest",
     "NamespaceProvision",
     "NamespaceTrialRequest",
     "ProvisionAnswer",
@@ -94,8 +101,15 @@ class MainPlan(Document):
     def check_rules(self) -> None:
         if self.end_date <= self.start_date:
             fail(LocalProtocolError, "main_plan.end_date", "must be after start_date")
-        if self.trial != (self.trial_starts_on is not None and self.trial_ends_on is not None):
+        if (self.trial_starts_on is None) != (self.trial_ends_on is None):
             fail(LocalProtocolError, "main_plan.trial_starts_on", "a trial has both trial dates")
+        if self.trial and self.trial_ends_on is None:
+            fail(LocalProtocolError, "main_plan.trial_starts_on", "a trial has both trial dates")
+
+    @property
+    def had_trial(self) -> bool:
+        """A plan trial runs, or ran: GitLab keeps ``trial_ends_on`` once it ended (on Free)."""
+        return self.trial_ends_on is not None
 
     def is_active_on(self, day: date) -> bool:
         return self.start_date <= day < self.end_date
@@ -209,7 +223,9 @@ class NamespaceProvision:
             if purchase.add_on in seen:
                 fail(LocalProtocolError, f"{field}.add_on", "one purchase per add-on")
             seen.add(purchase.add_on)
-            if not self.main_plan.plan_code.allows_add_ons:  # R4
+            if not self.main_plan.plan_code.allows_add_ons and not (
+                purchase.trial and self.main_plan.had_trial
+            ):  # R4; a Duo trial outlives the Ultimate trial it started on (see the header)
                 fail(LocalProtocolError, field, "add-ons need a Premium or Ultimate plan")
             if purchase.quantity > self.main_plan.seats:  # R5
                 fail(LocalProtocolError, f"{field}.quantity", "exceeds the plan's seats")
@@ -310,6 +326,35 @@ class NamespaceTrialRequest(Document):
 
     namespace_id: int
     add_on: AddOnTier
+    email: str
+    first_name: str
+    last_name: str
+    company_name: str
+    country: str
+
+
+@dataclass(frozen=True)
+class NamespacePlanTrialRequest(Document):
+    """GitLab.com -> portal: an owner of this Free top-level group asks for a 30-day Ultimate
+    trial (GitLab's ``generate_trial`` with ``gitlab_com_trial``; the group's path names it in
+    the portal). The answer is the group's whole new state, a ``NamespaceProvision``, applied at
+    once, as the Duo trial's is."""
+
+    TYPE: ClassVar[str] = "namespace_plan_trial_request"
+
+    FIELDS = Fields(
+        "namespace_plan_trial_request",
+        namespace_id=Integer(minimum=1),
+        namespace_path=Text(),
+        email=Text(),
+        first_name=Text(),
+        last_name=Text(),
+        company_name=Text(),
+        country=Text(),
+    )
+
+    namespace_id: int
+    namespace_path: str
     email: str
     first_name: str
     last_name: str

@@ -4,8 +4,9 @@ start? (R25, seeds/000 "Start GitLab Duo Pro trial / On GitLab.com".)
 The path, as the real product walks it when an owner selects *Activate my trial*: the group
 exists and is a top-level group; the requester owns it; a subscription is linked to it in the
 Customers Portal and its push landed on GitLab.com (no refusal, no failing job); the plan is an
-active paid Premium or Ultimate, or an Ultimate trial; the group has no GitLab Duo add-on and
-never had a Duo trial. A trial the portal created and GitLab.com holds, in force today, is the
+active paid Premium or Ultimate, or an Ultimate trial (one that ended leaves the group on Free:
+"the group's Ultimate trial ended"); the group has no GitLab Duo add-on and never had a Duo
+trial. A trial the portal created and GitLab.com holds, in force today, is the
 healthy answer. Every blocker found is reported (the first as the verdict, the others as
 "also"); each fact names the party it comes from ("portal: …", "gitlab.com: …").
 """
@@ -44,6 +45,21 @@ def _eligible_plan(link: LinkEvidence, today: dt.date) -> bool:
     if link.kind == SubscriptionKind.PLAN_TRIAL:
         return active and link.plan == Plan.ULTIMATE.value
     return active and link.kind == SubscriptionKind.PAID and Plan(link.plan).allows_add_ons
+
+
+def _trial_ended(link: LinkEvidence, today: dt.date) -> bool:
+    """The linked subscription is a GitLab.com Ultimate trial whose 30 days are over: the
+    portal pushes Free for the group from then on (``portal.gitlab_com.provisioning``)."""
+    return (
+        link.kind == SubscriptionKind.PLAN_TRIAL
+        and link.ends_on is not None
+        and link.ends_on <= today
+    )
+
+
+def _pushed_plan(link: LinkEvidence, today: dt.date) -> str | None:
+    """The plan the portal's push gives the group today."""
+    return Plan.FREE.value if _trial_ended(link, today) else link.plan
 
 
 def _group_findings(group: GroupEvidence) -> list[Finding]:
@@ -108,8 +124,9 @@ def _link_findings(group: GroupEvidence, link: LinkEvidence) -> list[Finding]:
                 f'group, and GitLab.com says "{NOT_ELIGIBLE}"',
                 RULE,
                 f"The customer links their Premium or Ultimate subscription to {where} in the "
-                "Customers Portal (or buys one, or starts an Ultimate trial); it is pushed to "
-                "GitLab.com at once.",
+                "Customers Portal (or buys one); it is pushed to GitLab.com at once. Or an "
+                "owner starts an Ultimate trial: Settings → Billing → Start a free Ultimate "
+                "trial.",
                 (
                     f"portal: no subscription is linked to group id {link.namespace_id} ({where})",
                     gitlab_plan,
@@ -151,7 +168,7 @@ def _link_findings(group: GroupEvidence, link: LinkEvidence) -> list[Finding]:
                 ),
             )
         )
-    elif group.found and group.plan != link.plan:
+    elif group.found and group.plan != _pushed_plan(link, link.now.date()):
         due = (
             f"due at {format_utc(push.next_run_at)}"
             if push is not None and push.next_run_at
@@ -174,7 +191,24 @@ def _link_findings(group: GroupEvidence, link: LinkEvidence) -> list[Finding]:
             )
         )
     today = link.now.date()
-    if not _eligible_plan(link, today):
+    if _trial_ended(link, today):
+        findings.append(
+            Finding(
+                "ultimate_trial_ended",
+                f"The group's Ultimate trial ended on {link.ends_on}: {where} is on the Free "
+                f"plan again, not on a paid plan or Ultimate trial, and GitLab.com says "
+                f'"{NOT_ELIGIBLE}"',
+                RULE,
+                f"The customer buys Premium or Ultimate for {where} (a group gets one Ultimate "
+                "trial), then an owner starts the GitLab Duo Pro trial.",
+                (
+                    f"portal: {name} is an Ultimate trial ({link.kind}) that ran "
+                    f"{link.starts_on} to {link.ends_on}; today is {today}",
+                    gitlab_plan,
+                ),
+            )
+        )
+    elif not _eligible_plan(link, today):
         state = (
             f"ended on {link.ended_on}"
             if link.ended_on

@@ -11,6 +11,7 @@ A request naming no step is the ``trial`` step, complete with the fields."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -29,6 +30,7 @@ from instance.gitlab_com.trials import (
     ineligibility,
     start_duo_pro_trial,
 )
+from instance.gitlab_com.ultimate_trials import ineligibility as ultimate_ineligibility
 from instance.models import db
 from instance.namespace_models import Namespace
 from webcore.clock import app_clock
@@ -46,6 +48,27 @@ FIELDS = ("first_name", "last_name", "company_name", "country")
 LEAD, TRIAL = "lead", "trial"  # GitLab's step names
 
 
+@dataclass(frozen=True)
+class TrialPage:
+    """What the two trial forms (``groups/trial_lead.html``, ``groups/trial_namespace.html``)
+    say for one kind of trial, and where they post."""
+
+    title: str
+    namespace_title: str
+    endpoint: str
+    nobody_title: str
+    nobody_text: str
+
+
+DUO_PRO_PAGE = TrialPage(
+    "Start your free GitLab Duo Pro trial",
+    "Apply your GitLab Duo Pro trial to an existing group",
+    "gitlab_com_trials.create_trial",
+    "No group can start a GitLab Duo Pro trial",
+    "You must be an owner of a top-level group that has an active paid subscription or Ultimate "
+    "trial, and no GitLab Duo add-on or trial yet.",
+)
+
 blueprint.before_request(gitlab_com_only)
 
 
@@ -60,14 +83,24 @@ def billing(full_path: str) -> ResponseReturnValue:
         subscription=group_subscription(group.id),
         purchase=group_duo_purchase(group.id),
         trial_refusal=ineligibility(group, current_user, today),
+        # GitLab shows *Start a free Ultimate trial* to a Free group that never had one.
+        ultimate_trial_open=ultimate_ineligibility(group, current_user, today) is None,
         # A Free group's *Upgrade* links name the group, as GitLab.com's do.
         upgrade_url=str(current_app.config["PORTAL_URL"]).rstrip("/") + "/subscriptions/new",
         **group_sidebar(group),
     )
 
 
-def _fields(source: MultiDict[str, str]) -> dict[str, str]:
+def fields_of(source: MultiDict[str, str]) -> dict[str, str]:
     return {name: source.get(name, "").strip()[:255] for name in FIELDS}
+
+
+def lead_fields(source: MultiDict[str, str]) -> dict[str, str]:
+    """The lead fields, all complete with a known country; else a 400 that changes nothing."""
+    fields = fields_of(source)
+    if not all(fields.values()) or fields["country"] not in COUNTRIES:
+        raise Refusal("Complete the fields to start your trial.", code="invalid", status=400)
+    return fields
 
 
 @blueprint.get("/-/trials/duo_pro/new")
@@ -78,13 +111,15 @@ def new_trial() -> ResponseReturnValue:
     chosen = request.args.get("namespace_id", "")
     if request.args.get("step") == TRIAL:
         return render_template(
-            "groups/duo_pro_trial_namespace.html",
+            "groups/trial_namespace.html",
+            trial=DUO_PRO_PAGE,
             groups=groups,
             chosen=chosen,
-            fields=_fields(request.args),
+            fields=fields_of(request.args),
         )
     return render_template(
-        "groups/duo_pro_trial.html",
+        "groups/trial_lead.html",
+        trial=DUO_PRO_PAGE,
         groups=groups,
         chosen=chosen,
         user=current_user,
@@ -92,7 +127,7 @@ def new_trial() -> ResponseReturnValue:
     )
 
 
-def _group_from(value: str) -> Namespace:
+def group_from(value: str) -> Namespace:
     try:
         namespace_id = parse_int(value)
     except InvalidNumber:
@@ -106,14 +141,12 @@ def create_trial() -> ResponseReturnValue:
     step = request.form.get("step", TRIAL)
     if step not in (LEAD, TRIAL):
         abort(400, "step must be lead or trial")
-    fields = _fields(request.form)
-    if not all(fields.values()) or fields["country"] not in COUNTRIES:
-        raise Refusal("Complete the fields to start your trial.", code="invalid", status=400)
+    fields = lead_fields(request.form)
     chosen = request.form.get("namespace_id", "")
     back = url_for("gitlab_com_trials.new_trial", namespace_id=chosen or None)
     if step == LEAD:
         groups = eligible_groups(current_user, app_clock().now().date())
-        named = _group_from(chosen) if chosen else None
+        named = group_from(chosen) if chosen else None
         if named is None or named in groups:
             if len(groups) > 1:  # GitLab prompts for the group
                 prompt: dict[str, Any] = {"step": TRIAL, "namespace_id": chosen, **fields}
@@ -124,7 +157,7 @@ def create_trial() -> ResponseReturnValue:
             named = groups[0]
         group = named  # a group that may not have one: its refusal, said on the form
     else:
-        group = _group_from(chosen)
+        group = group_from(chosen)
     # A refusal is shown on the trial form, which every signed-in user may see.
     with refusal_redirects(back):
         purchase = start_duo_pro_trial(

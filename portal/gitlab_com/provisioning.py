@@ -17,6 +17,8 @@ Rules:
   (``consumable_packs``); the daily push drops a pack on the day it expires.
 - R4/R5 hold whoever built the state (``protocol.provisioning``); an add-on purchase that ended
   is left out, so GitLab.com expires it.
+- A GitLab.com Ultimate trial (``ultimate_trials``) that ended pushes Free, with the GitLab Duo
+  trial started on it until that trial's own end (``_after_trial``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from portal.gitlab_com.client import Refused, push_provision
 from portal.gitlab_com.consumable_packs import consumable_packs
 from portal.gitlab_com.models import NamespaceLink
 from portal.models import AddOnPurchase, Job, Subscription, SubscriptionKind, db
-from portal.subscriptions import current_add_ons, current_agile_planning
+from portal.subscriptions import add_years, current_add_ons, current_agile_planning
 from protocol.license import AddOnTier, Plan
 from protocol.provisioning import (
     ComputeMinutesPack,
@@ -91,17 +93,22 @@ def build_provision(
 ) -> NamespaceProvision:
     """The group's whole state as the portal knows it today."""
     trial = subscription.kind == SubscriptionKind.PLAN_TRIAL
-    plan = MainPlan(
-        Plan(subscription.plan),
-        subscription.renewed_on or subscription.starts_on,
-        subscription.ends_on,
-        subscription.seats,
-        trial=trial,
-        trial_starts_on=subscription.starts_on if trial else None,
-        trial_ends_on=subscription.ends_on if trial else None,
-        auto_renew=subscription.auto_renew,
-    )
-    add_ons = _add_on_purchases(subscription, today) if plan.plan_code.allows_add_ons else ()
+    if trial and subscription.ends_on <= today:
+        plan = _after_trial(subscription)
+    else:
+        plan = MainPlan(
+            Plan(subscription.plan),
+            subscription.renewed_on or subscription.starts_on,
+            subscription.ends_on,
+            subscription.seats,
+            trial=trial,
+            trial_starts_on=subscription.starts_on if trial else None,
+            trial_ends_on=subscription.ends_on if trial else None,
+            auto_renew=subscription.auto_renew,
+        )
+    add_ons = _add_on_purchases(subscription, today)
+    if not plan.plan_code.allows_add_ons:  # R4; a Duo trial runs on to its end (see below)
+        add_ons = tuple(p for p in add_ons if p.trial and plan.had_trial)
     packs = consumable_packs(subscription, today)  # R6: compute minutes and storage
     return NamespaceProvision(
         link.namespace_id,
@@ -110,6 +117,22 @@ def build_provision(
         tuple(ComputeMinutesPack(n, expires, xid) for xid, n, expires in packs.compute_minutes),
         packs.storage_size,
         packs.storage_ends_on,
+    )
+
+
+def _after_trial(subscription: Subscription) -> MainPlan:
+    """A group whose Ultimate trial ended is on Free again, keeping the trial's dates (GitLab
+    keeps ``trial_ends_on``: the group had its trial). A GitLab Duo trial started on it runs on
+    to its own end, as GitLab.com does: de-provisioning the Ultimate trial leaves the Duo trial
+    and its seats alone (gitlab-org/gitlab#461881). The Free term starts when the trial ended,
+    so every push sends the same state."""
+    return MainPlan(
+        Plan.FREE,
+        subscription.ends_on,
+        add_years(subscription.ends_on, 1),
+        subscription.seats,
+        trial_starts_on=subscription.starts_on,
+        trial_ends_on=subscription.ends_on,
     )
 
 

@@ -1,28 +1,37 @@
-"""The portal's end of GitLab.com's trial call (R25), signed both ways as the sync is.
+"""The portal's end of GitLab.com's trial calls, signed both ways as the sync is.
 
-``POST /api/v1/namespaces/:id/duo_trials`` with ``{"request": <NamespaceTrialRequest signed by
-GitLab.com's key, pinned here as GITLAB_COM_PUBLIC_KEYS>}``; answers ``200 {"response":
-<NamespaceProvision signed by the portal, echoing the nonce>}``, a signed ``ErrorAnswer`` (403)
-when the group may not have a trial, or unsigned ``{"error"}`` when the request fails a check.
+``POST /api/v1/namespaces/:id/duo_trials`` (a GitLab Duo Pro trial, R25) with ``{"request":
+<NamespaceTrialRequest signed by GitLab.com's key, pinned here as GITLAB_COM_PUBLIC_KEYS>}``, and
+``POST /api/v1/namespaces/:id/trials`` (an Ultimate trial for a Free group) with a
+``NamespacePlanTrialRequest``; each answers ``200 {"response": <NamespaceProvision signed by the
+portal, echoing the nonce>}``, a signed ``ErrorAnswer`` (403) when the group may not have the
+trial, or unsigned ``{"error"}`` when the request fails a check.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, abort, current_app
 from flask.typing import ResponseReturnValue
 
 from portal.gitlab_com.client import Unreachable, pinned_gitlab_com_keys
 from portal.gitlab_com.trials import TrialRefused, start_namespace_duo_trial
+from portal.gitlab_com.ultimate_trials import start_namespace_ultimate_trial
 from portal.keys import signing_key
 from portal.models import db
 from portal.nonces import DatabaseNonceStore
-from protocol.envelope import open_request, parse_message
+from protocol.envelope import Opened, open_request, parse_message
 from protocol.errors import RemoteProtocolError
 from protocol.messages import ErrorAnswer, Message
-from protocol.provisioning import NamespaceTrialRequest
+from protocol.provisioning import (
+    NamespacePlanTrialRequest,
+    NamespaceProvision,
+    NamespaceTrialRequest,
+)
 from webcore.clock import app_clock
 from webcore.sealed import request_token, sealed, unverified
 
@@ -35,23 +44,39 @@ def _sealed(message: Message, nonce: str, status: int = 200) -> ResponseReturnVa
     return sealed(message, signing_key(), app_clock(), nonce, status)
 
 
-@blueprint.post("/<int:namespace_id>/duo_trials")
-def duo_trial(namespace_id: int) -> ResponseReturnValue:
+Request = NamespaceTrialRequest | NamespacePlanTrialRequest
+Start = Callable[[Any, dt.datetime], NamespaceProvision]
+
+
+def _answer(namespace_id: int, kind: type[Request], start: Start) -> ResponseReturnValue:
     try:
         keys = pinned_gitlab_com_keys(current_app)
     except Unreachable:
         abort(404)  # this portal serves no GitLab.com
     window = dt.timedelta(seconds=int(current_app.config["FRESHNESS_WINDOW_SECONDS"]))
     try:
-        opened = open_request(request_token(), keys, app_clock(), DatabaseNonceStore(), window)
-        message = parse_message(opened, NamespaceTrialRequest)
+        opened: Opened = open_request(
+            request_token(), keys, app_clock(), DatabaseNonceStore(), window
+        )
+        message = parse_message(opened, kind)
         if message.namespace_id != namespace_id:
             raise RemoteProtocolError("names another namespace", field="namespace_id")
     except RemoteProtocolError as error:
         return unverified(error, log)
     try:
         with db.session.begin_nested():  # a refusal undoes the trial, never the nonce
-            provision = start_namespace_duo_trial(message, app_clock().now())
+            provision = start(message, app_clock().now())
     except TrialRefused as refused:
         return _sealed(ErrorAnswer(refused.code, refused.message), opened.nonce, 403)
     return _sealed(provision, opened.nonce)
+
+
+@blueprint.post("/<int:namespace_id>/duo_trials")
+def duo_trial(namespace_id: int) -> ResponseReturnValue:
+    return _answer(namespace_id, NamespaceTrialRequest, start_namespace_duo_trial)
+
+
+@blueprint.post("/<int:namespace_id>/trials")
+def ultimate_trial(namespace_id: int) -> ResponseReturnValue:
+    """An Ultimate trial for a Free group (``ultimate_trials``)."""
+    return _answer(namespace_id, NamespacePlanTrialRequest, start_namespace_ultimate_trial)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from instance.gitlab_com.provisioning import group_duo_purchase
+from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
 from instance.models import User, UserAddOnAssignment
 from instance.models import db as instance_db
 from portal.models import AddOnPurchase as PortalAddOnPurchase
@@ -379,6 +379,52 @@ def test_000_r25_a_free_group_and_a_developer_get_no_trial(
     sidebar = page.get_by_role("complementary", name="Sidebar")
     assert sidebar.get_by_role("button", name="Settings", exact=True).count() == 0
     assert page.goto(f"{gitlab_com.url}/groups/acme/-/billings").status == 404
+
+
+def test_r11_r25_start_a_free_ultimate_trial_from_billing_then_a_duo_pro_trial_on_top(
+    page: Any, gitlab_com: GitLabCom
+) -> None:
+    """GitLab's "Start a free trial of GitLab Ultimate on GitLab.com": a Free group's Billing
+    offers *Start a free Ultimate trial* (``/-/trials/new``); complete the fields, *Continue*;
+    Olga owns two Free groups, so she is asked to *Apply your trial to an existing group* (the
+    one she came from chosen), *Activate my trial*. It applies at once: Billing shows Ultimate
+    (Trial) with its end date, and now offers the GitLab Duo Pro trial on top (R25), which
+    self-managed would refuse during a plan trial (R11)."""
+    acme = acme_group(gitlab_com)
+    beta = group(gitlab_com.app, "beta")
+    member(gitlab_com.app, "olga", "beta", "owner")
+    sign_in(page, gitlab_com.url, "olga", PASSWORD)
+    _find_your_group(page, "Acme")
+    _select_settings(page, "Billing")
+    assert page.get_by_text("Acme is currently using the Free Plan").is_visible()
+    page.get_by_role("link", name="Start a free Ultimate trial").click()
+    assert page.get_by_role("heading", name="Start a Free Ultimate Trial").is_visible()
+    _complete_the_fields(page)
+    page.get_by_role("button", name="Continue").click()
+    assert page.get_by_role("heading", name="Apply your trial to an existing group").is_visible()
+    chooser = page.get_by_label("This trial is for")
+    assert chooser.locator("option:checked").inner_text() == "Acme"  # where she came from
+    page.get_by_role("button", name="Activate my trial").click()
+    page.get_by_text("Congratulations, your free trial is activated.").wait_for()
+    assert page.get_by_role("heading", name="Acme", exact=True).is_visible()  # on the group
+    with gitlab_com.app.app_context():
+        trial = group_subscription(acme)
+        assert trial is not None and (trial.plan_code, trial.trial) == ("ultimate", True)
+        assert group_subscription(beta) is None
+        ends_on = trial.trial_ends_on
+    _select_settings(page, "Billing")
+    assert page.get_by_text("Acme is currently using the Ultimate Plan (Trial)").is_visible()
+    assert "will expire on" in page.get_by_test_id("ultimate-trial").inner_text()
+    assert (
+        ends_on is not None
+        and str(ends_on.year) in page.get_by_test_id("ultimate-trial").inner_text()
+    )
+    assert page.get_by_role("link", name="Start a free Ultimate trial").count() == 0
+    page.get_by_role("link", name="Start a free GitLab Duo Pro trial").click()
+    _complete_the_fields(page)
+    page.get_by_role("button", name="Continue").click()  # only Acme may have it: no prompt
+    page.get_by_text("You have successfully started a Duo Pro trial that will expire on").wait_for()
+    assert _duo_seats(gitlab_com, acme) == ("duo_pro", 100, True)
 
 
 # -- Consumables: compute minutes and storage (R6) -------------------------------------------------

@@ -25,6 +25,7 @@ from protocol import (
 from protocol.provisioning import (
     MainPlan,
     NamespaceAddOnPurchase,
+    NamespacePlanTrialRequest,
     NamespaceProvision,
     ProvisionAnswer,
 )
@@ -73,9 +74,42 @@ def test_one_purchase_per_add_on() -> None:
         NamespaceProvision(42, PREMIUM, (DUO_PRO, DUO_PRO))
 
 
+def test_r4_r25_a_duo_trial_outlives_the_ended_ultimate_trial_on_free_only() -> None:
+    """GitLab.com: the Ultimate trial ended, the group is Free again with its trial's dates kept;
+    the Duo Pro trial started on it runs to its own end. A paid add-on on Free stays refused."""
+    ended = MainPlan(
+        Plan.FREE,
+        date(2026, 3, 31),
+        date(2027, 3, 31),
+        5,
+        trial_starts_on=date(2026, 3, 1),
+        trial_ends_on=date(2026, 3, 31),
+    )
+    duo_trial = NamespaceAddOnPurchase(
+        AddOnTier.DUO_PRO, 5, date(2026, 3, 2), date(2026, 5, 1), "A-S00000001", trial=True
+    )
+    provision = NamespaceProvision(42, ended, (duo_trial,))
+    assert ended.had_trial and not ended.trial
+    assert NamespaceProvision.from_dict(provision.to_dict()) == provision
+    with pytest.raises(LocalProtocolError, match="Premium or Ultimate"):
+        NamespaceProvision(42, ended, (DUO_PRO,))
+    never = MainPlan(Plan.FREE, date(2026, 3, 1), date(2027, 3, 1), 5)
+    with pytest.raises(LocalProtocolError, match="Premium or Ultimate"):
+        NamespaceProvision(42, never, (duo_trial,))
+
+
+def test_an_ultimate_trial_request_round_trips_and_refuses_a_blank_path() -> None:
+    request = NamespacePlanTrialRequest(42, "acme", "olga@example.com", "Olga", "O", "Acme", "DE")
+    assert NamespacePlanTrialRequest.from_dict(request.to_dict()) == request
+    with pytest.raises(LocalProtocolError):
+        NamespacePlanTrialRequest(42, "", "olga@example.com", "Olga", "O", "Acme", "DE")
+
+
 def test_a_trial_plan_carries_both_trial_dates() -> None:
     with pytest.raises(LocalProtocolError, match="both trial dates"):
         MainPlan(Plan.ULTIMATE, date(2026, 3, 1), date(2026, 3, 31), 0, trial=True)
+    with pytest.raises(LocalProtocolError, match="both trial dates"):
+        MainPlan(Plan.FREE, date(2026, 3, 1), date(2026, 3, 31), 0, trial_ends_on=date(2026, 3, 31))
     trial = MainPlan(
         Plan.ULTIMATE,
         date(2026, 3, 1),

@@ -22,6 +22,8 @@ GROUP_KEYS = {
     "seats",
     "seats_in_use",
     "max_seats_used",
+    "trial",
+    "trial_ends_on",
     "billable",
     "duo",
     "assigned",
@@ -32,11 +34,13 @@ GROUP_KEYS = {
 @expectation(
     "group",
     "group: {path: acme, plan: ultimate, seats: 10, seats_in_use: 4, billable: [olga, bob], "
-    "duo: {tier: duo_pro, quantity: 5}, assigned: [bob]}",
+    "trial: true, trial_ends_on: 2026-04-01, duo: {tier: duo_pro, quantity: 5, active: true}, "
+    "assigned: [bob]}",
 )
 def expect_group(context: StepContext, args: Any) -> None:
     """A GitLab.com top-level group: its subscription as provisioned (or `none: true`), its
-    billable members (R31) and its GitLab Duo purchase and seats."""
+    billable members (R31), its Ultimate trial (``trial``: running; ``trial_ends_on``: the
+    trial's end, kept once it ended) and its GitLab Duo purchase and seats."""
     fields = context.mapping(args, {"path"}, GROUP_KEYS - {"path"})
     gitlab_com = context.gitlab_com
     with gitlab_com.reading():
@@ -46,16 +50,16 @@ def expect_group(context: StepContext, args: Any) -> None:
             if subscription is not None:
                 context.fail(f"{group.full_path} has a {subscription.plan_code} subscription")
             return
-        if subscription is None and {"plan", "seats", "seats_in_use", "max_seats_used"} & set(
-            fields
-        ):
+        plan_keys = ("plan", "seats", "seats_in_use", "max_seats_used", "trial", "trial_ends_on")
+        if subscription is None and set(plan_keys) & set(fields):
             context.fail(f"{group.full_path} has no subscription")
         if subscription is not None:
             shown = {"plan": subscription.plan_code} | {
-                key: getattr(subscription, key)
-                for key in ("seats", "seats_in_use", "max_seats_used")
+                key: getattr(subscription, key) for key in plan_keys[1:]
             }
-            for key in ("plan", "seats", "seats_in_use", "max_seats_used"):
+            ends_on = subscription.trial_ends_on
+            shown["trial_ends_on"] = ends_on.isoformat() if ends_on else None  # as written
+            for key in plan_keys:
                 if key in fields and shown[key] != fields[key]:
                     context.fail(f"{key} is {shown[key]!r}, expected {fields[key]!r}")
         if "billable" in fields:
@@ -72,6 +76,7 @@ def expect_group(context: StepContext, args: Any) -> None:
                 context.fail(f"{group.full_path} has no GitLab Duo purchase")
             shown = {"tier": purchase.tier, "quantity": purchase.quantity, "trial": purchase.trial}
             shown["assigned"] = assigned_count(purchase)
+            shown["active"] = purchase.is_active_on(gitlab_com.now().date())
             for key, value in duo.items():
                 if shown.get(key) != value:
                     context.fail(f"duo {key} is {shown.get(key)!r}, expected {value!r}")

@@ -153,23 +153,31 @@ def use_code_suggestions_on_gitlab_com(context: StepContext, args: Any) -> None:
     )
 
 
-@action(
-    "start_duo_trial",
-    "- start_duo_trial: {group: acme, by: olga, expect_refusal: already has a GitLab Duo}",
-)
-def start_duo_trial(context: StepContext, args: Any) -> None:
-    """A group owner: Settings → Billing → *Start a free GitLab Duo Pro trial*, completes the
-    fields, *Activate my trial*; it applies at once (R25)."""
+# The trial's form, where it posts, and what GitLab.com says once it started.
+TRIALS = {
+    "duo_pro": (
+        "/-/trials/duo_pro/new",
+        "/-/trials/duo_pro",
+        "successfully started a Duo Pro trial",
+    ),
+    "ultimate": ("/-/trials/new", "/-/trials", "your free trial is activated"),
+}
+
+
+def _trial(context: StepContext, args: Any, kind: str) -> None:
+    """A group owner on Settings → Billing selects the trial's button, completes the fields and
+    activates it; GitLab.com applies it at once. ``kind``: ``duo_pro`` or ``ultimate``."""
     fields = context.mapping(args, {"group", "by"}, {"expect_refusal"})
     gitlab_com = context.gitlab_com
     with gitlab_com.reading():
         group = gitlab_com.group(fields["group"])
         group_id, full_path = group.id, group.full_path
+    new, post, started = TRIALS[kind]
     browser = gitlab_com.browser_of(str(fields["by"]))
     billing = browser.get(f"{gitlab_com.url}/groups/{full_path}/-/billings")
-    form = browser.get(f"{gitlab_com.url}/-/trials/duo_pro/new?namespace_id={group_id}")
+    form = browser.get(f"{gitlab_com.url}{new}?namespace_id={group_id}")
     response = browser.post(
-        f"{gitlab_com.url}/-/trials/duo_pro",
+        f"{gitlab_com.url}{post}",
         data={
             "first_name": "Olga",
             "last_name": "Owner",
@@ -180,10 +188,33 @@ def start_duo_trial(context: StepContext, args: Any) -> None:
         },
     )
     shown = flash_messages(response.text)
-    started = "successfully started a Duo Pro trial" in shown
+    done = started in shown
     context.world.timeline.add(context.world.now(), "gitlab_com", "trial", shown[:160])
     expected = fields.get("expect_refusal")
-    if expected is None and not started:
+    if expected is None and not done:
         context.fail(f"the trial did not start: {shown} (billing page {billing.status_code})")
-    if expected is not None and (started or str(expected).lower() not in shown.lower()):
+    if expected is not None and (done or str(expected).lower() not in shown.lower()):
         context.fail(f"expected a refusal containing {expected!r}, the page said: {shown}")
+    if done:
+        context.world.travel_to(context.world.now())  # the link's push, due at once
+
+
+@action(
+    "start_ultimate_trial",
+    "- start_ultimate_trial: {group: acme, by: olga, expect_refusal: already had a trial}",
+)
+def start_ultimate_trial(context: StepContext, args: Any) -> None:
+    """The owner of a Free group: Settings → Billing → *Start a free Ultimate trial*, completes
+    the fields, *Continue*; the 30-day Ultimate trial applies at once (the portal links a plan
+    trial to the group and pushes it)."""
+    _trial(context, args, "ultimate")
+
+
+@action(
+    "start_duo_trial",
+    "- start_duo_trial: {group: acme, by: olga, expect_refusal: already has a GitLab Duo}",
+)
+def start_duo_trial(context: StepContext, args: Any) -> None:
+    """A group owner: Settings → Billing → *Start a free GitLab Duo Pro trial*, completes the
+    fields, *Activate my trial*; it applies at once (R25)."""
+    _trial(context, args, "duo_pro")

@@ -1,0 +1,114 @@
+"""GitLab Ultimate trials on GitLab.com, started by the owner of a Free top-level group and
+applied at once.
+
+Rules (GitLab's ``Namespace#eligible_for_trial?``, ``GitlabSubscriptions::Trials::CreateService``):
+- Only an Owner of a top-level group may start one, for that group.
+- The group must be on Free and never have had a trial: a group on a paid plan is refused, and
+  so is a group that had a trial (GitLab keeps the trial's end date once it ended), so a second
+  Ultimate trial for the same group is refused too.
+- GitLab.com asks the portal over the signed protocol and applies its answer, the group's new
+  state (Ultimate, trial, 30 days), in the same request. Billable members are then counted on
+  Ultimate's rules (R31: Guests excluded).
+- On GitLab.com a GitLab Duo Pro trial may be started on top of it (R25, ``trials``), unlike
+  self-managed (R11). When the trial ends the portal pushes Free; the Duo trial runs on.
+- The call to the portal holds no database transaction (``webcore.outbound``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import Flask
+
+from instance.gitlab_com.groups import is_owner
+from instance.gitlab_com.provisioning import group_subscription, provision_namespace
+from instance.gitlab_com.trials import TrialError, TrialForm
+from instance.identity import instance_key
+from instance.licenses import LicenseError, pinned_portal_keys
+from instance.models import User, db
+from instance.namespace_models import GitlabSubscription, Member, Namespace
+from instance.portal_client import PortalClient, PortalError
+from protocol.license import Plan
+from protocol.provisioning import NamespacePlanTrialRequest
+from webcore.clock import app_clock
+from webcore.outbound import outside_transaction
+
+NOT_OWNER = "You must be an owner of the top-level group to start a GitLab Ultimate trial."
+PAID_PLAN = "This group is on a paid plan: GitLab Ultimate trials are for groups on the Free plan."
+HAD_TRIAL = "This group has already had a trial: a group gets one GitLab Ultimate trial."
+NO_GROUP = (
+    "You have no group that can start a GitLab Ultimate trial: you must be an owner of a "
+    "top-level group on the Free plan that never had a trial."
+)
+
+
+def ineligibility(group: Namespace, user: User, today: dt.date) -> str | None:
+    """Why ``user`` cannot start an Ultimate trial for ``group`` now, or None."""
+    if not group.is_root or not is_owner(group, user):
+        return NOT_OWNER
+    subscription = group_subscription(group.id)
+    if subscription is None:
+        return None
+    if subscription.trial_ends_on is not None:
+        return HAD_TRIAL
+    if subscription.is_active_on(today) and Plan(subscription.plan_code) is not Plan.FREE:
+        return PAID_PLAN
+    return None
+
+
+def trial_ended(subscription: GitlabSubscription | None, today: dt.date) -> bool:
+    """The group had an Ultimate trial, which has ended (it is on Free again)."""
+    return (
+        subscription is not None
+        and subscription.trial_ends_on is not None
+        and subscription.trial_ends_on <= today
+    )
+
+
+def eligible_groups(user: User, today: dt.date) -> list[Namespace]:
+    """The top-level groups ``user`` may start an Ultimate trial for (the group choice)."""
+    owned = db.session.execute(
+        sa.select(Namespace)
+        .join(Member, Member.namespace_id == Namespace.id)
+        .where(Member.user_id == user.id, Namespace.parent_id.is_(None))
+        .order_by(Namespace.name)
+    ).scalars()
+    return [group for group in owned if ineligibility(group, user, today) is None]
+
+
+def start_ultimate_trial(
+    app: Flask, group: Namespace, user: User, form: TrialForm, now: dt.datetime
+) -> GitlabSubscription:
+    """Ask the portal for the group's Ultimate trial and apply its answer at once."""
+    reason = ineligibility(group, user, now.date())
+    if reason is not None:
+        raise TrialError(reason)
+    request = NamespacePlanTrialRequest(
+        group.id,
+        group.full_path,
+        user.email,
+        form.first_name,
+        form.last_name,
+        form.company_name,
+        form.country,
+    )
+    try:
+        client = PortalClient.for_app(app, pinned_portal_keys(), app_clock(app), instance_key())
+    except LicenseError as exc:
+        raise TrialError(str(exc), status=503) from None
+    group_id = group.id
+    failure: PortalError | None = None
+    with outside_transaction(db.session):
+        try:
+            provision = client.request_ultimate_trial(request)
+        except PortalError as exc:
+            failure = exc
+    if failure is not None:
+        raise TrialError(failure.admin_message)
+    if provision.namespace_id != group_id or not provision.main_plan.trial:
+        raise TrialError("The Customers Portal answered for another group.", status=502)
+    provision_namespace(provision, app_clock(app).now())
+    subscription = group_subscription(group_id)
+    assert subscription is not None
+    return subscription
