@@ -137,11 +137,15 @@ class JobScheduler:
     def ensure(self, name: str, at: dt.datetime, *, key: str | None = None) -> None:
         """Schedule ``name`` at ``at`` unless it is already scheduled (periodic jobs)."""
         key = key or name
-        due = self.db.session.execute(
+        if self.scheduled_at(key) is None:  # no such job, or parked
+            self.schedule(name, at, key=key)
+
+    def scheduled_at(self, key: str) -> dt.datetime | None:
+        """When the job ``key`` runs next; ``None`` if there is no such job or it is parked."""
+        due: dt.datetime | None = self.db.session.execute(
             sa.select(self.model.next_run_at).filter_by(key=key)  # a column: no row to load
         ).scalar_one_or_none()
-        if due is None:  # no such job, or parked
-            self.schedule(name, at, key=key)
+        return due
 
     def cancel(self, key: str) -> None:
         self.db.session.execute(sa.delete(self.model).where(self.model.key == key))
