@@ -145,9 +145,14 @@ class JobScheduler:
     def scheduled_at(self, key: str) -> dt.datetime | None:
         """When the job ``key`` runs next; ``None`` if there is no such job or it is parked."""
         due: dt.datetime | None = self.db.session.execute(
-            sa.select(self.model.next_run_at).filter_by(key=key)  # a column: no row to load
+            self._next_run_of, {"key": key}
         ).scalar_one_or_none()
         return due
+
+    @functools.cached_property
+    def _next_run_of(self) -> Any:
+        # A column, no row to load; built once (periodic jobs ask at every run).
+        return sa.select(self.model.next_run_at).where(self.model.key == sa.bindparam("key"))
 
     def cancel(self, key: str) -> None:
         self.db.session.execute(sa.delete(self.model).where(self.model.key == key))
