@@ -220,9 +220,9 @@ class JobScheduler:
         more = chain
         handler: Any = None
         try:
+            handler = session.begin_nested()
             if spec is None:
                 raise LookupError(f"no handler declared for job {claim.name!r}")
-            handler = session.begin_nested()
             next_run_at = spec.handler(context, dict(claim.args))
             session.flush()  # the handler's writes first: reloading the row must not drop them
             if handler.is_active:  # else the handler committed (``outside_transaction``)
