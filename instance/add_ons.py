@@ -97,20 +97,23 @@ _LOCKED_DUO_PURCHASE = _DUO_PURCHASE.with_for_update().execution_options(populat
 def lock_purchase(purchase_id: int) -> AddOnPurchase | None:
     """The purchase with its row locked (PostgreSQL ``FOR UPDATE``; SQLite holds the write lock
     from the start of the transaction), re-read so the counts after it are current."""
-    return db.session.execute(
-        sa.select(AddOnPurchase)
-        .where(AddOnPurchase.id == purchase_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    return db.session.execute(_LOCKED_PURCHASE, {"purchase_id": purchase_id}).scalar_one_or_none()
 
 
 def assigned_count(purchase: AddOnPurchase) -> int:
-    return db.session.execute(
-        sa.select(sa.func.count(UserAddOnAssignment.id)).where(
-            UserAddOnAssignment.add_on_purchase_id == purchase.id
-        )
-    ).scalar_one()
+    return db.session.execute(_ASSIGNED_COUNT, {"purchase_id": purchase.id}).scalar_one()
+
+
+# Built once: every sync locks its purchases and counts their seats.
+_LOCKED_PURCHASE = (
+    sa.select(AddOnPurchase)
+    .where(AddOnPurchase.id == sa.bindparam("purchase_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_ASSIGNED_COUNT = sa.select(sa.func.count(UserAddOnAssignment.id)).where(
+    UserAddOnAssignment.add_on_purchase_id == sa.bindparam("purchase_id")
+)
 
 
 # -- automatic removal --------------------------------------------------------------------------
@@ -166,32 +169,41 @@ class CleanUp:
 def clean_up_seats(now: dt.datetime) -> CleanUp:
     """R29: free the seats of blocked, banned and deactivated users; delete the assignments of an
     add-on expired more than 28 days ago."""
-    inactive = list(
-        db.session.execute(
-            sa.select(UserAddOnAssignment.id, User.username)
-            .join(User, User.id == UserAddOnAssignment.user_id)
-            .where(User.state != UserState.ACTIVE)
-            .order_by(UserAddOnAssignment.id)
-        ).tuples()
-    )
+    # One read finds both kinds (it runs twice a day and mostly finds none); a seat of an
+    # inactive user on an expired add-on counts as an inactive user's, as it always has.
+    found = db.session.execute(
+        _TO_CLEAN_UP, {"ended_by": now.date() - ASSIGNMENT_RETENTION}
+    ).tuples()
+    inactive: list[tuple[int, str]] = []
+    expired: list[int] = []
+    for assignment_id, username, active in found:
+        if active:
+            expired.append(assignment_id)
+        else:
+            inactive.append((assignment_id, username))
     names = tuple(username for _, username in inactive)
     _delete_assignments([assignment_id for assignment_id, _ in inactive])
-    # Every add-on of the instance (Duo and Enterprise Agile Planning) keeps its own 28 days.
-    ended = sa.select(AddOnPurchase.id).where(
-        AddOnPurchase.namespace_id.is_(None),
-        AddOnPurchase.ends_on <= now.date() - ASSIGNMENT_RETENTION,
-    )
-    expired = list(
-        db.session.execute(
-            sa.select(UserAddOnAssignment.id).where(
-                UserAddOnAssignment.add_on_purchase_id.in_(ended)
-            )
-        ).scalars()
-    )
     _delete_assignments(expired)
-    deleted = len(expired)
     db.session.flush()
-    return CleanUp(names, deleted)
+    return CleanUp(names, len(expired))
+
+
+# Every add-on of the instance (Duo and Enterprise Agile Planning) keeps its own 28 days.
+_ENDED = sa.select(AddOnPurchase.id).where(
+    AddOnPurchase.namespace_id.is_(None),
+    AddOnPurchase.ends_on <= sa.bindparam("ended_by", type_=AddOnPurchase.ends_on.type),
+)
+_TO_CLEAN_UP = (
+    sa.select(UserAddOnAssignment.id, User.username, User.state == UserState.ACTIVE)
+    .join(User, User.id == UserAddOnAssignment.user_id)
+    .where(
+        sa.or_(
+            User.state != UserState.ACTIVE,
+            UserAddOnAssignment.add_on_purchase_id.in_(_ENDED),
+        )
+    )
+    .order_by(UserAddOnAssignment.id)
+)
 
 
 # -- assignment ---------------------------------------------------------------------------------

@@ -30,15 +30,16 @@ AGILE_PLANNING = "agile_planning"  # ``AddOnPurchase.add_on``: at most 20 charac
 TIER = AddOnTier.ENTERPRISE_AGILE_PLANNING
 
 
+_AGILE_PLANNING = sa.select(AddOnPurchase).where(AddOnPurchase.add_on == AGILE_PLANNING)
+_INSTANCE_PURCHASE = _AGILE_PLANNING.where(AddOnPurchase.namespace_id.is_(None))
+
+
 def agile_planning_purchase(namespace_id: int | None = None) -> AddOnPurchase | None:
     """The instance's purchase (``namespace_id`` None) or a top-level group's on GitLab.com."""
-    where = (
-        AddOnPurchase.namespace_id.is_(None)
-        if namespace_id is None
-        else AddOnPurchase.namespace_id == namespace_id
-    )
+    if namespace_id is None:  # every sync reads it: built once
+        return db.session.execute(_INSTANCE_PURCHASE).scalar_one_or_none()
     return db.session.execute(
-        sa.select(AddOnPurchase).where(where, AddOnPurchase.add_on == AGILE_PLANNING)
+        _AGILE_PLANNING.where(AddOnPurchase.namespace_id == namespace_id)
     ).scalar_one_or_none()
 
 

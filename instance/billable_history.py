@@ -24,9 +24,7 @@ def record_billable_users(now: dt.datetime, plan: Plan | None = None) -> Billabl
     """Record today's billable user count (R30, R33): the highest seen during the day.
     ``plan`` is the current license's, when the caller holds it (else it is looked up)."""
     count = billable_user_count(plan)
-    row = db.session.execute(
-        sa.select(BillableUserCount).where(BillableUserCount.day == now.date())
-    ).scalar_one_or_none()
+    row = db.session.execute(_DAY_ROW, {"day": now.date()}).scalar_one_or_none()
     if row is None:
         row = BillableUserCount(day=now.date(), count=count, recorded_at=now)
         db.session.add(row)
@@ -37,17 +35,21 @@ def record_billable_users(now: dt.datetime, plan: Plan | None = None) -> Billabl
 
 
 def billable_users_recorded(day: dt.date) -> bool:
-    return (
-        db.session.execute(
-            sa.select(BillableUserCount.id).where(BillableUserCount.day == day)
-        ).first()
-        is not None
-    )
+    return db.session.execute(_DAY_RECORDED, {"day": day}).first() is not None
 
 
 def max_historical_users(since: dt.date | None) -> int:
     """The highest recorded billable count since ``since`` (the license term's start)."""
-    query = sa.select(sa.func.max(BillableUserCount.count))
-    if since is not None:
-        query = query.where(BillableUserCount.day >= since)
-    return db.session.execute(query).scalar_one() or 0
+    if since is None:
+        return db.session.execute(_MAXIMUM).scalar_one() or 0
+    return db.session.execute(_MAXIMUM_SINCE, {"since": since}).scalar_one() or 0
+
+
+# Built once: every sync and clean-up reads them (a statement costs more to build than to run).
+_DAY = sa.bindparam("day", type_=BillableUserCount.day.type)
+_DAY_ROW = sa.select(BillableUserCount).where(BillableUserCount.day == _DAY)
+_DAY_RECORDED = sa.select(BillableUserCount.id).where(BillableUserCount.day == _DAY)
+_MAXIMUM = sa.select(sa.func.max(BillableUserCount.count))
+_MAXIMUM_SINCE = _MAXIMUM.where(
+    BillableUserCount.day >= sa.bindparam("since", type_=BillableUserCount.day.type)
+)

@@ -17,8 +17,12 @@ SYNC_WINDOW_START = dt.time(3, 0)
 SYNC_WINDOW_MINUTES = 120  # 03:00 to 04:59 UTC
 
 
+# Built once: read by every sync and clean-up (a statement costs more to build than to run).
+_IDENTITY = sa.select(InstanceIdentity)
+
+
 def identity() -> InstanceIdentity:
-    found = db.session.execute(sa.select(InstanceIdentity)).scalar_one_or_none()
+    found = db.session.execute(_IDENTITY).scalar_one_or_none()
     if found is None:
         raise LookupError("the instance has no identity yet: run its preparation step first")
     return found

@@ -8,7 +8,7 @@ from typing import Any
 
 from instance.add_ons import clean_up_seats
 from instance.billable_history import billable_users_recorded, record_billable_users
-from instance.gitlab_com import memberships
+from instance.gitlab_com import is_gitlab_com, memberships
 from instance.identity import identity, next_sync_slot
 from instance.licenses import current_license
 from instance.portal_client import CONNECTIVITY
@@ -39,16 +39,19 @@ CLEAN_UP_EVERY = dt.timedelta(hours=12)
 @registry.job("seat_cleanup")
 def seat_cleanup(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Twice a day: free seats of blocked, banned and deactivated users (R29), drop assignments
-    of an add-on expired 28 days ago, record the billable user count, and re-plan a daily sync
-    whose retries ran out."""
+    of an add-on expired 28 days ago; on self-managed also record the billable user count and
+    re-plan a daily sync whose retries ran out (GitLab.com has neither: it counts billable
+    members per group as they change, and is provisioned by the portal's pushes)."""
     result = clean_up_seats(context.now)
     if result.removed_inactive:
         log.info("seat clean-up freed %d seats", len(result.removed_inactive))
+    if is_gitlab_com(context.app):
+        return context.now + CLEAN_UP_EVERY
     if not billable_users_recorded(context.now.date()):
         record_billable_users(context.now)  # once a day; a sync that day updates the maximum
-    context.app.extensions["jobs"].ensure(
-        "daily_sync", next_sync_slot(identity().sync_minute, context.now)
-    )
+    scheduler = context.app.extensions["jobs"]
+    if scheduler.scheduled_at("daily_sync") is None:  # its retries ran out (parked), or gone
+        scheduler.schedule("daily_sync", next_sync_slot(identity().sync_minute, context.now))
     return context.now + CLEAN_UP_EVERY
 
 

@@ -25,20 +25,28 @@ from webcore.transaction import unit_of_work
 
 
 def prepare(app: Flask, *, environ: Mapping[str, str] | None = None) -> None:
-    """Bring the database to head, store a session secret, load the key, plan the daily sync
-    and the seat clean-up; activate from ``GITLAB_ACTIVATION_CODE`` when it is set (install-time
-    activation) and the instance has no license yet."""
+    """Bring the database to head, store a session secret, load the key, plan the periodic jobs
+    of the offering; activate from ``GITLAB_ACTIVATION_CODE`` when it is set (install-time
+    activation) and the instance has no license yet.
+
+    Self-managed plans the daily sync and the seat clean-up. GitLab.com plans its own seat
+    clean-up (blocked, banned and deactivated members' group seats, R29) and the pruning of the
+    portal's push nonces, and no daily sync: it is provisioned by the portal's pushes and has no
+    license to sync (a sync planned by an earlier start is cancelled)."""
     upgrade_to_head(app, db, MIGRATIONS)
     store_session_secret(app)
     load_instance_key(app)
     with unit_of_work(app):
         now = app_clock(app).now()
         identity = ensure_identity(now)
-        app.extensions["jobs"].ensure("daily_sync", next_sync_slot(identity.sync_minute, now))
-        app.extensions["jobs"].ensure("seat_cleanup", _next_clean_up(now))
+        jobs = app.extensions["jobs"]
         if app.config.get("GITLAB_COM"):
-            app.extensions["jobs"].ensure("prune_received_nonces", next_midnight(now))
-            app.extensions["jobs"].ensure("remove_expired_members", next_expired_members_run(now))
+            jobs.cancel("daily_sync")
+            jobs.ensure("prune_received_nonces", next_midnight(now))
+            jobs.ensure("remove_expired_members", next_expired_members_run(now))
+        else:
+            jobs.ensure("daily_sync", next_sync_slot(identity.sync_minute, now))
+        jobs.ensure("seat_cleanup", _next_clean_up(now))
         sync_status()
     environment = os.environ if environ is None else environ
     code = app.config.get("GITLAB_ACTIVATION_CODE") or environment.get("GITLAB_ACTIVATION_CODE")

@@ -75,15 +75,16 @@ class SyncFailed(Refusal):
 def sync_status(*, lock: bool = False) -> SyncStatus:
     """The single status row; ``lock=True`` holds it, so that two activations or syncs running
     at once install their licenses one after the other (one current license at a time)."""
-    query = sa.select(SyncStatus)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    status = db.session.execute(query).scalar_one_or_none()
+    status = db.session.execute(_LOCKED_STATUS if lock else _STATUS).scalar_one_or_none()
     if status is None:
         status = SyncStatus()
         db.session.add(status)
         db.session.flush()
     return status
+
+
+_STATUS = sa.select(SyncStatus)
+_LOCKED_STATUS = _STATUS.with_for_update().execution_options(populate_existing=True)
 
 
 def _client(app: Flask) -> PortalClient:
@@ -195,11 +196,7 @@ def build_sync_request(
     since = max(row.starts_on, now.date() - dt.timedelta(days=DAILY_USAGE_DAYS - 1))
     daily = tuple(
         DailyUsage(day=day, billable_users=count)
-        for day, count in db.session.execute(  # columns, not rows: a month of them every day
-            sa.select(BillableUserCount.day, BillableUserCount.count)
-            .where(BillableUserCount.day >= since)
-            .order_by(BillableUserCount.day)
-        ).tuples()
+        for day, count in db.session.execute(_DAILY_USAGE, {"since": since}).tuples()
     )
     return SyncRequest(
         instance_id=identity().instance_id,
@@ -212,6 +209,13 @@ def build_sync_request(
         daily_usage=daily,
     )
 
+
+# Columns, not rows: a month of them every day; built once.
+_DAILY_USAGE = (
+    sa.select(BillableUserCount.day, BillableUserCount.count)
+    .where(BillableUserCount.day >= sa.bindparam("since", type_=BillableUserCount.day.type))
+    .order_by(BillableUserCount.day)
+)
 
 NOT_CLOUD_LICENSED = (
     "This instance has no online cloud license, so there is nothing to synchronize. "

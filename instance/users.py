@@ -49,8 +49,11 @@ class UserError(Refusal, ValueError):
 
 
 def current_plan() -> Plan | None:
-    plan = db.session.execute(sa.select(License.plan).where(License.current)).scalar_one_or_none()
+    plan = db.session.execute(_CURRENT_PLAN).scalar_one_or_none()
     return Plan(plan) if plan else None
+
+
+_CURRENT_PLAN = sa.select(License.plan).where(License.current)
 
 
 def billable_condition(plan: Plan | None) -> sa.ColumnElement[bool]:

@@ -38,8 +38,11 @@ class DatabaseNonceStore:
 def prune_expired_nonces(now: dt.datetime) -> int:
     # A DELETE's result is a CursorResult (it has a rowcount); Session.execute is typed as
     # returning the general Result.
-    result = cast(
-        "sa.CursorResult[Any]",
-        db.session.execute(sa.delete(SeenNonce).where(SeenNonce.expires_at < now)),
-    )
+    result = cast("sa.CursorResult[Any]", db.session.execute(_PRUNE, {"now": now}))
     return int(result.rowcount or 0)
+
+
+# Built once: it runs every day.
+_PRUNE = sa.delete(SeenNonce).where(
+    SeenNonce.expires_at < sa.bindparam("now", type_=SeenNonce.expires_at.type)
+)

@@ -3,26 +3,28 @@
 Rules of this module:
 - A job row names a handler, carries JSON arguments (ids, never objects) and a ``next_run_at``.
   Its ``key`` is unique, so scheduling the same work twice updates one row instead of adding two.
-- A due job is claimed with a lease: a short transaction picks it (``FOR UPDATE SKIP LOCKED`` on
-  PostgreSQL, the database write lock on SQLite), sets ``locked_until`` and commits. Until the
-  lease ends no other worker picks the job, so several workers never run it twice, yet no lock
-  is held while the handler works.
-- The handler runs in its own transaction; the job's bookkeeping (last run, next run, lease
-  released) commits in that same transaction, so the handler's writes and the record that the
-  job ran commit together. Before that commit the runner re-checks the lease: a run whose lease
-  ran out and was taken by another worker is rolled back (outcome ``lost``).
+- A due job is claimed with a lease, in the transaction its run commits: one statement picks it
+  (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the database write lock on SQLite) and sets
+  ``locked_until``. While that transaction is open its lock keeps other workers off; once
+  committed (at the end of the run, or earlier by a handler that calls out) the lease does, so
+  several workers never run a job twice, yet no lock is held while a handler waits for a call.
+- The handler runs in a savepoint of that transaction; the job's bookkeeping (last run, next
+  run, lease released) commits with it, so the handler's writes and the record that the job ran
+  commit together. Before that commit the runner re-checks the lease: a run whose lease ran out
+  and was taken by another worker is rolled back (outcome ``lost``).
 - A handler that must wait for another party (an HTTP call to the portal) calls it inside
   ``webcore.outbound.outside_transaction``: that commits its work so far and holds nothing during
   the call (on SQLite a held transaction is the write lock, which would stop every request);
   what it writes afterwards commits with the bookkeeping. The lease alone keeps other workers off.
-- ``run_due`` leases the next due job in the transaction that records the previous run (its
-  lease holds once that commits; a run that fails or is lost claims afresh).
+- After a run, ``run_due`` reads the earliest due time in the run's transaction: when nothing
+  more is due by then (the usual case) no other statement or transaction is needed.
 - The lease runs on the real clock (``lease``, default 15 minutes), never the app's simulated
   one: it only bounds how long a crashed worker keeps a job. A handler must finish well within.
 - The handler returns when it should run next (periodic work) or ``None`` (one-off: the row goes).
   If the job was moved by ``schedule`` while it ran, that newer schedule is kept instead.
-- A failing handler is rolled back; the job records the error and is retried with backoff if its
-  retry policy allows, otherwise it is parked (``next_run_at`` cleared) with its last error.
+- A failing handler is rolled back to its savepoint; the job records the error (in the same
+  transaction, under the same claim) and is retried with backoff if its retry policy allows,
+  otherwise it is parked (``next_run_at`` cleared) with its last error.
 - Fire-and-forget side effects (mail) go through ``after_commit``: they run only once the run
   committed, and their failure never undoes it.
 - Jobs run in time order: ``run_due(at)`` runs everything due at or before ``at``, earliest first,
@@ -137,11 +139,20 @@ class JobScheduler:
     def ensure(self, name: str, at: dt.datetime, *, key: str | None = None) -> None:
         """Schedule ``name`` at ``at`` unless it is already scheduled (periodic jobs)."""
         key = key or name
-        due = self.db.session.execute(
-            sa.select(self.model.next_run_at).filter_by(key=key)  # a column: no row to load
-        ).scalar_one_or_none()
-        if due is None:  # no such job, or parked
+        if self.scheduled_at(key) is None:  # no such job, or parked
             self.schedule(name, at, key=key)
+
+    def scheduled_at(self, key: str) -> dt.datetime | None:
+        """When the job ``key`` runs next; ``None`` if there is no such job or it is parked."""
+        due: dt.datetime | None = self.db.session.execute(
+            self._next_run_of, {"key": key}
+        ).scalar_one_or_none()
+        return due
+
+    @functools.cached_property
+    def _next_run_of(self) -> Any:
+        # A column, no row to load; built once (periodic jobs ask at every run).
+        return sa.select(self.model.next_run_at).where(self.model.key == sa.bindparam("key"))
 
     def cancel(self, key: str) -> None:
         self.db.session.execute(sa.delete(self.model).where(self.model.key == key))
@@ -173,39 +184,54 @@ class JobScheduler:
         ``due_after_run`` holds the earliest due time as the last transaction left it."""
         runs: list[JobRun] = []
         self.due_after_run = None
-        claim = self._claim(at)
+        self.db.session.rollback()  # start from a clean transaction
         for _ in range(MAX_RUNS_PER_CALL):
+            claim = self._lease_next(at)
             if claim is None:
+                self.db.session.rollback()
                 return runs
-            run, claim = self._run(claim, at, chain=True)
+            run, more = self._run(claim, at, chain=True)
             runs.append(run)
+            if not more:
+                return runs
         raise RuntimeError(f"{self.app_name}: more than {MAX_RUNS_PER_CALL} job runs at {at}")
 
     def run_next(self, at: dt.datetime) -> JobRun | None:
         """Claim and run the earliest job due at or before ``at``; ``None`` if there is none."""
-        claim = self._claim(at)
-        return None if claim is None else self._run(claim, at, chain=False)[0]
+        self.db.session.rollback()  # start from a clean transaction
+        claim = self._lease_next(at)
+        if claim is None:
+            self.db.session.rollback()
+            return None
+        return self._run(claim, at, chain=False)[0]
 
-    def _run(self, claim: Claim, at: dt.datetime, *, chain: bool) -> tuple[JobRun, Claim | None]:
-        """Run a claimed job. With ``chain`` the next due job is claimed in the same transaction
-        as this run's bookkeeping (one transaction per run instead of two); it is returned, or
-        ``None`` when nothing more is due by ``at``."""
+    def _run(self, claim: Claim, at: dt.datetime, *, chain: bool) -> tuple[JobRun, bool]:
+        """Run a job claimed in the current transaction, which the run commits (the lease holds
+        from then on, or from the handler's own commit if it calls out). The handler runs in a
+        savepoint, so a failing one is undone while the claim still holds, and its failure is
+        recorded in the same transaction. With ``chain``, also says whether anything more is due
+        by ``at`` (read in this transaction: when nothing is, no other transaction is needed)."""
         session = self.db.session
         spec = self.registry.get(claim.name) if claim.name in self.registry else None
         ran_at = max(self._clock().now(), claim.scheduled_for)
         context = JobContext(
             app=_current_app(), now=ran_at, job_key=claim.key, attempt=claim.attempt
         )
-        following: Claim | None = None
+        more = chain
+        handler: Any = None
         try:
+            handler = session.begin_nested()
             if spec is None:
                 raise LookupError(f"no handler declared for job {claim.name!r}")
             next_run_at = spec.handler(context, dict(claim.args))
             session.flush()  # the handler's writes first: reloading the row must not drop them
+            if handler.is_active:  # else the handler committed (``outside_transaction``)
+                handler.commit()
+            handler = None
             job = None if self._record_run(claim, ran_at, next_run_at) else self._locked(claim)
             if job is LOST:
                 session.rollback()
-                return self._lost(claim, ran_at), self._claim(at) if chain else None
+                return self._lost(claim, ran_at), more
             if job is not None:  # the handler may have cancelled its own row
                 job.last_run_at, job.last_error, job.attempts = ran_at, None, 0
                 job.locked_until = None
@@ -217,12 +243,14 @@ class JobScheduler:
                     job.next_run_at = next_run_at
                 session.flush()
             if chain:
-                following = self._lease_next(at)
+                more = self._more_due(at)
             session.commit()  # a failing flush or commit is the handler's failure too
         except Exception as exc:  # a job's failure is recorded, never propagated to the worker
-            session.rollback()
-            failed = self._record_failure(claim, spec, ran_at, exc)
-            return failed, self._claim(at) if chain else None
+            if handler is not None and handler.is_active:
+                handler.rollback()  # the handler's work undone; the claim still holds
+            else:
+                session.rollback()
+            return self._record_failure(claim, spec, ran_at, exc), more
         for callback in context._after_commit:
             self.due_after_run = None  # a side effect may schedule work after that transaction
             _run_side_effect(callback, claim.key)
@@ -231,22 +259,24 @@ class JobScheduler:
         run = JobRun(
             self.app_name, name, claim.key, claim.scheduled_for, ran_at, outcome, None, next_run_at
         )
-        return run, following
+        return run, more
 
-    def _claim(self, at: dt.datetime) -> Claim | None:
-        """Lease the earliest due job nobody holds, in a short transaction of its own."""
-        session = self.db.session
-        session.rollback()  # start from a clean transaction
-        claim = self._lease_next(at)
-        if claim is None:
-            session.rollback()
-        else:
-            session.commit()
-        return claim
+    def _more_due(self, at: dt.datetime) -> bool:
+        """Whether a job is due by ``at``, read after a run, where nothing more usually is (time
+        travel runs each instant's jobs, a worker wakes for the one due); when none is, the
+        earliest due time read is ``due_after_run``."""
+        due: dt.datetime | None = (
+            self._connection().execute(self._earliest_due).scalar_one_or_none()
+        )
+        if due is None or due > at:
+            self.due_after_run = Due(due)
+            return False
+        return True
 
     def _lease_next(self, at: dt.datetime) -> Claim | None:
         """Lease the earliest due job nobody holds, in the current transaction (the lease holds
-        once it commits). When none is due, note the earliest due time (``due_after_run``)."""
+        once it commits; until then the row lock or, on SQLite, the write lock keeps other
+        workers off). When none is due, note the earliest due time (``due_after_run``)."""
         lease_now = self._lease_clock.now()
         locked_until = lease_now + self.lease
         connection = self.db.session.connection()
@@ -347,15 +377,25 @@ class JobScheduler:
             .returning(jobs.c.id)
         )
 
-    def _locked(self, claim: Claim) -> Any:
+    def _locked(self, claim: Claim, *, undone_is_ours: bool = False) -> Any:
         """The job row, locked for its bookkeeping; ``None`` if it is gone, ``LOST`` if another
-        worker holds it now (this run's lease ran out and it was claimed again)."""
+        worker holds it now (this run's lease ran out and it was claimed again).
+
+        ``undone_is_ours``: after a rollback of the whole transaction (a failing commit), a
+        claim that was never committed is gone with it; the job, still at its due time and held
+        by nobody, is still this run's to record."""
         job = self.db.session.get(
             self.model, claim.job_id, with_for_update=True, populate_existing=True
         )
-        if job is not None and job.locked_until != claim.locked_until:
-            return LOST
-        return job
+        if job is None or job.locked_until == claim.locked_until:
+            return job
+        if (
+            undone_is_ours
+            and job.next_run_at == claim.scheduled_for
+            and (job.locked_until is None or job.locked_until <= self._lease_clock.now())
+        ):
+            return job
+        return LOST
 
     def _lost(self, claim: Claim, ran_at: dt.datetime) -> JobRun:
         message = "its lease ran out and another worker claimed the job; this run was undone"
@@ -370,7 +410,7 @@ class JobScheduler:
         session = self.db.session
         message = f"{type(exc).__name__}: {exc}"
         log.warning("%s job %s failed: %s", self.app_name, claim.key, message)
-        job = self._locked(claim)
+        job = self._locked(claim, undone_is_ours=True)
         if job is LOST:
             session.rollback()
             return self._lost(claim, ran_at)

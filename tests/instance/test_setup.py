@@ -33,3 +33,15 @@ def test_prepare_plans_the_daily_sync_and_the_clean_up(app: Flask) -> None:
         jobs = {job.key: job.next_run_at for job in db.session.execute(db.select(Job)).scalars()}
     assert set(jobs) >= {"daily_sync", "seat_cleanup"}
     assert 3 <= jobs["daily_sync"].hour <= 4
+
+
+def test_a_clean_up_re_plans_a_daily_sync_whose_retries_ran_out(app: Flask) -> None:
+    with app.app_context():
+        scheduler = app.extensions["jobs"]
+        job = db.session.execute(db.select(Job).where(Job.key == "daily_sync")).scalar_one()
+        job.next_run_at = None  # parked: its retries ran out
+        db.session.commit()
+        cleanup = db.session.execute(db.select(Job).where(Job.key == "seat_cleanup")).scalar_one()
+        ran = scheduler.run_due(cleanup.next_run_at)
+        assert [run.name for run in ran] == ["seat_cleanup"]
+        assert scheduler.scheduled_at("daily_sync") is not None

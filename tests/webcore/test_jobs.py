@@ -222,6 +222,32 @@ def test_a_write_that_fails_when_flushed_is_the_jobs_failure_and_leaves_nothing_
     assert row_keys(app) == ["after"]
 
 
+def test_a_run_whose_commit_fails_is_recorded_as_the_jobs_failure(
+    app: Flask, scheduler: JobScheduler
+) -> None:
+    """The claim shares the run's transaction; a failing commit undoes both, and the run's
+    failure is still recorded on the job (nobody holds it): parked, as it has no retries."""
+    schedule(app, scheduler, "write_row", at(1), "doomed")
+    failures = ["commit refused"]
+
+    def refuse(session: Any) -> None:
+        if (
+            failures and not session.in_nested_transaction()
+        ):  # the run's commit, not the savepoint's
+            raise RuntimeError(failures.pop())
+
+    with app.app_context():
+        sa.event.listen(db.session(), "before_commit", refuse)
+        try:
+            [run] = scheduler.run_due(at(1))
+        finally:
+            sa.event.remove(db.session(), "before_commit", refuse)
+    assert run.outcome == "failed" and run.error == "RuntimeError: commit refused"
+    row = job_row(app, "doomed")
+    assert row is not None and row["attempts"] == 1 and row["next_run_at"] is None
+    assert row_keys(app) == []  # the handler's write went with the failed commit
+
+
 def test_job_with_an_undeclared_name_is_parked_not_raised(
     app: Flask, scheduler: JobScheduler
 ) -> None:
@@ -694,9 +720,9 @@ def test_a_run_whose_lease_ran_out_and_was_claimed_again_is_undone(
 
 
 def test_a_periodic_job_with_nothing_to_do_costs_a_few_statements(app: Flask) -> None:
-    """A claim and the run's bookkeeping are one statement each, plus the claim that finds
-    nothing more due and the earliest due time read for time travel, in two transactions (the
-    next claim shares the run's), however many jobs the table holds."""
+    """A claim and the run's bookkeeping are one statement each, plus the earliest due time
+    read to find nothing more due (time travel keeps it), all in the run's one transaction,
+    however many jobs the table holds (a handler that reads nothing takes no savepoint)."""
     registry = JobRegistry()
 
     @registry.job("idle")
@@ -714,9 +740,9 @@ def test_a_periodic_job_with_nothing_to_do_costs_a_few_statements(app: Flask) ->
         runs = scheduler.run_due(at(1))
     assert [run.key for run in runs] == ["now"]
     statements = [s for s in seen if not s.startswith("BEGIN")]
-    # Claim; reschedule, claim that finds nothing and the earliest due time, in one transaction.
-    assert len(statements) == 4, statements
+    # Claim; reschedule and the earliest due time (nothing more due), in one transaction.
+    assert len(statements) == 3, statements
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):  # psycopg: no BEGIN statement
-        assert len([s for s in seen if s.startswith("BEGIN")]) == 2, seen
+        assert len([s for s in seen if s.startswith("BEGIN")]) == 1, seen
     assert job_row(app, "now")["next_run_at"] == at(2)  # type: ignore[index]
     assert scheduler.due_after_run == Due(at(2))

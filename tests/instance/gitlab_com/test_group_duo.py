@@ -14,8 +14,9 @@ from instance.gitlab_com.duo import user_has_group_duo_access
 from instance.gitlab_com.groups import find_group, remove_member
 from instance.gitlab_com.nonces import prune_received_nonces
 from instance.gitlab_com.provisioning import group_duo_purchase
-from instance.models import User, db
+from instance.models import BillableUserCount, User, db
 from instance.namespace_models import ReceivedNonce
+from instance.setup import prepare
 from protocol.license import Plan
 from tests.instance.conftest import user_id
 from tests.instance.fake_portal import FakePortal
@@ -144,3 +145,27 @@ def test_gitlab_com_forgets_push_nonces_once_they_are_stale(
         assert db.session.execute(db.select(ReceivedNonce)).scalars().all()
         prune_received_nonces(now + dt.timedelta(minutes=6))
         assert db.session.execute(db.select(ReceivedNonce)).scalars().all() == []
+
+
+def test_gitlab_com_plans_only_its_own_jobs(app: Flask) -> None:
+    """GitLab.com is provisioned by the portal's pushes: no daily sync with a license. It keeps
+    a seat clean-up of its own (R29), which neither records an instance-wide billable count
+    nor plans a sync, and a start after a self-managed one's sync was planned cancels it."""
+    with app.app_context():
+        scheduler = app.extensions["jobs"]
+        assert {job.key for job in scheduler.pending()} == {"seat_cleanup", "prune_received_nonces"}
+        scheduler.schedule("daily_sync", app_clock(app).now())  # as an earlier start planned it
+        db.session.commit()
+    prepare(app)
+    with app.app_context():
+        scheduler = app.extensions["jobs"]
+        assert "daily_sync" not in {job.key for job in scheduler.pending()}
+        ran = scheduler.run_due(app_clock(app).now() + dt.timedelta(days=1))
+        assert sorted(run.name for run in ran) == [
+            "prune_received_nonces",
+            "seat_cleanup",
+            "seat_cleanup",
+        ]
+        assert {run.outcome for run in ran} == {"rescheduled"}
+        assert db.session.execute(db.select(BillableUserCount)).scalars().all() == []
+        assert "daily_sync" not in {job.key for job in scheduler.pending()}
