@@ -150,10 +150,14 @@ def test_gitlab_com_forgets_push_nonces_once_they_are_stale(
 def test_gitlab_com_plans_only_its_own_jobs(app: Flask) -> None:
     """GitLab.com is provisioned by the portal's pushes: no daily sync with a license. It keeps
     a seat clean-up of its own (R29), which neither records an instance-wide billable count
-    nor plans a sync, and a start after a self-managed one's sync was planned cancels it."""
+    nor plans a sync, and the daily removal of expired memberships; a start after a self-managed one's sync was planned cancels it."""
     with app.app_context():
         scheduler = app.extensions["jobs"]
-        assert {job.key for job in scheduler.pending()} == {"seat_cleanup", "prune_received_nonces"}
+        assert {job.key for job in scheduler.pending()} == {
+            "seat_cleanup",
+            "prune_received_nonces",
+            "remove_expired_members",  # memberships past their expires_at (GitLab's worker)
+        }
         scheduler.schedule("daily_sync", app_clock(app).now())  # as an earlier start planned it
         db.session.commit()
     prepare(app)
@@ -163,6 +167,7 @@ def test_gitlab_com_plans_only_its_own_jobs(app: Flask) -> None:
         ran = scheduler.run_due(app_clock(app).now() + dt.timedelta(days=1))
         assert sorted(run.name for run in ran) == [
             "prune_received_nonces",
+            "remove_expired_members",
             "seat_cleanup",
             "seat_cleanup",
         ]
