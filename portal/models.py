@@ -361,6 +361,7 @@ from portal.billing_models import (  # noqa: E402, F401
     SeatReview,
     SeatReviewKind,
     UsageReport,
+    invoice_number,
 )
 
 # GitLab.com's namespace links on the same metadata.
