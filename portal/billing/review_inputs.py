@@ -65,10 +65,11 @@ class ReviewRow:
 
     def values(self) -> dict[str, Any]:
         """The new row's columns, as an insert takes them (``dataclasses.asdict`` deep-copies)."""
-        return {name: getattr(self, name) for name in _REVIEW_FIELDS if name != "id"}
+        return {name: getattr(self, name) for name in _NEW_REVIEW_FIELDS}
 
 
 _REVIEW_FIELDS = [column.name for column in fields(ReviewRow)]
+_NEW_REVIEW_FIELDS = [name for name in _REVIEW_FIELDS if name != "id"]  # the database's
 _REVIEW_COLUMNS = [SeatReview.__table__.c[name] for name in _REVIEW_FIELDS]
 
 
