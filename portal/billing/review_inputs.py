@@ -69,7 +69,7 @@ class ReviewRow:
 
 
 _REVIEW_FIELDS = [column.name for column in fields(ReviewRow)]
-_NEW_REVIEW_FIELDS = [name for name in _REVIEW_FIELDS if name != "id"]  # the database's
+_NEW_REVIEW_FIELDS = [name for name in _REVIEW_FIELDS if name != "id"]  # the database gives ids
 _REVIEW_COLUMNS = [SeatReview.__table__.c[name] for name in _REVIEW_FIELDS]
 
 
