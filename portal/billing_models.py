@@ -100,6 +100,10 @@ class SalesCheckIn(db.Model):  # type: ignore[name-defined]
     entered_by: Mapped[Account] = relationship()
 
 
+def invoice_number(invoice_id: int) -> str:
+    return f"INV-{invoice_id:08d}"
+
+
 class InvoiceState:
     AMENDMENT_SENT = "amendment_sent"  # R34 without Seat Link: waiting for the customer
     INVOICED = "invoiced"
@@ -133,7 +137,7 @@ class Invoice(db.Model):  # type: ignore[name-defined]
 
     @property
     def number(self) -> str:
-        return f"INV-{self.id:08d}"
+        return invoice_number(self.id)
 
     @property
     def state_label(self) -> str:

@@ -1,12 +1,12 @@
-"""Licenses, activation codes, and the portal's side of activation and daily sync.
+"""Licenses, activation codes, and the portal's side of activation (the daily sync, which
+answers the license built here, is ``portal.daily_sync``).
 
 Rules held here:
 - R8: a subscription's card generates a cloud activation code; the code is bound to the first
   instance that activates with it, and a second instance is refused.
 - R9: plan trials and community-program subscriptions are legacy only: no activation code.
-- R13: the daily sync answers with the current license, listing every add-on purchase and trial
-  in force or to come (``add_on_products``), so purchases and trials reach the instance there.
-- R32: each sync stores the usage the instance reported.
+- R13: a license lists every add-on purchase and trial in force or to come
+  (``add_on_products``), so purchases and trials reach the instance at its daily sync.
 - Expired and not-cloud-compatible subscriptions are refused with the product's errors.
 - Offline cloud and legacy license files are signed with the same keys as cloud licenses.
 """
@@ -16,10 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy import orm
 
 from portal.errors import Refused
 from portal.keys import signing_key
@@ -37,7 +37,7 @@ from protocol.license import (
     license_file,
     sign_license,
 )
-from protocol.messages import ActivationRequest, ErrorCode, SyncRequest
+from protocol.messages import ActivationRequest, ErrorCode
 from protocol.signing import VerifyingKey
 
 
@@ -62,7 +62,7 @@ NOT_CLOUD_COMPATIBLE = (
 )
 
 
-def is_cloud_compatible(subscription: Subscription) -> bool:
+def is_cloud_compatible(subscription: LicensedTerms) -> bool:
     return (
         subscription.kind == SubscriptionKind.PAID
         and subscription.license_type == LicenseType.ONLINE_CLOUD.value
@@ -108,6 +108,66 @@ def build_license(
     instance_id: str | None = None,
 ) -> License:
     today = now.date()
+    # R6: Enterprise Agile Planning is listed beside the Duo tier, not instead of it.
+    purchases = (
+        *current_add_ons(subscription, today),
+        *current_agile_planning(subscription, today),
+    )
+    return license_document(subscription, purchases, now, license_type, instance_id)
+
+
+class LicensedTerms(Protocol):
+    """What a license says of its subscription: a ``Subscription``, or the columns a sync
+    reads (``portal.daily_sync``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def contact_name(self) -> str: ...
+    @property
+    def contact_email(self) -> str: ...
+    @property
+    def contact_company(self) -> str: ...
+    @property
+    def plan(self) -> str: ...
+    @property
+    def seats(self) -> int: ...
+    @property
+    def term_starts_on(self) -> dt.date: ...
+    @property
+    def ends_on(self) -> dt.date: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def license_type(self) -> str: ...
+
+
+class LicensedPurchase(Protocol):
+    """An add-on purchase or trial as a license lists it."""
+
+    @property
+    def tier(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def starts_on(self) -> dt.date: ...
+    @property
+    def ends_on(self) -> dt.date: ...
+    @property
+    def trial(self) -> bool: ...
+    @property
+    def purchase_id(self) -> str: ...
+
+
+def license_document(
+    subscription: LicensedTerms,
+    purchases: Iterable[LicensedPurchase],
+    now: dt.datetime,
+    license_type: LicenseType,
+    instance_id: str | None = None,
+) -> License:
+    """The license of ``subscription`` listing ``purchases`` (those in force or to come, Duo
+    first, then Enterprise Agile Planning), issued ``now``."""
     products = tuple(
         AddOnProduct(
             tier=AddOnTier(p.tier),
@@ -117,11 +177,7 @@ def build_license(
             trial=p.trial,
             purchase_id=p.purchase_id,
         )
-        # R6: Enterprise Agile Planning is listed beside the Duo tier, not instead of it.
-        for p in (
-            *current_add_ons(subscription, today),
-            *current_agile_planning(subscription, today),
-        )
+        for p in purchases
     )
     return License(
         license_id=uuid.uuid4().hex,
@@ -141,7 +197,8 @@ def build_license(
     )
 
 
-def _fingerprint(license: License) -> str:
+def fingerprint_of(license: License) -> str:
+    """The license's content, without its id and time: equal for licenses that say the same."""
     content = license.to_dict()
     del content["license_id"], content["issued_at"]
     return hashlib.sha256(canonical_json(content)).hexdigest()
@@ -163,7 +220,7 @@ def issue_license(
     """
     kind = license_type or LicenseType(subscription.license_type)
     document = build_license(subscription, now, kind, instance_id)
-    fingerprint = _fingerprint(document)
+    fingerprint = fingerprint_of(document)
     last = current if current is not None else _last_issued(subscription, kind, document)
     if last is not None and last.fingerprint == fingerprint:
         return last, False
@@ -333,77 +390,6 @@ def activate_instance(
     issued, _ = issue_license(subscription, now, LicenseType.ONLINE_CLOUD, request.instance_id)
     bound.license = issued
     return subscription, issued
-
-
-# Built once: the statement's options cost more to build than the query costs to run. Everything
-# a sync reads is loaded with the activation (its subscription, the subscription's add-ons, the
-# license last answered), so a sync issues the same statements however long its history.
-_ACTIVATION_BY_KEY = (
-    sa.select(Activation)
-    .where(Activation.key_id == sa.bindparam("kid"))
-    .options(
-        orm.joinedload(Activation.subscription).joinedload(Subscription.add_on_purchases),
-        orm.joinedload(Activation.subscription).joinedload(Subscription.agile_planning_purchases),
-        orm.joinedload(Activation.license),
-    )
-)
-
-
-def activation_for_key(kid: str) -> Activation | None:
-    """The activation registered with key ``kid``, loaded for a sync (see above)."""
-    return db.session.execute(_ACTIVATION_BY_KEY, {"kid": kid}).unique().scalar_one_or_none()
-
-
-def record_sync(activation: Activation, request: SyncRequest, now: dt.datetime) -> IssuedLicense:
-    """R13, R32: store the instance's usage and answer its current license.
-
-    Every refusal comes before the first write (the sync endpoint relies on it: it takes no
-    savepoint). The license is signed again only when its content changed since the one last
-    answered to this instance (``Activation.license``).
-    """
-    if request.instance_id != activation.instance_id:
-        raise ProtocolRefusal(
-            ErrorCode.UNKNOWN_INSTANCE, "This instance is not the one the subscription is bound to."
-        )
-    subscription = activation.subscription
-    if now.date() >= subscription.ends_on:
-        raise ProtocolRefusal(ErrorCode.SUBSCRIPTION_EXPIRED, EXPIRED)
-    if not is_cloud_compatible(subscription):
-        raise ProtocolRefusal(ErrorCode.SUBSCRIPTION_NOT_CLOUD_COMPATIBLE, NOT_CLOUD_COMPATIBLE)
-    # Core statements on the session's connection, not the unit of work: a sync runs for every
-    # instance every day, and a flush would cost several times the two statements it issues.
-    connection = db.session.connection()
-    connection.execute(
-        _STORE_USAGE,
-        {
-            "subscription_id": subscription.id,
-            "instance_id": request.instance_id,
-            "received_at": now,
-            "gitlab_version": request.gitlab_version,
-            "billable_users": request.billable_users,
-            "max_historical_users": request.max_historical_users,
-            "add_on_usage": [item.to_dict() for item in request.add_on_usage],
-            "daily_usage": [item.to_dict() for item in request.daily_usage],
-        },
-    )
-    synced = {"last_sync_at": now, "gitlab_version": request.gitlab_version}
-    synced["hostname"] = request.hostname
-    connection.execute(_STORE_SYNC_STATE, {"activation_id": activation.id, **synced})
-    for name, value in synced.items():  # the loaded activation agrees with its row
-        orm.attributes.set_committed_value(activation, name, value)
-    issued, new = issue_license(
-        subscription, now, LicenseType.ONLINE_CLOUD, activation.instance_id, activation.license
-    )
-    if new:
-        activation.license = issued
-    return issued
-
-
-_STORE_USAGE = sa.insert(UsageReport.__table__)
-# The columns it sets are the parameters it is given besides the activation's id.
-_STORE_SYNC_STATE = sa.update(Activation.__table__).where(
-    Activation.__table__.c.id == sa.bindparam("activation_id")
-)
 
 
 def usage_reports_of(subscription: Subscription, limit: int = 30) -> list[UsageReport]:

@@ -1,7 +1,9 @@
 """Mail: queued in the outbox by the transaction that causes it, delivered afterwards by a job.
 
 Queuing is a database write, so a purchase that is rolled back leaves no mail behind, and a mail
-is never sent for something that did not happen (R7). Delivery runs as the ``deliver_mail`` job:
+is never sent for something that did not happen (R7). It is a Core insert, not ORM entities: the
+daily seat review queues thousands at once, and nothing reads a mail back in the transaction that
+queues it. Delivery runs as the ``deliver_mail`` job:
 over SMTP when ``SMTP_HOST`` is configured (retried with backoff), otherwise the mail is held in
 the outbox, which the support console shows either way.
 """
@@ -16,6 +18,7 @@ from flask import current_app
 
 from portal.models import MailMessage, MailStatus, Subscription, db
 from webcore.clock import app_clock
+from webcore.db import insert_ids
 from webcore.outbound import outside_transaction
 
 
@@ -48,14 +51,14 @@ def queue_mail(
     *,
     attachment_name: str | None = None,
     attachment: str | None = None,
-) -> MailMessage:
-    """Put a mail to the subscription contact in the outbox and schedule its delivery."""
-    (message,) = queue_mails(
+) -> int:
+    """Put a mail to the subscription contact in the outbox and schedule its delivery; its id."""
+    (mail_id,) = queue_mails(
         [(kind, subscription, subject, body)],
         attachment_name=attachment_name,
         attachment=attachment,
     )
-    return message
+    return mail_id
 
 
 def queue_mails(
@@ -63,33 +66,37 @@ def queue_mails(
     *,
     attachment_name: str | None = None,
     attachment: str | None = None,
-) -> list[MailMessage]:
-    """``queue_mail`` of each (kind, subscription, subject, body): one flush for them all."""
+) -> list[int]:
+    """``queue_mail`` of each (kind, subscription, subject, body): one insert for them all, and
+    one for their delivery jobs; their ids, in order."""
     if not mails:
         return []
     now = app_clock().now()
-    messages = [
-        MailMessage(
-            kind=kind,
-            recipient=subscription.contact_email,
-            subject=subject,
-            body=f"Hello {subscription.contact_name},\n\n{body}\n\n— GitLab Customers Portal\n",
-            attachment_name=attachment_name,
-            attachment=attachment,
-            subscription_id=subscription.id,
-            status=MailStatus.QUEUED,
-            created_at=now,
-        )
-        for kind, subscription, subject, body in mails
-    ]
-    db.session.add_all(messages)
-    db.session.flush()
-    current_app.extensions["jobs"].schedule_new(
-        "deliver_mail",
-        now,
-        [(f"deliver_mail:{message.id}", {"mail_id": message.id}) for message in messages],
+    ids = insert_ids(
+        db.session.connection(),
+        MailMessage.__table__,
+        [
+            {
+                "kind": kind,
+                "recipient": subscription.contact_email,
+                "subject": subject,
+                "body": f"Hello {subscription.contact_name},\n\n{body}\n\n"
+                "— GitLab Customers Portal\n",
+                "attachment_name": attachment_name,
+                "attachment": attachment,
+                "subscription_id": subscription.id,
+                "status": MailStatus.QUEUED,
+                "last_error": None,
+                "created_at": now,
+                "sent_at": None,
+            }
+            for kind, subscription, subject, body in mails
+        ],
     )
-    return messages
+    current_app.extensions["jobs"].schedule_new(
+        "deliver_mail", now, [(f"deliver_mail:{mail_id}", {"mail_id": mail_id}) for mail_id in ids]
+    )
+    return ids
 
 
 def as_email(message: MailMessage, sender: str) -> EmailMessage:

@@ -134,6 +134,12 @@ class Subscription(db.Model):  # type: ignore[name-defined]
         return self.renewed_on or self.starts_on
 
 
+def purchase_id(add_on_purchase_id: int) -> str:
+    """The purchase id licenses carry (``AddOnProduct.purchase_id``; the instance keeps it under
+    the same name)."""
+    return f"AOP-{add_on_purchase_id:08d}"
+
+
 class AddOnPurchase(db.Model):  # type: ignore[name-defined]
     """Seats of one user-based add-on on a subscription for a term, bought or on trial (R1, R6):
     a GitLab Duo tier, or Enterprise Agile Planning."""
@@ -153,9 +159,7 @@ class AddOnPurchase(db.Model):  # type: ignore[name-defined]
 
     @property
     def purchase_id(self) -> str:
-        """The purchase id licenses carry (``AddOnProduct.purchase_id``; the instance keeps it
-        under the same name)."""
-        return f"AOP-{self.id:08d}"
+        return purchase_id(self.id)
 
 
 class PaymentMethod(db.Model):  # type: ignore[name-defined]
@@ -361,6 +365,7 @@ from portal.billing_models import (  # noqa: E402, F401
     SeatReview,
     SeatReviewKind,
     UsageReport,
+    invoice_number,
 )
 
 # GitLab.com's namespace links on the same metadata.

@@ -27,14 +27,9 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from portal.activation_throttle import throttle_activation_guesses
+from portal.daily_sync import record_sync, sync_target
 from portal.keys import published_keys, signing_key
-from portal.licensing import (
-    HandOver,
-    ProtocolRefusal,
-    activate_instance,
-    activation_for_key,
-    record_sync,
-)
+from portal.licensing import HandOver, ProtocolRefusal, activate_instance
 from portal.models import db
 from portal.nonces import DatabaseNonceStore
 from protocol.envelope import (
@@ -164,12 +159,13 @@ def activate() -> ResponseReturnValue:
 
 @blueprint.post("/seat_links")
 def seat_links() -> ResponseReturnValue:
+    now = app_clock().now()
     try:
         token = _token()
-        activation = activation_for_key(_peek_kid(token))
-        if activation is None:
+        target = sync_target(_peek_kid(token), now.date())
+        if target is None:
             raise InvalidSignature()  # no registered key of that id: as opaque as a bad signature
-        key = VerifyingKey.from_jwk(activation.public_key)
+        key = VerifyingKey.from_jwk(target.public_key)
         opened = open_request(token, KeySet((key,)), app_clock(), DatabaseNonceStore(), _window())
         message = parse_message(opened, SyncRequest)
     except RemoteProtocolError as error:
@@ -177,11 +173,10 @@ def seat_links() -> ResponseReturnValue:
     try:
         # No savepoint (unlike an activation): record_sync refuses before it writes anything,
         # so a refusal keeps the nonce claim and nothing else without one.
-        issued = record_sync(activation, message, app_clock().now())
+        license_token = record_sync(target, message, now)
     except ProtocolRefusal as refusal:
         return _refused(refusal, opened)
-    answer = SyncAnswer(license_token=issued.token)
-    return _sealed(answer, opened.nonce)
+    return _sealed(SyncAnswer(license_token=license_token), opened.nonce)
 
 
 def _peek_kid(token: str) -> str:

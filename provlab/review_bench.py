@@ -77,10 +77,13 @@ def bench_review(subscriptions: int = 10_000, postgres_url: str | None = None) -
         prepare(app)
         try:
             counts = _seed(app, subscriptions, random.Random(15))
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             with unit_of_work(app):
                 reviewed = run_seat_reviews(START)
             seconds = time.perf_counter() - started
+            # On a shared machine the wall time counts other processes' turns; this process's
+            # CPU time does not (on PostgreSQL it leaves out the database server's).
+            cpu_seconds = time.process_time() - cpu_started
             problems = _check(app, counts, reviewed)
         finally:
             with app.app_context():
@@ -93,7 +96,8 @@ def bench_review(subscriptions: int = 10_000, postgres_url: str | None = None) -
         "s",
         f"< {REVIEW_SECONDS_TARGET:g} s for 10,000",
         seconds < REVIEW_SECONDS_TARGET,
-        f"({reviewed} subscriptions reviewed, {QUARTERS_DUE} quarters each, a year of daily usage)",
+        f"({reviewed} subscriptions reviewed, {QUARTERS_DUE} quarters each, a year of daily usage; "
+        f"{cpu_seconds:.2f} s of CPU in this process)",
     )
     sample = min(SAMPLE, subscriptions)
     check = "; ".join(problems) or (

@@ -122,6 +122,32 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def insert_ids(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``table`` (integer primary key ``id``) in one executemany; the new
+    rows' ids, in the order of ``rows``: for bulk writes whose rows must be referred to.
+
+    PostgreSQL: ``INSERT … RETURNING``, batched and ordered by SQLAlchemy. SQLite returns the
+    rows of ``RETURNING`` in no set order, so SQLAlchemy would insert one row per statement to
+    order them; there the transaction holds the write lock from its start (``BEGIN IMMEDIATE``),
+    and each row inserted takes an id above every one before it, so the ids are those above the
+    largest before the insert, in order.
+    """
+    if not rows:
+        return []
+    key = table.c.id
+    if connection.dialect.name != "sqlite":
+        inserted = connection.execute(
+            sa.insert(table).returning(key, sort_by_parameter_order=True), rows
+        )
+        return list(inserted.scalars())
+    before = connection.execute(sa.select(sa.func.coalesce(sa.func.max(key), 0))).scalar_one()
+    connection.execute(sa.insert(table), rows)
+    ids = list(connection.execute(sa.select(key).where(key > before).order_by(key)).scalars())
+    if len(ids) != len(rows):
+        raise RuntimeError(f"{table.name}: inserted {len(rows)} rows, found {len(ids)}")
+    return ids
+
+
 def init_db(app: Flask, db: SQLAlchemy) -> None:
     """Bind ``db`` to ``app`` and apply backend-specific engine settings."""
     db.init_app(app)

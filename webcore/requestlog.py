@@ -123,6 +123,19 @@ def install_redacting_record_factory() -> None:
     logging.setLogRecordFactory(factory)
 
 
+def _signed_in_id() -> Any:
+    """The id of the user the request is signed in as, or None.
+
+    A request that carries no cookie (an API call: a sync, a token-authenticated request) has
+    neither a session nor a remember-me cookie, so nobody is signed in, unless the view signed
+    someone in itself; Flask-Login is not asked to load a user for it, which would open a
+    session and look for the remember-me cookie on every API request.
+    """
+    if not request.cookies and "_login_user" not in g:
+        return None
+    return getattr(current_user, "id", None) if current_user else None
+
+
 def init_request_log(app: Flask) -> None:
     logger = logging.getLogger(f"provlab.{app.name}.requests")
     install_redacting_record_factory()
@@ -142,7 +155,7 @@ def init_request_log(app: Flask) -> None:
         request_id = g.get("request_id", "-")
         response.headers[REQUEST_ID_HEADER] = request_id
         elapsed_ms = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        user = getattr(current_user, "id", None) if current_user else None
+        user = _signed_in_id()
         logger.info(
             "request_id=%s method=%s path=%s status=%s duration_ms=%.1f user=%s user_agent=%s",
             request_id,

@@ -8,14 +8,16 @@ Operations flush, never commit; the jobs and routes commit.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from portal.billing.policy import invoices as policy
 from portal.billing.policy.reviews import ChargeEvent, ChargeState, next_charge_state
+from portal.billing.review_inputs import ReviewRow
 from portal.errors import Refused
 from portal.licensing import notify_license_change
-from portal.mail import queue_mail, queue_mails
+from portal.mail import queue_mail
 from portal.models import (
     Invoice,
     InvoiceLine,
@@ -24,9 +26,11 @@ from portal.models import (
     SeatReview,
     Subscription,
     db,
+    invoice_number,
 )
 from portal.pricing import format_money
 from protocol.license import LicenseType
+from webcore.db import insert_ids
 
 
 def store_invoice(
@@ -62,29 +66,77 @@ def record_invoice(
     return row
 
 
+@dataclass(frozen=True)
+class StoredInvoice:
+    """An invoice ``store_invoices`` wrote: what its mail says of it, with no ORM entity."""
+
+    id: int
+    state: str
+    issued_on: dt.date
+    total_cents: int
+    lines: tuple[policy.LineItem, ...]
+    note: str | None = None
+
+    @property
+    def number(self) -> str:
+        return invoice_number(self.id)
+
+
 def store_invoices(
-    invoices: list[tuple[Subscription, policy.Invoice, str, SeatReview | None]],
+    invoices: list[tuple[Subscription, policy.Invoice, str, ReviewRow | None]],
     now: dt.datetime,
-    *,
-    mail: bool = True,
-) -> list[Invoice]:
-    """``store_invoice`` of each (subscription, invoice, state, review), in one flush and one
-    batch of mails (a billing run's invoices); ``mail=False``: the caller queues
-    ``invoice_mail`` of each with its other mails."""
-    rows = [
-        _invoice_row(subscription, invoice, now, state, review)
-        for subscription, invoice, state, review in invoices
+) -> list[StoredInvoice]:
+    """Keep each (subscription, invoice, state, review) of a billing run with its line items, in
+    two Core inserts (the invoices, then every line); the caller queues ``invoice_mail`` of each
+    with its other mails."""
+    if not invoices:
+        return []
+    connection = db.session.connection()
+    ids = insert_ids(
+        connection,
+        Invoice.__table__,
+        [
+            {
+                "subscription_id": subscription.id,
+                "kind": invoice.kind.value,
+                "issued_on": invoice.issued_on,
+                "issued_at": now,
+                "state": state,
+                "total_cents": invoice.total_cents,
+                "seat_review_id": review.id if review else None,
+                "invoiced_at": now if state == InvoiceState.INVOICED else None,
+                "order_id": None,
+                "note": None,
+            }
+            for subscription, invoice, state, review in invoices
+        ],
+    )
+    stored = [
+        StoredInvoice(invoice_id, state, invoice.issued_on, invoice.total_cents, invoice.line_items)
+        for invoice_id, (_, invoice, state, _) in zip(ids, invoices, strict=True)
     ]
-    db.session.add_all(rows)
-    db.session.flush()
-    if mail:
-        queue_mails(
-            [
-                invoice_mail(subscription, row, invoice)
-                for row, (subscription, invoice, _, _) in zip(rows, invoices, strict=True)
-            ]
-        )
-    return rows
+    connection.execute(
+        sa.insert(InvoiceLine.__table__),
+        [
+            {"invoice_id": row.id, "position": position, **_line_values(item)}
+            for row in stored
+            for position, item in enumerate(row.lines, start=1)
+        ],
+    )
+    return stored
+
+
+def _line_values(item: policy.LineItem) -> dict[str, object]:
+    return {
+        "description": item.description,
+        "seats": item.seats,
+        "period_starts_on": item.period_starts_on,
+        "period_ends_on": item.period_ends_on,
+        "unit_price_cents": item.unit_price_cents,
+        "prorated_days": item.prorated_days,
+        "basis_days": item.basis_days,
+        "amount_cents": item.amount_cents,
+    }
 
 
 def _invoice_row(
@@ -109,26 +161,17 @@ def _invoice_row(
         order=order,
         note=note,
         lines=[
-            InvoiceLine(
-                position=position,
-                description=item.description,
-                seats=item.seats,
-                period_starts_on=item.period_starts_on,
-                period_ends_on=item.period_ends_on,
-                unit_price_cents=item.unit_price_cents,
-                prorated_days=item.prorated_days,
-                basis_days=item.basis_days,
-                amount_cents=item.amount_cents,
-            )
+            InvoiceLine(position=position, **_line_values(item))
             for position, item in enumerate(invoice.line_items, start=1)
         ],
     )
 
 
-def invoice_text(row: Invoice) -> str:
+def invoice_text(row: Invoice | StoredInvoice) -> str:
     """An invoice as a mail says it: each line with the period it covers, the total, the note."""
     lines = "\n".join(
-        f"- {line.description} ({line.period_starts_on} .. {line.last_day}): {line.seats} x "
+        f"- {line.description} ({line.period_starts_on} .. "
+        f"{line.period_ends_on - dt.timedelta(days=1)}): {line.seats} x "
         f"{format_money(line.unit_price_cents)} x {line.proration_label} = "
         f"{format_money(line.amount_cents)}"
         for line in row.lines
@@ -138,7 +181,7 @@ def invoice_text(row: Invoice) -> str:
 
 
 def invoice_mail(
-    subscription: Subscription, row: Invoice, invoice: policy.Invoice
+    subscription: Subscription, row: Invoice | StoredInvoice, invoice: policy.Invoice
 ) -> tuple[str, Subscription, str, str]:
     """The mail of a stored invoice (or of its order amendment), as ``queue_mail`` takes it."""
     if row.state == InvoiceState.AMENDMENT_SENT:

@@ -6,14 +6,16 @@ check-ins of the current term, and the utilization of every period due, aggregat
 database from the daily counts the syncs reported (``DailyUsageCount``) with GROUP BY over the
 days of each period. The pure policy then reviews each subscription from these.
 
-Queries only: nothing here writes but a temporary table of the periods to aggregate.
+Queries only: nothing here writes but a temporary table of the periods to aggregate. Reviews
+are read as columns (``ReviewRow``), not ORM entities: the daily job holds tens of thousands and
+writes the new ones with Core inserts (``review_writes``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,13 +42,44 @@ _periods = sa.Table(
 )
 
 
+@dataclass(slots=True)
+class ReviewRow:
+    """A ``seat_reviews`` row as the policy reads it and a review writes it: ``id`` is None
+    until it is inserted (``review_writes.ReviewWrites.write``)."""
+
+    subscription_id: int
+    kind: str
+    label: str
+    term_starts_on: dt.date
+    term_ends_on: dt.date
+    period_starts_on: dt.date
+    period_ends_on: dt.date
+    measured_maximum: int | None
+    peak_day: dt.date | None
+    source: str
+    licensed_seats: int
+    overage: int
+    outcome: str
+    reviewed_at: dt.datetime
+    id: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The new row's columns, as an insert takes them (``dataclasses.asdict`` deep-copies)."""
+        return {name: getattr(self, name) for name in _NEW_REVIEW_FIELDS}
+
+
+_REVIEW_FIELDS = [column.name for column in fields(ReviewRow)]
+_NEW_REVIEW_FIELDS = [name for name in _REVIEW_FIELDS if name != "id"]  # the database gives ids
+_REVIEW_COLUMNS = [SeatReview.__table__.c[name] for name in _REVIEW_FIELDS]
+
+
 @dataclass
 class ReviewInputs:
     """One subscription's Seat Link state, reviews and check-ins of its current term, and the
     utilization from daily counts of the periods asked for (R32, R33)."""
 
     seat_link: bool
-    reviews: list[SeatReview] = field(default_factory=list)
+    reviews: list[ReviewRow] = field(default_factory=list)
     check_ins: list[SalesCheckIn] = field(default_factory=list)
     utilizations: dict[tuple[dt.date, dt.date], SeatUtilization] = field(default_factory=dict)
 
@@ -98,11 +131,12 @@ def load_review_inputs(
     }
     terms = {s.id: current_term(s) for s in subscriptions}
     for ids in _chunks(list(inputs)):
-        for review in db.session.execute(
-            sa.select(SeatReview)
+        for values in db.session.execute(
+            sa.select(*_REVIEW_COLUMNS)
             .where(SeatReview.subscription_id.in_(ids))
             .order_by(SeatReview.period_starts_on, SeatReview.id)
-        ).scalars():
+        ):
+            review = ReviewRow(*values)
             if review.term_starts_on == terms[review.subscription_id].starts_on:
                 inputs[review.subscription_id].reviews.append(review)
         for check_in in db.session.execute(
@@ -155,18 +189,18 @@ def period_utilizations(wanted: Sequence[tuple[int, Period]]) -> list[SeatUtiliz
             for index, (sid, period) in enumerate(wanted)
         ],
     )
-    found = {row.id: row for row in connection.execute(_AGGREGATE)}
+    found = {row.id: row for row in connection.execute(_AGGREGATE)}  # a row per period
     connection.execute(_periods.delete())
     utilizations = []
     for index, (_, period) in enumerate(wanted):
-        row = found.get(index)
+        row = found[index]
         utilizations.append(
             utilization_from_extremes(
                 period,
-                carried=row.carried if row else None,
-                first_reading_on=row.first_day if row else None,
-                maximum=row.maximum if row else None,
-                peak_day=row.peak_day if row else None,
+                carried=row.carried,
+                first_reading_on=row.first_day,
+                maximum=row.maximum,
+                peak_day=row.peak_day,
             )
         )
     return utilizations
@@ -175,6 +209,11 @@ def period_utilizations(wanted: Sequence[tuple[int, Period]]) -> list[SeatUtiliz
 def _aggregate() -> sa.Select[Any]:
     # Per period, index seeks on (subscription_id, day) but for one scan of its days: the first
     # day with the most users; then that count, the first reading and the reading carried in.
+    # The periods' extremes are a MATERIALIZED common table expression (SQLite 3.35, PostgreSQL
+    # 12): as a subquery in FROM, SQLite flattened it into the outer query and so evaluated the
+    # peak day's scan and sort three times per period (in the select list, in the maximum's
+    # look-up and in a filter) and the carried reading twice. A period without any reading
+    # comes back with NULLs, read as no data (``utilization_from_extremes``).
     p, d = _periods, DailyUsageCount.__table__
     own = d.c.subscription_id == p.c.subscription_id
     inside = sa.and_(own, d.c.day >= p.c.starts_on, d.c.day < p.c.ends_on)
@@ -194,27 +233,28 @@ def _aggregate() -> sa.Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    periods = sa.select(
-        p.c.id,
-        peak_day.label("peak_day"),
-        first_day.label("first_day"),
-        carried.label("carried"),
-    ).subquery("periods")
+    periods = (
+        sa.select(
+            p.c.id,
+            p.c.subscription_id,
+            peak_day.label("peak_day"),
+            first_day.label("first_day"),
+            carried.label("carried"),
+        )
+        .cte("periods")
+        .prefix_with("MATERIALIZED")
+    )
     maximum = (
         sa.select(d.c.billable_users)
-        .where(d.c.subscription_id == p.c.subscription_id, d.c.day == periods.c.peak_day)
+        .where(d.c.subscription_id == periods.c.subscription_id, d.c.day == periods.c.peak_day)
         .scalar_subquery()
     )
-    return (
-        sa.select(
-            periods.c.id,
-            maximum.label("maximum"),
-            sa.type_coerce(periods.c.first_day, sa.Date).label("first_day"),
-            sa.type_coerce(periods.c.peak_day, sa.Date).label("peak_day"),
-            periods.c.carried,
-        )
-        .join(p, p.c.id == periods.c.id)
-        .where(sa.or_(periods.c.peak_day.is_not(None), periods.c.carried.is_not(None)))
+    return sa.select(
+        periods.c.id,
+        maximum.label("maximum"),
+        sa.type_coerce(periods.c.first_day, sa.Date).label("first_day"),
+        sa.type_coerce(periods.c.peak_day, sa.Date).label("peak_day"),
+        periods.c.carried,
     )
 
 

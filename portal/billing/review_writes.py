@@ -2,8 +2,10 @@
 
 A seat review decides everything from what it read (``review_inputs``) before it writes: the
 review rows, the invoices of the charged ones and the new licenses they send. The daily job
-reviews hundreds of subscriptions this way, then writes them in a few flushes; a subscription whose review fails (a plan missing from PRICE_LIST, bad data) is dropped
-whole, as if its review had run in a savepoint, and the others go on.
+reviews hundreds of subscriptions this way, then writes them in a few Core inserts (no ORM
+entities: nothing reads them back in the run); a subscription whose review fails (a plan
+missing from PRICE_LIST, bad data) is dropped whole, as if its review had run in a savepoint,
+and the others go on.
 
 Operations flush, never commit; the jobs and routes commit.
 """
@@ -20,9 +22,11 @@ from portal.billing.invoicing import (
     store_invoices,
 )
 from portal.billing.policy.invoices import Invoice as PolicyInvoice
+from portal.billing.review_inputs import ReviewRow
 from portal.mail import queue_mails
 from portal.models import InvoiceState, SeatReview, Subscription, db
 from protocol.license import LicenseType
+from webcore.db import insert_ids
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class _InvoiceDue:
     subscription: Subscription
     invoice: PolicyInvoice
     state: str | None
-    review: SeatReview
+    review: ReviewRow
 
 
 @dataclass(frozen=True)
@@ -44,17 +48,17 @@ class _LicenseDue:
 class ReviewWrites:
     """The review rows, invoices and new licenses decided so far, in the order decided."""
 
-    reviews: list[SeatReview] = field(default_factory=list)
+    reviews: list[ReviewRow] = field(default_factory=list)
     effects: list[_InvoiceDue | _LicenseDue] = field(default_factory=list)
 
-    def review(self, row: SeatReview) -> None:
+    def review(self, row: ReviewRow) -> None:
         self.reviews.append(row)
 
     def invoice(
         self,
         subscription: Subscription,
         invoice: PolicyInvoice,
-        review: SeatReview,
+        review: ReviewRow,
         state: str | None = None,
     ) -> None:
         self.effects.append(_InvoiceDue(subscription, invoice, state, review))
@@ -71,10 +75,15 @@ class ReviewWrites:
         del self.effects[mark[1] :]
 
     def write(self, now: dt.datetime) -> None:
-        """The review rows in one flush, the invoices in two, then their mails and the new
+        """The review rows in one insert, the invoices in two, then their mails and the new
         licenses' in one, in the order decided (R7)."""
-        db.session.add_all(self.reviews)
-        db.session.flush()
+        ids = insert_ids(
+            db.session.connection(),
+            SeatReview.__table__,
+            [row.values() for row in self.reviews],
+        )
+        for row, review_id in zip(self.reviews, ids, strict=True):
+            row.id = review_id
         due = [e for e in self.effects if isinstance(e, _InvoiceDue)]
         rows = iter(
             store_invoices(
@@ -83,7 +92,6 @@ class ReviewWrites:
                     for e in due
                 ],
                 now,
-                mail=False,
             )
         )
         mails: list[tuple[str, Subscription, str, str]] = []

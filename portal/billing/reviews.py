@@ -43,7 +43,12 @@ from portal.billing.policy.utilization import (
     reported_utilization,
     seat_utilization,
 )
-from portal.billing.review_inputs import ReviewInputs, load_review_inputs, seat_link_ids
+from portal.billing.review_inputs import (
+    ReviewInputs,
+    ReviewRow,
+    load_review_inputs,
+    seat_link_ids,
+)
 from portal.billing.review_writes import ReviewWrites
 from portal.billing.usage import (
     check_in_for,
@@ -105,7 +110,7 @@ def subscription_term(
     subscription: Subscription,
     *,
     priced: bool = True,
-    reviews: Iterable[SeatReview] | None = None,
+    reviews: Iterable[SeatReview | ReviewRow] | None = None,
 ) -> SubscriptionTerm:
     """The policy's view of the current term; ``seats`` is the count licensed at its start.
 
@@ -200,12 +205,13 @@ def store_review(
     term: Period,
     review: QuarterlyReview | AnnualReview,
     now: dt.datetime,
-) -> SeatReview:
+) -> ReviewRow:
+    """The review's row, written with the others of its run (``ReviewWrites.write``)."""
     quarterly = isinstance(review, QuarterlyReview)
     period: Quarter | ReviewYear = (
         review.quarter if isinstance(review, QuarterlyReview) else review.period
     )
-    row = SeatReview(
+    return ReviewRow(
         subscription_id=subscription.id,
         kind=SeatReviewKind.QUARTERLY if quarterly else SeatReviewKind.ANNUAL,
         label=period.label,
@@ -221,7 +227,6 @@ def store_review(
         outcome=review.outcome.value,
         reviewed_at=now,
     )
-    return row
 
 
 def review_inputs(subscription: Subscription) -> ReviewInputs:
@@ -238,7 +243,7 @@ def review_due_quarters(
     include_last: bool = False,
     inputs: ReviewInputs | None = None,
     writes: ReviewWrites | None = None,
-) -> list[SeatReview]:
+) -> list[ReviewRow]:
     """R34: review every ended quarter of the current term not yet reviewed, in order, once.
 
     With Seat Link the quarter is reviewed from the daily counts on the day it ends. Without
@@ -265,7 +270,7 @@ def review_due_quarters(
     sub_term = subscription_term(subscription, reviews=inputs.reviews)
     collection = collection_for(has_seat_link=seat_link)
     known_since = subscription.created_at.date()
-    stored: list[SeatReview] = []
+    stored: list[ReviewRow] = []
     reviewed = quarters if include_last else quarters[:-1]
     for index, quarter in enumerate(reviewed):
         last = index == len(quarters) - 1

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.all_backends
 
 # BEGIN, the activation with its subscription, add-ons and current license, the nonce, the usage
 # report, the activation's sync state (and the commit, which is not a statement).
-MAX_QUERIES_PER_UNCHANGED_SYNC = 6
+MAX_QUERIES_PER_UNCHANGED_SYNC = 5
 
 
 @contextmanager
