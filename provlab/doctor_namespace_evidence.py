@@ -198,6 +198,13 @@ def portal_link_evidence(app: Flask, namespace_id: int | None, namespace_path: s
             else None,
             tuple(
                 DuoEvidence(p.tier, p.trial, p.starts_on, p.ends_on, p.quantity)
-                for p in sorted(subscription.add_on_purchases, key=lambda p: (p.starts_on, p.id))
+                for p in sorted(
+                    # A Duo trial on the Ultimate trial a purchase replaced is the group's too.
+                    (
+                        *subscription.add_on_purchases,
+                        *(link.trial.add_on_purchases if link.trial else ()),
+                    ),
+                    key=lambda p: (p.starts_on, p.id),
+                )
             ),
         )

@@ -12,7 +12,7 @@ from portal.models import Subscription, db
 
 class NamespaceLink(db.Model):  # type: ignore[name-defined]
     """A subscription for a GitLab.com top-level group (one each way), what was last pushed to
-    GitLab.com and the seat usage it reported back (R31, R32)."""
+    GitLab.com and the seat usage it reported back (R31, R32), and the trial it replaced."""
 
     __tablename__ = "namespace_links"
 
@@ -28,5 +28,11 @@ class NamespaceLink(db.Model):  # type: ignore[name-defined]
     # GitLab.com's refusal of the last push (an unknown group, a subgroup), shown to support;
     # a push that could not get through is retried from the job table instead.
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # The group's Ultimate trial that a purchase replaced (``namespaces``): the group had its
+    # trial, and a GitLab Duo trial started on it runs on to its own end (``provisioning``).
+    trial_subscription_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subscriptions.id"), unique=True
+    )
 
-    subscription: Mapped[Subscription] = relationship()
+    subscription: Mapped[Subscription] = relationship(foreign_keys=[subscription_id])
+    trial: Mapped[Subscription | None] = relationship(foreign_keys=[trial_subscription_id])

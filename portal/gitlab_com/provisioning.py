@@ -18,7 +18,9 @@ Rules:
 - R4/R5 hold whoever built the state (``protocol.provisioning``); an add-on purchase that ended
   is left out, so GitLab.com expires it.
 - A GitLab.com Ultimate trial (``ultimate_trials``) that ended pushes Free, with the GitLab Duo
-  trial started on it until that trial's own end (``_after_trial``).
+  trial started on it until that trial's own end (``_after_trial``). A purchase that replaced
+  the trial (``namespaces``) pushes its paid plan with the trial's dates (GitLab keeps
+  ``trial_ends_on``) and that Duo trial until its end (``_trial_add_ons``).
 """
 
 from __future__ import annotations
@@ -61,12 +63,23 @@ def link_of(subscription: Subscription) -> NamespaceLink | None:
     ).scalar_one_or_none()
 
 
+def _trial_add_ons(
+    subscription: Subscription, link: NamespaceLink, today: dt.date
+) -> list[AddOnPurchase]:
+    """A GitLab Duo trial started on the Ultimate trial a purchase replaced runs on to its own
+    end, until the paid subscription has a Duo add-on of its own (R6: one at a time)."""
+    if link.trial is None or current_add_ons(subscription, today):
+        return []
+    return [p for p in current_add_ons(link.trial, today) if p.trial]
+
+
 def _add_on_purchases(
-    subscription: Subscription, today: dt.date
+    subscription: Subscription, link: NamespaceLink, today: dt.date
 ) -> tuple[NamespaceAddOnPurchase, ...]:
     chosen: dict[AddOnTier, AddOnPurchase] = {}
     # Earliest first; Enterprise Agile Planning is its own add-on name beside Duo's (R6).
     for purchase in (
+        *_trial_add_ons(subscription, link, today),
         *current_add_ons(subscription, today),
         *current_agile_planning(subscription, today),
     ):
@@ -93,6 +106,8 @@ def build_provision(
 ) -> NamespaceProvision:
     """The group's whole state as the portal knows it today."""
     trial = subscription.kind == SubscriptionKind.PLAN_TRIAL
+    # The group's trial: this subscription, or the one a purchase replaced (its dates stay).
+    had = subscription if trial else link.trial
     if trial and subscription.ends_on <= today:
         plan = _after_trial(subscription)
     else:
@@ -102,11 +117,11 @@ def build_provision(
             subscription.ends_on,
             subscription.seats,
             trial=trial,
-            trial_starts_on=subscription.starts_on if trial else None,
-            trial_ends_on=subscription.ends_on if trial else None,
+            trial_starts_on=had.starts_on if had else None,
+            trial_ends_on=had.ends_on if had else None,
             auto_renew=subscription.auto_renew,
         )
-    add_ons = _add_on_purchases(subscription, today)
+    add_ons = _add_on_purchases(subscription, link, today)
     if not plan.plan_code.allows_add_ons:  # R4; a Duo trial runs on to its end (see below)
         add_ons = tuple(p for p in add_ons if p.trial and plan.had_trial)
     packs = consumable_packs(subscription, today)  # R6: compute minutes and storage

@@ -4,7 +4,8 @@ Rules:
 - R25: the group must hold an active paid Premium or Ultimate subscription, or an Ultimate
   trial, in the portal; on GitLab.com a Duo trial may run alongside an Ultimate trial (unlike
   self-managed, R11).
-- A group that has, or had, a GitLab Duo add-on purchase or trial gets no new trial.
+- A group that has, or had, a GitLab Duo add-on purchase or trial gets no new trial, counting
+  one on the Ultimate trial a purchase replaced (``namespaces``).
 - The trial is a GitLab Duo Pro add-on of 60 days for the subscription's seats, and the answer
   is the group's whole new state, which GitLab.com applies in the same request: no wait for a
   push, a lead pipeline or a daily sync. (GitLab.com checks that the requester owns the group
@@ -62,7 +63,7 @@ def start_namespace_duo_trial(
     lock(subscription)
     if not _eligible_plan(subscription, today):
         raise TrialRefused(NO_SUBSCRIPTION)
-    if subscription.add_on_purchases:
+    if subscription.add_on_purchases or (link.trial and link.trial.add_on_purchases):
         raise TrialRefused(ALREADY)
     db.session.add(
         AddOnPurchase(

@@ -3,7 +3,8 @@
 Rules (GitLab's ``Namespace#eligible_for_trial?`` and the Customers Portal's ``generate_trial``):
 - A group gets one Ultimate trial, of 30 days (``PLAN_TRIAL_DAYS``), only while on Free: a group
   a subscription is linked to is refused: it is on a paid plan, or it had its trial (the trial
-  stays linked to the group once it ended). GitLab.com checks the same on its side first.
+  stays linked to the group once it ended, and a purchase that replaced it keeps it on the link).
+  GitLab.com checks the same on its side first.
 - The trial is a plan-trial subscription of Ultimate for the group, linked to it, with the
   requester as its customer and contact (an account made for them when the portal has none:
   on the real portal they sign in through GitLab.com). It never renews and no seat review bills
@@ -43,7 +44,7 @@ NOT_A_CUSTOMER = "This email address belongs to a GitLab staff account, not a cu
 def _refusal(link: NamespaceLink) -> str:
     """Why a group a subscription is linked to gets no trial: it had one, or it is paid for
     (a paid subscription that ended stays linked until another group takes it)."""
-    if link.subscription.kind == SubscriptionKind.PLAN_TRIAL:
+    if link.subscription.kind == SubscriptionKind.PLAN_TRIAL or link.trial_subscription_id:
         return HAD_TRIAL
     return PAID_PLAN
 

@@ -596,3 +596,48 @@ def test_upgrade_a_free_group_to_premium_from_its_billing_page(
     page.goto(f"{gitlab_com.url}/groups/acme/-/billings")
     assert page.get_by_text("Acme is currently using the Premium Plan").is_visible()
     assert page.get_by_role("link", name="Start a free GitLab Duo Pro trial").is_visible()
+
+
+def test_upgrade_a_group_on_its_ultimate_trial_from_its_billing_page(
+    page: Any, gitlab_com: GitLabCom
+) -> None:
+    """During an Ultimate trial *Settings → Billing* shows the trial's end and the plans, as
+    for a Free group; *Upgrade to Ultimate* leads to the portal's purchase for the group, which
+    replaces the trial at once (gitlab-org/gitlab#12187): Ultimate, no longer a trial, and no
+    second trial offered."""
+    acme = acme_group(gitlab_com)
+    make_account(gitlab_com.portal, BUYER)
+    sign_in(page, gitlab_com.url, "olga", PASSWORD)
+    _find_your_group(page, "Acme")
+    _select_settings(page, "Billing")
+    page.get_by_role("link", name="Start a free Ultimate trial").click()
+    _complete_the_fields(page)
+    page.get_by_role("button", name="Continue").click()  # only Acme may have it: no prompt
+    page.get_by_text("Congratulations, your free trial is activated.").wait_for()
+    _select_settings(page, "Billing")
+    assert page.get_by_text("Acme is currently using the Ultimate Plan (Trial)").is_visible()
+    assert "will expire on" in page.get_by_test_id("ultimate-trial").inner_text()
+    page.get_by_role("link", name="Upgrade to Ultimate").click()
+    _customers_portal_sign_in(page)
+    page.get_by_role("heading", name="Buy a subscription for a group").wait_for()
+    assert page.get_by_label("Group ID").input_value() == str(acme)
+    assert page.get_by_role("radio", name="Ultimate").is_checked()
+    page.get_by_label("Seats").fill("10")
+    page.get_by_role("region", name="Billing information").get_by_label(
+        "Payment method"
+    ).select_option(label=CARD)
+    page.get_by_role("button", name="Confirm purchase").click()
+    page.get_by_text("Your Ultimate subscription for acme is active").wait_for()
+    gitlab_com.run_due_jobs()
+    with gitlab_com.app.app_context():
+        plan = group_subscription(acme)
+        assert plan is not None and (plan.plan_code, plan.trial, plan.seats) == (
+            "ultimate",
+            False,
+            10,
+        )
+    page.goto(f"{gitlab_com.url}/groups/acme/-/billings")
+    assert page.get_by_text("Acme is currently using the Ultimate Plan").is_visible()
+    assert page.get_by_text("(Trial)").count() == 0
+    assert page.get_by_role("link", name="Upgrade to Premium").count() == 0
+    assert page.get_by_role("link", name="Start a free Ultimate trial").count() == 0

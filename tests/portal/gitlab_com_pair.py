@@ -58,7 +58,9 @@ class Pair:
     def link_row(self, name: str) -> NamespaceLink:
         with self.portal.app_context():
             row = db.session.execute(
-                sa.select(NamespaceLink).join(Subscription).where(Subscription.name == name)
+                sa.select(NamespaceLink)
+                .join(Subscription, Subscription.id == NamespaceLink.subscription_id)
+                .where(Subscription.name == name)
             ).scalar_one()
             db.session.expunge(row)
             return row

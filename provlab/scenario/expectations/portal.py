@@ -7,7 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from portal.models import Invoice, Lead, MailMessage, SeatReview
+from portal.gitlab_com.models import NamespaceLink
+from portal.models import Invoice, Lead, MailMessage, SeatReview, Subscription
 from portal.pricing import format_money
 from portal.subscriptions import active_add_on
 from provlab.scenario.vocabulary import StepContext, expectation
@@ -90,6 +91,16 @@ def _invoice_line_text(line: Any) -> str:
     )
 
 
+def _linked_subscription(context: StepContext, session: Any, path: str) -> Subscription:
+    link = session.execute(
+        sa.select(NamespaceLink).where(NamespaceLink.namespace_path == path)
+    ).scalar_one_or_none()
+    if link is None:
+        context.fail(f"no subscription is linked to the group {path}")
+    subscription: Subscription = link.subscription
+    return subscription
+
+
 @expectation(
     "invoices",
     "invoices: {subscription: A-S00000001, exactly: [{issued_on: 2026-04-01, "
@@ -97,15 +108,21 @@ def _invoice_line_text(line: Any) -> str:
     'lines: ["12 x $348.00 x 275/365 = $3,146.30"]}]}',
 )
 def expect_invoices(context: StepContext, args: Any) -> None:
-    """Exactly these invoices of a subscription, oldest first (R7, R34-R36), to the cent: each
+    """Exactly these invoices of a subscription (or of the one linked to a GitLab.com ``group``),
+    oldest first (R7, R34-R36), to the cent: each
     line as ``seats x price x proration = amount``, the period each covers (first .. last day),
     and the invoice's note (the active user count a renewal used, R36)."""
-    fields = context.mapping(args, {"subscription", "exactly"})
+    fields = context.mapping(args, {"exactly"}, {"subscription", "group"})
     if not isinstance(fields["exactly"], list):
         context.malformed("exactly is a list of invoices")
+    if ("subscription" in fields) == ("group" in fields):
+        context.malformed("invoices names a subscription or a GitLab.com group, one of them")
     portal = context.portal
     with portal.reading() as session:
-        subscription = portal.subscription(fields["subscription"])
+        if "group" in fields:  # the subscription linked to it (bought in the scenario)
+            subscription = _linked_subscription(context, session, str(fields["group"]))
+        else:
+            subscription = portal.subscription(fields["subscription"])
         rows = session.execute(
             sa.select(Invoice)
             .where(Invoice.subscription_id == subscription.id)

@@ -1,7 +1,9 @@
 """What a GitLab.com customer buys in the portal for a group, through its pages as a browser
 would: *Add seats* from the group's *Usage Quotas → GitLab Duo* tab leads to the portal's *Add
 additional seats*, the Privacy Policy and Terms of Service checkbox, *Purchase seats*, then the
-*GitLab SaaS* tab (seeds/000 "For GitLab.com"; R5)."""
+*GitLab SaaS* tab (seeds/000 "For GitLab.com"; R5); *Upgrade to Premium/Ultimate* on the
+group's *Settings → Billing* leads to the portal's purchase for the group, which replaces an
+Ultimate trial (R4, R7)."""
 
 from __future__ import annotations
 
@@ -90,4 +92,56 @@ def add_group_seats(context: StepContext, args: Any) -> None:
     saas = browser.get(f"{portal.url}/subscriptions?tab=gitlab_saas")
     if str(fields["group"]) not in saas.text:
         context.fail(f"the GitLab SaaS tab does not show {fields['group']}")
+    context.world.travel_to(context.world.now())  # the push is due at once
+
+
+_UPGRADE = re.compile(r'href="([^"]+)">Upgrade to (Premium|Ultimate)</a>')
+_GROUP_ID = re.compile(r'name="gl_namespace_id"[^>]*value="(\d+)"')
+
+
+@action(
+    "upgrade_group",
+    "- upgrade_group: {group: acme, by: olga, plan: premium, seats: 5, expect_refusal: already}",
+)
+def upgrade_group(context: StepContext, args: Any) -> None:
+    """The group's owner selects *Upgrade to Premium* (or Ultimate) on *Settings → Billing*; in
+    the portal the customer enters the seats, picks the payment method and confirms. The plan
+    is bought for the group (replacing its Ultimate trial) and pushed there at once."""
+    fields = context.mapping(args, {"group", "by", "plan", "seats"}, {"expect_refusal"})
+    gitlab_com, portal = context.gitlab_com, context.portal
+    _ = context.world.gitlab_com
+    billing = gitlab_com.browser_of(str(fields["by"])).get(
+        f"{gitlab_com.url}/groups/{fields['group']}/-/billings"
+    )
+    links = {plan.lower(): href for href, plan in _UPGRADE.findall(billing.text)}
+    plan = str(fields["plan"])
+    if plan not in links:
+        context.fail(f"{fields['group']}'s Settings → Billing shows no Upgrade to {plan}")
+    with portal.transaction():
+        add_payment_method(portal.customer(), "Visa", "4242")
+    browser = _signed_in_portal(context)
+    page = browser.get(links[plan].replace("&amp;", "&"))
+    method, group_id = _METHOD.search(page.text), _GROUP_ID.search(page.text)
+    if page.status_code != 200 or not method or not group_id:
+        context.fail(f"the portal's purchase page did not open: {flash_messages(page.text)}")
+    # The fields the Upgrade link filled in (the group), the seats and the payment method.
+    form = {
+        "csrf_token": csrf_token(page.text),
+        "plan_id": plan,
+        "gl_namespace_id": group_id.group(1),
+        "gl_namespace_name": str(fields["group"]),
+        "payment_method": method.group(1),
+        "seats": str(fields["seats"]),
+    }
+    response = browser.post(f"{portal.url}/subscriptions/new", data=form)
+    shown = flash_messages(response.text)
+    context.world.timeline.add(context.world.now(), "portal", "purchase", shown[:160])
+    bought = "subscription for" in shown and "is active" in shown
+    expected = fields.get("expect_refusal")
+    if expected is not None:
+        if bought or str(expected).lower() not in shown.lower():
+            context.fail(f"expected a refusal containing {expected!r}, the page said: {shown}")
+        return
+    if not bought:
+        context.fail(f"the plan was not bought: {shown}")
     context.world.travel_to(context.world.now())  # the push is due at once
