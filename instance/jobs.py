@@ -9,11 +9,13 @@ from typing import Any
 from instance.add_ons import clean_up_seats
 from instance.billable_history import billable_users_recorded, record_billable_users
 from instance.gitlab_com import is_gitlab_com, memberships
+from instance.gitlab_com.nonces import received_nonces
 from instance.identity import identity, next_sync_slot
 from instance.licenses import current_license
 from instance.portal_client import CONNECTIVITY
 from instance.sync import SyncFailed, activate, record_failure, run_scheduled_sync
 from webcore.job_declarations import JobContext, JobRegistry, RetryPolicy
+from webcore.nonces import next_midnight
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +80,7 @@ def install_activation(context: JobContext, args: dict[str, Any]) -> None:
 @registry.job("prune_received_nonces")
 def prune_received_nonces(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """GitLab.com: forget the portal's push nonces whose freshness window has passed (daily)."""
-    from instance.gitlab_com.nonces import next_midnight, prune_received_nonces
-
-    prune_received_nonces(context.now)
+    received_nonces.prune(context.now)
     return next_midnight(context.now)
 
 

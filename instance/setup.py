@@ -12,7 +12,6 @@ from flask import Flask
 
 from instance import MIGRATIONS
 from instance.gitlab_com.memberships import next_expired_members_run
-from instance.gitlab_com.nonces import next_midnight
 from instance.identity import ensure_identity, load_instance_key, next_sync_slot
 from instance.models import AccessLevel, User, UserState, db
 from instance.sync import activate_from_environment, sync_status
@@ -21,6 +20,7 @@ from instance.users import create_user
 from webcore.app import store_session_secret
 from webcore.clock import app_clock
 from webcore.db import upgrade_to_head
+from webcore.nonces import next_midnight
 from webcore.transaction import unit_of_work
 
 

@@ -10,20 +10,17 @@ from flask import current_app
 from portal.billing.jobs import run_renewals, run_seat_reviews
 from portal.leads import next_lead_processing, process_due_leads
 from portal.mail import deliver
-from portal.nonces import prune_expired_nonces
+from portal.nonces import seen_nonces
 from webcore.job_declarations import JobContext, JobRegistry, RetryPolicy
+from webcore.nonces import next_midnight
 
 registry = JobRegistry()
-
-
-def next_midnight(now: dt.datetime) -> dt.datetime:
-    return (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 @registry.job("prune_nonces")
 def prune_nonces(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Forget request nonces whose freshness window has passed (daily, at midnight UTC)."""
-    prune_expired_nonces(context.now)
+    seen_nonces.prune(context.now)
     return next_midnight(context.now)
 
 

@@ -31,16 +31,15 @@ from portal.daily_sync import record_sync, sync_target
 from portal.keys import published_keys, signing_key
 from portal.licensing import HandOver, ProtocolRefusal, activate_instance
 from portal.models import db
-from portal.nonces import DatabaseNonceStore
+from portal.nonces import seen_nonces
 from protocol.envelope import (
     Opened,
     open_key_change,
     open_request,
     open_self_signed_request,
     parse_message,
-    seal_response,
 )
-from protocol.errors import InvalidSignature, ProtocolError, RemoteProtocolError, ReplayedMessage
+from protocol.errors import InvalidSignature, ProtocolError, RemoteProtocolError
 from protocol.messages import (
     ActivationAnswer,
     ActivationRequest,
@@ -52,7 +51,7 @@ from protocol.messages import (
 )
 from protocol.signing import KeySet, VerifyingKey, peek_kid
 from webcore.clock import app_clock
-from webcore.transaction import discard_changes
+from webcore.sealed import request_token, sealed, unverified
 
 log = logging.getLogger("provlab.portal.sync")
 
@@ -72,23 +71,8 @@ def _window() -> dt.timedelta:
     return dt.timedelta(seconds=int(current_app.config["FRESHNESS_WINDOW_SECONDS"]))
 
 
-def _unverified(error: RemoteProtocolError) -> ResponseReturnValue:
-    """A request that failed a check: keep nothing it did (not even a nonce), answer unsigned."""
-    discard_changes()
-    status = (
-        401
-        if isinstance(error, InvalidSignature)
-        else 409
-        if isinstance(error, ReplayedMessage)
-        else 400
-    )
-    log.info("refused a %s request: %s", request.path, error.error_code)
-    return jsonify({"error": ErrorAnswer.from_error(error).to_dict()}), status
-
-
 def _sealed(message: Message, nonce: str, status: int = 200) -> ResponseReturnValue:
-    token = seal_response(message, signing_key(), app_clock(), nonce)
-    return jsonify({"response": token}), status
+    return sealed(message, signing_key(), app_clock(), nonce, status)
 
 
 def _refused(refusal: ProtocolRefusal, opened: Opened) -> ResponseReturnValue:
@@ -125,26 +109,16 @@ def _key_change_check(message: ActivationRequest, opened: Opened) -> HandOver:
     return handed_over
 
 
-def _token() -> str:
-    data: Any = request.get_json(silent=True)
-    token = data.get("request") if isinstance(data, dict) else None
-    if not isinstance(token, str) or not token:
-        raise RemoteProtocolError('expected a JSON body {"request": "<JWS>"}', field="request")
-    return token
-
-
 @blueprint.post("/activations")
 @throttle_activation_guesses
 def activate() -> ResponseReturnValue:
     try:
-        opened, key = open_self_signed_request(
-            _token(), app_clock(), DatabaseNonceStore(), _window()
-        )
+        opened, key = open_self_signed_request(request_token(), app_clock(), seen_nonces, _window())
         message = parse_message(opened, ActivationRequest)
         if message.verifying_key().raw() != key.raw():
             raise InvalidSignature()
     except RemoteProtocolError as error:
-        return _unverified(error)
+        return unverified(error, log)
     try:
         with _operation():
             subscription, issued = activate_instance(
@@ -161,15 +135,15 @@ def activate() -> ResponseReturnValue:
 def seat_links() -> ResponseReturnValue:
     now = app_clock().now()
     try:
-        token = _token()
+        token = request_token()
         target = sync_target(_peek_kid(token), now.date())
         if target is None:
             raise InvalidSignature()  # no registered key of that id: as opaque as a bad signature
         key = VerifyingKey.from_jwk(target.public_key)
-        opened = open_request(token, KeySet((key,)), app_clock(), DatabaseNonceStore(), _window())
+        opened = open_request(token, KeySet((key,)), app_clock(), seen_nonces, _window())
         message = parse_message(opened, SyncRequest)
     except RemoteProtocolError as error:
-        return _unverified(error)
+        return unverified(error, log)
     try:
         # No savepoint (unlike an activation): record_sync refuses before it writes anything,
         # so a refusal keeps the nonce claim and nothing else without one.

@@ -17,7 +17,7 @@ from flask import Flask
 
 from provlab.faults import wire_fault_injection
 from webcore.clock import is_simulated
-from webcore.jobs import Worker
+from webcore.job_worker import Worker
 
 # Waitress's limits on connections, for both apps (`provlab up`, live servers, benchmarks).
 # Waitress stops *accepting* once `connection_limit` connections are open, and by default (100)

@@ -21,7 +21,7 @@ from flask import Blueprint, abort, current_app
 from flask.typing import ResponseReturnValue
 
 from instance.gitlab_com.access import gitlab_com_only
-from instance.gitlab_com.nonces import ReceivedNonceStore
+from instance.gitlab_com.nonces import received_nonces
 from instance.gitlab_com.provisioning import ProvisionRefused, provision_namespace
 from instance.identity import instance_key
 from instance.licenses import LicenseError, pinned_portal_keys
@@ -58,7 +58,7 @@ def provision(namespace_id: int) -> ResponseReturnValue:
         or DEFAULT_FRESHNESS_WINDOW
     )
     try:
-        opened = open_request(request_token(), keys, app_clock(), ReceivedNonceStore(), window)
+        opened = open_request(request_token(), keys, app_clock(), received_nonces, window)
         message = parse_message(opened, NamespaceProvision)
         if message.namespace_id != namespace_id:
             raise RemoteProtocolError("names another namespace", field="namespace_id")

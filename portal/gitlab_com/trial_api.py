@@ -23,7 +23,7 @@ from portal.gitlab_com.trials import TrialRefused, start_namespace_duo_trial
 from portal.gitlab_com.ultimate_trials import start_namespace_ultimate_trial
 from portal.keys import signing_key
 from portal.models import db
-from portal.nonces import DatabaseNonceStore
+from portal.nonces import seen_nonces
 from protocol.envelope import Opened, open_request, parse_message
 from protocol.errors import RemoteProtocolError
 from protocol.messages import ErrorAnswer, Message
@@ -55,9 +55,7 @@ def _answer(namespace_id: int, kind: type[Request], start: Start) -> ResponseRet
         abort(404)  # this portal serves no GitLab.com
     window = dt.timedelta(seconds=int(current_app.config["FRESHNESS_WINDOW_SECONDS"]))
     try:
-        opened: Opened = open_request(
-            request_token(), keys, app_clock(), DatabaseNonceStore(), window
-        )
+        opened: Opened = open_request(request_token(), keys, app_clock(), seen_nonces, window)
         message = parse_message(opened, kind)
         if message.namespace_id != namespace_id:
             raise RemoteProtocolError("names another namespace", field="namespace_id")

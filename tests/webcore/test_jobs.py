@@ -495,7 +495,7 @@ def test_real_time_worker_runs_due_jobs_in_the_background_until_stopped(
 
     from tests.support.jobs import install_registry
     from webcore.clock import app_clock
-    from webcore.jobs import Worker
+    from webcore.job_worker import Worker
 
     app = make_instance(clock="real")
     scheduler = install_registry(app, build_registry(str(executions)))

@@ -4,7 +4,7 @@ The portal's web server then runs no worker thread (leave ``PORTAL_RUN_WORKER`` 
 processes answer requests, and one or more ``provlab portal jobs`` processes run the due jobs.
 Several may run against one PostgreSQL database: a job is claimed with ``FOR UPDATE SKIP LOCKED``
 and a lease (``webcore.jobs``), so each due job runs once, whichever process claims it. It runs
-``JobScheduler.run_next`` itself, as ``webcore.jobs.Worker`` does in a thread, so it can count
+``JobScheduler.run_next`` itself, as ``webcore.job_worker.Worker`` does in a thread, so it can count
 what ran and stop between two jobs.
 """
 

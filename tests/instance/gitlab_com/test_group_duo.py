@@ -12,7 +12,7 @@ from flask import Flask
 from instance import add_ons
 from instance.gitlab_com.duo import user_has_group_duo_access
 from instance.gitlab_com.groups import find_group, remove_member
-from instance.gitlab_com.nonces import prune_received_nonces
+from instance.gitlab_com.nonces import received_nonces
 from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.models import BillableUserCount, User, db
 from instance.namespace_models import ReceivedNonce
@@ -141,9 +141,9 @@ def test_gitlab_com_forgets_push_nonces_once_they_are_stale(
     with app.app_context():
         assert "prune_received_nonces" in {j.name for j in app.extensions["jobs"].pending()}
         now = app_clock(app).now()
-        prune_received_nonces(now)  # still within its window: kept
+        received_nonces.prune(now)  # still within its window: kept
         assert db.session.execute(db.select(ReceivedNonce)).scalars().all()
-        prune_received_nonces(now + dt.timedelta(minutes=6))
+        received_nonces.prune(now + dt.timedelta(minutes=6))
         assert db.session.execute(db.select(ReceivedNonce)).scalars().all() == []
 
 
