@@ -13,6 +13,7 @@ Rules (seeds/000 "Start GitLab Duo Pro trial / On GitLab.com"):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -30,7 +31,7 @@ from instance.models import AddOnPurchase, User, db
 from instance.namespace_models import Member, Namespace
 from instance.portal_client import PortalClient, PortalError
 from protocol.license import AddOnTier, Plan
-from protocol.provisioning import NamespaceTrialRequest
+from protocol.provisioning import NamespaceProvision, NamespaceTrialRequest
 from webcore.clock import app_clock
 from webcore.errors import Refusal
 from webcore.outbound import outside_transaction
@@ -99,22 +100,34 @@ def start_duo_pro_trial(
         form.company_name,
         form.country,
     )
+    apply_portal_answer(app, group.id, lambda client: client.request_duo_trial(request), rule="R25")
+    purchase = group_duo_purchase(group.id)
+    assert purchase is not None
+    return purchase
+
+
+def apply_portal_answer(
+    app: Flask,
+    group_id: int,
+    ask: Callable[[PortalClient], NamespaceProvision],
+    *,
+    rule: str | None = None,
+    expected: Callable[[NamespaceProvision], bool] = lambda provision: True,
+) -> None:
+    """Ask the portal for a group's trial (nothing held while it answers: the request's work so
+    far is committed first) and apply the provisioning it answers with at once (R25)."""
     try:
         client = PortalClient.for_app(app, pinned_portal_keys(), app_clock(app), instance_key())
     except LicenseError as exc:
         raise TrialError(str(exc), status=503) from None
-    group_id = group.id
     failure: PortalError | None = None
     with outside_transaction(db.session):
         try:
-            provision = client.request_duo_trial(request)
+            provision = ask(client)
         except PortalError as exc:
             failure = exc
     if failure is not None:
-        raise TrialError(failure.admin_message, rule="R25")
-    if provision.namespace_id != group_id:
+        raise TrialError(failure.admin_message, rule=rule)
+    if provision.namespace_id != group_id or not expected(provision):
         raise TrialError("The Customers Portal answered for another group.", status=502)
     provision_namespace(provision, app_clock(app).now())
-    purchase = group_duo_purchase(group_id)
-    assert purchase is not None
-    return purchase

@@ -22,17 +22,12 @@ import sqlalchemy as sa
 from flask import Flask
 
 from instance.gitlab_com.groups import is_owner
-from instance.gitlab_com.provisioning import group_subscription, provision_namespace
-from instance.gitlab_com.trials import TrialError, TrialForm
-from instance.identity import instance_key
-from instance.licenses import LicenseError, pinned_portal_keys
+from instance.gitlab_com.provisioning import group_subscription
+from instance.gitlab_com.trials import TrialError, TrialForm, apply_portal_answer
 from instance.models import User, db
 from instance.namespace_models import GitlabSubscription, Member, Namespace
-from instance.portal_client import PortalClient, PortalError
 from protocol.license import Plan
 from protocol.provisioning import NamespacePlanTrialRequest
-from webcore.clock import app_clock
-from webcore.outbound import outside_transaction
 
 NOT_OWNER = "You must be an owner of the top-level group to start a GitLab Ultimate trial."
 PAID_PLAN = "This group is on a paid plan: GitLab Ultimate trials are for groups on the Free plan."
@@ -93,22 +88,12 @@ def start_ultimate_trial(
         form.company_name,
         form.country,
     )
-    try:
-        client = PortalClient.for_app(app, pinned_portal_keys(), app_clock(app), instance_key())
-    except LicenseError as exc:
-        raise TrialError(str(exc), status=503) from None
-    group_id = group.id
-    failure: PortalError | None = None
-    with outside_transaction(db.session):
-        try:
-            provision = client.request_ultimate_trial(request)
-        except PortalError as exc:
-            failure = exc
-    if failure is not None:
-        raise TrialError(failure.admin_message)
-    if provision.namespace_id != group_id or not provision.main_plan.trial:
-        raise TrialError("The Customers Portal answered for another group.", status=502)
-    provision_namespace(provision, app_clock(app).now())
-    subscription = group_subscription(group_id)
+    apply_portal_answer(
+        app,
+        group.id,
+        lambda client: client.request_ultimate_trial(request),
+        expected=lambda provision: provision.main_plan.trial,
+    )
+    subscription = group_subscription(group.id)
     assert subscription is not None
     return subscription
