@@ -29,6 +29,7 @@ PUBLIC_POST = {
     "/api/v1/activations",
     "/api/v1/seat_links",
     "/api/v1/namespaces/<int:namespace_id>/duo_trials",  # GitLab.com's signed trial requests
+    "/api/v1/namespaces/<int:namespace_id>/trials",  # and its Ultimate trial's
 }
 SIMULATION = {"/-/simulation/next-job", "/-/simulation/run-due"}
 ROLE_PREFIXES = {
