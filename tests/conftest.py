@@ -40,6 +40,12 @@ def _required(variable: str) -> bool:
     return os.environ.get(variable, "").strip().lower() in {"1", "true", "yes"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Longest first: pytest-xdist hands tests to the workers in this order, and a multi-year
+    # scenario handed out last would keep one core busy alone at the end of the run.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Database tests run once per backend: those that take ``db_backend`` themselves or are
     marked ``all_backends``. Other tests that use an app run on SQLite, unless

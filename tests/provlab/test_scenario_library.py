@@ -17,10 +17,19 @@ ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = sorted((ROOT / "scenarios").rglob("*.yaml"))
 
 
+# The billing scenarios travel one to three simulated years, minutes of a run: run first.
+CASES = [
+    pytest.param(
+        path,
+        id=str(path.relative_to(ROOT / "scenarios")),
+        marks=[pytest.mark.long] if path.parent.name == "billing" else [],
+    )
+    for path in LIBRARY
+]
+
+
 @pytest.mark.parametrize("transport", ["inprocess", "http"])
-@pytest.mark.parametrize(
-    "path", LIBRARY, ids=[str(p.relative_to(ROOT / "scenarios")) for p in LIBRARY]
-)
+@pytest.mark.parametrize("path", CASES)
 def test_scenario_passes(path: Path, transport: str) -> None:
     result = run_file(path, transport)
     assert result.passed, result.report()
