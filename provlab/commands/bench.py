@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import click
 
+from provlab.commands.options import quiet_logs
+
 
 @click.group("bench")
 def bench() -> None:
     """Measure the targets of docs/design.md (ratios and times measured side by side in one run)."""
-
-
-def _quiet() -> None:
-    import logging
-
-    logging.disable(logging.WARNING)
 
 
 @bench.command("sync")
@@ -24,7 +20,7 @@ def bench_sync_command(per_round: int, rounds: int) -> None:
     """The portal's sync endpoint against a one-read endpoint on the same server (target >= 0.6)."""
     from provlab.bench import bench_sync
 
-    _quiet()
+    quiet_logs()
     click.echo(bench_sync(per_round, rounds).render())
 
 
@@ -36,7 +32,7 @@ def bench_year_command(users: int, days: int) -> None:
     sizes are held to the same time per user and day, i.e. linear growth)."""
     from provlab.bench import bench_year
 
-    _quiet()
+    quiet_logs()
     click.echo(bench_year(users, days).render())
 
 
@@ -46,7 +42,7 @@ def bench_seats_command(users: int) -> None:
     """Bulk assignment and overage removal (target < 2 s each for 10,000 users)."""
     from provlab.bench import bench_seats
 
-    _quiet()
+    quiet_logs()
     for measurement in bench_seats(users):
         click.echo(measurement.render())
 
@@ -70,7 +66,7 @@ def bench_review_command(subscriptions: int, postgres_url: str | None) -> None:
     10,000), its result checked against the pure policy; exits 1 if the result is wrong."""
     from provlab.review_bench import bench_review
 
-    _quiet()
+    quiet_logs()
     run = bench_review(subscriptions, postgres_url)
     click.echo(run.measurement.render())
     click.echo(run.check)
@@ -127,7 +123,7 @@ def bench_fleet_command(
     1, 2, 4 workers, its jobs in a separate process (each day must fit the 2 h sync window)."""
     from provlab.fleet_bench import bench_fleet, choice, measurements
 
-    _quiet()
+    quiet_logs()
     if quick:
         sizes, workers = (20,), (1, 2)
     run = bench_fleet(

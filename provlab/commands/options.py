@@ -4,6 +4,7 @@ duration typed on the command line is read (a bad one is a usage error naming th
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -59,3 +60,12 @@ def duration(text: str) -> dt.timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def quiet_logs() -> None:
+    """Hide log records up to WARNING for the rest of this command (what matters is in its
+    output); the previous setting comes back when the command ends, as several commands may run
+    in one process (tests, a CliRunner)."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    click.get_current_context().call_on_close(lambda: logging.disable(previous))

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from provlab.commands.options import quiet_logs
+
 
 @click.group("scenario")
 def scenario() -> None:
@@ -36,13 +38,11 @@ def scenario_run(
 ) -> None:
     """Run the scenario files PATHS (files or folders of *.yaml). Exits non-zero on any failure,
     printing a timeline of both parties' events around each failing step."""
-    import logging
-
     from provlab.scenario.junit import write_junit
     from provlab.scenario.runner import run_file
 
     if not verbose:
-        logging.disable(logging.WARNING)  # what matters is on each scenario's timeline
+        quiet_logs()  # what matters is on each scenario's timeline
 
     files = _scenario_files(paths)
     if not files:

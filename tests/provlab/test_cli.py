@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import textwrap
 from collections.abc import Iterator
@@ -308,6 +309,20 @@ def test_scenario_run_reports_each_scenario_as_it_finishes_with_its_time(
     assert lines[2].startswith("[3/3] FAIL") and "zz_broken.yaml" in lines[2]
     assert all(re.search(r"\] \d+\.\d s  ", line) for line in lines)
     assert "2 passed, 1 failed" in result.output and result.exit_code == 1
+
+
+def test_a_quiet_command_gives_the_process_its_logging_back(runner: CliRunner) -> None:
+    """`scenario run` and `bench` hide log records while they run; a process that runs several
+    commands (a CliRunner, the test suite) logs again afterwards, even after a failure."""
+    root = Path(__file__).resolve().parents[2]
+    before = logging.root.manager.disable
+    result = runner.invoke(
+        main, ["scenario", "run", str(root / "scenarios/trials/plan_trial.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert logging.root.manager.disable == before
+    assert runner.invoke(main, ["scenario", "run", "/nonexistent.yaml"]).exit_code != 0
+    assert logging.root.manager.disable == before
 
 
 def test_up_refuses_a_fleet_whose_ports_run_into_the_portals(
