@@ -73,15 +73,23 @@ def ineligibility(group: Namespace, user: User, today: dt.date) -> str | None:
     return None
 
 
+def top_level_groups_of(user: User) -> list[Namespace]:
+    """The top-level groups ``user`` is a member of, by name: where a trial form's group choice
+    comes from (each trial keeps those its own rules allow)."""
+    return list(
+        db.session.execute(
+            sa.select(Namespace)
+            .join(Member, Member.namespace_id == Namespace.id)
+            .where(Member.user_id == user.id, Namespace.parent_id.is_(None))
+            .order_by(Namespace.name)
+        ).scalars()
+    )
+
+
 def eligible_groups(user: User, today: dt.date) -> list[Namespace]:
-    """The top-level groups ``user`` may start a trial for (the form's group choice)."""
-    owned = db.session.execute(
-        sa.select(Namespace)
-        .join(Member, Member.namespace_id == Namespace.id)
-        .where(Member.user_id == user.id, Namespace.parent_id.is_(None))
-        .order_by(Namespace.name)
-    ).scalars()
-    return [group for group in owned if ineligibility(group, user, today) is None]
+    """The top-level groups ``user`` may start a GitLab Duo Pro trial for (R25)."""
+    groups = top_level_groups_of(user)
+    return [group for group in groups if ineligibility(group, user, today) is None]
 
 
 def start_duo_pro_trial(

@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 from flask import Flask
 
 from instance.gitlab_com.groups import is_owner
 from instance.gitlab_com.provisioning import group_subscription
-from instance.gitlab_com.trials import TrialError, TrialForm, apply_portal_answer
-from instance.models import User, db
-from instance.namespace_models import GitlabSubscription, Member, Namespace
+from instance.gitlab_com.trials import (
+    TrialError,
+    TrialForm,
+    apply_portal_answer,
+    top_level_groups_of,
+)
+from instance.models import User
+from instance.namespace_models import GitlabSubscription, Namespace
 from protocol.license import Plan
 from protocol.provisioning import NamespacePlanTrialRequest
 
@@ -63,13 +67,8 @@ def trial_ended(subscription: GitlabSubscription | None, today: dt.date) -> bool
 
 def eligible_groups(user: User, today: dt.date) -> list[Namespace]:
     """The top-level groups ``user`` may start an Ultimate trial for (the group choice)."""
-    owned = db.session.execute(
-        sa.select(Namespace)
-        .join(Member, Member.namespace_id == Namespace.id)
-        .where(Member.user_id == user.id, Namespace.parent_id.is_(None))
-        .order_by(Namespace.name)
-    ).scalars()
-    return [group for group in owned if ineligibility(group, user, today) is None]
+    groups = top_level_groups_of(user)
+    return [group for group in groups if ineligibility(group, user, today) is None]
 
 
 def start_ultimate_trial(
