@@ -73,9 +73,15 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     ]
 
 
+def click_to_page(page: Any, target: Any) -> None:
+    """Click ``target`` and wait for the page it leads to: ``wait_for_load_state()`` alone can
+    return for the page being left, and what follows would then read (or axe) the old page."""
+    with page.expect_navigation():
+        target.click()
+
+
 def sign_in(page: Any, url: str, login: str, password: str) -> None:
     page.goto(f"{url}/users/sign_in")
     page.get_by_label("Username or email").fill(login)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    click_to_page(page, page.get_by_role("button", name="Sign in"))

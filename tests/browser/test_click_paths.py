@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 from tests.browser.screens import sign_in
 from tests.instance.conftest import PASSWORD, add_user
@@ -55,7 +56,7 @@ def test_000_assign_seats_on_self_managed_after_synchronizing_the_subscription(
     _activate_by_labels(page)
     fake_portal.duo(subscription, 2)  # bought in the portal after activation
     # 2. Select GitLab Duo. -- not available yet: synchronize your subscription after purchase:
-    assert page.get_by_role("link", name="GitLab Duo", exact=True).count() == 0
+    expect(page.get_by_role("link", name="GitLab Duo", exact=True)).to_have_count(0)
     #    On the left sidebar, select Subscription.
     page.get_by_role("link", name="Subscription", exact=True).click()
     #    In Subscription details, to the right of Last sync, select synchronize subscription.
@@ -63,10 +64,10 @@ def test_000_assign_seats_on_self_managed_after_synchronizing_the_subscription(
     details.get_by_role("button", name="Synchronize subscription").click()
     page.get_by_role("link", name="GitLab Duo", exact=True).wait_for()
     page.get_by_role("link", name="GitLab Duo", exact=True).click()
-    assert page.get_by_role("heading", name="GitLab Duo", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="GitLab Duo", exact=True)).to_be_visible()
     # 3. To the right of the user, turn on the toggle to assign a GitLab Duo seat.
     toggle = page.get_by_role("row", name="Alice Ng").get_by_role("switch")
-    assert toggle.get_attribute("aria-checked") == "false"
+    expect(toggle).to_have_attribute("aria-checked", "false")
     toggle.click()
     page.get_by_text("1 user assigned a seat.").wait_for()
     assert (
@@ -116,7 +117,7 @@ def test_an_ordinary_user_sees_their_profile_and_whether_they_have_gitlab_duo(
     add_user(app, "dev", name="Dev One")
     url = live_server(app).url
     sign_in(page, url, "dev", PASSWORD)
-    assert page.get_by_role("heading", name="Dev One").is_visible()
+    expect(page.get_by_role("heading", name="Dev One")).to_be_visible()
     assert page.get_by_test_id("duo-access").inner_text() == "You do not have access to GitLab Duo"
     sidebar = page.get_by_role("complementary", name="Sidebar")
     assert sidebar.get_by_role("link", name="Access tokens").get_attribute("href") == (
@@ -140,7 +141,7 @@ def test_000_purchase_gitlab_duo_pro_and_then_additional_seats_in_the_customers_
     url = live_server(portal_app).url
     # 1. Sign in to the GitLab Customers Portal.
     sign_in(page, url, OWNER, PORTAL_PASSWORD)
-    assert page.get_by_role("heading", name="Subscriptions & purchases").is_visible()
+    expect(page.get_by_role("heading", name="Subscriptions & purchases")).to_be_visible()
     # 2. On the subscription card, select the vertical ellipsis.
     card = _subscription_card(page, name)
     card.get_by_role("button", name=f"Actions for {name}").click()
@@ -167,7 +168,7 @@ def test_000_purchase_gitlab_duo_pro_and_then_additional_seats_in_the_customers_
     ).click()
     card = _subscription_card(page, name)
     card.get_by_role("button", name=f"Actions for {name}").click()
-    assert card.get_by_role("link", name="Buy GitLab Duo Pro").count() == 0
+    expect(card.get_by_role("link", name="Buy GitLab Duo Pro")).to_have_count(0)
     page.keyboard.press("Escape")  # close the menu
 
     # Additional seats: 1. On the GitLab Duo Pro section of your subscription card select Add seats.
@@ -176,7 +177,7 @@ def test_000_purchase_gitlab_duo_pro_and_then_additional_seats_in_the_customers_
     page.get_by_label("Add additional seats").fill("2")
     page.get_by_role("button", name="Continue").click()
     # 3. Review the Purchase summary section.  4. Payment method.  5. Purchase seats.
-    assert page.get_by_role("region", name="Purchase summary").is_visible()
+    expect(page.get_by_role("region", name="Purchase summary")).to_be_visible()
     page.get_by_label("Payment method").select_option(label="Visa ending in 4242")
     page.get_by_role("button", name="Purchase seats").click()
     page.get_by_text("purchase of 2 seats is complete").wait_for()

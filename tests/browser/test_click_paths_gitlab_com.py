@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
 from instance.models import User, UserAddOnAssignment
@@ -79,7 +80,7 @@ def _find_your_group(page: Any, name: str) -> None:
     sidebar.get_by_role("button", name="Search or go to").click()
     search = page.get_by_role("dialog", name="Search or go to")
     search.get_by_role("searchbox", name="Search GitLab").fill(name[:3].lower())
-    assert search.get_by_role("link", name="Beta", exact=True).count() == 0  # not typed
+    expect(search.get_by_role("link", name="Beta", exact=True)).to_have_count(0)  # not typed
     search.get_by_role("link", name=name, exact=True).click()
     page.get_by_role("heading", name=name, exact=True).wait_for()
 
@@ -90,14 +91,17 @@ def _select_settings(page: Any, item: str) -> None:
     settings = sidebar.get_by_role("button", name="Settings", exact=True)
     if settings.get_attribute("aria-expanded") != "true":
         settings.click()
-    sidebar.get_by_role("link", name=item, exact=True).click()
-    page.wait_for_load_state()
+    # Wait for the new page itself: wait_for_load_state() alone can return for the page being
+    # left, and the next check would then read the old page.
+    with page.expect_navigation():
+        sidebar.get_by_role("link", name=item, exact=True).click()
 
 
 def _duo_tab(page: Any) -> None:
     """Select the **GitLab Duo** tab."""
     page.get_by_role("tab", name="GitLab Duo", exact=True).click()
-    assert page.get_by_role("tab", name="GitLab Duo").get_attribute("aria-selected") == "true"
+    # The tab switches on the fragment's hashchange, after the click returns: wait for it.
+    expect(page.get_by_role("tab", name="GitLab Duo")).to_have_attribute("aria-selected", "true")
     page.get_by_role("tabpanel", name="GitLab Duo").wait_for()
 
 
@@ -129,17 +133,17 @@ def test_000_r26_r31_assign_a_seat_with_the_toggle_in_settings_gitlab_duo(
     _find_your_group(page, "Acme")
     # 2. Select Settings > GitLab Duo.
     _select_settings(page, "GitLab Duo")
-    assert page.get_by_role("heading", name="GitLab Duo", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="GitLab Duo", exact=True)).to_be_visible()
     users = page.get_by_test_id("duo-users").inner_text()
     assert "Dev Developer" in users and "Olga Owner" in users
     assert "Rita Rival" not in users  # another group's member
     assert "Gus Guest" not in users  # a Guest on Ultimate is not billable (R31)
     # 3. To the right of the user, turn on the toggle to assign a GitLab Duo seat.
     toggle = _switch(page, "Dev Developer")
-    assert toggle.get_attribute("aria-checked") == "false"
+    expect(toggle).to_have_attribute("aria-checked", "false")
     toggle.click()
     page.get_by_text("1 user assigned a seat.").wait_for()
-    assert _switch(page, "Dev Developer").get_attribute("aria-checked") == "true"
+    expect(_switch(page, "Dev Developer")).to_have_attribute("aria-checked", "true")
     assert _assigned(gitlab_com, acme) == {"dev"}
 
     # "… in any project or group": Dev, signed in, has GitLab Duo.
@@ -228,7 +232,7 @@ def test_000_r5_add_seats_from_usage_quotas_in_the_customers_portal(
     page.get_by_label("Username or email").fill(BUYER)
     page.get_by_label("Password").fill(PORTAL_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("heading", name="Add additional seats").is_visible()
+    expect(page.get_by_role("heading", name="Add additional seats")).to_be_visible()
     # 5. … enter the number of seats; not more than the subscription's 10 seats (4 + 7 > 10).
     page.get_by_label("Add additional seats").fill("7")
     billing = page.get_by_role("region", name="Billing information")
@@ -253,7 +257,7 @@ def test_000_r5_add_seats_from_usage_quotas_in_the_customers_portal(
     # 9. Select the GitLab SaaS tab and refresh the page.
     page.get_by_role("tab", name="GitLab SaaS").click()
     page.reload()
-    assert page.get_by_role("tab", name="GitLab SaaS").get_attribute("aria-selected") == "true"
+    expect(page.get_by_role("tab", name="GitLab SaaS")).to_have_attribute("aria-selected", "true")
     card = page.get_by_test_id("subscription-card").filter(has=page.get_by_text(name, exact=True))
     assert card.get_by_test_id("linked-group").inner_text() == "acme"
     assert "7 seats" in card.get_by_test_id("duo-section").inner_text()
@@ -300,17 +304,17 @@ def test_000_r25_start_a_duo_pro_trial_from_billing_picking_the_group_when_promp
     _find_your_group(page, "Acme")
     # 2. Select Settings > Billing.
     _select_settings(page, "Billing")
-    assert page.get_by_text("Acme is currently using the Premium Plan").is_visible()
+    expect(page.get_by_text("Acme is currently using the Premium Plan")).to_be_visible()
     # 3. Select Start a free GitLab Duo Pro trial.
     page.get_by_role("link", name="Start a free GitLab Duo Pro trial").click()
-    assert page.get_by_role("heading", name="Start your free GitLab Duo Pro trial").is_visible()
+    expect(page.get_by_role("heading", name="Start your free GitLab Duo Pro trial")).to_be_visible()
     # 4. Complete the fields.
     _complete_the_fields(page)
     # 5. Select Continue.
     page.get_by_role("button", name="Continue").click()
     # 6. If prompted, select the group that the trial should be applied to.
     heading = "Apply your GitLab Duo Pro trial to an existing group"
-    assert page.get_by_role("heading", name=heading).is_visible()
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
     chooser = page.get_by_label("This trial is for")
     assert chooser.locator("option:checked").inner_text() == "Acme"  # where she came from
     chooser.select_option(label="Acme")
@@ -321,7 +325,7 @@ def test_000_r25_start_a_duo_pro_trial_from_billing_picking_the_group_when_promp
     assert _duo_seats(gitlab_com, beta) is None
     assert _now(gitlab_com) == before  # at once: no time passed, no job ran
     # 8. Assign seats to the users who need access: she landed on Settings → GitLab Duo.
-    assert page.get_by_role("heading", name="GitLab Duo", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="GitLab Duo", exact=True)).to_be_visible()
     _switch(page, "Dev Developer").click()
     page.get_by_text("1 user assigned a seat.").wait_for()
     assert _assigned(gitlab_com, acme) == {"dev"}
@@ -348,11 +352,11 @@ def test_000_r25_with_one_eligible_group_continue_activates_the_trial_unprompted
     _complete_the_fields(page)
     page.get_by_role("button", name="Continue").click()
     page.get_by_text("You have successfully started a Duo Pro trial that will expire on").wait_for()
-    assert page.get_by_label("This trial is for").count() == 0
+    expect(page.get_by_label("This trial is for")).to_have_count(0)
     assert _duo_seats(gitlab_com, acme) == ("duo_pro", 10, True)
     # The trial is there: Billing no longer offers one, and says why.
     _select_settings(page, "Billing")
-    assert page.get_by_role("link", name="Start a free GitLab Duo Pro trial").count() == 0
+    expect(page.get_by_role("link", name="Start a free GitLab Duo Pro trial")).to_have_count(0)
     assert "already has a GitLab Duo add-on or trial" in (
         page.get_by_test_id("trial-unavailable").inner_text()
     )
@@ -368,8 +372,8 @@ def test_000_r25_a_free_group_and_a_developer_get_no_trial(
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     _find_your_group(page, "Acme")
     _select_settings(page, "Billing")
-    assert page.get_by_text("Acme is currently using the Free Plan").is_visible()
-    assert page.get_by_role("link", name="Start a free GitLab Duo Pro trial").count() == 0
+    expect(page.get_by_text("Acme is currently using the Free Plan")).to_be_visible()
+    expect(page.get_by_role("link", name="Start a free GitLab Duo Pro trial")).to_have_count(0)
     assert "active paid subscription or an Ultimate trial" in (
         page.get_by_test_id("trial-unavailable").inner_text()
     )
@@ -377,7 +381,7 @@ def test_000_r25_a_free_group_and_a_developer_get_no_trial(
     sign_in(page, gitlab_com.url, "dev", PASSWORD)
     _find_your_group(page, "Acme")
     sidebar = page.get_by_role("complementary", name="Sidebar")
-    assert sidebar.get_by_role("button", name="Settings", exact=True).count() == 0
+    expect(sidebar.get_by_role("button", name="Settings", exact=True)).to_have_count(0)
     assert page.goto(f"{gitlab_com.url}/groups/acme/-/billings").status == 404
 
 
@@ -396,30 +400,32 @@ def test_r11_r25_start_a_free_ultimate_trial_from_billing_then_a_duo_pro_trial_o
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     _find_your_group(page, "Acme")
     _select_settings(page, "Billing")
-    assert page.get_by_text("Acme is currently using the Free Plan").is_visible()
+    expect(page.get_by_text("Acme is currently using the Free Plan")).to_be_visible()
     page.get_by_role("link", name="Start a free Ultimate trial").click()
-    assert page.get_by_role("heading", name="Start a Free Ultimate Trial").is_visible()
+    expect(page.get_by_role("heading", name="Start a Free Ultimate Trial")).to_be_visible()
     _complete_the_fields(page)
     page.get_by_role("button", name="Continue").click()
-    assert page.get_by_role("heading", name="Apply your trial to an existing group").is_visible()
+    expect(
+        page.get_by_role("heading", name="Apply your trial to an existing group")
+    ).to_be_visible()
     chooser = page.get_by_label("This trial is for")
     assert chooser.locator("option:checked").inner_text() == "Acme"  # where she came from
     page.get_by_role("button", name="Activate my trial").click()
     page.get_by_text("Congratulations, your free trial is activated.").wait_for()
-    assert page.get_by_role("heading", name="Acme", exact=True).is_visible()  # on the group
+    expect(page.get_by_role("heading", name="Acme", exact=True)).to_be_visible()  # on the group
     with gitlab_com.app.app_context():
         trial = group_subscription(acme)
         assert trial is not None and (trial.plan_code, trial.trial) == ("ultimate", True)
         assert group_subscription(beta) is None
         ends_on = trial.trial_ends_on
     _select_settings(page, "Billing")
-    assert page.get_by_text("Acme is currently using the Ultimate Plan (Trial)").is_visible()
+    expect(page.get_by_text("Acme is currently using the Ultimate Plan (Trial)")).to_be_visible()
     assert "will expire on" in page.get_by_test_id("ultimate-trial").inner_text()
     assert (
         ends_on is not None
         and str(ends_on.year) in page.get_by_test_id("ultimate-trial").inner_text()
     )
-    assert page.get_by_role("link", name="Start a free Ultimate trial").count() == 0
+    expect(page.get_by_role("link", name="Start a free Ultimate trial")).to_have_count(0)
     page.get_by_role("link", name="Start a free GitLab Duo Pro trial").click()
     _complete_the_fields(page)
     page.get_by_role("button", name="Continue").click()  # only Acme may have it: no prompt
@@ -433,7 +439,7 @@ def test_r11_r25_start_a_free_ultimate_trial_from_billing_then_a_duo_pro_trial_o
 def _buy_packs(page: Any, packs: str) -> None:
     page.get_by_label("Number of packs").fill(packs)
     page.get_by_role("button", name="Continue").click()
-    assert page.get_by_role("region", name="Purchase summary").is_visible()
+    expect(page.get_by_role("region", name="Purchase summary")).to_be_visible()
     page.get_by_role("region", name="Billing information").get_by_label(
         "Payment method"
     ).select_option(label=CARD)
@@ -459,11 +465,11 @@ def test_r6_buy_additional_compute_minutes_from_the_pipelines_tab(
     _find_your_group(page, "Acme")
     _select_settings(page, "Usage Quotas")
     page.get_by_role("tab", name="Pipelines").click()
-    assert page.get_by_role("tab", name="Pipelines").get_attribute("aria-selected") == "true"
+    expect(page.get_by_role("tab", name="Pipelines")).to_have_attribute("aria-selected", "true")
     assert page.get_by_test_id("additional-usage").inner_text() == "0 / 0"
     page.get_by_role("link", name="Buy additional compute minutes").click()
     _customers_portal_sign_in(page)
-    assert page.get_by_role("heading", name="Buy additional compute minutes").is_visible()
+    expect(page.get_by_role("heading", name="Buy additional compute minutes")).to_be_visible()
     _buy_packs(page, "2")
     page.get_by_text("Your purchase of 2,000 compute minutes is complete", exact=False).wait_for()
     assert _orders(gitlab_com)[-1] == ("compute_minutes", 2)
@@ -482,10 +488,10 @@ def test_r6_buy_storage_from_the_storage_tab(page: Any, gitlab_com: GitLabCom) -
     _find_your_group(page, "Acme")
     _select_settings(page, "Usage Quotas")
     page.get_by_role("tab", name="Storage").click()
-    assert page.get_by_role("tab", name="Storage").get_attribute("aria-selected") == "true"
+    expect(page.get_by_role("tab", name="Storage")).to_have_attribute("aria-selected", "true")
     page.get_by_role("link", name="Buy storage").click()
     _customers_portal_sign_in(page)
-    assert page.get_by_role("heading", name="Buy storage").is_visible()
+    expect(page.get_by_role("heading", name="Buy storage")).to_be_visible()
     _buy_packs(page, "1")
     page.get_by_text("is complete", exact=False).wait_for()
     assert _orders(gitlab_com)[-1] == ("storage", 1)
@@ -520,9 +526,9 @@ def test_r4_change_linked_namespace_from_the_subscription_card(
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     member(gitlab_com.app, "olga", "beta", "owner")
     page.goto(f"{gitlab_com.url}/groups/beta/-/billings")
-    assert page.get_by_text("Beta is currently using the Premium Plan").is_visible()
+    expect(page.get_by_text("Beta is currently using the Premium Plan")).to_be_visible()
     page.goto(f"{gitlab_com.url}/groups/acme/-/billings")
-    assert page.get_by_text("Acme is currently using the Free Plan").is_visible()
+    expect(page.get_by_text("Acme is currently using the Free Plan")).to_be_visible()
 
 
 # -- Purchase GitLab Duo seats, and a plan, for a group ------------------------------------------
@@ -541,7 +547,7 @@ def test_000_r3_buy_gitlab_duo_pro_for_a_group_from_the_subscription_card(
     name = gitlab_com.subscribe(acme, "acme")
     # 1. Sign in to the GitLab Customers Portal.
     sign_in(page, gitlab_com.portal_url, BUYER, PORTAL_PASSWORD)
-    assert page.get_by_role("tab", name="GitLab SaaS").get_attribute("aria-selected") == "true"
+    expect(page.get_by_role("tab", name="GitLab SaaS")).to_have_attribute("aria-selected", "true")
     # 2. On the subscription card, select the vertical ellipsis.
     card = page.get_by_test_id("subscription-card").filter(has=page.get_by_text(name, exact=True))
     card.get_by_role("button", name=f"Actions for {name}").click()
@@ -579,7 +585,7 @@ def test_upgrade_a_free_group_to_premium_from_its_billing_page(
     sign_in(page, gitlab_com.url, "olga", PASSWORD)
     _find_your_group(page, "Acme")
     _select_settings(page, "Billing")
-    assert page.get_by_text("Acme is currently using the Free Plan").is_visible()
+    expect(page.get_by_text("Acme is currently using the Free Plan")).to_be_visible()
     page.get_by_role("link", name="Upgrade to Premium").click()
     _customers_portal_sign_in(page)
     page.get_by_role("heading", name="Buy a subscription for a group").wait_for()
@@ -594,8 +600,8 @@ def test_upgrade_a_free_group_to_premium_from_its_billing_page(
     page.get_by_text("Your Premium subscription for acme is active").wait_for()
     gitlab_com.run_due_jobs()
     page.goto(f"{gitlab_com.url}/groups/acme/-/billings")
-    assert page.get_by_text("Acme is currently using the Premium Plan").is_visible()
-    assert page.get_by_role("link", name="Start a free GitLab Duo Pro trial").is_visible()
+    expect(page.get_by_text("Acme is currently using the Premium Plan")).to_be_visible()
+    expect(page.get_by_role("link", name="Start a free GitLab Duo Pro trial")).to_be_visible()
 
 
 def test_upgrade_a_group_on_its_ultimate_trial_from_its_billing_page(
@@ -615,7 +621,7 @@ def test_upgrade_a_group_on_its_ultimate_trial_from_its_billing_page(
     page.get_by_role("button", name="Continue").click()  # only Acme may have it: no prompt
     page.get_by_text("Congratulations, your free trial is activated.").wait_for()
     _select_settings(page, "Billing")
-    assert page.get_by_text("Acme is currently using the Ultimate Plan (Trial)").is_visible()
+    expect(page.get_by_text("Acme is currently using the Ultimate Plan (Trial)")).to_be_visible()
     assert "will expire on" in page.get_by_test_id("ultimate-trial").inner_text()
     page.get_by_role("link", name="Upgrade to Ultimate").click()
     _customers_portal_sign_in(page)
@@ -637,7 +643,7 @@ def test_upgrade_a_group_on_its_ultimate_trial_from_its_billing_page(
             10,
         )
     page.goto(f"{gitlab_com.url}/groups/acme/-/billings")
-    assert page.get_by_text("Acme is currently using the Ultimate Plan").is_visible()
-    assert page.get_by_text("(Trial)").count() == 0
-    assert page.get_by_role("link", name="Upgrade to Premium").count() == 0
-    assert page.get_by_role("link", name="Start a free Ultimate trial").count() == 0
+    expect(page.get_by_text("Acme is currently using the Ultimate Plan")).to_be_visible()
+    expect(page.get_by_text("(Trial)")).to_have_count(0)
+    expect(page.get_by_role("link", name="Upgrade to Premium")).to_have_count(0)
+    expect(page.get_by_role("link", name="Start a free Ultimate trial")).to_have_count(0)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 from protocol.license import AddOnTier
 from tests.instance.conftest import PASSWORD, add_user
@@ -64,7 +65,7 @@ def test_r14_r15_synchronize_subscription_button_in_browser(
     page, app, url = admin_page
     subscription = fake_portal.add_subscription(CODE)
     _activate(page, url)
-    assert page.locator("[data-testid=duo-menu]").count() == 0
+    expect(page.locator("[data-testid=duo-menu]")).to_have_count(0)
     fake_portal.duo(subscription, 3, tier=AddOnTier.DUO_PRO, trial=True)
     page.click("#sync-button")
     page.wait_for_selector("[data-testid=duo-menu]")
@@ -90,10 +91,10 @@ def test_r26_seat_toggle_in_browser(
     _with_duo(page, url, fake_portal, 2)
     page.click("[data-testid=duo-menu]")
     toggle = page.locator("[data-testid=toggle-alice]")
-    assert toggle.get_attribute("aria-checked") == "false"
+    expect(toggle).to_have_attribute("aria-checked", "false")
     toggle.click()
     page.wait_for_selector("text=1 user assigned a seat.")
-    assert page.locator("[data-testid=toggle-alice]").get_attribute("aria-checked") == "true"
+    expect(page.locator("[data-testid=toggle-alice]")).to_have_attribute("aria-checked", "true")
     assert page.inner_text("[data-testid=seats-used]") == "1 / 2"
     assert assigned_usernames(app) == {"alice"}
 

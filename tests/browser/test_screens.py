@@ -11,7 +11,15 @@ import pytest
 from flask import Flask
 
 from tests.browser.conftest import BUYER, GitLabCom, acme_group
-from tests.browser.screens import NARROW, WIDE, axe_violations, overflows, shoot, sign_in
+from tests.browser.screens import (
+    NARROW,
+    WIDE,
+    axe_violations,
+    click_to_page,
+    overflows,
+    shoot,
+    sign_in,
+)
 from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.fake_portal import FakePortal
 from tests.instance.gitlab_com.conftest import group, member
@@ -67,7 +75,7 @@ def test_instance_pages(
     page.get_by_role("button", name="Activate").click()
     page.get_by_text("Your subscription was successfully activated.").wait_for()
     problems += _review(page, "instance-subscription")
-    page.get_by_role("link", name="GitLab Duo", exact=True).click()
+    click_to_page(page, page.get_by_role("link", name="GitLab Duo", exact=True))
     page.get_by_role("row", name="Alice Ng").get_by_role("switch").click()
     page.get_by_text("1 user assigned a seat.").wait_for()
     problems += _review(page, "instance-gitlab-duo")
@@ -76,14 +84,14 @@ def test_instance_pages(
     page.get_by_role("dialog").wait_for()
     shoot(page, "instance-gitlab-duo-modal")
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
-    page.get_by_role("link", name="Users", exact=True).click()
+    click_to_page(page, page.get_by_role("link", name="Users", exact=True))
     problems += _review(page, "instance-admin-users")
     for state in ("Blocked", "Deactivated"):
         assert page.get_by_test_id("state-badge").filter(has_text=state).count() == 1
     assert page.get_by_test_id("bot-badge").count() >= 1
-    page.get_by_role("link", name="New user").click()
+    click_to_page(page, page.get_by_role("link", name="New user"))
     problems += _review(page, "instance-new-user")
-    page.get_by_role("link", name="Settings", exact=True).click()
+    click_to_page(page, page.get_by_role("link", name="Settings", exact=True))
     problems += _review(page, "instance-settings")
     assert not problems, "\n".join(problems)
 
@@ -103,14 +111,14 @@ def test_portal_pages(portal_app: Flask, live_server: Any, page: Any) -> None:
     card = page.get_by_test_id("subscription-card").filter(has=page.get_by_text(name, exact=True))
     card.get_by_role("button", name=f"Actions for {name}").click()
     shoot(page, "portal-subscription-menu")
-    card.get_by_role("link", name="Buy GitLab Duo Pro").click()
+    click_to_page(page, card.get_by_role("link", name="Buy GitLab Duo Pro"))
     problems += _review(page, "portal-buy-duo-pro")
     page.get_by_label("Number of seats").fill("5")
-    page.get_by_role("button", name="Continue").click()
+    click_to_page(page, page.get_by_role("button", name="Continue"))
     problems += _review(page, "portal-purchase-summary")
     page.get_by_role("button", name="Purchase seats").click()
     page.get_by_text("purchase of 5 seats is complete").wait_for()
-    page.get_by_role("button", name="Generate activation code").click()
+    click_to_page(page, page.get_by_role("button", name="Generate activation code"))
     problems += _review(page, "portal-subscription")
     page.goto(f"{url}/subscriptions")
     problems += _review(page, "portal-subscriptions-with-duo")
@@ -151,8 +159,7 @@ def test_gitlab_com_pages(page: Any, gitlab_com: GitLabCom) -> None:
     shoot(page, "gitlab-com-usage-quotas-assign-modal")
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
     for tab in ("Pipelines", "Storage"):
-        page.get_by_role("tab", name=tab).click()
-        page.wait_for_load_state()
+        click_to_page(page, page.get_by_role("tab", name=tab))
         problems += _review(page, f"gitlab-com-usage-quotas-{tab.lower()}")
     group(gitlab_com.app, "delta")
     member(gitlab_com.app, "olga", "delta", "owner")
@@ -160,7 +167,7 @@ def test_gitlab_com_pages(page: Any, gitlab_com: GitLabCom) -> None:
     problems += _review(page, "gitlab-com-billing-free")
     page.goto(f"{url}/groups/beta/-/billings")
     problems += _review(page, "gitlab-com-billing")
-    page.get_by_role("link", name="Start a free GitLab Duo Pro trial").click()
+    click_to_page(page, page.get_by_role("link", name="Start a free GitLab Duo Pro trial"))
     problems += _review(page, "gitlab-com-trial-form")
     page.get_by_label("Company name").fill("Acme Inc.")
     page.get_by_label("Country").select_option(label="Germany")
@@ -181,7 +188,7 @@ def test_gitlab_com_pages(page: Any, gitlab_com: GitLabCom) -> None:
     problems += _review(page, "portal-add-additional-seats-refused")
     page.goto(f"{portal}/gitlab/namespaces/{acme}/buy_compute_minutes")
     problems += _review(page, "portal-buy-compute-minutes")
-    page.get_by_role("button", name="Continue").click()
+    click_to_page(page, page.get_by_role("button", name="Continue"))
     problems += _review(page, "portal-buy-compute-minutes-summary")
     page.goto(f"{portal}/gitlab/namespaces/{acme}/buy_storage")
     problems += _review(page, "portal-buy-storage")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -20,15 +21,15 @@ def _sign_in_and_out(page: Any, url: str, login: str, password: str, name: str) 
 
     page.fill("#login", login)
     page.fill("#password", password)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the signed-in page, not the sign-in form being left
+        page.click("button:has-text('Sign in')")
     assert "/users/sign_in" not in page.url
-    assert page.locator("header").get_by_text(name).is_visible()
+    expect(page.locator("header").get_by_text(name)).to_be_visible()
 
     page.click("header button:has-text('Sign out')")
     page.wait_for_url("**/users/sign_in")
     assert page.locator("h1").inner_text() == "Sign in"
-    assert page.locator("header").get_by_text(name).count() == 0
+    expect(page.locator("header").get_by_text(name)).to_have_count(0)
     page.goto(url + "/")
     assert page.url.endswith("/users/sign_in")
 
