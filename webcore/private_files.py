@@ -62,10 +62,21 @@ def ensure_private_sqlite_file(path: Path) -> None:
 
     A missing folder is left missing: SQLite then fails to open the database, which the health
     check reports, instead of a mistyped path quietly getting a new empty database.
+
+    An existing database file is never opened here, only its mode changed: this runs before each
+    new connection, while the process's other connections hold SQLite's POSIX locks on the file,
+    and closing any descriptor of a file drops all of a process's locks on it. Another process
+    closing its own connection then took itself for the last one and deleted the ``-wal`` file
+    under this process's feet: its later commits went to an unlinked file no other process could
+    read (a sync answered 200 that `provlab portal show` could not see), the database corruption
+    SQLite's "How To Corrupt" page describes in 2.2.1.
     """
     if not path.parent.is_dir():
         return
-    ensure_private_file(path)
+    if path.exists():
+        restrict(path)
+    else:
+        ensure_private_file(path)  # no connection of ours can hold a lock on a missing file
     for suffix in SQLITE_COMPANIONS:
         restrict(path.with_name(path.name + suffix))
 

@@ -92,3 +92,57 @@ def test_server_logs_are_created_private_and_an_old_readable_log_is_restricted(
         handle.write(b"appended\n")
     assert _mode(old) == 0o600
     assert old.read_bytes() == b"earlier\nappended\n"  # appended, never truncated
+
+
+_READ_ROWS = (
+    "import sqlite3, sys\n"
+    "c = sqlite3.connect(sys.argv[1])\n"
+    "print(c.execute('select count(*) from t').fetchone()[0])\n"
+    "c.close()\n"
+)
+
+
+def _rows_seen_by_another_process(database: Path) -> int:
+    """What a separate process reads (and, closing, what it does to the -wal file it then
+    believes it alone has open)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _READ_ROWS, str(database)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return int(out.stdout)
+
+
+def test_a_new_connection_keeps_the_processs_sqlite_locks_so_its_commits_stay_visible(
+    tmp_path: Path,
+) -> None:
+    """Opening a second connection (a server thread's) must not drop the locks the first holds:
+    if it did, another process closing its connection would delete the -wal file the first still
+    writes to, and that process's commits would vanish for everyone else."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    from webcore.db import _configure_sqlite, sqlite_url_for
+
+    database = tmp_path / "app.db"
+    engine = sa.create_engine(sqlite_url_for(database), poolclass=NullPool)
+    _configure_sqlite(engine)
+    first = engine.connect()
+    try:
+        with first.begin():
+            first.exec_driver_sql("create table t (n integer)")
+            first.exec_driver_sql("insert into t values (1)")
+        second = engine.connect()  # a new connection of the same process, as a new thread's
+        second.close()
+        assert _rows_seen_by_another_process(database) == 1
+        with first.begin():
+            first.exec_driver_sql("insert into t values (2)")
+        assert _rows_seen_by_another_process(database) == 2
+    finally:
+        first.close()
+        engine.dispose()
