@@ -21,7 +21,7 @@ from portal.models import Order, OrderKind, PaymentMethod, Role, Subscription, d
 from portal.orders import OrderTerms
 from portal.payments import payment_methods
 from portal.pricing import format_money, yearly_price
-from portal.upgrades import check_upgradable, upgrade_line, upgrade_plan
+from portal.upgrades import check_upgradable, takes_effect, upgrade_line, upgrade_plan
 from portal.views import subscription_or_404
 from protocol.license import Plan
 from webcore.auth import roles_required
@@ -51,17 +51,10 @@ def _payment_method() -> PaymentMethod | None:
 
 def _upgraded(subscription: Subscription, order: Order) -> ResponseReturnValue:
     """The answer to the upgrade, also to the same form submitted again."""
-    group = linked_group(subscription)
-    takes_effect = (
-        f"GitLab.com applies {Plan(subscription.plan).label} to {group.namespace_path} now."
-        if group
-        else "The new tier takes effect on the next subscription sync; an administrator can "
-        "synchronize the subscription under Admin > Subscription to upgrade right away."
-    )
     flash(
         f"Your subscription is upgraded to {Plan(subscription.plan).label} (order #{order.id}, "
         f"{format_money(order.amount_cents)}). A receipt was sent to "
-        f"{subscription.contact_email}. {takes_effect}",
+        f"{subscription.contact_email}. {takes_effect(subscription)}",
         "success",
     )
     return redirect(url_for("customer.show", name=subscription.name))

@@ -38,6 +38,7 @@ from portal.billing.policy.invoices import LineItem
 from portal.billing.policy.renewals import CANCELLATION_NOTICE_DAYS
 from portal.billing.renewals import booked_renewal
 from portal.errors import Refused
+from portal.gitlab_com.provisioning import link_of
 from portal.models import Order, OrderKind, PaymentMethod, Subscription, SubscriptionKind, db
 from portal.orders import SELF_SERVE, OrderTerms, place_order, seats_line
 from portal.pricing import PriceListError, yearly_price
@@ -163,4 +164,16 @@ def upgrade_plan(terms: OrderTerms, plan: str, payment_method: PaymentMethod | N
         what=f"upgrade from {current.label} to {target.label} ({subscription.seats} seats)",
         note=f"{current.value} to {target.value}",
         pay_with=payment_method,
+        takes_effect=takes_effect(subscription),
+    )
+
+
+def takes_effect(subscription: Subscription) -> str:
+    """When the new tier applies, as the receipt and the page say it."""
+    link = link_of(subscription)
+    if link is not None:
+        return f"GitLab.com applies {Plan(subscription.plan).label} to {link.namespace_path} now."
+    return (
+        "The new tier takes effect on the next subscription sync; an administrator can "
+        "synchronize the subscription under Admin > Subscription to upgrade right away."
     )

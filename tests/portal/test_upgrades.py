@@ -121,6 +121,8 @@ def test_r7_premium_to_ultimate_charges_the_price_difference_for_the_rest_of_the
     assert receipt["to"] == "contact@example.com"  # R7
     assert "upgrade from Premium to Ultimate (50 seats)" in receipt["body"]
     assert "$38,547.95" in receipt["body"]
+    assert "The new tier takes effect on the next subscription sync" in receipt["body"]
+    assert "GitLab Duo purchases" not in receipt["body"]
 
 
 @pytest.mark.all_backends
@@ -270,3 +272,5 @@ def test_r31_a_linked_group_gets_ultimate_at_once_and_its_guest_stops_counting(p
         assert provisioned is not None
         assert (provisioned.plan_code, provisioned.seats) == ("ultimate", 10)
     assert pair.link_row(name).seats_in_use == 2
+    (receipt,) = mails(pair.portal, "purchase_confirmation")
+    assert "GitLab.com applies Ultimate to acme now." in receipt["body"]
