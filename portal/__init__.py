@@ -17,7 +17,7 @@ def create_app(
     config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
 ) -> Flask:
     """Wire the portal app; see ``portal.setup.prepare`` for first-start work."""
-    from portal import customer, sales, support, sync_api, trials, views
+    from portal import customer, sales, support, sync_api, trials, upgrade_pages, views
     from portal.gitlab_com import consumable_pages as gitlab_com_consumables
     from portal.gitlab_com import pages as gitlab_com_pages
     from portal.gitlab_com import provisioning as gitlab_com_provisioning
@@ -32,7 +32,16 @@ def create_app(
     init_auth(app, lambda user_id: db.session.get(Account, int(user_id)), SignInLockout)
     app.register_blueprint(make_auth_blueprint(views.find_account, views.home_endpoint))
     app.register_blueprint(views.blueprint)
-    features = (customer, trials, support, sales, sync_api, gitlab_com_trials, gitlab_com_pages)
+    features = (
+        customer,
+        upgrade_pages,
+        trials,
+        support,
+        sales,
+        sync_api,
+        gitlab_com_trials,
+        gitlab_com_pages,
+    )
     app.register_blueprint(gitlab_com_consumables.blueprint)  # compute minutes, storage (R6)
     for feature in features:
         app.register_blueprint(feature.blueprint)

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from portal import licensing, purchases
+from portal import licensing, purchases, upgrades
 from portal.billing import chart, invoicing, renewals, reviews
 from portal.billing.policy.renewals import CANCELLATION_NOTICE_DAYS, Cancellation
 from portal.errors import Refused
@@ -98,6 +98,7 @@ class SubscriptionCard:
     active: AddOnPurchase | None
     can_buy_duo_pro: bool
     can_add_seats: bool
+    can_upgrade: bool  # *Upgrade plan* (``portal.upgrades``)
 
 
 def _allowed(check: Callable[[], object]) -> bool:
@@ -114,6 +115,7 @@ def _card(subscription: Subscription, today: dt.date) -> SubscriptionCard:
         active_add_on(subscription, today),
         _allowed(lambda: purchases.check_duo_pro_purchase(subscription, 1, today)),
         _allowed(lambda: purchases.check_add_seats(subscription, 1, today)),
+        _allowed(lambda: upgrades.check_upgradable(subscription, today)),
     )
 
 

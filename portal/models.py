@@ -188,6 +188,7 @@ class OrderKind:
     GITLAB_COM_SUBSCRIPTION = "gitlab_com_subscription"  # a plan bought for a GitLab.com group
     COMPUTE_MINUTES = "compute_minutes"  # GitLab.com packs of 1,000 minutes (R6)
     STORAGE = "storage"  # GitLab.com packs of 10 GiB for a year (R6)
+    PLAN_UPGRADE = "plan_upgrade"  # self-serve: Premium to Ultimate for the rest of the term
     LABELS = {
         DUO_PRO: "GitLab Duo Pro seats",
         ADD_ON_SEATS: "Additional add-on seats",
@@ -199,6 +200,7 @@ class OrderKind:
         GITLAB_COM_SUBSCRIPTION: "Subscription for a GitLab.com group",
         COMPUTE_MINUTES: "Additional compute minutes",
         STORAGE: "Additional storage",
+        PLAN_UPGRADE: "Upgrade plan",
     }
 
 

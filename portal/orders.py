@@ -32,6 +32,10 @@ SALES = "sales"
 # The price list's year *(choice)*: seats bought for part of a term are charged by days over
 # 365, whatever the year, so a purchase costs the same in a leap year.
 PRICE_YEAR_DAYS = 365
+DUO_TAKES_EFFECT = (
+    "GitLab Duo purchases reach your instance with its next daily synchronization; an "
+    "administrator can synchronize at once under Admin > Subscription."
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,12 +81,14 @@ def place_order(
     purchase: AddOnPurchase | None = None,
     note: str = "",
     pay_with: PaymentMethod | None = None,
+    takes_effect: str = DUO_TAKES_EFFECT,
 ) -> Order:
     """R7: record the order placed through ``channel`` (``SELF_SERVE`` or ``SALES``), charge
     ``pay_with`` (self-serve), invoice ``items`` and confirm.
 
-    ``what`` says what was sold, in the confirmation and on the card statement. A declined card
-    raises; the caller's rollback removes the order and its invoice.
+    ``what`` says what was sold, in the confirmation and on the card statement; ``takes_effect``
+    ends the confirmation with when the customer gets it. A declined card raises; the caller's
+    rollback removes the order and its invoice.
     """
     subscription = terms.subscription
     invoice = PolicyInvoice(
@@ -115,9 +121,7 @@ def place_order(
         subscription,
         f"Your purchase for {subscription.name} is confirmed",
         f"Thank you for your order #{order.id}: {what}.\nAmount: {format_money(order.amount_cents)}."
-        f"\n\nInvoice {row.number}, issued {row.issued_on}:\n{invoice_text(row)}"
-        "\n\nGitLab Duo purchases reach your instance with its next daily synchronization; an "
-        "administrator can synchronize at once under Admin > Subscription.",
+        f"\n\nInvoice {row.number}, issued {row.issued_on}:\n{invoice_text(row)}\n\n{takes_effect}",
     )
     notify_license_change(subscription, terms.now, f"Your order #{order.id} changed your license.")
     return order

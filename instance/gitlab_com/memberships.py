@@ -18,6 +18,15 @@ Rules:
   membership of theirs in the top-level group's hierarchy, and only an Owner may.
 - Every removal goes through ``groups.remove_member``, which frees the user's seats of the
   group's add-ons once they are no longer a billable member of it (R2, R31).
+- A role change never frees a seat, even one that makes the member non-billable (R31: a Guest
+  on Ultimate). So GitLab.com does: ``ee/app/services/ee/members/update_service.rb``
+  (``after_execute``) only updates member roles and audits the change; the seat clean-up,
+  ``GitlabSubscriptions::AddOnPurchases::CleanupUserAddOnAssignmentWorker``, is enqueued by
+  ``ee/app/services/ee/members/destroy_service.rb`` alone, and even it keeps the seat of a user
+  the group's ``eligible_for_gitlab_duo_pro_seat?`` (``ee/app/models/ee/group.rb``) accepts,
+  which counts Guests (``billed_group_user?(user, exclude_guests: false)``). The demoted member
+  keeps the seat, and Code Suggestions with it, until an Owner removes it; R2 still refuses a
+  Guest on Ultimate a new seat (``instance.add_ons.eligibility``).
 """
 
 from __future__ import annotations
@@ -196,7 +205,8 @@ def update_membership(
     now: dt.datetime,
 ) -> Member:
     """``PUT /members/:user_id``: a new role (and expiry, when given); the last Owner of a
-    group keeps the role. A Guest on Ultimate is no longer billable (R31): usage is recorded."""
+    group keeps the role. A Guest on Ultimate is no longer billable (R31): usage is recorded;
+    their add-on seats stay, as on GitLab.com (see the module docstring)."""
     if not can_admin_members(source, by):
         raise MembershipRefused(FORBIDDEN, "403 Forbidden")
     check_role(source, level)

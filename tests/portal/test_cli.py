@@ -51,6 +51,12 @@ def test_r3_r5_r20_r22_cli_sells_and_records_trial_requests(provlab: Any) -> Non
     assert order["kind"] == "duo_pro" and order["amount_cents"] > 0
     too_many = provlab("add-seats", name, "--seats", "8", "--card", "4242", ok=False)
     assert "[R5]" in too_many
+    assert "declined" in provlab("upgrade", name, "--card", "0002", ok=False)
+    upgraded = provlab("upgrade", name, "--card", "4242", "--idempotency-key", "up-1", "--json")
+    assert upgraded["kind"] == "plan_upgrade" and upgraded["amount_cents"] > 0
+    again = provlab("upgrade", name, "--card", "4242", "--idempotency-key", "up-1", "--json")
+    assert again["id"] == upgraded["id"]  # R7: placed once per key
+    assert "already on Ultimate" in provlab("upgrade", name, "--card", "4242", ok=False)
     provlab("order", "duo_enterprise", name, "--by", "sales@example.com", "--seats", "5")
     shown = provlab("show", name, "--json")
     assert [a["tier"] for a in shown["add_ons"]][-1] == "duo_enterprise"

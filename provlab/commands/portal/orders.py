@@ -69,9 +69,10 @@ def self_serve_purchase(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _place_self_serve(
-    subscription: str, seats: int, last4: str, key: str | None, kind: str, purchase: Any
+    subscription: str, seats: int | str, last4: str, key: str | None, kind: str, purchase: Any
 ) -> Any:
-    """The order of a self-serve purchase, paid by the customer's card ``last4``, placed once."""
+    """The order of a self-serve purchase, paid by the customer's card ``last4``, placed once
+    (``seats``: how many, or the plan an upgrade moves to)."""
     from portal.idempotency import place_once
     from portal.orders import OrderTerms
 
@@ -120,6 +121,30 @@ def add_seats(
     def action(app: Flask) -> tuple[Any, str]:
         order = _place_self_serve(subscription, seats, last4, key, OrderKind.ADD_ON_SEATS, add)
         return order_row(order), f"order #{order.id}: {seats} more seats"
+
+    run(var, action, as_json)
+
+
+@portal_group.command("upgrade")
+@click.argument("subscription")
+@click.option("--plan", default="ultimate", show_default=True, help="The tier to upgrade to.")
+@click.option("--card", "last4", required=True, help="Last four digits of a card on file.")
+@idempotency_option
+@var_option
+@json_option
+def upgrade(
+    subscription: str, plan: str, last4: str, key: str | None, var: Path, as_json: bool
+) -> None:
+    """The customer's *Upgrade plan*: Premium to Ultimate for the rest of the term, seats and
+    add-ons kept (R7); the instance gets it at its next sync, a linked group at once."""
+    from portal.models import OrderKind
+    from portal.upgrades import upgrade_plan
+
+    def action(app: Flask) -> tuple[Any, str]:
+        order = _place_self_serve(
+            subscription, plan, last4, key, OrderKind.PLAN_UPGRADE, upgrade_plan
+        )
+        return order_row(order), f"order #{order.id}: upgrade to {plan}, {order.amount_cents} cents"
 
     run(var, action, as_json)
 

@@ -164,12 +164,13 @@ def expect_invoices(context: StepContext, args: Any) -> None:
     "term_starts_on: 2027-01-01, booked_renewal: none}",
 )
 def expect_subscription(context: StepContext, args: Any) -> None:
-    """The portal's subscription: licensed seats, current term, whether it ended unrenewed, the
-    renewal sales booked for the next term ("30 seats until 2028-01-01" or "none") (R34, R36)."""
+    """The portal's subscription: its plan, licensed seats, current term, whether it ended
+    unrenewed, the renewal sales booked for the next term ("30 seats until 2028-01-01" or
+    "none") (R34, R36)."""
     fields = context.mapping(
         args,
         {"name"},
-        {"seats", "ends_on", "term_starts_on", "ended", "auto_renew", "booked_renewal"},
+        {"plan", "seats", "ends_on", "term_starts_on", "ended", "auto_renew", "booked_renewal"},
     )
     with context.portal.reading():
         subscription = context.portal.subscription(fields["name"])
@@ -179,6 +180,7 @@ def expect_subscription(context: StepContext, args: Any) -> None:
             else "none"
         )
         mapped = {
+            "plan": subscription.plan,
             "seats": subscription.seats,
             "ends_on": subscription.ends_on.isoformat(),
             "term_starts_on": subscription.term_starts_on.isoformat(),
@@ -186,7 +188,7 @@ def expect_subscription(context: StepContext, args: Any) -> None:
             "auto_renew": subscription.auto_renew,
             "booked_renewal": booked,
         }
-    texts = {"ends_on", "term_starts_on", "booked_renewal"}
+    texts = {"plan", "ends_on", "term_starts_on", "booked_renewal"}
     for key, value in fields.items():
         if key != "name" and mapped[key] != (str(value) if key in texts else value):
             context.fail(f"subscription {key} is {mapped[key]!r}, expected {value!r}")

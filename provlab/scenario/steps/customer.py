@@ -1,14 +1,17 @@
-"""What the customer does: the public trial form, self-serve purchases (R3, R5, R22)."""
+"""What the customer does: the public trial form, self-serve purchases and upgrades (R3, R5, R7,
+R22)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from portal.gitlab_com.namespaces import linked_group
 from portal.orders import OrderTerms
 from portal.purchases import add_seats as buy_more_seats
 from portal.purchases import buy_duo_pro as buy_duo_pro_seats
 from portal.setup import add_payment_method
+from portal.upgrades import upgrade_plan
 from provlab.scenario.steps.refusals import refusal_expected
 from provlab.scenario.vocabulary import StepContext, action
 
@@ -76,3 +79,28 @@ def place_order(
             subscription = portal.subscription(fields["subscription"])
             terms = OrderTerms(subscription=subscription, placed_by=buyer, now=portal.now())
             purchase(terms, int(fields[quantity]), method)
+
+
+@action(
+    "upgrade_subscription",
+    "- upgrade_subscription: {subscription: A-S00000001, plan: ultimate, card: declined, "
+    "expect_refusal: declined}",
+)
+def upgrade_subscription(context: StepContext, args: Any) -> None:
+    """The card's *Upgrade plan* → *Upgrade subscription* (R7): Premium to Ultimate for the rest
+    of the term. A self-managed instance gets the new tier at its next sync; a subscription
+    linked to a GitLab.com group is pushed there at once (its push is due now)."""
+    fields = context.mapping(args, {"subscription"}, {"plan", "card", "expect_refusal"})
+    portal = context.portal
+    linked = False
+    with refusal_expected(context, fields.get("expect_refusal"), "upgrade"):
+        with portal.transaction():
+            buyer = portal.customer()
+            last4 = "0002" if fields.get("card") == "declined" else "4242"
+            method = add_payment_method(buyer, "Visa", last4)
+            subscription = portal.subscription(fields["subscription"])
+            linked = linked_group(subscription) is not None
+            terms = OrderTerms(subscription=subscription, placed_by=buyer, now=portal.now())
+            upgrade_plan(terms, str(fields.get("plan", "ultimate")), method)
+    if linked:
+        context.world.travel_to(context.world.now())
