@@ -41,6 +41,7 @@ from portal.subscriptions import (
     active_add_on,
     check_add_on_seats,
     current_add_ons,
+    current_agile_planning,
     extendable_trial,
     is_active,
     lock,
@@ -288,7 +289,7 @@ def sell_subscription_seats(terms: OrderTerms, seats: int) -> Order:
 
 def renew(terms: OrderTerms, *, seats: int | None = None, add_on_seats: int | None = None) -> Order:
     """The renewal sales order: a year more at ``seats`` (default: the seats now); the paid Duo
-    add-on renews with it (at ``add_on_seats`` if given). The renewal itself is
+    add-on renews with it (at ``add_on_seats`` if given), Enterprise Agile Planning at its seats. The renewal itself is
     ``portal.billing.renewals.renew``, the one the automatic renewal also makes; its renewal
     invoice is the order's (R7)."""
     subscription = _check_sales(terms)
@@ -300,8 +301,15 @@ def renew(terms: OrderTerms, *, seats: int | None = None, add_on_seats: int | No
     renewing = renewing_add_on(subscription, subscription.ends_on)
     quantity = add_on_seats if add_on_seats is not None else (renewing.quantity if renewing else 0)
     # R5 over the whole license: a license carries one seat count, so the add-ons still in
-    # force (and the renewed one) must fit the renewed seats.
-    in_force = [p.quantity for p in current_add_ons(subscription, terms.today)]
+    # force (and the renewed one, Enterprise Agile Planning's too, which renews at its seats)
+    # must fit the renewed seats.
+    in_force = [
+        p.quantity
+        for p in (
+            *current_add_ons(subscription, terms.today),
+            *current_agile_planning(subscription, terms.today),
+        )
+    ]
     check_add_on_seats(
         max([*in_force, quantity if renewing else 0]),
         seats,

@@ -89,9 +89,10 @@ def renew(
     new term on its first day (``renew_or_end``). Otherwise the new term starts now: its own
     start, end and seats, the notice of cancellation forgotten.
 
-    The paid add-on ending with the term renews with it, for the new term, at ``add_on_seats``
-    (default: its seats now; 0 renews none), never above the renewed seats (R5); an add-on
-    running past the renewal (a trial) is brought down to them too. Returns the renewal invoice
+    The paid GitLab Duo add-on ending with the term renews with it, for the new term, at
+    ``add_on_seats`` (default: its seats now; 0 renews none), and Enterprise Agile Planning at its
+    seats now, never above the renewed seats (R5); an add-on running past the renewal (a trial)
+    is brought down to them too. Returns the renewal invoice
     (``annual``'s overages, the seats, the add-on) for the caller to record and mail.
     """
     booked = booked_renewal(subscription)
@@ -137,10 +138,14 @@ def start_term(subscription: Subscription, renewal: Renewal) -> None:
 
 
 def renewing_add_on(subscription: Subscription, term_ends_on: dt.date) -> AddOnPurchase | None:
-    """The paid add-on that renews with the term ending on ``term_ends_on``, if any (R1)."""
+    """The paid GitLab Duo add-on that renews with the term ending on ``term_ends_on`` (R1)."""
+    return _ending_with(subscription.add_on_purchases, term_ends_on)
+
+
+def _ending_with(purchases: list[AddOnPurchase], term_ends_on: dt.date) -> AddOnPurchase | None:
     ending = [
         p
-        for p in subscription.add_on_purchases
+        for p in purchases
         if p.ends_on == term_ends_on and not p.trial and p.ends_on > p.starts_on
     ]
     return ending[-1] if ending else None
@@ -149,34 +154,46 @@ def renewing_add_on(subscription: Subscription, term_ends_on: dt.date) -> AddOnP
 def _renew_add_on(
     subscription: Subscription, renewal: Renewal, now: dt.datetime, add_on_seats: int | None
 ) -> tuple[LineItem, ...]:
+    """The paid add-ons ending with the term renew with it: GitLab Duo at ``add_on_seats`` (its
+    seats now by default), Enterprise Agile Planning at its seats now (R6: a product of the
+    subscription like Duo, sold beside it); each brought down to the renewed seats (R5)."""
     old_end = renewal.renews_on
-    for running in subscription.add_on_purchases:
-        if running.ends_on > old_end and running.quantity > renewal.seats:
-            # R5: e.g. a trial running past the renewal
-            running.quantity = fit_add_on_seats(running.quantity, renewal.seats)
-    last = renewing_add_on(subscription, old_end)
-    if last is None:
-        return ()
-    quantity = fit_add_on_seats(
-        last.quantity if add_on_seats is None else add_on_seats, renewal.seats
-    )
-    if quantity < 1:
-        return ()
-    db.session.add(
-        AddOnPurchase(
-            subscription=subscription,
-            tier=last.tier,
-            quantity=quantity,
-            starts_on=renewal.new_term.starts_on,
-            ends_on=renewal.new_term.ends_on,
-            trial=False,
-            created_at=now,
+    lines: list[LineItem] = []
+    for purchases, seats in (
+        (subscription.add_on_purchases, add_on_seats),
+        (subscription.agile_planning_purchases, None),
+    ):
+        for running in purchases:
+            if running.ends_on > old_end and running.quantity > renewal.seats:
+                # R5: e.g. a trial running past the renewal
+                running.quantity = fit_add_on_seats(running.quantity, renewal.seats)
+        last = _ending_with(purchases, old_end)
+        if last is None:
+            continue
+        quantity = fit_add_on_seats(last.quantity if seats is None else seats, renewal.seats)
+        if quantity < 1:
+            continue
+        db.session.add(
+            AddOnPurchase(
+                # By id, not through the relationship: the Duo list must never hold an Enterprise
+                # Agile Planning row (``Subscription.add_on_purchases``); both lists are reloaded.
+                subscription_id=subscription.id,
+                tier=last.tier,
+                quantity=quantity,
+                starts_on=renewal.new_term.starts_on,
+                ends_on=renewal.new_term.ends_on,
+                trial=False,
+                created_at=now,
+            )
         )
-    )
-    line = add_on_renewal(
-        renewal, tier=last.tier, quantity=quantity, unit_price_cents=yearly_price(last.tier)
-    )
-    return (line,)
+        lines.append(
+            add_on_renewal(
+                renewal, tier=last.tier, quantity=quantity, unit_price_cents=yearly_price(last.tier)
+            )
+        )
+    db.session.flush()
+    db.session.expire(subscription, ["add_on_purchases", "agile_planning_purchases"])
+    return tuple(lines)
 
 
 def cancel_auto_renewal(subscription: Subscription, today: dt.date) -> Renewal | Cancellation:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Flask
 
+from portal.billing_models import Invoice
 from portal.licensing import build_license
 from portal.models import Order, Subscription, db
 from protocol.license import AddOnTier, LicenseType
@@ -80,3 +81,36 @@ def test_r4_agile_planning_is_refused_on_free(portal_app: Flask) -> None:
     message = flashes(sales.get(refused.location))
     assert "Enterprise Agile Planning is sold on Premium and Ultimate subscriptions only" in message
     assert add_ons(portal_app, name) == []
+
+
+def test_r6_r5_agile_planning_renews_with_the_subscription_beside_duo(portal_app: Flask) -> None:
+    """R6: Enterprise Agile Planning is a product of the subscription as GitLab Duo is, so the
+    renewal sales order renews both for the new term (and invoices both); R5: a renewal below
+    its seats is refused, as below Duo's."""
+    name = _subscription(portal_app, "ultimate")
+    sales = sign_in_staff(portal_app, "sales")
+    place_order(sales, name, {"kind": "duo_enterprise", "seats": "20"})
+    place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "25"})
+    too_few = place_order(sales, name, {"kind": "renewal", "seats": "24", "add_on_seats": "20"})
+    assert "can't exceed" in flashes(sales.get(too_few.location))
+    assert len(add_ons(portal_app, name)) == 2  # nothing written
+    place_order(sales, name, {"kind": "renewal", "seats": "30", "add_on_seats": "12"})
+    duo, eap, renewed_duo, renewed_eap = add_ons(portal_app, name)
+    assert (renewed_duo["tier"], renewed_duo["quantity"]) == ("duo_enterprise", 12)
+    assert (renewed_eap["tier"], renewed_eap["quantity"]) == ("enterprise_agile_planning", 25)
+    for old, new in ((duo, renewed_duo), (eap, renewed_eap)):
+        assert new["starts_on"] == old["ends_on"] and new["ends_on"] > new["starts_on"]
+        assert not new["trial"]
+    with portal_app.app_context():
+        subscription = db.session.execute(
+            sa.select(Subscription).where(Subscription.name == name)
+        ).scalar_one()
+        assert [p.tier for p in subscription.add_on_purchases] == ["duo_enterprise"] * 2
+        renewal = db.session.execute(
+            sa.select(Invoice)
+            .join(Order)
+            .where(Order.subscription_id == subscription.id, Order.kind == "renewal")
+        ).scalar_one()
+        described = [(line.description, line.seats) for line in renewal.lines]
+    assert ("Renewal: 25 add-on seats (enterprise agile planning)", 25) in described, described
+    assert ("Renewal: 12 add-on seats (duo enterprise)", 12) in described, described
