@@ -23,8 +23,10 @@ def _time(value: dt.datetime | None) -> str | None:
     return format_utc(value) if value else None
 
 
-def user_json(user: User, *, full: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {
+def user_basic(user: User) -> dict[str, Any]:
+    """GitLab's ``UserBasic`` entity: what every API that names a user (users, members,
+    billable members) shows of them."""
+    return {
         "id": user.id,
         "username": user.username,
         "name": user.name,
@@ -32,8 +34,11 @@ def user_json(user: User, *, full: bool) -> dict[str, Any]:
         "locked": False,
         "avatar_url": None,
         "web_url": f"{request.host_url.rstrip('/')}/{user.username}",
-        "bot": user.bot_type is not None,
     }
+
+
+def user_json(user: User, *, full: bool) -> dict[str, Any]:
+    data = user_basic(user) | {"bot": user.bot_type is not None}
     if full:
         data.update(
             email=user.email,

@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 
 from instance.api import ApiError, api_user, blueprint
 from instance.api_pages import paginate
+from instance.api_users import user_basic
 from instance.gitlab_com import memberships as ops
 from instance.gitlab_com.api_groups import (
     bool_param,
@@ -112,18 +113,6 @@ def _date(data: dict[str, Any], name: str) -> dt.date | None:
 
 
 # -- answers --------------------------------------------------------------------------------------
-
-
-def user_basic(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "username": user.username,
-        "name": user.name,
-        "state": user.state,
-        "locked": False,
-        "avatar_url": None,
-        "web_url": f"{host()}/{user.username}",
-    }
 
 
 def member_json(member: Member, *, seat_info: bool = False) -> dict[str, Any]:
