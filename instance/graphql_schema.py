@@ -10,7 +10,25 @@ from __future__ import annotations
 
 from graphql import GraphQLSchema, build_schema
 
-SDL = '''
+# GitLab's Group type is a Namespace (GroupType < NamespaceType): a group answers every field a
+# namespace does.
+_NAMESPACE_FIELDS = """\
+  id: ID!
+  name: String!
+  path: String!
+  fullName: String!
+  fullPath: ID!
+  addOnEligibleUsers(
+    addOnType: GitlabSubscriptionsAddOnType!
+    addOnPurchaseIds: [GitlabSubscriptionsAddOnPurchaseID!]!
+    search: String
+    filterByAssignedSeat: String
+    after: String, before: String, first: Int, last: Int
+  ): AddOnUserConnection
+"""
+
+SDL = (
+    '''
 """A `GitlabSubscriptionsAddOnPurchaseID` is a global ID, e.g. "gid://gitlab/GitlabSubscriptions::AddOnPurchase/1"."""
 scalar GitlabSubscriptionsAddOnPurchaseID
 """A `UserID` is a global ID, e.g. "gid://gitlab/User/1"."""
@@ -104,33 +122,13 @@ type CurrentLicense {
 
 """GitLab.com: a group (a namespace); the add-on seat fields are its Owners'."""
 type Namespace {
-  id: ID!
-  name: String!
-  path: String!
-  fullName: String!
-  fullPath: ID!
-  addOnEligibleUsers(
-    addOnType: GitlabSubscriptionsAddOnType!
-    addOnPurchaseIds: [GitlabSubscriptionsAddOnPurchaseID!]!
-    search: String
-    filterByAssignedSeat: String
-    after: String, before: String, first: Int, last: Int
-  ): AddOnUserConnection
-}
+'''
+    + _NAMESPACE_FIELDS
+    + """}
 type Group {
-  id: ID!
-  name: String!
-  path: String!
-  fullName: String!
-  fullPath: ID!
-  addOnEligibleUsers(
-    addOnType: GitlabSubscriptionsAddOnType!
-    addOnPurchaseIds: [GitlabSubscriptionsAddOnPurchaseID!]!
-    search: String
-    filterByAssignedSeat: String
-    after: String, before: String, first: Int, last: Int
-  ): AddOnUserConnection
-}
+"""
+    + _NAMESPACE_FIELDS
+    + """}
 
 type Query {
   currentUser: CurrentUser
@@ -206,6 +204,7 @@ type Mutation {
   userAddOnAssignmentBulkRemove(input: UserAddOnAssignmentBulkRemoveInput!): UserAddOnAssignmentBulkRemovePayload
   gitlabSubscriptionActivate(input: GitlabSubscriptionActivateInput!): GitlabSubscriptionActivatePayload
 }
-'''
+"""
+)
 
 schema: GraphQLSchema = build_schema(SDL)
