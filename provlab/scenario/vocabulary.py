@@ -124,24 +124,25 @@ ACTIONS: dict[str, Action] = {}
 EXPECTATIONS: dict[str, Action] = {}
 
 
-def action(name: str, example: str) -> Callable[[Handler], Handler]:
+def _registrar(table: dict[str, Action], name: str, example: str) -> Callable[[Handler], Handler]:
+    """A decorator that enters its handler in ``table`` as ``name``, its help the first line of
+    the handler's docstring."""
+
     def register(handler: Handler) -> Handler:
-        ACTIONS[name] = Action(
-            name, handler, (handler.__doc__ or "").strip().split("\n")[0], example
-        )
+        table[name] = Action(name, handler, (handler.__doc__ or "").strip().split("\n")[0], example)
         return handler
 
     return register
+
+
+def action(name: str, example: str) -> Callable[[Handler], Handler]:
+    """A scenario step that does something (``- name: args``)."""
+    return _registrar(ACTIONS, name, example)
 
 
 def expectation(name: str, example: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        EXPECTATIONS[name] = Action(
-            name, handler, (handler.__doc__ or "").strip().split("\n")[0], example
-        )
-        return handler
-
-    return register
+    """A scenario step that checks something (``- expect: {name: args}``)."""
+    return _registrar(EXPECTATIONS, name, example)
 
 
 def run_step(context: StepContext) -> None:
