@@ -15,6 +15,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+from protocol.clock import parse_utc
 from provlab.scenario.loader import Scenario, ScenarioError, Step
 
 if TYPE_CHECKING:
@@ -74,6 +75,13 @@ class StepContext:
             allowed = ", ".join(sorted(required | optional))
             self.malformed(f"unknown key(s) {', '.join(unknown)} (allowed: {allowed})", line)
         return dict(args)
+
+    def utc_time(self, args: Any) -> dt.datetime:
+        """The step's argument as a UTC time (``2026-03-04T05:00:00Z``); malformed otherwise."""
+        try:
+            return parse_utc(str(args))
+        except ValueError:
+            self.malformed("expected a UTC time such as 2026-03-04T05:00:00Z")
 
     def compare(
         self, row: Any, fields: dict[str, Any], keys: tuple[str, ...], what: str = ""
