@@ -37,6 +37,17 @@ def user_basic(user: User) -> dict[str, Any]:
     }
 
 
+def user_search(text: str) -> sa.ColumnElement[bool]:
+    """A user whose username, name or email holds ``text``, in any case: the ``search`` of the
+    users and billable members APIs."""
+    pattern = f"%{text.lower()}%"
+    return sa.or_(
+        sa.func.lower(User.username).like(pattern),
+        sa.func.lower(User.name).like(pattern),
+        sa.func.lower(User.email).like(pattern),
+    )
+
+
 def user_json(user: User, *, full: bool) -> dict[str, Any]:
     data = user_basic(user) | {"bot": user.bot_type is not None}
     if full:
@@ -65,14 +76,7 @@ def list_users() -> ResponseReturnValue:
     if username := request.args.get("username"):
         query = query.where(sa.func.lower(User.username) == username.lower())
     if search := request.args.get("search"):
-        pattern = f"%{search.lower()}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(User.username).like(pattern),
-                sa.func.lower(User.name).like(pattern),
-                sa.func.lower(User.email).like(pattern),
-            )
-        )
+        query = query.where(user_search(search))
     for state in UserState.ALL:
         # `blocked=True` from python-gitlab arrives as "True": Rails reads it as true.
         if truthy(request.args.get(state, "")):

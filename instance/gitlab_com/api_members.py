@@ -28,7 +28,7 @@ from flask.typing import ResponseReturnValue
 
 from instance.api import ApiError, api_user, blueprint
 from instance.api_pages import paginate
-from instance.api_users import user_basic
+from instance.api_users import user_basic, user_search
 from instance.gitlab_com import memberships as ops
 from instance.gitlab_com.api_groups import (
     bool_param,
@@ -327,14 +327,7 @@ def list_billable_members(group_ref: str) -> ResponseReturnValue:
     roles = highest_roles(group.id)
     query = billable_members_query(group.id).join(roles, roles.c.user_id == User.id)
     if search := request.args.get("search", "").strip():
-        pattern = f"%{search.lower()[:255]}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(User.name).like(pattern),
-                sa.func.lower(User.username).like(pattern),
-                sa.func.lower(User.email).like(pattern),
-            )
-        )
+        query = query.where(user_search(search.lower()[:255]))
     found, headers = paginate(query.order_by(None).order_by(*BILLABLE_SORTS[sort](roles)))
     group_member_ids = set(
         db.session.execute(
