@@ -8,7 +8,19 @@ for GitLab's fields never see them.
 
 from __future__ import annotations
 
+from string import Template
+
 from graphql import GraphQLSchema, build_schema
+
+# GitLab's User interface: the fields every user type has (AddOnUser, CurrentUser).
+_USER_FIELDS = """\
+  id: UserID!
+  username: String!
+  name: String!
+  state: UserState!
+  webUrl: String!
+  publicEmail: String
+"""
 
 # GitLab's Group type is a Namespace (GroupType < NamespaceType): a group answers every field a
 # namespace does.
@@ -27,7 +39,7 @@ _NAMESPACE_FIELDS = """\
   ): AddOnUserConnection
 """
 
-SDL = (
+SDL = Template(
     '''
 """A `GitlabSubscriptionsAddOnPurchaseID` is a global ID, e.g. "gid://gitlab/GitlabSubscriptions::AddOnPurchase/1"."""
 scalar GitlabSubscriptionsAddOnPurchaseID
@@ -73,13 +85,7 @@ type UserAddOnAssignmentConnection {
 }
 
 type AddOnUser {
-  id: UserID!
-  username: String!
-  name: String!
-  state: UserState!
-  webUrl: String!
-  publicEmail: String
-  lastDuoActivityOn: String
+$user_fields  lastDuoActivityOn: String
   addOnAssignments(
     addOnPurchaseIds: [GitlabSubscriptionsAddOnPurchaseID!]!
     after: String, before: String, first: Int, last: Int
@@ -94,13 +100,7 @@ type AddOnUserConnection {
 }
 
 type CurrentUser {
-  id: UserID!
-  username: String!
-  name: String!
-  state: UserState!
-  webUrl: String!
-  publicEmail: String
-}
+$user_fields}
 
 type CurrentLicense {
   id: ID!
@@ -122,13 +122,9 @@ type CurrentLicense {
 
 """GitLab.com: a group (a namespace); the add-on seat fields are its Owners'."""
 type Namespace {
-'''
-    + _NAMESPACE_FIELDS
-    + """}
+$namespace_fields}
 type Group {
-"""
-    + _NAMESPACE_FIELDS
-    + """}
+$namespace_fields}
 
 type Query {
   currentUser: CurrentUser
@@ -204,7 +200,7 @@ type Mutation {
   userAddOnAssignmentBulkRemove(input: UserAddOnAssignmentBulkRemoveInput!): UserAddOnAssignmentBulkRemovePayload
   gitlabSubscriptionActivate(input: GitlabSubscriptionActivateInput!): GitlabSubscriptionActivatePayload
 }
-"""
-)
+'''
+).substitute(user_fields=_USER_FIELDS, namespace_fields=_NAMESPACE_FIELDS)
 
 schema: GraphQLSchema = build_schema(SDL)
