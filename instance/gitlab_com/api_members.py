@@ -170,20 +170,23 @@ def _filtered(query: sa.Select[tuple[Member]]) -> sa.Select[tuple[Member]]:
 # -- members --------------------------------------------------------------------------------------
 
 
-@_members_route("/members", ["GET"])
-def list_members(kind: str, source_ref: str) -> ResponseReturnValue:
+def _member_list(kind: str, source_ref: str, *, inherited: bool) -> ResponseReturnValue:
+    """A page of the source's members, filtered as asked; ``inherited``: with those of the
+    groups above it, each user once with their highest role."""
     seat_info = bool(bool_param(request.args, "show_seat_info"))
     source = _source(kind, source_ref, api_user())
-    found, headers = paginate(_filtered(_members_of(source, inherited=False)))
+    found, headers = paginate(_filtered(_members_of(source, inherited=inherited)))
     return [member_json(member, seat_info=seat_info) for member in found], 200, headers
+
+
+@_members_route("/members", ["GET"])
+def list_members(kind: str, source_ref: str) -> ResponseReturnValue:
+    return _member_list(kind, source_ref, inherited=False)
 
 
 @_members_route("/members/all", ["GET"])
 def list_all_members(kind: str, source_ref: str) -> ResponseReturnValue:
-    seat_info = bool(bool_param(request.args, "show_seat_info"))
-    source = _source(kind, source_ref, api_user())
-    found, headers = paginate(_filtered(_members_of(source, inherited=True)))
-    return [member_json(member, seat_info=seat_info) for member in found], 200, headers
+    return _member_list(kind, source_ref, inherited=True)
 
 
 def _member(source: Namespace | Project, user_id: int, *, inherited: bool = False) -> Member:
