@@ -23,8 +23,10 @@ def _time(value: dt.datetime | None) -> str | None:
     return format_utc(value) if value else None
 
 
-def user_json(user: User, *, full: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {
+def user_basic(user: User) -> dict[str, Any]:
+    """GitLab's ``UserBasic`` entity: what every API that names a user (users, members,
+    billable members) shows of them."""
+    return {
         "id": user.id,
         "username": user.username,
         "name": user.name,
@@ -32,8 +34,22 @@ def user_json(user: User, *, full: bool) -> dict[str, Any]:
         "locked": False,
         "avatar_url": None,
         "web_url": f"{request.host_url.rstrip('/')}/{user.username}",
-        "bot": user.bot_type is not None,
     }
+
+
+def user_search(text: str) -> sa.ColumnElement[bool]:
+    """A user whose username, name or email holds ``text``, in any case: the ``search`` of the
+    users and billable members APIs."""
+    pattern = f"%{text.lower()}%"
+    return sa.or_(
+        sa.func.lower(User.username).like(pattern),
+        sa.func.lower(User.name).like(pattern),
+        sa.func.lower(User.email).like(pattern),
+    )
+
+
+def user_json(user: User, *, full: bool) -> dict[str, Any]:
+    data = user_basic(user) | {"bot": user.bot_type is not None}
     if full:
         data.update(
             email=user.email,
@@ -60,14 +76,7 @@ def list_users() -> ResponseReturnValue:
     if username := request.args.get("username"):
         query = query.where(sa.func.lower(User.username) == username.lower())
     if search := request.args.get("search"):
-        pattern = f"%{search.lower()}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(User.username).like(pattern),
-                sa.func.lower(User.name).like(pattern),
-                sa.func.lower(User.email).like(pattern),
-            )
-        )
+        query = query.where(user_search(search))
     for state in UserState.ALL:
         # `blocked=True` from python-gitlab arrives as "True": Rails reads it as true.
         if truthy(request.args.get(state, "")):

@@ -8,9 +8,39 @@ for GitLab's fields never see them.
 
 from __future__ import annotations
 
+from string import Template
+
 from graphql import GraphQLSchema, build_schema
 
-SDL = '''
+# GitLab's User interface: the fields every user type has (AddOnUser, CurrentUser).
+_USER_FIELDS = """\
+  id: UserID!
+  username: String!
+  name: String!
+  state: UserState!
+  webUrl: String!
+  publicEmail: String
+"""
+
+# GitLab's Group type is a Namespace (GroupType < NamespaceType): a group answers every field a
+# namespace does.
+_NAMESPACE_FIELDS = """\
+  id: ID!
+  name: String!
+  path: String!
+  fullName: String!
+  fullPath: ID!
+  addOnEligibleUsers(
+    addOnType: GitlabSubscriptionsAddOnType!
+    addOnPurchaseIds: [GitlabSubscriptionsAddOnPurchaseID!]!
+    search: String
+    filterByAssignedSeat: String
+    after: String, before: String, first: Int, last: Int
+  ): AddOnUserConnection
+"""
+
+SDL = Template(
+    '''
 """A `GitlabSubscriptionsAddOnPurchaseID` is a global ID, e.g. "gid://gitlab/GitlabSubscriptions::AddOnPurchase/1"."""
 scalar GitlabSubscriptionsAddOnPurchaseID
 """A `UserID` is a global ID, e.g. "gid://gitlab/User/1"."""
@@ -55,13 +85,7 @@ type UserAddOnAssignmentConnection {
 }
 
 type AddOnUser {
-  id: UserID!
-  username: String!
-  name: String!
-  state: UserState!
-  webUrl: String!
-  publicEmail: String
-  lastDuoActivityOn: String
+$user_fields  lastDuoActivityOn: String
   addOnAssignments(
     addOnPurchaseIds: [GitlabSubscriptionsAddOnPurchaseID!]!
     after: String, before: String, first: Int, last: Int
@@ -76,13 +100,7 @@ type AddOnUserConnection {
 }
 
 type CurrentUser {
-  id: UserID!
-  username: String!
-  name: String!
-  state: UserState!
-  webUrl: String!
-  publicEmail: String
-}
+$user_fields}
 
 type CurrentLicense {
   id: ID!
@@ -104,33 +122,9 @@ type CurrentLicense {
 
 """GitLab.com: a group (a namespace); the add-on seat fields are its Owners'."""
 type Namespace {
-  id: ID!
-  name: String!
-  path: String!
-  fullName: String!
-  fullPath: ID!
-  addOnEligibleUsers(
-    addOnType: GitlabSubscriptionsAddOnType!
-    addOnPurchaseIds: [GitlabSubscriptionsAddOnPurchaseID!]!
-    search: String
-    filterByAssignedSeat: String
-    after: String, before: String, first: Int, last: Int
-  ): AddOnUserConnection
-}
+$namespace_fields}
 type Group {
-  id: ID!
-  name: String!
-  path: String!
-  fullName: String!
-  fullPath: ID!
-  addOnEligibleUsers(
-    addOnType: GitlabSubscriptionsAddOnType!
-    addOnPurchaseIds: [GitlabSubscriptionsAddOnPurchaseID!]!
-    search: String
-    filterByAssignedSeat: String
-    after: String, before: String, first: Int, last: Int
-  ): AddOnUserConnection
-}
+$namespace_fields}
 
 type Query {
   currentUser: CurrentUser
@@ -207,5 +201,6 @@ type Mutation {
   gitlabSubscriptionActivate(input: GitlabSubscriptionActivateInput!): GitlabSubscriptionActivatePayload
 }
 '''
+).substitute(user_fields=_USER_FIELDS, namespace_fields=_NAMESPACE_FIELDS)
 
 schema: GraphQLSchema = build_schema(SDL)

@@ -11,7 +11,9 @@ instance with ``users`` billable users and no add-on would send.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import requests
@@ -103,13 +105,17 @@ class FleetInstance:
     def hostname(self) -> str:
         return f"gitlab-{self.number}.fleet.test"
 
-    def _client(self, portal_url: str, keys: KeySet, clock: Clock) -> PortalClient:
+    @contextlib.contextmanager
+    def _client(self, portal_url: str, keys: KeySet, clock: Clock) -> Iterator[PortalClient]:
         # A connection of its own, closed after the call: each instance of a fleet calls from its
         # own host once a day, so no connection is reused across instances.
         session = requests.Session()
         session.trust_env = False
         session.headers["Connection"] = "close"
-        return PortalClient(session, portal_url.rstrip("/"), keys, clock, self.key)
+        try:
+            yield PortalClient(session, portal_url.rstrip("/"), keys, clock, self.key)
+        finally:
+            session.close()
 
     def activate(self, portal_url: str, keys: KeySet, clock: Clock, code: str) -> None:
         """Activate with ``code`` (R8); raises ``PortalError`` when the portal refuses."""
@@ -120,11 +126,8 @@ class FleetInstance:
             hostname=self.hostname,
             instance_public_key=self.key.verifying_key().to_jwk(),
         )
-        client = self._client(portal_url, keys, clock)
-        try:
+        with self._client(portal_url, keys, clock) as client:
             answer = client.activate(request)
-        finally:
-            client.session.close()
         self.license_id = self._verified(answer.license_token, keys)
         self.subscription_name = answer.subscription_name
 
@@ -144,11 +147,8 @@ class FleetInstance:
             add_on_usage=(),
             daily_usage=(DailyUsage(day=today, billable_users=self.users),),
         )
-        client = self._client(portal_url, keys, clock)
-        try:
+        with self._client(portal_url, keys, clock) as client:
             answer = client.sync(request)
-        finally:
-            client.session.close()
         self.license_id = self._verified(answer.license_token, keys)
         self.syncs += 1
 

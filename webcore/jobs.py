@@ -34,7 +34,6 @@ Rules of this module:
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +52,7 @@ from webcore.job_declarations import (
     JobRun,
     JobSpec,
 )
+from webcore.job_statements import JobStatements
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class JobScheduler:
         self._clock = clock
         self.lease = lease
         self._lease_clock = lease_clock or RealClock()
+        self._statements = JobStatements(model)
         # What the last ``run_due`` read as the earliest due job when it found nothing more to
         # run, in the transaction it ended with; ``None`` when unknown.
         self.due_after_run: Due | None = None
@@ -144,14 +145,9 @@ class JobScheduler:
     def scheduled_at(self, key: str) -> dt.datetime | None:
         """When the job ``key`` runs next; ``None`` if there is no such job or it is parked."""
         due: dt.datetime | None = self.db.session.execute(
-            self._next_run_of, {"key": key}
+            self._statements.next_run_of, {"key": key}
         ).scalar_one_or_none()
         return due
-
-    @functools.cached_property
-    def _next_run_of(self) -> Any:
-        # A column, no row to load; built once (periodic jobs ask at every run).
-        return sa.select(self.model.next_run_at).where(self.model.key == sa.bindparam("key"))
 
     def cancel(self, key: str) -> None:
         self.db.session.execute(sa.delete(self.model).where(self.model.key == key))
@@ -159,13 +155,9 @@ class JobScheduler:
     def earliest_due(self) -> dt.datetime | None:
         # Asked of every party at every step of time travel: a cached Core statement.
         due: dt.datetime | None = (
-            self.db.session.connection().execute(self._earliest_due).scalar_one_or_none()
+            self.db.session.connection().execute(self._statements.earliest_due).scalar_one_or_none()
         )
         return due
-
-    @functools.cached_property
-    def _earliest_due(self) -> Any:
-        return sa.select(sa.func.min(self.model.__table__.c.next_run_at))
 
     def pending(self) -> list[Any]:
         return list(
@@ -265,7 +257,7 @@ class JobScheduler:
         travel runs each instant's jobs, a worker wakes for the one due); when none is, the
         earliest due time read is ``due_after_run``."""
         due: dt.datetime | None = (
-            self._connection().execute(self._earliest_due).scalar_one_or_none()
+            self._connection().execute(self._statements.earliest_due).scalar_one_or_none()
         )
         if due is None or due > at:
             self.due_after_run = Due(due)
@@ -280,11 +272,13 @@ class JobScheduler:
         locked_until = lease_now + self.lease
         connection = self.db.session.connection()
         row = connection.execute(
-            self._claim_statement, {"at": at, "now": lease_now, "until": locked_until}
+            self._statements.claim, {"at": at, "now": lease_now, "until": locked_until}
         ).first()
         if row is None:
             # Read in the transaction that found nothing more to run: time travel asks next.
-            self.due_after_run = Due(connection.execute(self._earliest_due).scalar_one_or_none())
+            self.due_after_run = Due(
+                connection.execute(self._statements.earliest_due).scalar_one_or_none()
+            )
             return None
         return Claim(
             row.id,
@@ -296,85 +290,21 @@ class JobScheduler:
             locked_until,
         )
 
-    @functools.cached_property
-    def _claim_statement(self) -> Any:
-        """One statement picks the earliest due job nobody holds and leases it (``FOR UPDATE SKIP
-        LOCKED`` on PostgreSQL: a job another worker is claiming is skipped, not waited for).
-
-        Built once, in Core: a claim runs before every job run and once more to find nothing
-        due, and the ORM's load-then-flush would cost several times the statement.
-        """
-        jobs = self.model.__table__
-        job = jobs.alias("due_job")  # the subquery's own name for the table, never correlated
-        due = (
-            sa.select(job.c.id)
-            .where(
-                job.c.next_run_at.is_not(None),
-                job.c.next_run_at <= sa.bindparam("at", type_=jobs.c.next_run_at.type),
-                sa.or_(
-                    job.c.locked_until.is_(None),
-                    job.c.locked_until <= sa.bindparam("now", type_=jobs.c.locked_until.type),
-                ),
-            )
-            .order_by(job.c.next_run_at, job.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        return (
-            sa.update(jobs)
-            .where(jobs.c.id == due)
-            .values(locked_until=sa.bindparam("until", type_=jobs.c.locked_until.type))
-            .returning(
-                jobs.c.id, jobs.c.name, jobs.c.key, jobs.c.args, jobs.c.next_run_at, jobs.c.attempts
-            )
-        )
-
     def _record_run(self, claim: Claim, ran_at: dt.datetime, next_run_at: Any) -> bool:
         """The common case in one Core statement: the job is still this run's (its lease) and
         was not moved while it ran, so it is rescheduled at ``next_run_at`` or, one-off, deleted.
         False when it is not that case; ``run_next`` then sorts it out on the loaded row."""
         ours = {"job_id": claim.job_id, "lease": claim.locked_until, "due": claim.scheduled_for}
         if next_run_at is None:
-            result = self._connection().execute(self._finish_one_off, ours)
+            result = self._connection().execute(self._statements.finish_one_off, ours)
         else:
             result = self._connection().execute(
-                self._reschedule, {**ours, "ran_at": ran_at, "next_at": next_run_at}
+                self._statements.reschedule, {**ours, "ran_at": ran_at, "next_at": next_run_at}
             )
         return result.first() is not None
 
     def _connection(self) -> Any:
         return self.db.session.connection()
-
-    @functools.cached_property
-    def _ours(self) -> Any:
-        jobs = self.model.__table__
-        return sa.and_(
-            jobs.c.id == sa.bindparam("job_id"),
-            jobs.c.locked_until == sa.bindparam("lease", type_=jobs.c.locked_until.type),
-            jobs.c.next_run_at == sa.bindparam("due", type_=jobs.c.next_run_at.type),
-        )
-
-    @functools.cached_property
-    def _finish_one_off(self) -> Any:
-        jobs = self.model.__table__
-        return sa.delete(jobs).where(self._ours).returning(jobs.c.id)
-
-    @functools.cached_property
-    def _reschedule(self) -> Any:
-        jobs = self.model.__table__
-        return (
-            sa.update(jobs)
-            .where(self._ours)
-            .values(
-                last_run_at=sa.bindparam("ran_at", type_=jobs.c.last_run_at.type),
-                next_run_at=sa.bindparam("next_at", type_=jobs.c.next_run_at.type),
-                last_error=None,
-                attempts=0,
-                locked_until=None,
-            )
-            .returning(jobs.c.id)
-        )
 
     def _locked(self, claim: Claim, *, undone_is_ours: bool = False) -> Any:
         """The job row, locked for its bookkeeping; ``None`` if it is gone, ``LOST`` if another

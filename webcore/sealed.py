@@ -3,6 +3,8 @@ one: the portal's sync and GitLab.com trial APIs, GitLab.com's provisioning API.
 
 Rules:
 - The body is ``{"request": "<JWS>"}``; anything else is the peer's error (400).
+- A request about one GitLab.com namespace names it twice, in the path and in the body; they
+  must agree, else the request fails a check ("names another namespace").
 - A request that fails a protocol check keeps nothing it did, not even its claimed nonce, and
   is answered unsigned: 401 for a bad signature, 409 for a replayed nonce, 400 otherwise.
 - A verified request is answered ``{"response": "<JWS>"}`` sealed with the server's key and
@@ -11,17 +13,23 @@ Rules:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from protocol.clock import Clock
-from protocol.envelope import seal_response
+from protocol.envelope import NonceStore, Opened, open_request, parse_message, seal_response
 from protocol.errors import InvalidSignature, RemoteProtocolError, ReplayedMessage
 from protocol.messages import ErrorAnswer, Message
-from protocol.signing import SigningKey
+from protocol.provisioning import (
+    NamespacePlanTrialRequest,
+    NamespaceProvision,
+    NamespaceTrialRequest,
+)
+from protocol.signing import KeySet, SigningKey
 from webcore.transaction import discard_changes
 
 
@@ -32,6 +40,29 @@ def request_token() -> str:
     if not isinstance(token, str) or not token:
         raise RemoteProtocolError('expected a JSON body {"request": "<JWS>"}', field="request")
     return token
+
+
+NamespaceMessage = TypeVar(
+    "NamespaceMessage", bound=NamespaceProvision | NamespaceTrialRequest | NamespacePlanTrialRequest
+)
+
+
+def open_namespace_request(
+    kind: type[NamespaceMessage],
+    namespace_id: int,
+    keys: KeySet,
+    clock: Clock,
+    nonces: NonceStore,
+    window: dt.timedelta,
+) -> tuple[Opened, NamespaceMessage]:
+    """The sealed request in the body, opened (signed by one of ``keys``, fresh, its nonce
+    claimed) and read as a ``kind`` about the namespace of the path, ``namespace_id``;
+    RemoteProtocolError when any of that fails."""
+    opened = open_request(request_token(), keys, clock, nonces, window)
+    message = parse_message(opened, kind)
+    if message.namespace_id != namespace_id:
+        raise RemoteProtocolError("names another namespace", field="namespace_id")
+    return opened, message
 
 
 def unverified(error: RemoteProtocolError, log: logging.Logger) -> ResponseReturnValue:

@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 
 from instance.api import ApiError, api_user, blueprint
 from instance.api_pages import paginate
+from instance.api_users import user_basic, user_search
 from instance.gitlab_com import memberships as ops
 from instance.gitlab_com.api_groups import (
     bool_param,
@@ -114,18 +115,6 @@ def _date(data: dict[str, Any], name: str) -> dt.date | None:
 # -- answers --------------------------------------------------------------------------------------
 
 
-def user_basic(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "username": user.username,
-        "name": user.name,
-        "state": user.state,
-        "locked": False,
-        "avatar_url": None,
-        "web_url": f"{host()}/{user.username}",
-    }
-
-
 def member_json(member: Member, *, seat_info: bool = False) -> dict[str, Any]:
     data = user_basic(member.user) | {
         "access_level": member.access_level,
@@ -181,20 +170,23 @@ def _filtered(query: sa.Select[tuple[Member]]) -> sa.Select[tuple[Member]]:
 # -- members --------------------------------------------------------------------------------------
 
 
-@_members_route("/members", ["GET"])
-def list_members(kind: str, source_ref: str) -> ResponseReturnValue:
+def _member_list(kind: str, source_ref: str, *, inherited: bool) -> ResponseReturnValue:
+    """A page of the source's members, filtered as asked; ``inherited``: with those of the
+    groups above it, each user once with their highest role."""
     seat_info = bool(bool_param(request.args, "show_seat_info"))
     source = _source(kind, source_ref, api_user())
-    found, headers = paginate(_filtered(_members_of(source, inherited=False)))
+    found, headers = paginate(_filtered(_members_of(source, inherited=inherited)))
     return [member_json(member, seat_info=seat_info) for member in found], 200, headers
+
+
+@_members_route("/members", ["GET"])
+def list_members(kind: str, source_ref: str) -> ResponseReturnValue:
+    return _member_list(kind, source_ref, inherited=False)
 
 
 @_members_route("/members/all", ["GET"])
 def list_all_members(kind: str, source_ref: str) -> ResponseReturnValue:
-    seat_info = bool(bool_param(request.args, "show_seat_info"))
-    source = _source(kind, source_ref, api_user())
-    found, headers = paginate(_filtered(_members_of(source, inherited=True)))
-    return [member_json(member, seat_info=seat_info) for member in found], 200, headers
+    return _member_list(kind, source_ref, inherited=True)
 
 
 def _member(source: Namespace | Project, user_id: int, *, inherited: bool = False) -> Member:
@@ -338,14 +330,7 @@ def list_billable_members(group_ref: str) -> ResponseReturnValue:
     roles = highest_roles(group.id)
     query = billable_members_query(group.id).join(roles, roles.c.user_id == User.id)
     if search := request.args.get("search", "").strip():
-        pattern = f"%{search.lower()[:255]}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(User.name).like(pattern),
-                sa.func.lower(User.username).like(pattern),
-                sa.func.lower(User.email).like(pattern),
-            )
-        )
+        query = query.where(user_search(search.lower()[:255]))
     found, headers = paginate(query.order_by(None).order_by(*BILLABLE_SORTS[sort](roles)))
     group_member_ids = set(
         db.session.execute(

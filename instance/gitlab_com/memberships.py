@@ -77,6 +77,25 @@ def _below(column: sa.orm.InstrumentedAttribute[str], full_path: str) -> sa.Colu
     return column.startswith(f"{full_path}/", autoescape=True)
 
 
+def _below_group(group: Namespace, user: User) -> sa.Select[tuple[Member]]:
+    """The user's memberships of the subgroups and projects below ``group``, not of the group
+    itself: a member of a subgroup may read the groups above it, and leaving a group ends these
+    too (unless ``skip_subresources``)."""
+    return (
+        sa.select(Member)
+        .outerjoin(Namespace, Namespace.id == Member.namespace_id)
+        .outerjoin(Project, Project.id == Member.project_id)
+        .where(
+            Member.user_id == user.id,
+            Member.root_id == group.root_id,
+            sa.or_(
+                _below(Namespace.full_path, group.full_path),
+                _below(Project.full_path, group.full_path),
+            ),
+        )
+    )
+
+
 def access_level(source: Source, user: User, *, as_member: bool = False) -> int:
     """The user's role in a group or project, inherited from the groups above it; an
     administrator's is Owner unless ``as_member`` (their memberships only)."""
@@ -101,20 +120,7 @@ def can_read(source: Source, user: User) -> bool:
         return True
     if isinstance(source, Project):
         return False
-    below = db.session.execute(
-        sa.select(Member.id)
-        .outerjoin(Namespace, Namespace.id == Member.namespace_id)
-        .outerjoin(Project, Project.id == Member.project_id)
-        .where(
-            Member.user_id == user.id,
-            Member.root_id == source.root_id,
-            sa.or_(
-                _below(Namespace.full_path, source.full_path),
-                _below(Project.full_path, source.full_path),
-            ),
-        )
-        .limit(1)
-    ).first()
+    below = db.session.execute(_below_group(source, user).limit(1)).first()
     return below is not None
 
 
@@ -233,22 +239,7 @@ def _source_of(member: Member) -> Source:
 
 
 def _memberships_below(group: Namespace, user: User) -> list[Member]:
-    return list(
-        db.session.execute(
-            sa.select(Member)
-            .outerjoin(Namespace, Namespace.id == Member.namespace_id)
-            .outerjoin(Project, Project.id == Member.project_id)
-            .where(
-                Member.user_id == user.id,
-                Member.root_id == group.root_id,
-                sa.or_(
-                    _below(Namespace.full_path, group.full_path),
-                    _below(Project.full_path, group.full_path),
-                ),
-            )
-            .order_by(Member.id)
-        ).scalars()
-    )
+    return list(db.session.execute(_below_group(group, user).order_by(Member.id)).scalars())
 
 
 def destroy_membership(member: Member, *, by: User | None, skip_subresources: bool = False) -> None:

@@ -26,12 +26,12 @@ from instance.gitlab_com.provisioning import ProvisionRefused, provision_namespa
 from instance.identity import instance_key
 from instance.licenses import LicenseError, pinned_portal_keys
 from instance.models import db
-from protocol.envelope import DEFAULT_FRESHNESS_WINDOW, open_request, parse_message
+from protocol.envelope import DEFAULT_FRESHNESS_WINDOW
 from protocol.errors import RemoteProtocolError
 from protocol.messages import ErrorAnswer, ErrorCode, Message
 from protocol.provisioning import NamespaceProvision
 from webcore.clock import app_clock
-from webcore.sealed import request_token, sealed, unverified
+from webcore.sealed import open_namespace_request, sealed, unverified
 
 log = logging.getLogger("provlab.gitlab_com.provision")
 
@@ -58,10 +58,9 @@ def provision(namespace_id: int) -> ResponseReturnValue:
         or DEFAULT_FRESHNESS_WINDOW
     )
     try:
-        opened = open_request(request_token(), keys, app_clock(), received_nonces, window)
-        message = parse_message(opened, NamespaceProvision)
-        if message.namespace_id != namespace_id:
-            raise RemoteProtocolError("names another namespace", field="namespace_id")
+        opened, message = open_namespace_request(
+            NamespaceProvision, namespace_id, keys, app_clock(), received_nonces, window
+        )
     except RemoteProtocolError as error:
         return unverified(error, log)
     try:

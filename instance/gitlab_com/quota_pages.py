@@ -29,30 +29,32 @@ def _portal_page(group: Namespace, page: str) -> str:
     )
 
 
+def _tab(group: Namespace, tab: str, buy_page: str, **shown: object) -> ResponseReturnValue:
+    """The consumables page on ``tab``, showing ``shown``; its *Buy* button leads to the
+    portal's ``buy_page`` for the group."""
+    return render_template(
+        "groups/usage_quotas_consumables.html",
+        group=group,
+        tab=tab,
+        buy_url=_portal_page(group, buy_page),
+        **shown,
+        **group_sidebar(group),
+    )
+
+
 @blueprint.get("/<path:full_path>/-/usage_quotas/pipelines")
 @login_required
 def pipelines(full_path: str) -> ResponseReturnValue:
     group = owned_group(full_path)
-    return render_template(
-        "groups/usage_quotas_consumables.html",
-        group=group,
-        tab="pipelines",
-        compute=compute_quota(group.id, app_clock().now().date()),
-        buy_url=_portal_page(group, "buy_compute_minutes"),
-        **group_sidebar(group),
-    )
+    compute = compute_quota(group.id, app_clock().now().date())
+    return _tab(group, "pipelines", "buy_compute_minutes", compute=compute)
 
 
 @blueprint.get("/<path:full_path>/-/usage_quotas/storage")
 @login_required
 def storage(full_path: str) -> ResponseReturnValue:
     group = owned_group(full_path)
-    return render_template(
-        "groups/usage_quotas_consumables.html",
-        group=group,
-        tab="storage",
-        storage=storage_quota(group.id, app_clock().now().date()),
-        project_limit=PROJECT_STORAGE_LIMIT,
-        buy_url=_portal_page(group, "buy_storage"),
-        **group_sidebar(group),
+    storage = storage_quota(group.id, app_clock().now().date())
+    return _tab(
+        group, "storage", "buy_storage", storage=storage, project_limit=PROJECT_STORAGE_LIMIT
     )

@@ -24,7 +24,6 @@ from portal.gitlab_com.ultimate_trials import start_namespace_ultimate_trial
 from portal.keys import signing_key
 from portal.models import db
 from portal.nonces import seen_nonces
-from protocol.envelope import Opened, open_request, parse_message
 from protocol.errors import RemoteProtocolError
 from protocol.messages import ErrorAnswer, Message
 from protocol.provisioning import (
@@ -33,7 +32,7 @@ from protocol.provisioning import (
     NamespaceTrialRequest,
 )
 from webcore.clock import app_clock
-from webcore.sealed import request_token, sealed, unverified
+from webcore.sealed import open_namespace_request, sealed, unverified
 
 log = logging.getLogger("provlab.portal.sync")
 
@@ -55,10 +54,9 @@ def _answer(namespace_id: int, kind: type[Request], start: Start) -> ResponseRet
         abort(404)  # this portal serves no GitLab.com
     window = dt.timedelta(seconds=int(current_app.config["FRESHNESS_WINDOW_SECONDS"]))
     try:
-        opened: Opened = open_request(request_token(), keys, app_clock(), seen_nonces, window)
-        message = parse_message(opened, kind)
-        if message.namespace_id != namespace_id:
-            raise RemoteProtocolError("names another namespace", field="namespace_id")
+        opened, message = open_namespace_request(
+            kind, namespace_id, keys, app_clock(), seen_nonces, window
+        )
     except RemoteProtocolError as error:
         return unverified(error, log)
     try:

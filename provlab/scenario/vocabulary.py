@@ -15,6 +15,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+from protocol.clock import parse_utc
 from provlab.scenario.loader import Scenario, ScenarioError, Step
 
 if TYPE_CHECKING:
@@ -75,6 +76,13 @@ class StepContext:
             self.malformed(f"unknown key(s) {', '.join(unknown)} (allowed: {allowed})", line)
         return dict(args)
 
+    def utc_time(self, args: Any) -> dt.datetime:
+        """The step's argument as a UTC time (``2026-03-04T05:00:00Z``); malformed otherwise."""
+        try:
+            return parse_utc(str(args))
+        except ValueError:
+            self.malformed("expected a UTC time such as 2026-03-04T05:00:00Z")
+
     def compare(
         self, row: Any, fields: dict[str, Any], keys: tuple[str, ...], what: str = ""
     ) -> None:
@@ -124,24 +132,25 @@ ACTIONS: dict[str, Action] = {}
 EXPECTATIONS: dict[str, Action] = {}
 
 
-def action(name: str, example: str) -> Callable[[Handler], Handler]:
+def _registrar(table: dict[str, Action], name: str, example: str) -> Callable[[Handler], Handler]:
+    """A decorator that enters its handler in ``table`` as ``name``, its help the first line of
+    the handler's docstring."""
+
     def register(handler: Handler) -> Handler:
-        ACTIONS[name] = Action(
-            name, handler, (handler.__doc__ or "").strip().split("\n")[0], example
-        )
+        table[name] = Action(name, handler, (handler.__doc__ or "").strip().split("\n")[0], example)
         return handler
 
     return register
+
+
+def action(name: str, example: str) -> Callable[[Handler], Handler]:
+    """A scenario step that does something (``- name: args``)."""
+    return _registrar(ACTIONS, name, example)
 
 
 def expectation(name: str, example: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        EXPECTATIONS[name] = Action(
-            name, handler, (handler.__doc__ or "").strip().split("\n")[0], example
-        )
-        return handler
-
-    return register
+    """A scenario step that checks something (``- expect: {name: args}``)."""
+    return _registrar(EXPECTATIONS, name, example)
 
 
 def run_step(context: StepContext) -> None:

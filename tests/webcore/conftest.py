@@ -1,3 +1,3 @@
 """Fixtures shared by the webcore tests."""
 
-from tests.webcore.test_auth_and_logs import signed_up  # noqa: F401  (a fixture, for test_sessions)
+from tests.webcore.sign_in_helpers import signed_up  # noqa: F401  (a fixture: test_sign_in, test_request_logs, test_sessions)

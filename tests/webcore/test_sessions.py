@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.webcore.test_auth_and_logs import Login, csrf_token, is_signed_in, sign_in
+from tests.webcore.sign_in_helpers import Login, csrf_token, is_signed_in, sign_in
 from webcore.clock import app_clock
 
 LOCKED = "Your account is locked."

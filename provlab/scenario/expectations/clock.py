@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol.clock import format_utc, parse_utc
+from protocol.clock import format_utc
 from provlab.scenario.vocabulary import StepContext, expectation
 
 
 @expectation("time", "time: 2026-03-04T05:00:00Z")
 def expect_time(context: StepContext, args: Any) -> None:
     """Both parties' clocks show this UTC time."""
-    try:
-        wanted = parse_utc(str(args))
-    except ValueError:
-        context.malformed("expected a UTC time such as 2026-03-04T05:00:00Z")
+    wanted = context.utc_time(args)
     for party in context.world.parties:
         if party.now() != wanted:
             context.fail(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol.clock import format_utc, parse_utc
+from protocol.clock import format_utc
 from provlab.durations import parse_duration
 from provlab.scenario.vocabulary import StepContext, action
 
@@ -22,10 +22,7 @@ def advance(context: StepContext, args: Any) -> None:
 @action("travel_to", "- travel_to: 2026-03-04T05:00:00Z")
 def travel_to(context: StepContext, args: Any) -> None:
     """Move both clocks forward to a UTC time, running every due job on the way."""
-    try:
-        target = parse_utc(str(args))
-    except ValueError:
-        context.malformed("expected a UTC time such as 2026-03-04T05:00:00Z")
+    target = context.utc_time(args)
     if target < context.world.now():
         context.malformed(
             f"the clocks are at {format_utc(context.world.now())}; they never move backwards"
