@@ -87,6 +87,38 @@ def create_group(
     return group
 
 
+def path_from_name(name: str) -> str:
+    """A free top-level path for a group named ``name``, as GitLab's group form makes one
+    (lower case, characters a path can't hold as ``-``) and ``Namespace.clean_path`` keeps it
+    free: a taken path gets a number (``acme``, ``acme1``, ``acme2``...)."""
+    base = re.sub(r"[^a-z0-9_.-]", "-", name.strip().lower()).strip("-.")[:200] or "blank"
+    if not base[0].isalnum() and base[0] != "_":
+        base = f"_{base}"
+    path, number = base, 0
+    while _taken(path):
+        number += 1
+        path = f"{base}{number}"
+    return path
+
+
+def _taken(full_path: str) -> bool:
+    try:
+        _check_free(full_path)
+    except GroupError:
+        return True
+    return False
+
+
+def create_owned_group(owner: User, name: str, now: dt.datetime) -> Namespace:
+    """A new top-level group named ``name`` (its path made from the name) with ``owner`` as its
+    Owner: what a trial form's *Create group* makes (GitLab's ``Groups::CreateService``)."""
+    if not name.strip():
+        raise GroupError("Name can't be blank")
+    group = create_group(name, path_from_name(name), now)
+    add_member(group, owner, AccessLevel.OWNER, now)
+    return group
+
+
 def create_project(group: Namespace, name: str, path: str, now: dt.datetime) -> Project:
     if not name.strip():
         raise GroupError("Name can't be blank")

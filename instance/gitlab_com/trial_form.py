@@ -2,10 +2,15 @@
 shared by the GitLab Duo Pro trial (``/-/trials/duo_pro``) and the Ultimate trial
 (``/-/trials/new``):
 
-- ``lead``: complete the fields, *Continue*. When exactly one of the user's groups may have the
-  trial, it is applied to that group now, as GitLab does.
+- ``lead``: complete the fields, *Continue*. When the group was named (the Billing page's link
+  names it) or exactly one of the user's groups may have the trial, it is applied to that group
+  now, as GitLab does (except that a trial which may go to a new group asks when none was named).
 - ``trial`` (the prompt, when several groups may): select the group, *Activate my trial*. The
-  group the owner came from (its Billing page's link names it) is chosen already.
+  group the owner came from (its Billing page's link names it) is chosen already. Where the
+  trial may go to a new group (the Ultimate trial: GitLab's ``Trials::CreateService`` create
+  group flow), the prompt also offers *Create group* (``namespace_id`` 0) and a *New group
+  name*, and a user with no group that may have the trial is prompted for one: the group is
+  created with them as its Owner, then the trial applied to it.
 
 A request naming no step is the ``trial`` step, complete with the fields. Refusals are shown on
 the form, which every signed-in user may see; bad fields are a 400 that changes nothing.
@@ -24,6 +29,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from instance.gitlab_com.groups import create_owned_group
 from instance.gitlab_com.trials import TrialError, TrialForm
 from instance.models import User, db
 from instance.namespace_models import Namespace
@@ -34,6 +40,7 @@ from webcore.params import InvalidNumber, parse_int
 
 FIELDS = ("first_name", "last_name", "company_name", "country")
 LEAD, TRIAL = "lead", "trial"  # GitLab's step names
+CREATE_GROUP = "0"  # the group choice that creates a new group (GitLab's CREATE_GROUP_OPTION_VALUE)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,14 @@ class TrialPage:
     eligible_groups: Callable[[User, dt.date], list[Namespace]]
     start: Callable[[Flask, Namespace, User, TrialForm, dt.datetime], Any]
     no_group: Callable[[], TrialError]  # the refusal when none of the user's groups may
+    # The trial may go to a group created on its prompt: the prompt's heading and text then,
+    # with groups to choose from and without.
+    new_group_titles: tuple[str, str] | None = None
+    new_group_texts: tuple[str, str] | None = None
+
+    @property
+    def creates_groups(self) -> bool:
+        return self.new_group_titles is not None
 
 
 def fields_of(source: MultiDict[str, str]) -> dict[str, str]:
@@ -83,6 +98,8 @@ def show_form(page: TrialPage) -> ResponseReturnValue:
             groups=groups,
             chosen=chosen,
             fields=fields_of(request.args),
+            new_group_name=request.args.get("new_group_name", "")[:255],
+            create_group=CREATE_GROUP,
         )
     return render_template(
         "groups/trial_lead.html",
@@ -115,7 +132,9 @@ def submit_form(page: TrialPage) -> Started | Response:
         groups = page.eligible_groups(current_user, app_clock().now().date())
         named = group_from(chosen) if chosen else None
         if named is None or named in groups:
-            if len(groups) > 1:  # GitLab prompts for the group
+            # GitLab prompts for the group, or, where a new group may have the trial, whenever
+            # none was named (the choice includes *Create group*).
+            if len(groups) > 1 or (page.creates_groups and named is None):
                 prompt: dict[str, Any] = {"step": TRIAL, "namespace_id": chosen, **fields}
                 return redirect(url_for(page.form_endpoint, **prompt))
             if not groups:
@@ -123,6 +142,11 @@ def submit_form(page: TrialPage) -> Started | Response:
                     raise page.no_group()
             named = groups[0]
         group = named  # a group that may not have one: its refusal, said on the form
+    elif chosen == CREATE_GROUP and page.creates_groups:
+        group = _new_group(page, fields)
+        # The group stays if the trial is then refused (committed before the portal is asked,
+        # as GitLab creates it before applying the trial): the form comes back for it.
+        back = url_for(page.form_endpoint, namespace_id=group.id)
     else:
         group = group_from(chosen)
     with refusal_redirects(back):
@@ -134,3 +158,12 @@ def submit_form(page: TrialPage) -> Started | Response:
             app_clock().now(),
         )
     return Started(group, started)
+
+
+def _new_group(page: TrialPage, fields: dict[str, str]) -> Namespace:
+    """The prompt's *Create group*: a new top-level group named as asked, its Owner the user
+    (a blank or unusable name is said on the prompt, nothing created)."""
+    name = request.form.get("new_group_name", "").strip()[:255]
+    asked: dict[str, Any] = {"step": TRIAL, "namespace_id": CREATE_GROUP, "new_group_name": name}
+    with refusal_redirects(url_for(page.form_endpoint, **{**asked, **fields})):
+        return create_owned_group(current_user._get_current_object(), name, app_clock().now())

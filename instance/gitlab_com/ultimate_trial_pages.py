@@ -2,9 +2,10 @@
 a Free group's *Settings → Billing* → *Start a free Ultimate trial*, in GitLab's two steps
 (``instance.gitlab_com.trial_form``; ``Trials::CreateService``).
 
-GitLab also offers to create a new group for the trial on its group step; this replica applies
-the trial to existing groups only. The trial applies at once ("Congratulations, your free trial
-is activated.") and the owner lands on the group, as GitLab does.
+The group step offers the owner's eligible groups and *Create group* (a new top-level group named
+on the form, its Owner the user); a user with no eligible group is asked for a new group's name.
+The trial applies at once ("Congratulations, your free trial is activated.") and the owner lands
+on the group, as GitLab does.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ blueprint = Blueprint("gitlab_com_ultimate_trials", __name__)
 TRIAL_ACTIVATED = "Congratulations, your free trial is activated."
 ULTIMATE_PAGE = TrialPage(
     title="Start a Free Ultimate Trial",
-    namespace_title="Apply your trial to an existing group",
+    namespace_title="Apply your trial to a new or existing group",
     endpoint="gitlab_com_ultimate_trials.create_trial",
     form_endpoint="gitlab_com_ultimate_trials.new_trial",
     nobody_title="No group can start a GitLab Ultimate trial",
@@ -31,6 +32,15 @@ ULTIMATE_PAGE = TrialPage(
     eligible_groups=eligible_groups,
     start=start_ultimate_trial,
     no_group=lambda: TrialError(NO_GROUP),
+    # GitLab's words, with eligible groups to choose from and without (TrialsHelper).
+    new_group_titles=(
+        "Apply your trial to a new or existing group",
+        "Apply your trial to a new group",
+    ),
+    new_group_texts=(
+        "You can apply your trial to a new group or an existing group.",
+        "Create a new group to start your GitLab Ultimate trial.",
+    ),
 )
 
 blueprint.before_request(gitlab_com_only)

@@ -390,7 +390,7 @@ def test_r11_r25_start_a_free_ultimate_trial_from_billing_then_a_duo_pro_trial_o
 ) -> None:
     """GitLab's "Start a free trial of GitLab Ultimate on GitLab.com": a Free group's Billing
     offers *Start a free Ultimate trial* (``/-/trials/new``); complete the fields, *Continue*;
-    Olga owns two Free groups, so she is asked to *Apply your trial to an existing group* (the
+    Olga owns two Free groups, so she is asked to *Apply your trial to a new or existing group* (the
     one she came from chosen), *Activate my trial*. It applies at once: Billing shows Ultimate
     (Trial) with its end date, and now offers the GitLab Duo Pro trial on top (R25), which
     self-managed would refuse during a plan trial (R11)."""
@@ -406,7 +406,7 @@ def test_r11_r25_start_a_free_ultimate_trial_from_billing_then_a_duo_pro_trial_o
     _complete_the_fields(page)
     page.get_by_role("button", name="Continue").click()
     expect(
-        page.get_by_role("heading", name="Apply your trial to an existing group")
+        page.get_by_role("heading", name="Apply your trial to a new or existing group")
     ).to_be_visible()
     chooser = page.get_by_label("This trial is for")
     assert chooser.locator("option:checked").inner_text() == "Acme"  # where she came from

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from instance import add_ons
 from instance.gitlab_com.billable import billable_member_count
-from instance.gitlab_com.groups import add_member, create_group, role_level
+from instance.gitlab_com.groups import add_member, create_group, find_group, is_owner, role_level
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
 from instance.gitlab_com.trials import NOT_ELIGIBLE
 from instance.gitlab_com.ultimate_trials import HAD_TRIAL, NO_GROUP, NOT_OWNER, PAID_PLAN
@@ -162,14 +162,55 @@ def test_several_free_groups_are_offered_to_choose_from(pair: Pair) -> None:
         "/-/trials", data={**FORM, "step": "lead", "csrf_token": token}, follow_redirects=True
     )
     page = response.get_data(as_text=True)
-    assert "Apply your trial to an existing group" in page and "Beta" in page
+    assert "Apply your trial to a new or existing group" in page and "Beta" in page
     assert _portal_subscriptions(pair) == []  # nothing until a group is chosen
 
 
-def test_a_user_who_owns_no_free_group_is_told_so(pair: Pair) -> None:
+def test_a_user_who_owns_no_free_group_is_asked_for_a_new_one_and_the_trial_applies_to_it(
+    pair: Pair,
+) -> None:
+    """GitLab's create group flow: with no group that may have the trial, the group step asks
+    for a *New group name*; the group is created with the user as its Owner (its path from the
+    name, ``acme`` taken so ``acme1``) and the trial applied to it at once."""
     page = _post(pair, "dev", namespace_id="")
-    assert NO_GROUP in page
+    assert "Apply your trial to a new group" in page
+    assert "Create a new group to start your GitLab Ultimate trial." in page
+    assert 'name="new_group_name"' in page and NO_GROUP not in page
     assert _portal_subscriptions(pair) == []
+    blank = _post(pair, "dev", step="trial", namespace_id="0", new_group_name="  ")
+    assert "Name can&#39;t be blank" in blank
+    with pair.gitlab_com.app_context():
+        assert find_group("acme1") is None
+    started = _post(pair, "dev", step="trial", namespace_id="0", new_group_name="Acme")
+    assert "Congratulations, your free trial is activated." in started
+    with pair.gitlab_com.app_context():
+        created = find_group("acme1")
+        assert created is not None and created.name == "Acme" and created.is_root
+        assert is_owner(created, _user("dev"))
+        subscription = group_subscription(created.id)
+        assert subscription is not None
+        assert (subscription.plan_code, subscription.trial) == ("ultimate", True)
+    assert [(kind, plan) for kind, plan, _ in _portal_subscriptions(pair)] == [
+        ("plan_trial", "ultimate")
+    ]
+
+
+def test_the_create_group_choice_is_refused_where_the_trial_cannot_go_to_a_new_group(
+    pair: Pair,
+) -> None:
+    """The GitLab Duo Pro trial needs a paid group: its prompt has no *Create group*, and a
+    forged ``namespace_id`` 0 is a group that does not exist, nothing created."""
+    page = _post(
+        pair,
+        "owner",
+        path="/-/trials/duo_pro",
+        step="trial",
+        namespace_id="0",
+        new_group_name="Sneaky",
+    )
+    assert "Congratulations" not in page
+    with pair.gitlab_com.app_context():
+        assert find_group("Sneaky") is None
 
 
 def test_r11_r25_a_duo_trial_rides_on_the_ultimate_trial_and_outlives_it(pair: Pair) -> None:
