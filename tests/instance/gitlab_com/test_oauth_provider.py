@@ -244,3 +244,40 @@ def test_refresh_revokes_the_old_token_and_expired_tokens_are_refused(oauth_app:
     assert (
         api.get("/api/v4/namespaces", headers={"Authorization": f"Bearer {new}"}).status_code == 200
     )
+
+
+def test_namespaces_with_a_personal_access_token_and_for_an_administrator(
+    oauth_app: Flask,
+) -> None:
+    from instance.models import User
+    from instance.tokens import create_token
+
+    with oauth_app.app_context():
+        now = app_clock(oauth_app).now()
+        users = {user.username: user for user in db.session.scalars(sa.select(User))}
+        mira = create_token(users["mira"], "t", ["read_api"], now)
+        users["other"].admin = True
+        admin = create_token(users["other"], "t", ["api"], now)
+        db.session.commit()
+    api = oauth_app.test_client()
+    owned = api.get("/api/v4/namespaces?owned_only=true", headers={"PRIVATE-TOKEN": mira})
+    assert [item["full_path"] for item in owned.get_json()] == ["mirasgroup"]
+    assert owned.headers["X-Total"] == "1"
+    every = api.get("/api/v4/namespaces", headers={"PRIVATE-TOKEN": admin}).get_json()
+    # An administrator sees every group, their own or not.
+    assert [item["full_path"] for item in every] == [
+        "acme",
+        "acme/platform",
+        "mirasgroup",
+        "elsewhere",
+    ]
+    bad = api.get("/api/v4/namespaces?owned_only=maybe", headers={"PRIVATE-TOKEN": mira})
+    assert (bad.status_code, bad.get_json()) == (400, {"error": "owned_only is invalid"})
+    assert api.get("/api/v4/namespaces").status_code == 401
+
+
+def test_an_oauth_token_is_not_a_personal_access_token(oauth_app: Flask) -> None:
+    _, body = _exchange(oauth_app.test_client(), _code(_signed_in(oauth_app)))
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    answer = oauth_app.test_client().get("/api/v4/personal_access_tokens/self", headers=headers)
+    assert answer.status_code == 404
