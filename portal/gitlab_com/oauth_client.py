@@ -196,28 +196,48 @@ def gitlab_user(app: Flask, token: str) -> tuple[int, str]:
 # -- the linked account's groups ------------------------------------------------------------------
 
 
+PER_PAGE = 100  # GitLab's largest page
+MAX_PAGES = 20  # 2,000 groups: far more than anyone owns; the rest would not be offered
+
+
+def _group(item: Any) -> OwnedGroup | None:
+    if not isinstance(item, dict) or item.get("kind") != "group" or item.get("parent_id"):
+        return None
+    group_id, full_path = item.get("id"), item.get("full_path")
+    if not isinstance(group_id, int) or not isinstance(full_path, str):
+        return None
+    return OwnedGroup(
+        group_id,
+        str(item.get("name") or full_path),
+        full_path,
+        str(item.get("plan") or "free"),
+        bool(item.get("trial")),
+    )
+
+
 def owned_groups(app: Flask, identity: GitlabComIdentity) -> list[OwnedGroup]:
-    """The top-level groups the linked account owns, as GitLab.com lists them now."""
-    params = {"owned_only": "true", "top_level_only": "true", "per_page": "100"}
-    response = _get(app, OWNED_GROUPS_PATH, unseal(app, identity.access_token_sealed), params)
-    if response.status_code == 401:
-        raise GitLabComUnavailable("GitLab.com no longer accepts the portal's access")
-    body = _json(response)
-    if response.status_code != 200 or not isinstance(body, list):
-        raise GitLabComUnavailable(f"GitLab.com did not list the groups ({response.status_code})")
-    groups = []
-    for item in body:
-        if not isinstance(item, dict) or item.get("kind") != "group" or item.get("parent_id"):
-            continue
-        group_id, full_path = item.get("id"), item.get("full_path")
-        if isinstance(group_id, int) and isinstance(full_path, str):
-            groups.append(
-                OwnedGroup(
-                    group_id,
-                    str(item.get("name") or full_path),
-                    full_path,
-                    str(item.get("plan") or "free"),
-                    bool(item.get("trial")),
-                )
+    """The top-level groups the linked account owns, as GitLab.com lists them now (every page,
+    following ``X-Next-Page``)."""
+    token = unseal(app, identity.access_token_sealed)
+    groups: list[OwnedGroup] = []
+    page = "1"
+    for _ in range(MAX_PAGES):
+        params = {
+            "owned_only": "true",
+            "top_level_only": "true",
+            "per_page": str(PER_PAGE),
+            "page": page,
+        }
+        response = _get(app, OWNED_GROUPS_PATH, token, params)
+        if response.status_code == 401:
+            raise GitLabComUnavailable("GitLab.com no longer accepts the portal's access")
+        body = _json(response)
+        if response.status_code != 200 or not isinstance(body, list):
+            raise GitLabComUnavailable(
+                f"GitLab.com did not list the groups ({response.status_code})"
             )
+        groups += [group for group in map(_group, body) if group is not None]
+        page = response.headers.get("X-Next-Page", "")
+        if not page.isdigit():
+            break
     return groups

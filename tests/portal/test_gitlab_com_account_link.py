@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from instance.gitlab_com.oauth_models import OauthAccessToken
 from instance.models import db as instance_db
+from portal.gitlab_com import oauth_client
 from portal.gitlab_com.models import GitlabComIdentity
 from portal.models import db
 from tests.instance.conftest import sign_in as sign_in_gitlab_com
@@ -131,3 +132,34 @@ def test_a_token_gitlab_com_no_longer_accepts_asks_to_link_again(pair: Pair) -> 
         },
     )
     assert refused.status_code == 422 and "Link your GitLab.com account again" in refused.text
+
+
+def test_every_page_of_the_owned_groups_is_offered(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from instance.gitlab_com.groups import add_member, create_group, role_level
+    from instance.models import User
+
+    monkeypatch.setattr(oauth_client, "PER_PAGE", 2)
+    with pair.gitlab_com.app_context():
+        now = app_clock(pair.gitlab_com).now()
+        owner = instance_db.session.execute(
+            sa.select(User).where(User.username == "owner")
+        ).scalar_one()
+        for number in range(4):
+            made = create_group(f"Team {number}", f"team-{number}", now)
+            add_member(made, owner, role_level("owner"), now)
+        instance_db.session.commit()
+    make_account(pair.portal, "buyer@example.com")
+    client = sign_in(pair.portal, "buyer@example.com")
+    pair.link_account(client, "owner")
+    page = client.get("/subscriptions/new").text
+    offered = re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', page)
+    # Three pages of two: every group is offered.
+    assert [name for name in offered if name == "acme" or name.startswith("team-")] == [
+        "acme",
+        "team-0",
+        "team-1",
+        "team-2",
+        "team-3",
+    ]
