@@ -5,9 +5,9 @@ and after-request hooks all done); any exception escaping them (a refusal, a 404
 a bug) rolls back everything the request wrote before the error handler answers, so the page it
 renders sees the database as it was. A commit that fails answers 500, never the 200 the view
 meant. A safe request (GET, HEAD, OPTIONS) never commits: whatever it wrote is rolled back and
-logged as the bug it is; the one exception is a view marked ``commits_on_get``, an OAuth
-redirect's callback, which arrives as a GET by the protocol (RFC 6749 4.1.2) and must keep
-the link it records. Jobs have their own boundary (``webcore.jobs``); command-line tools and scenario drivers
+logged as the bug it is; the one exception is an OAuth step the protocol makes a GET
+(``commits_on_get`` / ``commit_this_get``): a redirect's callback (RFC 6749 4.1.2), which must
+keep the link it records, and an authorization granted without asking again. Jobs have their own boundary (``webcore.jobs``); command-line tools and scenario drivers
 open a ``unit_of_work``.
 
 How Flask runs a request (``wsgi_app`` → ``full_dispatch_request``): before-request hooks and the
@@ -75,13 +75,19 @@ def init_transaction(app: Flask, db: SQLAlchemy) -> None:
     app.full_dispatch_request = _dispatch  # type: ignore[method-assign]
 
 
+def commit_this_get() -> None:
+    """This GET request commits what it writes: an OAuth step the protocol makes a GET (a
+    callback; an authorization GitLab grants without asking again). See the module docstring."""
+    setattr(g, _COMMITS_ON_GET, True)
+
+
 def commits_on_get(view: Callable[..., Any]) -> Callable[..., Any]:
     """Let this GET view commit what it writes (an OAuth callback; see the module docstring).
     Its forgery protection is the OAuth ``state`` it checks, not a CSRF token."""
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        setattr(g, _COMMITS_ON_GET, True)
+        commit_this_get()
         return view(*args, **kwargs)
 
     return wrapped

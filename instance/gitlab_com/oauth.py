@@ -9,6 +9,8 @@ Rules, as Doorkeeper has them:
   challenge it was issued with; exchanging it revokes it. An access token lives two hours and
   comes with a refresh token, which is single use too (refreshing revokes the old token).
 - Scopes asked for must all be the application's; none asked means GitLab's default, ``api``.
+- A user who authorized a confidential application for the same scopes before (a token that
+  is not revoked) is not asked again: the code is issued at once, as GitLab does.
 - Errors carry Doorkeeper's codes and descriptions (``OAuthError``): ``invalid_client`` is 401,
   the rest 400.
 - Secrets, codes and tokens are stored as SHA-256 digests; each is seen once, when issued.
@@ -191,6 +193,21 @@ def pre_authorize(params: dict[str, str]) -> PreAuthorization:
         if len(challenge) > 128:
             raise refuse(OAuthError("invalid_request", "The code challenge is invalid."))
     return PreAuthorization(app, redirect_uri, asked, state, challenge, challenge and method)
+
+
+def already_authorized(pre: PreAuthorization, user: User) -> bool:
+    """The user authorized this confidential application for these scopes before and the token
+    stands (Doorkeeper's ``matching_token?``): GitLab skips the consent page then."""
+    if not pre.application.confidential:
+        return False
+    tokens = db.session.execute(
+        sa.select(OauthAccessToken.scopes).where(
+            OauthAccessToken.application_id == pre.application.id,
+            OauthAccessToken.resource_owner_id == user.id,
+            OauthAccessToken.revoked_at.is_(None),
+        )
+    ).scalars()
+    return any(set(scopes.split()) == set(pre.scopes) for scopes in tokens)
 
 
 def issue_code(pre: PreAuthorization, user: User, now: dt.datetime) -> str:

@@ -1,5 +1,6 @@
 """GitLab.com's OAuth 2 endpoints (Doorkeeper's routes): ``GET /oauth/authorize`` (sign in, then
-the *Authorize <application>* consent page), ``POST /oauth/authorize`` (Authorize; with
+the *Authorize <application>* consent page, or straight back with a code for an application
+the user authorized before), ``POST /oauth/authorize`` (Authorize; with
 ``_method=delete``, Deny, as Rails' ``DELETE /oauth/authorize``) and ``POST /oauth/token``.
 The rules and errors are ``instance.gitlab_com.oauth``'s; this module reads the request and
 answers: an error on the client or redirect URI is shown on the page (400), any other is sent
@@ -18,6 +19,7 @@ from instance.gitlab_com.access import gitlab_com_only
 from instance.gitlab_com.oauth import (
     OAuthError,
     RedirectableError,
+    already_authorized,
     authenticate_client,
     exchange_code,
     issue_code,
@@ -26,6 +28,7 @@ from instance.gitlab_com.oauth import (
 )
 from instance.tokens import Scope
 from webcore.clock import app_clock
+from webcore.transaction import commit_this_get
 
 blueprint = Blueprint("oauth", __name__, url_prefix="/oauth")
 token_blueprint = Blueprint("oauth_token", __name__, url_prefix="/oauth")  # no CSRF: a client's
@@ -75,10 +78,12 @@ def authorize() -> ResponseReturnValue:
         return _error_page(error)
     except RedirectableError as refused:
         return _back_to_client(refused.redirect_uri, refused.error.body(), refused.state)
-    if request.method != "POST":
+    if request.method != "POST" and not already_authorized(pre, current_user):
         return render_template("doorkeeper/authorize.html", pre=pre, scope_labels=Scope.LABELS)
     if deny:
         return _back_to_client(pre.redirect_uri, OAuthError("access_denied").body(), pre.state)
+    if request.method != "POST":
+        commit_this_get()  # authorized before: Doorkeeper issues the code on the GET
     code = issue_code(pre, current_user, app_clock().now())
     return _back_to_client(pre.redirect_uri, {"code": code}, pre.state)
 

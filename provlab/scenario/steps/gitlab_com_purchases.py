@@ -133,15 +133,16 @@ def _link_gitlab_com_account(
     if not location.startswith(gitlab_com.url):
         context.fail(f"linking did not lead to GitLab.com ({start.status_code} {location[:80]})")
     there = gitlab_com.browser_of(username)
-    consent = there.get(f"{gitlab_com.url}{_local(location)}")
-    authorize = _AUTHORIZE_FORM.search(consent.text)
-    if authorize is None:
-        context.fail(f"GitLab.com showed no Authorize form ({consent.status_code})")
-    answer = there.post(
-        f"{gitlab_com.url}/oauth/authorize",
-        data=_hidden_fields(authorize.group(1)),
-        allow_redirects=False,
-    )
+    answer = there.get(f"{gitlab_com.url}{_local(location)}", allow_redirects=False)
+    if answer.status_code == 200:  # the consent page (skipped when authorized before)
+        authorize = _AUTHORIZE_FORM.search(answer.text)
+        if authorize is None:
+            context.fail("GitLab.com showed no Authorize form")
+        answer = there.post(
+            f"{gitlab_com.url}/oauth/authorize",
+            data=_hidden_fields(authorize.group(1)),
+            allow_redirects=False,
+        )
     back = answer.headers.get("Location", "")
     return browser.get(f"{portal.url}{_local(back)}")
 

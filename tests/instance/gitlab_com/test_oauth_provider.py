@@ -281,3 +281,18 @@ def test_an_oauth_token_is_not_a_personal_access_token(oauth_app: Flask) -> None
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     answer = oauth_app.test_client().get("/api/v4/personal_access_tokens/self", headers=headers)
     assert answer.status_code == 404
+
+
+def test_an_application_authorized_before_is_not_asked_again(oauth_app: Flask) -> None:
+    client = _signed_in(oauth_app)
+    assert _exchange(oauth_app.test_client(), _code(client))[0] == 200
+    again = client.get("/oauth/authorize", query_string=_authorize_query())
+    assert again.status_code == 302  # no consent page: a code at once, and it works
+    query = parse_qs(urlsplit(again.headers["Location"]).query)
+    assert query["state"] == ["s-123"]
+    assert _exchange(oauth_app.test_client(), query["code"][0])[0] == 200
+    # Other scopes than those authorized: asked again.
+    assert (
+        client.get("/oauth/authorize", query_string=_authorize_query(scope="read_user")).status_code
+        == 200
+    )
