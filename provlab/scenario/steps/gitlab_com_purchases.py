@@ -153,7 +153,8 @@ def _link_gitlab_com_account(
 )
 def upgrade_group(context: StepContext, args: Any) -> None:
     """The group's owner selects *Upgrade to Premium* (or Ultimate) on *Settings → Billing*; in
-    the portal the customer enters the seats, picks the payment method and confirms. The plan
+    the portal the customer links the owner's GitLab.com account if none is linked yet
+    (GitLab.com's *Authorize* page), enters the seats, picks the payment method and confirms. The plan
     is bought for the group (replacing its Ultimate trial) and pushed there at once."""
     fields = context.mapping(args, {"group", "by", "plan", "seats"}, {"expect_refusal"})
     gitlab_com, portal = context.gitlab_com, context.portal
