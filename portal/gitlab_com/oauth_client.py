@@ -6,10 +6,11 @@ and the top-level groups it owns.
   portal exchanges it at ``/oauth/token`` with its client secret, then reads ``/api/v4/user``.
 - The groups offered are ``GET /api/v4/namespaces?owned_only=true&top_level_only=true`` with
   the account's token: the top-level groups it is a direct Owner of. A token GitLab.com no
-  longer accepts (expired after two hours, revoked) asks the customer to link the account again:
-  refreshing it would rotate the pair inside a request whose transaction a safe method or a
-  refusal rolls back, losing the new pair while GitLab.com revoked the old one. The refresh
-  token is kept for a refresh done in its own transaction (not built yet).
+  longer accepts (expired after two hours, revoked) asks the customer to link the account again,
+  one click: GitLab.com skips its consent page for an application authorized before. Refreshing
+  instead would rotate the pair inside a request whose transaction a safe method or a refusal
+  rolls back, losing the new pair while GitLab.com revoked the old one; the refresh token is
+  kept for a refresh done in its own transaction (not built).
 - The tokens are stored sealed (AES-GCM, a key derived from the portal's SECRET_KEY) and are
   never logged or shown; a token that cannot be opened (the key changed) asks for a new link.
 """

@@ -20,7 +20,7 @@ from portal.gitlab_com.models import GitlabComIdentity
 from portal.models import db
 from tests.instance.conftest import sign_in as sign_in_gitlab_com
 from tests.portal.gitlab_com_pair import GITLAB_COM_URL, Pair, _local
-from tests.portal.helpers import csrf_token, make_account, sign_in
+from tests.portal.helpers import csrf_token, make_account, payment_method_ids, sign_in
 from webcore.clock import app_clock
 
 pytestmark = pytest.mark.all_backends
@@ -163,3 +163,53 @@ def test_every_page_of_the_owned_groups_is_offered(
         "team-2",
         "team-3",
     ]
+
+
+def test_only_groups_the_linked_account_owns_are_offered_or_accepted(pair: Pair) -> None:
+    """A Maintainer's group, a subgroup the account owns and another user's group are neither
+    offered nor accepted (403), and nothing is bought or linked."""
+    from instance.gitlab_com.groups import add_member, create_group, role_level
+    from instance.models import User
+    from instance.namespace_models import Namespace
+    from portal.gitlab_com.models import NamespaceLink
+    from portal.models import Order
+
+    with pair.gitlab_com.app_context():
+        now = app_clock(pair.gitlab_com).now()
+        users = {user.username: user for user in instance_db.session.scalars(sa.select(User))}
+        acme = instance_db.session.get(Namespace, pair.group_id)
+        maintained = create_group("Maintained", "maintained", now)
+        add_member(maintained, users["owner"], role_level("maintainer"), now)
+        add_member(maintained, users["dev"], role_level("owner"), now)
+        theirs = create_group("Theirs", "theirs", now)
+        add_member(theirs, users["guest"], role_level("owner"), now)
+        subgroup = create_group("Sub", "sub", now, parent=acme)
+        instance_db.session.commit()
+        refused_ids = [maintained.id, theirs.id, subgroup.id]
+    customer = make_account(pair.portal, "buyer@example.com")
+    client = sign_in(pair.portal, "buyer@example.com")
+    pair.link_account(client, "owner")
+    page = client.get("/subscriptions/new").text
+    assert re.findall(
+        r'<option value="(\d+)"[^>]*>[^<]*</option>', page.split("payment_method")[0]
+    ) == [str(pair.group_id)]
+    card, _ = payment_method_ids(pair.portal, customer)
+    token = csrf_token(client, "/subscriptions/new")
+    for group_id in refused_ids:
+        refused = client.post(
+            "/subscriptions/new",
+            data={
+                "csrf_token": token,
+                "gl_namespace_id": str(group_id),
+                "plan_id": "premium",
+                "seats": "3",
+                "payment_method": str(card),
+            },
+        )
+        assert refused.status_code == 403, group_id
+        assert "Choose one of the top-level groups your GitLab.com account @owner owns" in (
+            refused.text
+        )
+    with pair.portal.app_context():
+        assert db.session.execute(sa.select(Order.id)).first() is None
+        assert db.session.execute(sa.select(NamespaceLink.id)).first() is None
