@@ -23,7 +23,7 @@ from flask.typing import ResponseReturnValue
 
 from instance.api import ApiError, api_user, blueprint
 from instance.api_pages import paginate
-from instance.gitlab_com.api_groups import _by_ref, bool_param, host
+from instance.gitlab_com.api_groups import bool_param, by_ref, host
 from instance.gitlab_com.billable import billable_member_count
 from instance.gitlab_com.groups import is_owner
 from instance.gitlab_com.memberships import can_read
@@ -124,7 +124,7 @@ def list_namespaces() -> ResponseReturnValue:
 @blueprint.get("/namespaces/<path:namespace_ref>")
 def get_namespace(namespace_ref: str) -> ResponseReturnValue:
     viewer = api_user()
-    group = _by_ref(Namespace, namespace_ref)
+    group = by_ref(Namespace, namespace_ref)
     if group is None or not can_read(group, viewer):
         raise ApiError(404, "404 Namespace Not Found")
     return namespace_json(group, viewer)

@@ -31,7 +31,7 @@ from portal.gitlab_com.oauth_client import (
     seal,
 )
 from portal.models import Role, db
-from webcore.auth import _safe_next, roles_required
+from webcore.auth import roles_required, safe_next
 from webcore.clock import app_clock
 from webcore.errors import refusal_redirects
 from webcore.transaction import commits_on_get
@@ -62,7 +62,7 @@ def link() -> ResponseReturnValue:
                 code="gitlab_com_oauth_not_configured",
             )
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
-    back = _safe_next(request.form.get("next")) or _saas_tab()
+    back = safe_next(request.form.get("next")) or _saas_tab()
     session[PENDING] = {"state": state, "verifier": verifier, "next": back}
     return redirect(authorize_url(current_app, state, verifier))
 
