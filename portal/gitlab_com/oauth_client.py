@@ -99,7 +99,9 @@ def unseal(app: Flask, sealed: str) -> str:
         raw = base64.urlsafe_b64decode(sealed.encode())
         return AESGCM(_key(app)).decrypt(raw[:12], raw[12:], b"gitlab_com_identities").decode()
     except (ValueError, InvalidTag):
-        raise GitLabComUnavailable("The linked GitLab.com account must be linked again.") from None
+        raise GitLabComUnavailable(
+            "The portal can no longer read the linked account's token"
+        ) from None
 
 
 # -- the authorization code grant -----------------------------------------------------------------

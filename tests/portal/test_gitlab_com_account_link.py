@@ -213,3 +213,17 @@ def test_only_groups_the_linked_account_owns_are_offered_or_accepted(pair: Pair)
     with pair.portal.app_context():
         assert db.session.execute(sa.select(Order.id)).first() is None
         assert db.session.execute(sa.select(NamespaceLink.id)).first() is None
+
+
+def test_a_token_sealed_under_another_secret_key_asks_to_link_again(pair: Pair) -> None:
+    make_account(pair.portal, "buyer@example.com")
+    client = sign_in(pair.portal, "buyer@example.com")
+    pair.link_account(client, "owner")
+    with pair.portal.app_context():
+        sealed = db.session.execute(sa.select(GitlabComIdentity.access_token_sealed)).scalar_one()
+        assert oauth_client.unseal(pair.portal, sealed)  # opens under the key it was sealed with
+    pair.portal.config["SECRET_KEY"] = "another-key-" + "x" * 40
+    client = sign_in(pair.portal, "buyer@example.com")  # the old session cookie is void too
+    page = client.get("/subscriptions/new").text
+    assert "can no longer read the linked account&#39;s token" in page
+    assert "Link your GitLab.com account again" in page
