@@ -34,6 +34,8 @@ def create_app(
     from instance.gitlab_com import (
         api_groups,  # noqa: F401
         api_members,  # noqa: F401
+        api_namespaces,  # noqa: F401
+        oauth_pages,
         overview,
         provision_api,
         quota_pages,
@@ -66,7 +68,10 @@ def create_app(
     app.register_blueprint(ultimate_trial_pages.blueprint)  # the Ultimate trial (/-/trials/new)
     app.register_blueprint(overview.blueprint)  # Search or go to, a group's overview
     overview.init_app(app)
+    app.register_blueprint(oauth_pages.blueprint)  # OAuth: the authorize page (GitLab.com)
+    app.register_blueprint(oauth_pages.token_blueprint)  # and the token endpoint
     csrf.exempt(provision_api.blueprint)
+    csrf.exempt(oauth_pages.token_blueprint)  # a client's call, authenticated by its secret
 
     user_logged_in.connect(views.record_sign_in, app)
 

@@ -3,7 +3,8 @@ endpoint shares, Code Suggestions, version and metadata. Users, tokens and the l
 ``api_users``, ``api_tokens`` and ``api_license``, which add their routes to ``blueprint``.
 
 Authentication is a personal access token in ``PRIVATE-TOKEN``, ``Authorization: Bearer`` or the
-``private_token`` query parameter, as in GitLab. It is checked in GitLab's order, with GitLab's
+``private_token`` query parameter, as in GitLab, or on GitLab.com an OAuth access token
+(``instance.gitlab_com.oauth``) as ``Authorization: Bearer``. It is checked in GitLab's order, with GitLab's
 answers: no or unknown token 401 ``{"message": "401 Unauthorized"}``; a revoked or expired
 token 401 ``{"error": "invalid_token", ...}``; a token without the scope the call needs 403
 ``{"error": "insufficient_scope", ...}``; a blocked, banned or deactivated user 403
@@ -21,8 +22,10 @@ from flask.typing import ResponseReturnValue
 from instance import add_ons
 from instance.gitlab_com import is_gitlab_com
 from instance.gitlab_com.duo import user_has_group_duo_access
+from instance.gitlab_com.oauth import find_access_token
+from instance.gitlab_com.oauth_models import OauthAccessToken
 from instance.models import PersonalAccessToken, User, UserState
-from instance.tokens import Scope, TokenRefused, authenticate
+from instance.tokens import TOKEN_PREFIX, Scope, TokenRefused, authenticate
 from webcore.clock import app_clock
 from webcore.errors import Refusal
 
@@ -110,19 +113,45 @@ def required_scopes(*, read_user: bool = False) -> tuple[str, ...]:
     return (Scope.API,)
 
 
-def authenticated_token(scopes: Iterable[str] | None = None) -> PersonalAccessToken:
+def _oauth_access_token(secret: str) -> OauthAccessToken:
+    """An OAuth application's access token (GitLab.com), refused with GitLab's texts."""
+    bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
+    token = find_access_token(secret) if bearer and is_gitlab_com() else None
+    if token is None:
+        raise TokenRefused("401 Unauthorized", code="unknown")
+    if token.revoked_at is not None:
+        raise TokenRefused(
+            "Token was revoked. You have to re-authorize from the user.", code="revoked"
+        )
+    expires_at = token.expires_at()
+    if expires_at is not None and expires_at <= app_clock().now():
+        raise TokenRefused(
+            "Token is expired. You can either do re-authorization or token refresh.",
+            code="expired",
+        )
+    return token
+
+
+def authenticated_token(
+    scopes: Iterable[str] | None = None,
+) -> PersonalAccessToken | OauthAccessToken:
     """The request's token, checked in GitLab's order (see the module docstring)."""
     secret = token_from_request()
     if not secret:
         raise ApiError(401, "401 Unauthorized")
+    token: PersonalAccessToken | OauthAccessToken
     try:
-        token = authenticate(secret, app_clock().now())
+        if secret.startswith(TOKEN_PREFIX):
+            token = authenticate(secret, app_clock().now())
+        else:
+            token = _oauth_access_token(secret)
     except TokenRefused as refused:
         if refused.code == "unknown":
             raise ApiError(401, "401 Unauthorized") from None
         raise _oauth_error(401, "invalid_token", refused.message) from None
+    granted = token.scopes if isinstance(token, PersonalAccessToken) else token.scope_list
     needed = tuple(scopes) if scopes is not None else required_scopes()
-    if not set(needed) & set(token.scopes):
+    if not set(needed) & set(granted):
         raise _oauth_error(403, "insufficient_scope", INSUFFICIENT_SCOPE, scope=" ".join(needed))
     denied = ACCESS_DENIED.get(token.user.state)
     if denied:

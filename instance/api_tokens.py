@@ -89,10 +89,18 @@ def list_tokens() -> ResponseReturnValue:
     return [token_json(token, now) for token in found], 200, headers
 
 
+def _own_personal_token() -> PersonalAccessToken:
+    """The request's personal access token; an OAuth access token is not one (404)."""
+    token = g.api_token
+    if not isinstance(token, PersonalAccessToken):
+        raise ApiError(404, "404 Not Found")
+    return token
+
+
 @blueprint.get("/personal_access_tokens/self")
 def get_own_token() -> ResponseReturnValue:
     api_user(SELF_SCOPES)
-    return token_json(g.api_token, app_clock().now())
+    return token_json(_own_personal_token(), app_clock().now())
 
 
 @blueprint.get("/personal_access_tokens/<token_id>")
@@ -104,7 +112,7 @@ def get_token(token_id: str) -> ResponseReturnValue:
 @blueprint.delete("/personal_access_tokens/self")
 def revoke_own_token() -> ResponseReturnValue:
     api_user((Scope.API,))
-    revoke(g.api_token)
+    revoke(_own_personal_token())
     return "", 204
 
 

@@ -232,3 +232,4 @@ class SignInLockout(SignInLockoutMixin, db.Model):  # type: ignore[name-defined]
 # GitLab.com's tables (groups, projects, members, a group's subscription) on the same metadata.
 from instance import namespace_models as _namespace_models  # noqa: E402, F401
 from instance import quota_models as _quota_models  # noqa: E402, F401 - compute minutes, storage
+from instance.gitlab_com import oauth_models as _oauth_models  # noqa: E402, F401 - OAuth provider

@@ -18,6 +18,7 @@ def create_app(
 ) -> Flask:
     """Wire the portal app; see ``portal.setup.prepare`` for first-start work."""
     from portal import customer, sales, support, sync_api, trials, upgrade_pages, views
+    from portal.gitlab_com import account_pages as gitlab_com_account
     from portal.gitlab_com import consumable_pages as gitlab_com_consumables
     from portal.gitlab_com import pages as gitlab_com_pages
     from portal.gitlab_com import provisioning as gitlab_com_provisioning
@@ -47,6 +48,7 @@ def create_app(
         app.register_blueprint(feature.blueprint)
     app.register_blueprint(gitlab_com_pages.subscriptions)  # buy for a group, change its group
     gitlab_com_pages.init_app(app)
+    app.register_blueprint(gitlab_com_account.blueprint)  # link a GitLab.com account (OAuth)
     csrf.exempt(sync_api.blueprint)  # signed protocol requests, not browser forms
     csrf.exempt(gitlab_com_trials.blueprint)
     gitlab_com_provisioning.init_app(app)  # linked subscriptions are pushed to GitLab.com

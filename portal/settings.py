@@ -113,4 +113,16 @@ SETTINGS: list[Setting] = [
         "'http' (real network) or 'inprocess' (tests, scenarios) for pushes to GitLab.com.",
     ),
     Setting("GITLAB_COM_TIMEOUT_SECONDS", 10.0, "Timeout of each push to GitLab.com.", parse=float),
+    Setting(
+        "GITLAB_COM_CLIENT_ID",
+        None,
+        "The portal's OAuth application on GitLab.com (its Application ID): customers link their "
+        "GitLab.com account with it.",
+    ),
+    Setting(
+        "GITLAB_COM_CLIENT_SECRET",
+        None,
+        "The secret of the portal's OAuth application on GitLab.com.",
+        secret=True,
+    ),
 ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import Flask
 
 from instance.gitlab_com.demo import DemoGitLabCom
 
@@ -50,6 +51,7 @@ def seed(gitlab_com_env: dict[str, str], portal_env: dict[str, str], var: Path) 
     app = create_instance(environ=gitlab_com_env)
     prepare_instance(app, environ={})
     demo = seed_demo(app)
+    _register_portal_application(app, portal_env)
     write_public_keys(
         var / "gitlab_com" / "public_keys.json", KeySet((load_instance_key(app).verifying_key(),))
     )
@@ -57,6 +59,31 @@ def seed(gitlab_com_env: dict[str, str], portal_env: dict[str, str], var: Path) 
         app.extensions["sqlalchemy"].engine.dispose()
     name = _link_demo_subscription(portal_env, demo)
     return GitLabComDemo(demo, name)
+
+
+def _register_portal_application(gitlab_com: Flask, portal_env: dict[str, str]) -> None:
+    """The portal's OAuth application on GitLab.com, with the client id and secret the portal
+    is started with (``servers.gitlab_com_environment``) and its callback: customers link their
+    GitLab.com account with it. Registered again at each start (a new secret)."""
+    from instance.gitlab_com.oauth import register_application
+    from portal.gitlab_com.oauth_client import CALLBACK_PATH
+    from webcore.clock import app_clock
+    from webcore.transaction import unit_of_work
+
+    client_id = portal_env.get("PORTAL_GITLAB_COM_CLIENT_ID")
+    secret = portal_env.get("PORTAL_GITLAB_COM_CLIENT_SECRET")
+    if not client_id or not secret:
+        return
+    callback = portal_env.get("PORTAL_BASE_URL", "http://127.0.0.1:5010").rstrip("/")
+    with unit_of_work(gitlab_com):
+        register_application(
+            "Customers Portal",
+            callback + CALLBACK_PATH,
+            ("api", "read_user"),
+            app_clock(gitlab_com).now(),
+            uid=client_id,
+            secret=secret,
+        )
 
 
 def _link_demo_subscription(portal_env: dict[str, str], demo: DemoGitLabCom) -> str:

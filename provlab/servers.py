@@ -122,6 +122,9 @@ def gitlab_com_environment(
     answers and which key it pins (``VAR/gitlab_com/public_keys.json``, written at seeding)."""
     portal_env["PORTAL_GITLAB_COM_URL"] = f"http://127.0.0.1:{port}"
     portal_env["PORTAL_GITLAB_COM_PUBLIC_KEYS"] = str(var / "gitlab_com" / "public_keys.json")
+    # The portal's OAuth application on GitLab.com: registered there at seeding with these.
+    portal_env.setdefault("PORTAL_GITLAB_COM_CLIENT_ID", "customers-portal")
+    portal_env.setdefault("PORTAL_GITLAB_COM_CLIENT_SECRET", "gloas-" + secrets.token_hex(32))
     return {
         **instance_env,
         "INSTANCE_INSTANCE_PATH": str(var / "gitlab_com"),

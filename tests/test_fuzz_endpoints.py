@@ -251,9 +251,11 @@ def test_fuzz_every_instance_endpoint(wired_instance: tuple[Flask, FakePortal]) 
 
 
 def test_fuzz_gitlab_com_group_and_member_endpoints(make_instance: Callable[..., Flask]) -> None:
-    """GitLab.com's groups, projects, members and billable members APIs, on a real hierarchy:
-    hostile ids, paths and fields get no 5xx, and a refused request changes nothing."""
+    """GitLab.com's groups, projects, members, billable members and namespaces APIs and its
+    OAuth endpoints (a registered application), on a real hierarchy: hostile ids, paths and
+    fields get no 5xx, and a refused request changes nothing."""
     from instance.gitlab_com.groups import add_member, create_group, create_project
+    from instance.gitlab_com.oauth import register_application
     from instance.models import User, db
     from webcore.clock import app_clock
 
@@ -270,10 +272,16 @@ def test_fuzz_gitlab_com_group_and_member_endpoints(make_instance: Callable[...,
         add_member(api, users["victim"], 30, now)
         db.session.commit()
         victim, bystander, acme_id = users["victim"].id, users["bystander"].id, acme.id
+        register_application(
+            "Portal", "http://portal.test/cb", ("api",), now, uid="client", secret="secret"
+        )
+        db.session.commit()
     ours = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith(("/api/v4/groups", "/api/v4/projects"))
+        if rule.rule.startswith(
+            ("/api/v4/groups", "/api/v4/projects", "/api/v4/namespaces", "/oauth/")
+        )
     }
     refs = ["acme", "acme/platform", "acme/platform/api", str(acme_id), "nope"]
     world = dataclasses.replace(
@@ -283,6 +291,7 @@ def test_fuzz_gitlab_com_group_and_member_endpoints(make_instance: Callable[...,
             "group_ref": refs,
             "source_ref": refs,
             "project_ref": refs,
+            "namespace_ref": refs,
             "user_id": [str(victim), str(bystander), "0"],
         },
         field_values=world.field_values
@@ -299,6 +308,14 @@ def test_fuzz_gitlab_com_group_and_member_endpoints(make_instance: Callable[...,
             "include_subgroups": ["true"],
             "query": ["vic"],
             "order_by": ["name", "path", "id"],
+            "owned_only": ["true"],
+            "full_path_search": ["true"],
+            "client_id": ["client"],
+            "client_secret": ["secret", "wrong"],
+            "redirect_uri": ["http://portal.test/cb", "http://evil.test/cb"],
+            "response_type": ["code", "token"],
+            "grant_type": ["authorization_code", "refresh_token", "password"],
+            "code_challenge_method": ["S256", "plain", "md5"],
         },
     )
     _check(_fuzz(world), "gitlab.com groups")

@@ -217,7 +217,8 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a local path to send a browser to after a step, else None."""
     # Only local paths: an open redirect after sign-in is a phishing aid. Browsers read a
     # backslash as a slash and drop tabs and newlines, so "/\\evil.example" and "/\t/evil.example"
     # both mean "//evil.example": refuse them too.
@@ -246,9 +247,7 @@ def make_auth_blueprint(
             user, message = authenticate(find_user, form.login.data, form.password.data)
             if user is not None:
                 login_user(user)
-                return redirect(
-                    _safe_next(request.args.get("next")) or url_for(home_endpoint(user))
-                )
+                return redirect(safe_next(request.args.get("next")) or url_for(home_endpoint(user)))
             # The failed attempt counts towards the lockout: the view answers normally (401),
             # so the request boundary commits it.
             flash(message, "error")

@@ -5,7 +5,9 @@ and after-request hooks all done); any exception escaping them (a refusal, a 404
 a bug) rolls back everything the request wrote before the error handler answers, so the page it
 renders sees the database as it was. A commit that fails answers 500, never the 200 the view
 meant. A safe request (GET, HEAD, OPTIONS) never commits: whatever it wrote is rolled back and
-logged as the bug it is. Jobs have their own boundary (``webcore.jobs``); command-line tools and scenario drivers
+logged as the bug it is; the one exception is an OAuth step the protocol makes a GET
+(``commits_on_get`` / ``commit_this_get``): a redirect's callback (RFC 6749 4.1.2), which must
+keep the link it records, and an authorization granted without asking again. Jobs have their own boundary (``webcore.jobs``); command-line tools and scenario drivers
 open a ``unit_of_work``.
 
 How Flask runs a request (``wsgi_app`` → ``full_dispatch_request``): before-request hooks and the
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 _FAILED = "_provlab_request_failed"
 _CALLBACKS = "provlab.after_commit"
 _FLUSHED = "provlab.flushed"
+_COMMITS_ON_GET = "_provlab_commits_on_get"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -58,7 +61,7 @@ def init_transaction(app: Flask, db: SQLAlchemy) -> None:
         session = db.session
         if g.pop(_FAILED, False):
             _rollback(session)  # whatever an error handler or hook wrote after the error
-        elif request.method in SAFE_METHODS:
+        elif request.method in SAFE_METHODS and not g.pop(_COMMITS_ON_GET, False):
             if _wrote(session):
                 log.error("%s %s wrote to the database: rolled back", request.method, request.path)
             _rollback(session)
@@ -70,6 +73,24 @@ def init_transaction(app: Flask, db: SQLAlchemy) -> None:
         event.listen(Session, "after_flush", _note_flush)
     app.handle_user_exception = _on_exception  # type: ignore[method-assign,assignment]
     app.full_dispatch_request = _dispatch  # type: ignore[method-assign]
+
+
+def commit_this_get() -> None:
+    """This GET request commits what it writes: an OAuth step the protocol makes a GET (a
+    callback; an authorization GitLab grants without asking again). See the module docstring."""
+    setattr(g, _COMMITS_ON_GET, True)
+
+
+def commits_on_get(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Let this GET view commit what it writes (an OAuth callback; see the module docstring).
+    Its forgery protection is the OAuth ``state`` it checks, not a CSRF token."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        commit_this_get()
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def discard_changes() -> None:

@@ -85,7 +85,7 @@ def _int_list(name: str) -> list[int]:
 # -- lookups --------------------------------------------------------------------------------------
 
 
-def _by_ref(model: type[T], ref: str) -> T | None:
+def by_ref(model: type[T], ref: str) -> T | None:
     """By id when ``ref`` is all digits (as GitLab reads it), else by full path."""
     if ref.isascii() and ref.isdigit():
         try:
@@ -100,14 +100,14 @@ def _by_ref(model: type[T], ref: str) -> T | None:
 
 def find_group(ref: str, viewer: User) -> Namespace:
     """``find_group!``: the group by id or full path, if ``viewer`` may see it."""
-    group = _by_ref(Namespace, ref)
+    group = by_ref(Namespace, ref)
     if group is None or not can_read(group, viewer):
         raise ApiError(404, "404 Group Not Found")
     return group
 
 
 def find_project(ref: str, viewer: User) -> Project:
-    project = _by_ref(Project, ref)
+    project = by_ref(Project, ref)
     if project is None or not can_read(project, viewer):
         raise ApiError(404, "404 Project Not Found")
     return project

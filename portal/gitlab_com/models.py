@@ -36,3 +36,20 @@ class NamespaceLink(db.Model):  # type: ignore[name-defined]
 
     subscription: Mapped[Subscription] = relationship(foreign_keys=[subscription_id])
     trial: Mapped[Subscription | None] = relationship(foreign_keys=[trial_subscription_id])
+
+
+class GitlabComIdentity(db.Model):  # type: ignore[name-defined]
+    """A portal account's linked GitLab.com account (one each way) and its OAuth tokens, kept
+    encrypted (``portal.gitlab_com.oauth_client``): the portal lists that account's groups."""
+
+    __tablename__ = "gitlab_com_identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
+    )
+    gitlab_user_id: Mapped[int] = mapped_column(unique=True)  # the user's id on GitLab.com
+    gitlab_username: Mapped[str] = mapped_column(sa.String(255))
+    access_token_sealed: Mapped[str] = mapped_column(sa.Text)
+    refresh_token_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    linked_at: Mapped[dt.datetime]

@@ -7,32 +7,48 @@
   The purchase is the subscription's *Add seats* (R5: never more add-on seats than the
   subscription's seats), pushed to the group at once.
 - ``/subscriptions/new``: buy Premium or Ultimate for a top-level group. GitLab.com's *Upgrade*
-  links name the group (``gl_namespace_id``, ``gl_namespace_name``), as the real product's do.
+  links name the group (``gl_namespace_id``, ``gl_namespace_name``), as the real product's do:
+  it is preselected if it is one of the customer's.
 - ``/subscriptions/:name/change_linked_namespace``: *Change linked namespace* (or link a first
   group).
 
-Which groups are the customer's: the group GitLab.com's link names, or the id and path the
-customer enters. The portal does not ask GitLab.com who owns the group (the real portal signs in
-with the customer's GitLab.com account for that); GitLab.com refuses a push to an unknown group
-or a subgroup, which support sees.
+Which groups are the customer's: those their linked GitLab.com account owns, top-level ones
+only, as GitLab.com lists them now with the account's token (``oauth_client.owned_groups``).
+Both pages offer those in a select; the POST asks GitLab.com again and refuses any other id
+(a Maintainer's group, a subgroup, someone else's group) before anything is written. Without a
+linked account the page says to link one first (``account_pages``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from portal import idempotency, purchases
 from portal.customer import MAX_SEATS
 from portal.errors import Refused
-from portal.gitlab_com.models import NamespaceLink
+from portal.gitlab_com.account_pages import linked_identity
+from portal.gitlab_com.models import GitlabComIdentity, NamespaceLink
 from portal.gitlab_com.namespaces import (
     buy_namespace_subscription,
     change_linked_namespace,
     linked_group,
 )
+from portal.gitlab_com.oauth_client import GitLabComUnavailable, OwnedGroup, owned_groups
 from portal.models import OrderKind, PaymentMethod, Role, db
 from portal.orders import OrderTerms
 from portal.payments import payment_methods
@@ -147,12 +163,52 @@ def extra_seats(namespace_id: str) -> ResponseReturnValue:
 # -- a subscription for a group ----------------------------------------------------------------
 
 
-def _group_fields() -> tuple[int, str]:
+@dataclass(frozen=True)
+class CustomerGroups:
+    """The customer's linked GitLab.com account and the top-level groups it owns (None when
+    GitLab.com could not list them, with why)."""
+
+    identity: GitlabComIdentity | None
+    groups: list[OwnedGroup] | None
+    unavailable: str | None = None
+
+
+def _customer_groups() -> CustomerGroups:
+    identity = linked_identity(current_user.id)
+    if identity is None:
+        return CustomerGroups(None, None)
+    try:
+        return CustomerGroups(identity, owned_groups(current_app, identity))
+    except GitLabComUnavailable as failed:
+        return CustomerGroups(identity, None, str(failed))
+
+
+def _chosen_group(found: CustomerGroups) -> OwnedGroup:
+    """The group the form names, if the linked account owns it on GitLab.com now."""
+    if found.identity is None:
+        raise Refused(
+            "Link your GitLab.com account first: the groups it owns are offered then.",
+            code="gitlab_com_account_not_linked",
+        )
+    if found.groups is None:
+        raise Refused(
+            f"Your groups on GitLab.com could not be read ({found.unavailable}). "
+            "Link your GitLab.com account again.",
+            code="gitlab_com_unavailable",
+        )
     try:
         namespace_id = int_arg(request.form, "gl_namespace_id", minimum=1, maximum=2**31 - 1)
     except InvalidNumber:
-        namespace_id = 0  # refused below, with the group's wording
-    return namespace_id or 0, request.form.get("gl_namespace_name", "")
+        namespace_id = None
+    for group in found.groups:
+        if group.id == namespace_id:
+            return group
+    raise Refused(
+        "Choose one of the top-level groups your GitLab.com account "
+        f"@{found.identity.gitlab_username} owns.",
+        code="namespace_not_owned",
+        status=403,
+    )
 
 
 @subscriptions.route("/new", methods=["GET", "POST"])
@@ -160,6 +216,7 @@ def _group_fields() -> tuple[int, str]:
 def new() -> ResponseReturnValue:
     """Buy Premium or Ultimate for a top-level group (GitLab.com's *Upgrade* links here)."""
     source = request.form if request.method == "POST" else request.args
+    found = _customer_groups()
 
     def page(status: int = 200) -> ResponseReturnValue:
         return render_template(
@@ -167,29 +224,29 @@ def new() -> ResponseReturnValue:
             plans=[(plan, yearly_price(plan.value)) for plan in PLANS],
             methods=payment_methods(current_user.id),
             plan=source.get("plan_id", Plan.PREMIUM.value),
+            found=found,
             namespace_id=source.get("gl_namespace_id", ""),
-            namespace_name=source.get("gl_namespace_name", ""),
             seats=source.get("seats", ""),
         ), status
 
     if request.method != "POST":
         return page()
     seats = _number("seats")
-    namespace_id, namespace_path = _group_fields()
-    with refusal_renders(lambda refused: page(422)):
+    with refusal_renders(lambda refused: page(refused.status)):
+        group = _chosen_group(found)
         if seats is None:
             raise Refused("Enter a number of seats of at least 1.", code="invalid_seats")
         subscription = buy_namespace_subscription(
             current_user,
-            namespace_id=namespace_id,
-            namespace_path=namespace_path,
+            namespace_id=group.id,
+            namespace_path=group.full_path,
             plan=request.form.get("plan_id", ""),
             seats=seats,
             payment_method=_payment_method(),
             now=app_clock().now(),
         )
     flash(
-        f"Your {Plan(subscription.plan).label} subscription for {namespace_path.strip()} is "
+        f"Your {Plan(subscription.plan).label} subscription for {group.full_path} is "
         "active: GitLab.com applies it to the group now.",
         "success",
     )
@@ -204,6 +261,7 @@ def change_namespace(name: str) -> ResponseReturnValue:
     if subscription.customer_id != current_user.id:
         abort(404)
     link = linked_group(subscription)
+    found = _customer_groups()
 
     def page(status: int = 200) -> ResponseReturnValue:
         form = request.form if request.method == "POST" else None
@@ -211,17 +269,15 @@ def change_namespace(name: str) -> ResponseReturnValue:
             "gitlab_com/change_namespace.html",
             subscription=subscription,
             link=link,
+            found=found,
             namespace_id=form.get("gl_namespace_id", "") if form else "",
-            namespace_name=form.get("gl_namespace_name", "") if form else "",
         ), status
 
     if request.method != "POST":
         return page()
-    namespace_id, namespace_path = _group_fields()
-    with refusal_renders(lambda refused: page(422)):
-        moved = change_linked_namespace(
-            subscription, namespace_id, namespace_path, app_clock().now()
-        )
+    with refusal_renders(lambda refused: page(refused.status)):
+        group = _chosen_group(found)
+        moved = change_linked_namespace(subscription, group.id, group.full_path, app_clock().now())
     flash(
         f"{subscription.name} is now linked to {moved.namespace_path}: GitLab.com applies it "
         "to the group now.",
@@ -232,5 +288,7 @@ def change_namespace(name: str) -> ResponseReturnValue:
 
 def init_app(app: Flask) -> None:
     """The templates ask which group a subscription is linked to (the *GitLab SaaS* tab, the
-    card's linked group instead of a license)."""
+    card's linked group instead of a license) and which GitLab.com account is linked."""
     app.jinja_env.globals["linked_group"] = linked_group
+    # The *GitLab SaaS* tab's *Your GitLab.com account* card.
+    app.jinja_env.globals["linked_gitlab_com_account"] = lambda: linked_identity(current_user.id)

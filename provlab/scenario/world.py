@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +25,11 @@ import requests
 from flask import Flask
 
 from instance import create_app as create_instance_app
+from instance.gitlab_com.oauth import register_application
 from instance.identity import identity, load_instance_key, next_sync_slot
 from instance.setup import prepare as prepare_instance
 from portal import create_app as create_portal_app
+from portal.gitlab_com.oauth_client import redirect_uri
 from portal.keys import published_keys
 from portal.setup import prepare as prepare_portal
 from protocol.clock import format_utc, parse_utc
@@ -200,10 +203,27 @@ class World:
             self.parties.append(InProcessParty(app))
         self.portal.config["GITLAB_COM_URL"] = self.gitlab_com_url
         self.portal.config["GITLAB_COM_PUBLIC_KEYS"] = json.dumps(keys.to_jwks())
+        self._register_portal_application(app)
         install_faults(session, self.gitlab_com_faults)
         self.portal.extensions["portal.gitlab_com_session"] = session
         self.timeline.add(self.now(), "scenario", "party", f"GitLab.com at {self.gitlab_com_url}")
         return app
+
+    def _register_portal_application(self, gitlab_com: Flask) -> None:
+        """The portal's OAuth application on GitLab.com (customers link their GitLab.com
+        account with it), configured on both parties as ``provlab up`` does."""
+        client_id, secret = "customers-portal", "gloas-" + secrets.token_hex(32)
+        with unit_of_work(gitlab_com):
+            register_application(
+                "Customers Portal",
+                redirect_uri(self.portal),
+                ("api", "read_user"),
+                self.now(),
+                uid=client_id,
+                secret=secret,
+            )
+        self.portal.config["GITLAB_COM_CLIENT_ID"] = client_id
+        self.portal.config["GITLAB_COM_CLIENT_SECRET"] = secret
 
     def _fix_sync_slot(self, app: Flask) -> None:
         # The real sync minute is random per instance; a scenario's seed fixes it.

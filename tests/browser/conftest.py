@@ -13,8 +13,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from instance.gitlab_com.oauth import register_application
 from instance.identity import instance_key
+from instance.models import db as instance_db
 from portal.gitlab_com.namespaces import link_namespace
+from portal.gitlab_com.oauth_client import redirect_uri
 from portal.keys import published_keys
 from portal.models import Account, PaymentMethod
 from portal.models import db as portal_db
@@ -132,5 +135,22 @@ def gitlab_com(
     server = live_server(app)
     with app.app_context():
         own_keys = json.dumps(KeySet((instance_key().verifying_key(),)).to_jwks())
-    portal.config.update(GITLAB_COM_URL=server.url, GITLAB_COM_PUBLIC_KEYS=own_keys)
+    portal.config.update(
+        GITLAB_COM_URL=server.url,
+        GITLAB_COM_PUBLIC_KEYS=own_keys,
+        # The portal's OAuth application on GitLab.com, as `provlab up` registers it.
+        BASE_URL=portal_server.url,
+        GITLAB_COM_CLIENT_ID="customers-portal",
+        GITLAB_COM_CLIENT_SECRET="gloas-browser-tests",
+    )
+    with app.app_context():
+        register_application(
+            "Customers Portal",
+            redirect_uri(portal),
+            ("api", "read_user"),
+            app_clock(app).now(),
+            uid="customers-portal",
+            secret="gloas-browser-tests",
+        )
+        instance_db.session.commit()
     return GitLabCom(portal, portal_server.url, app, server.url)

@@ -27,7 +27,7 @@ from portal.models import AddOnPurchase as PortalAddOnPurchase
 from portal.models import Order
 from portal.models import db as portal_db
 from tests.browser.conftest import BUYER, GitLabCom, acme_group
-from tests.browser.screens import sign_in
+from tests.browser.screens import click_to_page, sign_in
 from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.gitlab_com.conftest import group, member
 from tests.portal.helpers import PASSWORD as PORTAL_PASSWORD
@@ -446,6 +446,25 @@ def _buy_packs(page: Any, packs: str) -> None:
     page.get_by_role("button", name="Purchase").click()
 
 
+def _link_gitlab_com_account(page: Any, gitlab_com: GitLabCom, username: str = "olga") -> None:
+    """ "Link a GitLab.com account": the portal sends the browser to GitLab.com (its sign-in
+    first, if the browser is not signed in there), the user selects *Authorize Customers
+    Portal*, and GitLab.com sends the browser back to the portal's page."""
+    expect(page.get_by_test_id("link-account-first")).to_be_visible()
+    click_to_page(page, page.get_by_role("button", name="Link a GitLab.com account"))
+    if page.url.startswith(f"{gitlab_com.url}/users/sign_in"):
+        page.get_by_label("Username or email").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        click_to_page(page, page.get_by_role("button", name="Sign in"))
+    if page.url.startswith(gitlab_com.url):  # not when authorized before: straight back
+        page.get_by_role(
+            "heading", name="Authorize Customers Portal to use your account?"
+        ).wait_for()
+        click_to_page(page, page.get_by_role("button", name="Authorize Customers Portal"))
+    page.get_by_text(f"Your GitLab.com account @{username} is linked.").wait_for()
+    assert page.url.startswith(gitlab_com.portal_url)
+
+
 def _customers_portal_sign_in(page: Any) -> None:
     page.get_by_label("Username or email").fill(BUYER)
     page.get_by_label("Password").fill(PORTAL_PASSWORD)
@@ -510,21 +529,21 @@ def test_r4_change_linked_namespace_from_the_subscription_card(
     the subscription moves to another top-level group, which GitLab.com applies at once."""
     acme = acme_group(gitlab_com)
     beta = group(gitlab_com.app, "beta")
+    member(gitlab_com.app, "olga", "beta", "owner")
     name = gitlab_com.subscribe(acme, "acme")
     sign_in(page, gitlab_com.portal_url, BUYER, PORTAL_PASSWORD)
     page.get_by_role("tab", name="GitLab SaaS").click()
     card = page.get_by_test_id("subscription-card").filter(has=page.get_by_text(name, exact=True))
     card.get_by_role("button", name=f"Actions for {name}").click()
-    card.get_by_role("link", name="Change linked namespace").click()
+    click_to_page(page, card.get_by_role("link", name="Change linked namespace"))
     assert page.get_by_test_id("linked-group").inner_text().startswith("Linked to acme")
-    page.get_by_label("Group path").fill("beta")
-    page.get_by_label("Group ID").fill(str(beta))
+    # The groups offered are those olga's GitLab.com account owns: link it first.
+    _link_gitlab_com_account(page, gitlab_com, "olga")
+    page.get_by_label("GitLab.com group").select_option(label="beta")
+    assert page.get_by_label("GitLab.com group").input_value() == str(beta)
     page.get_by_role("button", name="Change linked namespace").click()
     page.get_by_text(f"{name} is now linked to beta").wait_for()
     gitlab_com.run_due_jobs()
-    page.goto(f"{gitlab_com.url}/users/sign_in")
-    sign_in(page, gitlab_com.url, "olga", PASSWORD)
-    member(gitlab_com.app, "olga", "beta", "owner")
     page.goto(f"{gitlab_com.url}/groups/beta/-/billings")
     expect(page.get_by_text("Beta is currently using the Premium Plan")).to_be_visible()
     page.goto(f"{gitlab_com.url}/groups/acme/-/billings")
@@ -589,8 +608,11 @@ def test_upgrade_a_free_group_to_premium_from_its_billing_page(
     page.get_by_role("link", name="Upgrade to Premium").click()
     _customers_portal_sign_in(page)
     page.get_by_role("heading", name="Buy a subscription for a group").wait_for()
-    assert page.get_by_label("Group path").input_value() == "acme"
-    assert page.get_by_label("Group ID").input_value() == str(acme)
+    # The portal offers the groups olga's GitLab.com account owns: link it (signed in there).
+    _link_gitlab_com_account(page, gitlab_com, "olga")
+    assert page.get_by_label("GitLab.com group").input_value() == str(
+        acme
+    )  # the link's group, chosen
     assert page.get_by_role("radio", name="Premium").is_checked()
     page.get_by_label("Seats").fill("10")
     page.get_by_role("region", name="Billing information").get_by_label(
@@ -626,7 +648,8 @@ def test_upgrade_a_group_on_its_ultimate_trial_from_its_billing_page(
     page.get_by_role("link", name="Upgrade to Ultimate").click()
     _customers_portal_sign_in(page)
     page.get_by_role("heading", name="Buy a subscription for a group").wait_for()
-    assert page.get_by_label("Group ID").input_value() == str(acme)
+    _link_gitlab_com_account(page, gitlab_com, "olga")
+    assert page.get_by_label("GitLab.com group").input_value() == str(acme)
     assert page.get_by_role("radio", name="Ultimate").is_checked()
     page.get_by_label("Seats").fill("10")
     page.get_by_role("region", name="Billing information").get_by_label(

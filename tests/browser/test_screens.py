@@ -129,7 +129,8 @@ def test_gitlab_com_pages(page: Any, gitlab_com: GitLabCom) -> None:
     """GitLab.com's group pages (overview, Search or go to, Settings → GitLab Duo, Usage Quotas'
     four tabs, Billing, the two trial steps) and the Customers Portal's pages for groups (the
     GitLab SaaS tab, Add additional seats, compute minutes and storage, Change linked
-    namespace, a subscription for a group)."""
+    namespace, a subscription for a group before and after linking a GitLab.com account, and
+    GitLab.com's OAuth Authorize page between them)."""
     acme = acme_group(gitlab_com)
     name = gitlab_com.subscribe(acme, "acme", duo=5, plan="ultimate")
     for path in ("beta", "gamma"):  # two groups to trial on: the trial prompts for one
@@ -194,8 +195,18 @@ def test_gitlab_com_pages(page: Any, gitlab_com: GitLabCom) -> None:
     problems += _review(page, "portal-buy-storage")
     page.goto(f"{portal}/subscriptions?tab=gitlab_saas")
     problems += _review(page, "portal-subscriptions-gitlab-saas")
+    page.goto(f"{portal}/subscriptions/new")
+    problems += _review(page, "portal-subscription-for-a-group-link-first")
+    # Link a GitLab.com account: GitLab.com's Authorize page (olga is signed in there), back.
+    click_to_page(page, page.get_by_role("button", name="Link a GitLab.com account"))
+    page.get_by_role("heading", name="Authorize Customers Portal to use your account?").wait_for()
+    problems += _review(page, "gitlab-com-oauth-authorize")
+    click_to_page(page, page.get_by_role("button", name="Authorize Customers Portal"))
+    page.get_by_label("GitLab.com group").wait_for()
+    problems += _review(page, "portal-subscription-for-a-group")
     page.goto(f"{portal}/subscriptions/{name}/change_linked_namespace")
     problems += _review(page, "portal-change-linked-namespace")
-    page.goto(f"{portal}/subscriptions/new")
-    problems += _review(page, "portal-subscription-for-a-group")
+    page.goto(f"{portal}/subscriptions?tab=gitlab_saas")
+    page.get_by_test_id("linked-gitlab-com-account").wait_for()
+    problems += _review(page, "portal-subscriptions-gitlab-saas-linked-account")
     assert not problems, "\n".join(problems)

@@ -3,12 +3,14 @@ there by the portal as it starts, and ``provlab clock`` moves the three parties 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from provlab.scenario.drivers.pages import csrf_token
 from tests.e2e.test_provlab_up import (
@@ -30,6 +32,50 @@ def three_up(tmp_path: Path) -> Iterator[Up]:
     yield up
     if up.process.poll() is None:
         _stop_with_ctrl_c(up)
+
+
+def _link_the_owners_account(up: Up, gitlab_com_url: str, gitlab_com: requests.Session) -> None:
+    """The demo customer links the owner's GitLab.com account (the portal's OAuth application,
+    registered on GitLab.com by ``provlab up``): the portal's button, GitLab.com's Authorize,
+    the callback; the portal then offers the owner's group."""
+    portal_url = re.search(r"Customers Portal\s+(http://127\.0\.0\.1:\d+)", up.banner)
+    customer = re.search(r"customer\s+(\S+@\S+) / (\S+)", up.banner)
+    assert portal_url and customer, up.banner
+    portal, base = _session(), portal_url.group(1)
+    page = portal.get(f"{base}/users/sign_in", timeout=10).text
+    portal.post(
+        f"{base}/users/sign_in",
+        data={
+            "login": customer.group(1),
+            "password": customer.group(2),
+            "csrf_token": csrf_token(page),
+        },
+        timeout=10,
+    )
+    tab = portal.get(f"{base}/subscriptions?tab=gitlab_saas", timeout=10).text
+    assert "Link a GitLab.com account" in tab
+    start = portal.post(
+        f"{base}/customers/auth/gitlab",
+        data={"csrf_token": csrf_token(tab)},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert start.headers["Location"].startswith(f"{gitlab_com_url}/oauth/authorize?")
+    consent = gitlab_com.get(start.headers["Location"], timeout=10).text
+    assert "Authorize Customers Portal to use your account?" in consent
+    form = consent.split('action="/oauth/authorize"', 1)[1].split("</form>")[0]
+    fields = {name: html.unescape(value) for name, value in _HIDDEN.findall(form)}
+    answer = gitlab_com.post(
+        f"{gitlab_com_url}/oauth/authorize", data=fields, allow_redirects=False, timeout=10
+    )
+    assert answer.headers["Location"].startswith(f"{base}/customers/auth/gitlab/callback?code=")
+    linked = portal.get(answer.headers["Location"], timeout=10)
+    assert "is linked" in linked.text, linked.text[:500]
+    offered = portal.get(f"{base}/subscriptions/new", timeout=10).text
+    assert re.search(r'<option value="\d+"[^>]*>acme</option>', offered), offered[:2000]
+
+
+_HIDDEN = re.compile(r'name="([^"]+)" value="([^"]*)"')
 
 
 def test_provlab_up_starts_gitlab_com_with_a_provisioned_demo_group_and_moves_three_clocks(
@@ -65,6 +111,7 @@ def test_provlab_up_starts_gitlab_com_with_a_provisioned_demo_group_and_moves_th
     assert billing.status_code == 200
     assert "Acme is currently using the Ultimate Plan" in billing.text
     assert "Seats in subscription: 10" in billing.text and "Seats in use: 3" in billing.text
+    _link_the_owners_account(up, url, session)
 
     advanced = _clock(up.var, "advance", "1d", "--json")
     assert advanced.returncode == 0, advanced.stderr

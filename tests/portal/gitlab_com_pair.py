@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from instance.gitlab_com.groups import add_member, create_group, role_level
+from instance.gitlab_com.oauth import register_application
 from instance.identity import instance_key
 from instance.models import db as instance_db
 from instance.portal_client import SESSION_HOOK as INSTANCE_SESSION_HOOK
 from portal.gitlab_com.client import SESSION_HOOK
 from portal.gitlab_com.models import NamespaceLink
 from portal.gitlab_com.namespaces import link_namespace
+from portal.gitlab_com.oauth_client import redirect_uri
 from portal.keys import published_keys
 from portal.models import Subscription, db
 from portal.subscriptions import find_subscription
@@ -27,12 +32,20 @@ from protocol.signing import KeySet
 from provlab.parties import InProcessParty
 from provlab.timetravel import travel_to
 from tests.instance.conftest import add_user
+from tests.instance.conftest import sign_in as sign_in_gitlab_com
+from tests.portal.helpers import csrf_token
 from webcore.clock import app_clock
 from webcore.transport import in_process_session
 
 PORTAL_URL = "http://portal-for-gitlab-com.test"
 
 GITLAB_COM_URL = "http://gitlab-com.test"
+CLIENT_ID, CLIENT_SECRET = "customers-portal", "gloas-test-secret"
+
+
+def _local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 @dataclass
@@ -54,6 +67,27 @@ class Pair:
                 subscription, namespace_id or self.group_id, "acme", app_clock(self.portal).now()
             )
             db.session.commit()
+
+    def link_account(self, portal_client: FlaskClient, username: str = "owner") -> str:
+        """Link the signed-in customer's portal account to GitLab.com user ``username`` the way
+        a browser does: the portal's button, GitLab.com's sign-in and *Authorize*, the callback.
+        Returns the page the callback sends the customer to."""
+        start = portal_client.post(
+            "/customers/auth/gitlab",
+            data={"csrf_token": csrf_token(portal_client, "/subscriptions?tab=gitlab_saas")},
+        )
+        assert start.status_code == 302 and start.location.startswith(GITLAB_COM_URL)
+        browser = self.gitlab_com.test_client()
+        sign_in_gitlab_com(browser, username)
+        authorized = browser.get(_local(start.location))
+        if authorized.status_code == 200:  # the consent page (not shown when authorized before)
+            form = authorized.get_data(as_text=True).split('action="/oauth/authorize"', 1)[1]
+            fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.split("</form>")[0]))
+            authorized = browser.post("/oauth/authorize", data=fields)
+        assert authorized.status_code == 302, authorized.get_data(as_text=True)
+        back = portal_client.get(_local(authorized.location))
+        assert back.status_code == 302, back.get_data(as_text=True)
+        return str(back.location)
 
     def link_row(self, name: str) -> NamespaceLink:
         with self.portal.app_context():
@@ -94,6 +128,22 @@ def pair(make_portal: Callable[..., Flask], make_instance: Callable[..., Flask])
             ).scalar_one()
             add_member(group, user, role_level(role), app_clock(gitlab_com).now())
         instance_db.session.commit()
-    portal.config.update(GITLAB_COM_URL=GITLAB_COM_URL, GITLAB_COM_PUBLIC_KEYS=own_keys)
+    portal.config.update(
+        GITLAB_COM_URL=GITLAB_COM_URL,
+        GITLAB_COM_PUBLIC_KEYS=own_keys,
+        GITLAB_COM_CLIENT_ID=CLIENT_ID,
+        GITLAB_COM_CLIENT_SECRET=CLIENT_SECRET,
+    )
+    with gitlab_com.app_context():
+        # The portal's OAuth application, registered on GitLab.com with its callback.
+        register_application(
+            "Customers Portal",
+            redirect_uri(portal),
+            ("api", "read_user"),
+            app_clock(gitlab_com).now(),
+            uid=CLIENT_ID,
+            secret=CLIENT_SECRET,
+        )
+        instance_db.session.commit()
     portal.extensions[SESSION_HOOK] = in_process_session(gitlab_com, GITLAB_COM_URL)
     return Pair(portal, gitlab_com, group_id)

@@ -35,6 +35,7 @@ SIMULATION = {"/-/simulation/next-job", "/-/simulation/run-due"}
 ROLE_PREFIXES = {
     "/subscriptions": "customer",
     "/gitlab/namespaces": "customer",  # GitLab.com's links into the portal for a group
+    "/customers": "customer",  # linking a GitLab.com account (OAuth)
     "/support": "support",
     "/sales": "sales",
 }

@@ -10,9 +10,11 @@ import re
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from instance.gitlab_com.groups import create_group
+from instance.gitlab_com.groups import add_member, create_group, role_level
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.models import User
 from instance.models import db as instance_db
+from instance.namespace_models import Namespace
 from portal.gitlab_com.models import NamespaceLink
 from portal.models import Account, Order, PaymentMethod, Subscription, db
 from portal.orders import OrderTerms
@@ -161,28 +163,53 @@ def test_r3_duo_pro_self_serve_and_duo_enterprise_by_sales_reach_the_group(pair:
         assert purchase is not None and (purchase.tier, purchase.quantity) == ("duo_enterprise", 5)
 
 
+def _group(pair: Pair, path: str, owners: dict[str, str], parent: int | None = None) -> int:
+    """A group on GitLab.com with members by role (``{"owner": "maintainer"}``)."""
+    with pair.gitlab_com.app_context():
+        now = app_clock(pair.gitlab_com).now()
+        above = instance_db.session.get(Namespace, parent) if parent else None
+        group = create_group(path.title(), path, now, parent=above)
+        for username, role in owners.items():
+            user = instance_db.session.execute(
+                sa.select(User).where(User.username == username)
+            ).scalar_one()
+            add_member(group, user, role_level(role), now)
+        instance_db.session.commit()
+        return group.id
+
+
 def test_buying_ultimate_for_a_group_from_gitlab_coms_link(pair: Pair) -> None:
     make_account(pair.portal, "buyer@example.com")
     client = sign_in(pair.portal, "buyer@example.com")
     url = f"/subscriptions/new?plan_id=ultimate&gl_namespace_id={pair.group_id}&gl_namespace_name=acme"
+    # Without a linked GitLab.com account: no group to choose, and a POST buys nothing.
+    first = client.get(url).get_data(as_text=True)
+    assert "Link your GitLab.com account first" in first and "group-select" not in first
+    token = csrf_token(client, url)
+    unlinked = {"csrf_token": token, "gl_namespace_id": str(pair.group_id), "seats": "5"}
+    refused = client.post("/subscriptions/new", data={**unlinked, "plan_id": "ultimate"})
+    assert refused.status_code == 422 and "Link your GitLab.com account first" in refused.text
+    pair.link_account(client, "owner")
     page = client.get(url).get_data(as_text=True)
-    assert 'value="acme"' in page and f'value="{pair.group_id}"' in page
-    method = re.search(r'<option value="(\d+)"', page)
+    assert "@owner" in page
+    assert f'<option value="{pair.group_id}" selected>acme</option>' in page
+    method = re.search(r'<option value="(\d+)"', page.split('name="payment_method"')[1])
     assert method
     form = {
-        "csrf_token": csrf_token(client, url),
+        "csrf_token": token,
         "gl_namespace_id": str(pair.group_id),
-        "gl_namespace_name": "acme",
         "payment_method": method.group(1),
         "seats": "5",
     }
-    # R4: Free is not sold; a bad seat count or a subgroup path is refused; nothing is bought.
-    for bad in (
-        {"plan_id": "free"},
-        {"plan_id": "ultimate", "seats": "0"},
-        {"plan_id": "ultimate", "gl_namespace_name": "acme/sub"},
-    ):
+    # R4: Free is not sold; a bad seat count is refused; nothing is bought.
+    for bad in ({"plan_id": "free"}, {"plan_id": "ultimate", "seats": "0"}):
         assert client.post("/subscriptions/new", data={**form, **bad}).status_code == 422
+    # A subgroup the account owns (inherited) is not a top-level group: refused.
+    sub = _group(pair, "sub", {}, parent=pair.group_id)
+    forged = client.post(
+        "/subscriptions/new", data={**form, "plan_id": "ultimate", "gl_namespace_id": str(sub)}
+    )
+    assert forged.status_code == 403 and "Choose one of the top-level groups" in forged.text
     assert _orders(pair) == []
     bought = client.post("/subscriptions/new", data={**form, "plan_id": "ultimate"})
     assert bought.status_code == 302
@@ -216,23 +243,32 @@ def test_change_linked_namespace_moves_the_subscription_to_another_group(pair: P
     name = make_subscription(pair.portal, customer, plan="premium", seats=8)
     taken = make_subscription(pair.portal, customer, plan="premium", seats=3)
     pair.link(name)
-    with pair.gitlab_com.app_context():
-        other = create_group("Beta", "beta", app_clock(pair.gitlab_com).now())
-        third = create_group("Gamma", "gamma", app_clock(pair.gitlab_com).now())
-        instance_db.session.commit()
-        beta, gamma = other.id, third.id
+    beta = _group(pair, "beta", {"owner": "owner"})
+    gamma = _group(pair, "gamma", {"owner": "owner"})
+    maintained = _group(pair, "maintained", {"owner": "maintainer", "dev": "owner"})
+    others = _group(pair, "others", {"guest": "owner"})
     pair.link(taken, namespace_id=gamma)
     pair.run_jobs()
     client = sign_in(pair.portal, "buyer@example.com")
     url = f"/subscriptions/{name}/change_linked_namespace"
-    assert "Change linked namespace" in client.get(url).get_data(as_text=True)
+    assert "Link your GitLab.com account first" in client.get(url).text
+    pair.link_account(client, "owner")
+    page = client.get(url).get_data(as_text=True)
+    assert "Change linked namespace" in page
+    offered = re.findall(r'<option value="(\d+)"', page)
+    assert offered == [str(pair.group_id), str(beta), str(gamma)]
     token = csrf_token(client, url)
-    # A group with a subscription, the same group, a bad id: refused, the link unchanged.
-    for group_id, path in ((gamma, "gamma"), (pair.group_id, "acme"), (0, "beta")):
-        data = {"csrf_token": token, "gl_namespace_id": str(group_id), "gl_namespace_name": path}
+    # A group with a subscription, the same group: refused, the link unchanged.
+    for group_id in (gamma, pair.group_id):
+        data = {"csrf_token": token, "gl_namespace_id": str(group_id)}
         assert client.post(url, data=data).status_code == 422
-    forged = {"gl_namespace_id": str(beta), "gl_namespace_name": "beta"}
-    assert client.post(url, data=forged).status_code in (400, 403)
+    # A Maintainer's group, another user's group, a bad id: not the account's to choose.
+    for group_id in (maintained, others, 0):
+        data = {"csrf_token": token, "gl_namespace_id": str(group_id)}
+        refused = client.post(url, data=data)
+        assert refused.status_code == 403 and "@owner owns" in refused.text
+    forged = {"gl_namespace_id": str(beta)}
+    assert client.post(url, data=forged).status_code == 400  # no CSRF token
     assert pair.link_row(name).namespace_id == pair.group_id
     make_account(pair.portal, "other@example.com")
     other_client = sign_in(pair.portal, "other@example.com")
@@ -264,8 +300,9 @@ def test_linking_an_activated_self_managed_subscription_is_refused(pair: Pair) -
         ).status_code
         == 302
     )
+    pair.link_account(client, "owner")
     url = f"/subscriptions/{name}/change_linked_namespace"
-    data = {"csrf_token": token, "gl_namespace_id": str(pair.group_id), "gl_namespace_name": "acme"}
+    data = {"csrf_token": token, "gl_namespace_id": str(pair.group_id)}
     response = client.post(url, data=data)
     assert response.status_code == 422
     assert "self-managed subscription with an activation code" in response.get_data(as_text=True)

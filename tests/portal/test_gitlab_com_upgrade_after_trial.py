@@ -23,7 +23,7 @@ from instance.gitlab_com.ultimate_trials import HAD_TRIAL
 from instance.models import User
 from instance.models import db as instance_db
 from portal.errors import Refused
-from portal.gitlab_com.models import NamespaceLink
+from portal.gitlab_com.models import GitlabComIdentity, NamespaceLink
 from portal.gitlab_com.namespaces import buy_namespace_subscription
 from portal.gitlab_com.trials import TrialRefused, start_namespace_duo_trial
 from portal.gitlab_com.ultimate_trials import start_namespace_ultimate_trial
@@ -67,6 +67,10 @@ def _billing(pair: Pair) -> str:
 def _buy(pair: Pair, plan: str = "premium", seats: str = "5", **change: str) -> tuple[int, str]:
     """The purchase page GitLab.com's *Upgrade* link leads to, as the buyer."""
     client = sign_in(pair.portal, "buyer@example.com")
+    with pair.portal.app_context():
+        linked = db.session.execute(sa.select(GitlabComIdentity.id)).first()
+    if linked is None:
+        pair.link_account(client, "owner")  # the group's Owner on GitLab.com
     url = (
         f"/subscriptions/new?plan_id={plan}&gl_namespace_id={pair.group_id}&gl_namespace_name=acme"
     )
@@ -75,7 +79,6 @@ def _buy(pair: Pair, plan: str = "premium", seats: str = "5", **change: str) -> 
         "csrf_token": csrf_token(client, url),
         "plan_id": plan,
         "gl_namespace_id": str(pair.group_id),
-        "gl_namespace_name": "acme",
         "payment_method": str(card),
         "seats": seats,
         **change,
@@ -244,7 +247,7 @@ def test_a_group_with_a_paid_subscription_is_still_refused(pair: Pair, buyer: in
     [
         {"plan_id": "free"},
         {"seats": "0"},
-        {"gl_namespace_name": "acme/sub"},
+        {"gl_namespace_id": "999999"},  # not a group the buyer's GitLab.com account owns
         {"payment_method": "999999"},
     ],
 )
@@ -253,7 +256,7 @@ def test_bad_input_leaves_the_trial_as_it_was(
 ) -> None:
     _trial(pair)
     before = _state(pair)
-    assert _buy(pair, **change)[0] == 422
+    assert _buy(pair, **change)[0] == (403 if "gl_namespace_id" in change else 422)
     assert _state(pair) == before
     with pair.gitlab_com.app_context():
         group = group_subscription(pair.group_id)

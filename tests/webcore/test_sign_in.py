@@ -100,6 +100,8 @@ def _post_form_paths(app: Flask) -> list[str]:
             ("/-/", "/api/", "/static")
         ):
             continue
+        if rule.rule == "/oauth/token":  # an OAuth client's call, authenticated by its secret
+            continue
         paths.append(re.sub(r"<(?:[^:>]+:)?[^>]+>", "1", rule.rule))
     return sorted(paths)
 

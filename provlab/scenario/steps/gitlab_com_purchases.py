@@ -7,8 +7,10 @@ Ultimate trial (R4, R7)."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -96,7 +98,53 @@ def add_group_seats(context: StepContext, args: Any) -> None:
 
 
 _UPGRADE = re.compile(r'href="([^"]+)">Upgrade to (Premium|Ultimate)</a>')
-_GROUP_ID = re.compile(r'name="gl_namespace_id"[^>]*value="(\d+)"')
+_GROUP_ID = re.compile(r'<option value="(\d+)" selected>')
+_LINK_FORM = re.compile(r'<form method="post" action="/customers/auth/gitlab".*?</form>', re.S)
+_AUTHORIZE_FORM = re.compile(
+    r'<form method="post" action="/oauth/authorize"[^>]*>(.*?)</form>', re.S
+)
+_HIDDEN = re.compile(r'name="([^"]+)" value="([^"]*)"')
+
+
+def _hidden_fields(form: str) -> dict[str, str]:
+    return {name: html.unescape(value) for name, value in _HIDDEN.findall(form)}
+
+
+def _local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _link_gitlab_com_account(
+    context: StepContext, browser: requests.Session, page: requests.Response, username: str
+) -> requests.Response:
+    """*Link a GitLab.com account* on ``page``: the portal sends the browser to GitLab.com's
+    authorize page, ``username`` (signed in there) selects *Authorize*, and GitLab.com sends
+    the browser back to the portal's callback; returns the page the portal then shows."""
+    portal, gitlab_com = context.portal, context.gitlab_com
+    form = _LINK_FORM.search(page.text)
+    if form is None:
+        context.fail(
+            f"the portal's page offers no Link a GitLab.com account: {flash_messages(page.text)}"
+        )
+    fields = _hidden_fields(form.group(0))
+    start = browser.post(f"{portal.url}/customers/auth/gitlab", data=fields, allow_redirects=False)
+    location = start.headers.get("Location", "")
+    if not location.startswith(gitlab_com.url):
+        context.fail(f"linking did not lead to GitLab.com ({start.status_code} {location[:80]})")
+    there = gitlab_com.browser_of(username)
+    answer = there.get(f"{gitlab_com.url}{_local(location)}", allow_redirects=False)
+    if answer.status_code == 200:  # the consent page (skipped when authorized before)
+        authorize = _AUTHORIZE_FORM.search(answer.text)
+        if authorize is None:
+            context.fail("GitLab.com showed no Authorize form")
+        answer = there.post(
+            f"{gitlab_com.url}/oauth/authorize",
+            data=_hidden_fields(authorize.group(1)),
+            allow_redirects=False,
+        )
+    back = answer.headers.get("Location", "")
+    return browser.get(f"{portal.url}{_local(back)}")
 
 
 @action(
@@ -105,7 +153,8 @@ _GROUP_ID = re.compile(r'name="gl_namespace_id"[^>]*value="(\d+)"')
 )
 def upgrade_group(context: StepContext, args: Any) -> None:
     """The group's owner selects *Upgrade to Premium* (or Ultimate) on *Settings → Billing*; in
-    the portal the customer enters the seats, picks the payment method and confirms. The plan
+    the portal the customer links the owner's GitLab.com account if none is linked yet
+    (GitLab.com's *Authorize* page), enters the seats, picks the payment method and confirms. The plan
     is bought for the group (replacing its Ultimate trial) and pushed there at once."""
     fields = context.mapping(args, {"group", "by", "plan", "seats"}, {"expect_refusal"})
     gitlab_com, portal = context.gitlab_com, context.portal
@@ -121,15 +170,18 @@ def upgrade_group(context: StepContext, args: Any) -> None:
         add_payment_method(portal.customer(), "Visa", "4242")
     browser = _signed_in_portal(context)
     page = browser.get(links[plan].replace("&amp;", "&"))
+    if "Link your GitLab.com account first" in page.text:
+        # The customer links the owner's GitLab.com account; the portal returns to this page.
+        page = _link_gitlab_com_account(context, browser, page, str(fields["by"]))
     method, group_id = _METHOD.search(page.text), _GROUP_ID.search(page.text)
     if page.status_code != 200 or not method or not group_id:
         context.fail(f"the portal's purchase page did not open: {flash_messages(page.text)}")
-    # The fields the Upgrade link filled in (the group), the seats and the payment method.
+    # The group the Upgrade link preselected among the account's own, the seats and the
+    # payment method.
     form = {
         "csrf_token": csrf_token(page.text),
         "plan_id": plan,
         "gl_namespace_id": group_id.group(1),
-        "gl_namespace_name": str(fields["group"]),
         "payment_method": method.group(1),
         "seats": str(fields["seats"]),
     }
