@@ -15,7 +15,9 @@ Rules:
   (``provisioning``). A group with a paid subscription linked is refused as before.
 - *Change linked namespace* moves a subscription's link to another top-level group that has no
   subscription; the new group is provisioned at once, and the group it leaves goes back to Free
-  (its add-on purchases expire on GitLab.com).
+  (its add-on purchases expire on GitLab.com), keeping its Ultimate trial if the subscription
+  had replaced one (linked to it again: Free with the trial's dates, a Duo trial on it running
+  on), since a trial is the group's, not the subscription's.
 """
 
 from __future__ import annotations
@@ -156,13 +158,33 @@ def change_linked_namespace(
     path = _check_group(namespace_id, namespace_path)
     if not is_active(subscription, now.date()):
         raise Refused(f"{subscription.name} is not active.", code="subscription_inactive")
-    schedule_release(link.namespace_id, now)
+    left_id, left_path, trial_id = (
+        link.namespace_id,
+        link.namespace_path,
+        link.trial_subscription_id,
+    )
     link.namespace_id, link.namespace_path, link.linked_at = namespace_id, path, now
     # The trial was the group's, not the subscription's: the group it moves to never had it.
     link.trial_subscription_id = None
     # What GitLab.com said of the group it left says nothing of this one.
     link.last_provisioned_at = link.seats_in_use = link.max_seats_used = link.last_error = None
     db.session.flush()  # the moved link pushes the new group (see provisioning)
+    if trial_id is None:
+        schedule_release(left_id, now)
+    else:
+        # The group it leaves keeps its trial, linked as it was before the purchase replaced it:
+        # pushed as Free with the trial's dates (no second trial), its Duo trial running on, and
+        # it may buy a plan again.
+        db.session.add(
+            NamespaceLink(
+                subscription_id=trial_id,
+                namespace_id=left_id,
+                namespace_path=left_path,
+                linked_at=now,
+            )
+        )
+        db.session.flush()
+    db.session.expire(link, ["trial"])
     return link
 
 

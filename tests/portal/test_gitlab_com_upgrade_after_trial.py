@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 
 from instance import add_ons
 from instance.gitlab_com.billable import billable_member_count
+from instance.gitlab_com.groups import add_member, create_group, role_level
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
 from instance.gitlab_com.trials import ALREADY
 from instance.gitlab_com.ultimate_trials import HAD_TRIAL
@@ -24,7 +25,7 @@ from instance.models import User
 from instance.models import db as instance_db
 from portal.errors import Refused
 from portal.gitlab_com.models import GitlabComIdentity, NamespaceLink
-from portal.gitlab_com.namespaces import buy_namespace_subscription
+from portal.gitlab_com.namespaces import buy_namespace_subscription, change_linked_namespace
 from portal.gitlab_com.trials import TrialRefused, start_namespace_duo_trial
 from portal.gitlab_com.ultimate_trials import start_namespace_ultimate_trial
 from portal.models import Account, Order, PaymentMethod, Subscription, SubscriptionKind, db
@@ -282,3 +283,57 @@ def test_a_declined_card_leaves_the_trial_as_it_was(pair: Pair, buyer: int) -> N
             )
         db.session.rollback()
     assert _state(pair) == before
+
+
+def test_moving_the_purchase_to_another_group_leaves_the_trial_with_its_group(
+    pair: Pair, buyer: int
+) -> None:
+    """A trial is the group's, not the subscription's: after the purchase that replaced Acme's
+    trial moves to Beta (*Change linked namespace*), Acme is Free again with its trial's dates
+    (no second trial) and may buy a plan again; Beta gets the paid plan and no trial history."""
+    _trial(pair)
+    trial_started = app_clock(pair.portal).now().date()
+    pair.run_jobs(minutes=5 * 24 * 60)
+    assert _buy(pair, "premium", "5")[0] == 302
+    trial, paid = (
+        _subscription(pair, SubscriptionKind.PLAN_TRIAL),
+        _subscription(pair, SubscriptionKind.PAID),
+    )
+    pair.run_jobs()
+    with pair.gitlab_com.app_context():
+        now = app_clock(pair.gitlab_com).now()
+        beta = create_group("Beta", "beta", now)
+        owner = instance_db.session.execute(
+            sa.select(User).where(User.username == "owner")
+        ).scalar_one()
+        add_member(beta, owner, role_level("owner"), now)
+        instance_db.session.commit()
+        beta_id = beta.id
+    with pair.portal.app_context():
+        subscription = db.session.get(Subscription, paid.id)
+        assert subscription is not None
+        change_linked_namespace(subscription, beta_id, "beta", app_clock(pair.portal).now())
+        db.session.commit()
+        links = {
+            row.namespace_id: (row.subscription_id, row.trial_subscription_id)
+            for row in db.session.execute(sa.select(NamespaceLink)).scalars()
+        }
+    assert links == {pair.group_id: (trial.id, None), beta_id: (paid.id, None)}
+    pair.run_jobs()  # both groups' pushes
+    with pair.gitlab_com.app_context():
+        acme = group_subscription(pair.group_id)
+        assert acme is not None
+        assert (acme.plan_code, acme.trial) == ("free", False)
+        assert (acme.trial_starts_on, acme.trial_ends_on) == (trial_started, trial.ends_on)
+        moved = group_subscription(beta_id)
+        assert moved is not None
+        assert (moved.plan_code, moved.seats, moved.trial_ends_on) == ("premium", 5, None)
+    assert HAD_TRIAL in _trial(pair)  # Acme had its trial
+    assert "Acme is currently using the Free Plan" in _billing(pair)
+    assert _buy(pair, "ultimate", "3")[0] == 302  # and may buy again: the trial is replaced
+    with pair.portal.app_context():
+        acme_link = db.session.execute(
+            sa.select(NamespaceLink).where(NamespaceLink.namespace_id == pair.group_id)
+        ).scalar_one()
+        assert acme_link.trial_subscription_id == trial.id
+        assert acme_link.subscription.plan == "ultimate"
