@@ -159,16 +159,22 @@ def project_json(project: Project) -> dict[str, Any]:
         "web_url": f"{host()}/{project.full_path}",
         "avatar_url": None,
         "visibility": "private",
-        "namespace": {
-            "id": group.id,
-            "name": group.name,
-            "path": group.path,
-            "kind": "group",
-            "full_path": group.full_path,
-            "parent_id": group.parent_id,
-            "avatar_url": None,
-            "web_url": f"{host()}/groups/{group.full_path}",
-        },
+        "namespace": namespace_basic(group),
+    }
+
+
+def namespace_basic(group: Namespace) -> dict[str, Any]:
+    """GitLab's ``NamespaceBasic`` entity: a project's ``namespace``, and what the namespaces
+    API shows everyone (``api_namespaces`` adds the billing fields for an owner)."""
+    return {
+        "id": group.id,
+        "name": group.name,
+        "path": group.path,
+        "kind": "group",
+        "full_path": group.full_path,
+        "parent_id": group.parent_id,
+        "avatar_url": None,
+        "web_url": f"{host()}/groups/{group.full_path}",
     }
 
 

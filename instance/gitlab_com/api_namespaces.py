@@ -23,7 +23,7 @@ from flask.typing import ResponseReturnValue
 
 from instance.api import ApiError, api_user, blueprint
 from instance.api_pages import paginate
-from instance.gitlab_com.api_groups import bool_param, by_ref, host
+from instance.gitlab_com.api_groups import bool_param, by_ref, namespace_basic
 from instance.gitlab_com.billable import billable_member_count
 from instance.gitlab_com.groups import is_owner
 from instance.gitlab_com.memberships import can_read
@@ -56,16 +56,7 @@ def _may_administer(group: Namespace, viewer: User) -> bool:
 
 
 def namespace_json(group: Namespace, viewer: User) -> dict[str, Any]:
-    answer: dict[str, Any] = {
-        "id": group.id,
-        "name": group.name,
-        "path": group.path,
-        "kind": "group",
-        "full_path": group.full_path,
-        "parent_id": group.parent_id,
-        "avatar_url": None,
-        "web_url": f"{host()}/groups/{group.full_path}",
-    }
+    answer = namespace_basic(group)
     if _may_administer(group, viewer):
         answer["members_count_with_descendants"] = db.session.execute(
             sa.select(sa.func.count(sa.distinct(Member.user_id))).where(

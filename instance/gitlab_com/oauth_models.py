@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from instance.models import User, db
 
@@ -31,19 +31,28 @@ class OauthApplication(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[dt.datetime]
 
 
-class OauthAccessGrant(db.Model):  # type: ignore[name-defined]
+class _IssuedToApplication:
+    """What a code and a token share (Doorkeeper's columns): the user who authorized, the
+    application it was issued to, and the digest of the secret value."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+    @declared_attr
+    def resource_owner_id(cls) -> Mapped[int]:
+        return mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    @declared_attr
+    def application_id(cls) -> Mapped[int]:
+        return mapped_column(sa.ForeignKey("oauth_applications.id", ondelete="CASCADE"), index=True)
+
+    token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class OauthAccessGrant(_IssuedToApplication, db.Model):  # type: ignore[name-defined]
     """An authorization code: single use, for one redirect URI, valid ten minutes."""
 
     __tablename__ = "oauth_access_grants"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    resource_owner_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    application_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("oauth_applications.id", ondelete="CASCADE"), index=True
-    )
-    token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
     expires_in: Mapped[int]  # seconds
     redirect_uri: Mapped[str] = mapped_column(sa.Text)
     scopes: Mapped[str] = mapped_column(sa.String(255))
@@ -55,19 +64,11 @@ class OauthAccessGrant(db.Model):  # type: ignore[name-defined]
     application: Mapped[OauthApplication] = relationship()
 
 
-class OauthAccessToken(db.Model):  # type: ignore[name-defined]
+class OauthAccessToken(_IssuedToApplication, db.Model):  # type: ignore[name-defined]
     """An access token (two hours, as GitLab's) and its refresh token, for a user and an app."""
 
     __tablename__ = "oauth_access_tokens"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    resource_owner_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    application_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("oauth_applications.id", ondelete="CASCADE"), index=True
-    )
-    token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
     refresh_token_digest: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     expires_in: Mapped[int | None]  # seconds
     scopes: Mapped[str] = mapped_column(sa.String(255))
