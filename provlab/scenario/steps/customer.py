@@ -74,8 +74,7 @@ def place_order(
     with refusal_expected(context, fields.get("expect_refusal"), "purchase"):
         with portal.transaction():
             buyer = portal.customer()
-            last4 = "0002" if fields.get("card") == "declined" else "4242"
-            method = add_payment_method(buyer, "Visa", last4)
+            method = _new_card(buyer, fields)
             subscription = portal.subscription(fields["subscription"])
             terms = OrderTerms(subscription=subscription, placed_by=buyer, now=portal.now())
             purchase(terms, int(fields[quantity]), method)
@@ -96,11 +95,16 @@ def upgrade_subscription(context: StepContext, args: Any) -> None:
     with refusal_expected(context, fields.get("expect_refusal"), "upgrade"):
         with portal.transaction():
             buyer = portal.customer()
-            last4 = "0002" if fields.get("card") == "declined" else "4242"
-            method = add_payment_method(buyer, "Visa", last4)
+            method = _new_card(buyer, fields)
             subscription = portal.subscription(fields["subscription"])
             linked = linked_group(subscription) is not None
             terms = OrderTerms(subscription=subscription, placed_by=buyer, now=portal.now())
             upgrade_plan(terms, str(fields.get("plan", "ultimate")), method)
     if linked:
         context.world.travel_to(context.world.now())
+
+
+def _new_card(buyer: Any, fields: dict[str, Any]) -> Any:
+    """A new card for ``buyer``: the test card that declines for ``card: declined``."""
+    last4 = "0002" if fields.get("card") == "declined" else "4242"
+    return add_payment_method(buyer, "Visa", last4)

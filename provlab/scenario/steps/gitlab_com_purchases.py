@@ -83,14 +83,8 @@ def add_group_seats(context: StepContext, args: Any) -> None:
     response = browser.post(page.url, data=form)
     shown = flash_messages(response.text)
     context.world.timeline.add(context.world.now(), "portal", "purchase", shown[:160])
-    expected = fields.get("expect_refusal")
-    bought = "Your purchase of" in shown
-    if expected is not None:
-        if bought or str(expected).lower() not in shown.lower():
-            context.fail(f"expected a refusal containing {expected!r}, the page said: {shown}")
+    if not _bought(context, fields, shown, "Your purchase of" in shown, "the seats were"):
         return
-    if not bought:
-        context.fail(f"the seats were not bought: {shown}")
     saas = browser.get(f"{portal.url}/subscriptions?tab=gitlab_saas")
     if str(fields["group"]) not in saas.text:
         context.fail(f"the GitLab SaaS tab does not show {fields['group']}")
@@ -189,11 +183,22 @@ def upgrade_group(context: StepContext, args: Any) -> None:
     shown = flash_messages(response.text)
     context.world.timeline.add(context.world.now(), "portal", "purchase", shown[:160])
     bought = "subscription for" in shown and "is active" in shown
+    if not _bought(context, fields, shown, bought, "the plan was"):
+        return
+    context.world.travel_to(context.world.now())  # the push is due at once
+
+
+def _bought(
+    context: StepContext, fields: dict[str, Any], shown: str, bought: bool, what: str
+) -> bool:
+    """The portal page's answer (``shown``, its flashes) as the step expects it: True when the
+    purchase went through; False when the ``expect_refusal`` it names was shown; else the step
+    fails."""
     expected = fields.get("expect_refusal")
     if expected is not None:
         if bought or str(expected).lower() not in shown.lower():
             context.fail(f"expected a refusal containing {expected!r}, the page said: {shown}")
-        return
+        return False
     if not bought:
-        context.fail(f"the plan was not bought: {shown}")
-    context.world.travel_to(context.world.now())  # the push is due at once
+        context.fail(f"{what} not bought: {shown}")
+    return True
