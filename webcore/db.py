@@ -126,15 +126,29 @@ def insert_ids(connection: sa.Connection, table: sa.Table, rows: list[dict[str, 
     """Insert ``rows`` into ``table`` (integer primary key ``id``) in one executemany; the new
     rows' ids, in the order of ``rows``: for bulk writes whose rows must be referred to.
 
-    PostgreSQL: ``INSERT … RETURNING``, batched and ordered by SQLAlchemy. SQLite returns the
-    rows of ``RETURNING`` in no set order, so SQLAlchemy would insert one row per statement to
-    order them; there the transaction holds the write lock from its start (``BEGIN IMMEDIATE``),
-    and each row inserted takes an id above every one before it, so the ids are those above the
-    largest before the insert, in order.
+    PostgreSQL: the ids are taken from the table's sequence first (one statement), then the
+    rows inserted with them: ``INSERT … RETURNING`` ordered by parameter makes SQLAlchemy sort
+    each batch on a sentinel column, which cost the 10,000-subscription seat review half its
+    time. SQLite returns the rows of ``RETURNING`` in no set order, so SQLAlchemy would insert
+    one row per statement to order them; there the transaction holds the write lock from its
+    start (``BEGIN IMMEDIATE``), and each row inserted takes an id above every one before it,
+    so the ids are those above the largest before the insert, in order.
     """
     if not rows:
         return []
     key = table.c.id
+    if connection.dialect.name == "postgresql":
+        ids = list(
+            connection.execute(
+                sa.select(
+                    sa.func.nextval(sa.func.pg_get_serial_sequence(table.name, "id"))
+                ).select_from(sa.func.generate_series(1, len(rows)))
+            ).scalars()
+        )
+        connection.execute(
+            sa.insert(table), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
+        )
+        return ids
     if connection.dialect.name != "sqlite":
         inserted = connection.execute(
             sa.insert(table).returning(key, sort_by_parameter_order=True), rows
