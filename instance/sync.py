@@ -34,7 +34,11 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from instance.add_ons import assigned_count, duo_purchase
-from instance.agile_planning import bought_in_license, provision_agile_planning
+from instance.agile_planning import (
+    agile_planning_purchase,
+    bought_in_license,
+    provision_agile_planning,
+)
 from instance.billable_history import max_historical_users, record_billable_users
 from instance.duo_provisioning import provision_add_ons
 from instance.identity import identity, instance_key
@@ -188,11 +192,17 @@ def build_sync_request(
     if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
         return None
     billable = record_billable_users(now, Plan(row.plan)).count_now
-    usage: tuple[AddOnUsage, ...] = ()
-    purchase = duo_purchase()
-    if purchase is not None:
-        purchased = purchase.quantity if purchase.is_active_on(now.date()) else 0
-        usage = (AddOnUsage(AddOnTier(purchase.tier), purchased, assigned_count(purchase)),)
+    # Every add-on purchase of the instance, as GitLab's SeatLinkData#add_on_metrics lists them:
+    # GitLab Duo's and Enterprise Agile Planning's (R6).
+    usage = tuple(
+        AddOnUsage(
+            AddOnTier(purchase.tier),
+            purchase.quantity if purchase.is_active_on(now.date()) else 0,
+            assigned_count(purchase),
+        )
+        for purchase in (duo_purchase(), agile_planning_purchase())
+        if purchase is not None
+    )
     since = max(row.starts_on, now.date() - dt.timedelta(days=DAILY_USAGE_DAYS - 1))
     daily = tuple(
         DailyUsage(day=day, billable_users=count)

@@ -71,3 +71,11 @@ def test_r6_the_license_provisions_agile_planning_beside_duo_with_its_own_seats(
     assert done == {"errors": []}
     page = admin_client.get("/admin/subscription").get_data(as_text=True)
     assert "Enterprise Agile Planning: 2 of 2 seats assigned" in page
+    # R32: the Seat Link report lists every add-on purchase's seats, EAP's beside Duo's.
+    assert sync_now(admin_client)["success"]
+    assert [
+        (u.tier, u.purchased_seats, u.assigned_seats) for u in fake_portal.reports[-1].add_on_usage
+    ] == [
+        (AddOnTier.DUO_ENTERPRISE, 3, 0),
+        (AddOnTier.ENTERPRISE_AGILE_PLANNING, 2, 2),
+    ]
