@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal.gitlab_com.models import NamespaceLink
 from portal.licensing import ensure_activation_code, license_file_for
 from portal.models import Account, Subscription
 from portal.orders import OrderTerms
@@ -40,6 +41,15 @@ class PortalDriver(PartyDriver):
         if found is None:
             raise NotInSetup(f"no subscription {name} in setup.portal.subscriptions")
         return found
+
+    def linked_to(self, namespace_id: int) -> Subscription | None:
+        """The subscription linked to a GitLab.com group, if any."""
+        session: Session = self.app.extensions["sqlalchemy"].session
+        return session.execute(
+            sa.select(Subscription)
+            .join(NamespaceLink, NamespaceLink.subscription_id == Subscription.id)
+            .where(NamespaceLink.namespace_id == namespace_id)
+        ).scalar_one_or_none()
 
     @contextmanager
     def as_sales(self, name: str) -> Iterator[tuple[Subscription, Account, dt.datetime]]:

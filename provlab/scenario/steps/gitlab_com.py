@@ -11,7 +11,7 @@ from instance.gitlab_com.groups import remove_member as remove_membership
 from instance.gitlab_com.groups import role_level
 from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.tokens import create_token
-from portal.gitlab_com.namespaces import link_namespace
+from portal.gitlab_com.namespaces import change_linked_namespace, link_namespace
 from provlab.scenario.drivers import csrf_token, flash_messages
 from provlab.scenario.steps.admin import ask_code_suggestion
 from provlab.scenario.steps.agile_planning import purchase_of
@@ -89,6 +89,29 @@ def link_group(context: StepContext, args: Any) -> None:
             subscription = portal.subscription(fields["subscription"])
             link_namespace(subscription, group_id, path, portal.now())
     context.world.travel_to(context.world.now())  # the push is due at once
+
+
+@action(
+    "change_linked_group",
+    "- change_linked_group: {group: acme, to: beta, expect_refusal: already has a subscription}",
+)
+def change_linked_group(context: StepContext, args: Any) -> None:
+    """The customer's *Change linked namespace*: the subscription linked to ``group`` moves to
+    the top-level group ``to``; both groups are pushed at once (the one it leaves goes back to
+    Free, keeping its Ultimate trial if the subscription had replaced one)."""
+    fields = context.mapping(args, {"group", "to"}, {"expect_refusal"})
+    with context.gitlab_com.reading():
+        left_id = context.gitlab_com.group(fields["group"]).id
+        target = context.gitlab_com.group(fields["to"])
+        target_id, target_path = target.id, target.full_path
+    portal = context.portal
+    with refusal_expected(context, fields.get("expect_refusal"), "change linked namespace"):
+        with portal.transaction():
+            subscription = portal.linked_to(left_id)
+            if subscription is None:
+                context.fail(f"no subscription is linked to {fields['group']}")
+            change_linked_namespace(subscription, target_id, target_path, portal.now())
+    context.world.travel_to(context.world.now())  # both pushes are due at once
 
 
 def _seats(context: StepContext, args: Any, mutation: str) -> None:
