@@ -55,6 +55,7 @@ from protocol.license import License as LicenseDocument
 from protocol.messages import ActivationRequest, AddOnUsage, DailyUsage, SyncRequest
 from protocol.signing import KeySet
 from webcore.clock import app_clock
+from webcore.db import read_columns
 from webcore.errors import Refusal
 from webcore.job_declarations import JobContext
 from webcore.outbound import outside_transaction
@@ -196,7 +197,7 @@ def build_sync_request(
     since = max(row.starts_on, now.date() - dt.timedelta(days=DAILY_USAGE_DAYS - 1))
     daily = tuple(
         DailyUsage(day=day, billable_users=count)
-        for day, count in db.session.execute(_DAILY_USAGE, {"since": since}).tuples()
+        for day, count in read_columns(db.session, _DAILY_USAGE, {"since": since}).tuples()
     )
     return SyncRequest(
         instance_id=identity().instance_id,
