@@ -36,6 +36,7 @@ from instance.models import (
 from instance.users import billable_condition, current_plan, is_billable
 from protocol.license import AddOnTier
 from protocol.versions import GitLabVersion
+from webcore.db import read_columns
 from webcore.errors import Refusal
 
 # The add-on a purchase row is of (``AddOnPurchase.add_on``): one row per add-on and instance
@@ -101,7 +102,7 @@ def lock_purchase(purchase_id: int) -> AddOnPurchase | None:
 
 
 def assigned_count(purchase: AddOnPurchase) -> int:
-    return db.session.execute(_ASSIGNED_COUNT, {"purchase_id": purchase.id}).scalar_one()
+    return read_columns(db.session, _ASSIGNED_COUNT, {"purchase_id": purchase.id}).scalar_one()
 
 
 # Built once: every sync locks its purchases and counts their seats.
@@ -171,8 +172,8 @@ def clean_up_seats(now: dt.datetime) -> CleanUp:
     add-on expired more than 28 days ago."""
     # One read finds both kinds (it runs twice a day and mostly finds none); a seat of an
     # inactive user on an expired add-on counts as an inactive user's, as it always has.
-    found = db.session.execute(
-        _TO_CLEAN_UP, {"ended_by": now.date() - ASSIGNMENT_RETENTION}
+    found = read_columns(
+        db.session, _TO_CLEAN_UP, {"ended_by": now.date() - ASSIGNMENT_RETENTION}
     ).tuples()
     inactive: list[tuple[int, str]] = []
     expired: list[int] = []

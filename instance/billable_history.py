@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from instance.models import BillableUserCount, db
 from instance.users import billable_user_count
 from protocol.license import Plan
+from webcore.db import read_columns
 
 
 @dataclass(frozen=True)
@@ -23,31 +24,47 @@ class BillableRecord:
 def record_billable_users(now: dt.datetime, plan: Plan | None = None) -> BillableRecord:
     """Record today's billable user count (R30, R33): the highest seen during the day.
     ``plan`` is the current license's, when the caller holds it (else it is looked up)."""
-    count = billable_user_count(plan)
-    row = db.session.execute(_DAY_ROW, {"day": now.date()}).scalar_one_or_none()
+    count = billable_user_count(plan)  # flushes the session: Core statements from here
+    day = now.date()
+    connection = db.session.connection()
+    row = connection.execute(_DAY_ROW, {"day": day}).first()
     if row is None:
-        row = BillableUserCount(day=now.date(), count=count, recorded_at=now)
-        db.session.add(row)
-    elif count > row.count:
-        row.count, row.recorded_at = count, now
-    db.session.flush()
-    return BillableRecord(row.day, count, row.count)
+        connection.execute(_ADD_DAY, {"day": day, "count": count, "recorded_at": now})
+        return BillableRecord(day, count, count)
+    row_id, recorded = row  # (``row.count`` would be the tuple's method)
+    if count > recorded:
+        connection.execute(_RAISE_DAY, {"row_id": row_id, "count": count, "recorded_at": now})
+        return BillableRecord(day, count, count)
+    return BillableRecord(day, count, recorded)
 
 
 def billable_users_recorded(day: dt.date) -> bool:
-    return db.session.execute(_DAY_RECORDED, {"day": day}).first() is not None
+    return read_columns(db.session, _DAY_RECORDED, {"day": day}).first() is not None
 
 
 def max_historical_users(since: dt.date | None) -> int:
     """The highest recorded billable count since ``since`` (the license term's start)."""
     if since is None:
-        return db.session.execute(_MAXIMUM).scalar_one() or 0
-    return db.session.execute(_MAXIMUM_SINCE, {"since": since}).scalar_one() or 0
+        return read_columns(db.session, _MAXIMUM).scalar_one() or 0
+    return read_columns(db.session, _MAXIMUM_SINCE, {"since": since}).scalar_one() or 0
 
 
-# Built once: every sync and clean-up reads them (a statement costs more to build than to run).
+# Built once: every sync and clean-up runs them (a statement costs more to build than to run).
+# Columns and Core writes: twice a day an ORM load and flush cost more than the work.
 _DAY = sa.bindparam("day", type_=BillableUserCount.day.type)
-_DAY_ROW = sa.select(BillableUserCount).where(BillableUserCount.day == _DAY)
+_COUNTS = BillableUserCount.__table__
+_DAY_ROW = sa.select(BillableUserCount.id, BillableUserCount.count).where(
+    BillableUserCount.day == _DAY
+)
+_ADD_DAY = sa.insert(_COUNTS)
+_RAISE_DAY = (
+    sa.update(_COUNTS)
+    .where(_COUNTS.c.id == sa.bindparam("row_id"))
+    .values(
+        count=sa.bindparam("count", type_=_COUNTS.c.count.type),
+        recorded_at=sa.bindparam("recorded_at", type_=_COUNTS.c.recorded_at.type),
+    )
+)
 _DAY_RECORDED = sa.select(BillableUserCount.id).where(BillableUserCount.day == _DAY)
 _MAXIMUM = sa.select(sa.func.max(BillableUserCount.count))
 _MAXIMUM_SINCE = _MAXIMUM.where(

@@ -33,17 +33,21 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from instance.add_ons import assigned_count, duo_purchase
-from instance.agile_planning import (
-    agile_planning_purchase,
-    bought_in_license,
-    provision_agile_planning,
-)
+from instance.add_ons import DUO
+from instance.agile_planning import bought_in_license, provision_agile_planning
 from instance.billable_history import max_historical_users, record_billable_users
 from instance.duo_provisioning import provision_add_ons
 from instance.identity import identity, instance_key
 from instance.licenses import LicenseError, current_license, pinned_portal_keys, replace_license
-from instance.models import BillableUserCount, Job, License, SyncStatus, db
+from instance.models import (
+    AddOnPurchase,
+    BillableUserCount,
+    Job,
+    License,
+    SyncStatus,
+    UserAddOnAssignment,
+    db,
+)
 from instance.portal_client import (
     ADMIN_MESSAGES,
     CONNECTIVITY,
@@ -59,6 +63,7 @@ from protocol.license import License as LicenseDocument
 from protocol.messages import ActivationRequest, AddOnUsage, DailyUsage, SyncRequest
 from protocol.signing import KeySet
 from webcore.clock import app_clock
+from webcore.db import read_columns
 from webcore.errors import Refusal
 from webcore.job_declarations import JobContext
 from webcore.outbound import outside_transaction
@@ -192,21 +197,17 @@ def build_sync_request(
     if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
         return None
     billable = record_billable_users(now, Plan(row.plan)).count_now
-    # Every add-on purchase of the instance, as GitLab's SeatLinkData#add_on_metrics lists them:
-    # GitLab Duo's and Enterprise Agile Planning's (R6).
+    today = now.date()
     usage = tuple(
-        AddOnUsage(
-            AddOnTier(purchase.tier),
-            purchase.quantity if purchase.is_active_on(now.date()) else 0,
-            assigned_count(purchase),
-        )
-        for purchase in (duo_purchase(), agile_planning_purchase())
-        if purchase is not None
+        AddOnUsage(AddOnTier(tier), quantity if starts_on <= today < ends_on else 0, assigned)
+        for tier, quantity, starts_on, ends_on, assigned in read_columns(
+            db.session, _ADD_ON_USAGE
+        ).tuples()
     )
     since = max(row.starts_on, now.date() - dt.timedelta(days=DAILY_USAGE_DAYS - 1))
     daily = tuple(
         DailyUsage(day=day, billable_users=count)
-        for day, count in db.session.execute(_DAILY_USAGE, {"since": since}).tuples()
+        for day, count in read_columns(db.session, _DAILY_USAGE, {"since": since}).tuples()
     )
     return SyncRequest(
         instance_id=identity().instance_id,
@@ -219,6 +220,23 @@ def build_sync_request(
         daily_usage=daily,
     )
 
+
+# Every add-on purchase of the instance (GitLab Duo's first, then Enterprise Agile Planning's,
+# R6) with its assigned seats, in one statement, as GitLab's SeatLinkData#add_on_metrics reads
+# them; built once.
+_ADD_ON_USAGE = (
+    sa.select(
+        AddOnPurchase.tier,
+        AddOnPurchase.quantity,
+        AddOnPurchase.starts_on,
+        AddOnPurchase.ends_on,
+        sa.func.count(UserAddOnAssignment.id),
+    )
+    .outerjoin(UserAddOnAssignment, UserAddOnAssignment.add_on_purchase_id == AddOnPurchase.id)
+    .where(AddOnPurchase.namespace_id.is_(None))
+    .group_by(AddOnPurchase.id)
+    .order_by(AddOnPurchase.add_on != DUO, AddOnPurchase.id)
+)
 
 # Columns, not rows: a month of them every day; built once.
 _DAILY_USAGE = (

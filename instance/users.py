@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from instance.models import AccessLevel, License, User, UserState, db
 from protocol.license import Plan
 from webcore.auth import check_password, end_sessions, hash_password
+from webcore.db import read_columns
 from webcore.errors import Refusal
 
 SERVICE_ACCOUNT = "service_account"
@@ -49,7 +50,7 @@ class UserError(Refusal, ValueError):
 
 
 def current_plan() -> Plan | None:
-    plan = db.session.execute(_CURRENT_PLAN).scalar_one_or_none()
+    plan = read_columns(db.session, _CURRENT_PLAN).scalar_one_or_none()
     return Plan(plan) if plan else None
 
 
@@ -76,7 +77,7 @@ def is_billable(user: User, plan: Plan | None) -> bool:
 
 def billable_user_count(plan: Plan | None = None) -> int:
     plan = current_plan() if plan is None else plan
-    return db.session.execute(_BILLABLE_COUNT[plan is Plan.ULTIMATE]).scalar_one()
+    return read_columns(db.session, _BILLABLE_COUNT[plan is Plan.ULTIMATE]).scalar_one()
 
 
 # Built once (counted at every sync and clean-up); only Ultimate's condition differs (R30).

@@ -20,6 +20,7 @@ Wire format (shared with ``instance.portal_client``): a request is ``POST`` with
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from typing import Any
 
@@ -139,7 +140,7 @@ def seat_links() -> ResponseReturnValue:
         target = sync_target(_peek_kid(token), now.date())
         if target is None:
             raise InvalidSignature()  # no registered key of that id: as opaque as a bad signature
-        key = VerifyingKey.from_jwk(target.public_key)
+        key = _registered_key(target.public_key)
         opened = open_request(token, KeySet((key,)), app_clock(), seen_nonces, _window())
         message = parse_message(opened, SyncRequest)
     except RemoteProtocolError as error:
@@ -151,6 +152,18 @@ def seat_links() -> ResponseReturnValue:
     except ProtocolRefusal as refusal:
         return _refused(refusal, opened)
     return _sealed(SyncAnswer(license_token=license_token), opened.nonce)
+
+
+def _registered_key(jwk: object) -> VerifyingKey:
+    """The activation's registered key; the same key text is read once (every sync reads it)."""
+    if not isinstance(jwk, dict) or not all(isinstance(value, str) for value in jwk.values()):
+        return VerifyingKey.from_jwk(jwk)  # not a key we stored; let it say what is wrong
+    return _key_of(tuple(sorted(jwk.items())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_of(members: tuple[tuple[str, str], ...]) -> VerifyingKey:
+    return VerifyingKey.from_jwk(dict(members))
 
 
 def _peek_kid(token: str) -> str:

@@ -29,7 +29,9 @@ from datetime import date
 from typing import Any, ClassVar, Protocol, Self
 
 from protocol._fields import (
+    _DATE,
     LONG_TEXT,
+    MAX_INT,
     Choice,
     Day,
     Document,
@@ -234,6 +236,25 @@ class DailyUsage(Document):
 
     day: date
     billable_users: int
+
+    @classmethod
+    def from_dict(cls, data: object, *, where: str | None = None) -> Self:
+        # Every sync carries a month of these: one that is exactly what the reader accepts (both
+        # fields, a YYYY-MM-DD day, an integer in range) is read without its bookkeeping (issue
+        # 15); anything else goes through the reader, which names what is wrong.
+        if type(data) is dict and len(data) == 2:
+            day, users = data.get("day"), data.get("billable_users")
+            if (
+                type(day) is str
+                and type(users) is int
+                and 0 <= users <= MAX_INT
+                and _DATE.fullmatch(day)
+            ):
+                try:
+                    return cls(day=date.fromisoformat(day), billable_users=users)
+                except ValueError:
+                    pass  # not a calendar day: the reader says so
+        return cls.FIELDS.load(cls, data, where)
 
 
 _SYNC_REQUEST = Fields(

@@ -22,6 +22,7 @@
 # with exactly the strictness above (protocol.encoding.b64url_decode accepts one spelling only).
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -294,6 +295,10 @@ def _split(token: object) -> tuple[str, str, str]:
     return header, payload, signature
 
 
+# A party signs every token with the same few headers (alg, typ, kid): a sync's is read twice
+# (``peek_kid``, then verification), every sync of an instance has the same. Read once; the dict
+# is never changed by its readers. Failures are not cached (they raise).
+@functools.lru_cache(maxsize=256)
 def _header(encoded: str) -> dict[str, Any]:
     try:
         header = parse_json(b64url_decode(encoded))

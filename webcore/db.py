@@ -122,6 +122,17 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def read_columns(
+    session: orm.Session | orm.scoped_session[Any], statement: Any, params: Any = None
+) -> sa.CursorResult[Any]:
+    """Run ``statement`` (columns or an aggregate, never entities, or a write to a table no
+    entity of this session holds) on the session's connection, after the flush that
+    ``Session.execute`` would autoflush: the same answer without the ORM's per-statement cost,
+    which is most of a small query's (hot paths: each job run, each sync)."""
+    session.flush()
+    return session.connection().execute(statement, params)
+
+
 def insert_ids(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
     """Insert ``rows`` into ``table`` (integer primary key ``id``) in one executemany; the new
     rows' ids, in the order of ``rows``: for bulk writes whose rows must be referred to.
@@ -162,10 +173,33 @@ def insert_ids(connection: sa.Connection, table: sa.Table, rows: list[dict[str, 
     return ids
 
 
+def _plain_savepoints(engine: Engine) -> None:
+    """Savepoints as plain SQL. SQLAlchemy's dialect compiles a new savepoint clause for each
+    ``SAVEPOINT`` and ``RELEASE`` (those clauses have no cache key); every job run takes one
+    (its handler's), so that compilation was a visible part of an idle job's cost (issue 15)."""
+    dialect = engine.dialect
+    quote = dialect.identifier_preparer.quote
+
+    def do_savepoint(connection: Any, name: str) -> None:
+        connection.exec_driver_sql(f"SAVEPOINT {quote(name)}")
+
+    def do_release_savepoint(connection: Any, name: str) -> None:
+        connection.exec_driver_sql(f"RELEASE SAVEPOINT {quote(name)}")
+
+    def do_rollback_to_savepoint(connection: Any, name: str) -> None:
+        connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {quote(name)}")
+
+    # On this engine's dialect object only (each engine has its own).
+    dialect.do_savepoint = do_savepoint  # type: ignore[method-assign]
+    dialect.do_release_savepoint = do_release_savepoint  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = do_rollback_to_savepoint  # type: ignore[method-assign]
+
+
 def init_db(app: Flask, db: SQLAlchemy) -> None:
     """Bind ``db`` to ``app`` and apply backend-specific engine settings."""
     db.init_app(app)
     with app.app_context():
+        _plain_savepoints(db.engine)
         if db.engine.dialect.name == "sqlite":
             _configure_sqlite(db.engine)
 

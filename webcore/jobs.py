@@ -44,6 +44,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.exc import IntegrityError
 
 from protocol.clock import Clock, RealClock
+from webcore.db import read_columns
 from webcore.job_declarations import (
     Claim,
     Due,
@@ -144,8 +145,8 @@ class JobScheduler:
 
     def scheduled_at(self, key: str) -> dt.datetime | None:
         """When the job ``key`` runs next; ``None`` if there is no such job or it is parked."""
-        due: dt.datetime | None = self.db.session.execute(
-            self._statements.next_run_of, {"key": key}
+        due: dt.datetime | None = read_columns(
+            self.db.session, self._statements.next_run_of, {"key": key}
         ).scalar_one_or_none()
         return due
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -63,6 +64,9 @@ def app_signing_key(app: Any, *, setting: str, file_name: str, extension: str) -
     return key  # type: ignore[no-any-return]
 
 
+# Read at every sync (the instance's pinned portal keys): the same text makes the same frozen key
+# set, so it is read once per text (a key file is still read each time: a new key is seen).
+@functools.lru_cache(maxsize=16)
 def load_key_set(text: str) -> KeySet:
     """A pinned key set from JWKS JSON text or one or more concatenated PEM public keys."""
     stripped = text.strip()

@@ -32,6 +32,7 @@ from portal.billing.reviews import (
 from portal.billing.usage import current_term
 from portal.errors import Refused
 from portal.models import SeatReview, SeatReviewKind, Subscription, SubscriptionKind, db
+from webcore.db import read_columns
 
 log = logging.getLogger("provlab.portal.billing")
 
@@ -78,32 +79,16 @@ def subscriptions_due(today: dt.date) -> list[int]:
     subscriptions. Years of a quarterly contract count only while its cycle in effect is annual
     (asked of the database for those few), else such a term would be re-checked every day.
     """
-    term_starts_on = sa.func.coalesce(Subscription.renewed_on, Subscription.starts_on)
-    active = (
-        Subscription.kind == SubscriptionKind.PAID,
-        Subscription.ends_on > today,
-        Subscription.starts_on < today,
-    )
     reviewed: dict[int, set[tuple[str, dt.date]]] = {}
-    for subscription_id, kind, period_starts_on in db.session.execute(
-        sa.select(SeatReview.subscription_id, SeatReview.kind, SeatReview.period_starts_on)
-        .join(Subscription, Subscription.id == SeatReview.subscription_id)
-        .where(*active, SeatReview.term_starts_on == term_starts_on)
+    for subscription_id, kind, period_starts_on in read_columns(
+        db.session, _REVIEWED_THIS_TERM, {"today": today}
     ):
         reviewed.setdefault(subscription_id, set()).add((kind, period_starts_on))
     calendar: dict[tuple[dt.date, dt.date, str], list[tuple[str, Period]]] = {}
     due: list[int] = []
     years_only: list[int] = []
-    for subscription_id, starts_on, ends_on, created_at, cycle in db.session.execute(
-        sa.select(
-            Subscription.id,
-            term_starts_on,
-            Subscription.ends_on,
-            Subscription.created_at,
-            Subscription.review_cycle,
-        )
-        .where(*active)
-        .order_by(Subscription.id)
+    for subscription_id, starts_on, ends_on, created_at, cycle in read_columns(
+        db.session, _ACTIVE_TERMS, {"today": today}
     ):
         key = (_as_date(starts_on), ends_on, cycle)
         if key not in calendar:
@@ -122,6 +107,32 @@ def subscriptions_due(today: dt.date) -> list[int]:
     if years_only:
         due.extend(_annual_in_effect(years_only))
     return sorted(due)
+
+
+# Built once (the review runs daily and mostly finds nothing due): columns, no entities.
+_TODAY = sa.bindparam("today", type_=Subscription.ends_on.type)
+_TERM_STARTS_ON = sa.func.coalesce(Subscription.renewed_on, Subscription.starts_on)
+_ACTIVE = (
+    Subscription.kind == SubscriptionKind.PAID,
+    Subscription.ends_on > _TODAY,
+    Subscription.starts_on < _TODAY,
+)
+_REVIEWED_THIS_TERM = (
+    sa.select(SeatReview.subscription_id, SeatReview.kind, SeatReview.period_starts_on)
+    .join(Subscription, Subscription.id == SeatReview.subscription_id)
+    .where(*_ACTIVE, SeatReview.term_starts_on == _TERM_STARTS_ON)
+)
+_ACTIVE_TERMS = (
+    sa.select(
+        Subscription.id,
+        _TERM_STARTS_ON,
+        Subscription.ends_on,
+        Subscription.created_at,
+        Subscription.review_cycle,
+    )
+    .where(*_ACTIVE)
+    .order_by(Subscription.id)
+)
 
 
 def _as_date(value: object) -> dt.date:
@@ -201,19 +212,10 @@ def _isolated(subscription: Subscription, what: str, work: Callable[[], object])
 def run_renewals(now: dt.datetime) -> int:
     """R35, R36: renew or end every subscription whose term ended by today."""
     today = now.date()
-    due = (
-        db.session.execute(
-            sa.select(Subscription)
-            .where(
-                Subscription.kind == SubscriptionKind.PAID,
-                Subscription.ends_on <= today,
-                Subscription.ended_on.is_(None),
-            )
-            .order_by(Subscription.id)
-        )
-        .scalars()
-        .all()
-    )
+    # Most days no term ends: asked as a column first, the subscriptions loaded only for some.
+    if read_columns(db.session, _ANY_TERM_ENDED, {"today": today}).first() is None:
+        return 0
+    due = db.session.execute(_TERMS_ENDED, {"today": today}).scalars().all()
     done = 0
     for subscription in due:
         if not billed(subscription) or subscription.ends_on <= subscription.created_at.date():
@@ -224,6 +226,16 @@ def run_renewals(now: dt.datetime) -> int:
                 break
             done += 1
     return done
+
+
+# Built once: the renewals run daily and mostly find nothing.
+_TERM_ENDED = (
+    Subscription.kind == SubscriptionKind.PAID,
+    Subscription.ends_on <= _TODAY,
+    Subscription.ended_on.is_(None),
+)
+_TERMS_ENDED = sa.select(Subscription).where(*_TERM_ENDED).order_by(Subscription.id)
+_ANY_TERM_ENDED = sa.select(Subscription.id).where(*_TERM_ENDED).limit(1)
 
 
 def _end_of_term(subscription: Subscription, now: dt.datetime) -> None:

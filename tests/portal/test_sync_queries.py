@@ -136,3 +136,27 @@ def test_a_license_is_signed_again_only_when_its_content_changed(portal_app: Fla
         activation = db.session.execute(sa.select(Activation)).scalar_one()
         assert activation.license is not None and activation.license.token == second
     assert count(portal_app, IssuedLicense) == 2
+
+
+def test_a_license_signed_again_is_stored_with_its_own_contents_fingerprint(
+    portal_app: Flask,
+) -> None:
+    """The sync reads the fingerprint of the license its columns make from a cache of such
+    fingerprints (issue 15): a change, and a change back to content answered before, are each
+    signed again, and every stored fingerprint is that of the license stored with it."""
+    from portal.licensing import fingerprint_of
+
+    instance, name = _activated(portal_app)
+    tokens = [instance.sync()[1].license_token]
+    for seats in (31, 30):
+        with portal_app.app_context():
+            db.session.execute(sa.update(Subscription).filter_by(name=name).values(seats=seats))
+            db.session.commit()
+        tokens.append(instance.sync()[1].license_token)
+        assert instance.license(tokens[-1]).seats == seats
+    assert len(set(tokens)) == 3  # back at 30 seats, yet not the first answer: signed again
+    with portal_app.app_context():
+        stored = db.session.execute(sa.select(IssuedLicense.token, IssuedLicense.fingerprint)).all()
+    assert len(stored) == 3
+    for token, fingerprint in stored:
+        assert fingerprint == fingerprint_of(instance.license(token)), token

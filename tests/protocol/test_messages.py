@@ -323,3 +323,36 @@ def test_message_types_are_the_wire_names() -> None:
     assert SyncRequest.TYPE == "seat_link_request"
     assert SyncAnswer.TYPE == "seat_link_answer"
     assert ErrorAnswer.TYPE == "error"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"day": "2026-03-01", "billable_users": 0},
+        {"day": "2026-03-31", "billable_users": 2**31 - 1},
+        {"day": "2026-02-30", "billable_users": 4},  # not a calendar day
+        {"day": "20260301", "billable_users": 4},  # fromisoformat alone would take it
+        {"day": "2026-03-01", "billable_users": -1},
+        {"day": "2026-03-01", "billable_users": 2**31},
+        {"day": "2026-03-01", "billable_users": True},
+        {"day": "2026-03-01", "billable_users": 4.0},
+        {"day": "2026-03-01"},
+        {"day": "2026-03-01", "billable_users": 4, "extra": 1},
+        {"day": None, "billable_users": 4},
+        {"billable_users": 4, "users": 4},
+        ["2026-03-01", 4],
+    ],
+)
+def test_daily_usage_read_quickly_is_read_as_the_reader_reads_it(data: Any) -> None:
+    """R32's daily counts: a well-formed one skips the general reader (issue 15); whatever the
+    input, the answer (the document, or the error and the field it names) is the reader's."""
+
+    def read(reader: Any) -> Any:
+        try:
+            return reader()
+        except RemoteProtocolError as error:
+            return (type(error), error.problem, error.field)
+
+    quick = read(lambda: DailyUsage.from_dict(data, where="sync_request.daily_usage[3]"))
+    general = read(lambda: DailyUsage.FIELDS.load(DailyUsage, data, "sync_request.daily_usage[3]"))
+    assert quick == general

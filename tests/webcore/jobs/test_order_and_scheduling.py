@@ -158,3 +158,33 @@ def test_a_periodic_job_with_nothing_to_do_costs_a_few_statements(app: Flask) ->
         assert len([s for s in seen if s.startswith("BEGIN")]) == 1, seen
     assert job_row(app, "now")["next_run_at"] == at(2)  # type: ignore[index]
     assert scheduler.due_after_run == Due(at(2))
+
+
+def test_a_handlers_savepoint_is_sent_as_plain_sql_not_compiled_at_each_run(app: Flask) -> None:
+    """Every job run takes a savepoint for its handler; SQLAlchemy's own savepoint clauses have
+    no cache key, so each was compiled anew at every run (issue 15): they are sent as plain SQL."""
+    registry = JobRegistry()
+
+    @registry.job("reads")
+    def reads(context: Any, args: dict[str, Any]) -> dt.datetime:
+        db.session.execute(sa.text("SELECT 1"))  # the savepoint is taken at the first statement
+        return context.now + dt.timedelta(hours=1)
+
+    scheduler = scheduler_for(app, registry)
+    with app.app_context():
+        scheduler.schedule("reads", at(1))
+        db.session.commit()
+        seen: list[tuple[str, Any]] = []
+
+        def note(_conn: Any, _cursor: Any, statement: str, _p: Any, context: Any, _m: Any) -> None:
+            seen.append((statement, context.compiled))
+
+        sa.event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            runs = scheduler.run_due(at(1))
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", note)
+    assert [run.outcome for run in runs] == ["rescheduled"]
+    savepoints = [(s, c) for s, c in seen if "SAVEPOINT" in s]
+    assert [s.split()[0] for s, _ in savepoints] == ["SAVEPOINT", "RELEASE"], seen
+    assert all(compiled is None for _, compiled in savepoints), savepoints
