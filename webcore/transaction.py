@@ -7,8 +7,9 @@ renders sees the database as it was. A commit that fails answers 500, never the 
 meant. A safe request (GET, HEAD, OPTIONS) never commits: whatever it wrote is rolled back and
 logged as the bug it is; the one exception is an OAuth step the protocol makes a GET
 (``commits_on_get`` / ``commit_this_get``): a redirect's callback (RFC 6749 4.1.2), which must
-keep the link it records, and an authorization granted without asking again. Jobs have their own boundary (``webcore.jobs``); command-line tools and scenario drivers
-open a ``unit_of_work``.
+keep the link it records, and an authorization granted without asking again. Jobs have their
+own boundary (``webcore.jobs``); command-line tools and scenario drivers open a
+``unit_of_work``.
 
 How Flask runs a request (``wsgi_app`` → ``full_dispatch_request``): before-request hooks and the
 view run inside a ``try`` whose ``except`` calls ``handle_user_exception`` (error handlers), then
