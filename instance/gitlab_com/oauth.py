@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -281,11 +282,7 @@ def exchange_code(app: OauthApplication, params: dict[str, str], now: dt.datetim
     code = params.get("code", "")
     if not code:
         raise missing("code")
-    grant = db.session.execute(
-        sa.select(OauthAccessGrant)
-        .where(OauthAccessGrant.token_digest == digest(code[:200]))
-        .with_for_update()
-    ).scalar_one_or_none()
+    grant = _locked_by_digest(OauthAccessGrant.token_digest, code)
     if (
         grant is None
         or grant.application_id != app.id
@@ -304,16 +301,20 @@ def exchange_code(app: OauthApplication, params: dict[str, str], now: dt.datetim
     return _issue_token(app, grant.resource_owner_id, grant.scopes, now)
 
 
+def _locked_by_digest(column: Any, secret: str) -> Any:
+    """The code or token whose digest column holds ``secret``'s digest, locked: it is spent or
+    revoked in this transaction, so two requests can't both use it."""
+    return db.session.execute(
+        sa.select(column.class_).where(column == digest(secret[:200])).with_for_update()
+    ).scalar_one_or_none()
+
+
 def refresh_token(app: OauthApplication, params: dict[str, str], now: dt.datetime) -> IssuedToken:
     """``grant_type=refresh_token``: a new token; the old one and its refresh token are revoked."""
     refresh = params.get("refresh_token", "")
     if not refresh:
         raise missing("refresh_token")
-    old = db.session.execute(
-        sa.select(OauthAccessToken)
-        .where(OauthAccessToken.refresh_token_digest == digest(refresh[:200]))
-        .with_for_update()
-    ).scalar_one_or_none()
+    old = _locked_by_digest(OauthAccessToken.refresh_token_digest, refresh)
     if old is None or old.application_id != app.id or old.revoked_at is not None:
         raise OAuthError("invalid_grant")
     old.revoked_at = now
