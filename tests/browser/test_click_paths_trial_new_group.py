@@ -15,7 +15,7 @@ from instance.gitlab_com.provisioning import group_subscription
 from instance.models import User
 from instance.models import db as instance_db
 from tests.browser.conftest import GitLabCom, acme_group
-from tests.browser.screens import axe_violations, click_to_page, sign_in
+from tests.browser.screens import NARROW, axe_violations, click_to_page, overflows, shoot, sign_in
 from tests.instance.conftest import PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
@@ -52,6 +52,9 @@ def test_an_owner_applies_the_ultimate_trial_to_a_group_created_on_the_group_ste
     page.get_by_label("This trial is for").select_option(label="Create group")
     expect(page.get_by_label("New group name")).to_be_visible()
     assert axe_violations(page) == []
+    shoot(page, "gitlab-com-trial-create-group")
+    page.set_viewport_size({"width": NARROW, "height": 900})
+    assert overflows(page) == [] and axe_violations(page) == []
     page.get_by_label("New group name").fill("Olga Labs")
     click_to_page(page, page.get_by_role("button", name="Activate my trial"))
     expect(page.get_by_text("Congratulations, your free trial is activated.")).to_be_visible()
@@ -76,6 +79,7 @@ def test_a_user_with_no_group_names_a_new_one_and_a_blank_name_is_refused(
         page.get_by_text("Create a new group to start your GitLab Ultimate trial.")
     ).to_be_visible()
     expect(page.get_by_label("This trial is for")).to_have_count(0)
+    shoot(page, "gitlab-com-trial-new-group")
     name = page.get_by_label("New group name")
     name.fill("   ")  # passes the browser's required check, not GitLab's
     click_to_page(page, page.get_by_role("button", name="Activate my trial"))
