@@ -42,7 +42,7 @@ from portal.subscriptions import (
     orders_of,
     subscriptions_of,
 )
-from portal.views import subscription_or_404
+from portal.views import own_subscription_or_404
 from webcore.auth import roles_required
 from webcore.clock import app_clock
 from webcore.errors import Refusal, refusal_redirects, refusal_renders
@@ -52,13 +52,6 @@ from webcore.params import InvalidNumber, int_arg
 MAX_SEATS = 99_999_999  # eight digits, as the form has always taken
 
 blueprint = Blueprint("customer", __name__, url_prefix="/subscriptions")
-
-
-def _own_subscription(name: str) -> Subscription:
-    subscription = subscription_or_404(name)
-    if subscription.customer_id != current_user.id:
-        abort(404)
-    return subscription
 
 
 def _own_invoice(subscription: Subscription, invoice_id: int) -> Invoice:
@@ -123,7 +116,7 @@ def _card(subscription: Subscription, today: dt.date) -> SubscriptionCard:
 @shows_secret  # the activation code (?code=1)
 @roles_required(Role.CUSTOMER)
 def show(name: str) -> ResponseReturnValue:
-    subscription = _own_subscription(name)
+    subscription = own_subscription_or_404(name)
     today = app_clock().now().date()
     return render_template(
         "customer/subscription.html",
@@ -149,7 +142,7 @@ def show(name: str) -> ResponseReturnValue:
 @blueprint.get("/<name>/invoices")
 @roles_required(Role.CUSTOMER)
 def invoices(name: str) -> ResponseReturnValue:
-    subscription = _own_subscription(name)
+    subscription = own_subscription_or_404(name)
     return render_template(
         "billing/invoices.html",
         subscription=subscription,
@@ -161,7 +154,7 @@ def invoices(name: str) -> ResponseReturnValue:
 @blueprint.get("/<name>/invoices/<id:invoice_id>")
 @roles_required(Role.CUSTOMER)
 def invoice(name: str, invoice_id: int) -> ResponseReturnValue:
-    subscription = _own_subscription(name)
+    subscription = own_subscription_or_404(name)
     found = _own_invoice(subscription, invoice_id)
     return render_template("billing/invoice.html", invoice=found, subscription=subscription)
 
@@ -170,7 +163,7 @@ def invoice(name: str, invoice_id: int) -> ResponseReturnValue:
 @roles_required(Role.CUSTOMER)
 def accept_amendment(name: str, invoice_id: int) -> ResponseReturnValue:
     """R34: the customer accepts the order amendment of a quarterly review; it is invoiced."""
-    subscription = _own_subscription(name)
+    subscription = own_subscription_or_404(name)
     found = _own_invoice(subscription, invoice_id)
     back = url_for(".invoice", name=subscription.name, invoice_id=found.id)
     with refusal_redirects(back):
@@ -183,7 +176,7 @@ def accept_amendment(name: str, invoice_id: int) -> ResponseReturnValue:
 @roles_required(Role.CUSTOMER)
 def cancel_renewal(name: str) -> ResponseReturnValue:
     """R36: the customer gives notice of cancellation of the automatic renewal."""
-    subscription = _own_subscription(name)
+    subscription = own_subscription_or_404(name)
     with refusal_redirects(url_for(".show", name=subscription.name)):
         outcome = renewals.cancel_auto_renewal(subscription, app_clock().now().date())
     if isinstance(outcome, Cancellation):
@@ -203,7 +196,7 @@ def cancel_renewal(name: str) -> ResponseReturnValue:
 @blueprint.post("/<name>/activation_code")
 @roles_required(Role.CUSTOMER)
 def activation_code(name: str) -> ResponseReturnValue:
-    subscription = _own_subscription(name)
+    subscription = own_subscription_or_404(name)
     with refusal_redirects(url_for(".show", name=subscription.name)):
         check_self_managed(subscription)
         licensing.ensure_activation_code(subscription)
@@ -217,7 +210,7 @@ def license_download(name: str) -> ResponseReturnValue:
     """The license file of an offline subscription. Minting one records it (R9), so only the
     form's POST does; a GET (an old link, a prefetch) goes to the subscription card, whose
     *Download license* button posts."""
-    subscription = _own_subscription(name)
+    subscription = own_subscription_or_404(name)
     if request.method != "POST":
         return redirect(url_for(".show", name=subscription.name) + "#license")
     with refusal_redirects(url_for(".show", name=subscription.name)):
@@ -281,19 +274,19 @@ def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue
 @blueprint.route("/<name>/buy_duo_pro", methods=["GET", "POST"])
 @roles_required(Role.CUSTOMER)
 def buy_duo_pro(name: str) -> ResponseReturnValue:
-    return _purchase_page(_own_subscription(name), "duo_pro")
+    return _purchase_page(own_subscription_or_404(name), "duo_pro")
 
 
 @blueprint.route("/<name>/add_seats", methods=["GET", "POST"])
 @roles_required(Role.CUSTOMER)
 def add_seats(name: str) -> ResponseReturnValue:
-    return _purchase_page(_own_subscription(name), "add_seats")
+    return _purchase_page(own_subscription_or_404(name), "add_seats")
 
 
 @blueprint.route("/<name>/contact", methods=["GET", "POST"])
 @roles_required(Role.CUSTOMER)
 def contact(name: str) -> ResponseReturnValue:
-    subscription = _own_subscription(name)
+    subscription = own_subscription_or_404(name)
     if request.method == "POST":
         form = request.form
 

@@ -10,7 +10,7 @@ idempotency key, so the same form submitted again answers with its order, never 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -22,7 +22,7 @@ from portal.orders import OrderTerms
 from portal.payments import payment_methods
 from portal.pricing import format_money, yearly_price
 from portal.upgrades import check_upgradable, takes_effect, upgrade_line, upgrade_plan
-from portal.views import subscription_or_404
+from portal.views import own_subscription_or_404
 from protocol.license import Plan
 from webcore.auth import roles_required
 from webcore.clock import app_clock
@@ -32,13 +32,6 @@ from webcore.params import InvalidNumber, int_arg
 blueprint = Blueprint("subscription_upgrades", __name__, url_prefix="/subscriptions")
 
 TERMS_REFUSAL = "Accept the Privacy Statement and Terms of Service to upgrade your subscription."
-
-
-def _own_subscription(name: str) -> Subscription:
-    subscription = subscription_or_404(name)
-    if subscription.customer_id != current_user.id:
-        abort(404)
-    return subscription
 
 
 def _payment_method() -> PaymentMethod | None:
@@ -64,7 +57,7 @@ def _upgraded(subscription: Subscription, order: Order) -> ResponseReturnValue:
 @roles_required(Role.CUSTOMER)
 def upgrade(name: str) -> ResponseReturnValue:
     """*Upgrade plan* → the upgrade, payment method and terms → *Upgrade subscription*."""
-    subscription = _own_subscription(name)
+    subscription = own_subscription_or_404(name)
     now = app_clock().now()
     today = now.date()
     back = url_for("customer.show", name=subscription.name)

@@ -29,6 +29,15 @@ def subscription_or_404(name: str) -> Subscription:
     return found
 
 
+def own_subscription_or_404(name: str) -> Subscription:
+    """The signed-in customer's subscription the URL names; another customer's is Not Found
+    too, so a page never tells whether a subscription exists."""
+    subscription = subscription_or_404(name)
+    if subscription.customer_id != current_user.id:
+        abort(404)
+    return subscription
+
+
 HOME_PAGES = {
     Role.CUSTOMER: "customer.index",
     Role.SUPPORT: "support.index",

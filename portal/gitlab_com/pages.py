@@ -54,7 +54,7 @@ from portal.orders import OrderTerms
 from portal.payments import payment_methods
 from portal.pricing import format_money, yearly_price
 from portal.subscriptions import active_add_on
-from portal.views import subscription_or_404
+from portal.views import own_subscription_or_404
 from protocol.license import Plan
 from webcore.auth import roles_required
 from webcore.clock import app_clock
@@ -257,9 +257,7 @@ def new() -> ResponseReturnValue:
 @roles_required(Role.CUSTOMER)
 def change_namespace(name: str) -> ResponseReturnValue:
     """*Change linked namespace* (or link a first group) of the customer's subscription."""
-    subscription = subscription_or_404(name)
-    if subscription.customer_id != current_user.id:
-        abort(404)
+    subscription = own_subscription_or_404(name)
     link = linked_group(subscription)
     found = _customer_groups()
 
