@@ -21,9 +21,11 @@ pair to whatever that session holds.
 
 Two requests refreshing the same pair: GitLab.com refuses the second's refresh (the refresh token
 was used); it reads the identity again and, if another pair is stored by now, calls with that
-instead of asking to link again. The new pair is written only over the pair it was refreshed
-from (the row locked and compared): a link changed or removed meanwhile (*Change the linked
-account*, *Unlink*) is not overwritten.
+instead of asking to link again. (Asked in the moment between the first's refresh and its
+commit, it asks to link again this once; the first's pair is stored and the next page works.)
+The new pair is written only over the pair it was refreshed from (the row locked and compared):
+a link changed or removed meanwhile (*Change the linked account*, *Unlink*) is not overwritten;
+the request calls with the stored pair instead.
 """
 
 from __future__ import annotations
@@ -84,15 +86,15 @@ def with_linked_token(app: Flask, identity: GitlabComIdentity, call: Callable[[s
     except TokenRejected:
         if seen.refresh_sealed is None:
             raise
+        refresh_sealed = seen.refresh_sealed
     # outside_transaction's commit expires ``identity``: the request reads the new pair if asked.
-    return call(_refreshed_access_token(app, seen))
+    return call(_refreshed_access_token(app, seen, refresh_sealed))
 
 
-def _refreshed_access_token(app: Flask, seen: _Pair) -> str:
-    assert seen.refresh_sealed is not None
+def _refreshed_access_token(app: Flask, seen: _Pair, refresh_sealed: str) -> str:
     with outside_transaction(db.session):
         try:
-            tokens = refresh_tokens(app, unseal(app, seen.refresh_sealed))
+            tokens = refresh_tokens(app, unseal(app, refresh_sealed))
         except GrantRefused:
             # Another request may have used this refresh token first: call with its pair.
             stored = _stored_pair(app, seen.identity_id)
