@@ -5,12 +5,13 @@ and the top-level groups it owns.
   to ``{GITLAB_COM_URL}/oauth/authorize``, comes back to ``CALLBACK_PATH`` with a code, and the
   portal exchanges it at ``/oauth/token`` with its client secret, then reads ``/api/v4/user``.
 - The groups offered are ``GET /api/v4/namespaces?owned_only=true&top_level_only=true`` with
-  the account's token: the top-level groups it is a direct Owner of. A token GitLab.com no
-  longer accepts (expired after two hours, revoked) asks the customer to link the account again,
-  one click: GitLab.com skips its consent page for an application authorized before. Refreshing
-  instead would rotate the pair inside a request whose transaction a safe method or a refusal
-  rolls back, losing the new pair while GitLab.com revoked the old one; the refresh token is
-  kept for a refresh done in its own transaction (not built).
+  the account's token: the top-level groups it is a direct Owner of.
+- An access token lives two hours. When GitLab.com refuses it (401: expired, revoked) the portal
+  exchanges the refresh token (``grant_type=refresh_token``), keeps the new pair and asks again,
+  once (``portal.gitlab_com.linked_token``, which also says why the new pair is written in a
+  transaction of its own). Only a refused refresh (``invalid_grant``: revoked, used already)
+  asks the customer to link the account again, one click: GitLab.com skips its consent page for
+  an application authorized before.
 - The tokens are stored sealed (AES-GCM, a key derived from the portal's SECRET_KEY) and are
   never logged or shown; a token that cannot be opened (the key changed) asks for a new link.
 """
@@ -32,7 +33,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask
 
 from portal.gitlab_com.client import gitlab_com_session
-from portal.gitlab_com.models import GitlabComIdentity
 from webcore.params import loads_bounded
 
 CALLBACK_PATH = "/customers/auth/gitlab/callback"
@@ -42,6 +42,15 @@ OWNED_GROUPS_PATH = "/api/v4/namespaces"
 
 class GitLabComUnavailable(Exception):
     """GitLab.com could not be asked, or refused the portal's token: link the account again."""
+
+
+class TokenRejected(GitLabComUnavailable):
+    """GitLab.com answered 401 to the access token (expired, revoked): refresh it if we can."""
+
+
+class GrantRefused(GitLabComUnavailable):
+    """The token endpoint refused the grant (``invalid_grant``): a code or refresh token that is
+    revoked, expired or used already."""
 
 
 @dataclass(frozen=True)
@@ -146,9 +155,8 @@ def _token_call(app: Flask, form: dict[str, str]) -> Tokens:
     body = _json(response)
     if response.status_code != 200 or not isinstance(body, dict):
         error = body.get("error") if isinstance(body, dict) else None
-        raise GitLabComUnavailable(
-            f"GitLab.com refused the token request ({error or response.status_code})"
-        )
+        refused = GrantRefused if error == "invalid_grant" else GitLabComUnavailable
+        raise refused(f"GitLab.com refused the token request ({error or response.status_code})")
     access, refresh = body.get("access_token"), body.get("refresh_token")
     if not isinstance(access, str) or not access:
         raise GitLabComUnavailable("GitLab.com answered without an access token")
@@ -165,6 +173,12 @@ def exchange_code(app: Flask, code: str, verifier: str) -> Tokens:
             "code_verifier": verifier,
         },
     )
+
+
+def refresh_tokens(app: Flask, refresh_token: str) -> Tokens:
+    """``grant_type=refresh_token``: a new pair. GitLab.com revokes the old access token and its
+    refresh token as it answers, so the new pair must be kept (``linked_token``)."""
+    return _token_call(app, {"grant_type": "refresh_token", "refresh_token": refresh_token})
 
 
 def _get(
@@ -218,10 +232,10 @@ def _group(item: Any) -> OwnedGroup | None:
     )
 
 
-def owned_groups(app: Flask, identity: GitlabComIdentity) -> list[OwnedGroup]:
-    """The top-level groups the linked account owns, as GitLab.com lists them now (every page,
-    following ``X-Next-Page``)."""
-    token = unseal(app, identity.access_token_sealed)
+def list_owned_groups(app: Flask, token: str) -> list[OwnedGroup]:
+    """The top-level groups the token's account owns, as GitLab.com lists them now (every page,
+    following ``X-Next-Page``). ``linked_token.owned_groups`` calls it with the linked account's
+    token, refreshed when GitLab.com refuses it (``TokenRejected``)."""
     groups: list[OwnedGroup] = []
     page = "1"
     for _ in range(MAX_PAGES):
@@ -233,7 +247,7 @@ def owned_groups(app: Flask, identity: GitlabComIdentity) -> list[OwnedGroup]:
         }
         response = _get(app, OWNED_GROUPS_PATH, token, params)
         if response.status_code == 401:
-            raise GitLabComUnavailable("GitLab.com no longer accepts the portal's access")
+            raise TokenRejected("GitLab.com no longer accepts the portal's access")
         body = _json(response)
         if response.status_code != 200 or not isinstance(body, list):
             raise GitLabComUnavailable(

@@ -13,7 +13,8 @@
   group).
 
 Which groups are the customer's: those their linked GitLab.com account owns, top-level ones
-only, as GitLab.com lists them now with the account's token (``oauth_client.owned_groups``).
+only, as GitLab.com lists them now with the account's token (``linked_token.owned_groups``,
+which refreshes a token GitLab.com no longer accepts; it is asked before the views write).
 Both pages offer those in a select; the POST asks GitLab.com again and refuses any other id
 (a Maintainer's group, a subgroup, someone else's group) before anything is written. Without a
 linked account the page says to link one first (``account_pages``).
@@ -42,13 +43,14 @@ from portal import idempotency, purchases
 from portal.customer import MAX_SEATS
 from portal.errors import Refused
 from portal.gitlab_com.account_pages import linked_identity
+from portal.gitlab_com.linked_token import owned_groups
 from portal.gitlab_com.models import GitlabComIdentity, NamespaceLink
 from portal.gitlab_com.namespaces import (
     buy_namespace_subscription,
     change_linked_namespace,
     linked_group,
 )
-from portal.gitlab_com.oauth_client import GitLabComUnavailable, OwnedGroup, owned_groups
+from portal.gitlab_com.oauth_client import GitLabComUnavailable, OwnedGroup
 from portal.models import OrderKind, PaymentMethod, Role, db
 from portal.orders import OrderTerms
 from portal.payments import payment_methods
