@@ -86,3 +86,61 @@ def test_downgrade_to_base_then_upgrade_again_works(
     command.upgrade(config, "head")
     assert set(metadata.tables) <= _tables(url)
     assert _differences(url, metadata) == []
+
+
+@pytest.mark.parametrize("app_name", APPS)
+def test_a_new_sqlite_database_is_the_migrated_template_copied_and_matches_the_models(
+    app_name: str, tmp_path: Any
+) -> None:
+    """``upgrade_to_head`` migrates a new SQLite database once per process and copies the result
+    for the next ones: each copy is at head, matches the models, keeps the migrations' triggers,
+    and is private (0600)."""
+    import importlib
+    import stat
+
+    from webcore import db as webcore_db
+
+    create_app = importlib.import_module(app_name).create_app
+    prepare = importlib.import_module(f"{app_name}.setup").prepare
+    location, metadata = _app_parts(app_name)
+    head = ScriptDirectory.from_config(alembic_config(location, "sqlite://")).get_current_head()
+    files = []
+    for number in (1, 2):
+        folder = tmp_path / f"{app_name}-{number}"
+        app = create_app(
+            {
+                "INSTANCE_PATH": str(folder),
+                "TESTING": True,
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            },
+            environ={},
+        )
+        prepare(app)
+        with app.app_context():
+            app.extensions["sqlalchemy"].engine.dispose()
+        files.append(folder / f"{app_name}.db")
+    assert location in webcore_db._TEMPLATES  # the first migrated it, the second copied
+    triggers = []
+    for database in files:
+        url = f"sqlite:///{database}"
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600
+        assert _differences(url, metadata) == []
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert (
+                    connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+                    == head
+                )
+                triggers.append(
+                    set(
+                        connection.execute(
+                            sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                        ).scalars()
+                    )
+                )
+        finally:
+            engine.dispose()
+    assert triggers[0] == triggers[1]
+    if app_name == "portal":
+        assert "usage_reports_daily_usage_counts" in triggers[0]

@@ -10,7 +10,10 @@ failing with "database is locked" halfway. PostgreSQL uses row locks (``FOR UPDA
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from sqlalchemy import event, orm
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
-from webcore.private_files import ensure_private_sqlite_file, make_private_folder
+from webcore.private_files import copy_private_file, ensure_private_sqlite_file, make_private_folder
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -218,10 +221,55 @@ def alembic_config(script_location: str, url: str) -> AlembicConfig:
 
 
 def upgrade_to_head(app: Flask, db: SQLAlchemy, script_location: str) -> None:
-    """Build or update the app's database by running its migrations."""
+    """Build or update the app's database by running its migrations.
+
+    A new SQLite database is a copy of one this process migrated already (the same migrations
+    give the same file): a scenario run builds two or three apps, and running every migration
+    for each cost about a fifth of a short scenario."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     ensure_sqlite_folder(url)
+    database = _new_sqlite_file(url)
+    if database is not None:
+        with app.app_context():
+            db.engine.dispose()  # no connection of ours may hold the file while it is replaced
+        copy_private_file(_migrated_template(script_location), database)
+        return
     with app.app_context(), db.engine.begin() as connection:
-        config = alembic_config(script_location, url)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        _upgrade(connection, script_location, url)
+
+
+def _upgrade(connection: sa.Connection, script_location: str, url: str) -> None:
+    config = alembic_config(script_location, url)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL that has no database yet (missing or empty)."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:" or "?" in url:
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    return path if not path.exists() or path.stat().st_size == 0 else None
+
+
+# script location -> a SQLite database this process migrated to head, copied for new ones.
+_TEMPLATES: dict[str, Path] = {}
+
+
+def _migrated_template(script_location: str) -> Path:
+    template = _TEMPLATES.get(script_location)
+    if template is not None and template.exists():
+        return template
+    folder = Path(tempfile.mkdtemp(prefix="provlab-migrated-"))
+    atexit.register(shutil.rmtree, folder, True)
+    template = folder / "template.db"
+    url = sqlite_url_for(template)
+    engine = sa.create_engine(url)
+    _configure_sqlite(engine)  # as the apps' engines: foreign keys on, WAL, BEGIN IMMEDIATE
+    try:
+        with engine.begin() as connection:
+            _upgrade(connection, script_location, url)
+    finally:
+        engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
+    _TEMPLATES[script_location] = template
+    return template

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import stat
 from pathlib import Path
 from typing import BinaryIO
@@ -55,6 +56,12 @@ def ensure_private_file(path: Path) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE)
     os.close(fd)
     restrict(path)
+
+
+def copy_private_file(source: Path, target: Path) -> None:
+    """``target`` a copy of ``source``, mode 0600 (created so, or restricted before writing)."""
+    ensure_private_file(target)
+    shutil.copyfile(source, target)
 
 
 def ensure_private_sqlite_file(path: Path) -> None:
