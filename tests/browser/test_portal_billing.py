@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.screens import click_to_page
 from tests.portal.billing_helpers import (
     EXAMPLE_1,
     customer_with_seat_link,
@@ -33,18 +34,18 @@ def test_r33_r34_r36_chart_invoice_and_cancel_renewal_in_the_browser(
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
     page.wait_for_url(f"{url}/subscriptions")
-    page.click(f"text={name}")
+    click_to_page(page, page.locator(f"text={name}"))
 
     chart = page.locator("[data-testid=usage-chart] svg")
     assert chart.count() == 1 and chart.bounding_box()["width"] > 200
     assert "Q1 max 112, 12 charged" in page.inner_html("[data-testid=usage-chart]")
 
-    page.click("[data-testid=all-invoices]")
-    page.click("text=INV-")
+    click_to_page(page, page.locator("[data-testid=all-invoices]"))
+    click_to_page(page, page.locator("text=INV-"))
     assert page.inner_text("[data-testid=invoice-total]") == "$3,146.30"
     assert "275/365" in page.inner_text("[data-testid=invoice-lines]")
 
     page.goto(f"{url}/subscriptions/{name}")
-    page.click("[data-testid=cancel-renewal]")
+    click_to_page(page, page.locator("[data-testid=cancel-renewal]"))
     assert "ends on 2027-01-01" in page.inner_text("[role=alert]")
     assert "will not renew" in page.inner_text("[data-testid=renewal-status]")

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from tests.browser.screens import click_to_page
 from tests.portal.helpers import (
     PASSWORD,
     add_ons,
@@ -33,18 +34,18 @@ def test_r3_r5_buy_duo_pro_in_the_browser(portal_app: Flask, live_server: Any, p
     )
     url = live_server(portal_app).url
     _sign_in(page, url)
-    page.click(f"text={name}")
-    page.click("[data-testid=buy-duo-pro]")
+    click_to_page(page, page.locator(f"text={name}"))
+    click_to_page(page, page.locator("[data-testid=buy-duo-pro]"))
     page.fill("#seats", "21")
-    page.click("button:has-text('Continue')")
+    click_to_page(page, page.locator("button:has-text('Continue')"))
     assert "can't exceed the subscription's 20 seats" in page.inner_text("[role=alert]")
 
     page.fill("#seats", "8")
-    page.click("button:has-text('Continue')")
+    click_to_page(page, page.locator("button:has-text('Continue')"))
     assert "Purchase summary" in page.content()
     assert re.fullmatch(r"\$[0-9,]+\.[0-9]{2}", page.inner_text("[data-testid=price]"))
     page.select_option("#payment_method", label="Mastercard ending in 0002")
-    page.click("button:has-text('Purchase seats')")
+    click_to_page(page, page.locator("button:has-text('Purchase seats')"))
     assert "declined" in page.inner_text("[role=alert]")
     assert add_ons(portal_app, name) == []
 
@@ -64,10 +65,10 @@ def test_r8_activation_code_page_in_the_browser(
     _sign_in(page, url)
     page.goto(f"{url}/subscriptions/{name}")
     assert page.inner_text("[data-testid=subscription-badge]") == name
-    page.click("button:has-text('Generate activation code')")
+    click_to_page(page, page.locator("button:has-text('Generate activation code')"))
     code = page.inner_text("[data-testid=activation-code]")
     assert re.fullmatch(r"[A-Za-z0-9]{24}", code)
-    page.click("button:has-text('Show activation code')")
+    click_to_page(page, page.locator("button:has-text('Show activation code')"))
     assert page.inner_text("[data-testid=activation-code]") == code
 
 
@@ -84,7 +85,7 @@ def test_r20_r22_trial_form_in_the_browser(portal_app: Flask, live_server: Any, 
         page.fill("#last_name", "Lovelace")
         page.fill("#company", "Example Corp")
         page.select_option("#country", label=country)
-        page.click("button:has-text('Submit')")
+        click_to_page(page, page.locator("button:has-text('Submit')"))
         assert "trial request was received" in page.inner_text("[data-testid=trial-success]")
     run_jobs_until(portal_app, "2026-03-02T05:00:00Z")
     (trial,) = add_ons(portal_app, name)  # the German request; the Iranian one fails silently

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 
+from tests.browser.screens import click_to_page
 from tests.portal.helpers import PASSWORD, make_account, make_subscription, run_jobs_until
 
 
@@ -37,11 +38,11 @@ def test_r22_r23_support_finds_the_dropped_request_and_cannot_extend(
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
     page.fill("#q", "contact@example.com")
-    page.click("button:has-text('Find')")
-    page.click(f"text={name}")
+    click_to_page(page, page.locator("button:has-text('Find')"))
+    click_to_page(page, page.get_by_role("link", name=name))
     dropped = page.locator("[data-testid=lead][data-status=dropped]")
     assert "embargoed_country" in dropped.inner_text()
     assert page.locator("[data-testid=lead][data-status=trial_created]").count() == 1
-    page.click("button:has-text('Extend trial')")
+    click_to_page(page, page.locator("button:has-text('Extend trial')"))
     message = page.inner_text("[role=alert]")
     assert "does not support extending GitLab Duo trials" in message and "$0 order" in message
