@@ -7,7 +7,8 @@ Rules:
 - A claim picks the earliest due job nobody holds and leases it in one statement (``FOR UPDATE
   SKIP LOCKED`` on PostgreSQL: a job another worker is claiming is skipped, not waited for).
 - A run's bookkeeping touches the row only while it is still that run's: its id, its lease and
-  the due time it was claimed at (``ours``); otherwise the statement changes nothing.
+  the due time it was claimed at (``ours``); otherwise the statement changes nothing. It returns
+  the earliest due time of the other jobs, so a run needs no other statement to know what's next.
 """
 
 from __future__ import annotations
@@ -77,10 +78,23 @@ class JobStatements:
         )
 
     @functools.cached_property
+    def _earliest_other_due(self) -> Any:
+        """The earliest due time of every job but ``job_id``: returned by a run's bookkeeping,
+        which knows its own job's next time, so time travel needs no statement of its own to
+        learn whether more is due (the ``id`` excluded because PostgreSQL's subqueries see the
+        table as it was before the statement, SQLite's as after)."""
+        other = self.model.__table__.alias("other_job")
+        return (
+            sa.select(sa.func.min(other.c.next_run_at))
+            .where(other.c.id != sa.bindparam("job_id"))
+            .scalar_subquery()
+        )
+
+    @functools.cached_property
     def finish_one_off(self) -> Any:
         """A one-off job that ran: its row goes."""
         jobs = self.model.__table__
-        return sa.delete(jobs).where(self.ours).returning(jobs.c.id)
+        return sa.delete(jobs).where(self.ours).returning(jobs.c.id, self._earliest_other_due)
 
     @functools.cached_property
     def reschedule(self) -> Any:
@@ -96,5 +110,5 @@ class JobStatements:
                 attempts=0,
                 locked_until=None,
             )
-            .returning(jobs.c.id)
+            .returning(jobs.c.id, self._earliest_other_due)
         )

@@ -8,23 +8,26 @@ Rules of this module:
   ``locked_until``. While that transaction is open its lock keeps other workers off; once
   committed (at the end of the run, or earlier by a handler that calls out) the lease does, so
   several workers never run a job twice, yet no lock is held while a handler waits for a call.
-- The handler runs in a savepoint of that transaction; the job's bookkeeping (last run, next
-  run, lease released) commits with it, so the handler's writes and the record that the job ran
-  commit together. Before that commit the runner re-checks the lease: a run whose lease ran out
-  and was taken by another worker is rolled back (outcome ``lost``).
+- The handler runs in that transaction (after a savepoint); the job's bookkeeping (last run, next run, lease
+  released) commits with it, so the handler's writes and the record that the job ran commit
+  together. The bookkeeping re-checks the lease: a run whose lease ran out and was taken by
+  another worker is rolled back (outcome ``lost``).
 - A handler that must wait for another party (an HTTP call to the portal) calls it inside
   ``webcore.outbound.outside_transaction``: that commits its work so far and holds nothing during
   the call (on SQLite a held transaction is the write lock, which would stop every request);
   what it writes afterwards commits with the bookkeeping. The lease alone keeps other workers off.
-- After a run, ``run_due`` reads the earliest due time in the run's transaction: when nothing
-  more is due by then (the usual case) no other statement or transaction is needed.
+- The bookkeeping statement also returns the earliest due time of the other jobs, so
+  ``run_due`` knows without another statement whether more is due by its time: when nothing is
+  (the usual case) no other statement or transaction is needed.
 - The lease runs on the real clock (``lease``, default 15 minutes), never the app's simulated
   one: it only bounds how long a crashed worker keeps a job. A handler must finish well within.
 - The handler returns when it should run next (periodic work) or ``None`` (one-off: the row goes).
   If the job was moved by ``schedule`` while it ran, that newer schedule is kept instead.
-- A failing handler is rolled back to its savepoint; the job records the error (in the same
-  transaction, under the same claim) and is retried with backoff if its retry policy allows,
-  otherwise it is parked (``next_run_at`` cleared) with its last error.
+- A failing handler is rolled back to a savepoint taken after the claim; the job records the
+  error (in the same transaction, under the same claim) and is retried with backoff if its
+  retry policy allows, otherwise it is parked (``next_run_at`` cleared) with its last error.
+  Where the savepoint is gone (a failed flush or commit rolled back the transaction), the error
+  is recorded in a new one, if the job is still the run's (at its due time, held by nobody).
 - Fire-and-forget side effects (mail) go through ``after_commit``: they run only once the run
   committed, and their failure never undoes it.
 - Jobs run in time order: ``run_due(at)`` runs everything due at or before ``at``, earliest first,
@@ -56,6 +59,9 @@ from webcore.job_declarations import (
 from webcore.job_statements import JobStatements
 
 log = logging.getLogger(__name__)
+
+# The savepoint a job's handler runs in (``JobScheduler._run``).
+HANDLER_SAVEPOINT = "job_handler"
 
 # A runaway handler that keeps rescheduling itself at the same instant must not hang time travel.
 MAX_RUNS_PER_CALL = 100_000
@@ -199,10 +205,10 @@ class JobScheduler:
 
     def _run(self, claim: Claim, at: dt.datetime, *, chain: bool) -> tuple[JobRun, bool]:
         """Run a job claimed in the current transaction, which the run commits (the lease holds
-        from then on, or from the handler's own commit if it calls out). The handler runs in a
-        savepoint, so a failing one is undone while the claim still holds, and its failure is
-        recorded in the same transaction. With ``chain``, also says whether anything more is due
-        by ``at`` (read in this transaction: when nothing is, no other transaction is needed)."""
+        from then on, or from the handler's own commit if it calls out). A failing handler is
+        undone to a savepoint taken after the claim, so its failure is recorded under the same
+        claim. With ``chain``, also says whether anything more is due by ``at`` (read in this
+        transaction: when nothing is, no other transaction is needed)."""
         session = self.db.session
         spec = self.registry.get(claim.name) if claim.name in self.registry else None
         ran_at = max(self._clock().now(), claim.scheduled_for)
@@ -210,38 +216,25 @@ class JobScheduler:
             app=_current_app(), now=ran_at, job_key=claim.key, attempt=claim.attempt
         )
         more = chain
-        handler: Any = None
+        transaction = session().get_transaction()  # the scoped session's own Session
+        self._connection().exec_driver_sql(f"SAVEPOINT {HANDLER_SAVEPOINT}")
         try:
-            handler = session.begin_nested()
             if spec is None:
                 raise LookupError(f"no handler declared for job {claim.name!r}")
             next_run_at = spec.handler(context, dict(claim.args))
             session.flush()  # the handler's writes first: reloading the row must not drop them
-            if handler.is_active:  # else the handler committed (``outside_transaction``)
-                handler.commit()
-            handler = None
-            job = None if self._record_run(claim, ran_at, next_run_at) else self._locked(claim)
-            if job is LOST:
-                session.rollback()
-                return self._lost(claim, ran_at), more
-            if job is not None:  # the handler may have cancelled its own row
-                job.last_run_at, job.last_error, job.attempts = ran_at, None, 0
-                job.locked_until = None
-                if job.next_run_at != claim.scheduled_for:
-                    next_run_at = job.next_run_at  # moved while it ran: that schedule stands
-                elif next_run_at is None:
-                    session.delete(job)
-                else:
-                    job.next_run_at = next_run_at
-                session.flush()
-            if chain:
-                more = self._more_due(at)
+            others_due = self._record_run(claim, ran_at, next_run_at)
+            if others_due is None:  # not the common case: sort it out on the loaded row
+                next_run_at, more = self._record_on_row(claim, ran_at, next_run_at, at, chain)
+                if next_run_at is LOST:
+                    session.rollback()
+                    return self._lost(claim, ran_at), more
+            elif chain:
+                more = self._due_by(at, others_due.at, next_run_at)
             session.commit()  # a failing flush or commit is the handler's failure too
         except Exception as exc:  # a job's failure is recorded, never propagated to the worker
-            if handler is not None and handler.is_active:
-                handler.rollback()  # the handler's work undone; the claim still holds
-            else:
-                session.rollback()
+            if not self._undo_handler(transaction):
+                session.rollback()  # the claim goes too unless committed: see _record_failure
             return self._record_failure(claim, spec, ran_at, exc), more
         for callback in context._after_commit:
             self.due_after_run = None  # a side effect may schedule work after that transaction
@@ -252,6 +245,64 @@ class JobScheduler:
             self.app_name, name, claim.key, claim.scheduled_for, ran_at, outcome, None, next_run_at
         )
         return run, more
+
+    def _undo_handler(self, transaction: Any) -> bool:
+        """Roll a failed handler's work back to the run's savepoint, keeping the claim, so no
+        other worker takes the job before its failure is recorded. The savepoint is plain SQL,
+        not the ORM's ``begin_nested``, which snapshots the session at every run (about a
+        twentieth of time travel) for the rare failure; the ORM's objects, which may hold what
+        was undone, are dropped instead. False when the savepoint is gone: the transaction that
+        held it committed (the handler called out: the claim is committed, its lease holds) or
+        was rolled back (a failed flush or commit), or the ORM holds a savepoint of its own."""
+        session = self.db.session()
+        current = session.get_transaction()
+        if (
+            current is None
+            or current is not transaction
+            or not current.is_active
+            or session.get_nested_transaction() is not None
+        ):
+            return False
+        try:
+            self._connection().exec_driver_sql(f"ROLLBACK TO SAVEPOINT {HANDLER_SAVEPOINT}")
+        except Exception:
+            log.exception("%s: rolling a failed job back to its savepoint failed", self.app_name)
+            return False
+        session.expunge_all()
+        return True
+
+    def _record_on_row(
+        self, claim: Claim, ran_at: dt.datetime, next_run_at: Any, at: dt.datetime, chain: bool
+    ) -> tuple[Any, bool]:
+        """The bookkeeping ``_record_run`` could not do in one statement: the job was moved by
+        ``schedule`` while it ran (that schedule stands), cancelled (nothing to record), or
+        its lease ran out and another worker holds it (``LOST``). Returns when it runs next and
+        whether more is due by ``at``."""
+        job = self._locked(claim)
+        if job is LOST:
+            return LOST, chain
+        if job is not None:  # the handler may have cancelled its own row
+            job.last_run_at, job.last_error, job.attempts = ran_at, None, 0
+            job.locked_until = None
+            if job.next_run_at != claim.scheduled_for:
+                next_run_at = job.next_run_at  # moved while it ran: that schedule stands
+            elif next_run_at is None:
+                self.db.session.delete(job)
+            else:
+                job.next_run_at = next_run_at
+            self.db.session.flush()
+        return next_run_at, chain and self._more_due(at)
+
+    def _due_by(
+        self, at: dt.datetime, others_due: dt.datetime | None, next_run_at: dt.datetime | None
+    ) -> bool:
+        """Whether a job is due by ``at``, from the bookkeeping's answer; when none is, the
+        earliest due time is ``due_after_run``."""
+        due = min((t for t in (others_due, next_run_at) if t is not None), default=None)
+        if due is None or due > at:
+            self.due_after_run = Due(due)
+            return False
+        return True
 
     def _more_due(self, at: dt.datetime) -> bool:
         """Whether a job is due by ``at``, read after a run, where nothing more usually is (time
@@ -291,10 +342,10 @@ class JobScheduler:
             locked_until,
         )
 
-    def _record_run(self, claim: Claim, ran_at: dt.datetime, next_run_at: Any) -> bool:
+    def _record_run(self, claim: Claim, ran_at: dt.datetime, next_run_at: Any) -> Due | None:
         """The common case in one Core statement: the job is still this run's (its lease) and
         was not moved while it ran, so it is rescheduled at ``next_run_at`` or, one-off, deleted.
-        False when it is not that case; ``run_next`` then sorts it out on the loaded row."""
+        Returns the earliest due time of the other jobs; ``None`` when it is not that case."""
         ours = {"job_id": claim.job_id, "lease": claim.locked_until, "due": claim.scheduled_for}
         if next_run_at is None:
             result = self._connection().execute(self._statements.finish_one_off, ours)
@@ -302,7 +353,8 @@ class JobScheduler:
             result = self._connection().execute(
                 self._statements.reschedule, {**ours, "ran_at": ran_at, "next_at": next_run_at}
             )
-        return result.first() is not None
+        row = result.first()
+        return None if row is None else Due(row[1])
 
     def _connection(self) -> Any:
         return self.db.session.connection()

@@ -94,6 +94,56 @@ def test_a_write_that_fails_when_flushed_is_the_jobs_failure_and_leaves_nothing_
     assert row_keys(app) == ["after"]
 
 
+def test_a_failing_handlers_orm_changes_are_undone_and_its_failure_recorded_under_its_claim(
+    app: Flask,
+) -> None:
+    """The handler's savepoint is plain SQL, unknown to the ORM: what the handler changed on
+    loaded objects, flushed or not, and what it added must not survive into the failure's
+    record, which commits in the run's one transaction (the claim held throughout)."""
+    registry = JobRegistry()
+
+    @registry.job("meddles")
+    def meddles(context: Any, args: dict[str, Any]) -> None:
+        bystander = db.session.execute(sa.select(Job).filter_by(key="bystander")).scalar_one()
+        bystander.last_error = "flushed by a failing handler"
+        db.session.flush()
+        bystander.attempts = 99  # changed, never flushed
+        add_evidence(context)
+        db.session.add(Job(name="evidence", key="pending", args={}, attempts=0))
+        raise RuntimeError("meddled")
+
+    scheduler = scheduler_for(app, registry)
+    with app.app_context():
+        scheduler.schedule("meddles", at(1))
+        db.session.add(Job(name="meddles", key="bystander", args={}, attempts=0))
+        db.session.commit()
+        ends: list[str] = []
+
+        def committed(_conn: Any) -> None:
+            ends.append("commit")
+
+        def rolled_back(_conn: Any) -> None:
+            ends.append("rollback")
+
+        sa.event.listen(db.engine, "commit", committed)
+        sa.event.listen(db.engine, "rollback", rolled_back)
+        try:
+            [run] = scheduler.run_due(at(1))
+        finally:
+            sa.event.remove(db.engine, "commit", committed)
+            sa.event.remove(db.engine, "rollback", rolled_back)
+    assert run.outcome == "failed" and run.error == "RuntimeError: meddled"
+    bystander = job_row(app, "bystander")
+    assert bystander is not None
+    assert bystander["last_error"] is None and bystander["attempts"] == 0
+    assert row_keys(app) == [] and job_row(app, "pending") is None
+    failed = job_row(app, "meddles")
+    assert failed is not None and failed["attempts"] == 1 and failed["next_run_at"] is None
+    # The failure recorded in the run's own transaction (no rollback before it), then a claim
+    # that found nothing more to run.
+    assert ends == ["commit", "rollback"]
+
+
 def test_a_run_whose_commit_fails_is_recorded_as_the_jobs_failure(
     app: Flask, scheduler: JobScheduler
 ) -> None:
