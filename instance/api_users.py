@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -134,68 +135,53 @@ def create_user() -> ResponseReturnValue:
     return user_json(user, full=True), 201
 
 
-def _state_change(
-    user_id: int, allowed_from: tuple[str, ...], to: str, refusal: str
-) -> ResponseReturnValue:
-    api_admin()
-    user = _user(user_id)
-    if user.state == to:
-        return "true", 201, {"Content-Type": "application/json"}
-    if user.state not in allowed_from:
-        raise ApiError(403, f"403 Forbidden - {refusal}")
-    users.change_state(user, to)
-    return "true", 201, {"Content-Type": "application/json"}
+@dataclass(frozen=True)
+class StateChange:
+    """One of GitLab's user state actions: the states it applies from, the state it sets, and
+    GitLab's refusal from any other (setting the state a user is in already succeeds)."""
+
+    allowed_from: tuple[str, ...]
+    to: str
+    refusal: str
 
 
-@blueprint.post("/users/<id:user_id>/block")
-def block(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id,
+STATE_CHANGES = {
+    "block": StateChange(
         (UserState.ACTIVE, UserState.DEACTIVATED),
         UserState.BLOCKED,
         "A banned user cannot be blocked",
-    )
-
-
-@blueprint.post("/users/<id:user_id>/unblock")
-def unblock(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id, (UserState.BLOCKED,), UserState.ACTIVE, "This user is not blocked"
-    )
-
-
-@blueprint.post("/users/<id:user_id>/ban")
-def ban(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id,
+    ),
+    "unblock": StateChange((UserState.BLOCKED,), UserState.ACTIVE, "This user is not blocked"),
+    "ban": StateChange(
         (UserState.ACTIVE, UserState.BLOCKED, UserState.DEACTIVATED),
         UserState.BANNED,
         "You cannot ban this user",
-    )
-
-
-@blueprint.post("/users/<id:user_id>/unban")
-def unban(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id, (UserState.BANNED,), UserState.ACTIVE, "You cannot unban a user who is not banned"
-    )
-
-
-@blueprint.post("/users/<id:user_id>/deactivate")
-def deactivate(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id,
+    ),
+    "unban": StateChange(
+        (UserState.BANNED,), UserState.ACTIVE, "You cannot unban a user who is not banned"
+    ),
+    "deactivate": StateChange(
         (UserState.ACTIVE,),
         UserState.DEACTIVATED,
         "A blocked or banned user cannot be deactivated by the API",
-    )
-
-
-@blueprint.post("/users/<id:user_id>/activate")
-def activate(user_id: int) -> ResponseReturnValue:
-    return _state_change(
-        user_id,
+    ),
+    "activate": StateChange(
         (UserState.DEACTIVATED,),
         UserState.ACTIVE,
         "A blocked user must be unblocked to be activated",
-    )
+    ),
+}
+
+
+@blueprint.post(f"/users/<id:user_id>/<any({', '.join(STATE_CHANGES)}):action>")
+def change_state(user_id: int, action: str) -> ResponseReturnValue:
+    """``POST /users/:id/block`` (unblock, ban, unban, deactivate, activate)."""
+    change = STATE_CHANGES[action]
+    api_admin()
+    user = _user(user_id)
+    if user.state == change.to:
+        return "true", 201, {"Content-Type": "application/json"}
+    if user.state not in change.allowed_from:
+        raise ApiError(403, f"403 Forbidden - {change.refusal}")
+    users.change_state(user, change.to)
+    return "true", 201, {"Content-Type": "application/json"}

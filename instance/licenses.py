@@ -76,7 +76,8 @@ def _same_terms(row: License, document: LicenseDocument) -> bool:
     )
 
 
-def store_license(
+def replace_license(
+    current: License | None,
     document: LicenseDocument,
     token: str,
     now: dt.datetime,
@@ -84,24 +85,12 @@ def store_license(
     uploaded: bool = False,
     activated: bool = False,
 ) -> License:
-    """Make ``document`` the current license; history keeps earlier ones.
+    """Make ``document`` the current license in place of ``current`` (the caller reads it, in
+    this transaction: a sync under its status lock); history keeps earlier ones.
 
     A daily sync that brings the same terms refreshes the current row instead of adding one,
     so the history lists changes, not days.
     """
-    return replace_license(current_license(), document, token, now, uploaded, activated)
-
-
-def replace_license(
-    current: License | None,
-    document: LicenseDocument,
-    token: str,
-    now: dt.datetime,
-    uploaded: bool = False,
-    activated: bool = False,
-) -> License:
-    """``store_license`` when the caller has just read the current license (in this
-    transaction, under the sync status lock): the same, without reading it again."""
     if current is not None and not uploaded and not activated and _same_terms(current, document):
         current.token, current.license_id, current.issued_at = (
             token,
@@ -152,7 +141,7 @@ def upload_license_file(text: str, keys: KeySet, now: dt.datetime) -> License:
         raise LicenseError("This license has already expired.") from exc
     except ProtocolError as exc:
         raise LicenseError(f"This license is not valid yet: {exc.problem}.") from exc
-    return store_license(document, text.strip(), now, uploaded=True)
+    return replace_license(current_license(), document, text.strip(), now, uploaded=True)
 
 
 def is_online_cloud(row: License | None, today: dt.date) -> bool:

@@ -15,15 +15,21 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from instance.models import User, db
 
 
-class Namespace(db.Model):  # type: ignore[name-defined]
-    """A group; a top-level group (no parent) is what a GitLab.com subscription belongs to."""
-
-    __tablename__ = "namespaces"
+class Routable:
+    """What GitLab routes a group or a project by (its ``Routable`` concern): a name, the path
+    segment, and the full path from the top-level group down, unique in its table."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(255))
     path: Mapped[str] = mapped_column(sa.String(255))
     full_path: Mapped[str] = mapped_column(sa.String(1000), unique=True)
+
+
+class Namespace(Routable, db.Model):  # type: ignore[name-defined]
+    """A group; a top-level group (no parent) is what a GitLab.com subscription belongs to."""
+
+    __tablename__ = "namespaces"
+
     parent_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("namespaces.id", ondelete="CASCADE"), index=True
     )
@@ -39,15 +45,11 @@ class Namespace(db.Model):  # type: ignore[name-defined]
         return self.parent_id is None
 
 
-class Project(db.Model):  # type: ignore[name-defined]
+class Project(Routable, db.Model):  # type: ignore[name-defined]
     """A project inside a group (its namespace)."""
 
     __tablename__ = "projects"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(255))
-    path: Mapped[str] = mapped_column(sa.String(255))
-    full_path: Mapped[str] = mapped_column(sa.String(1000), unique=True)
     namespace_id: Mapped[int] = mapped_column(
         sa.ForeignKey("namespaces.id", ondelete="CASCADE"), index=True
     )

@@ -3,153 +3,38 @@
 # Sans-IO: bytes and dicts in, bytes and dicts out; keys, clocks and nonce stores are passed
 # in. Nothing here opens a file or a socket, and nothing imports Flask, requests or
 # SQLAlchemy, so both apps, the simulator and the tests drive it the same way.
-from protocol.activation_code import (
-    ACTIVATION_CODE_ALPHABET,
-    ACTIVATION_CODE_FORMAT_ERROR,
-    ACTIVATION_CODE_LENGTH,
-    generate_activation_code,
-    validate_activation_code,
+#
+# The package's public names are its modules' own: each module lists what it offers in its
+# __all__, once, and the package offers all of them. GitLab.com provisioning
+# (protocol.provisioning) is imported from its module.
+from protocol import (
+    activation_code,
+    clock,
+    encoding,
+    envelope,
+    errors,
+    license,
+    messages,
+    signing,
+    versions,
 )
-from protocol.clock import Clock, RealClock, SimulatedClock, format_utc, parse_utc
-from protocol.encoding import b64url_decode, b64url_encode, canonical_json, parse_json
-from protocol.envelope import (
-    DEFAULT_FRESHNESS_WINDOW,
-    KEY_CHANGE_TYP,
-    REQUEST_TYP,
-    RESPONSE_TYP,
-    MemoryNonceStore,
-    NonceStore,
-    Opened,
-    new_nonce,
-    open_key_change,
-    open_request,
-    open_response,
-    open_self_signed_request,
-    parse_message,
-    peek_nonce,
-    seal_key_change,
-    seal_request,
-    seal_response,
-)
-from protocol.errors import (
-    InvalidSignature,
-    LicenseExpired,
-    LicenseNotYetValid,
-    LocalProtocolError,
-    NonceMismatch,
-    ProtocolError,
-    RemoteProtocolError,
-    ReplayedMessage,
-    StaleMessage,
-)
-from protocol.license import (
-    LICENSE_TYP,
-    AddOnProduct,
-    AddOnTier,
-    License,
-    Licensee,
-    LicenseType,
-    Plan,
-    license_file,
-    read_license_file,
-    sign_license,
-    verify_license,
-)
-from protocol.messages import (
-    ActivationAnswer,
-    ActivationRequest,
-    AddOnUsage,
-    DailyUsage,
-    ErrorAnswer,
-    ErrorCode,
-    KeyChange,
-    Message,
-    SyncAnswer,
-    SyncRequest,
-)
-from protocol.signing import (
-    ALG,
-    KeySet,
-    SigningKey,
-    VerifyingKey,
-    armor,
-    dearmor,
-    peek_kid,
-    sign,
-    verify,
-)
-from protocol.versions import GitLabVersion
+from protocol.activation_code import *  # noqa: F403
+from protocol.clock import *  # noqa: F403
+from protocol.encoding import *  # noqa: F403
+from protocol.envelope import *  # noqa: F403
+from protocol.errors import *  # noqa: F403
+from protocol.license import *  # noqa: F403
+from protocol.messages import *  # noqa: F403
+from protocol.signing import *  # noqa: F403
+from protocol.versions import *  # noqa: F403
 
-__all__ = [
-    "ACTIVATION_CODE_ALPHABET",
-    "ACTIVATION_CODE_FORMAT_ERROR",
-    "ACTIVATION_CODE_LENGTH",
-    "ALG",
-    "DEFAULT_FRESHNESS_WINDOW",
-    "KEY_CHANGE_TYP",
-    "LICENSE_TYP",
-    "REQUEST_TYP",
-    "RESPONSE_TYP",
-    "ActivationAnswer",
-    "ActivationRequest",
-    "AddOnProduct",
-    "AddOnTier",
-    "AddOnUsage",
-    "Clock",
-    "DailyUsage",
-    "ErrorAnswer",
-    "ErrorCode",
-    "GitLabVersion",
-    "InvalidSignature",
-    "KeyChange",
-    "KeySet",
-    "License",
-    "LicenseExpired",
-    "LicenseNotYetValid",
-    "LicenseType",
-    "Licensee",
-    "LocalProtocolError",
-    "MemoryNonceStore",
-    "Message",
-    "NonceMismatch",
-    "NonceStore",
-    "Opened",
-    "Plan",
-    "ProtocolError",
-    "RealClock",
-    "RemoteProtocolError",
-    "ReplayedMessage",
-    "SigningKey",
-    "SimulatedClock",
-    "StaleMessage",
-    "SyncAnswer",
-    "SyncRequest",
-    "VerifyingKey",
-    "armor",
-    "b64url_decode",
-    "b64url_encode",
-    "canonical_json",
-    "dearmor",
-    "format_utc",
-    "generate_activation_code",
-    "license_file",
-    "new_nonce",
-    "open_key_change",
-    "open_request",
-    "open_response",
-    "open_self_signed_request",
-    "parse_json",
-    "parse_message",
-    "parse_utc",
-    "peek_kid",
-    "peek_nonce",
-    "read_license_file",
-    "seal_key_change",
-    "seal_request",
-    "seal_response",
-    "sign",
-    "sign_license",
-    "validate_activation_code",
-    "verify",
-    "verify_license",
-]
+__all__: list[str] = []
+__all__ += activation_code.__all__
+__all__ += clock.__all__
+__all__ += encoding.__all__
+__all__ += envelope.__all__
+__all__ += errors.__all__
+__all__ += license.__all__
+__all__ += messages.__all__
+__all__ += signing.__all__
+__all__ += versions.__all__

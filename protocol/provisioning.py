@@ -49,6 +49,7 @@ from protocol._fields import (
     Document,
     Fields,
     Integer,
+    Kind,
     Nullable,
     Reader,
     Text,
@@ -305,6 +306,17 @@ class ProvisionAnswer(Document):
     max_seats_used: int
 
 
+# Who asks for a trial, as GitLab.com's trial form states them (the portal records a lead):
+# the same fields, checked the same way, in both trial requests.
+_REQUESTER: dict[str, Kind] = {
+    "email": Text(),
+    "first_name": Text(),
+    "last_name": Text(),
+    "company_name": Text(),
+    "country": Text(),
+}
+
+
 @dataclass(frozen=True)
 class NamespaceTrialRequest(Document):
     """GitLab.com -> portal: an owner of this top-level group asks for a GitLab Duo trial
@@ -317,11 +329,7 @@ class NamespaceTrialRequest(Document):
         "namespace_trial_request",
         namespace_id=Integer(minimum=1),
         add_on=Choice(AddOnTier),
-        email=Text(),
-        first_name=Text(),
-        last_name=Text(),
-        company_name=Text(),
-        country=Text(),
+        **_REQUESTER,
     )
 
     namespace_id: int
@@ -346,11 +354,7 @@ class NamespacePlanTrialRequest(Document):
         "namespace_plan_trial_request",
         namespace_id=Integer(minimum=1),
         namespace_path=Text(),
-        email=Text(),
-        first_name=Text(),
-        last_name=Text(),
-        company_name=Text(),
-        country=Text(),
+        **_REQUESTER,
     )
 
     namespace_id: int

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
 import sqlalchemy as sa
 from flask import Flask
@@ -56,6 +57,29 @@ class TrialForm:
     company_name: str
     country: str
 
+    def requester(self, user: User) -> Requester:
+        """Who asks for the trial: ``user``, named as on this form."""
+        return Requester(
+            email=user.email,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            company_name=self.company_name,
+            country=self.country,
+        )
+
+
+class Requester(TypedDict):
+    """Who asks for a trial, as both trial requests state them (``protocol.provisioning``)."""
+
+    email: str
+    first_name: str
+    last_name: str
+    company_name: str
+    country: str
+
+
+Ineligibility = Callable[[Namespace, User, dt.date], str | None]
+
 
 def ineligibility(group: Namespace, user: User, today: dt.date) -> str | None:
     """Why ``user`` cannot start a Duo Pro trial for ``group`` now, or None (R25)."""
@@ -86,10 +110,16 @@ def top_level_groups_of(user: User) -> list[Namespace]:
     )
 
 
-def eligible_groups(user: User, today: dt.date) -> list[Namespace]:
-    """The top-level groups ``user`` may start a GitLab Duo Pro trial for (R25)."""
+def groups_open_to(user: User, today: dt.date, ineligibility: Ineligibility) -> list[Namespace]:
+    """The top-level groups of ``user`` (a trial form's group choice) that ``ineligibility``
+    finds no reason against."""
     groups = top_level_groups_of(user)
     return [group for group in groups if ineligibility(group, user, today) is None]
+
+
+def eligible_groups(user: User, today: dt.date) -> list[Namespace]:
+    """The top-level groups ``user`` may start a GitLab Duo Pro trial for (R25)."""
+    return groups_open_to(user, today, ineligibility)
 
 
 def start_duo_pro_trial(
@@ -100,13 +130,7 @@ def start_duo_pro_trial(
     if reason is not None:
         raise TrialError(reason, rule="R25")
     request = NamespaceTrialRequest(
-        group.id,
-        AddOnTier.DUO_PRO,
-        user.email,
-        form.first_name,
-        form.last_name,
-        form.company_name,
-        form.country,
+        namespace_id=group.id, add_on=AddOnTier.DUO_PRO, **form.requester(user)
     )
     apply_portal_answer(app, group.id, lambda client: client.request_duo_trial(request), rule="R25")
     purchase = group_duo_purchase(group.id)

@@ -26,7 +26,7 @@ from instance.gitlab_com.trials import (
     TrialError,
     TrialForm,
     apply_portal_answer,
-    top_level_groups_of,
+    groups_open_to,
 )
 from instance.models import User
 from instance.namespace_models import GitlabSubscription, Namespace
@@ -67,8 +67,7 @@ def trial_ended(subscription: GitlabSubscription | None, today: dt.date) -> bool
 
 def eligible_groups(user: User, today: dt.date) -> list[Namespace]:
     """The top-level groups ``user`` may start an Ultimate trial for (the group choice)."""
-    groups = top_level_groups_of(user)
-    return [group for group in groups if ineligibility(group, user, today) is None]
+    return groups_open_to(user, today, ineligibility)
 
 
 def start_ultimate_trial(
@@ -79,13 +78,7 @@ def start_ultimate_trial(
     if reason is not None:
         raise TrialError(reason)
     request = NamespacePlanTrialRequest(
-        group.id,
-        group.full_path,
-        user.email,
-        form.first_name,
-        form.last_name,
-        form.company_name,
-        form.country,
+        namespace_id=group.id, namespace_path=group.full_path, **form.requester(user)
     )
     apply_portal_answer(
         app,

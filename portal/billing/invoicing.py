@@ -38,12 +38,10 @@ def store_invoice(
     invoice: policy.Invoice,
     now: dt.datetime,
     *,
-    state: str = InvoiceState.INVOICED,
-    review: SeatReview | None = None,
     note: str | None = None,
 ) -> Invoice:
     """Keep an invoice of the policy with its line items, and mail it (or its amendment)."""
-    row = record_invoice(subscription, invoice, now, state=state, review=review, note=note)
+    row = record_invoice(subscription, invoice, now, note=note)
     queue_mail(*invoice_mail(subscription, row, invoice))
     return row
 
