@@ -7,7 +7,7 @@ import functools
 import html
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import Flask
@@ -33,6 +33,8 @@ from webcore.auth import hash_password
 from webcore.clock import app_clock
 
 PASSWORD = "correct horse battery staple"
+OWNER = "owner@example.com"
+CONTACT = "contact@example.com"
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 _META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -89,6 +91,28 @@ def payment_method_ids(app: Flask, customer_id: int) -> tuple[int, int]:
             .all()
         )
         return rows[0].id, rows[1].id
+
+
+class Customer(NamedTuple):
+    """The customer OWNER, a subscription of theirs and their two cards."""
+
+    id: int
+    name: str  # the subscription's
+    card: int  # pays
+    declined: int  # is declined
+
+
+def make_customer(app: Flask, **subscription: Any) -> Customer:
+    """OWNER with a subscription of theirs, CONTACT its contact unless told otherwise."""
+    customer_id = make_account(app, OWNER)
+    name = make_subscription(app, customer_id, **{"contact_email": CONTACT, **subscription})
+    return Customer(customer_id, name, *payment_method_ids(app, customer_id))
+
+
+def signed_in_customer(app: Flask, **subscription: Any) -> tuple[FlaskClient, Customer]:
+    """``make_customer``, and OWNER signed in."""
+    customer = make_customer(app, **subscription)
+    return sign_in(app, OWNER), customer
 
 
 def csrf_token(client: FlaskClient, path: str = "/users/sign_in") -> str:
@@ -290,3 +314,18 @@ class FakeInstance:
     def license(self, token: str) -> License:
         with self.app.app_context():
             return verify_license(token, published_keys(self.app))
+
+
+def activated_instance(
+    app: Flask, **subscription: Any
+) -> tuple[FakeInstance, str, FlaskClient, str]:
+    """A subscription of OWNER's, activated by a new FakeInstance: (the instance, the
+    subscription's name, OWNER signed in, the activation code)."""
+    customer_id = make_account(app, OWNER)
+    name = make_subscription(app, customer_id, **subscription)
+    client = sign_in(app, OWNER)
+    code = activation_code(app, client, name)
+    instance = FakeInstance(app)
+    status, answer = instance.activate(code)
+    assert status == 200, answer
+    return instance, name, client, code
