@@ -14,11 +14,16 @@ from portal.gitlab_com.client import SESSION_HOOK
 from portal.gitlab_com.namespaces import buy_namespace_subscription
 from portal.gitlab_com.provisioning import failed_pushes, pending_push
 from portal.models import Account, PaymentMethod, db
-from portal.orders import OrderTerms
 from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
 from tests.portal.gitlab_com_pair import Pair
-from tests.portal.helpers import make_account, make_subscription, payment_method_ids, sign_in
+from tests.portal.helpers import (
+    customer_order,
+    make_account,
+    make_subscription,
+    payment_method_ids,
+    sign_in,
+)
 from webcore.clock import app_clock
 
 
@@ -48,16 +53,8 @@ def test_buying_duo_pro_for_a_linked_subscription_reaches_the_group_r3(pair: Pai
     name = make_subscription(pair.portal, customer, seats=10)
     pair.link(name)
     pair.run_jobs()
-    card, _ = payment_method_ids(pair.portal, customer)
-    with pair.portal.app_context():
-        subscription = find_subscription(name)
-        assert subscription is not None
-        buyer = db.session.get(Account, customer)
-        assert buyer is not None
-        now = app_clock(pair.portal).now()
-        terms = OrderTerms(subscription=subscription, placed_by=buyer, now=now)
-        buy_duo_pro(terms, 4, db.session.get(PaymentMethod, card))
-        db.session.commit()
+    with customer_order(pair.portal, customer, name) as (terms, card):
+        buy_duo_pro(terms, 4, card)
     pair.run_jobs()
     with pair.gitlab_com.app_context():
         purchase = group_duo_purchase(pair.group_id)

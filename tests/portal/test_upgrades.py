@@ -28,6 +28,7 @@ from tests.portal.helpers import (
     activation_code,
     add_ons,
     count,
+    customer_order,
     mails,
     make_account,
     make_customer,
@@ -122,16 +123,8 @@ def test_r7_premium_to_ultimate_charges_the_price_difference_for_the_rest_of_the
 @pytest.mark.all_backends
 def test_r4_the_add_ons_stay_with_the_upgrade(portal_app: Flask) -> None:
     customer_id, name, card, _ = make_customer(portal_app, seats=20)
-    with portal_app.app_context():
-        subscription = find_subscription(name)
-        assert subscription is not None
-        terms = OrderTerms(
-            subscription=subscription,
-            placed_by=db.session.get(Account, customer_id),
-            now=app_clock(portal_app).now(),
-        )
-        buy_duo_pro(terms, 5, db.session.get(PaymentMethod, card))
-        db.session.commit()
+    with customer_order(portal_app, customer_id, name) as (terms, paying):
+        buy_duo_pro(terms, 5, paying)
     before = add_ons(portal_app, name)
     _upgrade(portal_app, customer_id, name, card)
     assert add_ons(portal_app, name) == before and before[0]["quantity"] == 5
