@@ -19,9 +19,8 @@ from instance.models import db as instance_db
 from portal.gitlab_com.namespaces import link_namespace
 from portal.gitlab_com.oauth_client import redirect_uri
 from portal.keys import published_keys
-from portal.models import Account, PaymentMethod
+from portal.models import Account
 from portal.models import db as portal_db
-from portal.orders import OrderTerms
 from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
 from protocol.signing import KeySet
@@ -31,10 +30,19 @@ from provlab.timetravel import travel_to
 from tests.conftest import SIMULATION_TOKEN
 from tests.instance.conftest import add_user, fake_portal, make_wired_instance
 from tests.instance.gitlab_com.conftest import group, member
-from tests.portal.helpers import make_account, make_subscription, payment_method_ids
+from tests.portal.helpers import customer_order, make_account, make_subscription
 from webcore.clock import app_clock
 
-__all__ = ["BUYER", "GitLabCom", "acme_group", "fake_portal", "gitlab_com", "make_wired_instance"]
+__all__ = [
+    "BUYER",
+    "GitLabCom",
+    "ServedInstance",
+    "acme_group",
+    "fake_portal",
+    "gitlab_com",
+    "make_wired_instance",
+    "served_instance",
+]
 
 BUYER = "buyer@example.com"  # the portal customer who buys for the groups
 
@@ -83,15 +91,8 @@ class GitLabCom:
         options.setdefault("seats", 10)
         name = make_subscription(self.portal, customer, **options)
         if duo is not None:
-            card, _ = payment_method_ids(self.portal, customer)
-            with self.portal.app_context():
-                subscription = find_subscription(name)
-                buyer = portal_db.session.get(Account, customer)
-                assert subscription is not None and buyer is not None
-                now = app_clock(self.portal).now()
-                terms = OrderTerms(subscription=subscription, placed_by=buyer, now=now)
-                buy_duo_pro(terms, duo, portal_db.session.get(PaymentMethod, card))
-                portal_db.session.commit()
+            with customer_order(self.portal, customer, name) as (terms, card):
+                buy_duo_pro(terms, duo, card)
         self.link(name, group_id, group_path)
         return name
 
@@ -110,6 +111,24 @@ def acme_group(gitlab_com: GitLabCom) -> int:
         add_user(gitlab_com.app, username, name=name)
         member(gitlab_com.app, username, where, role)
     return acme
+
+
+@dataclass
+class ServedInstance:
+    """A self-managed instance wired to the tests' fake portal, served over HTTP; its
+    administrator is root (named Administrator), with the tests' password."""
+
+    app: Flask
+    url: str
+
+
+@pytest.fixture
+def served_instance(
+    make_wired_instance: Callable[..., Flask], live_server: Callable[[Flask], LiveServer]
+) -> ServedInstance:
+    app = make_wired_instance()
+    add_user(app, "root", admin=True, name="Administrator")
+    return ServedInstance(app, live_server(app).url)
 
 
 @pytest.fixture

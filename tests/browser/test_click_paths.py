@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
+from tests.browser.conftest import ServedInstance
 from tests.browser.screens import sign_in
 from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.fake_portal import FakePortal
@@ -35,16 +36,11 @@ def _activate_by_labels(page: Any) -> None:
 
 
 def test_000_assign_seats_on_self_managed_after_synchronizing_the_subscription(
-    page: Any,
-    make_wired_instance: Callable[..., Flask],
-    live_server: Callable[[Flask], Any],
-    fake_portal: FakePortal,
+    page: Any, served_instance: ServedInstance, fake_portal: FakePortal
 ) -> None:
     """Seed 000 "Assign GitLab Duo seats / For self-managed", with the synchronize detour."""
-    app = make_wired_instance()
-    add_user(app, "root", admin=True)
+    app, url = served_instance.app, served_instance.url
     add_user(app, "alice", name="Alice Ng")
-    url = live_server(app).url
     subscription = fake_portal.add_subscription(CODE)
     sign_in(page, url, "root", PASSWORD)
 
@@ -78,18 +74,13 @@ def test_000_assign_seats_on_self_managed_after_synchronizing_the_subscription(
 
 
 def test_000_assign_and_remove_seats_in_bulk_with_confirmation(
-    page: Any,
-    make_wired_instance: Callable[..., Flask],
-    live_server: Callable[[Flask], Any],
-    fake_portal: FakePortal,
+    page: Any, served_instance: ServedInstance, fake_portal: FakePortal
 ) -> None:
     """Seed 000's bulk steps ("select Assign seat, then Assign seats to confirm"; "Remove seat,
     then Remove seats"): on GitLab.com in the document, on the instance's GitLab Duo page here."""
-    app = make_wired_instance()
-    add_user(app, "root", admin=True)
+    app, url = served_instance.app, served_instance.url
     for name in ("ann", "bob"):
         add_user(app, name)
-    url = live_server(app).url
     subscription = fake_portal.add_subscription(CODE)
     fake_portal.duo(subscription, 5)
     sign_in(page, url, "root", PASSWORD)

@@ -4,13 +4,12 @@ simulated-time badge on every page, and no serious or critical axe-core finding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from tests.browser.conftest import BUYER, GitLabCom, acme_group
+from tests.browser.conftest import BUYER, GitLabCom, ServedInstance, acme_group
 from tests.browser.screens import (
     NARROW,
     WIDE,
@@ -46,18 +45,13 @@ def _review(page: Any, name: str) -> list[str]:
 
 
 def test_instance_pages(
-    page: Any,
-    make_wired_instance: Callable[..., Flask],
-    live_server: Callable[[Flask], Any],
-    fake_portal: FakePortal,
+    page: Any, served_instance: ServedInstance, fake_portal: FakePortal
 ) -> None:
-    app = make_wired_instance()
-    add_user(app, "root", admin=True, name="Administrator")
+    app, url = served_instance.app, served_instance.url
     add_user(app, "alice", name="Alice Ng")
     add_user(app, "blocked_bob", name="Bob Blocked", state="blocked")
     add_user(app, "gone", name="Dee Activated", state="deactivated")
     add_user(app, "svc", name="Build Service", bot_type="service_account")
-    url = live_server(app).url
     problems: list[str] = []
     page.goto(f"{url}/users/sign_in")
     problems += _review(page, "instance-sign-in")
