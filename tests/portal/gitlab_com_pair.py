@@ -23,10 +23,10 @@ from instance.models import db as instance_db
 from instance.portal_client import SESSION_HOOK as INSTANCE_SESSION_HOOK
 from portal.gitlab_com.client import SESSION_HOOK
 from portal.gitlab_com.models import NamespaceLink
-from portal.gitlab_com.namespaces import link_namespace
+from portal.gitlab_com.namespaces import buy_namespace_subscription, link_namespace
 from portal.gitlab_com.oauth_client import redirect_uri
 from portal.keys import published_keys
-from portal.models import Subscription, db
+from portal.models import Account, PaymentMethod, Subscription, db
 from portal.subscriptions import find_subscription
 from protocol.signing import KeySet
 from provlab.parties import InProcessParty
@@ -67,6 +67,21 @@ class Pair:
                 subscription, namespace_id or self.group_id, "acme", app_clock(self.portal).now()
             )
             db.session.commit()
+
+    def buy_for_acme(self, customer_id: int, plan: str, seats: int, card: int) -> Subscription:
+        """The customer buys ``plan`` for the group acme on the card with id ``card``, now
+        (``buy_namespace_subscription``); in the caller's portal app context, not committed."""
+        buyer = db.session.get(Account, customer_id)
+        assert buyer is not None
+        return buy_namespace_subscription(
+            buyer,
+            namespace_id=self.group_id,
+            namespace_path="acme",
+            plan=plan,
+            seats=seats,
+            payment_method=db.session.get(PaymentMethod, card),
+            now=app_clock(self.portal).now(),
+        )
 
     def link_account(self, portal_client: FlaskClient, username: str = "owner") -> str:
         """Link the signed-in customer's portal account to GitLab.com user ``username`` the way

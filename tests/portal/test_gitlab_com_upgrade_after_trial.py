@@ -25,10 +25,10 @@ from instance.models import User
 from instance.models import db as instance_db
 from portal.errors import Refused
 from portal.gitlab_com.models import GitlabComIdentity, NamespaceLink
-from portal.gitlab_com.namespaces import buy_namespace_subscription, change_linked_namespace
+from portal.gitlab_com.namespaces import change_linked_namespace
 from portal.gitlab_com.trials import TrialRefused, start_namespace_duo_trial
 from portal.gitlab_com.ultimate_trials import start_namespace_ultimate_trial
-from portal.models import Account, Order, PaymentMethod, Subscription, SubscriptionKind, db
+from portal.models import Account, Order, Subscription, SubscriptionKind, db
 from protocol.license import AddOnTier
 from protocol.provisioning import NamespacePlanTrialRequest, NamespaceTrialRequest
 from tests.instance.conftest import csrf_token as instance_csrf_token
@@ -269,18 +269,8 @@ def test_a_declined_card_leaves_the_trial_as_it_was(pair: Pair, buyer: int) -> N
     before = _state(pair)
     _, declined = _cards(pair)
     with pair.portal.app_context():
-        customer = db.session.get(Account, buyer)
-        assert customer is not None
         with pytest.raises(Refused):
-            buy_namespace_subscription(
-                customer,
-                namespace_id=pair.group_id,
-                namespace_path="acme",
-                plan="premium",
-                seats=5,
-                payment_method=db.session.get(PaymentMethod, declined),
-                now=app_clock(pair.portal).now(),
-            )
+            pair.buy_for_acme(buyer, "premium", 5, declined)
         db.session.rollback()
     assert _state(pair) == before
 
