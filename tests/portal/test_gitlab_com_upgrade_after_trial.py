@@ -121,6 +121,13 @@ def _subscription(pair: Pair, kind: str) -> Subscription:
         return row
 
 
+def _trial_and_paid(pair: Pair) -> tuple[Subscription, Subscription]:
+    """The group's Ultimate trial and the subscription bought after it."""
+    return _subscription(pair, SubscriptionKind.PLAN_TRIAL), _subscription(
+        pair, SubscriptionKind.PAID
+    )
+
+
 @pytest.fixture
 def buyer(pair: Pair) -> int:
     return make_account(pair.portal, "buyer@example.com")
@@ -139,10 +146,7 @@ def test_buying_premium_replaces_a_running_trial_at_once_r4_r7_r31(pair: Pair, b
         assert billable_member_count(pair.group_id) == 2  # Ultimate: the Guest is not billable
     status, _ = _buy(pair, "premium", "5")
     assert status == 302
-    trial, paid = (
-        _subscription(pair, SubscriptionKind.PLAN_TRIAL),
-        _subscription(pair, SubscriptionKind.PAID),
-    )
+    trial, paid = _trial_and_paid(pair)
     # The trial ended today and never renews; the purchase is linked in its place.
     assert (trial.ends_on, trial.ended_on, trial.auto_renew) == (today, today, False)
     assert (paid.plan, paid.seats, paid.starts_on) == ("premium", 5, today)
@@ -196,10 +200,7 @@ def test_buying_ultimate_after_the_trial_ended_keeps_the_duo_trial_running(
     assert 'data-testid="ultimate-trial-ended"' in billing and UPGRADE in billing
     status, _ = _buy(pair, "ultimate", "10")
     assert status == 302
-    trial, paid = (
-        _subscription(pair, SubscriptionKind.PLAN_TRIAL),
-        _subscription(pair, SubscriptionKind.PAID),
-    )
+    trial, paid = _trial_and_paid(pair)
     # It ended on its own day, which stays.
     assert (trial.ends_on, trial.ended_on, trial.auto_renew) == (trial_ended, trial_ended, False)
     assert _state(pair)["link"] == (paid.id, trial.id)
@@ -285,10 +286,7 @@ def test_moving_the_purchase_to_another_group_leaves_the_trial_with_its_group(
     trial_started = app_clock(pair.portal).now().date()
     pair.run_jobs(minutes=5 * 24 * 60)
     assert _buy(pair, "premium", "5")[0] == 302
-    trial, paid = (
-        _subscription(pair, SubscriptionKind.PLAN_TRIAL),
-        _subscription(pair, SubscriptionKind.PAID),
-    )
+    trial, paid = _trial_and_paid(pair)
     pair.run_jobs()
     with pair.gitlab_com.app_context():
         now = app_clock(pair.gitlab_com).now()

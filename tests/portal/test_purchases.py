@@ -154,20 +154,14 @@ def test_expired_subscription_sells_nothing(portal_app: Flask) -> None:
 
 def test_change_subscription_contact(portal_app: Flask) -> None:
     client, (_, name, _, _) = signed_in_customer(portal_app)
-    bad = post_form(
-        client,
-        f"/subscriptions/{name}/contact",
-        {"name": "New", "email": "not-an-email", "company": "", "country": "DE"},
-        page="/subscriptions",
-    )
+
+    def change(**contact: str) -> Any:
+        return post_form(client, f"/subscriptions/{name}/contact", contact, page="/subscriptions")
+
+    bad = change(name="New", email="not-an-email", company="", country="DE")
     assert bad.status_code == 422
     assert subscription_row(portal_app, name)["contact_email"] == "contact@example.com"
-    good = post_form(
-        client,
-        f"/subscriptions/{name}/contact",
-        {"name": "New Contact", "email": "new@example.com", "company": "X", "country": "fr"},
-        page="/subscriptions",
-    )
+    good = change(name="New Contact", email="new@example.com", company="X", country="fr")
     assert good.status_code == 302
     assert subscription_row(portal_app, name)["contact_email"] == "new@example.com"
 
