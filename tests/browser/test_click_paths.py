@@ -25,12 +25,10 @@ from tests.browser.screens import (
 from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.fake_portal import FakePortal
 from tests.instance.helpers import CODE, assigned_usernames
+from tests.portal.helpers import OWNER, add_ons, make_account, make_subscription
 from tests.portal.helpers import PASSWORD as PORTAL_PASSWORD
-from tests.portal.helpers import add_ons, make_account, make_subscription
 
 pytestmark = pytest.mark.browser
-
-OWNER = "owner@example.com"
 
 
 def test_000_assign_seats_on_self_managed_after_synchronizing_the_subscription(
