@@ -13,23 +13,19 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from instance.gitlab_com.oauth import register_application
-from instance.identity import instance_key
-from instance.models import db as instance_db
 from portal.gitlab_com.namespaces import link_namespace
-from portal.gitlab_com.oauth_client import redirect_uri
 from portal.keys import published_keys
 from portal.models import Account
 from portal.models import db as portal_db
 from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
-from protocol.signing import KeySet
 from provlab.liveserver import LiveServer
 from provlab.parties import HttpParty
 from provlab.timetravel import travel_to
 from tests.conftest import SIMULATION_TOKEN
 from tests.instance.conftest import add_user, fake_portal, make_wired_instance
 from tests.instance.gitlab_com.conftest import group, member
+from tests.portal.gitlab_com_pair import introduce_the_portal
 from tests.portal.helpers import customer_order, make_account, make_subscription
 from webcore.clock import app_clock
 
@@ -152,24 +148,5 @@ def gitlab_com(
         PORTAL_PUBLIC_KEYS=portal_keys,
     )
     server = live_server(app)
-    with app.app_context():
-        own_keys = json.dumps(KeySet((instance_key().verifying_key(),)).to_jwks())
-    portal.config.update(
-        GITLAB_COM_URL=server.url,
-        GITLAB_COM_PUBLIC_KEYS=own_keys,
-        # The portal's OAuth application on GitLab.com, as `provlab up` registers it.
-        BASE_URL=portal_server.url,
-        GITLAB_COM_CLIENT_ID="customers-portal",
-        GITLAB_COM_CLIENT_SECRET="gloas-browser-tests",
-    )
-    with app.app_context():
-        register_application(
-            "Customers Portal",
-            redirect_uri(portal),
-            ("api", "read_user"),
-            app_clock(app).now(),
-            uid="customers-portal",
-            secret="gloas-browser-tests",
-        )
-        instance_db.session.commit()
+    introduce_the_portal(portal, app, server.url, "gloas-browser-tests", BASE_URL=portal_server.url)
     return GitLabCom(portal, portal_server.url, app, server.url)
