@@ -13,28 +13,32 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from instance.gitlab_com.oauth import register_application
-from instance.identity import instance_key
-from instance.models import db as instance_db
 from portal.gitlab_com.namespaces import link_namespace
-from portal.gitlab_com.oauth_client import redirect_uri
 from portal.keys import published_keys
-from portal.models import Account, PaymentMethod
+from portal.models import Account
 from portal.models import db as portal_db
-from portal.orders import OrderTerms
 from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
-from protocol.signing import KeySet
 from provlab.liveserver import LiveServer
 from provlab.parties import HttpParty
 from provlab.timetravel import travel_to
 from tests.conftest import SIMULATION_TOKEN
 from tests.instance.conftest import add_user, fake_portal, make_wired_instance
 from tests.instance.gitlab_com.conftest import group, member
-from tests.portal.helpers import make_account, make_subscription, payment_method_ids
+from tests.portal.gitlab_com_pair import introduce_the_portal
+from tests.portal.helpers import customer_order, make_account, make_subscription
 from webcore.clock import app_clock
 
-__all__ = ["BUYER", "GitLabCom", "acme_group", "fake_portal", "gitlab_com", "make_wired_instance"]
+__all__ = [
+    "BUYER",
+    "GitLabCom",
+    "ServedInstance",
+    "acme_group",
+    "fake_portal",
+    "gitlab_com",
+    "make_wired_instance",
+    "served_instance",
+]
 
 BUYER = "buyer@example.com"  # the portal customer who buys for the groups
 
@@ -83,15 +87,8 @@ class GitLabCom:
         options.setdefault("seats", 10)
         name = make_subscription(self.portal, customer, **options)
         if duo is not None:
-            card, _ = payment_method_ids(self.portal, customer)
-            with self.portal.app_context():
-                subscription = find_subscription(name)
-                buyer = portal_db.session.get(Account, customer)
-                assert subscription is not None and buyer is not None
-                now = app_clock(self.portal).now()
-                terms = OrderTerms(subscription=subscription, placed_by=buyer, now=now)
-                buy_duo_pro(terms, duo, portal_db.session.get(PaymentMethod, card))
-                portal_db.session.commit()
+            with customer_order(self.portal, customer, name) as (terms, card):
+                buy_duo_pro(terms, duo, card)
         self.link(name, group_id, group_path)
         return name
 
@@ -110,6 +107,24 @@ def acme_group(gitlab_com: GitLabCom) -> int:
         add_user(gitlab_com.app, username, name=name)
         member(gitlab_com.app, username, where, role)
     return acme
+
+
+@dataclass
+class ServedInstance:
+    """A self-managed instance wired to the tests' fake portal, served over HTTP; its
+    administrator is root (named Administrator), with the tests' password."""
+
+    app: Flask
+    url: str
+
+
+@pytest.fixture
+def served_instance(
+    make_wired_instance: Callable[..., Flask], live_server: Callable[[Flask], LiveServer]
+) -> ServedInstance:
+    app = make_wired_instance()
+    add_user(app, "root", admin=True, name="Administrator")
+    return ServedInstance(app, live_server(app).url)
 
 
 @pytest.fixture
@@ -133,24 +148,5 @@ def gitlab_com(
         PORTAL_PUBLIC_KEYS=portal_keys,
     )
     server = live_server(app)
-    with app.app_context():
-        own_keys = json.dumps(KeySet((instance_key().verifying_key(),)).to_jwks())
-    portal.config.update(
-        GITLAB_COM_URL=server.url,
-        GITLAB_COM_PUBLIC_KEYS=own_keys,
-        # The portal's OAuth application on GitLab.com, as `provlab up` registers it.
-        BASE_URL=portal_server.url,
-        GITLAB_COM_CLIENT_ID="customers-portal",
-        GITLAB_COM_CLIENT_SECRET="gloas-browser-tests",
-    )
-    with app.app_context():
-        register_application(
-            "Customers Portal",
-            redirect_uri(portal),
-            ("api", "read_user"),
-            app_clock(app).now(),
-            uid="customers-portal",
-            secret="gloas-browser-tests",
-        )
-        instance_db.session.commit()
+    introduce_the_portal(portal, app, server.url, "gloas-browser-tests", BASE_URL=portal_server.url)
     return GitLabCom(portal, portal_server.url, app, server.url)

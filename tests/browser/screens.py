@@ -1,5 +1,5 @@
 """Helpers of the screen tests: screenshots for review, the axe-core accessibility check, and
-signing in / activating the instance by the labels a user reads.
+signing in / activating the instance / buying GitLab Duo Pro by the labels a user reads.
 
 Screenshots go to ``$PROVLAB_SCREENSHOTS`` or ``var/screenshots/`` (git-ignored); the path is
 printed. axe-core (MPL-2.0, vendored in ``vendor/axe.min.js`` with its LICENSE) is injected into
@@ -85,3 +85,37 @@ def sign_in(page: Any, url: str, login: str, password: str) -> None:
     page.get_by_label("Username or email").fill(login)
     page.get_by_label("Password").fill(password)
     click_to_page(page, page.get_by_role("button", name="Sign in"))
+
+
+def activate_by_labels(page: Any, code: str) -> None:
+    """The instance's *Subscription* page, already open: activate with ``code``."""
+    page.get_by_label("Activation code").fill(code)
+    page.get_by_label("I agree that my use of the GitLab Software").check()
+    page.get_by_role("button", name="Activate").click()
+    page.get_by_text("Your subscription was successfully activated.").wait_for()
+
+
+def subscription_card(page: Any, name: str) -> Any:
+    """The Customers Portal's card of subscription ``name``."""
+    return page.get_by_test_id("subscription-card").filter(has=page.get_by_text(name, exact=True))
+
+
+def buy_duo_pro_on_the_card(page: Any, name: str, seats: int, payment_method: str) -> None:
+    """Seed 000 "Purchase GitLab Duo seats", steps 2 to 7, on the Customers Portal's card of
+    subscription ``name``; returns when the portal says the purchase is complete."""
+    # 2. On the subscription card, select the vertical ellipsis.
+    card = subscription_card(page, name)
+    card.get_by_role("button", name=f"Actions for {name}").click()
+    # 3. Select Buy GitLab Duo Pro.
+    card.get_by_role("link", name="Buy GitLab Duo Pro").click()
+    # 4. Enter the number of seats for GitLab Duo.
+    page.get_by_label("Number of seats").fill(str(seats))
+    page.get_by_role("button", name="Continue").click()
+    # 5. Review the Purchase summary section.
+    summary = page.get_by_role("region", name="Purchase summary")
+    assert "GitLab Duo Pro" in summary.inner_text() and str(seats) in summary.inner_text()
+    # 6. From the Payment method dropdown list, select your payment method.
+    page.get_by_label("Payment method").select_option(label=payment_method)
+    # 7. Select Purchase seats.
+    page.get_by_role("button", name="Purchase seats").click()
+    page.get_by_text(f"purchase of {seats} seats is complete").wait_for()

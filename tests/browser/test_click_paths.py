@@ -15,36 +15,28 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from tests.browser.screens import sign_in
+from tests.browser.conftest import ServedInstance
+from tests.browser.screens import (
+    activate_by_labels,
+    buy_duo_pro_on_the_card,
+    sign_in,
+    subscription_card,
+)
 from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.fake_portal import FakePortal
 from tests.instance.helpers import CODE, assigned_usernames
+from tests.portal.helpers import OWNER, add_ons, make_account, make_subscription
 from tests.portal.helpers import PASSWORD as PORTAL_PASSWORD
-from tests.portal.helpers import add_ons, make_account, make_subscription
 
 pytestmark = pytest.mark.browser
 
-OWNER = "owner@example.com"
-
-
-def _activate_by_labels(page: Any) -> None:
-    page.get_by_label("Activation code").fill(CODE)
-    page.get_by_label("I agree that my use of the GitLab Software").check()
-    page.get_by_role("button", name="Activate").click()
-    page.get_by_text("Your subscription was successfully activated.").wait_for()
-
 
 def test_000_assign_seats_on_self_managed_after_synchronizing_the_subscription(
-    page: Any,
-    make_wired_instance: Callable[..., Flask],
-    live_server: Callable[[Flask], Any],
-    fake_portal: FakePortal,
+    page: Any, served_instance: ServedInstance, fake_portal: FakePortal
 ) -> None:
     """Seed 000 "Assign GitLab Duo seats / For self-managed", with the synchronize detour."""
-    app = make_wired_instance()
-    add_user(app, "root", admin=True)
+    app, url = served_instance.app, served_instance.url
     add_user(app, "alice", name="Alice Ng")
-    url = live_server(app).url
     subscription = fake_portal.add_subscription(CODE)
     sign_in(page, url, "root", PASSWORD)
 
@@ -53,7 +45,7 @@ def test_000_assign_seats_on_self_managed_after_synchronizing_the_subscription(
         "link", name="Admin", exact=True
     ).click()
     page.get_by_role("link", name="Subscription", exact=True).click()
-    _activate_by_labels(page)
+    activate_by_labels(page, CODE)
     fake_portal.duo(subscription, 2)  # bought in the portal after activation
     # 2. Select GitLab Duo. -- not available yet: synchronize your subscription after purchase:
     expect(page.get_by_role("link", name="GitLab Duo", exact=True)).to_have_count(0)
@@ -78,23 +70,18 @@ def test_000_assign_seats_on_self_managed_after_synchronizing_the_subscription(
 
 
 def test_000_assign_and_remove_seats_in_bulk_with_confirmation(
-    page: Any,
-    make_wired_instance: Callable[..., Flask],
-    live_server: Callable[[Flask], Any],
-    fake_portal: FakePortal,
+    page: Any, served_instance: ServedInstance, fake_portal: FakePortal
 ) -> None:
     """Seed 000's bulk steps ("select Assign seat, then Assign seats to confirm"; "Remove seat,
     then Remove seats"): on GitLab.com in the document, on the instance's GitLab Duo page here."""
-    app = make_wired_instance()
-    add_user(app, "root", admin=True)
+    app, url = served_instance.app, served_instance.url
     for name in ("ann", "bob"):
         add_user(app, name)
-    url = live_server(app).url
     subscription = fake_portal.add_subscription(CODE)
     fake_portal.duo(subscription, 5)
     sign_in(page, url, "root", PASSWORD)
     page.goto(f"{url}/admin/subscription")
-    _activate_by_labels(page)
+    activate_by_labels(page, CODE)
     page.get_by_role("link", name="GitLab Duo", exact=True).click()
     # To select all, select the checkbox at the top of the table.
     page.get_by_role("checkbox", name="Select all").check()
@@ -128,10 +115,6 @@ def test_an_ordinary_user_sees_their_profile_and_whether_they_have_gitlab_duo(
     )  # not an administrator
 
 
-def _subscription_card(page: Any, name: str) -> Any:
-    return page.get_by_test_id("subscription-card").filter(has=page.get_by_text(name, exact=True))
-
-
 def test_000_purchase_gitlab_duo_pro_and_then_additional_seats_in_the_customers_portal(
     portal_app: Flask, live_server: Any, page: Any
 ) -> None:
@@ -142,22 +125,8 @@ def test_000_purchase_gitlab_duo_pro_and_then_additional_seats_in_the_customers_
     # 1. Sign in to the GitLab Customers Portal.
     sign_in(page, url, OWNER, PORTAL_PASSWORD)
     expect(page.get_by_role("heading", name="Subscriptions & purchases")).to_be_visible()
-    # 2. On the subscription card, select the vertical ellipsis.
-    card = _subscription_card(page, name)
-    card.get_by_role("button", name=f"Actions for {name}").click()
-    # 3. Select Buy GitLab Duo Pro.
-    card.get_by_role("link", name="Buy GitLab Duo Pro").click()
-    # 4. Enter the number of seats for GitLab Duo.
-    page.get_by_label("Number of seats").fill("8")
-    page.get_by_role("button", name="Continue").click()
-    # 5. Review the Purchase summary section.
-    summary = page.get_by_role("region", name="Purchase summary")
-    assert "GitLab Duo Pro" in summary.inner_text() and "8" in summary.inner_text()
-    # 6. From the Payment method dropdown list, select your payment method.
-    page.get_by_label("Payment method").select_option(label="Visa ending in 4242")
-    # 7. Select Purchase seats.
-    page.get_by_role("button", name="Purchase seats").click()
-    page.get_by_text("purchase of 8 seats is complete").wait_for()
+    # 2.-7. The card's actions, Buy GitLab Duo Pro, 8 seats, the summary, the card, Purchase.
+    buy_duo_pro_on_the_card(page, name, 8, "Visa ending in 4242")
     assert [a["quantity"] for a in add_ons(portal_app, name)] == [8]
     orders = page.get_by_test_id("orders").inner_text()
     assert "GitLab Duo Pro" in orders and "duo_pro" not in orders
@@ -166,7 +135,7 @@ def test_000_purchase_gitlab_duo_pro_and_then_additional_seats_in_the_customers_
     page.get_by_role("navigation", name="Primary navigation").get_by_role(
         "link", name="Subscriptions & purchases"
     ).click()
-    card = _subscription_card(page, name)
+    card = subscription_card(page, name)
     card.get_by_role("button", name=f"Actions for {name}").click()
     expect(card.get_by_role("link", name="Buy GitLab Duo Pro")).to_have_count(0)
     page.keyboard.press("Escape")  # close the menu
@@ -194,7 +163,7 @@ def test_000_find_the_subscription_name_for_the_trial_form(
     )
     url = live_server(portal_app).url
     sign_in(page, url, OWNER, PORTAL_PASSWORD)
-    found = _subscription_card(page, name).get_by_test_id("subscription-name").inner_text()
+    found = subscription_card(page, name).get_by_test_id("subscription-name").inner_text()
     assert found == name
     page.goto(f"{url}/trials/duo")
     page.get_by_label("Subscription name").fill(found)

@@ -21,15 +21,13 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
-from instance.models import User, UserAddOnAssignment
-from instance.models import db as instance_db
 from portal.models import AddOnPurchase as PortalAddOnPurchase
 from portal.models import Order
 from portal.models import db as portal_db
 from tests.browser.conftest import BUYER, GitLabCom, acme_group
-from tests.browser.screens import click_to_page, sign_in
+from tests.browser.screens import buy_duo_pro_on_the_card, click_to_page, sign_in
 from tests.instance.conftest import PASSWORD, add_user
-from tests.instance.gitlab_com.conftest import group, member
+from tests.instance.gitlab_com.conftest import group, group_seat_holders, member
 from tests.portal.helpers import PASSWORD as PORTAL_PASSWORD
 from tests.portal.helpers import make_account
 from webcore.clock import app_clock
@@ -47,16 +45,7 @@ def _now(gitlab_com: GitLabCom) -> Any:
 
 
 def _assigned(gitlab_com: GitLabCom, group_id: int) -> set[str]:
-    with gitlab_com.app.app_context():
-        purchase = group_duo_purchase(group_id)
-        assert purchase is not None
-        return set(
-            instance_db.session.execute(
-                sa.select(User.username)
-                .join(UserAddOnAssignment, UserAddOnAssignment.user_id == User.id)
-                .where(UserAddOnAssignment.add_on_purchase_id == purchase.id)
-            ).scalars()
-        )
+    return set(group_seat_holders(gitlab_com.app, group_id))
 
 
 def _duo_seats(gitlab_com: GitLabCom, group_id: int) -> tuple[str, int, bool] | None:
@@ -567,22 +556,8 @@ def test_000_r3_buy_gitlab_duo_pro_for_a_group_from_the_subscription_card(
     # 1. Sign in to the GitLab Customers Portal.
     sign_in(page, gitlab_com.portal_url, BUYER, PORTAL_PASSWORD)
     expect(page.get_by_role("tab", name="GitLab SaaS")).to_have_attribute("aria-selected", "true")
-    # 2. On the subscription card, select the vertical ellipsis.
-    card = page.get_by_test_id("subscription-card").filter(has=page.get_by_text(name, exact=True))
-    card.get_by_role("button", name=f"Actions for {name}").click()
-    # 3. Select Buy GitLab Duo Pro.
-    card.get_by_role("link", name="Buy GitLab Duo Pro").click()
-    # 4. Enter the number of seats for GitLab Duo.
-    page.get_by_label("Number of seats").fill("5")
-    page.get_by_role("button", name="Continue").click()
-    # 5. Review the Purchase summary section.
-    summary = page.get_by_role("region", name="Purchase summary")
-    assert "GitLab Duo Pro" in summary.inner_text() and "5" in summary.inner_text()
-    # 6. From the Payment method dropdown list, select your payment method.
-    page.get_by_label("Payment method").select_option(label=CARD)
-    # 7. Select Purchase seats.
-    page.get_by_role("button", name="Purchase seats").click()
-    page.get_by_text("purchase of 5 seats is complete").wait_for()
+    # 2.-7. The card's actions, Buy GitLab Duo Pro, 5 seats, the summary, the card, Purchase.
+    buy_duo_pro_on_the_card(page, name, 5, CARD)
     gitlab_com.run_due_jobs()
     assert _duo_seats(gitlab_com, acme) == ("duo_pro", 5, False)
     page.goto(f"{gitlab_com.url}/users/sign_in")

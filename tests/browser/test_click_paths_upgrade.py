@@ -11,11 +11,9 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from tests.browser.screens import axe_violations, click_to_page, overflows, shoot, sign_in
-from tests.portal.helpers import PASSWORD, make_account, make_subscription, subscription_row
+from tests.portal.helpers import OWNER, PASSWORD, make_account, make_subscription, subscription_row
 
 pytestmark = pytest.mark.browser
-
-OWNER = "owner@example.com"
 
 
 def test_r7_upgrade_a_premium_subscription_to_ultimate_in_the_customers_portal(

@@ -3,7 +3,6 @@ toggle and bulk assignment (R8, R14, R26, R27)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,6 +10,7 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from protocol.license import AddOnTier
+from tests.browser.conftest import ServedInstance
 from tests.instance.conftest import PASSWORD, add_user
 from tests.instance.fake_portal import FakePortal
 from tests.instance.helpers import CODE, assigned_usernames
@@ -19,14 +19,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def admin_page(
-    page: Any,
-    make_wired_instance: Callable[..., Flask],
-    live_server: Callable[[Flask], Any],
-) -> tuple[Any, Flask, str]:
-    app = make_wired_instance()
-    add_user(app, "root", admin=True)
-    url = live_server(app).url
+def admin_page(page: Any, served_instance: ServedInstance) -> tuple[Any, Flask, str]:
+    app, url = served_instance.app, served_instance.url
     page.goto(f"{url}/users/sign_in")
     page.fill("#login", "root")
     page.fill("#password", PASSWORD)

@@ -14,11 +14,9 @@ from tests.portal.billing_helpers import (
     daily_counts,
     store_daily_usage,
 )
-from tests.portal.helpers import PASSWORD, run_jobs_until
+from tests.portal.helpers import OWNER, PASSWORD, run_jobs_until
 
 pytestmark = pytest.mark.browser
-
-OWNER = "owner@example.com"
 
 
 def test_r33_r34_r36_chart_invoice_and_cancel_renewal_in_the_browser(

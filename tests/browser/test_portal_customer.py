@@ -9,6 +9,7 @@ from flask import Flask
 
 from tests.browser.screens import click_to_page
 from tests.portal.helpers import (
+    OWNER,
     PASSWORD,
     add_ons,
     mails,
@@ -16,8 +17,6 @@ from tests.portal.helpers import (
     make_subscription,
     run_jobs_until,
 )
-
-OWNER = "owner@example.com"
 
 
 def _sign_in(page: Any, url: str) -> None:

@@ -4,16 +4,16 @@ simulated-time badge on every page, and no serious or critical axe-core finding.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from tests.browser.conftest import BUYER, GitLabCom, acme_group
+from tests.browser.conftest import BUYER, GitLabCom, ServedInstance, acme_group
 from tests.browser.screens import (
     NARROW,
     WIDE,
+    activate_by_labels,
     axe_violations,
     click_to_page,
     overflows,
@@ -45,19 +45,24 @@ def _review(page: Any, name: str) -> list[str]:
     return problems
 
 
+def _shoot_the_assign_dialog(page: Any, name: str) -> None:
+    """A GitLab Duo seat table's *Select all*, *Assign seat*: a screenshot of the confirmation
+    dialog, then *Cancel*."""
+    page.get_by_role("checkbox", name="Select all").check()
+    page.get_by_role("button", name="Assign seat", exact=True).click()
+    page.get_by_role("dialog").wait_for()
+    shoot(page, name)
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+
+
 def test_instance_pages(
-    page: Any,
-    make_wired_instance: Callable[..., Flask],
-    live_server: Callable[[Flask], Any],
-    fake_portal: FakePortal,
+    page: Any, served_instance: ServedInstance, fake_portal: FakePortal
 ) -> None:
-    app = make_wired_instance()
-    add_user(app, "root", admin=True, name="Administrator")
+    app, url = served_instance.app, served_instance.url
     add_user(app, "alice", name="Alice Ng")
     add_user(app, "blocked_bob", name="Bob Blocked", state="blocked")
     add_user(app, "gone", name="Dee Activated", state="deactivated")
     add_user(app, "svc", name="Build Service", bot_type="service_account")
-    url = live_server(app).url
     problems: list[str] = []
     page.goto(f"{url}/users/sign_in")
     problems += _review(page, "instance-sign-in")
@@ -70,20 +75,13 @@ def test_instance_pages(
     subscription = fake_portal.add_subscription(CODE)
     fake_portal.duo(subscription, 5)
     page.goto(f"{url}/admin/subscription")
-    page.get_by_label("Activation code").fill(CODE)
-    page.get_by_label("I agree that my use of the GitLab Software").check()
-    page.get_by_role("button", name="Activate").click()
-    page.get_by_text("Your subscription was successfully activated.").wait_for()
+    activate_by_labels(page, CODE)
     problems += _review(page, "instance-subscription")
     click_to_page(page, page.get_by_role("link", name="GitLab Duo", exact=True))
     page.get_by_role("row", name="Alice Ng").get_by_role("switch").click()
     page.get_by_text("1 user assigned a seat.").wait_for()
     problems += _review(page, "instance-gitlab-duo")
-    page.get_by_role("checkbox", name="Select all").check()
-    page.get_by_role("button", name="Assign seat", exact=True).click()
-    page.get_by_role("dialog").wait_for()
-    shoot(page, "instance-gitlab-duo-modal")
-    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    _shoot_the_assign_dialog(page, "instance-gitlab-duo-modal")
     click_to_page(page, page.get_by_role("link", name="Users", exact=True))
     problems += _review(page, "instance-admin-users")
     for state in ("Blocked", "Deactivated"):
@@ -154,11 +152,7 @@ def test_gitlab_com_pages(page: Any, gitlab_com: GitLabCom) -> None:
     problems += _review(page, "gitlab-com-usage-quotas-seats")
     page.get_by_role("tab", name="GitLab Duo").click()
     problems += _review(page, "gitlab-com-usage-quotas-gitlab-duo")
-    page.get_by_role("checkbox", name="Select all").check()
-    page.get_by_role("button", name="Assign seat", exact=True).click()
-    page.get_by_role("dialog").wait_for()
-    shoot(page, "gitlab-com-usage-quotas-assign-modal")
-    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    _shoot_the_assign_dialog(page, "gitlab-com-usage-quotas-assign-modal")
     for tab in ("Pipelines", "Storage"):
         click_to_page(page, page.get_by_role("tab", name=tab))
         problems += _review(page, f"gitlab-com-usage-quotas-{tab.lower()}")

@@ -16,6 +16,7 @@ from tests.e2e.test_provlab_up import (
     provlab_json,
     running_up,
 )
+from tests.portal.helpers import trial_request_args
 
 START = "2026-05-04T00:00:00Z"
 
@@ -36,21 +37,7 @@ def test_r21_r22_portal_cli_works_at_the_pairs_simulated_time(up: Up) -> None:
     assert created["starts_on"] == "2026-05-04"  # the pair's day, not the wall clock's
     for country in ("DE", "CU"):
         provlab_json(
-            up.var,
-            "portal",
-            "trial-request",
-            "--subscription",
-            created["name"],
-            "--email",
-            "lead@example.com",
-            "--first-name",
-            "A",
-            "--last-name",
-            "B",
-            "--company",
-            "C",
-            "--country",
-            country,
+            up.var, "portal", *trial_request_args(created["name"], "lead@example.com", country)
         )
     provlab_json(up.var, "clock", "advance", "6h")
     leads = {lead["country"]: lead for lead in provlab_json(up.var, "portal", "leads")}

@@ -129,14 +129,20 @@ class FakePortal:
             body = self.tamper(body)
         return body, status
 
+    def _request_token(self) -> str:
+        """The request's signed token; the nonce store is made at the first request, when the
+        test has set the clock."""
+        assert self.clock is not None
+        self.nonces = self.nonces or MemoryNonceStore(self.clock)
+        token: str = (request.get_json(silent=True) or {}).get("request", "")
+        return token
+
     def _make_app(self) -> Flask:
         app = Flask("fake_portal")
 
         @app.post("/api/v1/activations")
         def activations() -> Any:
-            assert self.clock is not None
-            self.nonces = self.nonces or MemoryNonceStore(self.clock)
-            token = (request.get_json(silent=True) or {}).get("request", "")
+            token = self._request_token()
             try:
                 opened, key = open_self_signed_request(token, self.clock, self.nonces)
                 message = parse_message(opened, ActivationRequest)
@@ -167,9 +173,7 @@ class FakePortal:
 
         @app.post("/api/v1/seat_links")
         def seat_links() -> Any:
-            assert self.clock is not None
-            self.nonces = self.nonces or MemoryNonceStore(self.clock)
-            token = (request.get_json(silent=True) or {}).get("request", "")
+            token = self._request_token()
             try:
                 known = self.instance_keys.get(peek_kid(token))
                 if known is None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask.testing import FlaskClient
 
-from instance.models import AddOnPurchase, License, UserAddOnAssignment, db
+from instance.models import AddOnPurchase, License, User, UserAddOnAssignment, db
+from instance.tokens import create_token
 from tests.instance.conftest import csrf_token
 from tests.instance.fake_portal import FakePortal, Subscription
+from webcore.clock import app_clock
 
 CODE = "Abcdefghijklmnopqrstuvw1"
 
@@ -71,3 +75,18 @@ def assigned_usernames(app: Flask) -> set[str]:
         return {
             a.user.username for a in db.session.execute(db.select(UserAddOnAssignment)).scalars()
         }
+
+
+def graphql_as(app: Flask, username: str, query: str, **variables: Any) -> dict[str, Any]:
+    """The GraphQL API's answer to ``query`` for ``username``, with a new ``api`` token of theirs."""
+    with app.app_context():
+        user = db.session.execute(db.select(User).where(User.username == username)).scalar_one()
+        token = create_token(user, "t", ["api"], app_clock(app).now())
+        db.session.commit()
+    response = app.test_client().post(
+        "/api/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body: dict[str, Any] = response.get_json()
+    return body

@@ -4,19 +4,18 @@ Duo, a purchase of its own, shown on the admin page, seats assigned with Duo's r
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from instance.add_ons import duo_purchase
 from instance.agile_planning import agile_planning_purchase
-from instance.models import AddOnPurchase, User, db
-from instance.tokens import create_token
+from instance.models import AddOnPurchase, db
 from protocol.license import AddOnProduct, AddOnTier
 from tests.instance.conftest import add_user
 from tests.instance.fake_portal import FakePortal
-from tests.instance.helpers import activated, sync_now
-from webcore.clock import app_clock
+from tests.instance.helpers import activated, graphql_as, sync_now
 
 TERM = (dt.date(2026, 1, 1), dt.date(2027, 1, 1))
 PURCHASES = "{ addOnPurchases { id name purchasedQuantity assignedQuantity } }"
@@ -24,17 +23,8 @@ BULK = """mutation($p: GitlabSubscriptionsAddOnPurchaseID!, $u: [UserID!]!) {
   userAddOnAssignmentBulkCreate(input: {addOnPurchaseId: $p, userIds: $u}) { errors } }"""
 
 
-def _graphql(app: Flask, query: str, **variables: object) -> dict[str, object]:
-    with app.app_context():
-        root = db.session.execute(db.select(User).where(User.username == "root")).scalar_one()
-        token = create_token(root, "t", ["api"], app_clock(app).now())
-        db.session.commit()
-    response = app.test_client().post(
-        "/api/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    data: dict[str, object] = response.get_json()["data"]
+def _graphql(app: Flask, query: str, **variables: object) -> dict[str, Any]:
+    data: dict[str, Any] = graphql_as(app, "root", query, **variables)["data"]
     return data
 
 

@@ -77,14 +77,15 @@ def customer_with_seat_link(app: Flask, email: str, **options: Any) -> tuple[str
     return name, client
 
 
+def _of_subscription(model: Any, name: str, *order_by: Any) -> Any:
+    """The rows of ``model`` (invoices, seat reviews) of subscription ``name``, in order."""
+    query = sa.select(model).join(Subscription).where(Subscription.name == name)
+    return db.session.execute(query.order_by(*order_by)).scalars()
+
+
 def invoices(app: Flask, name: str) -> list[dict[str, Any]]:
     with app.app_context():
-        rows = db.session.execute(
-            sa.select(Invoice)
-            .join(Subscription)
-            .where(Subscription.name == name)
-            .order_by(Invoice.issued_on, Invoice.id)
-        ).scalars()
+        rows = _of_subscription(Invoice, name, Invoice.issued_on, Invoice.id)
         return [
             {
                 "kind": r.kind,
@@ -103,10 +104,5 @@ def invoices(app: Flask, name: str) -> list[dict[str, Any]]:
 
 def reviews(app: Flask, name: str) -> list[tuple[str, str, int | None, int, str]]:
     with app.app_context():
-        rows = db.session.execute(
-            sa.select(SeatReview)
-            .join(Subscription)
-            .where(Subscription.name == name)
-            .order_by(SeatReview.period_starts_on, SeatReview.id)
-        ).scalars()
+        rows = _of_subscription(SeatReview, name, SeatReview.period_starts_on, SeatReview.id)
         return [(r.kind, r.label, r.measured_maximum, r.overage, r.outcome) for r in rows]

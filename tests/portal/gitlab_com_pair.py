@@ -23,10 +23,10 @@ from instance.models import db as instance_db
 from instance.portal_client import SESSION_HOOK as INSTANCE_SESSION_HOOK
 from portal.gitlab_com.client import SESSION_HOOK
 from portal.gitlab_com.models import NamespaceLink
-from portal.gitlab_com.namespaces import link_namespace
+from portal.gitlab_com.namespaces import buy_namespace_subscription, link_namespace
 from portal.gitlab_com.oauth_client import redirect_uri
 from portal.keys import published_keys
-from portal.models import Subscription, db
+from portal.models import Account, PaymentMethod, Subscription, db
 from portal.subscriptions import find_subscription
 from protocol.signing import KeySet
 from provlab.parties import InProcessParty
@@ -68,6 +68,21 @@ class Pair:
             )
             db.session.commit()
 
+    def buy_for_acme(self, customer_id: int, plan: str, seats: int, card: int) -> Subscription:
+        """The customer buys ``plan`` for the group acme on the card with id ``card``, now
+        (``buy_namespace_subscription``); in the caller's portal app context, not committed."""
+        buyer = db.session.get(Account, customer_id)
+        assert buyer is not None
+        return buy_namespace_subscription(
+            buyer,
+            namespace_id=self.group_id,
+            namespace_path="acme",
+            plan=plan,
+            seats=seats,
+            payment_method=db.session.get(PaymentMethod, card),
+            now=app_clock(self.portal).now(),
+        )
+
     def link_account(self, portal_client: FlaskClient, username: str = "owner") -> str:
         """Link the signed-in customer's portal account to GitLab.com user ``username`` the way
         a browser does: the portal's button, GitLab.com's sign-in and *Authorize*, the callback.
@@ -100,6 +115,33 @@ class Pair:
             return row
 
 
+def introduce_the_portal(
+    portal: Flask, gitlab_com: Flask, gitlab_com_url: str, secret: str, **portal_config: str
+) -> None:
+    """Wire the portal to GitLab.com as `provlab up` does: GitLab.com's address and public keys in
+    the portal's config, and the portal's OAuth application registered on GitLab.com."""
+    with gitlab_com.app_context():
+        own_keys = json.dumps(KeySet((instance_key().verifying_key(),)).to_jwks())
+    portal.config.update(
+        GITLAB_COM_URL=gitlab_com_url,
+        GITLAB_COM_PUBLIC_KEYS=own_keys,
+        GITLAB_COM_CLIENT_ID=CLIENT_ID,
+        GITLAB_COM_CLIENT_SECRET=secret,
+        **portal_config,
+    )
+    with gitlab_com.app_context():
+        # Registered with its callback, which the portal's config (BASE_URL) decides.
+        register_application(
+            "Customers Portal",
+            redirect_uri(portal),
+            ("api", "read_user"),
+            app_clock(gitlab_com).now(),
+            uid=CLIENT_ID,
+            secret=secret,
+        )
+        instance_db.session.commit()
+
+
 @pytest.fixture
 def pair(make_portal: Callable[..., Flask], make_instance: Callable[..., Flask]) -> Pair:
     portal = make_portal()
@@ -113,7 +155,6 @@ def pair(make_portal: Callable[..., Flask], make_instance: Callable[..., Flask])
     )
     gitlab_com.extensions[INSTANCE_SESSION_HOOK] = in_process_session(portal, PORTAL_URL)
     with gitlab_com.app_context():
-        own_keys = json.dumps(KeySet((instance_key().verifying_key(),)).to_jwks())
         group = create_group("Acme", "acme", app_clock(gitlab_com).now())
         instance_db.session.commit()
         group_id = group.id
@@ -128,22 +169,6 @@ def pair(make_portal: Callable[..., Flask], make_instance: Callable[..., Flask])
             ).scalar_one()
             add_member(group, user, role_level(role), app_clock(gitlab_com).now())
         instance_db.session.commit()
-    portal.config.update(
-        GITLAB_COM_URL=GITLAB_COM_URL,
-        GITLAB_COM_PUBLIC_KEYS=own_keys,
-        GITLAB_COM_CLIENT_ID=CLIENT_ID,
-        GITLAB_COM_CLIENT_SECRET=CLIENT_SECRET,
-    )
-    with gitlab_com.app_context():
-        # The portal's OAuth application, registered on GitLab.com with its callback.
-        register_application(
-            "Customers Portal",
-            redirect_uri(portal),
-            ("api", "read_user"),
-            app_clock(gitlab_com).now(),
-            uid=CLIENT_ID,
-            secret=CLIENT_SECRET,
-        )
-        instance_db.session.commit()
+    introduce_the_portal(portal, gitlab_com, GITLAB_COM_URL, CLIENT_SECRET)
     portal.extensions[SESSION_HOOK] = in_process_session(gitlab_com, GITLAB_COM_URL)
     return Pair(portal, gitlab_com, group_id)

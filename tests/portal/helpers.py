@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from portal.keys import published_keys
-from portal.models import Account, AddOnPurchase, MailMessage, Subscription, db
+from portal.models import Account, AddOnPurchase, MailMessage, PaymentMethod, Subscription, db
+from portal.orders import OrderTerms
 from portal.setup import add_payment_method
-from portal.subscriptions import create_subscription
+from portal.subscriptions import create_subscription, find_subscription
 from protocol.envelope import open_response, parse_message, seal_request
 from protocol.license import AddOnTier, License, verify_license
 from protocol.messages import (
@@ -33,6 +36,8 @@ from webcore.auth import hash_password
 from webcore.clock import app_clock
 
 PASSWORD = "correct horse battery staple"
+OWNER = "owner@example.com"
+CONTACT = "contact@example.com"
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 _META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -76,8 +81,6 @@ def make_subscription(app: Flask, customer_id: int, **options: Any) -> str:
 
 def payment_method_ids(app: Flask, customer_id: int) -> tuple[int, int]:
     """(a card that pays, a card that is declined)."""
-    from portal.models import PaymentMethod
-
     with app.app_context():
         rows = (
             db.session.execute(
@@ -89,6 +92,44 @@ def payment_method_ids(app: Flask, customer_id: int) -> tuple[int, int]:
             .all()
         )
         return rows[0].id, rows[1].id
+
+
+class Customer(NamedTuple):
+    """The customer OWNER, a subscription of theirs and their two cards."""
+
+    id: int
+    name: str  # the subscription's
+    card: int  # pays
+    declined: int  # is declined
+
+
+def make_customer(app: Flask, **subscription: Any) -> Customer:
+    """OWNER with a subscription of theirs, CONTACT its contact unless told otherwise."""
+    customer_id = make_account(app, OWNER)
+    name = make_subscription(app, customer_id, **{"contact_email": CONTACT, **subscription})
+    return Customer(customer_id, name, *payment_method_ids(app, customer_id))
+
+
+def signed_in_customer(app: Flask, **subscription: Any) -> tuple[FlaskClient, Customer]:
+    """``make_customer``, and OWNER signed in."""
+    customer = make_customer(app, **subscription)
+    return sign_in(app, OWNER), customer
+
+
+@contextlib.contextmanager
+def customer_order(
+    app: Flask, customer_id: int, name: str
+) -> Iterator[tuple[OrderTerms, PaymentMethod]]:
+    """In the portal's app context: the terms of an order the customer places on their
+    subscription ``name`` themselves, now, and their card that pays; committed on leaving."""
+    card_id, _ = payment_method_ids(app, customer_id)
+    with app.app_context():
+        subscription = find_subscription(name)
+        buyer = db.session.get(Account, customer_id)
+        card = db.session.get(PaymentMethod, card_id)
+        assert subscription is not None and buyer is not None and card is not None
+        yield OrderTerms(subscription=subscription, placed_by=buyer, now=now(app)), card
+        db.session.commit()
 
 
 def csrf_token(client: FlaskClient, path: str = "/users/sign_in") -> str:
@@ -105,6 +146,13 @@ def sign_in(app: Flask, email: str, path: str = "/users/sign_in") -> FlaskClient
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+def trial_request_args(subscription: str, email: str, country: str) -> list[str]:
+    """The arguments of ``provlab portal trial-request``: a Duo trial request by A B of company C."""
+    options = {"--subscription": subscription, "--email": email, "--first-name": "A"}
+    options |= {"--last-name": "B", "--company": "C", "--country": country}
+    return ["trial-request", *(word for pair in options.items() for word in pair)]
 
 
 def post_form(client: FlaskClient, path: str, data: dict[str, Any], page: str | None = None) -> Any:
@@ -290,3 +338,18 @@ class FakeInstance:
     def license(self, token: str) -> License:
         with self.app.app_context():
             return verify_license(token, published_keys(self.app))
+
+
+def activated_instance(
+    app: Flask, **subscription: Any
+) -> tuple[FakeInstance, str, FlaskClient, str]:
+    """A subscription of OWNER's, activated by a new FakeInstance: (the instance, the
+    subscription's name, OWNER signed in, the activation code)."""
+    customer_id = make_account(app, OWNER)
+    name = make_subscription(app, customer_id, **subscription)
+    client = sign_in(app, OWNER)
+    code = activation_code(app, client, name)
+    instance = FakeInstance(app)
+    status, answer = instance.activate(code)
+    assert status == 200, answer
+    return instance, name, client, code

@@ -13,7 +13,9 @@ from protocol.license import LicenseType
 from protocol.messages import ErrorAnswer
 from protocol.signing import SigningKey
 from tests.portal.helpers import (
+    OWNER,
     FakeInstance,
+    activated_instance,
     activation_code,
     buy,
     count,
@@ -29,22 +31,9 @@ from webcore.clock import app_clock
 # The sync API locks rows and relies on unique nonces: prove it on both databases.
 pytestmark = pytest.mark.all_backends
 
-CUSTOMER = "owner@example.com"
-
-
-def _activated(app: Flask, **subscription: object) -> tuple[FakeInstance, str, object, str]:
-    customer_id = make_account(app, CUSTOMER)
-    name = make_subscription(app, customer_id, **subscription)
-    client = sign_in(app, CUSTOMER)
-    code = activation_code(app, client, name)
-    instance = FakeInstance(app)
-    status, answer = instance.activate(code)
-    assert status == 200, answer
-    return instance, name, client, code
-
 
 def test_r8_activation_code_binds_first_instance_and_refuses_a_second(portal_app: Flask) -> None:
-    instance, name, client, code = _activated(portal_app)
+    instance, name, client, code = activated_instance(portal_app)
     assert len(code) == 24 and code.isalnum()
     # The same code again shows the same code (one code per subscription).
     assert activation_code(portal_app, client, name) == code
@@ -59,9 +48,9 @@ def test_r8_activation_code_binds_first_instance_and_refuses_a_second(portal_app
 
 
 def test_r8_activation_answers_a_signed_online_cloud_license(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, CUSTOMER)
+    customer_id = make_account(portal_app, OWNER)
     name = make_subscription(portal_app, customer_id, seats=40, plan="ultimate")
-    code = activation_code(portal_app, sign_in(portal_app, CUSTOMER), name)
+    code = activation_code(portal_app, sign_in(portal_app, OWNER), name)
     instance = FakeInstance(portal_app)
     status, answer = instance.activate(code)
     assert status == 200 and answer.subscription_name == name
@@ -77,11 +66,11 @@ def test_r8_invalid_expired_and_not_cloud_compatible_activations_are_refused(
     status, answer = FakeInstance(portal_app).activate("A" * 24)
     assert status == 404 and answer.code == "invalid_activation_code"
 
-    customer_id = make_account(portal_app, CUSTOMER)
+    customer_id = make_account(portal_app, OWNER)
     expired = make_subscription(
         portal_app, customer_id, starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2026, 1, 1)
     )
-    client = sign_in(portal_app, CUSTOMER)
+    client = sign_in(portal_app, OWNER)
     status, answer = FakeInstance(portal_app).activate(activation_code(portal_app, client, expired))
     assert status == 403 and answer.code == "subscription_expired"
 
@@ -102,14 +91,14 @@ def test_r8_invalid_expired_and_not_cloud_compatible_activations_are_refused(
 
 
 def test_r9_plan_trial_and_community_program_get_no_activation_code(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, CUSTOMER)
+    customer_id = make_account(portal_app, OWNER)
     trial = make_subscription(
         portal_app, customer_id, plan="ultimate", kind="plan_trial", starts_on=dt.date(2026, 3, 1)
     )
     community = make_subscription(
         portal_app, customer_id, plan="ultimate", kind="community_program"
     )
-    client = sign_in(portal_app, CUSTOMER)
+    client = sign_in(portal_app, OWNER)
     for name in (trial, community):
         assert subscription_row(portal_app, name)["license_type"] == "legacy"
         response = post_form(
@@ -121,7 +110,7 @@ def test_r9_plan_trial_and_community_program_get_no_activation_code(portal_app: 
 
 
 def test_r13_r1_sync_answers_license_with_every_active_purchase(portal_app: Flask) -> None:
-    instance, name, client, _ = _activated(portal_app, seats=30)
+    instance, name, client, _ = activated_instance(portal_app, seats=30)
     status, answer = instance.sync()
     assert status == 200
     assert instance.license(answer.license_token).add_on_products == ()
@@ -135,7 +124,7 @@ def test_r13_r1_sync_answers_license_with_every_active_purchase(portal_app: Flas
 
 
 def test_r32_sync_stores_the_usage_report(portal_app: Flask) -> None:
-    instance, name, _, _ = _activated(portal_app)
+    instance, name, _, _ = activated_instance(portal_app)
     status, _ = instance.sync(billable_users=42, assigned=3)
     assert status == 200
     with portal_app.app_context():
@@ -150,13 +139,13 @@ def test_r32_sync_stores_the_usage_report(portal_app: Flask) -> None:
 
 
 def test_a_daily_sync_that_changes_nothing_reuses_the_license(portal_app: Flask) -> None:
-    instance, _, _, _ = _activated(portal_app)
+    instance, _, _, _ = activated_instance(portal_app)
     first = instance.sync()[1].license_token
     assert instance.sync()[1].license_token == first
 
 
 def test_replayed_stale_and_forged_syncs_are_refused_and_change_nothing(portal_app: Flask) -> None:
-    instance, _, _, _ = _activated(portal_app)
+    instance, _, _, _ = activated_instance(portal_app)
     token, nonce = seal_request(instance.sync_request(), instance.key, app_clock(portal_app))
     assert instance.post_token("/api/v1/seat_links", token, nonce)[0] == 200
     reports = count(portal_app, UsageReport)
@@ -183,7 +172,7 @@ def test_replayed_stale_and_forged_syncs_are_refused_and_change_nothing(portal_a
 
 
 def test_sync_of_an_expired_subscription_is_refused(portal_app: Flask) -> None:
-    instance, _, _, _ = _activated(portal_app)
+    instance, _, _, _ = activated_instance(portal_app)
     app_clock(portal_app).set(dt.datetime(2027, 3, 1, tzinfo=dt.UTC))
     status, answer = instance.sync()
     assert status == 403 and answer.code == "subscription_expired"
@@ -198,7 +187,7 @@ def test_keys_endpoint_publishes_the_signing_key(portal_app: Flask) -> None:
 def test_r8_the_same_instance_may_activate_again_or_move_to_another_subscription(
     portal_app: Flask,
 ) -> None:
-    instance, first, client, code = _activated(portal_app)
+    instance, first, client, code = activated_instance(portal_app)
     assert instance.activate(code)[0] == 200  # again: same instance, same binding
     assert count(portal_app, Activation) == 1
 

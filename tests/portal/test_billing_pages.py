@@ -125,14 +125,19 @@ def test_r36_cancel_renewal_at_least_30_days_before_or_it_renews(
         assert "ended on 2027-01-01" in client.get(f"/subscriptions/{name}").get_data(as_text=True)
 
 
-def test_r32_r34_check_ins_send_an_order_amendment_then_an_invoice(make_portal) -> None:  # type: ignore[no-untyped-def]
+def _support_at_quarter_end(make_portal, license_type: str):  # type: ignore[no-untyped-def]
+    """2026-03-31, the last day of Q1: owner@example.com's 100 seats since 2026-01-01, and
+    support signed in. Returns (the portal, the subscription, support, its support page)."""
     app: Flask = make_portal(start="2026-03-31T09:00:00Z")
     owner = make_account(app, "owner@example.com")
     name = make_subscription(
-        app, owner, seats=100, starts_on=dt.date(2026, 1, 1), license_type="offline_cloud"
+        app, owner, seats=100, starts_on=dt.date(2026, 1, 1), license_type=license_type
     )
-    support = _support(app)
-    page = f"/support/subscriptions/{name}"
+    return app, name, _support(app), f"/support/subscriptions/{name}"
+
+
+def test_r32_r34_check_ins_send_an_order_amendment_then_an_invoice(make_portal) -> None:  # type: ignore[no-untyped-def]
+    app, name, support, page = _support_at_quarter_end(make_portal, "offline_cloud")
     assert 'data-testid="check-in-form"' in support.get(page).get_data(as_text=True)
 
     refused = _post(support, f"{page}/check_ins", page, period="Q2", maximum="120")
@@ -169,13 +174,7 @@ def test_r32_r34_check_ins_send_an_order_amendment_then_an_invoice(make_portal) 
 
 
 def test_r34_the_customer_accepts_their_own_order_amendment(make_portal) -> None:  # type: ignore[no-untyped-def]
-    app: Flask = make_portal(start="2026-03-31T09:00:00Z")
-    owner = make_account(app, "owner@example.com")
-    name = make_subscription(
-        app, owner, seats=100, starts_on=dt.date(2026, 1, 1), license_type="legacy"
-    )
-    support = _support(app)
-    page = f"/support/subscriptions/{name}"
+    app, name, support, page = _support_at_quarter_end(make_portal, "legacy")
     _post(support, f"{page}/check_ins", page, period="Q1", maximum="105")
     run_jobs_until(app, "2026-04-01T06:00:00Z")
     (amendment,) = invoices(app, name)

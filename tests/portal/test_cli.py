@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from provlab.cli import main
+from tests.portal.helpers import trial_request_args
 
 
 @pytest.fixture
@@ -64,21 +65,7 @@ def test_r3_r5_r20_r22_cli_sells_and_records_trial_requests(provlab: Any) -> Non
     code = provlab("activation-code", name, "--json")["activation_code"]
     assert len(code) == 24
 
-    provlab(
-        "trial-request",
-        "--subscription",
-        name,
-        "--email",
-        "c@example.com",
-        "--first-name",
-        "A",
-        "--last-name",
-        "B",
-        "--company",
-        "C",
-        "--country",
-        "SY",
-    )
+    provlab(*trial_request_args(name, "c@example.com", "SY"))
     leads = provlab("leads", "--json")
     assert leads[0]["status"] == "pending"
     outbox = provlab("outbox", "--json")

@@ -9,24 +9,22 @@ import re
 from instance.gitlab_com.quotas import compute_quota, storage_quota
 from portal.errors import Refused
 from portal.gitlab_com.consumables import buy_consumable
-from portal.models import Account, MailMessage, Order, OrderKind, PaymentMethod, db
-from portal.orders import OrderTerms
-from portal.subscriptions import find_subscription
+from portal.models import MailMessage, Order, OrderKind, db
 from tests.portal.gitlab_com_pair import Pair
-from tests.portal.helpers import make_account, make_subscription, payment_method_ids, sign_in
+from tests.portal.helpers import (
+    customer_order,
+    make_account,
+    make_subscription,
+    payment_method_ids,
+    sign_in,
+)
 from webcore.clock import app_clock
 
 
 def _buy(pair: Pair, customer: int, name: str, kind: str, packs: int) -> Order:
-    card, _ = payment_method_ids(pair.portal, customer)
-    with pair.portal.app_context():
-        subscription = find_subscription(name)
-        buyer = db.session.get(Account, customer)
-        assert subscription is not None and buyer is not None
-        now = app_clock(pair.portal).now()
-        terms = OrderTerms(subscription=subscription, placed_by=buyer, now=now)
-        order = buy_consumable(terms, kind, packs, db.session.get(PaymentMethod, card))
-        db.session.commit()
+    with customer_order(pair.portal, customer, name) as (terms, card):
+        order = buy_consumable(terms, kind, packs, card)
+        db.session.commit()  # before the refresh: the caller reads the order as stored
         db.session.refresh(order)
         db.session.expunge(order)
         return order

@@ -16,16 +16,15 @@ from instance.models import User
 from instance.models import db as instance_db
 from instance.namespace_models import Namespace
 from portal.gitlab_com.models import NamespaceLink
-from portal.models import Account, Order, PaymentMethod, Subscription, db
-from portal.orders import OrderTerms
+from portal.models import Order, Subscription, db
 from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
 from tests.portal.gitlab_com_pair import Pair
 from tests.portal.helpers import (
     csrf_token,
+    customer_order,
     make_account,
     make_subscription,
-    payment_method_ids,
     sign_in,
     sign_in_staff,
 )
@@ -33,15 +32,8 @@ from webcore.clock import app_clock
 
 
 def _with_duo_pro(pair: Pair, name: str, customer: int, seats: int) -> None:
-    card, _ = payment_method_ids(pair.portal, customer)
-    with pair.portal.app_context():
-        subscription = find_subscription(name)
-        buyer = db.session.get(Account, customer)
-        assert subscription is not None and buyer is not None
-        now = app_clock(pair.portal).now()
-        terms = OrderTerms(subscription=subscription, placed_by=buyer, now=now)
-        buy_duo_pro(terms, seats, db.session.get(PaymentMethod, card))
-        db.session.commit()
+    with customer_order(pair.portal, customer, name) as (terms, card):
+        buy_duo_pro(terms, seats, card)
 
 
 def _orders(pair: Pair) -> list[tuple[str, int]]:

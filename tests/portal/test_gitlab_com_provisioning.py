@@ -11,15 +11,18 @@ import pytest
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
 from portal.errors import Refused
 from portal.gitlab_com.client import SESSION_HOOK
-from portal.gitlab_com.namespaces import buy_namespace_subscription
 from portal.gitlab_com.provisioning import failed_pushes, pending_push
-from portal.models import Account, PaymentMethod, db
-from portal.orders import OrderTerms
+from portal.models import db
 from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
 from tests.portal.gitlab_com_pair import Pair
-from tests.portal.helpers import make_account, make_subscription, payment_method_ids, sign_in
-from webcore.clock import app_clock
+from tests.portal.helpers import (
+    customer_order,
+    make_account,
+    make_subscription,
+    payment_method_ids,
+    sign_in,
+)
 
 
 def _support_page(pair: Pair, name: str) -> str:
@@ -48,16 +51,8 @@ def test_buying_duo_pro_for_a_linked_subscription_reaches_the_group_r3(pair: Pai
     name = make_subscription(pair.portal, customer, seats=10)
     pair.link(name)
     pair.run_jobs()
-    card, _ = payment_method_ids(pair.portal, customer)
-    with pair.portal.app_context():
-        subscription = find_subscription(name)
-        assert subscription is not None
-        buyer = db.session.get(Account, customer)
-        assert buyer is not None
-        now = app_clock(pair.portal).now()
-        terms = OrderTerms(subscription=subscription, placed_by=buyer, now=now)
-        buy_duo_pro(terms, 4, db.session.get(PaymentMethod, card))
-        db.session.commit()
+    with customer_order(pair.portal, customer, name) as (terms, card):
+        buy_duo_pro(terms, 4, card)
     pair.run_jobs()
     with pair.gitlab_com.app_context():
         purchase = group_duo_purchase(pair.group_id)
@@ -121,28 +116,9 @@ def test_buying_a_plan_for_a_group_charges_links_and_provisions(pair: Pair) -> N
     customer = make_account(pair.portal, "buyer@example.com")
     card, declined = payment_method_ids(pair.portal, customer)
     with pair.portal.app_context():
-        buyer = db.session.get(Account, customer)
-        assert buyer is not None
-        now = app_clock(pair.portal).now()
         with pytest.raises(Refused):
-            buy_namespace_subscription(
-                buyer,
-                namespace_id=pair.group_id,
-                namespace_path="acme",
-                plan="free",
-                seats=5,
-                payment_method=db.session.get(PaymentMethod, card),
-                now=now,
-            )
-        subscription = buy_namespace_subscription(
-            buyer,
-            namespace_id=pair.group_id,
-            namespace_path="acme",
-            plan="premium",
-            seats=5,
-            payment_method=db.session.get(PaymentMethod, card),
-            now=now,
-        )
+            pair.buy_for_acme(customer, "free", 5, card)
+        subscription = pair.buy_for_acme(customer, "premium", 5, card)
         db.session.commit()
         assert subscription.plan == "premium" and declined != card
     pair.run_jobs()

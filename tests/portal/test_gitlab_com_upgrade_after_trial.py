@@ -25,10 +25,10 @@ from instance.models import User
 from instance.models import db as instance_db
 from portal.errors import Refused
 from portal.gitlab_com.models import GitlabComIdentity, NamespaceLink
-from portal.gitlab_com.namespaces import buy_namespace_subscription, change_linked_namespace
+from portal.gitlab_com.namespaces import change_linked_namespace
 from portal.gitlab_com.trials import TrialRefused, start_namespace_duo_trial
 from portal.gitlab_com.ultimate_trials import start_namespace_ultimate_trial
-from portal.models import Account, Order, PaymentMethod, Subscription, SubscriptionKind, db
+from portal.models import Account, Order, Subscription, SubscriptionKind, db
 from protocol.license import AddOnTier
 from protocol.provisioning import NamespacePlanTrialRequest, NamespaceTrialRequest
 from tests.instance.conftest import csrf_token as instance_csrf_token
@@ -121,6 +121,13 @@ def _subscription(pair: Pair, kind: str) -> Subscription:
         return row
 
 
+def _trial_and_paid(pair: Pair) -> tuple[Subscription, Subscription]:
+    """The group's Ultimate trial and the subscription bought after it."""
+    return _subscription(pair, SubscriptionKind.PLAN_TRIAL), _subscription(
+        pair, SubscriptionKind.PAID
+    )
+
+
 @pytest.fixture
 def buyer(pair: Pair) -> int:
     return make_account(pair.portal, "buyer@example.com")
@@ -139,10 +146,7 @@ def test_buying_premium_replaces_a_running_trial_at_once_r4_r7_r31(pair: Pair, b
         assert billable_member_count(pair.group_id) == 2  # Ultimate: the Guest is not billable
     status, _ = _buy(pair, "premium", "5")
     assert status == 302
-    trial, paid = (
-        _subscription(pair, SubscriptionKind.PLAN_TRIAL),
-        _subscription(pair, SubscriptionKind.PAID),
-    )
+    trial, paid = _trial_and_paid(pair)
     # The trial ended today and never renews; the purchase is linked in its place.
     assert (trial.ends_on, trial.ended_on, trial.auto_renew) == (today, today, False)
     assert (paid.plan, paid.seats, paid.starts_on) == ("premium", 5, today)
@@ -196,10 +200,7 @@ def test_buying_ultimate_after_the_trial_ended_keeps_the_duo_trial_running(
     assert 'data-testid="ultimate-trial-ended"' in billing and UPGRADE in billing
     status, _ = _buy(pair, "ultimate", "10")
     assert status == 302
-    trial, paid = (
-        _subscription(pair, SubscriptionKind.PLAN_TRIAL),
-        _subscription(pair, SubscriptionKind.PAID),
-    )
+    trial, paid = _trial_and_paid(pair)
     # It ended on its own day, which stays.
     assert (trial.ends_on, trial.ended_on, trial.auto_renew) == (trial_ended, trial_ended, False)
     assert _state(pair)["link"] == (paid.id, trial.id)
@@ -269,18 +270,8 @@ def test_a_declined_card_leaves_the_trial_as_it_was(pair: Pair, buyer: int) -> N
     before = _state(pair)
     _, declined = _cards(pair)
     with pair.portal.app_context():
-        customer = db.session.get(Account, buyer)
-        assert customer is not None
         with pytest.raises(Refused):
-            buy_namespace_subscription(
-                customer,
-                namespace_id=pair.group_id,
-                namespace_path="acme",
-                plan="premium",
-                seats=5,
-                payment_method=db.session.get(PaymentMethod, declined),
-                now=app_clock(pair.portal).now(),
-            )
+            pair.buy_for_acme(buyer, "premium", 5, declined)
         db.session.rollback()
     assert _state(pair) == before
 
@@ -295,10 +286,7 @@ def test_moving_the_purchase_to_another_group_leaves_the_trial_with_its_group(
     trial_started = app_clock(pair.portal).now().date()
     pair.run_jobs(minutes=5 * 24 * 60)
     assert _buy(pair, "premium", "5")[0] == 302
-    trial, paid = (
-        _subscription(pair, SubscriptionKind.PLAN_TRIAL),
-        _subscription(pair, SubscriptionKind.PAID),
-    )
+    trial, paid = _trial_and_paid(pair)
     pair.run_jobs()
     with pair.gitlab_com.app_context():
         now = app_clock(pair.gitlab_com).now()

@@ -21,16 +21,14 @@ from protocol.messages import ActivationAnswer, ErrorAnswer, KeyChange
 from protocol.signing import SigningKey
 from tests.portal.helpers import (
     FakeInstance,
+    activated_instance,
     activation_code,
-    make_account,
     make_subscription,
-    sign_in,
 )
 from webcore.clock import app_clock
 
 pytestmark = pytest.mark.all_backends
 
-CUSTOMER = "owner@example.com"
 Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
@@ -58,13 +56,7 @@ def _refused_keeping_only_its_nonce(
 
 
 def _activated(app: Flask) -> tuple[FakeInstance, str, Any]:
-    customer_id = make_account(app, CUSTOMER)
-    name = make_subscription(app, customer_id)
-    client = sign_in(app, CUSTOMER)
-    code = activation_code(app, client, name)
-    instance = FakeInstance(app)
-    status, answer = instance.activate(code)
-    assert status == 200, answer
+    instance, _, client, code = activated_instance(app)
     assert instance.sync()[0] == 200
     return instance, code, client
 

@@ -28,18 +28,16 @@ CONTACT = "contact@example.com"
 PROCESSING = "2026-03-02T05:00:00Z"  # the default daily lead processing after the 00:00 request
 
 
+def _fields(name: str, **overrides: str) -> dict[str, str]:
+    """A Duo trial request's fields, as the form and the JSON API take them."""
+    request = {"subscription_name": name, "email": CONTACT, "add_on": "duo_pro", "country": "DE"}
+    person = {"first_name": "Ada", "last_name": "Lovelace", "company": "Example Corp"}
+    return {**request, **person, **overrides}
+
+
 def _request(app: Flask, name: str, **overrides: str) -> Any:
     client = app.test_client()
-    data = {
-        "subscription_name": name,
-        "email": CONTACT,
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "company": "Example Corp",
-        "country": "DE",
-        "add_on": "duo_pro",
-        **overrides,
-    }
+    data = _fields(name, **overrides)
     return client.post(
         "/trials/duo", data={**data, "csrf_token": csrf_token(client, "/trials/duo")}
     )
@@ -215,15 +213,9 @@ def test_malformed_requests_get_a_clear_error_and_record_nothing(portal_app: Fla
 def test_r21_json_trial_request_endpoint_answers_success(portal_app: Flask) -> None:
     name = _subscription(portal_app)
     client = portal_app.test_client()
-    body = {
-        "subscription_name": name,
-        "email": CONTACT,
-        "first_name": "A",
-        "last_name": "B",
-        "company": "C",
-        "country": "KP",
-        "add_on": "duo_enterprise",
-    }
+    body = _fields(
+        name, first_name="A", last_name="B", company="C", country="KP", add_on="duo_enterprise"
+    )
     response = client.post("/api/v1/trial_requests", json=body)
     assert response.status_code == 202 and response.get_json()["status"] == "received"
     assert client.post("/api/v1/trial_requests", json={**body, "email": ""}).status_code == 422

@@ -21,32 +21,27 @@ from flask import Flask
 from portal.models import Invoice, Order, db
 from tests.portal.billing_helpers import invoices, store_daily_usage
 from tests.portal.helpers import (
+    CONTACT,
+    OWNER,
     add_ons,
     count,
     csrf_token,
     mails,
     make_account,
+    make_customer,
     make_subscription,
-    payment_method_ids,
     post_form,
     run_jobs_until,
     sign_in,
+    signed_in_customer,
 )
 from tests.portal.test_mail import Inbox, running_smtp_server
 from tests.portal.test_placed_once import _gateway, _submit, _summary
 from tests.portal.test_support_and_sales import _with_trial
 
-CUSTOMER = "owner@example.com"
-CONTACT = "contact@example.com"
 SALES = "sales@provlab.example"
 SUPPORT = "support@provlab.example"
 PERIOD = "2026-03-02 .. 2027-01-30"
-
-
-def _customer(app: Flask, **subscription: Any) -> tuple[Any, str, int]:
-    customer_id = make_account(app, CUSTOMER)
-    name = make_subscription(app, customer_id, contact_email=CONTACT, **subscription)
-    return sign_in(app, CUSTOMER), name, payment_method_ids(app, customer_id)[0]
 
 
 def _buy(client: Any, name: str, flow: str, seats: int, card: int) -> None:
@@ -77,7 +72,7 @@ def _links(page: str, pattern: str) -> list[str]:
 def test_r7_a_purchase_and_add_seats_are_invoiced_with_lines_and_periods(
     portal_app: Flask,
 ) -> None:
-    client, name, card = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     _buy(client, name, "buy_duo_pro", 10, card)
     _buy(client, name, "add_seats", 5, card)
 
@@ -128,7 +123,7 @@ def test_r7_the_invoice_reaches_the_contact_over_smtp_after_the_commit(make_port
     inbox = Inbox()
     with running_smtp_server(inbox) as port:
         app = make_portal(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
-        client, name, card = _customer(app)
+        client, (_, name, card, _) = signed_in_customer(app)
         _buy(client, name, "buy_duo_pro", 10, card)
         assert inbox.messages == []  # queued in the purchase's transaction
         run_jobs_until(app, "2026-03-02T01:00:00Z")
@@ -140,7 +135,7 @@ def test_r7_the_invoice_reaches_the_contact_over_smtp_after_the_commit(make_port
 
 
 def test_r3_r5_r7_sales_orders_are_invoiced_renewal_included(portal_app: Flask) -> None:
-    _, name, _ = _customer(portal_app)  # Premium, 50 seats
+    name = make_customer(portal_app).name  # Premium, 50 seats
     sales = _sales(portal_app)
     _sales_order(sales, name, kind="duo_enterprise", seats="5")
     _sales_order(sales, name, kind="subscription_seats", seats="5")
@@ -189,7 +184,7 @@ def test_r23_r7_a_trial_extension_is_invoiced_as_one_zero_dollar_line(portal_app
 
 def test_the_same_summary_or_order_form_twice_is_invoiced_once(portal_app: Flask) -> None:
     gateway = _gateway(portal_app)
-    client, name, card = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     form = _summary(client, name, "buy_duo_pro", 10)
     _submit(client, name, "buy_duo_pro", form, card)
     _submit(client, name, "buy_duo_pro", form, card)  # a retry, a second tab
@@ -241,7 +236,7 @@ def test_r36_the_renewal_invoice_says_which_active_user_count_it_used(
     make_portal: Any, reported_until: dt.date | None, note: str
 ) -> None:
     app: Flask = make_portal(start="2026-12-20T09:00:00Z")
-    owner = make_account(app, CUSTOMER)
+    owner = make_account(app, OWNER)
     name = make_subscription(
         app, owner, contact_email=CONTACT, seats=50, starts_on=dt.date(2026, 1, 1)
     )
@@ -253,7 +248,7 @@ def test_r36_the_renewal_invoice_says_which_active_user_count_it_used(
     (renewal,) = invoices(app, name)
     seats = 42 if reported_until else 50
     assert renewal["kind"] == "renewal" and renewal["lines"][0][0] == seats
-    client = sign_in(app, CUSTOMER)
+    client = sign_in(app, OWNER)
     page = client.get(f"/subscriptions/{name}/invoices/{renewal['id']}").get_data(as_text=True)
     assert f'data-testid="invoice-note">{note}<' in page
     (mail,) = mails(app, "invoice")

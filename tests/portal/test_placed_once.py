@@ -22,6 +22,7 @@ from portal.models import Order
 from portal.payments import FakeGateway
 from provlab.cli import main
 from tests.portal.helpers import (
+    OWNER,
     add_ons,
     csrf_token,
     flashes,
@@ -30,11 +31,11 @@ from tests.portal.helpers import (
     make_subscription,
     payment_method_ids,
     sign_in,
+    signed_in_customer,
 )
 from tests.portal.test_concurrency import _signed_in
 from tests.support.concurrent import post_all_at_once
 
-CUSTOMER = "owner@example.com"
 SALES = "sales@provlab.example"
 _KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 
@@ -69,12 +70,6 @@ def _orders(app: Flask) -> list[dict[str, Any]]:
         ]
 
 
-def _customer(app: Flask, **subscription: Any) -> tuple[Any, str, int]:
-    customer_id = make_account(app, CUSTOMER)
-    name = make_subscription(app, customer_id, contact_email="contact@example.com", **subscription)
-    return sign_in(app, CUSTOMER), name, payment_method_ids(app, customer_id)[0]
-
-
 def _summary(client: Any, name: str, flow: str, seats: int) -> dict[str, str]:
     """The *Purchase summary* as the browser shows it: the form the buyer submits."""
     token = csrf_token(client, "/subscriptions")
@@ -101,7 +96,7 @@ def test_the_same_purchase_summary_submitted_twice_places_and_charges_one_order(
     portal_app: Flask,
 ) -> None:
     gateway = _gateway(portal_app)
-    client, name, card = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     form = _summary(client, name, "buy_duo_pro", 10)
 
     first = _submit(client, name, "buy_duo_pro", form, card)
@@ -120,7 +115,7 @@ def test_the_same_purchase_summary_submitted_twice_places_and_charges_one_order(
 
 def test_the_same_add_seats_summary_submitted_twice_adds_the_seats_once(portal_app: Flask) -> None:
     gateway = _gateway(portal_app)
-    client, name, card = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     _submit(client, name, "buy_duo_pro", _summary(client, name, "buy_duo_pro", 10), card)
     form = _summary(client, name, "add_seats", 5)
 
@@ -137,7 +132,7 @@ def test_the_same_add_seats_summary_submitted_twice_adds_the_seats_once(portal_a
 
 def test_two_summaries_are_two_purchases(portal_app: Flask) -> None:
     gateway = _gateway(portal_app)
-    client, name, card = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     _submit(client, name, "buy_duo_pro", _summary(client, name, "buy_duo_pro", 10), card)
     first, second = _summary(client, name, "add_seats", 5), _summary(client, name, "add_seats", 5)
     assert first["idempotency_key"] != second["idempotency_key"]
@@ -154,9 +149,9 @@ def test_a_declined_summary_can_be_paid_with_another_card_under_the_same_key(
     portal_app: Flask,
 ) -> None:
     gateway = _gateway(portal_app)
-    customer_id = make_account(portal_app, CUSTOMER)
+    customer_id = make_account(portal_app, OWNER)
     name = make_subscription(portal_app, customer_id)
-    client = sign_in(portal_app, CUSTOMER)
+    client = sign_in(portal_app, OWNER)
     card, declined = payment_method_ids(portal_app, customer_id)
     form = _summary(client, name, "buy_duo_pro", 10)
 
@@ -171,7 +166,7 @@ def test_a_declined_summary_can_be_paid_with_another_card_under_the_same_key(
 
 def test_a_malformed_key_is_refused_and_nothing_is_bought(portal_app: Flask) -> None:
     gateway = _gateway(portal_app)
-    client, name, card = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     form = {**_summary(client, name, "buy_duo_pro", 10), "idempotency_key": "x" * 65}
     refused = _submit(client, name, "buy_duo_pro", form, card)
     assert refused.status_code == 302
@@ -180,7 +175,7 @@ def test_a_malformed_key_is_refused_and_nothing_is_bought(portal_app: Flask) -> 
 
 
 def test_the_same_sales_order_form_submitted_twice_places_one_order(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, CUSTOMER)
+    customer_id = make_account(portal_app, OWNER)
     name = make_subscription(portal_app, customer_id, seats=40)
     make_account(portal_app, SALES, role="sales")
     sales = sign_in(portal_app, SALES)
@@ -229,13 +224,13 @@ def test_the_cli_places_an_order_once_per_idempotency_key(
         return json.loads(result.output)
 
     provlab(
-        "create-customer", CUSTOMER, "--name", "O", "--password", "secret123", "--card", "Visa:4242"
+        "create-customer", OWNER, "--name", "O", "--password", "secret123", "--card", "Visa:4242"
     )
     provlab("create-customer", SALES, "--name", "S", "--password", "secret123", "--role", "sales")
     name = provlab(
         "create-subscription",
         "--customer",
-        CUSTOMER,
+        OWNER,
         "--plan",
         "premium",
         "--seats",
@@ -262,11 +257,11 @@ def test_the_same_summary_submitted_at_the_same_moment_places_one_order(
 ) -> None:
     app: Flask = make_portal()
     gateway = _gateway(app)
-    customer_id = make_account(app, CUSTOMER)
+    customer_id = make_account(app, OWNER)
     name = make_subscription(app, customer_id, seats=50)
     card = payment_method_ids(app, customer_id)[0]
     url = live_server(app).url
-    clients = [_signed_in(url, CUSTOMER) for _ in range(4)]
+    clients = [_signed_in(url, OWNER) for _ in range(4)]
     session, token = clients[0]
     page = session.post(
         f"{url}/subscriptions/{name}/buy_duo_pro",
@@ -299,7 +294,7 @@ def test_a_second_claim_of_a_key_that_slips_past_the_lookup_fails_before_chargin
 
     app: Flask = make_portal()
     gateway = _gateway(app)
-    client, name, card = _customer(app, seats=50)
+    client, (_, name, card, _) = signed_in_customer(app, seats=50)
     _submit(client, name, "buy_duo_pro", _summary(client, name, "buy_duo_pro", 10), card)
     form = _summary(client, name, "add_seats", 5)
     assert _submit(client, name, "add_seats", form, card).status_code == 302

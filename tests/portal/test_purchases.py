@@ -9,6 +9,7 @@ from flask import Flask
 
 from portal.models import AddOnPurchase, MailMessage, Order
 from tests.portal.helpers import (
+    OWNER,
     add_ons,
     buy,
     count,
@@ -19,22 +20,15 @@ from tests.portal.helpers import (
     payment_method_ids,
     post_form,
     sign_in,
+    signed_in_customer,
     subscription_row,
 )
-
-CUSTOMER = "owner@example.com"
-
-
-def _customer(app: Flask, **subscription: object) -> tuple[object, str, tuple[int, int]]:
-    customer_id = make_account(app, CUSTOMER)
-    name = make_subscription(app, customer_id, contact_email="contact@example.com", **subscription)
-    return sign_in(app, CUSTOMER), name, payment_method_ids(app, customer_id)
 
 
 def test_r3_r1_r7_buy_duo_pro_summary_then_purchase_provisions_seats_and_mails(
     portal_app: Flask,
 ) -> None:
-    client, name, (card, _) = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
 
     form = client.get(f"/subscriptions/{name}/buy_duo_pro")
     assert form.status_code == 200 and "Number of seats" in form.get_data(as_text=True)
@@ -63,7 +57,7 @@ def test_r3_r1_r7_buy_duo_pro_summary_then_purchase_provisions_seats_and_mails(
 
 
 def test_r3_duo_enterprise_cannot_be_bought_self_serve(portal_app: Flask) -> None:
-    client, name, (card, _) = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     response = post_form(
         client,
         f"/sales/subscriptions/{name}/orders",
@@ -77,7 +71,7 @@ def test_r3_duo_enterprise_cannot_be_bought_self_serve(portal_app: Flask) -> Non
 
 
 def test_r4_no_add_ons_on_free(portal_app: Flask) -> None:
-    client, name, (card, _) = _customer(portal_app, plan="free")
+    client, (_, name, card, _) = signed_in_customer(portal_app, plan="free")
     response = buy(client, name, 5, card)
     assert response.status_code == 422
     assert "sold on Premium and Ultimate subscriptions only, not on Free" in flashes(response)
@@ -86,7 +80,7 @@ def test_r4_no_add_ons_on_free(portal_app: Flask) -> None:
 
 
 def test_r5_add_on_seats_never_exceed_subscription_seats(portal_app: Flask) -> None:
-    client, name, (card, _) = _customer(portal_app, seats=20)
+    client, (_, name, card, _) = signed_in_customer(portal_app, seats=20)
     too_many = buy(client, name, 21, card)
     assert too_many.status_code == 422
     assert "can't exceed the subscription's 20 seats" in flashes(too_many)
@@ -104,7 +98,7 @@ def test_r5_add_on_seats_never_exceed_subscription_seats(portal_app: Flask) -> N
 
 
 def test_r5_add_seats_needs_an_add_on_already_bought(portal_app: Flask) -> None:
-    client, name, (card, _) = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     response = buy(client, name, 3, card, path="add_seats")
     assert response.status_code == 422
     assert "no purchased GitLab Duo add-on" in flashes(response)
@@ -112,7 +106,7 @@ def test_r5_add_seats_needs_an_add_on_already_bought(portal_app: Flask) -> None:
 
 
 def test_r6_a_second_duo_pro_purchase_is_refused_one_tier_at_a_time(portal_app: Flask) -> None:
-    client, name, (card, _) = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     assert buy(client, name, 5, card).status_code == 302
     again = buy(client, name, 5, card)
     assert again.status_code == 422 and "use Add seats" in flashes(again)
@@ -120,7 +114,7 @@ def test_r6_a_second_duo_pro_purchase_is_refused_one_tier_at_a_time(portal_app: 
 
 
 def test_declined_payment_provisions_nothing(portal_app: Flask) -> None:
-    client, name, (_, declined) = _customer(portal_app)
+    client, (_, name, _, declined) = signed_in_customer(portal_app)
     response = buy(client, name, 5, declined)
     assert response.status_code == 422
     assert "declined" in flashes(response)
@@ -129,7 +123,7 @@ def test_declined_payment_provisions_nothing(portal_app: Flask) -> None:
 
 
 def test_someone_elses_payment_method_is_refused(portal_app: Flask) -> None:
-    client, name, _ = _customer(portal_app)
+    client, (_, name, _, _) = signed_in_customer(portal_app)
     other = make_account(portal_app, "other@example.com")
     from tests.portal.helpers import payment_method_ids as ids
 
@@ -138,7 +132,7 @@ def test_someone_elses_payment_method_is_refused(portal_app: Flask) -> None:
 
 
 def test_bad_seat_numbers_are_refused_clearly(portal_app: Flask) -> None:
-    client, name, (card, _) = _customer(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     for seats in ("", "0", "-3", "abc", "99999999999"):
         response = post_form(
             client,
@@ -151,7 +145,7 @@ def test_bad_seat_numbers_are_refused_clearly(portal_app: Flask) -> None:
 
 
 def test_expired_subscription_sells_nothing(portal_app: Flask) -> None:
-    client, name, (card, _) = _customer(
+    client, (_, name, card, _) = signed_in_customer(
         portal_app, starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2026, 1, 1)
     )
     response = buy(client, name, 5, card)
@@ -159,31 +153,25 @@ def test_expired_subscription_sells_nothing(portal_app: Flask) -> None:
 
 
 def test_change_subscription_contact(portal_app: Flask) -> None:
-    client, name, _ = _customer(portal_app)
-    bad = post_form(
-        client,
-        f"/subscriptions/{name}/contact",
-        {"name": "New", "email": "not-an-email", "company": "", "country": "DE"},
-        page="/subscriptions",
-    )
+    client, (_, name, _, _) = signed_in_customer(portal_app)
+
+    def change(**contact: str) -> Any:
+        return post_form(client, f"/subscriptions/{name}/contact", contact, page="/subscriptions")
+
+    bad = change(name="New", email="not-an-email", company="", country="DE")
     assert bad.status_code == 422
     assert subscription_row(portal_app, name)["contact_email"] == "contact@example.com"
-    good = post_form(
-        client,
-        f"/subscriptions/{name}/contact",
-        {"name": "New Contact", "email": "new@example.com", "company": "X", "country": "fr"},
-        page="/subscriptions",
-    )
+    good = change(name="New Contact", email="new@example.com", company="X", country="fr")
     assert good.status_code == 302
     assert subscription_row(portal_app, name)["contact_email"] == "new@example.com"
 
 
 def test_prices_come_from_the_configurable_price_list_in_cents(make_portal: Any) -> None:
     app = make_portal(PRICE_LIST="premium=1000,ultimate=2000,duo_pro=36500,duo_enterprise=1")
-    customer_id = make_account(app, CUSTOMER)
+    customer_id = make_account(app, OWNER)
     # A whole year left: 3 seats x $365.00.
     name = make_subscription(app, customer_id, starts_on=dt.date(2026, 3, 2))
-    client = sign_in(app, CUSTOMER)
+    client = sign_in(app, OWNER)
     summary = post_form(
         client,
         f"/subscriptions/{name}/buy_duo_pro",

@@ -11,6 +11,7 @@ from portal.keys import published_keys
 from portal.models import Order
 from protocol.license import LicenseType, read_license_file
 from tests.portal.helpers import (
+    CONTACT,
     FakeInstance,
     activation_code,
     add_ons,
@@ -20,6 +21,7 @@ from tests.portal.helpers import (
     flashes,
     mails,
     make_account,
+    make_customer,
     make_subscription,
     payment_method_ids,
     place_order,
@@ -30,17 +32,9 @@ from tests.portal.helpers import (
     subscription_row,
 )
 
-CONTACT = "contact@example.com"
-
-
-def _owned(app: Flask, **options: Any) -> tuple[int, str]:
-    """The customer owner@example.com and a subscription of theirs with CONTACT as contact."""
-    customer_id = make_account(app, "owner@example.com")
-    return customer_id, make_subscription(app, customer_id, contact_email=CONTACT, **options)
-
 
 def _with_trial(app: Flask) -> str:
-    _, name = _owned(app, seats=10)
+    name = make_customer(app, seats=10).name
     client = app.test_client()
     client.post(
         "/trials/duo",
@@ -111,7 +105,7 @@ def test_r23_sales_extends_a_duo_trial_with_a_zero_dollar_order(portal_app: Flas
 
 
 def test_r6_r3_sales_duo_enterprise_replaces_duo_pro(portal_app: Flask) -> None:
-    customer_id, name = _owned(portal_app, seats=30)
+    customer_id, name, _, _ = make_customer(portal_app, seats=30)
     owner = sign_in(portal_app, "owner@example.com")
     buy(owner, name, 10, payment_method_ids(portal_app, customer_id)[0])
     run_jobs_until(portal_app, "2026-03-10T00:00:00Z")
@@ -135,7 +129,7 @@ def test_r6_r3_sales_duo_enterprise_replaces_duo_pro(portal_app: Flask) -> None:
 
 
 def test_r36_sales_renewal_is_booked_as_the_next_term_and_extra_seats(portal_app: Flask) -> None:
-    _, name = _owned(portal_app, seats=10)
+    name = make_customer(portal_app, seats=10).name
     sales = sign_in_staff(portal_app, "sales")
     place_order(sales, name, {"kind": "subscription_seats", "seats": "5"})
     place_order(sales, name, {"kind": "renewal", "seats": "12"})
@@ -151,7 +145,7 @@ def test_r36_sales_renewal_is_booked_as_the_next_term_and_extra_seats(portal_app
 
 
 def test_r5_r28_renewal_can_lower_the_add_on_but_not_below_its_seats(portal_app: Flask) -> None:
-    _, name = _owned(portal_app, seats=100)
+    name = make_customer(portal_app, seats=100).name
     sales = sign_in_staff(portal_app, "sales")
     place_order(sales, name, {"kind": "duo_enterprise", "seats": "50"})
     refused = place_order(sales, name, {"kind": "renewal", "seats": "40"})
@@ -206,7 +200,7 @@ def test_r9_legacy_and_offline_license_files_are_signed_with_the_portal_keys(
 def test_a_purchase_on_an_offline_subscription_mails_the_new_license_file(
     portal_app: Flask,
 ) -> None:
-    customer_id, name = _owned(portal_app, license_type="offline_cloud")
+    customer_id, name, _, _ = make_customer(portal_app, license_type="offline_cloud")
     owner = sign_in(portal_app, "owner@example.com")
     buy(owner, name, 3, payment_method_ids(portal_app, customer_id)[0])
     (mail,) = mails(portal_app, "license")
@@ -218,7 +212,7 @@ def test_a_purchase_on_an_offline_subscription_mails_the_new_license_file(
 def test_r32_support_console_shows_activation_usage_licenses_orders_and_mail(
     portal_app: Flask,
 ) -> None:
-    customer_id, name = _owned(portal_app)
+    customer_id, name, _, _ = make_customer(portal_app)
     owner = sign_in(portal_app, "owner@example.com")
     instance = FakeInstance(portal_app, instance_id="inst-42", gitlab_version="17.1.2-ee")
     assert instance.activate(activation_code(portal_app, owner, name))[0] == 200
@@ -239,7 +233,7 @@ def test_r5_r36_sales_renewal_prices_seats_and_add_on_like_the_automatic_renewal
     portal_app: Flask,
 ) -> None:
     """The sales order and the automatic renewal make one renewal (billing.renewals.renew)."""
-    _, name = _owned(portal_app, seats=100)
+    name = make_customer(portal_app, seats=100).name
     sales = sign_in_staff(portal_app, "sales")
     place_order(sales, name, {"kind": "duo_enterprise", "seats": "50"})
     place_order(sales, name, {"kind": "renewal", "seats": "100", "add_on_seats": "30"})

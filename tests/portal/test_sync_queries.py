@@ -16,11 +16,8 @@ from portal.models import Activation, AddOnPurchase, IssuedLicense, Subscription
 from protocol.envelope import seal_request
 from tests.portal.helpers import (
     FakeInstance,
-    activation_code,
+    activated_instance,
     count,
-    make_account,
-    make_subscription,
-    sign_in,
 )
 from webcore.clock import app_clock
 
@@ -59,12 +56,7 @@ def _sync(app: Flask, instance: FakeInstance) -> tuple[int, list[str]]:
 
 
 def _activated(app: Flask) -> tuple[FakeInstance, str]:
-    customer_id = make_account(app, "owner@example.com")
-    name = make_subscription(app, customer_id, seats=30)
-    instance = FakeInstance(app)
-    assert (
-        instance.activate(activation_code(app, sign_in(app, "owner@example.com"), name))[0] == 200
-    )
+    instance, name, _, _ = activated_instance(app, seats=30)
     return instance, name
 
 

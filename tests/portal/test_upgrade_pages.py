@@ -16,22 +16,13 @@ from tests.portal.helpers import (
     count,
     flashes,
     make_account,
-    make_subscription,
-    payment_method_ids,
     post_form,
     sign_in,
+    signed_in_customer,
     subscription_row,
 )
 
-CUSTOMER = "owner@example.com"
 _KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
-
-
-def _signed_in(app: Flask, **subscription: object) -> tuple[FlaskClient, str, int, int]:
-    customer_id = make_account(app, CUSTOMER)
-    name = make_subscription(app, customer_id, contact_email="contact@example.com", **subscription)
-    card, declined = payment_method_ids(app, customer_id)
-    return sign_in(app, CUSTOMER), name, card, declined
 
 
 def _plan(app: Flask, name: str) -> str:
@@ -59,7 +50,7 @@ def _upgrade(client: FlaskClient, name: str, **form: Any) -> Any:
 def test_r7_the_card_offers_upgrade_plan_and_the_page_shows_the_purchase_summary(
     portal_app: Flask,
 ) -> None:
-    client, name, _, _ = _signed_in(portal_app)
+    client, (_, name, _, _) = signed_in_customer(portal_app)
     cards = client.get("/subscriptions").get_data(as_text=True)
     assert f'href="/subscriptions/{name}/upgrade" data-testid="upgrade-plan">Upgrade plan<' in cards
     page = client.get(f"/subscriptions/{name}/upgrade")
@@ -82,7 +73,7 @@ def test_r7_the_card_offers_upgrade_plan_and_the_page_shows_the_purchase_summary
 def test_r7_upgrade_subscription_applies_ultimate_and_says_when_it_takes_effect(
     portal_app: Flask,
 ) -> None:
-    client, name, card, _ = _signed_in(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     response = _upgrade(client, name, payment_method=str(card))
     assert response.status_code == 302 and response.location.endswith(f"/subscriptions/{name}")
     shown = client.get(response.location).get_data(as_text=True)
@@ -96,7 +87,7 @@ def test_r7_upgrade_subscription_applies_ultimate_and_says_when_it_takes_effect(
 
 
 def test_r7_the_same_form_submitted_again_answers_with_its_order(portal_app: Flask) -> None:
-    client, name, card, _ = _signed_in(portal_app)
+    client, (_, name, card, _) = signed_in_customer(portal_app)
     page = client.get(f"/subscriptions/{name}/upgrade").get_data(as_text=True)
     match = _KEY.search(page)
     assert match
@@ -121,7 +112,7 @@ def test_r7_the_same_form_submitted_again_answers_with_its_order(portal_app: Fla
 def test_r7_a_refused_upgrade_comes_back_with_its_reason_and_changes_nothing(
     portal_app: Flask, form: dict[str, str], message: str
 ) -> None:
-    client, name, card, declined = _signed_in(portal_app)
+    client, (_, name, card, declined) = signed_in_customer(portal_app)
     chosen = {"declined": str(declined), "x": "x"}.get(form.get("payment_method", ""), str(card))
     response = _upgrade(client, name, **{**form, "payment_method": chosen})
     assert response.status_code == 422
@@ -132,7 +123,7 @@ def test_r7_a_refused_upgrade_comes_back_with_its_reason_and_changes_nothing(
 
 
 def test_r7_an_ultimate_subscription_is_not_offered_an_upgrade(portal_app: Flask) -> None:
-    client, name, card, _ = _signed_in(portal_app, plan="ultimate")
+    client, (_, name, card, _) = signed_in_customer(portal_app, plan="ultimate")
     assert "Upgrade plan" not in client.get("/subscriptions").get_data(as_text=True)
     response = client.get(f"/subscriptions/{name}/upgrade")
     assert response.status_code == 302 and response.location.endswith(f"/subscriptions/{name}")
@@ -143,7 +134,7 @@ def test_r7_an_ultimate_subscription_is_not_offered_an_upgrade(portal_app: Flask
 
 
 def test_another_customers_subscription_is_not_found(portal_app: Flask) -> None:
-    _, name, card, _ = _signed_in(portal_app)
+    _, (_, name, card, _) = signed_in_customer(portal_app)
     make_account(portal_app, "other@example.com")
     other = sign_in(portal_app, "other@example.com")
     assert other.get(f"/subscriptions/{name}/upgrade").status_code == 404

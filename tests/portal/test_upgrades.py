@@ -23,29 +23,24 @@ from portal.purchases import buy_duo_pro
 from portal.subscriptions import find_subscription
 from tests.portal.gitlab_com_pair import Pair
 from tests.portal.helpers import (
+    OWNER,
     FakeInstance,
     activation_code,
     add_ons,
     count,
+    customer_order,
     mails,
     make_account,
+    make_customer,
     make_subscription,
     payment_method_ids,
     sign_in,
 )
 from webcore.clock import app_clock
 
-CUSTOMER = "owner@example.com"
 # 2026-03-02, a subscription started 30 days before: [2026-01-31, 2027-01-31), 335 days left.
 # 50 seats x ($1,188 - $348) x 335/365 = 4,200,000 x 335 / 365 = 3,854,794.52 → 3,854,795 cents.
 FIFTY_SEATS_FOR_335_DAYS = 3_854_795
-
-
-def _customer(app: Flask, **subscription: object) -> tuple[int, str, int, int]:
-    customer_id = make_account(app, CUSTOMER)
-    name = make_subscription(app, customer_id, contact_email="contact@example.com", **subscription)
-    card, declined = payment_method_ids(app, customer_id)
-    return customer_id, name, card, declined
 
 
 def _upgrade(
@@ -95,7 +90,7 @@ def _state(app: Flask, name: str) -> dict[str, Any]:
 def test_r7_premium_to_ultimate_charges_the_price_difference_for_the_rest_of_the_term(
     portal_app: Flask,
 ) -> None:
-    customer_id, name, card, _ = _customer(portal_app)
+    customer_id, name, card, _ = make_customer(portal_app)
     before = _state(portal_app, name)
     order = _upgrade(portal_app, customer_id, name, card)
     assert order.kind == "plan_upgrade" and order.channel == "self_serve"
@@ -127,17 +122,9 @@ def test_r7_premium_to_ultimate_charges_the_price_difference_for_the_rest_of_the
 
 @pytest.mark.all_backends
 def test_r4_the_add_ons_stay_with_the_upgrade(portal_app: Flask) -> None:
-    customer_id, name, card, _ = _customer(portal_app, seats=20)
-    with portal_app.app_context():
-        subscription = find_subscription(name)
-        assert subscription is not None
-        terms = OrderTerms(
-            subscription=subscription,
-            placed_by=db.session.get(Account, customer_id),
-            now=app_clock(portal_app).now(),
-        )
-        buy_duo_pro(terms, 5, db.session.get(PaymentMethod, card))
-        db.session.commit()
+    customer_id, name, card, _ = make_customer(portal_app, seats=20)
+    with customer_order(portal_app, customer_id, name) as (terms, paying):
+        buy_duo_pro(terms, 5, paying)
     before = add_ons(portal_app, name)
     _upgrade(portal_app, customer_id, name, card)
     assert add_ons(portal_app, name) == before and before[0]["quantity"] == 5
@@ -195,7 +182,7 @@ def test_r7_refused_upgrades_change_and_charge_nothing(
     change: Callable[[Subscription], None] | None,
     message: str,
 ) -> None:
-    customer_id, name, card, _ = _customer(portal_app, **subscription)
+    customer_id, name, card, _ = make_customer(portal_app, **subscription)
     if change is not None:
         with portal_app.app_context():
             row = find_subscription(name)
@@ -212,7 +199,7 @@ def test_r7_refused_upgrades_change_and_charge_nothing(
 
 @pytest.mark.all_backends
 def test_r7_a_declined_card_or_a_wrong_choice_leaves_the_plan_as_it_was(portal_app: Flask) -> None:
-    customer_id, name, card, declined = _customer(portal_app)
+    customer_id, name, card, declined = make_customer(portal_app)
     with pytest.raises(PaymentDeclined):
         _upgrade(portal_app, customer_id, name, declined)
     with pytest.raises(Refused, match="Choose the upgrade: Ultimate"):
@@ -228,15 +215,15 @@ def test_r7_a_declined_card_or_a_wrong_choice_leaves_the_plan_as_it_was(portal_a
 
 @pytest.mark.all_backends
 def test_r7_the_same_upgrade_form_submitted_twice_is_charged_once(portal_app: Flask) -> None:
-    customer_id, name, card, _ = _customer(portal_app)
+    customer_id, name, card, _ = make_customer(portal_app)
     first = _upgrade(portal_app, customer_id, name, card, key="upgrade-form-1")
     again = _upgrade(portal_app, customer_id, name, card, key="upgrade-form-1")
     assert again.id == first.id and count(portal_app, Order) == 1
 
 
 def test_r13_r14_a_self_managed_instance_gets_ultimate_at_its_next_sync(portal_app: Flask) -> None:
-    customer_id, name, card, _ = _customer(portal_app)
-    client = sign_in(portal_app, CUSTOMER)
+    customer_id, name, card, _ = make_customer(portal_app)
+    client = sign_in(portal_app, OWNER)
     instance = FakeInstance(portal_app)
     status, answer = instance.activate(activation_code(portal_app, client, name))
     assert status == 200 and instance.license(answer.license_token).plan.value == "premium"
@@ -250,7 +237,7 @@ def test_r13_r14_a_self_managed_instance_gets_ultimate_at_its_next_sync(portal_a
 
 
 def test_r7_an_offline_subscription_is_mailed_its_ultimate_license(portal_app: Flask) -> None:
-    customer_id, name, card, _ = _customer(portal_app, license_type="offline_cloud")
+    customer_id, name, card, _ = make_customer(portal_app, license_type="offline_cloud")
     _upgrade(portal_app, customer_id, name, card)
     (license_mail,) = mails(portal_app, "license")
     assert license_mail["to"] == "contact@example.com" and license_mail["attachment"]

@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 
 from instance.gitlab_com.groups import add_member as add_membership
 from instance.gitlab_com.groups import create_group, create_project, role_level
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.identity import instance_key
-from instance.models import User, db
+from instance.models import User, UserAddOnAssignment, db
 from instance.namespace_models import Namespace, Project
 from protocol.envelope import open_response, parse_message, seal_request
 from protocol.license import AddOnTier, Plan
@@ -152,6 +153,20 @@ def hierarchy(app: Flask) -> dict[str, int]:
     member(app, "svc", "acme/platform", "developer")
     member(app, "outsider", "rivals", "owner")
     return ids
+
+
+def group_seat_holders(app: Flask, root_id: int) -> list[str]:
+    """The usernames holding a seat of the group's GitLab Duo purchase, sorted."""
+    with app.app_context():
+        purchase = group_duo_purchase(root_id)
+        assert purchase is not None
+        return sorted(
+            db.session.scalars(
+                db.select(User.username)
+                .join(UserAddOnAssignment, UserAddOnAssignment.user_id == User.id)
+                .where(UserAddOnAssignment.add_on_purchase_id == purchase.id)
+            )
+        )
 
 
 def signed_in(app: Flask, username: str) -> FlaskClient:

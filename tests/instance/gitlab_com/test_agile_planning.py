@@ -12,7 +12,8 @@ from protocol.provisioning import NamespaceAddOnPurchase, NamespaceProvision
 from tests.instance.conftest import user_id
 from tests.instance.fake_portal import FakePortal
 from tests.instance.gitlab_com.conftest import TERM, provision, push, signed_in
-from tests.instance.gitlab_com.test_group_graphql import CREATE, _graphql
+from tests.instance.gitlab_com.test_group_graphql import CREATE
+from tests.instance.helpers import graphql_as
 
 NAMES = "query($ns: NamespaceID) { addOnPurchases(namespaceId: $ns) { id name purchasedQuantity } }"
 
@@ -38,17 +39,17 @@ def test_r6_a_push_provisions_agile_planning_beside_duo_and_owners_assign_its_se
     upgraded = provision(Plan.ULTIMATE, 20, duo=5, add_on=AddOnTier.DUO_ENTERPRISE)(root)
     assert push(app, fake_portal, _with_eap(upgraded, 1)).status == 200
     namespace = f"gid://gitlab/Group/{root}"
-    listed = _graphql(app, "owner", NAMES, ns=namespace)["data"]["addOnPurchases"]
+    listed = graphql_as(app, "owner", NAMES, ns=namespace)["data"]["addOnPurchases"]
     assert [(p["name"], p["purchasedQuantity"]) for p in listed] == [
         ("DUO_ENTERPRISE", 5),
         ("ENTERPRISE_AGILE_PLANNING", 1),
     ]
     eap_id = listed[1]["id"]
     dev = f"gid://gitlab/User/{user_id(app, 'dev')}"
-    created = _graphql(app, "owner", CREATE, p=eap_id, u=dev)["data"]["userAddOnAssignmentCreate"]
+    created = graphql_as(app, "owner", CREATE, p=eap_id, u=dev)["data"]["userAddOnAssignmentCreate"]
     assert created == {"errors": [], "addOnPurchase": {"assignedQuantity": 1}}
     reporter = f"gid://gitlab/User/{user_id(app, 'reporter')}"
-    full = _graphql(app, "owner", CREATE, p=eap_id, u=reporter)["data"]
+    full = graphql_as(app, "owner", CREATE, p=eap_id, u=reporter)["data"]
     assert full["userAddOnAssignmentCreate"]["errors"] == ["NO_SEATS_AVAILABLE"]
     page = signed_in(app, "owner").get("/groups/acme/-/usage_quotas").get_data(as_text=True)
     assert (

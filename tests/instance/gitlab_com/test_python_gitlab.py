@@ -17,11 +17,11 @@ from gql.transport.exceptions import TransportQueryError
 from instance import add_ons
 from instance.gitlab_com.billable import billable_members_query
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
-from instance.models import User, UserAddOnAssignment, db
+from instance.models import User, db
 from protocol.license import Plan
 from tests.instance.conftest import add_user, user_id
 from tests.instance.fake_portal import FakePortal
-from tests.instance.gitlab_com.conftest import provision, push
+from tests.instance.gitlab_com.conftest import group_seat_holders, provision, push
 from tests.instance.test_api import token_for
 from webcore.clock import app_clock
 
@@ -257,10 +257,10 @@ def test_r27_r2_group_seats_over_python_gitlab_graphql_and_removal_from_the_grou
     # Removed from acme keeping the subgroup and project memberships: still billable, seat kept.
     group = as_user("owner").groups.get("acme")
     group.members.delete(user_id(app, "dev"), query_data={"skip_subresources": True})
-    assert _seat_holders(app, root) == ["dev"]
+    assert group_seat_holders(app, root) == ["dev"]
     # Removed from acme/platform (and so from its project too): the seat goes with them (R2).
     as_user("owner").groups.get("acme/platform").members.delete(user_id(app, "dev"))
-    assert _seat_holders(app, root) == []
+    assert group_seat_holders(app, root) == []
     # A member who is not an Owner sees the group but not its seats; a user no longer in the
     # group does not see it at all.
     with gitlab.GraphQL(server_url, token=token_for(app, "reporter")) as gq:
@@ -268,16 +268,3 @@ def test_r27_r2_group_seats_over_python_gitlab_graphql_and_removal_from_the_grou
             gq.execute(eligible("acme", purchase))
     with gitlab.GraphQL(server_url, token=token_for(app, "dev")) as gq:
         assert gq.execute(eligible("acme", purchase)) == {"namespace": None}
-
-
-def _seat_holders(app: Flask, root_id: int) -> list[str]:
-    with app.app_context():
-        purchase = group_duo_purchase(root_id)
-        assert purchase is not None
-        return sorted(
-            db.session.scalars(
-                db.select(User.username)
-                .join(UserAddOnAssignment, UserAddOnAssignment.user_id == User.id)
-                .where(UserAddOnAssignment.add_on_purchase_id == purchase.id)
-            )
-        )
