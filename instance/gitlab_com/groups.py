@@ -240,13 +240,3 @@ def is_owner(group: Namespace, user: User) -> bool:
         return True
     member = membership(group, user)
     return member is not None and member.access_level == AccessLevel.OWNER
-
-
-def top_level_groups_of(user: User) -> list[Namespace]:
-    return list(
-        db.session.execute(
-            sa.select(Namespace)
-            .where(Namespace.id.in_(sa.select(Member.root_id).where(Member.user_id == user.id)))
-            .order_by(Namespace.full_path)
-        ).scalars()
-    )

@@ -132,9 +132,9 @@ def test_cancel_removes_the_job(app: Flask, scheduler: JobScheduler) -> None:
 
 
 def test_a_periodic_job_with_nothing_to_do_costs_a_few_statements(app: Flask) -> None:
-    """A claim and the run's bookkeeping are one statement each, plus the earliest due time
-    read to find nothing more due (time travel keeps it), all in the run's one transaction,
-    however many jobs the table holds (a handler that reads nothing takes no savepoint)."""
+    """A claim, the handler's savepoint and the run's bookkeeping are one statement each (the
+    bookkeeping also returns the earliest due time of the other jobs: nothing more due, which
+    time travel keeps), all in the run's one transaction, however many jobs the table holds."""
     registry = JobRegistry()
 
     @registry.job("idle")
