@@ -31,8 +31,10 @@ SYNC_RETRY = RetryPolicy(
 @registry.job("daily_sync", retry=SYNC_RETRY)
 def daily_sync(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Send the daily Seat Link report to the portal at the instance's fixed slot (R13)."""
-    run_scheduled_sync(context)
-    return next_sync_slot(identity().sync_minute, context.now)
+    me = identity()  # read once: the report names the instance, the next slot is its minute
+    sync_minute = me.sync_minute  # taken now: the sync commits before its call, expiring ``me``
+    run_scheduled_sync(context, me)
+    return next_sync_slot(sync_minute, context.now)
 
 
 CLEAN_UP_EVERY = dt.timedelta(hours=12)

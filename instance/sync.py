@@ -42,6 +42,7 @@ from instance.licenses import LicenseError, current_license, pinned_portal_keys,
 from instance.models import (
     AddOnPurchase,
     BillableUserCount,
+    InstanceIdentity,
     Job,
     License,
     SyncStatus,
@@ -189,10 +190,10 @@ def activate(app: Flask, code: str, now: dt.datetime) -> Outcome:
 
 
 def build_sync_request(
-    app: Flask, now: dt.datetime, row: License | None = None
+    app: Flask, now: dt.datetime, row: License | None = None, me: InstanceIdentity | None = None
 ) -> SyncRequest | None:
     """The Seat Link report (R32); None without an online cloud license. ``row`` is the current
-    license when the caller has just read it."""
+    license and ``me`` the instance's identity when the caller has just read them."""
     row = current_license() if row is None else row
     if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
         return None
@@ -210,7 +211,7 @@ def build_sync_request(
         for day, count in read_columns(db.session, _DAILY_USAGE, {"since": since}).tuples()
     )
     return SyncRequest(
-        instance_id=identity().instance_id,
+        instance_id=(identity() if me is None else me).instance_id,
         license_id=row.license_id,
         gitlab_version=app.config["GITLAB_VERSION"],
         hostname=app.config["HOSTNAME"],
@@ -251,11 +252,14 @@ NOT_CLOUD_LICENSED = (
 )
 
 
-def synchronize(app: Flask, now: dt.datetime, row: License | None = None) -> Outcome:
+def synchronize(
+    app: Flask, now: dt.datetime, row: License | None = None, me: InstanceIdentity | None = None
+) -> Outcome:
     """Send the Seat Link report now and install the license that comes back (R13, R14).
     Commits the report's preparation before calling the portal; the install is left for the
-    caller to commit. ``row`` is the current license when the caller has just read it."""
-    request = build_sync_request(app, now, row)
+    caller to commit. ``row`` is the current license and ``me`` the instance's identity when the
+    caller has just read them."""
+    request = build_sync_request(app, now, row, me)
     if request is None:
         raise SyncFailed("not_cloud_licensed", NOT_CLOUD_LICENSED)
     client = _client(app)
@@ -286,15 +290,16 @@ def _note_version(status: SyncStatus, now: dt.datetime) -> None:
     status.gitlab_version_at = now
 
 
-def run_scheduled_sync(context: JobContext) -> None:
+def run_scheduled_sync(context: JobContext, me: InstanceIdentity | None = None) -> None:
     """The daily_sync job's work. A failure raises, so the job is retried with backoff and its
-    error recorded on the job row (shown to the admin, see ``sync_report``)."""
+    error recorded on the job row (shown to the admin, see ``sync_report``). ``me`` is the
+    instance's identity when the caller has just read it."""
     row = current_license()
     if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
         log.info("daily sync at %s: no cloud license, nothing to sync", context.now.isoformat())
         return
     try:
-        synchronize(context.app, context.now, row)
+        synchronize(context.app, context.now, row, me)
     except SyncFailed as exc:
         raise RuntimeError(exc.message) from None
 
