@@ -74,13 +74,15 @@ def follow(
     *,
     add_on: str,
     namespace_id: int | None,
+    locked: bool = False,
 ) -> tuple[AddOnPurchase, list[User]]:
     """The purchase row (created if there is none) with `bought`'s terms, and the users whose
-    seats its quantity no longer covers (R28)."""
+    seats its quantity no longer covers (R28). ``locked``: the caller read the row locked in
+    this transaction, so it is not locked and re-read again."""
     if purchase is None:
         purchase = AddOnPurchase(add_on=add_on, namespace_id=namespace_id, created_at=now)
         db.session.add(purchase)
-    else:
+    elif not locked:
         purchase = lock_purchase(purchase.id) or purchase
     purchase.tier = bought.tier.value
     purchase.quantity = bought.quantity

@@ -83,16 +83,32 @@ class AssignmentError(Refusal):
 # -- the purchase -------------------------------------------------------------------------------
 
 
-def duo_purchase(*, lock: bool = False) -> AddOnPurchase | None:
+def duo_purchase() -> AddOnPurchase | None:
     """The instance's own Duo purchase (GitLab.com's per-group ones have a namespace; Enterprise
-    Agile Planning is a purchase of its own); ``lock=True`` as ``lock_purchase`` does."""
-    return db.session.execute(_LOCKED_DUO_PURCHASE if lock else _DUO_PURCHASE).scalar_one_or_none()
+    Agile Planning is a purchase of its own)."""
+    return db.session.execute(_DUO_PURCHASE).scalar_one_or_none()
 
 
 _DUO_PURCHASE = sa.select(AddOnPurchase).where(
     AddOnPurchase.namespace_id.is_(None), AddOnPurchase.add_on == DUO
 )
-_LOCKED_DUO_PURCHASE = _DUO_PURCHASE.with_for_update().execution_options(populate_existing=True)
+
+
+def instance_purchases_locked() -> dict[str, AddOnPurchase]:
+    """The instance's own purchases by add-on (Duo's, Enterprise Agile Planning's: R6), locked
+    and re-read in one statement, as a sync provisions both (the counts after it are current)."""
+    return {
+        purchase.add_on: purchase
+        for purchase in db.session.execute(_LOCKED_INSTANCE_PURCHASES).scalars()
+    }
+
+
+_LOCKED_INSTANCE_PURCHASES = (
+    sa.select(AddOnPurchase)
+    .where(AddOnPurchase.namespace_id.is_(None))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def lock_purchase(purchase_id: int) -> AddOnPurchase | None:

@@ -58,12 +58,28 @@ def provision_agile_planning(
 ) -> AddOnPurchase | None:
     """Bring the Enterprise Agile Planning purchase in line with a license or a push (R1, R6,
     R28); returns the purchase row, if there is one."""
+    return follow_agile_planning(
+        agile_planning_purchase(namespace_id), bought, now, namespace_id=namespace_id
+    )
+
+
+def follow_agile_planning(
+    purchase: AddOnPurchase | None,
+    bought: Iterable[Bought],
+    now: dt.datetime,
+    *,
+    namespace_id: int | None = None,
+    locked: bool = False,
+) -> AddOnPurchase | None:
+    """``provision_agile_planning`` for a purchase the caller has read in this transaction
+    (``locked``: with its row locked, as a sync reads the instance's purchases)."""
     chosen = _chosen(bought, now.date())
-    purchase = agile_planning_purchase(namespace_id)
     if chosen is None:
         expire_missing(purchase, now)
         return purchase
-    purchase, _ = follow(purchase, chosen, now, add_on=AGILE_PLANNING, namespace_id=namespace_id)
+    purchase, _ = follow(
+        purchase, chosen, now, add_on=AGILE_PLANNING, namespace_id=namespace_id, locked=locked
+    )
     return purchase
 
 

@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from instance.add_on_provisioning import expire_missing
-from instance.add_ons import DUO, duo_purchase, remove_overage
+from instance.add_ons import DUO, remove_overage
 from instance.models import AddOnPurchase, db
 from protocol.license import AddOnProduct, AddOnTier
 from protocol.license import License as LicenseDocument
@@ -48,12 +48,14 @@ class Provisioned:
     removed_usernames: tuple[str, ...]
 
 
-def provision_add_ons(document: LicenseDocument, now: dt.datetime) -> Provisioned:
-    """Bring the Duo purchase in line with a fresh license (R1, R6, R28)."""
+def provision_add_ons(
+    document: LicenseDocument, now: dt.datetime, purchase: AddOnPurchase | None
+) -> Provisioned:
+    """Bring the Duo purchase in line with a fresh license (R1, R6, R28). ``purchase`` is the
+    instance's Duo purchase, locked and re-read by the caller in this transaction
+    (``add_ons.instance_purchases_locked``): the counts after it must be current."""
     today = now.date()
     product = _chosen_product(document, today)
-    # Locked and re-read in one statement: the counts after it must be current.
-    purchase = duo_purchase(lock=True)
     if product is None:
         return Provisioned(purchase, expire_missing(purchase, now), ())
     terms = {

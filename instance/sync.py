@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from instance.add_ons import DUO
-from instance.agile_planning import bought_in_license, provision_agile_planning
+from instance.add_ons import DUO, instance_purchases_locked
+from instance.agile_planning import AGILE_PLANNING, bought_in_license, follow_agile_planning
 from instance.billable_history import max_historical_users, record_billable_users
 from instance.duo_provisioning import provision_add_ons
 from instance.identity import identity, instance_key
@@ -149,8 +149,11 @@ def _install(
         log.info("an older license answer was not installed: a newer one is current")
         return Outcome(current, ())
     row = replace_license(current, document, token, now, activated=activated)
-    provisioned = provision_add_ons(document, now)
-    provision_agile_planning(bought_in_license(document), now)  # R6: beside Duo, not instead
+    purchases = instance_purchases_locked()  # Duo's and Enterprise Agile Planning's, at once
+    provisioned = provision_add_ons(document, now, purchases.get(DUO))
+    follow_agile_planning(  # R6: beside Duo, not instead
+        purchases.get(AGILE_PLANNING), bought_in_license(document), now, locked=True
+    )
     if provisioned.removed_usernames:
         log.info("overage removal took the seats of %d users", len(provisioned.removed_usernames))
     return Outcome(row, provisioned.removed_usernames)
