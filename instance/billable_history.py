@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from instance.models import BillableUserCount, db
-from instance.users import billable_user_count
+from instance.users import billable_count_query, current_plan
 from protocol.license import Plan
 from webcore.db import read_columns
 
@@ -24,14 +24,17 @@ class BillableRecord:
 def record_billable_users(now: dt.datetime, plan: Plan | None = None) -> BillableRecord:
     """Record today's billable user count (R30, R33): the highest seen during the day.
     ``plan`` is the current license's, when the caller holds it (else it is looked up)."""
-    count = billable_user_count(plan)  # flushes the session: Core statements from here
+    plan = current_plan() if plan is None else plan
     day = now.date()
+    # One statement: the count now and the day's row, if any (flushes the session: Core
+    # statements from here).
+    count, row_id, recorded = read_columns(
+        db.session, _COUNT_AND_DAY[plan is Plan.ULTIMATE], {"day": day}
+    ).one()
     connection = db.session.connection()
-    row = connection.execute(_DAY_ROW, {"day": day}).first()
-    if row is None:
+    if row_id is None:
         connection.execute(_ADD_DAY, {"day": day, "count": count, "recorded_at": now})
         return BillableRecord(day, count, count)
-    row_id, recorded = row  # (``row.count`` would be the tuple's method)
     if count > recorded:
         connection.execute(_RAISE_DAY, {"row_id": row_id, "count": count, "recorded_at": now})
         return BillableRecord(day, count, count)
@@ -53,9 +56,14 @@ def max_historical_users(since: dt.date | None) -> int:
 # Columns and Core writes: twice a day an ORM load and flush cost more than the work.
 _DAY = sa.bindparam("day", type_=BillableUserCount.day.type)
 _COUNTS = BillableUserCount.__table__
-_DAY_ROW = sa.select(BillableUserCount.id, BillableUserCount.count).where(
-    BillableUserCount.day == _DAY
-)
+_COUNT_AND_DAY = {
+    ultimate: sa.select(
+        billable_count_query(Plan.ULTIMATE if ultimate else None).scalar_subquery(),
+        sa.select(BillableUserCount.id).where(BillableUserCount.day == _DAY).scalar_subquery(),
+        sa.select(BillableUserCount.count).where(BillableUserCount.day == _DAY).scalar_subquery(),
+    )
+    for ultimate in (False, True)  # only Ultimate's count differs (R30)
+}
 _ADD_DAY = sa.insert(_COUNTS)
 _RAISE_DAY = (
     sa.update(_COUNTS)

@@ -77,7 +77,13 @@ def is_billable(user: User, plan: Plan | None) -> bool:
 
 def billable_user_count(plan: Plan | None = None) -> int:
     plan = current_plan() if plan is None else plan
-    return read_columns(db.session, _BILLABLE_COUNT[plan is Plan.ULTIMATE]).scalar_one()
+    return read_columns(db.session, billable_count_query(plan)).scalar_one()
+
+
+def billable_count_query(plan: Plan | None) -> sa.Select[tuple[int]]:
+    """The statement counting billable users under ``plan`` (R30), for a caller that reads more
+    in the same statement."""
+    return _BILLABLE_COUNT[plan is Plan.ULTIMATE]
 
 
 # Built once (counted at every sync and clean-up); only Ultimate's condition differs (R30).
