@@ -92,6 +92,8 @@ def replace_license(
     so the history lists changes, not days.
     """
     if current is not None and not uploaded and not activated and _same_terms(current, document):
+        if current.token == token:  # the same license resent: nothing to store
+            return current
         current.token, current.license_id, current.issued_at = (
             token,
             document.license_id,
