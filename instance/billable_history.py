@@ -52,6 +52,23 @@ def max_historical_users(since: dt.date | None) -> int:
     return read_columns(db.session, _MAXIMUM_SINCE, {"since": since}).scalar_one() or 0
 
 
+@dataclass(frozen=True)
+class RecordedHistory:
+    daily: list[tuple[dt.date, int]]  # (day, recorded count) from ``since``, by day
+    maximum: int  # the highest recorded count since the term's start (``max_historical_users``)
+
+
+def recorded_history(since: dt.date, term_start: dt.date) -> RecordedHistory:
+    """What the daily sync reports of the history (R32), in one statement: the daily counts
+    from ``since`` and the highest since ``term_start``."""
+    rows = read_columns(
+        db.session, _DAILY_AND_MAXIMUM, {"since": since, "term_start": term_start}
+    ).all()
+    # The maximum's one row is outer-joined to the days: a row with no day when none is recorded.
+    daily = [(day, count) for _, day, count in rows if day is not None]
+    return RecordedHistory(daily, rows[0][0] or 0)
+
+
 # Built once: every sync and clean-up runs them (a statement costs more to build than to run).
 # Columns and Core writes: twice a day an ORM load and flush cost more than the work.
 _DAY = sa.bindparam("day", type_=BillableUserCount.day.type)
@@ -77,4 +94,18 @@ _DAY_RECORDED = sa.select(BillableUserCount.id).where(BillableUserCount.day == _
 _MAXIMUM = sa.select(sa.func.max(BillableUserCount.count))
 _MAXIMUM_SINCE = _MAXIMUM.where(
     BillableUserCount.day >= sa.bindparam("since", type_=BillableUserCount.day.type)
+)
+_MAXIMUM_SINCE_TERM = (
+    sa.select(sa.func.max(_COUNTS.c.count).label("maximum"))
+    .where(_COUNTS.c.day >= sa.bindparam("term_start", type_=_COUNTS.c.day.type))
+    .subquery()
+)
+_DAILY_AND_MAXIMUM = (
+    sa.select(_MAXIMUM_SINCE_TERM.c.maximum, _COUNTS.c.day, _COUNTS.c.count)
+    .select_from(
+        _MAXIMUM_SINCE_TERM.outerjoin(
+            _COUNTS, _COUNTS.c.day >= sa.bindparam("since", type_=_COUNTS.c.day.type)
+        )
+    )
+    .order_by(_COUNTS.c.day)
 )

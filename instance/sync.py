@@ -35,13 +35,12 @@ from flask import Flask, current_app
 
 from instance.add_ons import DUO, instance_purchases_locked
 from instance.agile_planning import AGILE_PLANNING, bought_in_license, follow_agile_planning
-from instance.billable_history import max_historical_users, record_billable_users
+from instance.billable_history import record_billable_users, recorded_history
 from instance.duo_provisioning import provision_add_ons
 from instance.identity import identity, instance_key
 from instance.licenses import LicenseError, current_license, pinned_portal_keys, replace_license
 from instance.models import (
     AddOnPurchase,
-    BillableUserCount,
     InstanceIdentity,
     Job,
     License,
@@ -209,17 +208,15 @@ def build_sync_request(
         ).tuples()
     )
     since = max(row.starts_on, now.date() - dt.timedelta(days=DAILY_USAGE_DAYS - 1))
-    daily = tuple(
-        DailyUsage(day=day, billable_users=count)
-        for day, count in read_columns(db.session, _DAILY_USAGE, {"since": since}).tuples()
-    )
+    history = recorded_history(since, row.starts_on)
+    daily = tuple(DailyUsage(day=day, billable_users=count) for day, count in history.daily)
     return SyncRequest(
         instance_id=(identity() if me is None else me).instance_id,
         license_id=row.license_id,
         gitlab_version=app.config["GITLAB_VERSION"],
         hostname=app.config["HOSTNAME"],
         billable_users=billable,
-        max_historical_users=max_historical_users(row.starts_on),
+        max_historical_users=history.maximum,
         add_on_usage=usage,
         daily_usage=daily,
     )
@@ -240,13 +237,6 @@ _ADD_ON_USAGE = (
     .where(AddOnPurchase.namespace_id.is_(None))
     .group_by(AddOnPurchase.id)
     .order_by(AddOnPurchase.add_on != DUO, AddOnPurchase.id)
-)
-
-# Columns, not rows: a month of them every day; built once.
-_DAILY_USAGE = (
-    sa.select(BillableUserCount.day, BillableUserCount.count)
-    .where(BillableUserCount.day >= sa.bindparam("since", type_=BillableUserCount.day.type))
-    .order_by(BillableUserCount.day)
 )
 
 NOT_CLOUD_LICENSED = (
