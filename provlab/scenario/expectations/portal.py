@@ -146,16 +146,15 @@ def expect_invoices(context: StepContext, args: Any) -> None:
     for index, (found, wanted) in enumerate(zip(actual, fields["exactly"], strict=True)):
         if not isinstance(wanted, dict) or set(wanted) - allowed:
             context.malformed(f"an invoice takes {', '.join(sorted(allowed))}")
-        for key, value in wanted.items():
-            expected = (
-                [str(v) for v in value]
-                if key in ("lines", "periods")
-                else str(value)
-                if key == "issued_on"
-                else value
-            )
-            if found[key] != expected:
-                context.fail(f"invoice {index + 1} {key} is {found[key]!r}, expected {expected!r}")
+        expected = {
+            key: [str(v) for v in value]
+            if key in ("lines", "periods")
+            else str(value)
+            if key == "issued_on"
+            else value
+            for key, value in wanted.items()
+        }
+        context.compare_shown(found, expected, f"invoice {index + 1}")
 
 
 @expectation(
