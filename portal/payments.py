@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 
 from portal.errors import Refused
 from portal.models import PaymentMethod, db
+from webcore.params import InvalidNumber, int_arg
 
 
 class PaymentDeclined(Refused):
@@ -48,6 +50,16 @@ def payment_methods(account_id: int) -> list[PaymentMethod]:
             .order_by(PaymentMethod.id)
         ).scalars()
     )
+
+
+def chosen_payment_method(form: Mapping[str, Any]) -> PaymentMethod | None:
+    """The saved card a purchase form's ``payment_method`` names; None for no card, or no such
+    card: the purchase refuses that as a missing payment method."""
+    try:
+        method_id = int_arg(form, "payment_method", minimum=1, maximum=2**31 - 1)
+    except InvalidNumber:
+        return None
+    return db.session.get(PaymentMethod, method_id) if method_id else None
 
 
 DECLINE_ALL_FLAG = "payments_declined"  # in the app's instance folder, while the fault is on

@@ -20,11 +20,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from portal import idempotency
-from portal.models import Order, PaymentMethod, Subscription, db
+from portal.models import Order, PaymentMethod, Subscription
 from portal.orders import OrderTerms
+from portal.payments import chosen_payment_method
 from webcore.clock import app_clock
 from webcore.errors import Refusal, refusal_redirects, refusal_renders
-from webcore.params import InvalidNumber, int_arg
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,7 @@ def purchase_page(
     if not purchasing:
         key = idempotency.new_idempotency_key()  # one per rendered summary
         return page("summary", amount=amount, idempotency_key=key, **{field: quantity})
-    try:
-        method_id = int_arg(request.form, "payment_method")
-    except InvalidNumber:
-        method_id = None  # no such card: the purchase refuses it as a missing payment method
-    method = db.session.get(PaymentMethod, method_id) if method_id else None
+    method = chosen_payment_method(request.form)
 
     def summary_again(refused: Refusal) -> ResponseReturnValue:
         # Nothing was placed: the same key may buy on a second try (another card).

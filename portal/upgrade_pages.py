@@ -17,9 +17,9 @@ from flask_login import current_user
 from portal import idempotency
 from portal.errors import Refused
 from portal.gitlab_com.namespaces import linked_group
-from portal.models import Order, OrderKind, PaymentMethod, Role, Subscription, db
+from portal.models import Order, OrderKind, Role, Subscription
 from portal.orders import OrderTerms
-from portal.payments import payment_methods
+from portal.payments import chosen_payment_method, payment_methods
 from portal.pricing import format_money, yearly_price
 from portal.upgrades import check_upgradable, takes_effect, upgrade_line, upgrade_plan
 from portal.views import own_subscription_or_404
@@ -27,19 +27,10 @@ from protocol.license import Plan
 from webcore.auth import roles_required
 from webcore.clock import app_clock
 from webcore.errors import Refusal, refusal_redirects, refusal_renders
-from webcore.params import InvalidNumber, int_arg
 
 blueprint = Blueprint("subscription_upgrades", __name__, url_prefix="/subscriptions")
 
 TERMS_REFUSAL = "Accept the Privacy Statement and Terms of Service to upgrade your subscription."
-
-
-def _payment_method() -> PaymentMethod | None:
-    try:
-        method_id = int_arg(request.form, "payment_method", minimum=1, maximum=2**31 - 1)
-    except InvalidNumber:
-        return None
-    return db.session.get(PaymentMethod, method_id) if method_id else None
 
 
 def _upgraded(subscription: Subscription, order: Order) -> ResponseReturnValue:
@@ -98,7 +89,7 @@ def upgrade(name: str) -> ResponseReturnValue:
     with refusal_renders(lambda refused: page(422, key)):
         if form.get("accept_terms") != "1":
             raise Refused(TERMS_REFUSAL, code="terms_not_accepted")
-        plan, method = form.get("plan", ""), _payment_method()
+        plan, method = form.get("plan", ""), chosen_payment_method(request.form)
         order = idempotency.place_once(
             subscription,
             key,

@@ -201,6 +201,16 @@ def _check_fresh(opened: Opened, clock: Clock, window: timedelta, where: str) ->
         )
 
 
+def _open_fresh(
+    token: str, keys: KeySet, typ: str, where: str, clock: Clock, window: timedelta
+) -> Opened:
+    """The envelope of a `typ` token signed by one of `keys`, checked fresh by `clock`."""
+    kid, payload = _verify_token(token, keys, typ)
+    opened = _envelope(payload, kid, where)
+    _check_fresh(opened, clock, window, where)
+    return opened
+
+
 def _claim(opened: Opened, nonce_store: NonceStore, window: timedelta) -> None:
     if not nonce_store.claim(opened.nonce, opened.timestamp + window):
         raise ReplayedMessage("this nonce was already used", field="request.nonce")
@@ -215,9 +225,7 @@ def open_request(
 ) -> Opened:
     """Verify, check freshness, then claim the nonce of a request signed by one of `keys`."""
     window = _check_window(window)
-    kid, payload = _verify_token(token, keys, REQUEST_TYP)
-    opened = _envelope(payload, kid, "request")
-    _check_fresh(opened, clock, window, "request")
+    opened = _open_fresh(token, keys, REQUEST_TYP, "request", clock, window)
     _claim(opened, nonce_store, window)
     return opened
 
@@ -247,9 +255,7 @@ def open_self_signed_request(
     the portal to register as the instance's key (R8)."""
     window = _check_window(window)
     key = _self_signed_key(token)
-    kid, payload = _verify_token(token, KeySet((key,)), REQUEST_TYP)
-    opened = _envelope(payload, kid, "request")
-    _check_fresh(opened, clock, window, "request")
+    opened = _open_fresh(token, KeySet((key,)), REQUEST_TYP, "request", clock, window)
     _claim(opened, nonce_store, window)
     return opened, key
 
@@ -279,9 +285,9 @@ def open_key_change(
     window = _check_window(window)
     if request.key_change is None:
         raise InvalidSignature()
-    _, payload = _verify_token(request.key_change, KeySet((registered,)), KEY_CHANGE_TYP)
-    proof = _envelope(payload, registered.kid, "key_change")
-    _check_fresh(proof, clock, window, "key_change")
+    proof = _open_fresh(
+        request.key_change, KeySet((registered,)), KEY_CHANGE_TYP, "key_change", clock, window
+    )
     if not secrets.compare_digest(proof.nonce, opened.nonce):
         raise NonceMismatch("was sealed for another request", field="key_change.nonce")
     change = parse_message(proof, KeyChange)
@@ -302,9 +308,7 @@ def open_response(
     """Verify a response, check freshness, and that it answers *our* request."""
     window = _check_window(window)
     expected = _check_nonce("expected_nonce", expected_nonce, LocalProtocolError)
-    kid, payload = _verify_token(token, keys, RESPONSE_TYP)
-    opened = _envelope(payload, kid, "response")
-    _check_fresh(opened, clock, window, "response")
+    opened = _open_fresh(token, keys, RESPONSE_TYP, "response", clock, window)
     if not secrets.compare_digest(opened.nonce, expected):
         raise NonceMismatch("does not echo the nonce of this request", field="response.nonce")
     return opened

@@ -51,9 +51,9 @@ from portal.gitlab_com.namespaces import (
     linked_group,
 )
 from portal.gitlab_com.oauth_client import GitLabComUnavailable, OwnedGroup
-from portal.models import OrderKind, PaymentMethod, Role, db
+from portal.models import OrderKind, Role, db
 from portal.orders import OrderTerms
-from portal.payments import payment_methods
+from portal.payments import chosen_payment_method, payment_methods
 from portal.pricing import format_money, yearly_price
 from portal.subscriptions import active_add_on
 from portal.views import own_subscription_or_404
@@ -76,11 +76,6 @@ def _number(field: str, maximum: int = MAX_SEATS) -> int | None:
         return int_arg(request.form, field, minimum=1, maximum=maximum)
     except InvalidNumber:
         return None
-
-
-def _payment_method() -> PaymentMethod | None:
-    method_id = _number("payment_method", maximum=2**31 - 1)
-    return db.session.get(PaymentMethod, method_id) if method_id else None
 
 
 # -- Add seats from the group's Usage Quotas ---------------------------------------------------
@@ -137,7 +132,7 @@ def extra_seats(namespace_id: str) -> ResponseReturnValue:
                 raise Refused("Enter a number of seats of at least 1.", code="invalid_seats")
             if form.get("accept_terms") != "1":
                 raise Refused(TERMS_REFUSAL, code="terms_not_accepted")
-            method = _payment_method()
+            method = chosen_payment_method(request.form)
             earlier = idempotency.place_once(
                 subscription,
                 key,
@@ -244,7 +239,7 @@ def new() -> ResponseReturnValue:
             namespace_path=group.full_path,
             plan=request.form.get("plan_id", ""),
             seats=seats,
-            payment_method=_payment_method(),
+            payment_method=chosen_payment_method(request.form),
             now=app_clock().now(),
         )
     flash(

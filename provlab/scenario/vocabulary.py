@@ -10,7 +10,7 @@ scenario expects.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -88,10 +88,21 @@ class StepContext:
     ) -> None:
         """Fail unless each of ``keys`` given in ``fields`` equals the row's attribute; ``what``
         names the row in the failure."""
-        for key in keys:
-            if key in fields and getattr(row, key) != fields[key]:
+        given = [key for key in keys if key in fields]
+        self.compare_shown(
+            {key: getattr(row, key) for key in given}, {key: fields[key] for key in given}, what
+        )
+
+    def compare_shown(
+        self, shown: Mapping[str, Any], wanted: Mapping[str, Any], what: str = ""
+    ) -> None:
+        """Fail at the first key of ``wanted`` whose value is not the one ``shown`` has for it
+        (every key of ``wanted`` is one ``shown`` has); ``what`` names the thing in the
+        failure."""
+        for key, value in wanted.items():
+            if shown[key] != value:
                 named = f"{what} {key}" if what else key
-                self.fail(f"{named} is {getattr(row, key)!r}, expected {fields[key]!r}")
+                self.fail(f"{named} is {shown[key]!r}, expected {value!r}")
 
     def compare_active(self, row: Any, fields: dict[str, Any], today: dt.date, what: str) -> None:
         """Fail unless the row's term (starts_on .. ends_on) is in force ``today`` as ``active``

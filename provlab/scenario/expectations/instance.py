@@ -35,9 +35,7 @@ def expect_license(context: StepContext, args: Any) -> None:
             "seats": row.seats,
             "subscription": row.subscription_name,
         }
-        for key, value in fields.items():
-            if mapped[key] != value:
-                context.fail(f"license {key} is {mapped[key]!r}, expected {value!r}")
+        context.compare_shown(mapped, fields, "license")
 
 
 @expectation(

@@ -7,8 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from portal.billing.invoicing import invoices_of
 from portal.gitlab_com.models import NamespaceLink
-from portal.models import Invoice, Lead, MailMessage, SeatReview, Subscription
+from portal.models import Lead, MailMessage, SeatReview, Subscription
 from portal.pricing import format_money
 from portal.subscriptions import active_add_on
 from provlab.scenario.vocabulary import StepContext, expectation
@@ -123,11 +124,6 @@ def expect_invoices(context: StepContext, args: Any) -> None:
             subscription = _linked_subscription(context, session, str(fields["group"]))
         else:
             subscription = portal.subscription(fields["subscription"])
-        rows = session.execute(
-            sa.select(Invoice)
-            .where(Invoice.subscription_id == subscription.id)
-            .order_by(Invoice.issued_on, Invoice.id)
-        ).scalars()
         actual = [
             {
                 "issued_on": row.issued_on.isoformat(),
@@ -138,7 +134,7 @@ def expect_invoices(context: StepContext, args: Any) -> None:
                 "periods": [f"{line.period_starts_on} .. {line.last_day}" for line in row.lines],
                 "note": row.note or "",
             }
-            for row in rows
+            for row in reversed(invoices_of(subscription))  # oldest first
         ]
     if len(actual) != len(fields["exactly"]):
         context.fail(f"{len(actual)} invoice(s), expected {len(fields['exactly'])}: {actual}")
@@ -146,16 +142,15 @@ def expect_invoices(context: StepContext, args: Any) -> None:
     for index, (found, wanted) in enumerate(zip(actual, fields["exactly"], strict=True)):
         if not isinstance(wanted, dict) or set(wanted) - allowed:
             context.malformed(f"an invoice takes {', '.join(sorted(allowed))}")
-        for key, value in wanted.items():
-            expected = (
-                [str(v) for v in value]
-                if key in ("lines", "periods")
-                else str(value)
-                if key == "issued_on"
-                else value
-            )
-            if found[key] != expected:
-                context.fail(f"invoice {index + 1} {key} is {found[key]!r}, expected {expected!r}")
+        expected = {
+            key: [str(v) for v in value]
+            if key in ("lines", "periods")
+            else str(value)
+            if key == "issued_on"
+            else value
+            for key, value in wanted.items()
+        }
+        context.compare_shown(found, expected, f"invoice {index + 1}")
 
 
 @expectation(

@@ -14,6 +14,4 @@ def expect_verdict(context: StepContext, args: Any) -> None:
     verdict = context.world.last_verdict
     if verdict is None:
         context.malformed("run a `doctor` step first")
-    for key, value in fields.items():
-        if getattr(verdict, key) != value:
-            context.fail(f"verdict {key} is {getattr(verdict, key)!r}, expected {value!r}")
+    context.compare(verdict, fields, tuple(fields), "verdict")
