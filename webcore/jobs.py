@@ -179,7 +179,9 @@ class JobScheduler:
 
     def run_due(self, at: dt.datetime) -> list[JobRun]:
         """Run every job due at or before ``at``, earliest first; return what ran. Afterwards
-        ``due_after_run`` holds the earliest due time as the last transaction left it."""
+        ``due_after_run`` holds the earliest due time as the last transaction left it. Runs in
+        the session of the current app context, whose objects a failing handler's undo drops
+        (``_undo_handler``): callers open a context of their own (time travel, the worker)."""
         runs: list[JobRun] = []
         self.due_after_run = None
         self.db.session.rollback()  # start from a clean transaction
