@@ -11,16 +11,33 @@ from portal.leads import Reason
 
 @dataclass(frozen=True)
 class Explanation:
-    headline: str
+    """``fact`` is what the portal knows of the request, said alike once lead processing has dropped
+    it and ahead of that: the headline goes on with the ``outcome``, the headline said ahead with what
+    lead processing will drop. ``said_ahead`` writes that one out whole where its tense differs."""
+
+    fact: str
     rule: str
     action: str
-    ahead: str = ""  # the headline before lead processing has dropped the request
+    outcome: str = ""
+    drops: str = "the trial request"
+    said_ahead: str = ""
 
+    @property
+    def headline(self) -> str:
+        return self.fact + self.outcome
+
+    @property
+    def ahead(self) -> str:
+        """The headline before lead processing has dropped the request."""
+        return self.said_ahead or f"{self.fact}: lead processing will drop {self.drops}"
+
+
+_PAID_PLAN_NEEDED = "Duo trials need an active paid Premium or Ultimate subscription"
 
 # Why sales dropped a lead, as the support engineer needs to hear it.
 DROP_REASONS: dict[str, Explanation] = {
     Reason.EMBARGOED_COUNTRY: Explanation(
-        headline=(
+        fact=(
             "The trial request came from an embargoed country: the form showed success, but the "
             "application failed silently and no trial was created"
         ),
@@ -29,113 +46,86 @@ DROP_REASONS: dict[str, Explanation] = {
             "No trial can be created for this requester. Ask in #duo-pro-trial-requests for clarification; "
             "do not tell the customer more than policy allows."
         ),
-        ahead=(
+        said_ahead=(
             "The trial request comes from an embargoed country: the form showed success, but lead processing will drop it silently and create no trial"
         ),
     ),
     Reason.EMAIL_NOT_CONTACT: Explanation(
-        headline=("The email on the trial request is not the subscription contact's email"),
+        fact="The email on the trial request is not the subscription contact's email",
         rule="R20",
         action=(
             "Ask the customer to submit the trial form again with the subscription contact's email "
             "(or change the subscription contact first)."
         ),
-        ahead=(
-            "The email on the trial request is not the subscription contact's email: lead processing will drop it"
-        ),
+        drops="it",
     ),
     Reason.PLAN_TRIAL_IN_PROGRESS: Explanation(
-        headline=(
-            "The subscription is a self-managed Ultimate plan trial (a legacy license): Duo cannot be "
-            "trialled at the same time"
-        ),
+        fact="The subscription is a self-managed Ultimate plan trial (a legacy license)",
+        outcome=": Duo cannot be trialled at the same time",
         rule="R11",
         action=(
             "The customer must finish the Ultimate trial, then request the Duo trial separately."
         ),
-        ahead=(
-            "The subscription is a self-managed Ultimate plan trial (a legacy license): lead processing will drop the Duo trial request"
-        ),
+        drops="the Duo trial request",
     ),
     Reason.COMMUNITY_PROGRAM: Explanation(
-        headline=(
-            "Community-program subscriptions (legacy licenses) are not eligible for a Duo trial"
-        ),
+        fact="Community-program subscriptions (legacy licenses) are not eligible for a Duo trial",
         rule="R12",
-        action=("No Duo trial is possible on a community-program subscription."),
-        ahead=(
-            "Community-program subscriptions (legacy licenses) are not eligible for a Duo trial: lead processing will drop the request"
-        ),
+        action="No Duo trial is possible on a community-program subscription.",
+        drops="the request",
     ),
     Reason.FREE_PLAN: Explanation(
-        headline=(
-            "The subscription is on the Free plan: Duo trials need an active paid Premium or Ultimate "
-            "subscription"
-        ),
+        fact="The subscription is on the Free plan",
+        outcome=f": {_PAID_PLAN_NEEDED}",
         rule="R19",
-        action=("The customer needs a paid Premium or Ultimate subscription first."),
-        ahead=(
-            "The subscription is on the Free plan: lead processing will drop the trial request (Duo trials need an active paid Premium or Ultimate subscription)"
-        ),
+        action="The customer needs a paid Premium or Ultimate subscription first.",
+        drops=f"the trial request ({_PAID_PLAN_NEEDED})",
     ),
     Reason.NOT_PAID: Explanation(
-        headline=("The subscription is not a paid subscription"),
+        fact="The subscription is not a paid subscription",
         rule="R19",
-        action=("The customer needs an active paid Premium or Ultimate subscription."),
-        ahead=(
-            "The subscription is not a paid subscription: lead processing will drop the trial request"
-        ),
+        action="The customer needs an active paid Premium or Ultimate subscription.",
     ),
     Reason.EXPIRED: Explanation(
-        headline=("The subscription is not active (expired or not started)"),
+        fact="The subscription is not active (expired or not started)",
         rule="R19",
-        action=("Renew the subscription, then request the trial again."),
-        ahead=(
-            "The subscription is not active (expired or not started): lead processing will drop the trial request"
-        ),
+        action="Renew the subscription, then request the trial again.",
     ),
     Reason.ALREADY_HAS_DUO: Explanation(
-        headline=("The subscription already has GitLab Duo (a purchase or an earlier trial)"),
+        fact="The subscription already has GitLab Duo",
+        outcome=" (a purchase or an earlier trial)",
         rule="R19",
-        action=("No new trial is needed; to extend a trial, sales books a $0 order (R23)."),
-        ahead=(
-            "The subscription already has GitLab Duo: lead processing will drop the trial request"
-        ),
+        action="No new trial is needed; to extend a trial, sales books a $0 order (R23).",
     ),
     Reason.ALREADY_HAD_DUO_TRIAL: Explanation(
-        headline="The subscription already has a GitLab Duo trial",
+        fact="The subscription already has a GitLab Duo trial",
         rule="R19",
         action=(
             "Support cannot extend Duo trials (R23); sales can extend one as a $0 order on the "
             "subscription."
         ),
-        ahead=(
-            "The subscription already has a GitLab Duo trial: lead processing will drop the new request"
-        ),
+        drops="the new request",
     ),
     Reason.DUO_TRIAL_ENDED: Explanation(
-        headline=(
-            "The subscription's GitLab Duo trial has ended, and a subscription gets one free "
-            "trial: the new trial request was dropped"
+        fact=(
+            "The subscription's GitLab Duo trial has ended, and a subscription gets one free trial"
         ),
+        outcome=": the new trial request was dropped",
         rule="R23",
         action=(
             "Support cannot extend Duo trials: ask sales to extend the ended trial as a $0 order "
             "on the subscription; it reaches the instance at its next sync (or at once with "
             "Synchronize subscription in Admin → Subscription)."
         ),
-        ahead=(
-            "The subscription's GitLab Duo trial has ended, and a subscription gets one free "
-            "trial: lead processing will drop the new trial request"
-        ),
+        drops="the new trial request",
     ),
     Reason.UNKNOWN_SUBSCRIPTION: Explanation(
-        headline=("The trial request named a subscription the portal does not know"),
+        fact="The trial request named a subscription the portal does not know",
         rule="R20",
         action=(
             "Ask the customer for the subscription name shown as a badge on the subscription page."
         ),
-        ahead=(
+        said_ahead=(
             "The trial request names a subscription the portal does not know: lead processing will drop it"
         ),
     ),

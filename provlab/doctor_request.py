@@ -87,7 +87,7 @@ def _latest_request(
         facts.append(f"portal (lead processing {when}, by today's rules): {lead.expected_detail}")
         return Finding(
             lead.expected_reason,
-            (explained.ahead or explained.headline) + f" (lead processing {when})",
+            explained.ahead + f" (lead processing {when})",
             explained.rule,
             explained.action,
             (*facts, *ended),
@@ -160,6 +160,8 @@ def _when(lead: LeadEvidence) -> str:
 
 
 def _explain(reason: str) -> Explanation:
-    return DROP_REASONS.get(reason) or Explanation(
-        f"The trial request was dropped ({reason})", "R21", "Check the reason with sales."
-    )
+    if reason in DROP_REASONS:
+        return DROP_REASONS[reason]
+    # A reason the doctor has no words for is said the same ahead of lead processing and after.
+    dropped = f"The trial request was dropped ({reason})"
+    return Explanation(dropped, "R21", "Check the reason with sales.", said_ahead=dropped)
