@@ -18,9 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from portal import create_app
 from portal.billing.jobs import run_seat_reviews
@@ -242,26 +244,22 @@ def _check(app: Flask, counts: dict[int, list[tuple[dt.date, int]]], reviewed: i
         for sid in sample:
             expected_seats, expected_totals, expected_maxima = _expected(term, counts[sid])
             seats = session.get(Subscription, sid).seats  # type: ignore[union-attr]
-            maxima = list(
-                session.execute(
-                    sa.select(SeatReview.measured_maximum)
-                    .where(SeatReview.subscription_id == sid)
-                    .order_by(SeatReview.period_starts_on)
-                ).scalars()
+            maxima = _of_subscription(
+                session, sid, SeatReview.measured_maximum, SeatReview.period_starts_on
             )
-            totals = list(
-                session.execute(
-                    sa.select(Invoice.total_cents)
-                    .where(Invoice.subscription_id == sid)
-                    .order_by(Invoice.id)
-                ).scalars()
-            )
+            totals = _of_subscription(session, sid, Invoice.total_cents, Invoice.id)
             if (seats, totals, maxima) != (expected_seats, expected_totals, expected_maxima):
                 problems.append(
                     f"subscription {sid}: seats {seats}, invoices {totals}, maxima {maxima}; "
                     f"the policy says {expected_seats}, {expected_totals}, {expected_maxima}"
                 )
     return problems
+
+
+def _of_subscription(session: Session, sid: int, column: Any, order: Any) -> list[Any]:
+    """``column`` of the rows of its table that belong to subscription ``sid``, by ``order``."""
+    owned = sa.select(column).where(column.class_.subscription_id == sid)
+    return list(session.scalars(owned.order_by(order)))
 
 
 def _expected(
