@@ -3,8 +3,8 @@
 names its objects by, and the JSON shapes of what it prints.
 
 A new command goes in the module of its subject (``subscriptions``, ``orders``, ``leads``) or a new
-one imported by ``provlab/commands/portal/__init__.py``, decorated ``@portal_group.command(...)``,
-with this module's ``@var_option`` and ``@json_option`` from ``provlab.commands.options``, its work a function of the app run by ``run``.
+one imported by ``provlab/commands/portal/__init__.py``: its work, decorated ``@portal_command(...)``
+above its own click arguments and options, returns what to print.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from flask import Flask
 
 from portal.errors import Refused
+from provlab.commands.options import json_option
 from provlab.commands.options import var_option as shared_var_option
 from provlab.commands.pair import open_app
 from webcore.errors import Refusal
@@ -84,6 +85,16 @@ def portal_now() -> dt.datetime:
     return app_clock().now()
 
 
+def columns(row: Any, names: str) -> dict[str, Any]:
+    """The attributes of a database row that ``names`` lists (space-separated, in the order to
+    print), as the JSON output shows them: dates and times as ISO 8601 text, the rest as is."""
+    return {name: _shown(getattr(row, name)) for name in names.split()}
+
+
+def _shown(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def describe(subscription: Any) -> dict[str, Any]:
     from portal.leads import leads_for
     from portal.licensing import activation_of
@@ -92,14 +103,9 @@ def describe(subscription: Any) -> dict[str, Any]:
     return {
         "name": subscription.name,
         "customer": subscription.customer.email,
-        "plan": subscription.plan,
-        "seats": subscription.seats,
-        "starts_on": subscription.starts_on.isoformat(),
-        "ends_on": subscription.ends_on.isoformat(),
-        "kind": subscription.kind,
-        "license_type": subscription.license_type,
-        "review_cycle": subscription.review_cycle,
-        "auto_renew": subscription.auto_renew,
+        **columns(
+            subscription, "plan seats starts_on ends_on kind license_type review_cycle auto_renew"
+        ),
         "contact": {
             "name": subscription.contact_name,
             "email": subscription.contact_email,
@@ -107,52 +113,24 @@ def describe(subscription: Any) -> dict[str, Any]:
             "country": subscription.contact_country,
         },
         "add_ons": [
-            {
-                "purchase_id": p.purchase_id,
-                "tier": p.tier,
-                "quantity": p.quantity,
-                "starts_on": p.starts_on.isoformat(),
-                "ends_on": p.ends_on.isoformat(),
-                "trial": p.trial,
-            }
+            columns(p, "purchase_id tier quantity starts_on ends_on trial")
             for p in subscription.add_on_purchases
         ],
         "activation": None
         if activation is None
-        else {
-            "instance_id": activation.instance_id,
-            "hostname": activation.hostname,
-            "gitlab_version": activation.gitlab_version,
-            "last_sync_at": activation.last_sync_at.isoformat()
-            if activation.last_sync_at
-            else None,
-        },
+        else columns(activation, "instance_id hostname gitlab_version last_sync_at"),
         "leads": [lead_row(lead) for lead in leads_for(subscription)],
     }
 
 
 def lead_row(lead: Any) -> dict[str, Any]:
-    return {
-        "id": lead.id,
-        "subscription_name": lead.subscription_name,
-        "email": lead.email,
-        "country": lead.country,
-        "add_on": lead.add_on,
-        "submitted_at": lead.submitted_at.isoformat(),
-        "status": lead.status,
-        "reason": lead.reason,
-        "reason_detail": lead.reason_detail,
-    }
+    return columns(
+        lead, "id subscription_name email country add_on submitted_at status reason reason_detail"
+    )
 
 
 def order_row(order: Any) -> dict[str, Any]:
-    return {
-        "id": order.id,
-        "kind": order.kind,
-        "channel": order.channel,
-        "quantity": order.quantity,
-        "amount_cents": order.amount_cents,
-    }
+    return columns(order, "id kind channel quantity amount_cents")
 
 
 var_option = shared_var_option("The var folder (the portal's data is in var/portal).")
@@ -161,3 +139,25 @@ var_option = shared_var_option("The var folder (the portal's data is in var/port
 @click.group("portal")
 def portal_group() -> None:
     """Customers Portal operations: customers, subscriptions, purchases, orders, trials, mail."""
+
+
+def portal_command(
+    name: str, *, offers_json: bool = True
+) -> Callable[[Callable[..., tuple[Any, str]]], click.Command]:
+    """``provlab portal NAME``, whose work takes the command's own arguments and options and
+    returns what to print: the data (printed as JSON with ``--json``, unless it ``offers_json``
+    not) and the text. It runs by ``run``: in one unit of work on the portal app of ``--var``."""
+
+    def register(work: Callable[..., tuple[Any, str]]) -> click.Command:
+        def command(var: Path, as_json: bool = False, **own: Any) -> None:
+            run(var, lambda app: work(**own), as_json)
+
+        command.__doc__ = work.__doc__
+        if offers_json:
+            json_option(command)
+        var_option(command)
+        # After --var and --json, the work's own parameters, so that --help lists them first.
+        cast(Any, command).__click_params__.extend(getattr(work, "__click_params__", ()))
+        return portal_group.command(name)(command)
+
+    return register

@@ -4,23 +4,18 @@ orders, each placed once per idempotency key."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 import sqlalchemy as sa
-from flask import Flask
 
 from portal.errors import Refused
-from provlab.commands.options import json_option
 from provlab.commands.portal.base import (
     account_of,
     order_row,
-    portal_group,
+    portal_command,
     portal_now,
-    run,
     subscription_named,
-    var_option,
 )
 
 idempotency_option = click.option(
@@ -60,8 +55,6 @@ def self_serve_purchase(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--seats", type=int, required=True),
         click.option("--card", "last4", required=True, help="Last four digits of a card on file."),
         idempotency_option,
-        var_option,
-        json_option,
     ]
     for option in reversed(options):
         command = option(command)
@@ -91,65 +84,44 @@ def _place_self_serve(
     )
 
 
-@portal_group.command("buy-duo-pro")
+@portal_command("buy-duo-pro")
 @self_serve_purchase
-def buy_duo_pro(
-    subscription: str, seats: int, last4: str, key: str | None, var: Path, as_json: bool
-) -> None:
+def buy_duo_pro(subscription: str, seats: int, last4: str, key: str | None) -> tuple[Any, str]:
     """The customer's self-serve *Buy GitLab Duo Pro* (R3–R7)."""
     from portal.models import OrderKind
     from portal.purchases import buy_duo_pro as buy
 
-    def action(app: Flask) -> tuple[Any, str]:
-        order = _place_self_serve(subscription, seats, last4, key, OrderKind.DUO_PRO, buy)
-        return order_row(order), (
-            f"order #{order.id}: {seats} Duo Pro seats, {order.amount_cents} cents"
-        )
-
-    run(var, action, as_json)
+    order = _place_self_serve(subscription, seats, last4, key, OrderKind.DUO_PRO, buy)
+    return order_row(order), f"order #{order.id}: {seats} Duo Pro seats, {order.amount_cents} cents"
 
 
-@portal_group.command("add-seats")
+@portal_command("add-seats")
 @self_serve_purchase
-def add_seats(
-    subscription: str, seats: int, last4: str, key: str | None, var: Path, as_json: bool
-) -> None:
+def add_seats(subscription: str, seats: int, last4: str, key: str | None) -> tuple[Any, str]:
     """The customer's self-serve *Add seats* on the add-on they have (R5)."""
     from portal.models import OrderKind
     from portal.purchases import add_seats as add
 
-    def action(app: Flask) -> tuple[Any, str]:
-        order = _place_self_serve(subscription, seats, last4, key, OrderKind.ADD_ON_SEATS, add)
-        return order_row(order), f"order #{order.id}: {seats} more seats"
-
-    run(var, action, as_json)
+    order = _place_self_serve(subscription, seats, last4, key, OrderKind.ADD_ON_SEATS, add)
+    return order_row(order), f"order #{order.id}: {seats} more seats"
 
 
-@portal_group.command("upgrade")
+@portal_command("upgrade")
 @click.argument("subscription")
 @click.option("--plan", default="ultimate", show_default=True, help="The tier to upgrade to.")
 @click.option("--card", "last4", required=True, help="Last four digits of a card on file.")
 @idempotency_option
-@var_option
-@json_option
-def upgrade(
-    subscription: str, plan: str, last4: str, key: str | None, var: Path, as_json: bool
-) -> None:
+def upgrade(subscription: str, plan: str, last4: str, key: str | None) -> tuple[Any, str]:
     """The customer's *Upgrade plan*: Premium to Ultimate for the rest of the term, seats and
     add-ons kept (R7); the instance gets it at its next sync, a linked group at once."""
     from portal.models import OrderKind
     from portal.upgrades import upgrade_plan
 
-    def action(app: Flask) -> tuple[Any, str]:
-        order = _place_self_serve(
-            subscription, plan, last4, key, OrderKind.PLAN_UPGRADE, upgrade_plan
-        )
-        return order_row(order), f"order #{order.id}: upgrade to {plan}, {order.amount_cents} cents"
-
-    run(var, action, as_json)
+    order = _place_self_serve(subscription, plan, last4, key, OrderKind.PLAN_UPGRADE, upgrade_plan)
+    return order_row(order), f"order #{order.id}: upgrade to {plan}, {order.amount_cents} cents"
 
 
-@portal_group.command("order")
+@portal_command("order")
 @click.argument(
     "kind",
     type=click.Choice(
@@ -163,8 +135,6 @@ def upgrade(
 @click.option("--days", type=int, default=None, help="Trial extension: days to add.")
 @click.option("--note", default="")
 @idempotency_option
-@var_option
-@json_option
 def order(
     kind: str,
     subscription: str,
@@ -174,35 +144,30 @@ def order(
     days: int | None,
     note: str,
     key: str | None,
-    var: Path,
-    as_json: bool,
-) -> None:
+) -> tuple[Any, str]:
     """A sales order: Duo Enterprise (R3, R6), seats, renewal, or a $0 trial extension (R23)."""
     from portal import purchases
     from portal.idempotency import place_once
     from portal.orders import OrderTerms
 
-    def action(app: Flask) -> tuple[Any, str]:
-        found, by, now = subscription_named(subscription), account_of(seller, "sales"), portal_now()
+    found, by, now = subscription_named(subscription), account_of(seller, "sales"), portal_now()
 
-        def place(k: str | None) -> Any:
-            terms = OrderTerms(subscription=found, placed_by=by, now=now, idempotency_key=k)
-            if kind == "trial_extension":
-                if days is None:
-                    raise Refused("--days is required for a trial extension.")
-                return purchases.extend_duo_trial(terms, days, note)
-            if kind == "renewal":
-                return purchases.renew(terms, seats=seats, add_on_seats=add_on_seats)
-            if seats is None:
-                raise Refused("--seats is required.")
-            sell = {
-                "duo_enterprise": purchases.sell_duo_enterprise,
-                "add_on_seats": purchases.sell_add_on_seats,
-                "subscription_seats": purchases.sell_subscription_seats,
-            }[kind]
-            return sell(terms, seats)
+    def place(k: str | None) -> Any:
+        terms = OrderTerms(subscription=found, placed_by=by, now=now, idempotency_key=k)
+        if kind == "trial_extension":
+            if days is None:
+                raise Refused("--days is required for a trial extension.")
+            return purchases.extend_duo_trial(terms, days, note)
+        if kind == "renewal":
+            return purchases.renew(terms, seats=seats, add_on_seats=add_on_seats)
+        if seats is None:
+            raise Refused("--seats is required.")
+        sell = {
+            "duo_enterprise": purchases.sell_duo_enterprise,
+            "add_on_seats": purchases.sell_add_on_seats,
+            "subscription_seats": purchases.sell_subscription_seats,
+        }[kind]
+        return sell(terms, seats)
 
-        placed = place_once(found, _idempotency_key(key), kind, place)
-        return order_row(placed), f"order #{placed.id}: {kind}, {placed.amount_cents} cents"
-
-    run(var, action, as_json)
+    placed = place_once(found, _idempotency_key(key), kind, place)
+    return order_row(placed), f"order #{placed.id}: {kind}, {placed.amount_cents} cents"

@@ -8,22 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
+from flask import current_app
 
 from portal.errors import Refused
-from provlab.commands.options import json_option
 from provlab.commands.portal.base import (
     account_of,
+    columns,
     describe,
-    portal_group,
+    portal_command,
     portal_now,
-    run,
     subscription_named,
-    var_option,
 )
 
 
-@portal_group.command("create-customer")
+@portal_command("create-customer")
 @click.argument("email")
 @click.option("--name", required=True)
 @click.option("--password", required=True, help="At least 8 characters.")
@@ -40,36 +38,25 @@ from provlab.commands.portal.base import (
     metavar="BRAND:LAST4",
     help="A card on file, e.g. Visa:4242 (cards ending 0002 are declined).",
 )
-@var_option
-@json_option
 def create_customer(
-    email: str,
-    name: str,
-    password: str,
-    role: str,
-    cards: tuple[str, ...],
-    var: Path,
-    as_json: bool,
-) -> None:
+    email: str, name: str, password: str, role: str, cards: tuple[str, ...]
+) -> tuple[Any, str]:
     """Create an account (a customer by default) with optional cards on file."""
     from portal.setup import add_payment_method, create_account
     from portal.views import find_account
 
-    def action(app: Flask) -> tuple[Any, str]:
-        if find_account(email) is not None:
-            raise Refused(f"An account {email} already exists.")
-        account = create_account(email, name, password, role, app)
-        for card in cards:
-            brand, _, last4 = card.partition(":")
-            if not (brand and last4.isdigit() and len(last4) == 4):
-                raise Refused(f"--card {card!r}: expected BRAND:LAST4 such as Visa:4242.")
-            add_payment_method(account, brand, last4)
-        return {"id": account.id, "email": account.email, "role": role}, f"created {role} {email}"
-
-    run(var, action, as_json)
+    if find_account(email) is not None:
+        raise Refused(f"An account {email} already exists.")
+    account = create_account(email, name, password, role, current_app)
+    for card in cards:
+        brand, _, last4 = card.partition(":")
+        if not (brand and last4.isdigit() and len(last4) == 4):
+            raise Refused(f"--card {card!r}: expected BRAND:LAST4 such as Visa:4242.")
+        add_payment_method(account, brand, last4)
+    return {"id": account.id, "email": account.email, "role": role}, f"created {role} {email}"
 
 
-@portal_group.command("create-subscription")
+@portal_command("create-subscription")
 @click.option("--customer", "customer_email", required=True, help="The customer account's email.")
 @click.option("--plan", type=click.Choice(["free", "premium", "ultimate"]), required=True)
 @click.option("--seats", type=int, required=True)
@@ -105,8 +92,6 @@ def create_customer(
 @click.option("--company", default="")
 @click.option("--country", default="US", show_default=True)
 @click.option("--name", default=None, help="The subscription name, e.g. A-S00012345.")
-@var_option
-@json_option
 def create_subscription(
     customer_email: str,
     plan: str,
@@ -121,119 +106,93 @@ def create_subscription(
     company: str,
     country: str,
     name: str | None,
-    var: Path,
-    as_json: bool,
-) -> None:
+) -> tuple[Any, str]:
     """Create a subscription for a customer (R9: plan trials and community are legacy only)."""
     from portal.subscriptions import create_subscription as create
 
-    def action(app: Flask) -> tuple[Any, str]:
-        now = portal_now()
-        subscription = create(
-            account_of(customer_email, "customer"),
-            plan=plan,
-            seats=seats,
-            starts_on=starts_on.date() if starts_on else now.date(),
-            now=now,
-            kind=kind,
-            ends_on=ends_on.date() if ends_on else None,
-            license_type=license_type,
-            review_cycle=review_cycle,
-            contact_name=contact_name,
-            contact_email=contact_email,
-            contact_company=company,
-            contact_country=country,
-            name=name,
-        )
-        return describe(subscription), subscription.name
-
-    run(var, action, as_json)
+    now = portal_now()
+    subscription = create(
+        account_of(customer_email, "customer"),
+        plan=plan,
+        seats=seats,
+        starts_on=starts_on.date() if starts_on else now.date(),
+        now=now,
+        kind=kind,
+        ends_on=ends_on.date() if ends_on else None,
+        license_type=license_type,
+        review_cycle=review_cycle,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        contact_company=company,
+        contact_country=country,
+        name=name,
+    )
+    return describe(subscription), subscription.name
 
 
-@portal_group.command("list")
+@portal_command("list")
 @click.option("--customer", "customer_email", default=None, help="Only this customer's.")
-@var_option
-@json_option
-def list_subscriptions(customer_email: str | None, var: Path, as_json: bool) -> None:
+def list_subscriptions(customer_email: str | None) -> tuple[Any, str]:
     """List subscriptions with their names, plans and license types (no HTML to scrape)."""
     import sqlalchemy as sa
 
     from portal.models import Subscription, db
 
-    def action(app: Flask) -> tuple[Any, str]:
-        query = sa.select(Subscription).order_by(Subscription.id)
-        if customer_email is not None:
-            query = query.where(Subscription.customer_id == account_of(customer_email).id)
-        rows = [
-            {
-                "name": row.name,
-                "customer": row.customer.email,
-                "plan": row.plan,
-                "seats": row.seats,
-                "license_type": row.license_type,
-                "kind": row.kind,
-                "starts_on": row.starts_on.isoformat(),
-                "ends_on": row.ends_on.isoformat(),
-            }
-            for row in db.session.execute(query).scalars()
-        ]
-        text = "\n".join(
-            f"{r['name']}  {r['plan']}  {r['seats']} seats  {r['license_type']}  {r['customer']}"
-            for r in rows
-        )
-        return rows, text or "No subscriptions."
-
-    run(var, action, as_json)
+    query = sa.select(Subscription).order_by(Subscription.id)
+    if customer_email is not None:
+        query = query.where(Subscription.customer_id == account_of(customer_email).id)
+    rows = [
+        {
+            "name": row.name,
+            "customer": row.customer.email,
+            **columns(row, "plan seats license_type kind starts_on ends_on"),
+        }
+        for row in db.session.execute(query).scalars()
+    ]
+    text = "\n".join(
+        f"{r['name']}  {r['plan']}  {r['seats']} seats  {r['license_type']}  {r['customer']}"
+        for r in rows
+    )
+    return rows, text or "No subscriptions."
 
 
-@portal_group.command("show")
+@portal_command("show")
 @click.argument("subscription")
-@var_option
-@json_option
-def show(subscription: str, var: Path, as_json: bool) -> None:
+def show(subscription: str) -> tuple[Any, str]:
     """Show a subscription: term, contact, add-ons, activation and trial requests."""
 
-    def action(app: Flask) -> tuple[Any, str]:
-        data = describe(subscription_named(subscription))
-        lines = [
-            f"{data['name']}  {data['plan']}  {data['seats']} seats  "
-            f"{data['starts_on']} → {data['ends_on']}  {data['kind']}  {data['license_type']}"
-        ]
-        lines += [
-            f"  add-on {a['tier']}{' trial' if a['trial'] else ''}: {a['quantity']} seats "
-            f"{a['starts_on']} → {a['ends_on']}"
-            for a in data["add_ons"]
-        ]
-        if data["activation"]:
-            lines.append(
-                f"  activated on {data['activation']['instance_id']}, last sync "
-                f"{data['activation']['last_sync_at'] or 'never'}"
-            )
-        lines += [
-            f"  lead #{lead['id']} {lead['status']} {lead['reason'] or ''}"
-            for lead in data["leads"]
-        ]
-        return data, "\n".join(lines)
-
-    run(var, action, as_json)
+    data = describe(subscription_named(subscription))
+    lines = [
+        f"{data['name']}  {data['plan']}  {data['seats']} seats  "
+        f"{data['starts_on']} → {data['ends_on']}  {data['kind']}  {data['license_type']}"
+    ]
+    lines += [
+        f"  add-on {a['tier']}{' trial' if a['trial'] else ''}: {a['quantity']} seats "
+        f"{a['starts_on']} → {a['ends_on']}"
+        for a in data["add_ons"]
+    ]
+    if data["activation"]:
+        lines.append(
+            f"  activated on {data['activation']['instance_id']}, last sync "
+            f"{data['activation']['last_sync_at'] or 'never'}"
+        )
+    lines += [
+        f"  lead #{lead['id']} {lead['status']} {lead['reason'] or ''}" for lead in data["leads"]
+    ]
+    return data, "\n".join(lines)
 
 
-@portal_group.command("activation-code")
+@portal_command("activation-code")
 @click.argument("subscription")
-@var_option
-@json_option
-def activation_code(subscription: str, var: Path, as_json: bool) -> None:
+def activation_code(subscription: str) -> tuple[Any, str]:
     """Generate (or show) a subscription's cloud activation code (R8)."""
     from portal.licensing import ensure_activation_code
 
-    def action(app: Flask) -> tuple[Any, str]:
-        code = ensure_activation_code(subscription_named(subscription))
-        return {"subscription": subscription, "activation_code": code}, code
-
-    run(var, action, as_json)
+    code = ensure_activation_code(subscription_named(subscription))
+    return {"subscription": subscription, "activation_code": code}, code
 
 
-@portal_group.command("license-file")
+@portal_command("license-file", offers_json=False)
 @click.argument("subscription")
 @click.option(
     "--output",
@@ -241,16 +200,12 @@ def activation_code(subscription: str, var: Path, as_json: bool) -> None:
     default=None,
     help="Write the file here (default: print it).",
 )
-@var_option
-def license_file(subscription: str, output: Path | None, var: Path) -> None:
+def license_file(subscription: str, output: Path | None) -> tuple[Any, str]:
     """The license file of an offline-cloud or legacy subscription (R9)."""
     from portal.licensing import license_file_for
 
-    def action(app: Flask) -> tuple[Any, str]:
-        issued = license_file_for(subscription_named(subscription), portal_now())
-        if output is not None:
-            output.write_text(issued.token)
-            return None, f"wrote {output}"
-        return None, issued.token.rstrip("\n")
-
-    run(var, action, False)
+    issued = license_file_for(subscription_named(subscription), portal_now())
+    if output is not None:
+        output.write_text(issued.token)
+        return None, f"wrote {output}"
+    return None, issued.token.rstrip("\n")
