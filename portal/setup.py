@@ -79,7 +79,6 @@ def _seed_customer(account: Account, app: Flask) -> None:
             account,
             plan=plan,
             seats=seats,
-            starts_on=now.date(),
             now=now,
             license_type=license_type,
             contact_company="Example Corp",

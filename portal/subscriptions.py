@@ -92,8 +92,8 @@ def create_subscription(
     *,
     plan: str,
     seats: int,
-    starts_on: dt.date,
     now: dt.datetime,
+    starts_on: dt.date | None = None,
     kind: str = SubscriptionKind.PAID,
     ends_on: dt.date | None = None,
     license_type: str | None = None,
@@ -105,7 +105,9 @@ def create_subscription(
     contact_country: str = "US",
     name: str | None = None,
 ) -> Subscription:
-    """A new subscription for ``customer``; R9: plan trials and community programs are legacy."""
+    """A new subscription for ``customer``, from ``starts_on`` (default: today, by ``now``); R9:
+    plan trials and community programs are legacy."""
+    starts_on = starts_on or now.date()
     if customer.role != Role.CUSTOMER:
         raise Refused("Subscriptions belong to customer accounts.")
     try:

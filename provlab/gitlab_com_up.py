@@ -113,7 +113,6 @@ def _link_demo_subscription(portal_env: dict[str, str], demo: DemoGitLabCom) -> 
                 customer,
                 plan=DEMO_SUBSCRIPTION_PLAN,
                 seats=DEMO_SUBSCRIPTION_SEATS,
-                starts_on=now.date(),
                 now=now,
                 contact_company=DEMO_COMPANY,
             )

@@ -115,7 +115,7 @@ def create_subscription(
         account_of(customer_email, "customer"),
         plan=plan,
         seats=seats,
-        starts_on=starts_on.date() if starts_on else now.date(),
+        starts_on=starts_on.date() if starts_on else None,
         now=now,
         kind=kind,
         ends_on=ends_on.date() if ends_on else None,
