@@ -4,6 +4,7 @@ fill its projects' storage; and what the group's *Usage Quotas* then shows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from instance.gitlab_com.quotas import (
@@ -16,6 +17,7 @@ from instance.gitlab_com.quotas import (
 from instance.namespace_models import Project
 from portal.gitlab_com.consumables import buy_consumable
 from portal.models import OrderKind
+from provlab.scenario.drivers import GitLabComDriver
 from provlab.scenario.steps.customer import place_order
 from provlab.scenario.vocabulary import StepContext, action, expectation
 
@@ -42,10 +44,28 @@ def buy_storage(context: StepContext, args: Any) -> None:
     _buy(context, args, OrderKind.STORAGE)
 
 
-def _refusal(context: StepContext, expected: Any, what: str, refused: QuotaExceeded | None) -> None:
-    outcome = None if refused is None else str(refused.message)
-    if outcome is not None:
-        context.world.timeline.add(context.world.now(), "gitlab_com", "refused", outcome[:160])
+def _within_quota(
+    context: StepContext,
+    fields: dict[str, Any],
+    what: str,
+    act: Callable[[GitLabComDriver], None],
+    done: str | None = None,
+) -> None:
+    """Run ``act`` in one GitLab.com transaction: refused for a quota, it must be as the step's
+    ``expect_refusal`` says, and go through when that says nothing (``done``: the timeline's
+    word for it then)."""
+    gitlab_com, timeline = context.gitlab_com, context.world.timeline
+    outcome = None
+    try:
+        with gitlab_com.transaction():
+            act(gitlab_com)
+    except QuotaExceeded as refused:
+        outcome = str(refused.message)
+        timeline.add(context.world.now(), "gitlab_com", "refused", outcome[:160])
+    else:
+        if done is not None:
+            timeline.add(context.world.now(), "gitlab_com", what, done)
+    expected = fields.get("expect_refusal")
     if expected is None and outcome is not None:
         context.fail(f"the {what} was refused: {outcome}")
     if expected is not None and (outcome is None or str(expected) not in outcome):
@@ -61,19 +81,12 @@ def use_compute_minutes_step(context: StepContext, args: Any) -> None:
     """The group's pipelines use N compute minutes on instance runners: the month's quota first,
     then additional packs; refused once both are used up."""
     fields = context.mapping(args, {"group", "minutes"}, {"expect_refusal"})
-    gitlab_com = context.gitlab_com
-    refused = None
-    try:
-        with gitlab_com.transaction():
-            group = gitlab_com.group(fields["group"])
-            use_compute_minutes(group, int(fields["minutes"]), gitlab_com.now())
-    except QuotaExceeded as exc:
-        refused = exc
-    else:
-        context.world.timeline.add(
-            context.world.now(), "gitlab_com", "pipeline", f"{fields['minutes']} compute minutes"
-        )
-    _refusal(context, fields.get("expect_refusal"), "pipeline", refused)
+
+    def use(gitlab_com: GitLabComDriver) -> None:
+        group = gitlab_com.group(fields["group"])
+        use_compute_minutes(group, int(fields["minutes"]), gitlab_com.now())
+
+    _within_quota(context, fields, "pipeline", use, done=f"{fields['minutes']} compute minutes")
 
 
 @action(
@@ -83,18 +96,15 @@ def use_compute_minutes_step(context: StepContext, args: Any) -> None:
 def push_to_repository_step(context: StepContext, args: Any) -> None:
     """Someone pushes N GiB to a project's repository; refused while the project is locked."""
     fields = context.mapping(args, {"project", "gib"}, {"expect_refusal"})
-    gitlab_com = context.gitlab_com
-    refused = None
-    try:
-        with gitlab_com.transaction():
-            project = gitlab_com.group_or_project(fields["project"])
-            if not isinstance(project, Project):
-                context.fail(f"{fields['project']} is a group, not a project")
-            mib = round(float(fields["gib"]) * MIB_PER_GIB)
-            push_to_repository(project, mib, gitlab_com.now())
-    except QuotaExceeded as exc:
-        refused = exc
-    _refusal(context, fields.get("expect_refusal"), "push", refused)
+
+    def push(gitlab_com: GitLabComDriver) -> None:
+        project = gitlab_com.group_or_project(fields["project"])
+        if not isinstance(project, Project):
+            context.fail(f"{fields['project']} is a group, not a project")
+        mib = round(float(fields["gib"]) * MIB_PER_GIB)
+        push_to_repository(project, mib, gitlab_com.now())
+
+    _within_quota(context, fields, "push", push)
 
 
 QUOTA_KEYS = {
