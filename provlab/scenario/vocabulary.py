@@ -34,6 +34,14 @@ class NotInSetup(LookupError):
     """A step names a subscription or user its scenario's setup never made (a malformed step)."""
 
 
+def in_setup(found: T | None, missing: str) -> T:
+    """What a step named, as its lookup ``found`` it; NotInSetup saying what is ``missing`` when
+    the scenario's setup never made it."""
+    if found is None:
+        raise NotInSetup(missing)
+    return found
+
+
 @dataclass
 class StepContext:
     world: World

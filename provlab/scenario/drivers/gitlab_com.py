@@ -17,7 +17,7 @@ from instance.namespace_models import Namespace, Project
 from instance.users import create_user, find_by_username
 from provlab.scenario.drivers.pages import csrf_token
 from provlab.scenario.drivers.party import PartyDriver
-from provlab.scenario.vocabulary import NotInSetup
+from provlab.scenario.vocabulary import NotInSetup, in_setup
 from webcore.transport import in_process_session
 
 PASSWORD = "scenario-gitlab-com-password"
@@ -70,16 +70,15 @@ class GitLabComDriver(PartyDriver):
         return list(self.app.extensions["sqlalchemy"].session.execute(query).scalars())
 
     def known_user(self, username: str) -> User:
-        found = find_by_username(str(username))
-        if found is None:
-            raise NotInSetup(f"no GitLab.com user {username!r}: add them to a group first")
-        return found
+        return in_setup(
+            find_by_username(str(username)),
+            f"no GitLab.com user {username!r}: add them to a group first",
+        )
 
     def group(self, full_path: str) -> Namespace:
-        found = find_group(str(full_path))
-        if found is None:
-            raise NotInSetup(f"no GitLab.com group {full_path!r}: create_group it first")
-        return found
+        return in_setup(
+            find_group(str(full_path)), f"no GitLab.com group {full_path!r}: create_group it first"
+        )
 
     def group_or_project(self, full_path: str) -> Namespace | Project:
         found: Namespace | Project | None = find_group(str(full_path)) or find_project(

@@ -11,7 +11,7 @@ from instance.models import User
 from instance.users import find_by_username
 from provlab.scenario.drivers.pages import csrf_token
 from provlab.scenario.drivers.party import PartyDriver
-from provlab.scenario.vocabulary import NotInSetup
+from provlab.scenario.vocabulary import in_setup
 
 if TYPE_CHECKING:
     from provlab.scenario.world import World
@@ -30,10 +30,9 @@ class InstanceDriver(PartyDriver):
 
     def user(self, username: str) -> User:
         """Inside a transaction or reading(): the user setup made."""
-        found = find_by_username(str(username))
-        if found is None:
-            raise NotInSetup(f"no user {username!r} in setup.instance.users")
-        return found
+        return in_setup(
+            find_by_username(str(username)), f"no user {username!r} in setup.instance.users"
+        )
 
     # -- the administrator's browser --------------------------------------------------------------
 

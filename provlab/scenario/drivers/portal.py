@@ -15,7 +15,7 @@ from portal.models import Account, Subscription
 from portal.orders import OrderTerms
 from portal.subscriptions import find_subscription
 from provlab.scenario.drivers.party import PartyDriver
-from provlab.scenario.vocabulary import NotInSetup
+from provlab.scenario.vocabulary import in_setup
 
 CUSTOMER_EMAIL = "customer@scenario.test"
 SALES_EMAIL = "sales@scenario.test"
@@ -37,10 +37,9 @@ class PortalDriver(PartyDriver):
         return self.account(SALES_EMAIL)
 
     def subscription(self, name: str) -> Subscription:
-        found = find_subscription(str(name))
-        if found is None:
-            raise NotInSetup(f"no subscription {name} in setup.portal.subscriptions")
-        return found
+        return in_setup(
+            find_subscription(str(name)), f"no subscription {name} in setup.portal.subscriptions"
+        )
 
     def linked_to(self, namespace_id: int) -> Subscription | None:
         """The subscription linked to a GitLab.com group, if any."""
