@@ -18,20 +18,19 @@ the form, which every signed-in user may see; bad fields are a 400 that changes 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from instance.gitlab_com.groups import create_owned_group
-from instance.gitlab_com.trials import TrialError, TrialForm
-from instance.models import User, db
+from instance.gitlab_com.trials import Trial, TrialError, TrialForm
+from instance.models import db
 from instance.namespace_models import Namespace
 from webcore.clock import app_clock
 from webcore.countries import COUNTRIES
@@ -54,8 +53,7 @@ class TrialPage:
     form_endpoint: str  # where the forms are (the group prompt redirects there)
     nobody_title: str
     nobody_text: str
-    eligible_groups: Callable[[User, dt.date], list[Namespace]]
-    start: Callable[[Flask, Namespace, User, TrialForm, dt.datetime], Any]
+    trial: Trial[Any]
     no_group: Callable[[], TrialError]  # the refusal when none of the user's groups may
     # The trial may go to a group created on its prompt: the prompt's heading and text then,
     # with groups to choose from and without.
@@ -89,7 +87,7 @@ def group_from(value: str) -> Namespace:
 
 def show_form(page: TrialPage) -> ResponseReturnValue:
     """The lead step's form, or with ``step=trial`` the group prompt."""
-    groups = page.eligible_groups(current_user, app_clock().now().date())
+    groups = page.trial.eligible_groups(current_user, app_clock().now().date())
     chosen = request.args.get("namespace_id", "")
     if request.args.get("step") == TRIAL:
         return render_template(
@@ -113,7 +111,7 @@ def show_form(page: TrialPage) -> ResponseReturnValue:
 
 @dataclass(frozen=True)
 class Started:
-    """A trial applied: to which group, and what ``TrialPage.start`` returned."""
+    """A trial applied: to which group, and what ``Trial.start`` returned."""
 
     group: Namespace
     result: Any
@@ -129,7 +127,7 @@ def submit_form(page: TrialPage) -> Started | Response:
     chosen = request.form.get("namespace_id", "")
     back = url_for(page.form_endpoint, namespace_id=chosen or None)
     if step == LEAD:
-        groups = page.eligible_groups(current_user, app_clock().now().date())
+        groups = page.trial.eligible_groups(current_user, app_clock().now().date())
         named = group_from(chosen) if chosen else None
         if named is None or named in groups:
             # GitLab prompts for the group, or, where a new group may have the trial, whenever
@@ -150,7 +148,7 @@ def submit_form(page: TrialPage) -> Started | Response:
     else:
         group = group_from(chosen)
     with refusal_redirects(back):
-        started = page.start(
+        started = page.trial.start(
             current_app._get_current_object(),  # type: ignore[attr-defined]
             group,
             current_user._get_current_object(),

@@ -13,13 +13,7 @@ from instance.gitlab_com.access import gitlab_com_only, owned_group
 from instance.gitlab_com.overview import group_sidebar
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
 from instance.gitlab_com.trial_form import Started, TrialPage, show_form, submit_form
-from instance.gitlab_com.trials import (
-    NOT_ELIGIBLE,
-    TrialError,
-    eligible_groups,
-    ineligibility,
-    start_duo_pro_trial,
-)
+from instance.gitlab_com.trials import DUO_PRO_TRIAL, NOT_ELIGIBLE, TrialError, ineligibility
 from instance.gitlab_com.ultimate_trials import ineligibility as ultimate_ineligibility
 from webcore.clock import app_clock
 
@@ -37,8 +31,7 @@ DUO_PRO_PAGE = TrialPage(
     nobody_title="No group can start a GitLab Duo Pro trial",
     nobody_text="You must be an owner of a top-level group that has an active paid subscription "
     "or Ultimate trial, and no GitLab Duo add-on or trial yet.",
-    eligible_groups=eligible_groups,
-    start=start_duo_pro_trial,
+    trial=DUO_PRO_TRIAL,
     no_group=lambda: TrialError(NOT_ELIGIBLE, rule="R25"),
 )
 

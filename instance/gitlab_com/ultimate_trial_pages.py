@@ -17,7 +17,7 @@ from flask_login import login_required
 from instance.gitlab_com.access import gitlab_com_only
 from instance.gitlab_com.trial_form import Started, TrialPage, show_form, submit_form
 from instance.gitlab_com.trials import TrialError
-from instance.gitlab_com.ultimate_trials import NO_GROUP, eligible_groups, start_ultimate_trial
+from instance.gitlab_com.ultimate_trials import NO_GROUP, ULTIMATE_TRIAL
 
 blueprint = Blueprint("gitlab_com_ultimate_trials", __name__)
 
@@ -29,8 +29,7 @@ ULTIMATE_PAGE = TrialPage(
     form_endpoint="gitlab_com_ultimate_trials.new_trial",
     nobody_title="No group can start a GitLab Ultimate trial",
     nobody_text=NO_GROUP,
-    eligible_groups=eligible_groups,
-    start=start_ultimate_trial,
+    trial=ULTIMATE_TRIAL,
     no_group=lambda: TrialError(NO_GROUP),
     # GitLab's words, with eligible groups to choose from and without (TrialsHelper).
     new_group_titles=(
