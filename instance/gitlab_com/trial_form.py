@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -49,8 +49,7 @@ class TrialPage:
 
     title: str
     namespace_title: str
-    endpoint: str  # where the forms post
-    form_endpoint: str  # where the forms are (the group prompt redirects there)
+    blueprint: str  # the name of the blueprint ``serve`` adds the forms to
     nobody_title: str
     nobody_text: str
     trial: Trial[Any]
@@ -63,6 +62,37 @@ class TrialPage:
     @property
     def creates_groups(self) -> bool:
         return self.new_group_titles is not None
+
+    @property
+    def endpoint(self) -> str:
+        """Where the forms post."""
+        return f"{self.blueprint}.create_trial"
+
+    @property
+    def form_endpoint(self) -> str:
+        """Where the forms are (the group prompt redirects there)."""
+        return f"{self.blueprint}.new_trial"
+
+
+def serve(
+    blueprint: Blueprint,
+    path: str,
+    page: TrialPage,
+    landing: Callable[[Started], ResponseReturnValue],
+) -> None:
+    """Add the trial's forms to ``blueprint``, signed in only: at ``{path}/new``, posting to
+    ``path`` (GitLab's routes); a trial applied answers what ``landing`` says."""
+
+    @blueprint.get(f"{path}/new")
+    @login_required
+    def new_trial() -> ResponseReturnValue:
+        return show_form(page)
+
+    @blueprint.post(path)
+    @login_required
+    def create_trial() -> ResponseReturnValue:
+        submitted = submit_form(page)
+        return landing(submitted) if isinstance(submitted, Started) else submitted
 
 
 def fields_of(source: MultiDict[str, str]) -> dict[str, str]:
