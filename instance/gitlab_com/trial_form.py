@@ -68,10 +68,9 @@ class TrialPage:
         """Where the forms post."""
         return f"{self.blueprint}.create_trial"
 
-    @property
-    def form_endpoint(self) -> str:
-        """Where the forms are (the group prompt redirects there)."""
-        return f"{self.blueprint}.new_trial"
+    def form_url(self, **args: Any) -> str:
+        """Where the forms are, with ``args`` (the group prompt redirects there)."""
+        return url_for(f"{self.blueprint}.new_trial", **args)
 
 
 def serve(
@@ -155,7 +154,7 @@ def submit_form(page: TrialPage) -> Started | Response:
         abort(400, "step must be lead or trial")
     fields = lead_fields(request.form)
     chosen = request.form.get("namespace_id", "")
-    back = url_for(page.form_endpoint, namespace_id=chosen or None)
+    back = page.form_url(namespace_id=chosen or None)
     if step == LEAD:
         groups = page.trial.eligible_groups(current_user, app_clock().now().date())
         named = group_from(chosen) if chosen else None
@@ -164,7 +163,7 @@ def submit_form(page: TrialPage) -> Started | Response:
             # none was named (the choice includes *Create group*).
             if len(groups) > 1 or (page.creates_groups and named is None):
                 prompt: dict[str, Any] = {"step": TRIAL, "namespace_id": chosen, **fields}
-                return redirect(url_for(page.form_endpoint, **prompt))
+                return redirect(page.form_url(**prompt))
             if not groups:
                 with refusal_redirects(back):
                     raise page.no_group()
@@ -174,7 +173,7 @@ def submit_form(page: TrialPage) -> Started | Response:
         group = _new_group(page, fields)
         # The group stays if the trial is then refused (committed before the portal is asked,
         # as GitLab creates it before applying the trial): the form comes back for it.
-        back = url_for(page.form_endpoint, namespace_id=group.id)
+        back = page.form_url(namespace_id=group.id)
     else:
         group = group_from(chosen)
     with refusal_redirects(back):
@@ -193,5 +192,5 @@ def _new_group(page: TrialPage, fields: dict[str, str]) -> Namespace:
     (a blank or unusable name is said on the prompt, nothing created)."""
     name = request.form.get("new_group_name", "").strip()[:255]
     asked: dict[str, Any] = {"step": TRIAL, "namespace_id": CREATE_GROUP, "new_group_name": name}
-    with refusal_redirects(url_for(page.form_endpoint, **{**asked, **fields})):
+    with refusal_redirects(page.form_url(**asked, **fields)):
         return create_owned_group(current_user._get_current_object(), name, app_clock().now())
