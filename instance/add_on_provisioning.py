@@ -12,47 +12,36 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from instance.add_ons import lock_purchase, remove_overage
 from instance.models import AddOnPurchase, User, db
-from protocol.license import AddOnProduct, AddOnTier
+from protocol.license import AddOnProduct
 from protocol.provisioning import NamespaceAddOnPurchase
 
 
-@dataclass(frozen=True)
-class Bought:
-    """One add-on purchase as a license (add-on product) or a push (add-on purchase) states it."""
+def product_in_push(purchase: NamespaceAddOnPurchase) -> AddOnProduct:
+    """A push's add-on purchase as the license would state it (GitLab's names on the push:
+    started_on, expires_on, purchase_xid), so one rule follows either."""
+    return AddOnProduct(
+        purchase.add_on,
+        purchase.quantity,
+        purchase.started_on,
+        purchase.expires_on,
+        purchase.trial,
+        purchase.purchase_xid,
+    )
 
-    tier: AddOnTier
-    quantity: int
-    starts_on: dt.date
-    ends_on: dt.date
-    trial: bool
-    purchase_id: str
 
-    @classmethod
-    def in_license(cls, product: AddOnProduct) -> Bought:
-        return cls(
-            product.tier,
-            product.quantity,
-            product.starts_on,
-            product.ends_on,
-            product.trial,
-            product.purchase_id,
-        )
-
-    @classmethod
-    def in_push(cls, purchase: NamespaceAddOnPurchase) -> Bought:
-        """GitLab's names on the push: started_on, expires_on, purchase_xid."""
-        return cls(
-            purchase.add_on,
-            purchase.quantity,
-            purchase.started_on,
-            purchase.expires_on,
-            purchase.trial,
-            purchase.purchase_xid,
-        )
+def purchase_terms(bought: AddOnProduct) -> dict[str, object]:
+    """The purchase row's columns that follow what was bought (R1)."""
+    return {
+        "tier": bought.tier.value,
+        "quantity": bought.quantity,
+        "starts_on": bought.starts_on,
+        "ends_on": bought.ends_on,
+        "trial": bought.trial,
+        "purchase_id": bought.purchase_id,
+    }
 
 
 def expire_missing(purchase: AddOnPurchase | None, now: dt.datetime) -> bool:
@@ -69,7 +58,7 @@ def expire_missing(purchase: AddOnPurchase | None, now: dt.datetime) -> bool:
 
 def follow(
     purchase: AddOnPurchase | None,
-    bought: Bought,
+    bought: AddOnProduct,
     now: dt.datetime,
     *,
     add_on: str,
@@ -84,12 +73,8 @@ def follow(
         db.session.add(purchase)
     elif not locked:
         purchase = lock_purchase(purchase.id) or purchase
-    purchase.tier = bought.tier.value
-    purchase.quantity = bought.quantity
-    purchase.starts_on = bought.starts_on
-    purchase.ends_on = bought.ends_on
-    purchase.trial = bought.trial
-    purchase.purchase_id = bought.purchase_id
+    for name, value in purchase_terms(bought).items():
+        setattr(purchase, name, value)
     purchase.updated_at = now
     db.session.flush()
     return purchase, remove_overage(purchase)

@@ -20,9 +20,9 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from instance.add_on_provisioning import Bought, expire_missing, follow
+from instance.add_on_provisioning import expire_missing, follow, product_in_push
 from instance.models import AddOnPurchase, db
-from protocol.license import AddOnTier
+from protocol.license import AddOnProduct, AddOnTier
 from protocol.license import License as LicenseDocument
 from protocol.provisioning import NamespaceAddOnPurchase
 
@@ -43,7 +43,7 @@ def agile_planning_purchase(namespace_id: int | None = None) -> AddOnPurchase | 
     ).scalar_one_or_none()
 
 
-def _chosen(bought: Iterable[Bought], today: dt.date) -> Bought | None:
+def _chosen(bought: Iterable[AddOnProduct], today: dt.date) -> AddOnProduct | None:
     """The purchase in force today, else the next one to start."""
     candidates = list(bought)
     active = [b for b in candidates if b.starts_on <= today < b.ends_on]
@@ -54,7 +54,7 @@ def _chosen(bought: Iterable[Bought], today: dt.date) -> Bought | None:
 
 
 def provision_agile_planning(
-    bought: Iterable[Bought], now: dt.datetime, namespace_id: int | None = None
+    bought: Iterable[AddOnProduct], now: dt.datetime, namespace_id: int | None = None
 ) -> AddOnPurchase | None:
     """Bring the Enterprise Agile Planning purchase in line with a license or a push (R1, R6,
     R28); returns the purchase row, if there is one."""
@@ -65,7 +65,7 @@ def provision_agile_planning(
 
 def follow_agile_planning(
     purchase: AddOnPurchase | None,
-    bought: Iterable[Bought],
+    bought: Iterable[AddOnProduct],
     now: dt.datetime,
     *,
     namespace_id: int | None = None,
@@ -83,11 +83,11 @@ def follow_agile_planning(
     return purchase
 
 
-def bought_in_license(document: LicenseDocument) -> list[Bought]:
+def bought_in_license(document: LicenseDocument) -> list[AddOnProduct]:
     """The license's Enterprise Agile Planning products (self-managed)."""
-    return [Bought.in_license(p) for p in document.add_on_products if p.tier is TIER]
+    return [p for p in document.add_on_products if p.tier is TIER]
 
 
-def bought_in_push(purchases: Iterable[NamespaceAddOnPurchase]) -> list[Bought]:
+def bought_in_push(purchases: Iterable[NamespaceAddOnPurchase]) -> list[AddOnProduct]:
     """The push's ``enterprise_agile_planning`` purchases (GitLab.com)."""
-    return [Bought.in_push(p) for p in purchases if p.add_on is TIER]
+    return [product_in_push(p) for p in purchases if p.add_on is TIER]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from instance.add_on_provisioning import expire_missing
+from instance.add_on_provisioning import expire_missing, purchase_terms
 from instance.add_ons import DUO, remove_overage
 from instance.models import AddOnPurchase, db
 from protocol.license import AddOnProduct, AddOnTier
@@ -58,14 +58,7 @@ def provision_add_ons(
     product = _chosen_product(document, today)
     if product is None:
         return Provisioned(purchase, expire_missing(purchase, now), ())
-    terms = {
-        "tier": product.tier.value,
-        "quantity": product.quantity,
-        "starts_on": product.starts_on,
-        "ends_on": product.ends_on,
-        "trial": product.trial,
-        "purchase_id": product.purchase_id,
-    }
+    terms = purchase_terms(product)
     if purchase is None:
         purchase = AddOnPurchase(add_on=DUO, created_at=now)
         db.session.add(purchase)

@@ -15,7 +15,6 @@ from instance.licenses import current_license
 from instance.portal_client import CONNECTIVITY
 from instance.sync import SyncFailed, activate, record_failure, run_scheduled_sync
 from webcore.job_declarations import JobContext, JobRegistry, RetryPolicy
-from webcore.nonces import next_midnight
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +78,8 @@ def install_activation(context: JobContext, args: dict[str, Any]) -> None:
     return None
 
 
-@registry.job("prune_received_nonces")
-def prune_received_nonces(context: JobContext, args: dict[str, Any]) -> dt.datetime:
-    """GitLab.com: forget the portal's push nonces whose freshness window has passed (daily)."""
-    received_nonces.prune(context.now)
-    return next_midnight(context.now)
+# GitLab.com: the nonces of the portal's pushes.
+registry.job("prune_received_nonces")(received_nonces.prune_nightly)
 
 
 @registry.job("remove_expired_members")

@@ -17,11 +17,7 @@ from webcore.nonces import next_midnight
 registry = JobRegistry()
 
 
-@registry.job("prune_nonces")
-def prune_nonces(context: JobContext, args: dict[str, Any]) -> dt.datetime:
-    """Forget request nonces whose freshness window has passed (daily, at midnight UTC)."""
-    seen_nonces.prune(context.now)
-    return next_midnight(context.now)
+registry.job("prune_nonces")(seen_nonces.prune_nightly)
 
 
 @registry.job("process_leads")

@@ -16,9 +16,12 @@ every night.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
+
+from webcore.job_declarations import JobContext
 
 
 class NonceTable:
@@ -52,6 +55,12 @@ class NonceTable:
         # delete (which would match the session's entities against it) has nothing to do.
         result = self._db.session.connection().execute(self._prune, {"now": now})
         return int(result.rowcount or 0)
+
+    def prune_nightly(self, context: JobContext, args: dict[str, Any]) -> dt.datetime:
+        """Forget request nonces whose freshness window has passed (a job: daily, at midnight
+        UTC)."""
+        self.prune(context.now)
+        return next_midnight(context.now)
 
 
 def next_midnight(now: dt.datetime) -> dt.datetime:

@@ -9,27 +9,32 @@ Rules:
   is answered unsigned: 401 for a bad signature, 409 for a replayed nonce, 400 otherwise.
 - A verified request is answered ``{"response": "<JWS>"}`` sealed with the server's key and
   echoing the request's nonce, refusals included.
+- A verified request about a namespace runs its operation in a savepoint: a refusal undoes the
+  operation, never the claimed nonce (a replay stays refused).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from protocol.clock import Clock
 from protocol.envelope import NonceStore, Opened, open_request, parse_message, seal_response
 from protocol.errors import InvalidSignature, RemoteProtocolError, ReplayedMessage
-from protocol.messages import ErrorAnswer, Message
+from protocol.messages import ErrorAnswer, ErrorCode, Message
 from protocol.provisioning import (
     NamespacePlanTrialRequest,
     NamespaceProvision,
     NamespaceTrialRequest,
 )
 from protocol.signing import KeySet, SigningKey
+from webcore.clock import app_clock
+from webcore.errors import Refusal
 from webcore.transaction import discard_changes
 
 
@@ -84,3 +89,30 @@ def sealed(
 ) -> ResponseReturnValue:
     """`message` sealed with the server's `key`, answering the request whose nonce is `nonce`."""
     return jsonify({"response": seal_response(message, key, clock, nonce)}), status
+
+
+def answer_namespace_request(
+    kind: type[NamespaceMessage],
+    namespace_id: int,
+    keys: KeySet,
+    nonces: NonceStore,
+    window: dt.timedelta,
+    key: SigningKey,
+    operate: Callable[[NamespaceMessage, dt.datetime], Message],
+    log: logging.Logger,
+) -> ResponseReturnValue:
+    """The whole answer to a sealed ``kind`` about the namespace of the path: unsigned when it
+    fails a check (``open_namespace_request``); else what ``operate`` answers, or the
+    ``Refusal`` it raises as an ErrorAnswer with the refusal's status, sealed with ``key``."""
+    clock = app_clock()
+    try:
+        opened, message = open_namespace_request(kind, namespace_id, keys, clock, nonces, window)
+    except RemoteProtocolError as error:
+        return unverified(error, log)
+    try:
+        with current_app.extensions["sqlalchemy"].session.begin_nested():
+            answer = operate(message, clock.now())
+    except Refusal as refusal:
+        refused = ErrorAnswer(ErrorCode(refusal.code), str(refusal.message))
+        return sealed(refused, key, clock, opened.nonce, refusal.status)
+    return sealed(answer, key, clock, opened.nonce)

@@ -25,13 +25,9 @@ from instance.gitlab_com.nonces import received_nonces
 from instance.gitlab_com.provisioning import ProvisionRefused, provision_namespace
 from instance.identity import instance_key
 from instance.licenses import LicenseError, pinned_portal_keys
-from instance.models import db
 from protocol.envelope import DEFAULT_FRESHNESS_WINDOW
-from protocol.errors import RemoteProtocolError
-from protocol.messages import ErrorAnswer, ErrorCode, Message
-from protocol.provisioning import NamespaceProvision
-from webcore.clock import app_clock
-from webcore.sealed import open_namespace_request, sealed, unverified
+from protocol.provisioning import NamespaceProvision, ProvisionAnswer
+from webcore.sealed import answer_namespace_request
 
 log = logging.getLogger("provlab.gitlab_com.provision")
 
@@ -41,10 +37,6 @@ blueprint = Blueprint(
 
 
 blueprint.before_request(gitlab_com_only)
-
-
-def _sealed(message: Message, nonce: str, status: int = 200) -> ResponseReturnValue:
-    return sealed(message, instance_key(), app_clock(), nonce, status)
 
 
 @blueprint.post("/namespaces/<int:namespace_id>/provision")
@@ -57,19 +49,23 @@ def provision(namespace_id: int) -> ResponseReturnValue:
         dt.timedelta(seconds=int(current_app.config.get("FRESHNESS_WINDOW_SECONDS") or 0))
         or DEFAULT_FRESHNESS_WINDOW
     )
+    return answer_namespace_request(
+        NamespaceProvision,
+        namespace_id,
+        keys,
+        received_nonces,
+        window,
+        instance_key(),
+        _provision,
+        log,
+    )
+
+
+def _provision(provision: NamespaceProvision, now: dt.datetime) -> ProvisionAnswer:
     try:
-        opened, message = open_namespace_request(
-            NamespaceProvision, namespace_id, keys, app_clock(), received_nonces, window
-        )
-    except RemoteProtocolError as error:
-        return unverified(error, log)
-    try:
-        with db.session.begin_nested():  # a refusal undoes the operation, never the nonce
-            answer = provision_namespace(message, app_clock().now())
+        answer = provision_namespace(provision, now)
     except ProvisionRefused as refusal:
-        log.info("refused provisioning namespace %s: %s", namespace_id, refusal.code)
-        return _sealed(
-            ErrorAnswer(ErrorCode(refusal.code), str(refusal.message)), opened.nonce, refusal.status
-        )
-    log.info("provisioned namespace %s", namespace_id)
-    return _sealed(answer, opened.nonce)
+        log.info("refused provisioning namespace %s: %s", provision.namespace_id, refusal.code)
+        raise
+    log.info("provisioned namespace %s", provision.namespace_id)
+    return answer

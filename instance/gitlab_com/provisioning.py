@@ -22,7 +22,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from instance.add_on_provisioning import Bought, expire_missing, follow
+from instance.add_on_provisioning import expire_missing, follow, product_in_push
 from instance.add_ons import DUO
 from instance.agile_planning import bought_in_push, provision_agile_planning
 from instance.gitlab_com.billable import billable_member_count
@@ -79,7 +79,7 @@ def _provision_duo(root_id: int, provision: NamespaceProvision, now: dt.datetime
     if chosen is None:
         expire_missing(purchase, now)
         return
-    follow(purchase, Bought.in_push(chosen), now, add_on=DUO, namespace_id=root_id)
+    follow(purchase, product_in_push(chosen), now, add_on=DUO, namespace_id=root_id)
 
 
 def record_seat_usage(subscription: GitlabSubscription) -> None:

@@ -18,20 +18,19 @@ the form, which every signed-in user may see; bad fields are a 400 that changes 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from instance.gitlab_com.groups import create_owned_group
-from instance.gitlab_com.trials import TrialError, TrialForm
-from instance.models import User, db
+from instance.gitlab_com.trials import Trial, TrialError, TrialForm
+from instance.models import db
 from instance.namespace_models import Namespace
 from webcore.clock import app_clock
 from webcore.countries import COUNTRIES
@@ -50,12 +49,10 @@ class TrialPage:
 
     title: str
     namespace_title: str
-    endpoint: str  # where the forms post
-    form_endpoint: str  # where the forms are (the group prompt redirects there)
+    blueprint: str  # the name of the blueprint ``serve`` adds the forms to
     nobody_title: str
     nobody_text: str
-    eligible_groups: Callable[[User, dt.date], list[Namespace]]
-    start: Callable[[Flask, Namespace, User, TrialForm, dt.datetime], Any]
+    trial: Trial[Any]
     no_group: Callable[[], TrialError]  # the refusal when none of the user's groups may
     # The trial may go to a group created on its prompt: the prompt's heading and text then,
     # with groups to choose from and without.
@@ -65,6 +62,36 @@ class TrialPage:
     @property
     def creates_groups(self) -> bool:
         return self.new_group_titles is not None
+
+    @property
+    def endpoint(self) -> str:
+        """Where the forms post."""
+        return f"{self.blueprint}.create_trial"
+
+    def form_url(self, **args: Any) -> str:
+        """Where the forms are, with ``args`` (the group prompt redirects there)."""
+        return url_for(f"{self.blueprint}.new_trial", **args)
+
+
+def serve(
+    blueprint: Blueprint,
+    path: str,
+    page: TrialPage,
+    landing: Callable[[Started], ResponseReturnValue],
+) -> None:
+    """Add the trial's forms to ``blueprint``, signed in only: at ``{path}/new``, posting to
+    ``path`` (GitLab's routes); a trial applied answers what ``landing`` says."""
+
+    @blueprint.get(f"{path}/new")
+    @login_required
+    def new_trial() -> ResponseReturnValue:
+        return show_form(page)
+
+    @blueprint.post(path)
+    @login_required
+    def create_trial() -> ResponseReturnValue:
+        submitted = submit_form(page)
+        return landing(submitted) if isinstance(submitted, Started) else submitted
 
 
 def fields_of(source: MultiDict[str, str]) -> dict[str, str]:
@@ -89,7 +116,7 @@ def group_from(value: str) -> Namespace:
 
 def show_form(page: TrialPage) -> ResponseReturnValue:
     """The lead step's form, or with ``step=trial`` the group prompt."""
-    groups = page.eligible_groups(current_user, app_clock().now().date())
+    groups = page.trial.eligible_groups(current_user, app_clock().now().date())
     chosen = request.args.get("namespace_id", "")
     if request.args.get("step") == TRIAL:
         return render_template(
@@ -113,7 +140,7 @@ def show_form(page: TrialPage) -> ResponseReturnValue:
 
 @dataclass(frozen=True)
 class Started:
-    """A trial applied: to which group, and what ``TrialPage.start`` returned."""
+    """A trial applied: to which group, and what ``Trial.start`` returned."""
 
     group: Namespace
     result: Any
@@ -127,16 +154,16 @@ def submit_form(page: TrialPage) -> Started | Response:
         abort(400, "step must be lead or trial")
     fields = lead_fields(request.form)
     chosen = request.form.get("namespace_id", "")
-    back = url_for(page.form_endpoint, namespace_id=chosen or None)
+    back = page.form_url(namespace_id=chosen or None)
     if step == LEAD:
-        groups = page.eligible_groups(current_user, app_clock().now().date())
+        groups = page.trial.eligible_groups(current_user, app_clock().now().date())
         named = group_from(chosen) if chosen else None
         if named is None or named in groups:
             # GitLab prompts for the group, or, where a new group may have the trial, whenever
             # none was named (the choice includes *Create group*).
             if len(groups) > 1 or (page.creates_groups and named is None):
                 prompt: dict[str, Any] = {"step": TRIAL, "namespace_id": chosen, **fields}
-                return redirect(url_for(page.form_endpoint, **prompt))
+                return redirect(page.form_url(**prompt))
             if not groups:
                 with refusal_redirects(back):
                     raise page.no_group()
@@ -146,11 +173,11 @@ def submit_form(page: TrialPage) -> Started | Response:
         group = _new_group(page, fields)
         # The group stays if the trial is then refused (committed before the portal is asked,
         # as GitLab creates it before applying the trial): the form comes back for it.
-        back = url_for(page.form_endpoint, namespace_id=group.id)
+        back = page.form_url(namespace_id=group.id)
     else:
         group = group_from(chosen)
     with refusal_redirects(back):
-        started = page.start(
+        started = page.trial.start(
             current_app._get_current_object(),  # type: ignore[attr-defined]
             group,
             current_user._get_current_object(),
@@ -165,5 +192,5 @@ def _new_group(page: TrialPage, fields: dict[str, str]) -> Namespace:
     (a blank or unusable name is said on the prompt, nothing created)."""
     name = request.form.get("new_group_name", "").strip()[:255]
     asked: dict[str, Any] = {"step": TRIAL, "namespace_id": CREATE_GROUP, "new_group_name": name}
-    with refusal_redirects(url_for(page.form_endpoint, **{**asked, **fields})):
+    with refusal_redirects(page.form_url(**asked, **fields)):
         return create_owned_group(current_user._get_current_object(), name, app_clock().now())

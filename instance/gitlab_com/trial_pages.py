@@ -12,18 +12,13 @@ from flask_login import current_user, login_required
 from instance.gitlab_com.access import gitlab_com_only, owned_group
 from instance.gitlab_com.overview import group_sidebar
 from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
-from instance.gitlab_com.trial_form import Started, TrialPage, show_form, submit_form
-from instance.gitlab_com.trials import (
-    NOT_ELIGIBLE,
-    TrialError,
-    eligible_groups,
-    ineligibility,
-    start_duo_pro_trial,
-)
+from instance.gitlab_com.trial_form import Started, TrialPage, serve
+from instance.gitlab_com.trials import DUO_PRO_TRIAL, NOT_ELIGIBLE, TrialError, ineligibility
 from instance.gitlab_com.ultimate_trials import ineligibility as ultimate_ineligibility
 from webcore.clock import app_clock
 
 blueprint = Blueprint("gitlab_com_trials", __name__)
+blueprint.before_request(gitlab_com_only)
 
 TRIAL_STARTED = (
     "You have successfully started a Duo Pro trial that will expire on {date}. To give members "
@@ -32,17 +27,13 @@ TRIAL_STARTED = (
 DUO_PRO_PAGE = TrialPage(
     title="Start your free GitLab Duo Pro trial",
     namespace_title="Apply your GitLab Duo Pro trial to an existing group",
-    endpoint="gitlab_com_trials.create_trial",
-    form_endpoint="gitlab_com_trials.new_trial",
+    blueprint=blueprint.name,
     nobody_title="No group can start a GitLab Duo Pro trial",
     nobody_text="You must be an owner of a top-level group that has an active paid subscription "
     "or Ultimate trial, and no GitLab Duo add-on or trial yet.",
-    eligible_groups=eligible_groups,
-    start=start_duo_pro_trial,
+    trial=DUO_PRO_TRIAL,
     no_group=lambda: TrialError(NOT_ELIGIBLE, rule="R25"),
 )
-
-blueprint.before_request(gitlab_com_only)
 
 
 @blueprint.get("/groups/<path:full_path>/-/billings")
@@ -64,17 +55,9 @@ def billing(full_path: str) -> ResponseReturnValue:
     )
 
 
-@blueprint.get("/-/trials/duo_pro/new")
-@login_required
-def new_trial() -> ResponseReturnValue:
-    return show_form(DUO_PRO_PAGE)
+def _trial_started(started: Started) -> ResponseReturnValue:
+    flash(TRIAL_STARTED.format(date=started.result.ends_on.strftime("%B %-d, %Y")), "success")
+    return redirect(url_for("groups.settings", full_path=started.group.full_path))
 
 
-@blueprint.post("/-/trials/duo_pro")
-@login_required
-def create_trial() -> ResponseReturnValue:
-    submitted = submit_form(DUO_PRO_PAGE)
-    if not isinstance(submitted, Started):
-        return submitted
-    flash(TRIAL_STARTED.format(date=submitted.result.ends_on.strftime("%B %-d, %Y")), "success")
-    return redirect(url_for("groups.settings", full_path=submitted.group.full_path))
+serve(blueprint, "/-/trials/duo_pro", DUO_PRO_PAGE, _trial_started)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Generic, TypedDict, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask
@@ -28,7 +28,7 @@ from instance.gitlab_com.provisioning import (
 )
 from instance.identity import instance_key
 from instance.licenses import LicenseError, pinned_portal_keys
-from instance.models import AddOnPurchase, User, db
+from instance.models import User, db
 from instance.namespace_models import Member, Namespace
 from instance.portal_client import PortalClient, PortalError
 from protocol.license import AddOnTier, Plan
@@ -117,49 +117,59 @@ def groups_open_to(user: User, today: dt.date, ineligibility: Ineligibility) -> 
     return [group for group in groups if ineligibility(group, user, today) is None]
 
 
-def eligible_groups(user: User, today: dt.date) -> list[Namespace]:
-    """The top-level groups ``user`` may start a GitLab Duo Pro trial for (R25)."""
-    return groups_open_to(user, today, ineligibility)
+Started = TypeVar("Started")
 
 
-def start_duo_pro_trial(
-    app: Flask, group: Namespace, user: User, form: TrialForm, now: dt.datetime
-) -> AddOnPurchase:
-    """R25: ask the portal for the trial and apply its answer at once."""
-    reason = ineligibility(group, user, now.date())
-    if reason is not None:
-        raise TrialError(reason, rule="R25")
-    request = NamespaceTrialRequest(
-        namespace_id=group.id, add_on=AddOnTier.DUO_PRO, **form.requester(user)
-    )
-    apply_portal_answer(app, group.id, lambda client: client.request_duo_trial(request), rule="R25")
-    purchase = group_duo_purchase(group.id)
-    assert purchase is not None
-    return purchase
+@dataclass(frozen=True)
+class Trial(Generic[Started]):
+    """One kind of trial a group owner starts on GitLab.com: which groups may have it, how the
+    portal is asked for it, and what it started."""
 
+    ineligibility: Ineligibility
+    ask: Callable[[PortalClient, Namespace, Requester], NamespaceProvision]
+    started: Callable[[int], Started | None]  # what the trial started, read for the group's id
+    rule: str | None = None
+    # Whether the portal's answer is this trial's.
+    expected: Callable[[NamespaceProvision], bool] = lambda provision: True
 
-def apply_portal_answer(
-    app: Flask,
-    group_id: int,
-    ask: Callable[[PortalClient], NamespaceProvision],
-    *,
-    rule: str | None = None,
-    expected: Callable[[NamespaceProvision], bool] = lambda provision: True,
-) -> None:
-    """Ask the portal for a group's trial (nothing held while it answers: the request's work so
-    far is committed first) and apply the provisioning it answers with at once (R25)."""
-    try:
-        client = PortalClient.for_app(app, pinned_portal_keys(), app_clock(app), instance_key())
-    except LicenseError as exc:
-        raise TrialError(str(exc), status=503) from None
-    failure: PortalError | None = None
-    with outside_transaction(db.session):
+    def eligible_groups(self, user: User, today: dt.date) -> list[Namespace]:
+        """The top-level groups ``user`` may start the trial for (the form's group choice)."""
+        return groups_open_to(user, today, self.ineligibility)
+
+    def start(
+        self, app: Flask, group: Namespace, user: User, form: TrialForm, now: dt.datetime
+    ) -> Started:
+        """Ask the portal for the group's trial (nothing held while it answers: the request's
+        work so far is committed first) and apply the provisioning it answers with at once."""
+        reason = self.ineligibility(group, user, now.date())
+        if reason is not None:
+            raise TrialError(reason, rule=self.rule)
         try:
-            provision = ask(client)
-        except PortalError as exc:
-            failure = exc
-    if failure is not None:
-        raise TrialError(failure.admin_message, rule=rule)
-    if provision.namespace_id != group_id or not expected(provision):
-        raise TrialError("The Customers Portal answered for another group.", status=502)
-    provision_namespace(provision, app_clock(app).now())
+            client = PortalClient.for_app(app, pinned_portal_keys(), app_clock(app), instance_key())
+        except LicenseError as exc:
+            raise TrialError(str(exc), status=503) from None
+        failure: PortalError | None = None
+        with outside_transaction(db.session):
+            try:
+                provision = self.ask(client, group, form.requester(user))
+            except PortalError as exc:
+                failure = exc
+        if failure is not None:
+            raise TrialError(failure.admin_message, rule=self.rule)
+        if provision.namespace_id != group.id or not self.expected(provision):
+            raise TrialError("The Customers Portal answered for another group.", status=502)
+        provision_namespace(provision, app_clock(app).now())
+        started = self.started(group.id)
+        assert started is not None
+        return started
+
+
+# R25: applied at once, so the requester can assign seats at once.
+DUO_PRO_TRIAL = Trial(
+    ineligibility,
+    lambda client, group, requester: client.request_duo_trial(
+        NamespaceTrialRequest(namespace_id=group.id, add_on=AddOnTier.DUO_PRO, **requester)
+    ),
+    group_duo_purchase,
+    rule="R25",
+)

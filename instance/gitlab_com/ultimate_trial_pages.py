@@ -12,25 +12,23 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 
 from instance.gitlab_com.access import gitlab_com_only
-from instance.gitlab_com.trial_form import Started, TrialPage, show_form, submit_form
+from instance.gitlab_com.trial_form import Started, TrialPage, serve
 from instance.gitlab_com.trials import TrialError
-from instance.gitlab_com.ultimate_trials import NO_GROUP, eligible_groups, start_ultimate_trial
+from instance.gitlab_com.ultimate_trials import NO_GROUP, ULTIMATE_TRIAL
 
 blueprint = Blueprint("gitlab_com_ultimate_trials", __name__)
+blueprint.before_request(gitlab_com_only)
 
 TRIAL_ACTIVATED = "Congratulations, your free trial is activated."
 ULTIMATE_PAGE = TrialPage(
     title="Start a Free Ultimate Trial",
     namespace_title="Apply your trial to a new or existing group",
-    endpoint="gitlab_com_ultimate_trials.create_trial",
-    form_endpoint="gitlab_com_ultimate_trials.new_trial",
+    blueprint=blueprint.name,
     nobody_title="No group can start a GitLab Ultimate trial",
     nobody_text=NO_GROUP,
-    eligible_groups=eligible_groups,
-    start=start_ultimate_trial,
+    trial=ULTIMATE_TRIAL,
     no_group=lambda: TrialError(NO_GROUP),
     # GitLab's words, with eligible groups to choose from and without (TrialsHelper).
     new_group_titles=(
@@ -43,20 +41,10 @@ ULTIMATE_PAGE = TrialPage(
     ),
 )
 
-blueprint.before_request(gitlab_com_only)
 
-
-@blueprint.get("/-/trials/new")
-@login_required
-def new_trial() -> ResponseReturnValue:
-    return show_form(ULTIMATE_PAGE)
-
-
-@blueprint.post("/-/trials")
-@login_required
-def create_trial() -> ResponseReturnValue:
-    submitted = submit_form(ULTIMATE_PAGE)
-    if not isinstance(submitted, Started):
-        return submitted
+def _trial_activated(started: Started) -> ResponseReturnValue:
     flash(TRIAL_ACTIVATED, "success")
-    return redirect(url_for("group_overview.show", full_path=submitted.group.full_path))
+    return redirect(url_for("group_overview.show", full_path=started.group.full_path))
+
+
+serve(blueprint, "/-/trials", ULTIMATE_PAGE, _trial_activated)

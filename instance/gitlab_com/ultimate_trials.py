@@ -18,16 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask
-
 from instance.gitlab_com.groups import is_owner
 from instance.gitlab_com.provisioning import group_subscription
-from instance.gitlab_com.trials import (
-    TrialError,
-    TrialForm,
-    apply_portal_answer,
-    groups_open_to,
-)
+from instance.gitlab_com.trials import Trial
 from instance.models import User
 from instance.namespace_models import GitlabSubscription, Namespace
 from protocol.license import Plan
@@ -65,27 +58,13 @@ def trial_ended(subscription: GitlabSubscription | None, today: dt.date) -> bool
     )
 
 
-def eligible_groups(user: User, today: dt.date) -> list[Namespace]:
-    """The top-level groups ``user`` may start an Ultimate trial for (the group choice)."""
-    return groups_open_to(user, today, ineligibility)
-
-
-def start_ultimate_trial(
-    app: Flask, group: Namespace, user: User, form: TrialForm, now: dt.datetime
-) -> GitlabSubscription:
-    """Ask the portal for the group's Ultimate trial and apply its answer at once."""
-    reason = ineligibility(group, user, now.date())
-    if reason is not None:
-        raise TrialError(reason)
-    request = NamespacePlanTrialRequest(
-        namespace_id=group.id, namespace_path=group.full_path, **form.requester(user)
-    )
-    apply_portal_answer(
-        app,
-        group.id,
-        lambda client: client.request_ultimate_trial(request),
-        expected=lambda provision: provision.main_plan.trial,
-    )
-    subscription = group_subscription(group.id)
-    assert subscription is not None
-    return subscription
+ULTIMATE_TRIAL = Trial(
+    ineligibility,
+    lambda client, group, requester: client.request_ultimate_trial(
+        NamespacePlanTrialRequest(
+            namespace_id=group.id, namespace_path=group.full_path, **requester
+        )
+    ),
+    group_subscription,
+    expected=lambda provision: provision.main_plan.trial,  # the group's plan is now a trial
+)

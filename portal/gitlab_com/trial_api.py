@@ -19,28 +19,20 @@ from flask import Blueprint, abort, current_app
 from flask.typing import ResponseReturnValue
 
 from portal.gitlab_com.client import Unreachable, pinned_gitlab_com_keys
-from portal.gitlab_com.trials import TrialRefused, start_namespace_duo_trial
+from portal.gitlab_com.trials import start_namespace_duo_trial
 from portal.gitlab_com.ultimate_trials import start_namespace_ultimate_trial
 from portal.keys import signing_key
-from portal.models import db
 from portal.nonces import seen_nonces
-from protocol.errors import RemoteProtocolError
-from protocol.messages import ErrorAnswer, Message
 from protocol.provisioning import (
     NamespacePlanTrialRequest,
     NamespaceProvision,
     NamespaceTrialRequest,
 )
-from webcore.clock import app_clock
-from webcore.sealed import open_namespace_request, sealed, unverified
+from webcore.sealed import answer_namespace_request
 
 log = logging.getLogger("provlab.portal.sync")
 
 blueprint = Blueprint("gitlab_com_trials", __name__, url_prefix="/api/v1/namespaces")
-
-
-def _sealed(message: Message, nonce: str, status: int = 200) -> ResponseReturnValue:
-    return sealed(message, signing_key(), app_clock(), nonce, status)
 
 
 Request = NamespaceTrialRequest | NamespacePlanTrialRequest
@@ -48,23 +40,16 @@ Start = Callable[[Any, dt.datetime], NamespaceProvision]
 
 
 def _answer(namespace_id: int, kind: type[Request], start: Start) -> ResponseReturnValue:
+    """``start`` the trial in a savepoint: a refusal (``TrialRefused``, 403) undoes the trial,
+    never the nonce."""
     try:
         keys = pinned_gitlab_com_keys(current_app)
     except Unreachable:
         abort(404)  # this portal serves no GitLab.com
     window = dt.timedelta(seconds=int(current_app.config["FRESHNESS_WINDOW_SECONDS"]))
-    try:
-        opened, message = open_namespace_request(
-            kind, namespace_id, keys, app_clock(), seen_nonces, window
-        )
-    except RemoteProtocolError as error:
-        return unverified(error, log)
-    try:
-        with db.session.begin_nested():  # a refusal undoes the trial, never the nonce
-            provision = start(message, app_clock().now())
-    except TrialRefused as refused:
-        return _sealed(ErrorAnswer(refused.code, refused.message), opened.nonce, 403)
-    return _sealed(provision, opened.nonce)
+    return answer_namespace_request(
+        kind, namespace_id, keys, seen_nonces, window, signing_key(), start, log
+    )
 
 
 @blueprint.post("/<int:namespace_id>/duo_trials")

@@ -26,6 +26,7 @@ from portal.subscriptions import is_active, lock
 from protocol.license import AddOnTier, Plan
 from protocol.messages import ErrorCode
 from protocol.provisioning import NamespaceProvision, NamespaceTrialRequest
+from webcore.errors import Refusal
 
 NO_SUBSCRIPTION = (
     "GitLab Duo Pro trials are available to groups with an active paid subscription or an "
@@ -34,11 +35,11 @@ NO_SUBSCRIPTION = (
 ALREADY = "This group already has a GitLab Duo add-on or trial."
 
 
-class TrialRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.code = ErrorCode.NOT_ELIGIBLE_FOR_TRIAL
-        self.message = message
+class TrialRefused(Refusal):
+    """The group may not have the trial: GitLab.com is answered a signed ErrorAnswer (403)."""
+
+    code = ErrorCode.NOT_ELIGIBLE_FOR_TRIAL.value
+    status = 403
 
 
 def _eligible_plan(subscription: Subscription, today: dt.date) -> bool:
