@@ -42,7 +42,7 @@ from portal.subscriptions import (
     orders_of,
     subscriptions_of,
 )
-from portal.views import own_subscription_or_404
+from portal.views import back_to_subscription, own_subscription_or_404
 from webcore.auth import roles_required
 from webcore.clock import app_clock
 from webcore.errors import Refusal, refusal_redirects, refusal_renders
@@ -247,13 +247,12 @@ FLOWS = {
 
 def _purchased(subscription: Subscription, order: Order) -> ResponseReturnValue:
     """The answer to a purchase, also to the same summary submitted again (a retry)."""
-    flash(
+    return back_to_subscription(
+        subscription,
         f"Your purchase of {order.quantity} seats is complete (order #{order.id}, "
         f"{format_money(order.amount_cents)}). A confirmation was sent to "
         f"{subscription.contact_email}.",
-        "success",
     )
-    return redirect(url_for(".show", name=subscription.name))
 
 
 def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue:

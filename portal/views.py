@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -36,6 +36,12 @@ def own_subscription_or_404(name: str) -> Subscription:
     if subscription.customer_id != current_user.id:
         abort(404)
     return subscription
+
+
+def back_to_subscription(subscription: Subscription, done: str) -> ResponseReturnValue:
+    """The answer to a change the customer made to a subscription: its page, saying ``done``."""
+    flash(done, "success")
+    return redirect(url_for("customer.show", name=subscription.name))
 
 
 HOME_PAGES = {

@@ -6,7 +6,7 @@ subscription linked to the group; others get 404. Routes only (``consumables`` h
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -22,6 +22,7 @@ from portal.models import Order, OrderKind, Role, Subscription
 from portal.payments import payment_methods
 from portal.pricing import format_money
 from portal.purchase_pages import PurchaseFlow, purchase_page
+from portal.views import back_to_subscription
 from webcore.auth import roles_required
 from webcore.errors import Refusal
 from webcore.params import InvalidNumber, parse_int
@@ -41,13 +42,12 @@ def _own_link(namespace_id: str) -> NamespaceLink:
 
 
 def _purchased(subscription: Subscription, order: Order) -> ResponseReturnValue:
-    flash(
+    return back_to_subscription(
+        subscription,
         f"Your purchase of {CONSUMABLES[order.kind].describe(order.quantity)} is complete "
         f"(order #{order.id}, {format_money(order.amount_cents)}). A confirmation was sent to "
         f"{subscription.contact_email}.",
-        "success",
     )
-    return redirect(url_for("customer.show", name=subscription.name))
 
 
 def _packs() -> int:
