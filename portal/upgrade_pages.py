@@ -20,9 +20,9 @@ from portal.gitlab_com.namespaces import linked_group
 from portal.models import Order, OrderKind, Role, Subscription
 from portal.orders import OrderTerms
 from portal.payments import chosen_payment_method, payment_methods
-from portal.pricing import format_money, yearly_price
+from portal.pricing import yearly_price
 from portal.upgrades import check_upgradable, takes_effect, upgrade_line, upgrade_plan
-from portal.views import back_to_subscription, own_subscription_or_404
+from portal.views import back_to_subscription, order_placed, own_subscription_or_404
 from protocol.license import Plan
 from webcore.auth import roles_required
 from webcore.clock import app_clock
@@ -35,12 +35,9 @@ TERMS_REFUSAL = "Accept the Privacy Statement and Terms of Service to upgrade yo
 
 def _upgraded(subscription: Subscription, order: Order) -> ResponseReturnValue:
     """The answer to the upgrade, also to the same form submitted again."""
-    return back_to_subscription(
-        subscription,
-        f"Your subscription is upgraded to {Plan(subscription.plan).label} (order #{order.id}, "
-        f"{format_money(order.amount_cents)}). A receipt was sent to "
-        f"{subscription.contact_email}. {takes_effect(subscription)}",
-    )
+    done = f"Your subscription is upgraded to {Plan(subscription.plan).label}"
+    placed = order_placed(subscription, order, done, sent="A receipt")
+    return back_to_subscription(subscription, f"{placed} {takes_effect(subscription)}")
 
 
 @blueprint.route("/<name>/upgrade", methods=["GET", "POST"])
