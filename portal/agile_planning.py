@@ -27,9 +27,8 @@ from portal.models import (
     SubscriptionKind,
     db,
 )
-from portal.orders import SALES, OrderTerms, place_order, seats_line
-from portal.pricing import yearly_price
-from portal.purchases import _check_sales, _check_seats
+from portal.orders import SALES, OrderTerms, place_order
+from portal.purchases import _add_on_line, _check_sales, _check_seats, _paid_add_on
 from portal.subscriptions import current_agile_planning, is_active
 from protocol.license import AddOnTier, Plan
 
@@ -67,24 +66,12 @@ def sell_agile_planning(terms: OrderTerms, seats: int) -> Order:
     check_agile_planning_sale(subscription, today)
     purchase = active_agile_planning(subscription, today)
     _check_seats(subscription, seats, already=purchase.quantity if purchase else 0)
-    line = seats_line(
-        f"{LABEL} seats", seats, yearly_price(AGILE_PLANNING), today, subscription.ends_on
-    )
+    line = _add_on_line(subscription, AGILE_PLANNING, seats, today)
     if purchase is None:
-        # By id, not through the relationship: the Duo list must never hold this row.
-        purchase = AddOnPurchase(
-            subscription_id=subscription.id,
-            tier=AGILE_PLANNING,
-            quantity=seats,
-            starts_on=today,
-            ends_on=subscription.ends_on,
-            trial=False,
-            created_at=terms.now,
-        )
-        db.session.add(purchase)
+        purchase = _paid_add_on(subscription, AddOnTier.ENTERPRISE_AGILE_PLANNING, seats, terms.now)
     else:
         purchase.quantity += seats
-    db.session.flush()
+        db.session.flush()
     db.session.expire(subscription, ["agile_planning_purchases"])
     return place_order(
         terms,

@@ -33,7 +33,6 @@ from portal.models import (
     db,
 )
 from portal.payments import payment_methods
-from portal.pricing import format_money
 from portal.purchase_pages import PurchaseFlow, purchase_page
 from portal.subscriptions import (
     active_add_on,
@@ -42,7 +41,7 @@ from portal.subscriptions import (
     orders_of,
     subscriptions_of,
 )
-from portal.views import own_subscription_or_404
+from portal.views import back_to_subscription, order_placed, own_subscription_or_404
 from webcore.auth import roles_required
 from webcore.clock import app_clock
 from webcore.errors import Refusal, refusal_redirects, refusal_renders
@@ -247,13 +246,8 @@ FLOWS = {
 
 def _purchased(subscription: Subscription, order: Order) -> ResponseReturnValue:
     """The answer to a purchase, also to the same summary submitted again (a retry)."""
-    flash(
-        f"Your purchase of {order.quantity} seats is complete (order #{order.id}, "
-        f"{format_money(order.amount_cents)}). A confirmation was sent to "
-        f"{subscription.contact_email}.",
-        "success",
-    )
-    return redirect(url_for(".show", name=subscription.name))
+    done = f"Your purchase of {order.quantity} seats is complete"
+    return back_to_subscription(subscription, order_placed(subscription, order, done))
 
 
 def _purchase_page(subscription: Subscription, kind: str) -> ResponseReturnValue:

@@ -36,6 +36,7 @@ from portal.subscriptions import (
     find_subscription,
     lock,
     plan_trial_in_progress,
+    support_search,
 )
 from protocol.license import AddOnTier, Plan
 from webcore.db import read_columns
@@ -264,18 +265,9 @@ def leads_for(subscription: Subscription) -> list[Lead]:
 
 
 def search_leads(query: str) -> list[Lead]:
-    text = query.strip().lower()
-    if not text:
-        return []
-    return list(
-        db.session.execute(
-            sa.select(Lead)
-            .where(
-                sa.or_(
-                    sa.func.lower(Lead.subscription_name) == text, sa.func.lower(Lead.email) == text
-                )
-            )
-            .order_by(Lead.submitted_at.desc(), Lead.id.desc())
-            .limit(100)
-        ).scalars()
+    return support_search(
+        sa.select(Lead).order_by(Lead.submitted_at.desc(), Lead.id.desc()).limit(100),
+        query,
+        Lead.subscription_name,
+        Lead.email,
     )

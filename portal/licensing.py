@@ -23,7 +23,15 @@ import sqlalchemy as sa
 
 from portal.errors import Refused
 from portal.keys import signing_key
-from portal.models import Activation, IssuedLicense, Subscription, SubscriptionKind, UsageReport, db
+from portal.models import (
+    Activation,
+    IssuedLicense,
+    Subscription,
+    SubscriptionKind,
+    UsageReport,
+    db,
+    rows_of,
+)
 from portal.subscriptions import current_add_ons, current_agile_planning
 from protocol.activation_code import generate_activation_code
 from protocol.encoding import canonical_json
@@ -277,13 +285,7 @@ def license_file_name(subscription: Subscription) -> str:
 
 
 def licenses_of(subscription: Subscription) -> list[IssuedLicense]:
-    return list(
-        db.session.execute(
-            sa.select(IssuedLicense)
-            .where(IssuedLicense.subscription_id == subscription.id)
-            .order_by(IssuedLicense.id.desc())
-        ).scalars()
-    )
+    return rows_of(IssuedLicense, subscription, IssuedLicense.id.desc())
 
 
 def notify_license_change(subscription: Subscription, now: dt.datetime, why: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -353,6 +353,26 @@ class MailMessage(db.Model):  # type: ignore[name-defined]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+
+
+class _SubscriptionRow(Protocol):
+    subscription_id: Mapped[int]
+
+
+_Row = TypeVar("_Row", bound=_SubscriptionRow)
+
+
+def rows_of(
+    model: type[_Row],
+    subscription: Subscription,
+    *order_by: sa.ColumnElement[Any] | Mapped[Any],
+    where: sa.ColumnElement[bool] | None = None,
+) -> list[_Row]:
+    """The ``model`` rows of ``subscription`` (those ``where`` holds), in ``order_by`` order."""
+    statement = sa.select(model).where(model.subscription_id == subscription.id)
+    if where is not None:
+        statement = statement.where(where)
+    return list(db.session.scalars(statement.order_by(*order_by)))
 
 
 # The billing models live in their own module (issue 16: one job a module); re-exported here so

@@ -54,10 +54,15 @@ class OrderTerms:
 
 
 def seats_line(
-    description: str, seats: int, unit_price_cents: int, starts_on: dt.date, ends_on: dt.date
+    description: str,
+    seats: int,
+    unit_price_cents: int,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    basis_days: int = PRICE_YEAR_DAYS,
 ) -> LineItem:
-    """``seats`` at a list price per seat per year, from ``starts_on`` up to ``ends_on``,
-    prorated by days over the price list's year."""
+    """``seats`` at a price per seat for ``basis_days`` (the price list's year), from
+    ``starts_on`` up to ``ends_on``, prorated by days."""
     return LineItem(
         description=description,
         seats=seats,
@@ -65,7 +70,7 @@ def seats_line(
         period_ends_on=ends_on,
         unit_price_cents=unit_price_cents,
         prorated_days=(ends_on - starts_on).days,
-        basis_days=PRICE_YEAR_DAYS,
+        basis_days=basis_days,
     )
 
 

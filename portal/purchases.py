@@ -97,7 +97,6 @@ def _paid_add_on(
 ) -> AddOnPurchase:
     """A bought add-on: from today to the end of the subscription's term (R1)."""
     purchase = AddOnPurchase(
-        subscription=subscription,
         tier=tier.value,
         quantity=seats,
         starts_on=now.date(),
@@ -105,6 +104,11 @@ def _paid_add_on(
         trial=False,
         created_at=now,
     )
+    if tier is AddOnTier.ENTERPRISE_AGILE_PLANNING:
+        # By id, not through the relationship: the Duo list must never hold this row (R6).
+        purchase.subscription_id = subscription.id
+    else:
+        purchase.subscription = subscription
     db.session.add(purchase)
     db.session.flush()
     return purchase

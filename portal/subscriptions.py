@@ -15,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from typing import TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Mapped
 
 from portal.billing.policy.reviews import ReviewCycle
 from portal.errors import Refused
@@ -28,12 +30,14 @@ from portal.models import (
     Subscription,
     SubscriptionKind,
     db,
+    rows_of,
 )
 from protocol.license import LicenseType, Plan
 
 PLAN_TRIAL_DAYS = 30
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+_Found = TypeVar("_Found")
 
 
 ADD_ON_SEATS_EXCEED = "add_on_seats_exceed"
@@ -187,34 +191,33 @@ def subscriptions_of(customer: Account) -> list[Subscription]:
 
 def orders_of(subscription: Subscription) -> list[Order]:
     """The subscription's orders, newest first."""
+    return rows_of(Order, subscription, Order.id.desc())
+
+
+def support_search(
+    rows: sa.Select[tuple[_Found]], query: str, *columns: sa.ColumnElement[str] | Mapped[str]
+) -> list[_Found]:
+    """Support's search: those of ``rows`` where one of ``columns`` is ``query``, trimmed, in
+    any case; a blank query finds nothing."""
+    text = query.strip().lower()
+    if not text:
+        return []
     return list(
-        db.session.execute(
-            sa.select(Order)
-            .where(Order.subscription_id == subscription.id)
-            .order_by(Order.id.desc())
-        ).scalars()
+        db.session.scalars(rows.where(sa.or_(*(sa.func.lower(c) == text for c in columns))))
     )
 
 
 def search_subscriptions(query: str) -> list[Subscription]:
     """Support's search: by subscription name, contact email or customer email."""
-    text = query.strip().lower()
-    if not text:
-        return []
-    return list(
-        db.session.execute(
-            sa.select(Subscription)
-            .join(Account, Account.id == Subscription.customer_id)
-            .where(
-                sa.or_(
-                    sa.func.lower(Subscription.name) == text,
-                    sa.func.lower(Subscription.contact_email) == text,
-                    sa.func.lower(Account.email) == text,
-                )
-            )
-            .order_by(Subscription.name)
-            .limit(50)
-        ).scalars()
+    return support_search(
+        sa.select(Subscription)
+        .join(Account, Account.id == Subscription.customer_id)
+        .order_by(Subscription.name)
+        .limit(50),
+        query,
+        Subscription.name,
+        Subscription.contact_email,
+        Account.email,
     )
 
 

@@ -10,7 +10,7 @@ idempotency key, so the same form submitted again answers with its order, never 
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -20,9 +20,9 @@ from portal.gitlab_com.namespaces import linked_group
 from portal.models import Order, OrderKind, Role, Subscription
 from portal.orders import OrderTerms
 from portal.payments import chosen_payment_method, payment_methods
-from portal.pricing import format_money, yearly_price
+from portal.pricing import yearly_price
 from portal.upgrades import check_upgradable, takes_effect, upgrade_line, upgrade_plan
-from portal.views import own_subscription_or_404
+from portal.views import back_to_subscription, order_placed, own_subscription_or_404
 from protocol.license import Plan
 from webcore.auth import roles_required
 from webcore.clock import app_clock
@@ -35,13 +35,9 @@ TERMS_REFUSAL = "Accept the Privacy Statement and Terms of Service to upgrade yo
 
 def _upgraded(subscription: Subscription, order: Order) -> ResponseReturnValue:
     """The answer to the upgrade, also to the same form submitted again."""
-    flash(
-        f"Your subscription is upgraded to {Plan(subscription.plan).label} (order #{order.id}, "
-        f"{format_money(order.amount_cents)}). A receipt was sent to "
-        f"{subscription.contact_email}. {takes_effect(subscription)}",
-        "success",
-    )
-    return redirect(url_for("customer.show", name=subscription.name))
+    done = f"Your subscription is upgraded to {Plan(subscription.plan).label}"
+    placed = order_placed(subscription, order, done, sent="A receipt")
+    return back_to_subscription(subscription, f"{placed} {takes_effect(subscription)}")
 
 
 @blueprint.route("/<name>/upgrade", methods=["GET", "POST"])

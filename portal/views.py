@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from portal.models import Account, MailKind, OrderKind, Role, Subscription, SubscriptionKind, db
+from portal.models import (
+    Account,
+    MailKind,
+    Order,
+    OrderKind,
+    Role,
+    Subscription,
+    SubscriptionKind,
+    db,
+)
 from portal.pricing import format_money
 from portal.subscriptions import find_subscription
 from protocol.license import AddOnTier, LicenseType, Plan
@@ -36,6 +45,23 @@ def own_subscription_or_404(name: str) -> Subscription:
     if subscription.customer_id != current_user.id:
         abort(404)
     return subscription
+
+
+def order_placed(
+    subscription: Subscription, order: Order, done: str, sent: str = "A confirmation"
+) -> str:
+    """What the customer is told of an order placed: ``done``, the order's number and amount,
+    and that ``sent`` (its confirmation or receipt) went to the subscription's contact."""
+    return (
+        f"{done} (order #{order.id}, {format_money(order.amount_cents)}). {sent} was sent to "
+        f"{subscription.contact_email}."
+    )
+
+
+def back_to_subscription(subscription: Subscription, done: str) -> ResponseReturnValue:
+    """The answer to a change the customer made to a subscription: its page, saying ``done``."""
+    flash(done, "success")
+    return redirect(url_for("customer.show", name=subscription.name))
 
 
 HOME_PAGES = {

@@ -66,6 +66,7 @@ from portal.models import (
     Subscription,
     SubscriptionKind,
     db,
+    rows_of,
 )
 from portal.pricing import yearly_price
 from portal.subscriptions import lock
@@ -141,15 +142,12 @@ def review_of(subscription: Subscription, period: Period) -> SeatReview | None:
 
 def reviews_of(subscription: Subscription, term: Period | None = None) -> list[SeatReview]:
     term = term or current_term(subscription)
-    return list(
-        db.session.execute(
-            sa.select(SeatReview)
-            .where(
-                SeatReview.subscription_id == subscription.id,
-                SeatReview.term_starts_on == term.starts_on,
-            )
-            .order_by(SeatReview.period_starts_on, SeatReview.id)
-        ).scalars()
+    return rows_of(
+        SeatReview,
+        subscription,
+        SeatReview.period_starts_on,
+        SeatReview.id,
+        where=SeatReview.term_starts_on == term.starts_on,
     )
 
 

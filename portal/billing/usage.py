@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from portal.billing.policy.calendar import Period, review_years, term_quarters
 from portal.billing.policy.utilization import active_users_on
 from portal.gitlab_com.models import NamespaceLink
-from portal.models import Activation, SalesCheckIn, Subscription, UsageReport, db
+from portal.models import Activation, SalesCheckIn, Subscription, UsageReport, db, rows_of
 from protocol.license import LicenseType
 
 # A sync repeats the instance's last 31 daily counts: a day is found in reports received up to
@@ -151,16 +151,14 @@ def has_seat_link(subscription: Subscription) -> bool:
 
 def check_ins_of(subscription: Subscription, term: Period | None = None) -> list[SalesCheckIn]:
     term = term or current_term(subscription)
-    return list(
-        db.session.execute(
-            sa.select(SalesCheckIn)
-            .where(
-                SalesCheckIn.subscription_id == subscription.id,
-                SalesCheckIn.period_starts_on >= term.starts_on,
-                SalesCheckIn.period_ends_on <= term.ends_on,
-            )
-            .order_by(SalesCheckIn.period_starts_on)
-        ).scalars()
+    return rows_of(
+        SalesCheckIn,
+        subscription,
+        SalesCheckIn.period_starts_on,
+        where=sa.and_(
+            SalesCheckIn.period_starts_on >= term.starts_on,
+            SalesCheckIn.period_ends_on <= term.ends_on,
+        ),
     )
 
 

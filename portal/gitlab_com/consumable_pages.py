@@ -6,7 +6,7 @@ subscription linked to the group; others get 404. Routes only (``consumables`` h
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -20,8 +20,8 @@ from portal.gitlab_com.consumables import (
 from portal.gitlab_com.models import NamespaceLink
 from portal.models import Order, OrderKind, Role, Subscription
 from portal.payments import payment_methods
-from portal.pricing import format_money
 from portal.purchase_pages import PurchaseFlow, purchase_page
+from portal.views import back_to_subscription, order_placed
 from webcore.auth import roles_required
 from webcore.errors import Refusal
 from webcore.params import InvalidNumber, parse_int
@@ -41,13 +41,8 @@ def _own_link(namespace_id: str) -> NamespaceLink:
 
 
 def _purchased(subscription: Subscription, order: Order) -> ResponseReturnValue:
-    flash(
-        f"Your purchase of {CONSUMABLES[order.kind].describe(order.quantity)} is complete "
-        f"(order #{order.id}, {format_money(order.amount_cents)}). A confirmation was sent to "
-        f"{subscription.contact_email}.",
-        "success",
-    )
-    return redirect(url_for("customer.show", name=subscription.name))
+    done = f"Your purchase of {CONSUMABLES[order.kind].describe(order.quantity)} is complete"
+    return back_to_subscription(subscription, order_placed(subscription, order, done))
 
 
 def _packs() -> int:

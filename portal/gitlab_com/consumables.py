@@ -20,13 +20,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from portal.billing.policy.invoices import LineItem
 from portal.errors import Refused
 from portal.gitlab_com.consumable_packs import MINUTES_PER_PACK, a_year_after
 from portal.gitlab_com.models import NamespaceLink
 from portal.gitlab_com.provisioning import link_of, schedule_push
 from portal.models import Order, OrderKind, PaymentMethod, Subscription, db
-from portal.orders import SELF_SERVE, OrderTerms, place_order
+from portal.orders import SELF_SERVE, OrderTerms, place_order, seats_line
 from portal.subscriptions import is_active, lock
 
 MINUTES_PACK_CENTS = 10_00
@@ -101,13 +100,12 @@ def buy_consumable(
     what = f"{consumable.describe(packs)} for {link.namespace_path}"
     expires_on = a_year_after(today)
     year = (expires_on - today).days  # a pack's price is for its whole year: never prorated
-    line = LineItem(
-        description=f"{consumable.label} packs for {link.namespace_path}",
-        seats=packs,
-        period_starts_on=today,
-        period_ends_on=expires_on,
-        unit_price_cents=consumable.unit_cents,
-        prorated_days=year,
+    line = seats_line(
+        f"{consumable.label} packs for {link.namespace_path}",
+        packs,
+        consumable.unit_cents,
+        today,
+        expires_on,
         basis_days=year,
     )
     order = place_order(

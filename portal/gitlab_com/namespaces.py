@@ -61,12 +61,18 @@ def _check_group(namespace_id: int, namespace_path: str) -> str:
     return path
 
 
+def locked_group_link(namespace_id: int) -> NamespaceLink | None:
+    """The group's link, if it has one, under its row lock: a purchase or trial for the group
+    waits for the one in progress."""
+    return db.session.execute(
+        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == namespace_id).with_for_update()
+    ).scalar_one_or_none()
+
+
 def _replaceable_trial(namespace_id: int, path: str) -> NamespaceLink | None:
     """The group's link when its only subscription is its Ultimate trial (a purchase replaces
     it), None when the group has no link; a paid subscription linked is refused."""
-    link = db.session.execute(
-        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == namespace_id).with_for_update()
-    ).scalar_one_or_none()
+    link = locked_group_link(namespace_id)
     if link is None:
         return None
     if link.subscription.kind != SubscriptionKind.PLAN_TRIAL or link.trial_subscription_id:
@@ -89,11 +95,11 @@ def _replace_trial(link: NamespaceLink, subscription: Subscription, today: dt.da
     db.session.expire(link, ["subscription", "trial"])
 
 
-def linked_group(subscription: Subscription) -> NamespaceLink | None:
-    """The GitLab.com group a subscription is linked to (a SaaS subscription), if any."""
-    return db.session.execute(
-        sa.select(NamespaceLink).where(NamespaceLink.subscription_id == subscription.id)
-    ).scalar_one_or_none()
+def linked_group(subscription: Subscription, *, for_update: bool = False) -> NamespaceLink | None:
+    """The GitLab.com group a subscription is linked to (a SaaS subscription), if any;
+    ``for_update``: under the link's row lock."""
+    link = sa.select(NamespaceLink).where(NamespaceLink.subscription_id == subscription.id)
+    return db.session.execute(link.with_for_update() if for_update else link).scalar_one_or_none()
 
 
 def check_self_managed(subscription: Subscription) -> None:
@@ -137,11 +143,7 @@ def change_linked_namespace(
 ) -> NamespaceLink:
     """*Change linked namespace*: link ``subscription`` to another top-level group (or to its
     first one); the group it moves to is provisioned at once."""
-    link = db.session.execute(
-        sa.select(NamespaceLink)
-        .where(NamespaceLink.subscription_id == subscription.id)
-        .with_for_update()
-    ).scalar_one_or_none()
+    link = linked_group(subscription, for_update=True)
     if link is None:
         if subscription.activation_code is not None:
             # Its code may already activate a self-managed instance: one offering each.

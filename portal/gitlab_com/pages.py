@@ -56,7 +56,7 @@ from portal.orders import OrderTerms
 from portal.payments import chosen_payment_method, payment_methods
 from portal.pricing import format_money, yearly_price
 from portal.subscriptions import active_add_on
-from portal.views import own_subscription_or_404
+from portal.views import back_to_subscription, own_subscription_or_404
 from protocol.license import Plan
 from webcore.auth import roles_required
 from webcore.clock import app_clock
@@ -242,12 +242,11 @@ def new() -> ResponseReturnValue:
             payment_method=chosen_payment_method(request.form),
             now=app_clock().now(),
         )
-    flash(
+    return back_to_subscription(
+        subscription,
         f"Your {Plan(subscription.plan).label} subscription for {group.full_path} is "
         "active: GitLab.com applies it to the group now.",
-        "success",
     )
-    return redirect(url_for("customer.show", name=subscription.name))
 
 
 @subscriptions.route("/<name>/change_linked_namespace", methods=["GET", "POST"])
@@ -273,12 +272,11 @@ def change_namespace(name: str) -> ResponseReturnValue:
     with refusal_renders(lambda refused: page(refused.status)):
         group = _chosen_group(found)
         moved = change_linked_namespace(subscription, group.id, group.full_path, app_clock().now())
-    flash(
+    return back_to_subscription(
+        subscription,
         f"{subscription.name} is now linked to {moved.namespace_path}: GitLab.com applies it "
         "to the group now.",
-        "success",
     )
-    return redirect(url_for("customer.show", name=subscription.name))
 
 
 def init_app(app: Flask) -> None:

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from portal.errors import Refused
 from portal.gitlab_com.models import NamespaceLink
-from portal.gitlab_com.namespaces import link_namespace
+from portal.gitlab_com.namespaces import link_namespace, locked_group_link
 from portal.gitlab_com.provisioning import build_provision
 from portal.gitlab_com.trials import TrialRefused
 from portal.models import Account, Role, Subscription, SubscriptionKind, db
@@ -77,11 +77,7 @@ def start_namespace_ultimate_trial(
 ) -> NamespaceProvision:
     """A 30-day Ultimate trial for a Free group, linked to it; its new state for GitLab.com."""
     today = now.date()
-    link = db.session.execute(
-        sa.select(NamespaceLink)
-        .where(NamespaceLink.namespace_id == request.namespace_id)
-        .with_for_update()
-    ).scalar_one_or_none()
+    link = locked_group_link(request.namespace_id)
     if link is not None:
         raise TrialRefused(_refusal(link))
     customer = _customer(request, now)
