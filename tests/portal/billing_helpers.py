@@ -9,7 +9,13 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal.models import Invoice, SeatReview, Subscription, UsageReport, db
-from tests.portal.helpers import OWNER, FakeInstance, activation_code, make_account, sign_in
+from tests.portal.helpers import (
+    OWNER,
+    FakeInstance,
+    activation_code,
+    customer_subscription,
+    sign_in,
+)
 
 # Worked example 1 of docs/billing.md: (from, users), each count holding until the next.
 EXAMPLE_1 = [
@@ -66,10 +72,8 @@ def store_daily_usage(app: Flask, name: str, counts: list[tuple[dt.date, int]]) 
 
 def customer_with_seat_link(app: Flask, email: str, **options: Any) -> tuple[str, Any]:
     """A customer's subscription, activated by a (fake) instance: it shares usage by Seat Link."""
-    from tests.portal.helpers import make_subscription
 
-    owner = make_account(app, email)
-    name = make_subscription(app, owner, **options)
+    name = customer_subscription(app, email, **options)
     client = sign_in(app, email)
     instance = FakeInstance(app, instance_id=f"instance-{name}")
     status, _ = instance.activate(activation_code(app, client, name))

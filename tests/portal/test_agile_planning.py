@@ -12,9 +12,8 @@ from portal.models import Order, Subscription, db
 from protocol.license import AddOnTier, LicenseType
 from tests.portal.helpers import (
     add_ons,
+    customer_subscription,
     flashes,
-    make_account,
-    make_subscription,
     now,
     place_order,
     sign_in_staff,
@@ -24,8 +23,7 @@ from tests.portal.helpers import (
 def _sold(app: Flask, plan: str, *orders: tuple[str, int]) -> tuple[str, FlaskClient]:
     """A 30-seat subscription on ``plan`` and sales, signed in, having placed ``orders`` (kind,
     seats) on it: its name and sales' client."""
-    customer_id = make_account(app, "owner@example.com")
-    name = make_subscription(app, customer_id, plan=plan, seats=30)
+    name = customer_subscription(app, "owner@example.com", plan=plan, seats=30)
     sales = sign_in_staff(app, "sales")
     for kind, seats in orders:
         place_order(sales, name, {"kind": kind, "seats": str(seats)})
