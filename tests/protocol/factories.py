@@ -7,6 +7,7 @@ import string
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from protocol import (
     Licensee,
     LicenseType,
     Plan,
+    RemoteProtocolError,
     SigningKey,
     SimulatedClock,
     SyncRequest,
@@ -215,3 +217,10 @@ json_values = st.recursive(
 
 # Strings shaped like compact JWS, so fuzzing gets past the cheapest checks.
 jws_shaped = st.from_regex(r"\A[A-Za-z0-9_-]{2,120}\.[A-Za-z0-9_-]{2,200}\.[A-Za-z0-9_-]{2,100}\Z")
+
+
+def refused(message_type: Any, data: object) -> RemoteProtocolError:
+    """What ``message_type.from_dict(data)`` must raise: the error of a remote party's message."""
+    with pytest.raises(RemoteProtocolError) as caught:
+        message_type.from_dict(data)
+    return caught.value
