@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from protocol.license import AddOnTier
 from tests.browser.conftest import ServedInstance
 from tests.instance.conftest import PASSWORD, add_user
-from tests.instance.fake_portal import FakePortal
+from tests.instance.fake_portal import FakePortal, Subscription
 from tests.instance.helpers import CODE, assigned_usernames
 
 pytestmark = pytest.mark.browser
@@ -29,12 +29,32 @@ def admin_page(page: Any, served_instance: ServedInstance) -> tuple[Any, Flask, 
     return page, app, url
 
 
-def _activate(page: Any, url: str) -> None:
+def _activate(
+    page: Any,
+    url: str,
+    code: str = CODE,
+    says: str = "Your subscription was successfully activated.",
+) -> None:
+    """Admin → Subscription: enter ``code``, accept the terms, *Activate*; wait for ``says``."""
     page.goto(f"{url}/admin/subscription")
-    page.fill("#activation_code", CODE)
+    page.fill("#activation_code", code)
     page.check("#terms")
     page.click("button:has-text('Activate')")
-    page.wait_for_selector("text=Your subscription was successfully activated.")
+    page.wait_for_selector(f"text={says}")
+
+
+def _with_duo(
+    page: Any, url: str, portal: FakePortal, quantity: int, **add_on: Any
+) -> Subscription:
+    """Activate, buy ``quantity`` GitLab Duo seats in the portal after it, and *Synchronize
+    subscription*: the GitLab Duo menu shows only once the sync brought the add-on."""
+    subscription = portal.add_subscription(CODE)
+    _activate(page, url)
+    expect(page.locator("[data-testid=duo-menu]")).to_have_count(0)
+    portal.duo(subscription, quantity, **add_on)
+    page.click("#sync-button")
+    page.wait_for_selector("[data-testid=duo-menu]")
+    return subscription
 
 
 def test_r8_activation_form_in_browser(
@@ -42,11 +62,7 @@ def test_r8_activation_form_in_browser(
 ) -> None:
     page, app, url = admin_page
     subscription = fake_portal.add_subscription(CODE)
-    page.goto(f"{url}/admin/subscription")
-    page.fill("#activation_code", "Z" * 24)
-    page.check("#terms")
-    page.click("button:has-text('Activate')")
-    page.wait_for_selector("text=Invalid activation code")
+    _activate(page, url, "Z" * 24, says="Invalid activation code")
     _activate(page, url)
     assert page.inner_text("[data-testid=license-type]") == "Online license"
     assert page.inner_text("[data-testid=subscription-name]") == subscription.name
@@ -57,24 +73,11 @@ def test_r14_r15_synchronize_subscription_button_in_browser(
     fake_portal: FakePortal,
 ) -> None:
     page, app, url = admin_page
-    subscription = fake_portal.add_subscription(CODE)
-    _activate(page, url)
-    expect(page.locator("[data-testid=duo-menu]")).to_have_count(0)
-    fake_portal.duo(subscription, 3, tier=AddOnTier.DUO_PRO, trial=True)
-    page.click("#sync-button")
-    page.wait_for_selector("[data-testid=duo-menu]")
+    subscription = _with_duo(page, url, fake_portal, 3, tier=AddOnTier.DUO_PRO, trial=True)
     assert "GitLab Duo Pro (trial): 3 seats" in page.inner_text("[data-testid=add-on]")
     subscription.refuse_with = "subscription_expired"
     page.click("#sync-button")
     page.wait_for_selector("text=Synchronization failed: Your subscription has expired")
-
-
-def _with_duo(page: Any, url: str, portal: FakePortal, quantity: int) -> None:
-    subscription = portal.add_subscription(CODE)
-    _activate(page, url)
-    portal.duo(subscription, quantity)
-    page.click("#sync-button")
-    page.wait_for_selector("[data-testid=duo-menu]")
 
 
 def test_r26_seat_toggle_in_browser(

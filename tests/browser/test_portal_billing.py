@@ -7,12 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.screens import click_to_page
+from tests.browser.screens import click_to_page, sign_in
 from tests.portal.billing_helpers import (
     EXAMPLE_1,
-    customer_with_seat_link,
-    daily_counts,
-    store_daily_usage,
+    customer_with_usage,
 )
 from tests.portal.helpers import OWNER, PASSWORD, run_jobs_until
 
@@ -23,14 +21,10 @@ def test_r33_r34_r36_chart_invoice_and_cancel_renewal_in_the_browser(
     make_portal: Any, live_server: Any, page: Any
 ) -> None:
     app = make_portal(start="2025-12-31T12:00:00Z")
-    name, _ = customer_with_seat_link(app, OWNER, seats=100, starts_on=dt.date(2026, 1, 1))
-    store_daily_usage(app, name, daily_counts(EXAMPLE_1, dt.date(2026, 4, 2)))
+    name, _ = customer_with_usage(app, EXAMPLE_1, dt.date(2026, 4, 2), seats=100)
     run_jobs_until(app, "2026-04-01T06:00:00Z")
     url = live_server(app).url
-    page.goto(f"{url}/users/sign_in")
-    page.fill("#login", OWNER)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
+    sign_in(page, url, OWNER, PASSWORD)
     page.wait_for_url(f"{url}/subscriptions")
     click_to_page(page, page.locator(f"text={name}"))
 

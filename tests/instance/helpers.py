@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from instance.models import AddOnPurchase, License, User, UserAddOnAssignment, db
 from instance.tokens import create_token
+from protocol.license import AddOnTier
 from tests.instance.conftest import csrf_token
 from tests.instance.fake_portal import FakePortal, Subscription
 from webcore.clock import app_clock
@@ -40,6 +41,22 @@ def sync_now(client: FlaskClient) -> dict[str, object]:
     )
     assert response.status_code == 200
     return response.get_json()  # type: ignore[no-any-return]
+
+
+def with_duo(
+    client: FlaskClient,
+    portal: FakePortal,
+    quantity: int,
+    *,
+    tier: AddOnTier = AddOnTier.DUO_PRO,
+    **subscription_fields: Any,
+) -> Subscription:
+    """An instance activated on a subscription of ``subscription_fields`` that synced a GitLab
+    Duo purchase of ``quantity`` seats (Duo Pro unless ``tier``); the subscription."""
+    subscription = activated(client, portal, **subscription_fields)
+    portal.duo(subscription, quantity, tier=tier)
+    assert sync_now(client)["success"] is True
+    return subscription
 
 
 def change_seats(

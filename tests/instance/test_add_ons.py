@@ -15,13 +15,13 @@ from protocol.license import AddOnTier
 from provlab.parties import InProcessParty
 from provlab.timetravel import travel_to
 from tests.instance.conftest import add_user
-from tests.instance.fake_portal import FakePortal
+from tests.instance.fake_portal import FakePortal, Subscription
 from tests.instance.helpers import (
-    activated,
     assigned_usernames,
     change_seats,
     purchase,
     sync_now,
+    with_duo,
 )
 from webcore.clock import app_clock
 
@@ -30,12 +30,20 @@ def _users(app: Flask, count: int, prefix: str = "dev") -> list[int]:
     return [add_user(app, f"{prefix}_{n:02d}") for n in range(count)]
 
 
-def _with_duo(admin_client: FlaskClient, fake_portal: FakePortal, seats: int, **fields: Any) -> Any:
-    """An activated instance that synced a GitLab Duo purchase of `seats` seats; its subscription."""
-    subscription = activated(admin_client, fake_portal)
-    fake_portal.duo(subscription, seats, **fields)
-    assert sync_now(admin_client)["success"]
-    return subscription
+def _seats_assigned(
+    admin_client: FlaskClient,
+    app: Flask,
+    fake_portal: FakePortal,
+    seats: int,
+    users: int,
+    **duo: Any,
+) -> tuple[Subscription, list[int]]:
+    """GitLab Duo with ``seats`` seats (``with_duo``), assigned at once to ``users`` new users
+    dev_00, dev_01…; the subscription and the users' ids."""
+    subscription = with_duo(admin_client, fake_portal, seats, **duo)
+    ids = _users(app, users)
+    assert change_seats(admin_client, "assign", *ids)[0] == 200
+    return subscription, ids
 
 
 def _advance(app: Flask, **delta: float) -> None:
@@ -46,9 +54,7 @@ def _advance(app: Flask, **delta: float) -> None:
 def test_r1_r6_duo_enterprise_replaces_pro_and_keeps_assignments(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    subscription = _with_duo(admin_client, fake_portal, 5, tier=AddOnTier.DUO_PRO)
-    ids = _users(app, 3)
-    assert change_seats(admin_client, "assign", *ids)[0] == 200
+    subscription, _ = _seats_assigned(admin_client, app, fake_portal, 5, 3, tier=AddOnTier.DUO_PRO)
     fake_portal.duo(subscription, 8, tier=AddOnTier.DUO_ENTERPRISE, purchase_id="P-2")
     assert sync_now(admin_client)["success"]
     row = purchase(app)
@@ -62,9 +68,7 @@ def test_r1_r6_duo_enterprise_replaces_pro_and_keeps_assignments(
 def test_r1_add_on_missing_from_license_expires_keeps_seats_28_days_and_comes_back(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    subscription = _with_duo(admin_client, fake_portal, 5)
-    ids = _users(app, 2)
-    change_seats(admin_client, "assign", *ids)
+    subscription, _ = _seats_assigned(admin_client, app, fake_portal, 5, 2)
     subscription.add_on_products = []
     assert sync_now(admin_client)["success"]
     expired = purchase(app)
@@ -95,9 +99,7 @@ def _use_code_suggestions(app: Flask, username: str, at: dt.datetime) -> None:
 def test_r28_quantity_drop_removes_never_users_newest_first_then_least_recent_users(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    subscription = activated(admin_client, fake_portal, seats=100)
-    fake_portal.duo(subscription, 50)
-    assert sync_now(admin_client)["success"]
+    subscription = with_duo(admin_client, fake_portal, 50, seats=100)
     ids = _users(app, 50)
     for user_id in ids:  # one by one, a minute apart: assignment order is known
         _advance(app, minutes=1)
@@ -117,7 +119,7 @@ def test_r28_quantity_drop_removes_never_users_newest_first_then_least_recent_us
 def test_r28_never_users_most_recently_assigned_go_first(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    subscription = _with_duo(admin_client, fake_portal, 4)
+    subscription = with_duo(admin_client, fake_portal, 4)
     ids = _users(app, 4)
     for user_id in ids:
         _advance(app, minutes=1)
@@ -130,9 +132,7 @@ def test_r28_never_users_most_recently_assigned_go_first(
 def test_r28_nothing_removed_when_assigned_seats_fit(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    subscription = _with_duo(admin_client, fake_portal, 50)
-    ids = _users(app, 20)
-    change_seats(admin_client, "assign", *ids)
+    subscription, _ = _seats_assigned(admin_client, app, fake_portal, 50, 20)
     fake_portal.duo(subscription, 30)
     sync_now(admin_client)
     assert len(assigned_usernames(app)) == 20
@@ -142,9 +142,7 @@ def test_r28_nothing_removed_when_assigned_seats_fit(
 def test_r29_clean_up_job_frees_seats_of_blocked_banned_and_deactivated_users(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    _with_duo(admin_client, fake_portal, 4)
-    ids = _users(app, 4)
-    change_seats(admin_client, "assign", *ids)
+    _, ids = _seats_assigned(admin_client, app, fake_portal, 4, 4)
     with app.app_context():
         for user_id, state in zip(
             ids[:3], [UserState.BLOCKED, UserState.BANNED, UserState.DEACTIVATED], strict=True

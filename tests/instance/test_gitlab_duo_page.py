@@ -11,14 +11,14 @@ from instance.models import AccessLevel, UserState
 from protocol.license import AddOnTier, LicenseType, Plan
 from tests.instance.conftest import add_user, signed_in_session
 from tests.instance.fake_portal import FakePortal
-from tests.instance.helpers import activated, assigned_usernames, change_seats, sync_now
+from tests.instance.helpers import (
+    activated,
+    assigned_usernames,
+    change_seats,
+    sync_now,
+    with_duo,
+)
 from tests.support.concurrent import post_all_at_once
-
-
-def _with_duo(client: FlaskClient, portal: FakePortal, quantity: int, **fields: object) -> None:
-    subscription = activated(client, portal, **fields)
-    portal.duo(subscription, quantity, tier=fields.get("tier", AddOnTier.DUO_PRO))  # type: ignore[arg-type]
-    assert sync_now(client)["success"] is True
 
 
 def test_r15_duo_menu_and_page_appear_only_once_a_purchase_is_known(
@@ -42,7 +42,7 @@ def test_r15_duo_menu_and_page_appear_only_once_a_purchase_is_known(
 def test_r26_toggle_assigns_and_removes_and_never_exceeds_purchased(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    _with_duo(admin_client, fake_portal, 2)
+    with_duo(admin_client, fake_portal, 2)
     first, second, third = (add_user(app, name) for name in ("ann", "bob", "cyd"))
     assert change_seats(admin_client, "assign", first)[0] == 200
     assert change_seats(admin_client, "assign", first)[0] == 200  # already assigned: no change
@@ -60,7 +60,7 @@ def test_r26_toggle_assigns_and_removes_and_never_exceeds_purchased(
 def test_r2_only_billable_users_can_get_a_seat(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    _with_duo(admin_client, fake_portal, 10, plan=Plan.ULTIMATE)
+    with_duo(admin_client, fake_portal, 10, plan=Plan.ULTIMATE)
     guest = add_user(app, "guest", highest_access_level=AccessLevel.GUEST)
     bot = add_user(app, "support_bot", bot_type="support_bot")
     blocked = add_user(app, "blocked", state=UserState.BLOCKED)
@@ -81,7 +81,7 @@ def test_r2_only_billable_users_can_get_a_seat(
 def test_r2_guest_is_eligible_on_premium(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    _with_duo(admin_client, fake_portal, 10, plan=Plan.PREMIUM)
+    with_duo(admin_client, fake_portal, 10, plan=Plan.PREMIUM)
     guest = add_user(app, "guest", highest_access_level=AccessLevel.GUEST)
     assert change_seats(admin_client, "assign", guest, json=True)[0] == 200
 
@@ -90,7 +90,7 @@ def test_r2_guest_is_eligible_on_premium(
 def test_r27_bulk_assignment_is_all_or_nothing(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    _with_duo(admin_client, fake_portal, 3)
+    with_duo(admin_client, fake_portal, 3)
     ids = [add_user(app, f"dev_{n}") for n in range(4)]
     status, body = change_seats(admin_client, "assign", *ids, json=True)
     assert status == 422 and "NOT_ENOUGH_SEATS" in body
@@ -113,7 +113,7 @@ def test_r27_bulk_assignment_is_all_or_nothing(
 def test_r27_bulk_assignment_takes_at_most_50_users(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    _with_duo(admin_client, fake_portal, 100, seats=200)
+    with_duo(admin_client, fake_portal, 100, seats=200)
     ids = [add_user(app, f"dev_{n:02d}") for n in range(51)]
     status, body = change_seats(admin_client, "assign", *ids, json=True)
     assert status == 422 and "TOO_MANY_USERS" in body and assigned_usernames(app) == set()
@@ -125,7 +125,7 @@ def test_r27_bulk_assignment_takes_at_most_50_users(
 def test_r26_search_filter_and_sort(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    _with_duo(admin_client, fake_portal, 5)
+    with_duo(admin_client, fake_portal, 5)
     ids = {
         name: add_user(app, name, name=full)
         for name, full in [("zed", "Zed Zimmer"), ("amy", "Amy Adams"), ("max", "Max Mustermann")]
@@ -146,7 +146,7 @@ def test_r26_search_filter_and_sort(
 def test_r10_duo_unavailable_on_offline_or_legacy_license(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    _with_duo(admin_client, fake_portal, 5)
+    with_duo(admin_client, fake_portal, 5)
     page = admin_client.get("/admin/gitlab_duo").get_data(as_text=True)
     assert 'data-testid="duo-unavailable"' not in page
     offline = fake_portal.add_subscription("O" * 24, license_type=LicenseType.OFFLINE_CLOUD)
@@ -211,7 +211,7 @@ def test_r18_degraded_experience_warning_below_17_2(
     add_user(app, "root", admin=True)
     client = app.test_client()
     sign_in(client, "root")
-    _with_duo(client, fake_portal, 2)
+    with_duo(client, fake_portal, 2)
     page = client.get("/admin/gitlab_duo").get_data(as_text=True)
     assert "degraded experience" in page and 'data-testid="duo-unavailable"' not in page
 
@@ -229,7 +229,7 @@ def test_r26_concurrent_assignments_never_exceed_the_quantity(
     from tests.instance.conftest import sign_in
 
     sign_in(client, "root")
-    _with_duo(client, fake_portal, 3)
+    with_duo(client, fake_portal, 3)
     ids = [add_user(app, f"racer_{n}") for n in range(8)]
     server = live_server(app)  # type: ignore[operator]
     responses = post_all_at_once(
@@ -245,7 +245,7 @@ def test_r26_concurrent_assignments_never_exceed_the_quantity(
 def test_r27_page_holds_at_most_one_bulk_change_of_users(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    _with_duo(admin_client, fake_portal, 60, seats=100)
+    with_duo(admin_client, fake_portal, 60, seats=100)
     for n in range(54):
         add_user(app, f"dev_{n:02d}")
     first = admin_client.get("/admin/gitlab_duo").get_data(as_text=True)

@@ -115,10 +115,9 @@ def _subscription(portal: Flask, seats: int) -> str:
     from portal.licensing import ensure_activation_code
     from portal.models import Subscription
     from portal.models import db as portal_db
-    from tests.portal.helpers import make_account, make_subscription
+    from tests.portal.helpers import customer_subscription
 
-    customer = make_account(portal, "owner@example.com")
-    name = make_subscription(portal, customer, plan="ultimate", seats=seats)
+    name = customer_subscription(portal, "owner@example.com", plan="ultimate", seats=seats)
     with portal.app_context():
         row = portal_db.session.execute(
             portal_db.select(Subscription).where(Subscription.name == name)

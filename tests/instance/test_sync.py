@@ -21,45 +21,57 @@ from protocol.signing import SigningKey
 from provlab.parties import InProcessParty
 from provlab.timetravel import travel_to
 from tests.instance.conftest import add_user
-from tests.instance.fake_portal import PORTAL_URL, FakePortal
+from tests.instance.fake_portal import PORTAL_URL, FakePortal, Subscription
 from tests.instance.helpers import activated, licenses, purchase, sync_now
 from webcore.clock import app_clock
 
 
+@pytest.fixture
+def subscription(admin_client: FlaskClient, fake_portal: FakePortal) -> Subscription:
+    """The subscription the instance was activated on: where most of these tests start."""
+    return activated(admin_client, fake_portal)
+
+
+def _subscription_page(admin_client: FlaskClient) -> str:
+    return admin_client.get("/admin/subscription").get_data(as_text=True)
+
+
+def _first_sync_slot(app: Flask) -> dt.datetime:
+    """The instance's daily sync time on the day it starts (2026-03-02): 03:00 UTC plus its own
+    minute."""
+    with app.app_context():
+        minute = identity().sync_minute
+    return dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=minute)
+
+
 def test_r14_synchronize_button_answers_success_and_shows_last_sync(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, subscription: Subscription
 ) -> None:
-    activated(admin_client, fake_portal)
-    page = admin_client.get("/admin/subscription").get_data(as_text=True)
+    page = _subscription_page(admin_client)
     assert "Synchronize subscription" in page
     app_clock(app).advance(dt.timedelta(hours=2))  # type: ignore[attr-defined]
     assert sync_now(admin_client) == {"success": True}
-    page = admin_client.get("/admin/subscription").get_data(as_text=True)
+    page = _subscription_page(admin_client)
     assert '"last-sync">Mar 2, 2026, 02:00 UTC<' in page
     assert len(fake_portal.reports) == 1
 
 
 @pytest.mark.all_backends
 def test_r13_r15_r24_trial_arrives_with_the_daily_sync_at_the_slot(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, subscription: Subscription
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
-    assert "GitLab Duo" not in admin_client.get("/admin/subscription").get_data(as_text=True)
+    assert "GitLab Duo" not in _subscription_page(admin_client)
     fake_portal.duo(
         subscription, 5, trial=True, starts_on=dt.date(2026, 3, 2), ends_on=dt.date(2026, 5, 1)
     )
-    with app.app_context():
-        minute = identity().sync_minute
-    slot = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=minute)
+    slot = _first_sync_slot(app)
     travel_to([InProcessParty(app)], slot - dt.timedelta(seconds=1))
     assert fake_portal.reports == [] and purchase(app) is None
     travel_to([InProcessParty(app)], slot)
     assert len(fake_portal.reports) == 1
     added = purchase(app)
     assert added is not None and added.trial and added.quantity == 5
-    assert 'data-testid="duo-menu"' in admin_client.get("/admin/subscription").get_data(
-        as_text=True
-    )
+    assert 'data-testid="duo-menu"' in _subscription_page(admin_client)
     # and again the next day at the same minute
     travel_to([InProcessParty(app)], slot + dt.timedelta(days=1))
     assert len(fake_portal.reports) == 2
@@ -67,9 +79,8 @@ def test_r13_r15_r24_trial_arrives_with_the_daily_sync_at_the_slot(
 
 @pytest.mark.all_backends
 def test_r32_sync_reports_billable_users_and_add_on_seats(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, subscription: Subscription
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
     fake_portal.duo(subscription, 10)
     add_user(app, "dev_one")
     add_user(app, "blocked_one", state=UserState.BLOCKED)
@@ -89,16 +100,15 @@ def test_r32_sync_reports_billable_users_and_add_on_seats(
 
 @responses.activate
 def test_r16_sync_connectivity_failure_answers_false_and_shows_hint(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+    admin_client: FlaskClient, app: Flask, subscription: Subscription
 ) -> None:
-    activated(admin_client, fake_portal)
     before = licenses(app)
     app.extensions[SESSION_HOOK] = requests.Session()
     responses.add(responses.POST, f"{PORTAL_URL}/api/v1/seat_links", body=requests.ConnectTimeout())
     answer = sync_now(admin_client)
     assert answer["success"] is False
     assert "connectivity issue" in str(answer["message"])
-    page = admin_client.get("/admin/subscription").get_data(as_text=True)
+    page = _subscription_page(admin_client)
     assert "Cannot synchronize subscription due to a connectivity issue" in page
     assert "HTTPS_PROXY" in page
     assert [r.token for r in licenses(app)] == [r.token for r in before]
@@ -119,12 +129,11 @@ def test_r16_sync_connectivity_failure_answers_false_and_shows_hint(
 def test_r16_odd_portal_answers_fail_the_sync_and_change_nothing(
     admin_client: FlaskClient,
     app: Flask,
-    fake_portal: FakePortal,
+    subscription: Subscription,
     status: int,
     body: str,
     content_type: str,
 ) -> None:
-    activated(admin_client, fake_portal)
     before = [r.token for r in licenses(app)]
     app.extensions[SESSION_HOOK] = requests.Session()
     responses.add(
@@ -190,9 +199,12 @@ def _license_of(token: str) -> str:
 
 @pytest.mark.parametrize("how", ["wrong_key", "replayed", "stale"])
 def test_r13_wrongly_signed_replayed_or_stale_answers_change_nothing(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, how: str
+    admin_client: FlaskClient,
+    app: Flask,
+    fake_portal: FakePortal,
+    subscription: Subscription,
+    how: str,
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
     _spoil(app, fake_portal, how)
     if how == "replayed":
         assert sync_now(admin_client)["success"] is True  # the first answer, remembered
@@ -206,9 +218,8 @@ def test_r13_wrongly_signed_replayed_or_stale_answers_change_nothing(
 
 
 def test_r13_portal_refusal_is_reported(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+    admin_client: FlaskClient, app: Flask, subscription: Subscription
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
     subscription.refuse_with = "subscription_expired"
     answer = sync_now(admin_client)
     assert answer == {
@@ -225,21 +236,18 @@ def test_r13_sync_without_cloud_license_is_refused(admin_client: FlaskClient) ->
 
 
 def test_r13_failed_daily_sync_is_retried_with_backoff_and_shown(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+    admin_client: FlaskClient, app: Flask, subscription: Subscription
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
     subscription.refuse_with = "seat_mismatch"
-    with app.app_context():
-        minute = identity().sync_minute
-    slot = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=minute)
+    slot = _first_sync_slot(app)
     travel = travel_to([InProcessParty(app)], slot + dt.timedelta(minutes=4))
     outcomes = [run["outcome"] for run in travel.runs if run["name"] == "daily_sync"]
     assert outcomes[:3] == ["retrying", "retrying", "retrying"]  # at +0, +1, +3 minutes
-    page = admin_client.get("/admin/subscription").get_data(as_text=True)
+    page = _subscription_page(admin_client)
     assert "Seat mismatch" in page
     subscription.refuse_with = None
     travel_to([InProcessParty(app)], slot + dt.timedelta(hours=1))
-    page = admin_client.get("/admin/subscription").get_data(as_text=True)
+    page = _subscription_page(admin_client)
     assert 'data-testid="sync-error"' not in page
 
 
@@ -259,9 +267,8 @@ def test_r16_real_transport_honours_proxy_settings_from_environment(
 
 
 def test_r13_daily_sync_goes_on_after_its_retries_run_out(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal, subscription: Subscription
 ) -> None:
-    subscription = activated(admin_client, fake_portal)
     subscription.refuse_with = "seat_mismatch"
     travel = travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(days=3))
     outcomes = [run["outcome"] for run in travel.runs if run["name"] == "daily_sync"]

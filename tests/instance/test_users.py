@@ -39,22 +39,28 @@ def _billable_users(
         return billable_user_count()
 
 
-def test_r30_billable_users_on_premium_include_guests_and_service_accounts(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
-) -> None:
-    # root, dev, never_signed_in, guest, service_account_ci
-    assert _billable_users(admin_client, app, fake_portal, Plan.PREMIUM) == 5
-    page = admin_client.get("/admin/subscription").get_data(as_text=True)
-    assert 'data-testid="billable-users">5<' in page
-
-
 @pytest.mark.all_backends
-def test_r30_billable_users_on_ultimate_exclude_guests(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
+@pytest.mark.parametrize(
+    ("plan", "billable", "path", "test_id"),
+    [
+        # root, dev, never_signed_in, guest, service_account_ci
+        pytest.param(Plan.PREMIUM, 5, "/admin/subscription", "billable-users", id="premium"),
+        # the same but for the guest
+        pytest.param(Plan.ULTIMATE, 4, "/admin/users", "billable-count", id="ultimate"),
+    ],
+)
+def test_r30_billable_users_include_service_accounts_and_guests_but_not_on_ultimate(
+    admin_client: FlaskClient,
+    app: Flask,
+    fake_portal: FakePortal,
+    plan: Plan,
+    billable: int,
+    path: str,
+    test_id: str,
 ) -> None:
-    assert _billable_users(admin_client, app, fake_portal, Plan.ULTIMATE) == 4
-    page = admin_client.get("/admin/users").get_data(as_text=True)
-    assert 'data-testid="billable-count">4<' in page
+    assert _billable_users(admin_client, app, fake_portal, plan) == billable
+    page = admin_client.get(path).get_data(as_text=True)
+    assert f'data-testid="{test_id}">{billable}<' in page
 
 
 @pytest.mark.all_backends

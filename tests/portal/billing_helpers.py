@@ -9,7 +9,13 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal.models import Invoice, SeatReview, Subscription, UsageReport, db
-from tests.portal.helpers import FakeInstance, activation_code, make_account, sign_in
+from tests.portal.helpers import (
+    OWNER,
+    FakeInstance,
+    activation_code,
+    customer_subscription,
+    sign_in,
+)
 
 # Worked example 1 of docs/billing.md: (from, users), each count holding until the next.
 EXAMPLE_1 = [
@@ -66,14 +72,24 @@ def store_daily_usage(app: Flask, name: str, counts: list[tuple[dt.date, int]]) 
 
 def customer_with_seat_link(app: Flask, email: str, **options: Any) -> tuple[str, Any]:
     """A customer's subscription, activated by a (fake) instance: it shares usage by Seat Link."""
-    from tests.portal.helpers import make_subscription
 
-    owner = make_account(app, email)
-    name = make_subscription(app, owner, **options)
+    name = customer_subscription(app, email, **options)
     client = sign_in(app, email)
     instance = FakeInstance(app, instance_id=f"instance-{name}")
     status, _ = instance.activate(activation_code(app, client, name))
     assert status == 200
+    return name, client
+
+
+def customer_with_usage(
+    app: Flask, changes: list[tuple[str, int]], reported_until: dt.date, **options: Any
+) -> tuple[str, Any]:
+    """``OWNER``'s ``customer_with_seat_link`` on a subscription that starts on the first day of
+    ``changes``, its instance having reported them every day before ``reported_until``
+    (``daily_counts``): the subscription's name and the customer's client."""
+    options.setdefault("starts_on", dt.date.fromisoformat(changes[0][0]))
+    name, client = customer_with_seat_link(app, OWNER, **options)
+    store_daily_usage(app, name, daily_counts(changes, reported_until))
     return name, client
 
 

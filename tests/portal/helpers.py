@@ -79,6 +79,12 @@ def make_subscription(app: Flask, customer_id: int, **options: Any) -> str:
         return subscription.name
 
 
+def customer_subscription(app: Flask, email: str, **options: Any) -> str:
+    """A new customer ``email`` and a subscription of theirs (``make_subscription``'s
+    ``options``): its name."""
+    return make_subscription(app, make_account(app, email), **options)
+
+
 def payment_method_ids(app: Flask, customer_id: int) -> tuple[int, int]:
     """(a card that pays, a card that is declined)."""
     with app.app_context():

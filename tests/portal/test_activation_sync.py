@@ -19,6 +19,7 @@ from tests.portal.helpers import (
     activation_code,
     buy,
     count,
+    customer_subscription,
     make_account,
     make_subscription,
     payment_method_ids,
@@ -48,8 +49,7 @@ def test_r8_activation_code_binds_first_instance_and_refuses_a_second(portal_app
 
 
 def test_r8_activation_answers_a_signed_online_cloud_license(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, OWNER)
-    name = make_subscription(portal_app, customer_id, seats=40, plan="ultimate")
+    name = customer_subscription(portal_app, OWNER, seats=40, plan="ultimate")
     code = activation_code(portal_app, sign_in(portal_app, OWNER), name)
     instance = FakeInstance(portal_app)
     status, answer = instance.activate(code)

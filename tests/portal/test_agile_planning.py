@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from portal.billing_models import Invoice
 from portal.licensing import build_license
@@ -11,27 +12,30 @@ from portal.models import Order, Subscription, db
 from protocol.license import AddOnTier, LicenseType
 from tests.portal.helpers import (
     add_ons,
+    customer_subscription,
     flashes,
-    make_account,
-    make_subscription,
     now,
     place_order,
     sign_in_staff,
 )
 
 
-def _subscription(app: Flask, plan: str) -> str:
-    customer_id = make_account(app, "owner@example.com")
-    return make_subscription(app, customer_id, plan=plan, seats=30)
+def _sold(app: Flask, plan: str, *orders: tuple[str, int]) -> tuple[str, FlaskClient]:
+    """A 30-seat subscription on ``plan`` and sales, signed in, having placed ``orders`` (kind,
+    seats) on it: its name and sales' client."""
+    name = customer_subscription(app, "owner@example.com", plan=plan, seats=30)
+    sales = sign_in_staff(app, "sales")
+    for kind, seats in orders:
+        place_order(sales, name, {"kind": kind, "seats": str(seats)})
+    return name, sales
 
 
 def test_r6_r3_sales_adds_agile_planning_beside_duo_and_the_license_carries_both(
     portal_app: Flask,
 ) -> None:
-    name = _subscription(portal_app, "ultimate")
-    sales = sign_in_staff(portal_app, "sales")
-    place_order(sales, name, {"kind": "duo_enterprise", "seats": "20"})
-    place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "10"})
+    name, sales = _sold(
+        portal_app, "ultimate", ("duo_enterprise", 20), ("enterprise_agile_planning", 10)
+    )
     # More seats later add to the same purchase (R5), never above the 30 subscription seats.
     place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "5"})
     too_many = place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "16"})
@@ -65,18 +69,14 @@ def test_r6_r3_sales_adds_agile_planning_beside_duo_and_the_license_carries_both
 def test_r6_agile_planning_sits_beside_a_duo_pro_purchase_and_its_replacement(
     portal_app: Flask,
 ) -> None:
-    name = _subscription(portal_app, "premium")
-    sales = sign_in_staff(portal_app, "sales")
-    place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "4"})
-    place_order(sales, name, {"kind": "duo_enterprise", "seats": "8"})
+    name, _ = _sold(portal_app, "premium", ("enterprise_agile_planning", 4), ("duo_enterprise", 8))
     eap, duo = add_ons(portal_app, name)
     assert eap["ends_on"] > duo["starts_on"]  # Duo Enterprise did not end it
     assert eap["quantity"] == 4 and duo["tier"] == "duo_enterprise"
 
 
 def test_r4_agile_planning_is_refused_on_free(portal_app: Flask) -> None:
-    name = _subscription(portal_app, "free")
-    sales = sign_in_staff(portal_app, "sales")
+    name, sales = _sold(portal_app, "free")
     refused = place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "3"})
     message = flashes(sales.get(refused.location))
     assert "Enterprise Agile Planning is sold on Premium and Ultimate subscriptions only" in message
@@ -87,10 +87,9 @@ def test_r6_r5_agile_planning_renews_with_the_subscription_beside_duo(portal_app
     """R6: Enterprise Agile Planning is a product of the subscription as GitLab Duo is, so the
     renewal sales order renews both for the new term (and invoices both); R5: a renewal below
     its seats is refused, as below Duo's."""
-    name = _subscription(portal_app, "ultimate")
-    sales = sign_in_staff(portal_app, "sales")
-    place_order(sales, name, {"kind": "duo_enterprise", "seats": "20"})
-    place_order(sales, name, {"kind": "enterprise_agile_planning", "seats": "25"})
+    name, sales = _sold(
+        portal_app, "ultimate", ("duo_enterprise", 20), ("enterprise_agile_planning", 25)
+    )
     too_few = place_order(sales, name, {"kind": "renewal", "seats": "24", "add_on_seats": "20"})
     assert "can't exceed" in flashes(sales.get(too_few.location))
     assert len(add_ons(portal_app, name)) == 2  # nothing written

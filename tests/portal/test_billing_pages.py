@@ -11,11 +11,9 @@ from flask import Flask
 from portal.models import SalesCheckIn
 from tests.portal.billing_helpers import (
     EXAMPLE_1,
-    customer_with_seat_link,
-    daily_counts,
+    customer_with_usage,
     invoices,
     reviews,
-    store_daily_usage,
 )
 from tests.portal.helpers import (
     count,
@@ -44,10 +42,7 @@ def _post(client, path: str, page: str, **data: str):  # type: ignore[no-untyped
 @pytest.fixture
 def quarterly(make_portal) -> tuple[Flask, str, object]:  # type: ignore[no-untyped-def]
     app: Flask = make_portal(start="2025-12-31T12:00:00Z")
-    name, client = customer_with_seat_link(
-        app, "owner@example.com", seats=100, starts_on=dt.date(2026, 1, 1)
-    )
-    store_daily_usage(app, name, daily_counts(EXAMPLE_1, dt.date(2026, 7, 2)))
+    name, client = customer_with_usage(app, EXAMPLE_1, dt.date(2026, 7, 2), seats=100)
     run_jobs_until(app, "2026-07-01T06:00:00Z")
     return app, name, client
 

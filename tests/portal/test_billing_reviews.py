@@ -12,24 +12,18 @@ from portal.models import Subscription, db
 from tests.portal.billing_helpers import (
     EXAMPLE_1,
     EXAMPLE_2,
-    customer_with_seat_link,
-    daily_counts,
+    customer_with_usage,
     invoices,
     reviews,
-    store_daily_usage,
 )
-from tests.portal.helpers import mails, run_jobs_until, subscription_row
+from tests.portal.helpers import OWNER, mails, run_jobs_until, subscription_row
 
 
 def test_r32_r33_r34_r36_worked_example_1_quarterly_invoices_to_the_cent(
     make_portal, db_backend: str
 ) -> None:
     app: Flask = make_portal(start="2025-12-31T12:00:00Z")
-    name, _ = customer_with_seat_link(
-        app, "quarterly@example.com", seats=100, starts_on=dt.date(2026, 1, 1)
-    )
-    store_daily_usage(app, name, daily_counts(EXAMPLE_1, dt.date(2027, 1, 1)))
-
+    name, _ = customer_with_usage(app, EXAMPLE_1, dt.date(2027, 1, 1), seats=100)
     run_jobs_until(app, "2026-04-01T06:00:00Z")
     assert subscription_row(app, name)["seats"] == 112  # R34: licensed count rises
     run_jobs_until(app, "2027-01-01T06:00:00Z")
@@ -49,20 +43,15 @@ def test_r32_r33_r34_r36_worked_example_1_quarterly_invoices_to_the_cent(
     ]
     row = subscription_row(app, name)
     assert row["seats"] == 128 and row["ends_on"] == dt.date(2028, 1, 1)  # R36
-    license_mails = [m for m in mails(app, "license") if m["to"] == "quarterly@example.com"]
+    license_mails = [m for m in mails(app, "license") if m["to"] == OWNER]
     assert len(license_mails) == 3  # Q1, Q2 adjustments (R34) and the renewal
 
 
 def test_r35_r36_worked_example_2_annual_review_invoiced_with_the_renewal(make_portal) -> None:
     app: Flask = make_portal(start="2028-02-28T12:00:00Z")
-    name, _ = customer_with_seat_link(
-        app,
-        "annual@example.com",
-        seats=50,
-        starts_on=dt.date(2027, 3, 1),
-        review_cycle="annual",
+    name, _ = customer_with_usage(
+        app, EXAMPLE_2, dt.date(2028, 3, 1), seats=50, review_cycle="annual"
     )
-    store_daily_usage(app, name, daily_counts(EXAMPLE_2, dt.date(2028, 3, 1)))
     run_jobs_until(app, "2028-03-01T06:00:00Z")
     found = invoices(app, name)
     assert [(i["kind"], i["issued_on"], i["lines"], i["total_cents"]) for i in found] == [
@@ -83,16 +72,15 @@ def test_r35_a_24_month_annual_term_is_reviewed_and_invoiced_at_month_12_and_cha
     """26 users on 20 seats in year 1 of a 24-month term: reviewed and invoiced on 2027-01-01,
     at list price for that year (6 x 34,800 = 208,800), not a year later with the renewal."""
     app: Flask = make_portal(start="2026-12-30T12:00:00Z")
-    name, _ = customer_with_seat_link(
+    changes = [("2026-01-01", 18), ("2026-03-01", 26), ("2026-12-01", 21)]
+    name, _ = customer_with_usage(
         app,
-        "longterm@example.com",
+        changes,
+        dt.date(2027, 1, 1),
         seats=20,
-        starts_on=dt.date(2026, 1, 1),
         ends_on=dt.date(2028, 1, 1),
         review_cycle="annual",
     )
-    changes = [("2026-01-01", 18), ("2026-03-01", 26), ("2026-12-01", 21)]
-    store_daily_usage(app, name, daily_counts(changes, dt.date(2027, 1, 1)))
     run_jobs_until(app, "2027-01-01T06:00:00Z")
     found = invoices(app, name)
     assert [(i["kind"], i["issued_on"], i["lines"]) for i in found] == [

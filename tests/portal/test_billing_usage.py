@@ -14,11 +14,9 @@ from portal.models import SalesCheckIn, Subscription, db
 from protocol.messages import DailyUsage
 from tests.portal.billing_helpers import (
     EXAMPLE_1,
-    customer_with_seat_link,
-    daily_counts,
+    customer_with_usage,
     invoices,
     reviews,
-    store_daily_usage,
 )
 from tests.portal.helpers import (
     FakeInstance,
@@ -70,10 +68,7 @@ def test_r34_a_quarter_is_reviewed_and_charged_once_however_often_the_job_runs(
     make_portal,
 ) -> None:  # type: ignore[no-untyped-def]
     app: Flask = make_portal(start="2025-12-31T12:00:00Z")
-    name, _ = customer_with_seat_link(
-        app, "owner@example.com", seats=100, starts_on=dt.date(2026, 1, 1)
-    )
-    store_daily_usage(app, name, daily_counts(EXAMPLE_1, dt.date(2026, 4, 2)))
+    name, _ = customer_with_usage(app, EXAMPLE_1, dt.date(2026, 4, 2), seats=100)
     run_jobs_until(app, "2026-04-01T06:00:00Z")
     with app.app_context():
         assert run_seat_reviews(now(app)) == 0
@@ -103,11 +98,8 @@ def test_r35_a_term_started_before_2020_06_15_is_reviewed_at_renewal_then_quarte
     make_portal,
 ) -> None:  # type: ignore[no-untyped-def]
     app: Flask = make_portal(start="2019-06-30T12:00:00Z")
-    name, _ = customer_with_seat_link(
-        app, "owner@example.com", seats=20, starts_on=dt.date(2019, 7, 1)
-    )
     changes = [("2019-07-01", 20), ("2019-08-05", 26), ("2020-02-01", 24), ("2020-08-10", 30)]
-    store_daily_usage(app, name, daily_counts(changes, dt.date(2020, 10, 2)))
+    name, _ = customer_with_usage(app, changes, dt.date(2020, 10, 2), seats=20)
     run_jobs_until(app, "2020-10-01T06:00:00Z")
     found = invoices(app, name)
     # R35: no quarterly charge in the old term; 6 over 20 at full list price with the renewal

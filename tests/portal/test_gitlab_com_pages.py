@@ -23,6 +23,7 @@ from tests.portal.gitlab_com_pair import Pair
 from tests.portal.helpers import (
     csrf_token,
     customer_order,
+    customer_subscription,
     make_account,
     make_subscription,
     sign_in,
@@ -106,8 +107,7 @@ def test_r5_add_seats_from_usage_quotas_needs_the_terms_then_shows_on_the_saas_t
 def test_r4_add_seats_for_a_group_without_an_add_on_or_of_another_customer_is_refused(
     pair: Pair,
 ) -> None:
-    customer = make_account(pair.portal, "buyer@example.com")
-    name = make_subscription(pair.portal, customer, seats=10)
+    name = customer_subscription(pair.portal, "buyer@example.com", seats=10)
     pair.link(name)
     client = sign_in(pair.portal, "buyer@example.com")
     url = f"/gitlab/namespaces/{pair.group_id}/extra_seats"
@@ -282,8 +282,7 @@ def test_change_linked_namespace_moves_the_subscription_to_another_group(pair: P
 
 
 def test_linking_an_activated_self_managed_subscription_is_refused(pair: Pair) -> None:
-    customer = make_account(pair.portal, "buyer@example.com")
-    name = make_subscription(pair.portal, customer)
+    name = customer_subscription(pair.portal, "buyer@example.com")
     client = sign_in(pair.portal, "buyer@example.com")
     token = csrf_token(client)
     assert (

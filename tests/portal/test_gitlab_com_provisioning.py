@@ -18,6 +18,7 @@ from portal.subscriptions import find_subscription
 from tests.portal.gitlab_com_pair import Pair
 from tests.portal.helpers import (
     customer_order,
+    customer_subscription,
     make_account,
     make_subscription,
     payment_method_ids,
@@ -32,8 +33,7 @@ def _support_page(pair: Pair, name: str) -> str:
 
 
 def test_linking_a_subscription_provisions_the_group_at_once(pair: Pair) -> None:
-    customer = make_account(pair.portal, "buyer@example.com")
-    name = make_subscription(pair.portal, customer, plan="ultimate", seats=20)
+    name = customer_subscription(pair.portal, "buyer@example.com", plan="ultimate", seats=20)
     pair.link(name)
     runs = pair.run_jobs()
     assert [run["name"] for run in runs if run["name"] == "provision_namespace"]
@@ -61,8 +61,7 @@ def test_buying_duo_pro_for_a_linked_subscription_reaches_the_group_r3(pair: Pai
 
 
 def test_a_push_that_does_not_get_through_is_retried_and_shown_to_support(pair: Pair) -> None:
-    customer = make_account(pair.portal, "buyer@example.com")
-    name = make_subscription(pair.portal, customer)
+    name = customer_subscription(pair.portal, "buyer@example.com")
     working = pair.portal.extensions.pop(SESSION_HOOK)  # GitLab.com unreachable
     pair.portal.config["GITLAB_COM_TRANSPORT"] = "inprocess"
     pair.link(name)
@@ -88,8 +87,7 @@ def test_a_push_that_does_not_get_through_is_retried_and_shown_to_support(pair: 
 
 
 def test_a_push_gitlab_com_refuses_is_recorded_not_retried(pair: Pair) -> None:
-    customer = make_account(pair.portal, "buyer@example.com")
-    name = make_subscription(pair.portal, customer)
+    name = customer_subscription(pair.portal, "buyer@example.com")
     pair.link(name, namespace_id=9999)
     pair.run_jobs()
     assert pair.link_row(name).last_error == "Namespace Not Found (namespace_not_found)"
@@ -130,8 +128,7 @@ def test_buying_a_plan_for_a_group_charges_links_and_provisions(pair: Pair) -> N
 
 
 def test_add_seats_from_a_group_without_an_add_on_goes_back_to_the_saas_tab_r5(pair: Pair) -> None:
-    customer = make_account(pair.portal, "buyer@example.com")
-    name = make_subscription(pair.portal, customer, seats=10)
+    name = customer_subscription(pair.portal, "buyer@example.com", seats=10)
     pair.link(name)
     client = sign_in(pair.portal, "buyer@example.com")
     response = client.get(f"/gitlab/namespaces/{pair.group_id}/extra_seats")

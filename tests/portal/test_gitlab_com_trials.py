@@ -17,7 +17,7 @@ from instance.models import db as instance_db
 from portal.models import AddOnPurchase, Subscription, SubscriptionKind, db
 from tests.instance.conftest import csrf_token, sign_in
 from tests.portal.gitlab_com_pair import Pair
-from tests.portal.helpers import make_account, make_subscription
+from tests.portal.helpers import customer_subscription
 from webcore.clock import app_clock
 
 FORM = {"first_name": "Olga", "last_name": "Owner", "company_name": "Acme", "country": "DE"}
@@ -48,8 +48,7 @@ def _portal_add_ons(pair: Pair) -> list[AddOnPurchase]:
 
 
 def _linked(pair: Pair, **options: object) -> str:
-    customer = make_account(pair.portal, "buyer@example.com")
-    name = make_subscription(pair.portal, customer, seats=10, **options)
+    name = customer_subscription(pair.portal, "buyer@example.com", seats=10, **options)
     pair.link(name)
     pair.run_jobs(minutes=0)  # the link's push: GitLab.com knows the plan
     return name

@@ -14,7 +14,7 @@ from portal.models import Subscription, UsageReport, db
 from portal.subscriptions import find_subscription
 from tests.portal.billing_helpers import invoices, reviews
 from tests.portal.gitlab_com_pair import Pair
-from tests.portal.helpers import make_account, make_subscription
+from tests.portal.helpers import customer_subscription, make_account, make_subscription
 from webcore.clock import app_clock
 
 
@@ -27,8 +27,7 @@ def _history(pair: Pair, name: str) -> list[tuple[dt.date, int]]:
 
 
 def test_r31_r32_the_groups_seats_in_use_are_the_days_billable_users(pair: Pair) -> None:
-    customer = make_account(pair.portal, "buyer@example.com")
-    name = make_subscription(pair.portal, customer, plan="ultimate", seats=20)
+    name = customer_subscription(pair.portal, "buyer@example.com", plan="ultimate", seats=20)
     with pair.portal.app_context():
         subscription = find_subscription(name)
         assert subscription is not None and not has_seat_link(subscription)

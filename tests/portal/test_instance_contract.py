@@ -19,8 +19,7 @@ from protocol.signing import SigningKey
 from tests.portal.helpers import (
     activation_code,
     buy,
-    make_account,
-    make_subscription,
+    customer_subscription,
     payment_method_ids,
     sign_in,
 )
@@ -44,8 +43,7 @@ def _request(code: str, instance_id: str, key: SigningKey) -> ActivationRequest:
 
 @pytest.fixture
 def subscription(portal_app: Flask) -> tuple[str, str, Any]:
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer_id, seats=25)
+    name = customer_subscription(portal_app, "owner@example.com", seats=25)
     client = sign_in(portal_app, "owner@example.com")
     return name, activation_code(portal_app, client, name), client
 

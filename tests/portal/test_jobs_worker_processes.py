@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from tests.conftest import _required
-from tests.portal.helpers import make_account, make_subscription
+from tests.portal.helpers import customer_subscription
 from tests.portal.test_mail import Inbox, running_smtp_server
 from tests.support import databases
 
@@ -124,8 +124,7 @@ def test_several_worker_processes_share_the_due_jobs_and_run_each_exactly_once(
 ) -> None:
     """R7: every queued mail is delivered once, by whichever worker process claims its job."""
     app = postgres_portal
-    customer = make_account(app, "owner@example.com")
-    name = make_subscription(app, customer, contact_email="contact@example.com")
+    name = customer_subscription(app, "owner@example.com", contact_email="contact@example.com")
     inbox = SlowInbox()
     with running_smtp_server(inbox) as smtp_port:
         workers = _start_workers(app, smtp_port, tmp_path / "logs")

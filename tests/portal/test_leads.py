@@ -17,6 +17,7 @@ from tests.portal.helpers import (
     add_ons,
     count,
     csrf_token,
+    customer_subscription,
     mails,
     make_account,
     make_subscription,
@@ -225,8 +226,7 @@ def test_r21_json_trial_request_endpoint_answers_success(portal_app: Flask) -> N
 
 
 def test_r13_trial_reaches_the_instance_with_the_next_sync(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer_id, contact_email=CONTACT, seats=10)
+    name = customer_subscription(portal_app, "owner@example.com", contact_email=CONTACT, seats=10)
     instance = FakeInstance(portal_app)
     instance.activate(activation_code(portal_app, sign_in(portal_app, "owner@example.com"), name))
     _request(portal_app, name)

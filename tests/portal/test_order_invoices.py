@@ -26,10 +26,10 @@ from tests.portal.helpers import (
     add_ons,
     count,
     csrf_token,
+    customer_subscription,
     mails,
     make_account,
     make_customer,
-    make_subscription,
     post_form,
     run_jobs_until,
     sign_in,
@@ -236,9 +236,8 @@ def test_r36_the_renewal_invoice_says_which_active_user_count_it_used(
     make_portal: Any, reported_until: dt.date | None, note: str
 ) -> None:
     app: Flask = make_portal(start="2026-12-20T09:00:00Z")
-    owner = make_account(app, OWNER)
-    name = make_subscription(
-        app, owner, contact_email=CONTACT, seats=50, starts_on=dt.date(2026, 1, 1)
+    name = customer_subscription(
+        app, OWNER, contact_email=CONTACT, seats=50, starts_on=dt.date(2026, 1, 1)
     )
     if reported_until is not None:
         store_daily_usage(app, name, _counts(reported_until, 20, 42))

@@ -25,6 +25,7 @@ from tests.portal.helpers import (
     OWNER,
     add_ons,
     csrf_token,
+    customer_subscription,
     flashes,
     mails,
     make_account,
@@ -175,8 +176,7 @@ def test_a_malformed_key_is_refused_and_nothing_is_bought(portal_app: Flask) -> 
 
 
 def test_the_same_sales_order_form_submitted_twice_places_one_order(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, OWNER)
-    name = make_subscription(portal_app, customer_id, seats=40)
+    name = customer_subscription(portal_app, OWNER, seats=40)
     make_account(portal_app, SALES, role="sales")
     sales = sign_in(portal_app, SALES)
     page = sales.get(f"/sales/subscriptions/{name}").get_data(as_text=True)

@@ -18,8 +18,8 @@ from tests.portal.helpers import (
     activation_code,
     count,
     csrf_token,
+    customer_subscription,
     make_account,
-    make_subscription,
     sign_in,
 )
 from tests.support.auth import count_password_checks
@@ -102,8 +102,7 @@ def _guess(n: int) -> str:
 
 @pytest.mark.all_backends
 def test_activation_code_guessing_is_throttled_per_client(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, CUSTOMER)
-    name = make_subscription(portal_app, customer_id)
+    name = customer_subscription(portal_app, CUSTOMER)
     good_code = activation_code(portal_app, sign_in(portal_app, CUSTOMER), name)
 
     for n in range(10):
@@ -129,8 +128,7 @@ def test_activation_code_guessing_is_throttled_per_client(portal_app: Flask) -> 
 
 
 def test_good_activations_and_unsigned_junk_do_not_count_as_guesses(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, CUSTOMER)
-    name = make_subscription(portal_app, customer_id)
+    name = customer_subscription(portal_app, CUSTOMER)
     good_code = activation_code(portal_app, sign_in(portal_app, CUSTOMER), name)
     client = portal_app.test_client()
     for _ in range(12):

@@ -18,6 +18,7 @@ from tests.portal.helpers import (
     buy,
     count,
     csrf_token,
+    customer_subscription,
     flashes,
     mails,
     make_account,
@@ -279,8 +280,7 @@ def test_r23_sales_extends_an_ended_duo_trial_from_today_with_a_zero_dollar_orde
 def test_r23_sales_cannot_extend_a_trial_a_purchase_replaced_or_that_never_was(
     portal_app: Flask,
 ) -> None:
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer_id, contact_email=CONTACT, seats=10)
+    name = customer_subscription(portal_app, "owner@example.com", contact_email=CONTACT, seats=10)
     make_account(portal_app, "sales@provlab.example", role="sales")
     sales = sign_in(portal_app, "sales@provlab.example")
 

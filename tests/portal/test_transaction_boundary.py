@@ -8,14 +8,13 @@ from flask import Flask
 
 from portal.models import IssuedLicense, Lead
 from tests.conftest import scalar
-from tests.portal.helpers import flashes, make_account, make_subscription, post_form, sign_in
+from tests.portal.helpers import customer_subscription, flashes, make_account, post_form, sign_in
 
 
 def test_r9_the_license_download_mints_only_on_post_and_a_get_writes_nothing(
     portal_app: Flask,
 ) -> None:
-    customer_id = make_account(portal_app, "owner@example.com")
-    offline = make_subscription(portal_app, customer_id, license_type="offline_cloud")
+    offline = customer_subscription(portal_app, "owner@example.com", license_type="offline_cloud")
     owner = sign_in(portal_app, "owner@example.com")
     licenses = sa.select(sa.func.count(IssuedLicense.id))
     page = owner.get(f"/subscriptions/{offline}/license")  # an old link, a prefetch
@@ -57,8 +56,7 @@ def test_a_refused_trial_form_re_renders_with_the_message_shown_once(portal_app:
 
 def test_sales_refusal_redirects_back_with_the_message_flashed(portal_app: Flask) -> None:
     make_account(portal_app, "sales@example.com", role="sales")
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer_id)
+    name = customer_subscription(portal_app, "owner@example.com")
     seller = sign_in(portal_app, "sales@example.com")
     page = f"/sales/subscriptions/{name}"
     response = post_form(seller, f"{page}/orders", {"kind": "nonsense"}, page=page)

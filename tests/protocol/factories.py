@@ -7,6 +7,7 @@ import string
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from protocol import (
     Licensee,
     LicenseType,
     Plan,
+    RemoteProtocolError,
     SigningKey,
     SimulatedClock,
     SyncRequest,
@@ -43,70 +45,75 @@ def clock(at: datetime = START) -> SimulatedClock:
     return SimulatedClock(at)
 
 
+def replace(obj: Any, **changes: Any) -> Any:
+    return dataclasses.replace(obj, **changes)
+
+
+# The valid sample documents that the make_* factories change.
+SAMPLE_ADD_ON = AddOnProduct(
+    tier=AddOnTier.DUO_PRO,
+    quantity=20,
+    starts_on=date(2026, 1, 1),
+    ends_on=date(2027, 1, 1),
+    trial=False,
+    purchase_id="A-S00012345-duo-pro-1",
+)
+
+
 def make_add_on(**changes: Any) -> AddOnProduct:
-    fields: dict[str, Any] = {
-        "tier": AddOnTier.DUO_PRO,
-        "quantity": 20,
-        "starts_on": date(2026, 1, 1),
-        "ends_on": date(2027, 1, 1),
-        "trial": False,
-        "purchase_id": "A-S00012345-duo-pro-1",
-    }
-    fields.update(changes)
-    return AddOnProduct(**fields)
+    return replace(SAMPLE_ADD_ON, **changes)
+
+
+SAMPLE_LICENSE = License(
+    license_id="lic-0001",
+    subscription_name="A-S00012345",
+    licensee=Licensee("Ada Lovelace", "ada@example.com", "Analytical Engines Ltd"),
+    plan=Plan.ULTIMATE,
+    seats=50,
+    starts_on=date(2026, 1, 1),
+    ends_on=date(2027, 1, 1),
+    trial=False,
+    license_type=LicenseType.ONLINE_CLOUD,
+    issued_at=datetime(2026, 1, 1, 5, 0, tzinfo=UTC),
+    add_on_products=(SAMPLE_ADD_ON,),
+    instance_id="9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d",
+)
 
 
 def make_license(**changes: Any) -> License:
-    fields: dict[str, Any] = {
-        "license_id": "lic-0001",
-        "subscription_name": "A-S00012345",
-        "licensee": Licensee("Ada Lovelace", "ada@example.com", "Analytical Engines Ltd"),
-        "plan": Plan.ULTIMATE,
-        "seats": 50,
-        "starts_on": date(2026, 1, 1),
-        "ends_on": date(2027, 1, 1),
-        "trial": False,
-        "license_type": LicenseType.ONLINE_CLOUD,
-        "issued_at": datetime(2026, 1, 1, 5, 0, tzinfo=UTC),
-        "add_on_products": (make_add_on(),),
-        "instance_id": "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d",
-    }
-    fields.update(changes)
-    return License(**fields)
+    return replace(SAMPLE_LICENSE, **changes)
+
+
+SAMPLE_SYNC_REQUEST = SyncRequest(
+    instance_id=SAMPLE_LICENSE.instance_id,
+    license_id=SAMPLE_LICENSE.license_id,
+    gitlab_version="17.3.0-ee",
+    hostname="gitlab.example.com",
+    billable_users=42,
+    max_historical_users=45,
+    add_on_usage=(AddOnUsage(AddOnTier.DUO_PRO, 20, 17),),
+    daily_usage=(
+        DailyUsage(date(2026, 3, 1), 41),
+        DailyUsage(date(2026, 3, 2), 42),
+    ),
+)
 
 
 def make_sync_request(**changes: Any) -> SyncRequest:
-    fields: dict[str, Any] = {
-        "instance_id": "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d",
-        "license_id": "lic-0001",
-        "gitlab_version": "17.3.0-ee",
-        "hostname": "gitlab.example.com",
-        "billable_users": 42,
-        "max_historical_users": 45,
-        "add_on_usage": (AddOnUsage(AddOnTier.DUO_PRO, 20, 17),),
-        "daily_usage": (
-            DailyUsage(date(2026, 3, 1), 41),
-            DailyUsage(date(2026, 3, 2), 42),
-        ),
-    }
-    fields.update(changes)
-    return SyncRequest(**fields)
+    return replace(SAMPLE_SYNC_REQUEST, **changes)
+
+
+SAMPLE_ACTIVATION_REQUEST = ActivationRequest(
+    activation_code="Abcdefghijklmnopqrstuvw0",
+    instance_id=SAMPLE_SYNC_REQUEST.instance_id,
+    gitlab_version=SAMPLE_SYNC_REQUEST.gitlab_version,
+    hostname=SAMPLE_SYNC_REQUEST.hostname,
+    instance_public_key=INSTANCE_KEY.verifying_key().to_jwk(),
+)
 
 
 def make_activation_request(**changes: Any) -> ActivationRequest:
-    fields: dict[str, Any] = {
-        "activation_code": "Abcdefghijklmnopqrstuvw0",
-        "instance_id": "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d",
-        "gitlab_version": "17.3.0-ee",
-        "hostname": "gitlab.example.com",
-        "instance_public_key": INSTANCE_KEY.verifying_key().to_jwk(),
-    }
-    fields.update(changes)
-    return ActivationRequest(**fields)
-
-
-def replace(obj: Any, **changes: Any) -> Any:
-    return dataclasses.replace(obj, **changes)
+    return replace(SAMPLE_ACTIVATION_REQUEST, **changes)
 
 
 # --- hypothesis strategies -------------------------------------------------------------
@@ -215,3 +222,10 @@ json_values = st.recursive(
 
 # Strings shaped like compact JWS, so fuzzing gets past the cheapest checks.
 jws_shaped = st.from_regex(r"\A[A-Za-z0-9_-]{2,120}\.[A-Za-z0-9_-]{2,200}\.[A-Za-z0-9_-]{2,100}\Z")
+
+
+def refused(message_type: Any, data: object) -> RemoteProtocolError:
+    """What ``message_type.from_dict(data)`` must raise: the error of a remote party's message."""
+    with pytest.raises(RemoteProtocolError) as caught:
+        message_type.from_dict(data)
+    return caught.value

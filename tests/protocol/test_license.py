@@ -39,6 +39,7 @@ from tests.protocol.factories import (
     licenses,
     make_add_on,
     make_license,
+    refused,
 )
 
 # --- rules ---------------------------------------------------------------------------
@@ -245,10 +246,9 @@ def test_from_dict_missing_field_names_it() -> None:
     for name in make_license().to_dict():
         data = make_license().to_dict()
         del data[name]
-        with pytest.raises(RemoteProtocolError) as caught:
-            License.from_dict(data)
-        assert caught.value.field == f"license.{name}"
-        assert caught.value.problem == "missing field"
+        caught = refused(License, data)
+        assert caught.field == f"license.{name}"
+        assert caught.problem == "missing field"
 
 
 def test_from_dict_unknown_field_names_it() -> None:
@@ -275,9 +275,8 @@ WRONG_TYPES: dict[str, object] = {
 @pytest.mark.parametrize("name", sorted(WRONG_TYPES))
 def test_from_dict_ill_typed_field_names_it(name: str) -> None:
     data = {**make_license().to_dict(), name: WRONG_TYPES[name]}
-    with pytest.raises(RemoteProtocolError) as caught:
-        License.from_dict(data)
-    assert caught.value.field == f"license.{name}"
+    caught = refused(License, data)
+    assert caught.field == f"license.{name}"
 
 
 @pytest.mark.parametrize(
@@ -293,18 +292,16 @@ def test_from_dict_ill_typed_field_names_it(name: str) -> None:
 def test_from_dict_ill_typed_add_on_field_names_its_path(name: str, value: object) -> None:
     data = make_license().to_dict()
     data["add_on_products"][0][name] = value
-    with pytest.raises(RemoteProtocolError) as caught:
-        License.from_dict(data)
-    assert caught.value.field == f"license.add_on_products[0].{name}"
+    caught = refused(License, data)
+    assert caught.field == f"license.add_on_products[0].{name}"
 
 
 def test_from_dict_rule_violation_is_a_remote_error_with_the_path() -> None:
     data = make_license().to_dict()
     data["add_on_products"][0]["quantity"] = 51
-    with pytest.raises(RemoteProtocolError) as caught:
-        License.from_dict(data)
-    assert not isinstance(caught.value, LocalProtocolError)
-    assert caught.value.field == "license.add_on_products[0].quantity"
+    caught = refused(License, data)
+    assert not isinstance(caught, LocalProtocolError)
+    assert caught.field == "license.add_on_products[0].quantity"
 
 
 @pytest.mark.parametrize("day", ["20260101", "2026-1-01", "2026-01-01T00:00:00", "２０２６-01-01"])

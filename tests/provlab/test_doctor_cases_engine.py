@@ -11,35 +11,21 @@ from dataclasses import replace
 from provlab.doctor_activation import ActivationCase, diagnose_activation
 from provlab.doctor_gather import CodeEvidence, PurchaseEvidence, UserEvidence
 from provlab.doctor_menu import diagnose_menu
-from provlab.doctor_model import RUNNING, UNSTATED, InstanceEvidence, PortalEvidence
+from provlab.doctor_model import RUNNING, UNSTATED
 from provlab.doctor_seat import diagnose_seat
+from tests.provlab.evidence import instance_evidence, portal_evidence
 
 NOW = dt.datetime(2026, 6, 5, 12, 0, tzinfo=dt.UTC)
 BOUGHT = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
-PORTAL = PortalEvidence(
-    now=NOW,
-    subscription_name="A-S00012345",
-    found=True,
+PORTAL = portal_evidence(
+    NOW,
     plan="premium",
-    kind="paid",
-    license_type="online_cloud",
-    contact_email="owner@example.com",
     ends_on=dt.date(2027, 3, 2),
-    activated_instance="instance-1",
     activated_at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC),
-    last_sync_at=dt.datetime(2026, 6, 5, 3, 41, tzinfo=dt.UTC),
-    reported_version="17.5.0",
 )
-INSTANCE = InstanceEvidence(
-    now=NOW,
-    license_type="online_cloud",
-    subscription_name="A-S00012345",
-    gitlab_version="17.5.0",
-    last_sync_at=dt.datetime(2026, 6, 5, 3, 41, tzinfo=dt.UTC),
-    last_sync_error=None,
-    next_sync_at=dt.datetime(2026, 6, 6, 3, 41, tzinfo=dt.UTC),
-    duo_tier="duo_pro",
+INSTANCE = instance_evidence(
+    NOW,
     duo_quantity=5,
     duo_ends_on=dt.date(2027, 3, 2),
     assigned_seats=1,

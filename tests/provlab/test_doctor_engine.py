@@ -20,6 +20,7 @@ from provlab.doctor import (
     TrialEvidence,
     diagnose_trial,
 )
+from tests.provlab.evidence import instance_evidence, portal_evidence
 
 NOW = dt.datetime(2026, 3, 5, 12, 0, tzinfo=dt.UTC)
 SUBMITTED = dt.datetime(2026, 3, 3, 9, 0, tzinfo=dt.UTC)
@@ -27,19 +28,13 @@ PROCESSED = dt.datetime(2026, 3, 4, 5, 0, tzinfo=dt.UTC)
 
 
 def portal(**changes: object) -> PortalEvidence:
-    base = PortalEvidence(
-        now=NOW,
-        subscription_name="A-S00012345",
-        found=True,
+    # An ultimate subscription whose last sync the portal recorded the day before NOW.
+    base = portal_evidence(
+        NOW,
         plan="ultimate",
-        kind="paid",
-        license_type="online_cloud",
-        contact_email="owner@example.com",
         ends_on=dt.date(2027, 1, 1),
-        activated_instance="instance-1",
         activated_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
         last_sync_at=dt.datetime(2026, 3, 4, 3, 41, tzinfo=dt.UTC),
-        reported_version="17.5.0",
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -61,19 +56,7 @@ TRIAL = TrialEvidence("duo_pro", 50, dt.date(2026, 3, 4), dt.date(2026, 5, 3), P
 
 
 def instance(**changes: object) -> InstanceEvidence:
-    base = InstanceEvidence(
-        now=NOW,
-        license_type="online_cloud",
-        subscription_name="A-S00012345",
-        gitlab_version="17.5.0",
-        last_sync_at=dt.datetime(2026, 3, 5, 3, 41, tzinfo=dt.UTC),
-        last_sync_error=None,
-        next_sync_at=dt.datetime(2026, 3, 6, 3, 41, tzinfo=dt.UTC),
-        duo_tier="duo_pro",
-        duo_quantity=50,
-        duo_trial=True,
-        assigned_seats=3,
-    )
+    base = instance_evidence(NOW, duo_quantity=50, duo_trial=True, assigned_seats=3)
     return replace(base, **changes)  # type: ignore[arg-type]
 
 

@@ -22,7 +22,12 @@ from portal.subscriptions import find_subscription
 from provlab.doctor import DROP_REASONS, diagnose_trial
 from provlab.doctor_evidence import closest_subscription, portal_evidence
 from provlab.doctor_model import Candidate, LeadEvidence
-from tests.portal.helpers import make_account, make_subscription, run_jobs_until
+from tests.portal.helpers import (
+    customer_subscription,
+    make_account,
+    make_subscription,
+    run_jobs_until,
+)
 from tests.provlab.test_doctor_engine import NOW, TRIAL, instance, lead, portal
 from webcore.clock import app_clock
 from webcore.transaction import unit_of_work
@@ -229,8 +234,7 @@ def _request(app: Flask, name: str, email: str, country: str = "DE", company: st
 
 
 def test_evidence_judges_a_waiting_request_by_the_rules_sales_will_apply(portal_app: Flask) -> None:
-    customer = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer, contact_email="owner@example.com")
+    name = customer_subscription(portal_app, "owner@example.com", contact_email="owner@example.com")
     _request(portal_app, name, "owner@example.com", country="IR")
     (waiting_lead,) = portal_evidence(portal_app, name).leads
     assert waiting_lead.status == "pending"
@@ -242,8 +246,7 @@ def test_evidence_judges_a_waiting_request_by_the_rules_sales_will_apply(portal_
 def test_evidence_finds_a_mistyped_request_through_the_email_and_the_company(
     portal_app: Flask,
 ) -> None:
-    customer = make_account(portal_app, "buyer@example.com")
-    name = make_subscription(portal_app, customer, contact_email="owner@example.com")
+    name = customer_subscription(portal_app, "buyer@example.com", contact_email="owner@example.com")
     other = make_account(portal_app, "someone@example.com")
     sibling = make_subscription(
         portal_app, other, contact_email="it@example.com", contact_company="Example Corp"
@@ -270,8 +273,7 @@ def test_evidence_finds_a_mistyped_request_through_the_email_and_the_company(
 
 
 def test_evidence_carries_when_sales_extended_the_trial(portal_app: Flask) -> None:
-    customer = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer, contact_email="owner@example.com")
+    name = customer_subscription(portal_app, "owner@example.com", contact_email="owner@example.com")
     seller = make_account(portal_app, "sales@example.com", role="sales")
     _request(portal_app, name, "owner@example.com")
     run_jobs_until(portal_app, "2026-05-03T06:00:00Z")  # the trial ran 2026-03-02 to 05-01

@@ -13,7 +13,7 @@ from protocol.clock import format_utc
 from provlab.parties import InProcessParty, PartyError
 from provlab.progress import TravelProgress
 from provlab.timetravel import travel_to
-from tests.support.jobs import extend_registry, install_registry
+from tests.support.jobs import add_noting_job, extend_registry, install_registry
 from webcore.clock import app_clock
 from webcore.job_declarations import JobContext, JobRegistry
 
@@ -31,20 +31,13 @@ def _recording_registry(
 ) -> JobRegistry:
     registry = extend_registry(base) if base is not None else JobRegistry()
 
-    @registry.job("record")
-    def record(context: JobContext, args: dict[str, Any]) -> dt.datetime | None:
+    def record(context: JobContext) -> None:
         me = context.app.name
         other = "instance" if me == "portal" else "portal"
         # Both clocks, read at run time: lockstep means the other party is at the same instant.
         log.append((me, context.job_key, app_clock(apps[me]).now(), app_clock(apps[other]).now()))
-        if "then_in_minutes" in args:
-            context.app.extensions["jobs"].schedule(
-                "record",
-                context.now + dt.timedelta(minutes=args["then_in_minutes"]),
-                key=f"{context.job_key}+{args['then_in_minutes']}m",
-            )
-        return None
 
+    add_noting_job(registry, "record", record)
     return registry
 
 

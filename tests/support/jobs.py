@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,23 @@ def add_evidence(context: JobContext) -> None:
         )
     )
     db.session.flush()
+
+
+def add_noting_job(registry: JobRegistry, name: str, note: Callable[[JobContext], None]) -> None:
+    """A job ``name`` that calls ``note`` on each run and, given ``then_in_minutes``, plans one
+    more run of itself that many minutes later (key: its own + ``+<minutes>m``)."""
+
+    @registry.job(name)
+    def noting(context: JobContext, args: dict[str, Any]) -> dt.datetime | None:
+        note(context)
+        if "then_in_minutes" in args:
+            minutes = args["then_in_minutes"]
+            context.app.extensions["jobs"].schedule(
+                name,
+                context.now + dt.timedelta(minutes=minutes),
+                key=f"{context.job_key}+{minutes}m",
+            )
+        return None
 
 
 def build_registry(executions: str | None = None) -> JobRegistry:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask, Response
 
-from tests.portal.helpers import activation_code, make_account, make_subscription, sign_in
+from tests.portal.helpers import activation_code, customer_subscription, sign_in
 from webcore.headers import REFERRER_POLICY, shows_secret
 
 
@@ -44,8 +44,7 @@ def test_pages_and_json_answers_carry_the_security_headers(
 
 
 def test_the_page_showing_the_activation_code_is_never_stored(portal_app: Flask) -> None:
-    customer_id = make_account(portal_app, "owner@example.com")
-    name = make_subscription(portal_app, customer_id)
+    name = customer_subscription(portal_app, "owner@example.com")
     client = sign_in(portal_app, "owner@example.com")
 
     code = activation_code(portal_app, client, name)

@@ -10,9 +10,9 @@ from flask import Flask
 
 from protocol.clock import format_utc
 from tests.conftest import SIMULATION_TOKEN
-from tests.support.jobs import install_registry
+from tests.support.jobs import add_noting_job, install_registry
 from webcore.clock import app_clock
-from webcore.job_declarations import JobContext, JobRegistry
+from webcore.job_declarations import JobRegistry
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 AUTH = {"Authorization": f"Bearer {SIMULATION_TOKEN}"}
@@ -25,18 +25,7 @@ def make_app(request: pytest.FixtureRequest, make_portal: Any, make_instance: An
 
 def _registry(ran: list[tuple[str, dt.datetime]]) -> JobRegistry:
     registry = JobRegistry()
-
-    @registry.job("note")
-    def note(context: JobContext, args: dict[str, Any]) -> dt.datetime | None:
-        ran.append((context.job_key, context.now))
-        if "then_in_minutes" in args:  # schedule follow-up work
-            context.app.extensions["jobs"].schedule(
-                "note",
-                context.now + dt.timedelta(minutes=args["then_in_minutes"]),
-                key=f"{context.job_key}-follow-up",
-            )
-        return None
-
+    add_noting_job(registry, "note", lambda context: ran.append((context.job_key, context.now)))
     return registry
 
 
@@ -131,9 +120,9 @@ def test_run_due_moves_the_clock_and_runs_due_jobs_in_time_order(make_app: Any) 
     ] == [
         ("first", "2026-03-02T01:00:00Z", "2026-03-02T04:00:00Z", "done"),
         ("third", "2026-03-02T03:00:00Z", "2026-03-02T04:00:00Z", "done"),
-        ("first-follow-up", "2026-03-02T04:00:00Z", "2026-03-02T04:00:00Z", "done"),
+        ("first+0m", "2026-03-02T04:00:00Z", "2026-03-02T04:00:00Z", "done"),
     ]
-    assert [key for key, _ in ran] == ["first", "third", "first-follow-up"]
+    assert [key for key, _ in ran] == ["first", "third", "first+0m"]
     assert client.get("/-/simulation/next-job", headers=AUTH).get_json()["next_run_at"] == (
         "2026-03-02T05:00:00Z"
     )

@@ -14,7 +14,7 @@ from instance.gitlab_com.duo import user_has_group_duo_access
 from instance.gitlab_com.groups import find_group, remove_member
 from instance.gitlab_com.nonces import received_nonces
 from instance.gitlab_com.provisioning import group_duo_purchase
-from instance.models import BillableUserCount, User, db
+from instance.models import AddOnPurchase, BillableUserCount, User, db
 from instance.namespace_models import ReceivedNonce
 from instance.setup import prepare
 from protocol.license import Plan
@@ -24,11 +24,16 @@ from tests.instance.gitlab_com.conftest import provision, push
 from webcore.clock import app_clock
 
 
+def _group_purchase(root_id: int) -> AddOnPurchase:
+    """The group's GitLab Duo purchase (in an app context): it has one."""
+    purchase = group_duo_purchase(root_id)
+    assert purchase is not None
+    return purchase
+
+
 def _purchase_id(app: Flask, root_id: int) -> int:
     with app.app_context():
-        purchase = group_duo_purchase(root_id)
-        assert purchase is not None
-        return purchase.id
+        return _group_purchase(root_id).id
 
 
 def _assign(app: Flask, root_id: int, *usernames: str) -> None:
@@ -36,6 +41,14 @@ def _assign(app: Flask, root_id: int, *usernames: str) -> None:
         ids = [user_id(app, name) for name in usernames]
         add_ons.bulk_assign(_purchase_id(app, root_id), ids, app_clock(app).now())
         db.session.commit()
+
+
+def _seats_assigned(
+    app: Flask, fake_portal: FakePortal, root_id: int, seats: int, *usernames: str
+) -> None:
+    """The group bought ``seats`` GitLab Duo seats and assigned them to ``usernames``."""
+    push(app, fake_portal, provision(duo=seats)(root_id))
+    _assign(app, root_id, *usernames)
 
 
 def _user(username: str) -> User:
@@ -73,8 +86,7 @@ def test_never_more_seats_than_purchased_r26_r27(
 def test_a_seat_in_one_top_level_group_gives_code_suggestions_everywhere_r1(
     app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
 ) -> None:
-    push(app, fake_portal, provision(duo=2)(hierarchy["root"]))
-    _assign(app, hierarchy["root"], "dev")
+    _seats_assigned(app, fake_portal, hierarchy["root"], 2, "dev")
     with app.app_context():
         now = app_clock(app).now()
         assert user_has_group_duo_access(_user("dev"), now)
@@ -94,15 +106,13 @@ def test_a_member_removed_from_the_group_loses_the_seat(
     app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
 ) -> None:
     root = hierarchy["root"]
-    push(app, fake_portal, provision(duo=2)(root))
-    _assign(app, root, "reporter", "projdev")
+    _seats_assigned(app, fake_portal, root, 2, "reporter", "projdev")
     with app.app_context():
         group = find_group("acme/platform")
         assert group is not None
         assert remove_member(group, _user("reporter"))
         db.session.commit()
-        purchase = group_duo_purchase(root)
-        assert purchase is not None
+        purchase = _group_purchase(root)
         assert add_ons.assignment_for(purchase, _user("reporter")) is None
         assert add_ons.assignment_for(purchase, _user("projdev")) is not None
 
@@ -111,27 +121,23 @@ def test_lowering_the_quantity_removes_seats_in_the_self_managed_order_r28(
     app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
 ) -> None:
     root = hierarchy["root"]
-    push(app, fake_portal, provision(duo=3)(root))
-    _assign(app, root, "owner", "dev", "reporter")
+    _seats_assigned(app, fake_portal, root, 3, "owner", "dev", "reporter")
     push(app, fake_portal, provision(duo=1)(root))
     with app.app_context():
-        purchase = group_duo_purchase(root)
-        assert purchase is not None and add_ons.assigned_count(purchase) == 1
+        assert add_ons.assigned_count(_group_purchase(root)) == 1
 
 
 def test_blocked_members_lose_their_group_seat_at_the_clean_up_r29(
     app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
 ) -> None:
     root = hierarchy["root"]
-    push(app, fake_portal, provision(duo=2)(root))
-    _assign(app, root, "dev", "reporter")
+    _seats_assigned(app, fake_portal, root, 2, "dev", "reporter")
     with app.app_context():
         _user("dev").state = "blocked"
         removed = add_ons.clean_up_seats(app_clock(app).now())
         db.session.commit()
         assert removed.removed_inactive == ("dev",)
-        purchase = group_duo_purchase(root)
-        assert purchase is not None and add_ons.assigned_count(purchase) == 1
+        assert add_ons.assigned_count(_group_purchase(root)) == 1
 
 
 def test_gitlab_com_forgets_push_nonces_once_they_are_stale(

@@ -4,8 +4,10 @@ during the call, a lease that keeps other workers off, and a run whose lease ran
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +67,12 @@ def _calling_registry(call: Call, executions: Path) -> JobRegistry:
     return registry
 
 
-def _run_in_thread(app: Flask, scheduler: JobScheduler, until: dt.datetime) -> Any:
+@contextlib.contextmanager
+def _while_called_out(
+    app: Flask, scheduler: JobScheduler, call: Call, until: dt.datetime
+) -> Iterator[list[Any]]:
+    """Run the due jobs in another thread; the block runs while the handler waits in ``call``,
+    which then answers and the run finishes. Yields the runs (complete after the block)."""
     done = threading.Event()
     runs: list[Any] = []
 
@@ -78,7 +85,12 @@ def _run_in_thread(app: Flask, scheduler: JobScheduler, until: dt.datetime) -> A
             done.set()
 
     threading.Thread(target=work, daemon=True).start()
-    return done, runs
+    assert call.started.wait(PATIENCE)
+    try:
+        yield runs
+    finally:
+        call.answer.set()
+    assert done.wait(PATIENCE)
 
 
 def _evidence_count(app: Flask, key: str) -> int:
@@ -98,17 +110,12 @@ def test_a_handler_calling_out_holds_no_lock_and_no_other_worker_runs_its_job(
     schedule(app, scheduler, "call_out", at(1), "out")
     schedule(app, scheduler, "call_out", at(3), "later")
 
-    done, runs = _run_in_thread(app, scheduler, at(1))
-    assert call.started.wait(PATIENCE)
-    try:
+    with _while_called_out(app, scheduler, call, at(1)) as runs:
         # While the handler waits: the claim is committed, so another worker skips the job ...
         assert run_due(app, scheduler, at(1)) == []
         # ... and nothing is locked: other work writes and commits at once.
         schedule(app, scheduler, "call_out", at(2), "later")
         assert _evidence_count(app, "out") == 1  # the prepared part is committed
-    finally:
-        call.answer.set()
-    assert done.wait(PATIENCE)
     assert [(run.key, run.outcome) for run in runs] == [("out", "done")]
     assert executed(executions) == ["out"]
     assert _evidence_count(app, "out") == 2
@@ -139,13 +146,8 @@ def test_a_job_moved_while_its_handler_called_out_keeps_the_new_schedule(
     call = Call()
     scheduler = scheduler_for(app, _calling_registry(call, executions))
     schedule(app, scheduler, "call_out", at(1), "moved")
-    done, runs = _run_in_thread(app, scheduler, at(1))
-    assert call.started.wait(PATIENCE)
-    try:
+    with _while_called_out(app, scheduler, call, at(1)) as runs:
         schedule(app, scheduler, "call_out", at(5), "moved")
-    finally:
-        call.answer.set()
-    assert done.wait(PATIENCE)
     assert [(run.outcome, run.next_run_at) for run in runs] == [("rescheduled", at(5))]
     row = job_row(app, "moved")
     assert row is not None and row["next_run_at"] == at(5) and row["last_run_at"] == at(1)
@@ -162,13 +164,8 @@ def test_a_run_whose_lease_ran_out_and_was_claimed_again_is_undone(
     expired = JobScheduler("test", db, Job, registry, lambda: app_clock(app), lease=dt.timedelta())
     schedule(app, expired, "call_out", at(1), "slow", every=3600)
 
-    done, runs = _run_in_thread(app, expired, at(1))
-    assert call.started.wait(PATIENCE)
-    try:
+    with _while_called_out(app, expired, call, at(1)) as runs:
         [other] = run_due(app, expired, at(1))  # another worker takes the job and finishes it
-    finally:
-        call.answer.set()
-    assert done.wait(PATIENCE)
 
     assert other.outcome == "rescheduled"
     assert [run.outcome for run in runs] == ["lost"]
