@@ -51,22 +51,6 @@ def test_sign_in_with_wrong_credentials_is_401_and_signs_nobody_in(
     assert client.get(signed_up.home).status_code == 302  # sent to sign in
 
 
-def test_blocked_instance_user_cannot_sign_in(make_instance: Any) -> None:
-    from tests.instance.conftest import instance_with_user
-
-    app = instance_with_user(
-        make_instance,
-        username="blocked",
-        email="b@example.com",
-        name="Blocked",
-        password="blocked-password",
-        state="blocked",
-    )
-    client = app.test_client()
-    assert sign_in(client, "blocked", "blocked-password").status_code == 401
-    assert client.get("/dashboard").status_code == 302
-
-
 def test_sign_out_needs_post_with_a_csrf_token(signed_up: Login) -> None:
     client = signed_up.app.test_client()
     sign_in(client, signed_up.login, signed_up.password)
@@ -178,20 +162,28 @@ def test_roles_required_sends_anonymous_users_to_sign_in_and_refuses_other_roles
     assert support.get("/test/support-only").get_data(as_text=True) == "support console"
 
 
-def test_a_user_without_a_password_cannot_sign_in_and_gets_a_clear_401(make_instance: Any) -> None:
+@pytest.mark.parametrize(
+    ("fields", "password"),
+    [
+        pytest.param(
+            {"password": "blocked-password", "state": "blocked"}, "blocked-password", id="blocked"
+        ),
+        pytest.param({"bot_type": "support_bot"}, "anything", id="without-a-password"),
+    ],
+)
+def test_a_blocked_user_or_one_without_a_password_cannot_sign_in_and_gets_a_clear_401(
+    make_instance: Any, fields: dict[str, str], password: str
+) -> None:
     from tests.instance.conftest import instance_with_user
 
     app = instance_with_user(
-        make_instance,
-        username="support-bot",
-        email="bot@example.com",
-        name="Support Bot",
-        bot_type="support_bot",
+        make_instance, username="kept-out", email="kept-out@example.com", name="Kept Out", **fields
     )
     client = app.test_client()
-    response = sign_in(client, "support-bot", "anything")
+    response = sign_in(client, "kept-out", password)
     assert response.status_code == 401
     assert "Invalid login or password." in response.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302
 
 
 def test_an_unknown_login_costs_a_password_check_too(
