@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import requests
 import responses
@@ -96,27 +98,32 @@ def test_r16_activation_connectivity_issue_is_named(
     assert licenses(app) == []
 
 
-def test_r8_tampered_activation_answer_changes_nothing(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
-) -> None:
-    fake_portal.add_subscription(CODE)
-
+def _tamper_with_the_signature(fake_portal: FakePortal) -> None:
     def tamper(body: dict[str, str]) -> dict[str, str]:
         header, payload, signature = body["response"].split(".")
         return {"response": f"{header}.{payload}.{signature[:-4]}AAAA"}
 
     fake_portal.tamper = tamper
-    status, page = activate(admin_client)
-    assert status == 422 and "failed verification" in page
-    assert licenses(app) == []
 
 
-def test_r8_license_bound_to_another_instance_is_refused(
-    admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
-) -> None:
-    fake_portal.add_subscription(CODE)
+def _bind_the_license_to_another_instance(fake_portal: FakePortal) -> None:
     original = fake_portal.license
     fake_portal.license = lambda subscription, instance_id: original(subscription, "someone-else")  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [_tamper_with_the_signature, _bind_the_license_to_another_instance],
+    ids=["tampered-answer", "license-bound-to-another-instance"],
+)
+def test_r8_an_activation_answer_failing_verification_is_refused_and_changes_nothing(
+    admin_client: FlaskClient,
+    app: Flask,
+    fake_portal: FakePortal,
+    spoil: Callable[[FakePortal], None],
+) -> None:
+    fake_portal.add_subscription(CODE)
+    spoil(fake_portal)
     status, page = activate(admin_client)
     assert status == 422 and "failed verification" in page
     assert licenses(app) == []
