@@ -49,17 +49,28 @@ def at(app: Flask, when: str) -> dt.datetime:
     return moment
 
 
+@pytest.fixture
+def root(hierarchy: dict[str, int]) -> int:
+    """Acme, the hierarchy's top-level group, whose quotas these tests follow."""
+    return hierarchy["root"]
+
+
+def _acme(root: int) -> Namespace:
+    """The top-level group (within an app context)."""
+    group = db.session.get(Namespace, root)
+    assert group is not None
+    return group
+
+
 def test_pushed_packs_keep_their_usage_and_a_pack_no_longer_pushed_goes_r6(
-    app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
+    app: Flask, fake_portal: FakePortal, root: int
 ) -> None:
-    root = hierarchy["root"]
     pack = ComputeMinutesPack(1000, TERM[0] + dt.timedelta(days=365), "A-S1-1")
     base = provision(Plan.PREMIUM)(root)
     assert push(app, fake_portal, with_consumables(base, (pack,))).status == 200
     now = app_clock(app).now()
     with app.app_context():
-        group = db.session.get(Namespace, root)
-        assert group is not None
+        group = _acme(root)
         use_compute_minutes(group, 10_000 + 300, now)  # the month's quota, then 300 of the pack
         db.session.commit()
     # The same state pushed again (the daily push) keeps what the pack has used.
@@ -77,9 +88,8 @@ def test_pushed_packs_keep_their_usage_and_a_pack_no_longer_pushed_goes_r6(
 
 
 def test_monthly_quota_by_plan_resets_on_the_first_and_packs_expire_r6(
-    app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
+    app: Flask, fake_portal: FakePortal, root: int
 ) -> None:
-    root = hierarchy["root"]
     today = app_clock(app).now().date()
     expires = today + dt.timedelta(days=40)
     push(
@@ -88,8 +98,7 @@ def test_monthly_quota_by_plan_resets_on_the_first_and_packs_expire_r6(
         with_consumables(provision(Plan.ULTIMATE)(root), (ComputeMinutesPack(500, expires, "x"),)),
     )
     with app.app_context():
-        group = db.session.get(Namespace, root)
-        assert group is not None
+        group = _acme(root)
         assert compute_quota(root, today).monthly_quota == 50_000
         use_compute_minutes(group, 50_200, app_clock(app).now())
         db.session.commit()
@@ -103,13 +112,11 @@ def test_monthly_quota_by_plan_resets_on_the_first_and_packs_expire_r6(
 
 
 def test_no_minutes_left_refuses_the_pipeline_with_gitlabs_message_r6(
-    app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
+    app: Flask, fake_portal: FakePortal, root: int
 ) -> None:
-    root = hierarchy["root"]
     now = app_clock(app).now()
     with app.app_context():
-        group = db.session.get(Namespace, root)
-        assert group is not None
+        group = _acme(root)
         assert compute_quota(root, now.date()).monthly_quota == 400  # no subscription: Free
         use_compute_minutes(group, 401, now)
         with pytest.raises(QuotaExceeded) as refused:
@@ -120,9 +127,8 @@ def test_no_minutes_left_refuses_the_pipeline_with_gitlabs_message_r6(
 
 
 def test_a_project_over_10_gib_is_locked_until_purchased_storage_covers_the_excess_r6(
-    app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
+    app: Flask, fake_portal: FakePortal, root: int
 ) -> None:
-    root = hierarchy["root"]
     now = app_clock(app).now()
     with app.app_context():
         project = (
@@ -152,14 +158,12 @@ def test_a_project_over_10_gib_is_locked_until_purchased_storage_covers_the_exce
 
 
 def test_usage_quotas_pipelines_and_storage_tabs_are_the_owners_r6(
-    app: Flask, fake_portal: FakePortal, hierarchy: dict[str, int]
+    app: Flask, fake_portal: FakePortal, root: int
 ) -> None:
-    root = hierarchy["root"]
     pack = ComputeMinutesPack(1000, TERM[0] + dt.timedelta(days=365), "A-S1-1")
     push(app, fake_portal, with_consumables(provision(Plan.PREMIUM)(root), (pack,)))
     with app.app_context():
-        group = db.session.get(Namespace, root)
-        assert group is not None
+        group = _acme(root)
         use_compute_minutes(group, 10_250, app_clock(app).now())
         project = db.session.execute(db.select(Project).where(Project.root_id == root)).scalar()
         assert project is not None
