@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import pairwise
 
 import pytest
 
@@ -41,40 +42,46 @@ def test_add_months_clamps_the_day_to_the_target_month(
     assert add_months(day, months) == expected
 
 
+@pytest.mark.parametrize(
+    "boundaries",
+    [
+        # Twelve months: four quarters of three calendar months.
+        [date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1), date(2026, 10, 1), date(2027, 1, 1)],
+        # A month-end start clamps each boundary from the start, not from the previous one:
+        # Nov 30 + 3 months is Feb 29 in a leap year; + 6 months is May 30, not May 29.
+        [
+            date(2027, 11, 30),
+            date(2028, 2, 29),
+            date(2028, 5, 30),
+            date(2028, 8, 30),
+            date(2028, 11, 30),
+        ],
+        # Seven months: the last quarter is short and ends with the term.
+        [date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1), date(2026, 8, 1)],
+    ],
+    ids=["twelve-months", "month-end-start", "seven-months"],
+)
+def test_r34_a_terms_quarters_run_from_its_start_boundary_to_boundary(
+    boundaries: list[date],
+) -> None:
+    term = Period(starts_on=boundaries[0], ends_on=boundaries[-1])
+    assert bounds(term_quarters(term)) == list(pairwise(boundaries))
+
+
 def test_r34_twelve_month_term_has_four_quarters_of_three_calendar_months() -> None:
     term = Period(starts_on=date(2026, 1, 1), ends_on=date(2027, 1, 1))
     quarters = term_quarters(term)
     assert [q.label for q in quarters] == ["Q1", "Q2", "Q3", "Q4"]
-    assert bounds(quarters) == [
-        (date(2026, 1, 1), date(2026, 4, 1)),
-        (date(2026, 4, 1), date(2026, 7, 1)),
-        (date(2026, 7, 1), date(2026, 10, 1)),
-        (date(2026, 10, 1), date(2027, 1, 1)),
-    ]
     assert [q.days for q in quarters] == [90, 91, 92, 92]
     assert quarters[0].last_day == date(2026, 3, 31)
 
 
-def test_r34_month_end_start_clamps_each_boundary_from_the_start_not_the_previous_one() -> None:
-    # Nov 30 + 3 months is Feb 29 in a leap year; + 6 months is May 30, not May 29.
-    term = Period(starts_on=date(2027, 11, 30), ends_on=date(2028, 11, 30))
-    assert bounds(term_quarters(term)) == [
-        (date(2027, 11, 30), date(2028, 2, 29)),
-        (date(2028, 2, 29), date(2028, 5, 30)),
-        (date(2028, 5, 30), date(2028, 8, 30)),
-        (date(2028, 8, 30), date(2028, 11, 30)),
-    ]
+def test_r34_a_year_from_a_month_end_start_counts_the_leap_day_it_spans() -> None:
     assert year_days(date(2027, 11, 30)) == 366
     assert year_days(date(2026, 11, 30)) == 365
 
 
-def test_r34_short_and_long_terms_are_cut_into_quarters_the_last_one_ending_with_the_term() -> None:
-    seven_months = Period(starts_on=date(2026, 1, 1), ends_on=date(2026, 8, 1))
-    assert bounds(term_quarters(seven_months)) == [
-        (date(2026, 1, 1), date(2026, 4, 1)),
-        (date(2026, 4, 1), date(2026, 7, 1)),
-        (date(2026, 7, 1), date(2026, 8, 1)),
-    ]
+def test_r34_a_long_term_is_cut_into_quarters_the_last_one_ending_with_the_term() -> None:
     two_years = Period(starts_on=date(2026, 1, 1), ends_on=date(2028, 1, 1))
     assert len(term_quarters(two_years)) == 8
     assert term_quarters(two_years)[-1].ends_on == date(2028, 1, 1)
