@@ -17,6 +17,16 @@ from tests.instance.fake_portal import PORTAL_URL, FakePortal
 from tests.instance.helpers import CODE, activate, activated, licenses
 
 
+def assert_refused(
+    admin_client: FlaskClient, app: Flask, text: str, code: str = CODE, *, terms: bool = True
+) -> None:
+    """Activating with ``code`` (terms accepted unless told) is refused: 422 with ``text``, and
+    no license is installed."""
+    status, page = activate(admin_client, code, terms=terms)
+    assert status == 422 and text in page
+    assert licenses(app) == []
+
+
 def test_r8_activation_with_code_installs_online_cloud_license(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
@@ -33,25 +43,20 @@ def test_r8_activation_needs_terms_accepted(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
     fake_portal.add_subscription(CODE)
-    status, page = activate(admin_client, terms=False)
-    assert status == 422 and "Terms of Service" in page
-    assert licenses(app) == []
+    assert_refused(admin_client, app, "Terms of Service", terms=False)
 
 
 def test_r8_activation_code_format_is_checked_before_calling_the_portal(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    status, page = activate(admin_client, "short-code")
-    assert status == 422
-    assert "The activation code should be a 24-character alphanumeric string" in page
-    assert licenses(app) == []
+    text = "The activation code should be a 24-character alphanumeric string"
+    assert_refused(admin_client, app, text, "short-code")
 
 
 def test_r8_activation_refusals_show_the_real_messages(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
-    status, page = activate(admin_client, "Z" * 24)
-    assert status == 422 and "Invalid activation code" in page
+    assert_refused(admin_client, app, "Invalid activation code", "Z" * 24)
     subscription = fake_portal.add_subscription(CODE)
     for code, text in [
         ("subscription_expired", "Your subscription has expired"),
@@ -59,19 +64,14 @@ def test_r8_activation_refusals_show_the_real_messages(
         ("seat_mismatch", "Seat mismatch"),
     ]:
         subscription.refuse_with = code
-        status, page = activate(admin_client)
-        assert status == 422 and text in page, code
-    assert licenses(app) == []
+        assert_refused(admin_client, app, text)
 
 
 def test_r8_code_bound_to_another_instance_is_refused(
     admin_client: FlaskClient, app: Flask, fake_portal: FakePortal
 ) -> None:
     fake_portal.add_subscription(CODE, instance_id="another-instance")
-    status, page = activate(admin_client)
-    assert status == 422
-    assert "This activation code is already in use by another instance" in page
-    assert licenses(app) == []
+    assert_refused(admin_client, app, "This activation code is already in use by another instance")
 
 
 def test_r8_activating_again_with_the_same_code_succeeds(
@@ -93,9 +93,7 @@ def test_r16_activation_connectivity_issue_is_named(
         f"{PORTAL_URL}/api/v1/activations",
         body=requests.ConnectionError("refused"),
     )
-    status, page = activate(admin_client)
-    assert status == 422 and "Cannot activate instance due to a connectivity issue" in page
-    assert licenses(app) == []
+    assert_refused(admin_client, app, "Cannot activate instance due to a connectivity issue")
 
 
 def _tamper_with_the_signature(fake_portal: FakePortal) -> None:
@@ -124,9 +122,7 @@ def test_r8_an_activation_answer_failing_verification_is_refused_and_changes_not
 ) -> None:
     fake_portal.add_subscription(CODE)
     spoil(fake_portal)
-    status, page = activate(admin_client)
-    assert status == 422 and "failed verification" in page
-    assert licenses(app) == []
+    assert_refused(admin_client, app, "failed verification")
 
 
 def test_r8_activation_at_install_time_from_environment(
