@@ -28,7 +28,7 @@ from portal.models import (
     db,
 )
 from portal.orders import SALES, OrderTerms, place_order
-from portal.purchases import _add_on_line, _check_sales, _check_seats, _paid_add_on
+from portal.purchases import add_on_line, bought_add_on, check_sales, check_seats
 from portal.subscriptions import current_agile_planning, is_active
 from protocol.license import AddOnTier, Plan
 
@@ -61,14 +61,16 @@ def sell_agile_planning(terms: OrderTerms, seats: int) -> Order:
     """R3, R4, R5, R6: sales adds ``seats`` Enterprise Agile Planning seats, creating the
     purchase or adding to the one in force; any GitLab Duo purchase is left as it is. The order
     is invoiced like every other (R7)."""
-    subscription, today = _check_sales(terms), terms.today
+    subscription, today = check_sales(terms), terms.today
     db.session.expire(subscription, ["agile_planning_purchases"])
     check_agile_planning_sale(subscription, today)
     purchase = active_agile_planning(subscription, today)
-    _check_seats(subscription, seats, already=purchase.quantity if purchase else 0)
-    line = _add_on_line(subscription, AGILE_PLANNING, seats, today)
+    check_seats(subscription, seats, already=purchase.quantity if purchase else 0)
+    line = add_on_line(subscription, AGILE_PLANNING, seats, today)
     if purchase is None:
-        purchase = _paid_add_on(subscription, AddOnTier.ENTERPRISE_AGILE_PLANNING, seats, terms.now)
+        purchase = bought_add_on(
+            subscription, AddOnTier.ENTERPRISE_AGILE_PLANNING, seats, terms.now
+        )
     else:
         purchase.quantity += seats
         db.session.flush()

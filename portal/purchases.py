@@ -67,7 +67,7 @@ def check_sellable(subscription: Subscription, today: dt.date) -> None:
         raise Refused("Add-ons can't be bought on a plan trial: buy the plan first.")
 
 
-def _check_seats(subscription: Subscription, seats: int, already: int = 0) -> None:
+def check_seats(subscription: Subscription, seats: int, already: int = 0) -> None:
     """A number of seats to buy, then R5 on the add-on's new total (``check_add_on_seats``)."""
     if not isinstance(seats, int) or seats < 1 or seats > MAX_SEATS:
         raise Refused("Enter a number of seats of at least 1.")
@@ -92,7 +92,7 @@ def _end_on(purchase: AddOnPurchase, today: dt.date) -> None:
     purchase.ends_on = max(min(purchase.ends_on, today), purchase.starts_on)
 
 
-def _paid_add_on(
+def bought_add_on(
     subscription: Subscription, tier: AddOnTier, seats: int, now: dt.datetime
 ) -> AddOnPurchase:
     """A bought add-on: from today to the end of the subscription's term (R1)."""
@@ -114,7 +114,7 @@ def _paid_add_on(
     return purchase
 
 
-def _add_on_line(
+def add_on_line(
     subscription: Subscription, tier: str, seats: int, today: dt.date, prefix: str = ""
 ) -> LineItem:
     """``seats`` of an add-on from today to the end of the term, at its list price (R1)."""
@@ -132,10 +132,10 @@ def _sell_tier(
 ) -> Order:
     """R1, R6: ``seats`` of a GitLab Duo tier from today to the end of the term; the purchases
     and trials in ``ending`` end today, where this one starts."""
-    line = _add_on_line(terms.subscription, tier.value, seats, terms.today)
+    line = add_on_line(terms.subscription, tier.value, seats, terms.today)
     for purchase in ending:
         _end_on(purchase, terms.today)
-    purchase = _paid_add_on(terms.subscription, tier, seats, terms.now)
+    purchase = bought_add_on(terms.subscription, tier, seats, terms.now)
     kind = OrderKind.DUO_PRO if tier is AddOnTier.DUO_PRO else OrderKind.DUO_ENTERPRISE
     return place_order(
         terms,
@@ -151,7 +151,7 @@ def _sell_tier(
 
 def duo_pro_quote(subscription: Subscription, seats: int, today: dt.date) -> int:
     """The price of ``seats`` Duo Pro seats from today to the end of the term, in cents."""
-    return _add_on_line(subscription, AddOnTier.DUO_PRO.value, seats, today).amount_cents
+    return add_on_line(subscription, AddOnTier.DUO_PRO.value, seats, today).amount_cents
 
 
 def check_duo_pro_purchase(subscription: Subscription, seats: int, today: dt.date) -> None:
@@ -168,7 +168,7 @@ def check_duo_pro_purchase(subscription: Subscription, seats: int, today: dt.dat
         raise Refused(
             "This subscription already has GitLab Duo Pro: use Add seats to buy more.", rule="R5"
         )
-    _check_seats(subscription, seats)
+    check_seats(subscription, seats)
 
 
 def buy_duo_pro(terms: OrderTerms, seats: int, payment_method: PaymentMethod | None) -> Order:
@@ -193,7 +193,7 @@ def paid_add_on(subscription: Subscription, today: dt.date) -> AddOnPurchase | N
 def add_seats_quote(subscription: Subscription, seats: int, today: dt.date) -> int:
     purchase = paid_add_on(subscription, today)
     tier = purchase.tier if purchase else AddOnTier.DUO_PRO.value
-    return _add_on_line(subscription, tier, seats, today).amount_cents
+    return add_on_line(subscription, tier, seats, today).amount_cents
 
 
 def check_add_seats(subscription: Subscription, seats: int, today: dt.date) -> AddOnPurchase:
@@ -203,7 +203,7 @@ def check_add_seats(subscription: Subscription, seats: int, today: dt.date) -> A
         raise Refused(
             "This subscription has no purchased GitLab Duo add-on to add seats to.", rule="R5"
         )
-    _check_seats(subscription, seats, already=purchase.quantity)
+    check_seats(subscription, seats, already=purchase.quantity)
     return purchase
 
 
@@ -221,7 +221,7 @@ def _add_seats(
     lock(subscription)
     purchase = check_add_seats(subscription, seats, today)
     method = _check_payment_method(subscription, payment_method) if channel == SELF_SERVE else None
-    line = _add_on_line(subscription, purchase.tier, seats, today, "Additional ")
+    line = add_on_line(subscription, purchase.tier, seats, today, "Additional ")
     purchase.quantity += seats
     return place_order(
         terms,
@@ -238,7 +238,7 @@ def _add_seats(
 # -- sales ------------------------------------------------------------------------------------------
 
 
-def _check_sales(terms: OrderTerms) -> Subscription:
+def check_sales(terms: OrderTerms) -> Subscription:
     """R3: only sales place these orders; the subscription, locked."""
     if terms.placed_by is None or terms.placed_by.role != Role.SALES:
         raise Refused("Only sales can place this order.", rule="R3")
@@ -248,12 +248,12 @@ def _check_sales(terms: OrderTerms) -> Subscription:
 
 def sell_duo_enterprise(terms: OrderTerms, seats: int) -> Order:
     """R3: Duo Enterprise is sold by sales only; R6: it replaces Duo Pro from today."""
-    subscription, today = _check_sales(terms), terms.today
+    subscription, today = check_sales(terms), terms.today
     check_sellable(subscription, today)
     current = active_add_on(subscription, today)
     if current is not None and not current.trial and current.tier == AddOnTier.DUO_ENTERPRISE.value:
         raise Refused("This subscription already has GitLab Duo Enterprise: add seats instead.")
-    _check_seats(subscription, seats)
+    check_seats(subscription, seats)
     # R6: Enterprise replaces Pro (and any Duo trial)
     ending = current_add_ons(subscription, today)
     return _sell_tier(terms, SALES, AddOnTier.DUO_ENTERPRISE, seats, ending, None)
@@ -261,13 +261,13 @@ def sell_duo_enterprise(terms: OrderTerms, seats: int) -> Order:
 
 def sell_add_on_seats(terms: OrderTerms, seats: int) -> Order:
     """R5 through sales: more seats of the add-on the subscription has."""
-    _check_sales(terms)
+    check_sales(terms)
     return _add_seats(terms, seats, SALES, None)
 
 
 def sell_subscription_seats(terms: OrderTerms, seats: int) -> Order:
     """More seats on the subscription itself (room for more add-on seats, R5)."""
-    subscription = _check_sales(terms)
+    subscription = check_sales(terms)
     if not is_active(subscription, terms.today):
         raise Refused("This subscription is not active: renew it first.")
     if seats < 1 or seats > MAX_SEATS:
@@ -296,7 +296,7 @@ def renew(terms: OrderTerms, *, seats: int | None = None, add_on_seats: int | No
     add-on renews with it (at ``add_on_seats`` if given), Enterprise Agile Planning at its seats. The renewal itself is
     ``portal.billing.renewals.renew``, the one the automatic renewal also makes; its renewal
     invoice is the order's (R7)."""
-    subscription = _check_sales(terms)
+    subscription = check_sales(terms)
     if subscription.kind != SubscriptionKind.PAID:
         raise Refused("Only paid subscriptions are renewed.")
     seats = subscription.seats if seats is None else seats
@@ -338,7 +338,7 @@ def extend_duo_trial(terms: OrderTerms, days: int, note: str = "") -> Order:
     """R23: sales extends a Duo trial, in progress or ended, with a $0 order (opportunity) on the
     subscription; its invoice has one $0 line for the days added, and the instance receives the
     extension at its next sync (R13)."""
-    subscription = _check_sales(terms)
+    subscription = check_sales(terms)
     if days < 1 or days > 366:
         raise Refused("Extend a trial by 1 to 366 days.")
     trial = extendable_trial(subscription, terms.today)
