@@ -18,6 +18,7 @@ the form, which every signed-in user may see; bad fields are a 400 that changes 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ from webcore.countries import COUNTRIES
 from webcore.errors import Refusal, refusal_redirects
 from webcore.params import InvalidNumber, parse_int
 
-FIELDS = ("first_name", "last_name", "company_name", "country")
+FIELDS = tuple(field.name for field in dataclasses.fields(TrialForm))  # the lead step's fields
 LEAD, TRIAL = "lead", "trial"  # GitLab's step names
 CREATE_GROUP = "0"  # the group choice that creates a new group (GitLab's CREATE_GROUP_OPTION_VALUE)
 
