@@ -15,7 +15,7 @@ import datetime as dt
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -67,7 +67,30 @@ NAMING_CONVENTION = {
 }
 
 
-def new_database() -> SQLAlchemy:
+Row = TypeVar("Row")
+
+
+class Database(SQLAlchemy):
+    """Flask-SQLAlchemy with the two statements every operation of the apps writes: a row
+    looked up by its key, and a new row inserted."""
+
+    def find(self, model: type[Row], *criteria: Any, lock: bool = False) -> Row | None:
+        """The one row of ``model`` that ``criteria`` select (a key: more than one is an
+        error), or None; ``lock`` takes its row lock (``FOR UPDATE``) for a read-then-write."""
+        statement = sa.select(model).where(*criteria)
+        if lock:
+            statement = statement.with_for_update()
+        return self.session.execute(statement).scalar_one_or_none()
+
+    def inserted(self, row: Row) -> Row:
+        """``row``, added and flushed now: its id is set, and a duplicate key or a broken
+        constraint fails here, inside the caller's transaction, before any side effect."""
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+
+def new_database() -> Database:
     """One app's Flask-SQLAlchemy extension over a declarative base of its own (the app's own
     tables), with the shared column types and constraint names."""
 
@@ -77,7 +100,7 @@ def new_database() -> SQLAlchemy:
             type_annotation_map=TYPE_ANNOTATION_MAP,
         )
 
-    return SQLAlchemy(model_class=Base)
+    return Database(model_class=Base)
 
 
 def sqlite_url_for(path: Path) -> str:
