@@ -244,12 +244,11 @@ def _active_purchase(purchase_id: int, today: dt.date) -> AddOnPurchase:
 
 
 def assignment_for(purchase: AddOnPurchase, user: User) -> UserAddOnAssignment | None:
-    return db.session.execute(
-        sa.select(UserAddOnAssignment).where(
-            UserAddOnAssignment.add_on_purchase_id == purchase.id,
-            UserAddOnAssignment.user_id == user.id,
-        )
-    ).scalar_one_or_none()
+    return db.find(
+        UserAddOnAssignment,
+        UserAddOnAssignment.add_on_purchase_id == purchase.id,
+        UserAddOnAssignment.user_id == user.id,
+    )
 
 
 def assign_seat(purchase_id: int, user: User, now: dt.datetime) -> UserAddOnAssignment:
@@ -262,12 +261,9 @@ def assign_seat(purchase_id: int, user: User, now: dt.datetime) -> UserAddOnAssi
         raise AssignmentError(INVALID_USER_MEMBERSHIP)
     if assigned_count(purchase) >= purchase.quantity:
         raise AssignmentError(NO_SEATS_AVAILABLE)
-    assignment = UserAddOnAssignment(
-        add_on_purchase_id=purchase.id, user_id=user.id, created_at=now
+    return db.inserted(
+        UserAddOnAssignment(add_on_purchase_id=purchase.id, user_id=user.id, created_at=now)
     )
-    db.session.add(assignment)
-    db.session.flush()
-    return assignment
 
 
 def remove_seat(purchase_id: int, user: User) -> bool:

@@ -12,7 +12,6 @@ import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import sqlalchemy as sa
 from flask import Flask
 
 from protocol.clock import format_utc
@@ -78,7 +77,7 @@ def diagnostics_bundle(
             "proxy": proxy_settings(),
         }
     else:
-        status = db.session.execute(sa.select(SyncStatus)).scalar_one_or_none()
+        status = db.find(SyncStatus)
         version = status.gitlab_version if status else None
         version_at = status.gitlab_version_at if status else None
         version_source = "last sync attempt" if version else "unknown"

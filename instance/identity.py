@@ -30,15 +30,15 @@ def identity() -> InstanceIdentity:
 
 def ensure_identity(now: dt.datetime) -> InstanceIdentity:
     """Create the identity on first start: a random id and a random minute in 03:00-04:59."""
-    found = db.session.execute(sa.select(InstanceIdentity)).scalar_one_or_none()
+    found = db.find(InstanceIdentity)
     if found is None:
-        found = InstanceIdentity(
-            instance_id=str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)),
-            sync_minute=secrets.randbelow(SYNC_WINDOW_MINUTES),
-            created_at=now,
+        found = db.inserted(
+            InstanceIdentity(
+                instance_id=str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)),
+                sync_minute=secrets.randbelow(SYNC_WINDOW_MINUTES),
+                created_at=now,
+            )
         )
-        db.session.add(found)
-        db.session.flush()
     return found
 
 

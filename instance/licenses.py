@@ -104,29 +104,28 @@ def replace_license(
     if current is not None:
         current.current = False
         db.session.flush()
-    row = License(
-        token=token,
-        license_id=document.license_id,
-        license_type=document.license_type.value,
-        plan=document.plan.value,
-        seats=document.seats,
-        starts_on=document.starts_on,
-        ends_on=document.ends_on,
-        trial=document.trial,
-        subscription_name=document.subscription_name,
-        licensee_name=document.licensee.name,
-        licensee_email=document.licensee.email,
-        licensee_company=document.licensee.company,
-        instance_id=document.instance_id,
-        issued_at=document.issued_at,
-        uploaded_at=now if uploaded else None,
-        activated_at=now if activated else None,
-        current=True,
-        created_at=now,
+    return db.inserted(
+        License(
+            token=token,
+            license_id=document.license_id,
+            license_type=document.license_type.value,
+            plan=document.plan.value,
+            seats=document.seats,
+            starts_on=document.starts_on,
+            ends_on=document.ends_on,
+            trial=document.trial,
+            subscription_name=document.subscription_name,
+            licensee_name=document.licensee.name,
+            licensee_email=document.licensee.email,
+            licensee_company=document.licensee.company,
+            instance_id=document.instance_id,
+            issued_at=document.issued_at,
+            uploaded_at=now if uploaded else None,
+            activated_at=now if activated else None,
+            current=True,
+            created_at=now,
+        )
     )
-    db.session.add(row)
-    db.session.flush()
-    return row
 
 
 def upload_license_file(text: str, keys: KeySet, now: dt.datetime) -> License:

@@ -80,9 +80,7 @@ def seed_demo(app: Flask) -> DemoAdmin:
     Only a token's digest is stored, so an earlier start's token cannot be shown again.
     """
     with unit_of_work(app):
-        admin = db.session.execute(
-            sa.select(User).where(User.username == DEMO_ADMIN_USERNAME)
-        ).scalar_one_or_none()
+        admin = db.find(User, User.username == DEMO_ADMIN_USERNAME)
         if admin is None:
             admin = create_user(
                 username=DEMO_ADMIN_USERNAME,

@@ -86,9 +86,7 @@ def sync_status(*, lock: bool = False) -> SyncStatus:
     at once install their licenses one after the other (one current license at a time)."""
     status = db.session.execute(_LOCKED_STATUS if lock else _STATUS).scalar_one_or_none()
     if status is None:
-        status = SyncStatus()
-        db.session.add(status)
-        db.session.flush()
+        status = db.inserted(SyncStatus())
     return status
 
 
@@ -307,8 +305,8 @@ class SyncReport:
 
 def sync_report() -> SyncReport:
     """What the Subscription page shows: the newest of manual and scheduled attempts."""
-    status = db.session.execute(sa.select(SyncStatus)).scalar_one_or_none()
-    job = db.session.execute(sa.select(Job).where(Job.key == "daily_sync")).scalar_one_or_none()
+    status = db.find(SyncStatus)
+    job = db.find(Job, Job.key == "daily_sync")
     last_success = status.last_success_at if status else None
     attempt, error = (status.last_attempt_at, status.last_error) if status else (None, None)
     if (

@@ -96,17 +96,17 @@ def issue_token(
     if expires_on is None and default_expiry:
         expires_on = now.date() + dt.timedelta(days=MAX_LIFETIME_DAYS)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(20)
-    row = PersonalAccessToken(
-        user_id=user.id,
-        name=name.strip(),
-        token_digest=_digest(secret),
-        scopes=list(dict.fromkeys(scopes)),
-        created_at=now,
-        expires_at=expiry_datetime(expires_on) if expires_on else None,
-        revoked=False,
+    row = db.inserted(
+        PersonalAccessToken(
+            user_id=user.id,
+            name=name.strip(),
+            token_digest=_digest(secret),
+            scopes=list(dict.fromkeys(scopes)),
+            created_at=now,
+            expires_at=expiry_datetime(expires_on) if expires_on else None,
+            revoked=False,
+        )
     )
-    db.session.add(row)
-    db.session.flush()
     return row, secret
 
 
@@ -127,11 +127,7 @@ def authenticate(secret: str, now: dt.datetime) -> PersonalAccessToken:
     """The token this secret is, if it may be used now; else ``TokenRefused``."""
     found = None
     if secret.startswith(TOKEN_PREFIX):
-        found = db.session.execute(
-            sa.select(PersonalAccessToken).where(
-                PersonalAccessToken.token_digest == _digest(secret)
-            )
-        ).scalar_one_or_none()
+        found = db.find(PersonalAccessToken, PersonalAccessToken.token_digest == _digest(secret))
     if found is None:
         raise TokenRefused("401 Unauthorized", code="unknown")
     if found.revoked:

@@ -135,20 +135,19 @@ def create_user(
             else "Email has already been taken",
             code=TAKEN,
         )
-    user = User(
-        username=username,
-        email=email,
-        name=name,
-        password_hash=password_hash,
-        admin=admin,
-        state=state,
-        bot_type=bot_type,
-        highest_access_level=highest_access_level,
-        created_at=now,
+    return db.inserted(
+        User(
+            username=username,
+            email=email,
+            name=name,
+            password_hash=password_hash,
+            admin=admin,
+            state=state,
+            bot_type=bot_type,
+            highest_access_level=highest_access_level,
+            created_at=now,
+        )
     )
-    db.session.add(user)
-    db.session.flush()
-    return user
 
 
 def check_user_fields(*, state: str, bot_type: str | None, highest_access_level: int) -> None:
@@ -173,6 +172,4 @@ def change_state(user: User, state: str) -> None:
 
 
 def find_by_username(username: str) -> User | None:
-    return db.session.execute(
-        sa.select(User).where(sa.func.lower(User.username) == username.strip().lower())
-    ).scalar_one_or_none()
+    return db.find(User, sa.func.lower(User.username) == username.strip().lower())

@@ -14,11 +14,10 @@ blueprint = Blueprint("home", __name__)
 
 def find_user(login: str) -> User | None:
     lowered = login.lower()
-    return db.session.execute(
-        sa.select(User).where(
-            sa.or_(sa.func.lower(User.username) == lowered, sa.func.lower(User.email) == lowered)
-        )
-    ).scalar_one_or_none()
+    return db.find(
+        User,
+        sa.or_(sa.func.lower(User.username) == lowered, sa.func.lower(User.email) == lowered),
+    )
 
 
 def record_sign_in(sender: object, user: User, **_: object) -> None:

@@ -93,9 +93,7 @@ def by_ref(model: type[T], ref: str) -> T | None:
         except InvalidNumber:
             return None
     path_column = sa.inspect(model).columns["full_path"]
-    return db.session.execute(
-        sa.select(model).where(path_column == ref[:1000])
-    ).scalar_one_or_none()
+    return db.find(model, path_column == ref[:1000])
 
 
 def find_group(ref: str, viewer: User) -> Namespace:

@@ -237,9 +237,7 @@ def add_member(kind: str, source_ref: str) -> ResponseReturnValue:
     if not ops.can_admin_members(source, viewer):
         raise ApiError(403, "403 Forbidden")
     if username is not None:
-        user = db.session.execute(
-            sa.select(User).where(sa.func.lower(User.username) == username.lower())
-        ).scalar_one_or_none()
+        user = db.find(User, sa.func.lower(User.username) == username.lower())
     else:
         user = db.session.get(User, user_id) if user_id and 0 < user_id < 2**63 else None
     if user is None:

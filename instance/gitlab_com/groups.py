@@ -71,16 +71,16 @@ def create_group(
     path = _check_path(path)
     full_path = f"{parent.full_path}/{path}" if parent else path
     _check_free(full_path)
-    group = Namespace(
-        name=name.strip()[:255],
-        path=path,
-        full_path=full_path,
-        parent_id=parent.id if parent else None,
-        root_id=parent.root_id if parent else None,
-        created_at=now,
+    group = db.inserted(
+        Namespace(
+            name=name.strip()[:255],
+            path=path,
+            full_path=full_path,
+            parent_id=parent.id if parent else None,
+            root_id=parent.root_id if parent else None,
+            created_at=now,
+        )
     )
-    db.session.add(group)
-    db.session.flush()
     if parent is None:
         group.root_id = group.id  # a top-level group is its own root
         db.session.flush()
@@ -125,29 +125,24 @@ def create_project(group: Namespace, name: str, path: str, now: dt.datetime) -> 
     full_path = f"{group.full_path}/{_check_path(path)}"
     _check_free(full_path)
     assert group.root_id is not None
-    project = Project(
-        name=name.strip()[:255],
-        path=path,
-        full_path=full_path,
-        namespace_id=group.id,
-        root_id=group.root_id,
-        created_at=now,
+    return db.inserted(
+        Project(
+            name=name.strip()[:255],
+            path=path,
+            full_path=full_path,
+            namespace_id=group.id,
+            root_id=group.root_id,
+            created_at=now,
+        )
     )
-    db.session.add(project)
-    db.session.flush()
-    return project
 
 
 def find_group(full_path: str) -> Namespace | None:
-    return db.session.execute(
-        sa.select(Namespace).where(Namespace.full_path == full_path)
-    ).scalar_one_or_none()
+    return db.find(Namespace, Namespace.full_path == full_path)
 
 
 def find_project(full_path: str) -> Project | None:
-    return db.session.execute(
-        sa.select(Project).where(Project.full_path == full_path)
-    ).scalar_one_or_none()
+    return db.find(Project, Project.full_path == full_path)
 
 
 def _source_filter(source: Namespace | Project) -> sa.ColumnElement[bool]:
@@ -157,9 +152,7 @@ def _source_filter(source: Namespace | Project) -> sa.ColumnElement[bool]:
 
 
 def membership(source: Namespace | Project, user: User) -> Member | None:
-    return db.session.execute(
-        sa.select(Member).where(_source_filter(source), Member.user_id == user.id)
-    ).scalar_one_or_none()
+    return db.find(Member, _source_filter(source), Member.user_id == user.id)
 
 
 def add_member(
@@ -178,19 +171,20 @@ def add_member(
     if member is None:
         root_id = source.root_id
         assert root_id is not None
-        member = Member(
-            user_id=user.id,
-            namespace_id=source.id if isinstance(source, Namespace) else None,
-            project_id=source.id if isinstance(source, Project) else None,
-            root_id=root_id,
-            access_level=access_level,
-            created_at=now,
-            expires_at=expires_at,
+        member = db.inserted(
+            Member(
+                user_id=user.id,
+                namespace_id=source.id if isinstance(source, Namespace) else None,
+                project_id=source.id if isinstance(source, Project) else None,
+                root_id=root_id,
+                access_level=access_level,
+                created_at=now,
+                expires_at=expires_at,
+            )
         )
-        db.session.add(member)
     else:
         member.access_level = access_level
-    db.session.flush()
+        db.session.flush()
     record_usage(member.root_id)
     return member
 

@@ -108,9 +108,7 @@ def register_application(
     secret = secret or APPLICATION_SECRET_PREFIX + secrets.token_hex(32)
     app = None
     if uid is not None:
-        app = db.session.execute(
-            sa.select(OauthApplication).where(OauthApplication.uid == uid)
-        ).scalar_one_or_none()
+        app = db.find(OauthApplication, OauthApplication.uid == uid)
     if app is None:
         app = OauthApplication(uid=uid or secrets.token_hex(32), created_at=now)
         db.session.add(app)
@@ -123,9 +121,7 @@ def register_application(
 def find_application(client_id: str | None) -> OauthApplication | None:
     if not client_id:
         return None
-    return db.session.execute(
-        sa.select(OauthApplication).where(OauthApplication.uid == client_id[:255])
-    ).scalar_one_or_none()
+    return db.find(OauthApplication, OauthApplication.uid == client_id[:255])
 
 
 def authenticate_client(client_id: str | None, client_secret: str | None) -> OauthApplication:
@@ -214,7 +210,7 @@ def already_authorized(pre: PreAuthorization, user: User) -> bool:
 def issue_code(pre: PreAuthorization, user: User, now: dt.datetime) -> str:
     """The user authorized the application: a code for it (seen once, in the redirect)."""
     code = secrets.token_hex(32)
-    db.session.add(
+    db.inserted(
         OauthAccessGrant(
             resource_owner_id=user.id,
             application_id=pre.application.id,
@@ -227,7 +223,6 @@ def issue_code(pre: PreAuthorization, user: User, now: dt.datetime) -> str:
             created_at=now,
         )
     )
-    db.session.flush()
     return code
 
 
@@ -256,17 +251,17 @@ def _issue_token(
     app: OauthApplication, owner_id: int, scopes: str, now: dt.datetime
 ) -> IssuedToken:
     access, refresh = secrets.token_hex(32), secrets.token_hex(32)
-    row = OauthAccessToken(
-        resource_owner_id=owner_id,
-        application_id=app.id,
-        token_digest=digest(access),
-        refresh_token_digest=digest(refresh),
-        expires_in=TOKEN_LIFETIME_SECONDS,
-        scopes=scopes,
-        created_at=now,
+    row = db.inserted(
+        OauthAccessToken(
+            resource_owner_id=owner_id,
+            application_id=app.id,
+            token_digest=digest(access),
+            refresh_token_digest=digest(refresh),
+            expires_in=TOKEN_LIFETIME_SECONDS,
+            scopes=scopes,
+            created_at=now,
+        )
     )
-    db.session.add(row)
-    db.session.flush()
     return IssuedToken(row, access, refresh)
 
 
@@ -304,9 +299,7 @@ def exchange_code(app: OauthApplication, params: dict[str, str], now: dt.datetim
 def _locked_by_digest(column: Any, secret: str) -> Any:
     """The code or token whose digest column holds ``secret``'s digest, locked: it is spent or
     revoked in this transaction, so two requests can't both use it."""
-    return db.session.execute(
-        sa.select(column.class_).where(column == digest(secret[:200])).with_for_update()
-    ).scalar_one_or_none()
+    return db.find(column.class_, column == digest(secret[:200]), lock=True)
 
 
 def refresh_token(app: OauthApplication, params: dict[str, str], now: dt.datetime) -> IssuedToken:
@@ -325,6 +318,4 @@ def find_access_token(secret: str) -> OauthAccessToken | None:
     """The access token this secret is, revoked or expired included (the API says which)."""
     if len(secret) > 200:
         return None
-    return db.session.execute(
-        sa.select(OauthAccessToken).where(OauthAccessToken.token_digest == digest(secret))
-    ).scalar_one_or_none()
+    return db.find(OauthAccessToken, OauthAccessToken.token_digest == digest(secret))

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-
 from instance.add_on_provisioning import expire_missing, follow, product_in_push
 from instance.add_ons import DUO
 from instance.agile_planning import bought_in_push, provision_agile_planning
@@ -46,17 +44,13 @@ class ProvisionRefused(Refusal):
 
 
 def group_subscription(root_id: int) -> GitlabSubscription | None:
-    return db.session.execute(
-        sa.select(GitlabSubscription).where(GitlabSubscription.namespace_id == root_id)
-    ).scalar_one_or_none()
+    return db.find(GitlabSubscription, GitlabSubscription.namespace_id == root_id)
 
 
 def group_duo_purchase(root_id: int) -> AddOnPurchase | None:
-    return db.session.execute(
-        sa.select(AddOnPurchase).where(
-            AddOnPurchase.namespace_id == root_id, AddOnPurchase.add_on == DUO
-        )
-    ).scalar_one_or_none()
+    return db.find(
+        AddOnPurchase, AddOnPurchase.namespace_id == root_id, AddOnPurchase.add_on == DUO
+    )
 
 
 def _chosen(

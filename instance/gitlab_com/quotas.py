@@ -58,9 +58,7 @@ def month_of(day: dt.date) -> dt.date:
 
 def monthly_quota(root_id: int, today: dt.date) -> int:
     """The plan's monthly compute quota; a group without an active subscription is Free."""
-    subscription = db.session.execute(
-        sa.select(GitlabSubscription).where(GitlabSubscription.namespace_id == root_id)
-    ).scalar_one_or_none()
+    subscription = db.find(GitlabSubscription, GitlabSubscription.namespace_id == root_id)
     if subscription is None or not subscription.is_active_on(today):
         return MONTHLY_COMPUTE_MINUTES[Plan.FREE]
     return MONTHLY_COMPUTE_MINUTES[Plan(subscription.plan_code)]
@@ -68,16 +66,16 @@ def monthly_quota(root_id: int, today: dt.date) -> int:
 
 def monthly_usage(root_id: int, today: dt.date, *, create: bool = False) -> MonthlyUsage | None:
     month = month_of(today)
-    usage = db.session.execute(
-        sa.select(MonthlyUsage)
-        .where(MonthlyUsage.namespace_id == root_id, MonthlyUsage.date == month)
-        .with_for_update()
-    ).scalar_one_or_none()
+    usage = db.find(
+        MonthlyUsage,
+        MonthlyUsage.namespace_id == root_id,
+        MonthlyUsage.date == month,
+        lock=True,
+    )
     if usage is None and create:
-        usage = MonthlyUsage(namespace_id=root_id, date=month, amount_used=0)
-        usage.additional_amount_used = 0
-        db.session.add(usage)
-        db.session.flush()
+        usage = db.inserted(
+            MonthlyUsage(namespace_id=root_id, date=month, amount_used=0, additional_amount_used=0)
+        )
     return usage
 
 

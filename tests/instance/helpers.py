@@ -82,7 +82,7 @@ def licenses(app: Flask) -> list[License]:
 
 def purchase(app: Flask) -> AddOnPurchase | None:
     with app.app_context():
-        row = db.session.execute(db.select(AddOnPurchase)).scalar_one_or_none()
+        row = db.find(AddOnPurchase)
         db.session.expunge_all()
         return row
 

@@ -12,11 +12,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from instance.gitlab_com.groups import add_member as add_membership
-from instance.gitlab_com.groups import create_group, create_project, role_level
+from instance.gitlab_com.groups import (
+    create_group,
+    create_project,
+    find_group,
+    find_project,
+    role_level,
+)
 from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.identity import instance_key
 from instance.models import User, UserAddOnAssignment, db
-from instance.namespace_models import Namespace, Project
+from instance.namespace_models import Namespace
 from protocol.envelope import open_response, parse_message, seal_request
 from protocol.license import AddOnTier, Plan
 from protocol.messages import ErrorAnswer
@@ -67,13 +73,8 @@ def project(app: Flask, path: str, parent: str) -> int:
 def member(app: Flask, username: str, full_path: str, role: str) -> None:
     with app.app_context():
         user = db.session.execute(db.select(User).where(User.username == username)).scalar_one()
-        source: Namespace | Project | None = db.session.execute(
-            db.select(Namespace).where(Namespace.full_path == full_path)
-        ).scalar_one_or_none()
-        if source is None:
-            source = db.session.execute(
-                db.select(Project).where(Project.full_path == full_path)
-            ).scalar_one()
+        source = find_group(full_path) or find_project(full_path)
+        assert source is not None, full_path
         add_membership(source, user, role_level(role), app_clock(app).now())
         db.session.commit()
 
