@@ -63,17 +63,23 @@ def license_history() -> list[License]:
     )
 
 
+def _terms(document: LicenseDocument) -> dict[str, object]:
+    """The license's terms, by the row's column names: what a new row holds, and what a sync
+    compares before it adds one."""
+    return {
+        "license_type": document.license_type.value,
+        "plan": document.plan.value,
+        "seats": document.seats,
+        "starts_on": document.starts_on,
+        "ends_on": document.ends_on,
+        "trial": document.trial,
+        "subscription_name": document.subscription_name,
+        "instance_id": document.instance_id,
+    }
+
+
 def _same_terms(row: License, document: LicenseDocument) -> bool:
-    return (
-        row.license_type == document.license_type.value
-        and row.plan == document.plan.value
-        and row.seats == document.seats
-        and row.starts_on == document.starts_on
-        and row.ends_on == document.ends_on
-        and row.trial == document.trial
-        and row.subscription_name == document.subscription_name
-        and row.instance_id == document.instance_id
-    )
+    return all(getattr(row, column) == value for column, value in _terms(document).items())
 
 
 def replace_license(
@@ -108,17 +114,10 @@ def replace_license(
         License(
             token=token,
             license_id=document.license_id,
-            license_type=document.license_type.value,
-            plan=document.plan.value,
-            seats=document.seats,
-            starts_on=document.starts_on,
-            ends_on=document.ends_on,
-            trial=document.trial,
-            subscription_name=document.subscription_name,
+            **_terms(document),
             licensee_name=document.licensee.name,
             licensee_email=document.licensee.email,
             licensee_company=document.licensee.company,
-            instance_id=document.instance_id,
             issued_at=document.issued_at,
             uploaded_at=now if uploaded else None,
             activated_at=now if activated else None,
