@@ -116,18 +116,17 @@ def record_gitlab_com_usage(
     for item in earlier or ():
         if item.get("day") == today.isoformat():
             day_count = max(day_count, int(item.get("billable_users", 0)))
-    return db.inserted(
-        UsageReport(
-            subscription_id=subscription.id,
-            instance_id=instance_id,
-            received_at=now,
-            gitlab_version=GITLAB_COM_VERSION,
-            billable_users=seats_in_use,
-            max_historical_users=max_seats_used,
-            add_on_usage=[],
-            daily_usage=[{"day": today.isoformat(), "billable_users": day_count}],
-        )
+    report = UsageReport(
+        subscription_id=subscription.id,
+        instance_id=instance_id,
+        received_at=now,
+        gitlab_version=GITLAB_COM_VERSION,
+        billable_users=seats_in_use,
+        max_historical_users=max_seats_used,
+        add_on_usage=[],
+        daily_usage=[{"day": today.isoformat(), "billable_users": day_count}],
     )
+    return db.inserted(report)
 
 
 def has_seat_link(subscription: Subscription) -> bool:
