@@ -15,13 +15,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, render_template
 from flask.typing import ResponseReturnValue
-from flask_sqlalchemy import SQLAlchemy
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from protocol.clock import parse_utc
 from webcore.clock import init_clock
 from webcore.config import Setting, load_config, parse_bool, parse_choice
-from webcore.db import engine_options, init_db
+from webcore.db import Database, engine_options, init_db
 from webcore.errors import init_error_handler, wants_json
 from webcore.headers import init_security_headers
 from webcore.health import make_health_blueprint
@@ -162,7 +161,7 @@ def build_app(
 
 
 def init_data_layer(
-    app: Flask, db: SQLAlchemy, job_model: type[Any], registry: JobRegistry
+    app: Flask, db: Database, job_model: type[Any], registry: JobRegistry
 ) -> JobScheduler:
     """Bind the database (one transaction per request), health check, job scheduler and
     simulation endpoints to ``app``."""

@@ -43,11 +43,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.exc import IntegrityError
 
 from protocol.clock import Clock, RealClock
-from webcore.db import read_columns
+from webcore.db import Database, read_columns
 from webcore.job_declarations import (
     Claim,
     Due,
@@ -77,7 +76,7 @@ class JobScheduler:
     def __init__(
         self,
         app_name: str,
-        db: SQLAlchemy,
+        db: Database,
         model: type[Any],
         registry: JobRegistry,
         clock: Callable[[], Clock],
@@ -112,8 +111,7 @@ class JobScheduler:
             raise ValueError(f"unknown job {name!r}")
         key = key or name
         session = self.db.session
-        query = sa.select(self.model).filter_by(key=key)
-        job = session.execute(query).scalar_one_or_none()
+        job = self.db.find(self.model, self.model.key == key)
         if job is None:
             try:
                 # A savepoint: if another transaction inserts the same key first, ours loses
@@ -125,7 +123,9 @@ class JobScheduler:
                     session.add(job)
                 return job
             except IntegrityError:
-                job = session.execute(query.with_for_update()).scalar_one()
+                job = session.execute(
+                    sa.select(self.model).where(self.model.key == key).with_for_update()
+                ).scalar_one()
         job.name, job.args, job.next_run_at, job.attempts = name, args or {}, at, 0
         session.flush()
         return job

@@ -58,10 +58,9 @@ def record_invoice(
 ) -> Invoice:
     """Keep an invoice of the policy with its line items; the caller mails it (R7). An order's
     invoice (``order``) goes out with the order's confirmation (``portal.orders``)."""
-    row = _invoice_row(subscription, invoice, now, state, review, order=order, note=note)
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return db.inserted(
+        _invoice_row(subscription, invoice, now, state, review, order=order, note=note)
+    )
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-import sqlalchemy as sa
-
 from portal.billing.policy.calendar import Period, Quarter, ReviewYear, review_years, term_quarters
 from portal.billing.policy.renewals import annual_review_invoice
 from portal.billing.policy.reviews import (
@@ -131,13 +129,12 @@ def subscription_term(
 
 
 def review_of(subscription: Subscription, period: Period) -> SeatReview | None:
-    return db.session.execute(
-        sa.select(SeatReview).where(
-            SeatReview.subscription_id == subscription.id,
-            SeatReview.period_starts_on == period.starts_on,
-            SeatReview.period_ends_on == period.ends_on,
-        )
-    ).scalar_one_or_none()
+    return db.find(
+        SeatReview,
+        SeatReview.subscription_id == subscription.id,
+        SeatReview.period_starts_on == period.starts_on,
+        SeatReview.period_ends_on == period.ends_on,
+    )
 
 
 def reviews_of(subscription: Subscription, term: Period | None = None) -> list[SeatReview]:

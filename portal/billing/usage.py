@@ -126,9 +126,7 @@ def record_gitlab_com_usage(
         add_on_usage=[],
         daily_usage=[{"day": today.isoformat(), "billable_users": day_count}],
     )
-    db.session.add(report)
-    db.session.flush()
-    return report
+    return db.inserted(report)
 
 
 def has_seat_link(subscription: Subscription) -> bool:

@@ -37,7 +37,7 @@ def _note(path: str | None, line: str) -> None:
 def add_evidence(context: JobContext) -> None:
     from instance.models import Job, db
 
-    db.session.add(
+    db.inserted(
         Job(
             name="evidence",
             key=f"evidence:{context.job_key}:{uuid.uuid4().hex[:12]}",
@@ -47,7 +47,6 @@ def add_evidence(context: JobContext) -> None:
             last_run_at=context.now,
         )
     )
-    db.session.flush()
 
 
 def add_noting_job(registry: JobRegistry, name: str, note: Callable[[JobContext], None]) -> None:

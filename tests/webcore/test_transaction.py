@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask, get_flashed_messages
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from webcore.db import Database
 from webcore.errors import Refusal, init_error_handler, refusal_redirects, refusal_renders
 from webcore.transaction import after_commit, discard_changes, init_transaction, unit_of_work
 
@@ -22,7 +22,7 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+db = Database(model_class=Base)
 
 
 class Note(db.Model):  # type: ignore[name-defined,misc]
@@ -36,8 +36,7 @@ def _count() -> int:
 
 
 def _add(text: str) -> None:
-    db.session.add(Note(text=text))
-    db.session.flush()
+    db.inserted(Note(text=text))
 
 
 def make_app(tmp_path: Path, *, testing: bool = True) -> Flask:

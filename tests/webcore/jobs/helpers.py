@@ -39,7 +39,7 @@ def row_keys(app: Flask) -> list[str]:
 
 def job_row(app: Flask, key: str) -> dict[str, Any] | None:
     with app.app_context():
-        job = db.session.execute(sa.select(Job).filter_by(key=key)).scalar_one_or_none()
+        job = db.find(Job, Job.key == key)
         if job is None:
             return None
         return {

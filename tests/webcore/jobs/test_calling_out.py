@@ -67,6 +67,19 @@ def _calling_registry(call: Call, executions: Path) -> JobRegistry:
     return registry
 
 
+@pytest.fixture
+def call(request: pytest.FixtureRequest) -> Call:
+    """The outbound call the ``call_out`` handlers wait in: held open once, unless the test
+    gives how many calls to hold (an indirect parameter)."""
+    return Call(hold_calls=getattr(request, "param", 1))
+
+
+@pytest.fixture
+def scheduler(app: Flask, call: Call, executions: Path) -> JobScheduler:
+    """The test scheduler, its ``call_out`` handlers waiting in ``call``."""
+    return scheduler_for(app, _calling_registry(call, executions))
+
+
 @contextlib.contextmanager
 def _while_called_out(
     app: Flask, scheduler: JobScheduler, call: Call, until: dt.datetime
@@ -103,10 +116,8 @@ def _evidence_count(app: Flask, key: str) -> int:
 
 
 def test_a_handler_calling_out_holds_no_lock_and_no_other_worker_runs_its_job(
-    app: Flask, executions: Path
+    app: Flask, call: Call, scheduler: JobScheduler, executions: Path
 ) -> None:
-    call = Call()
-    scheduler = scheduler_for(app, _calling_registry(call, executions))
     schedule(app, scheduler, "call_out", at(1), "out")
     schedule(app, scheduler, "call_out", at(3), "later")
 
@@ -123,11 +134,10 @@ def test_a_handler_calling_out_holds_no_lock_and_no_other_worker_runs_its_job(
     assert job_row(app, "later")["next_run_at"] == at(2)  # type: ignore[index]
 
 
+@pytest.mark.parametrize("call", [0], indirect=True, ids=["answered at once"])
 def test_a_handler_failing_after_its_call_keeps_the_prepared_part_and_is_retried(
-    app: Flask, executions: Path
+    app: Flask, scheduler: JobScheduler
 ) -> None:
-    call = Call(hold_calls=0)
-    scheduler = scheduler_for(app, _calling_registry(call, executions))
     schedule(app, scheduler, "call_out", at(1), "refused", fail=True)
 
     [run] = run_due(app, scheduler, at(1))
@@ -141,10 +151,8 @@ def test_a_handler_failing_after_its_call_keeps_the_prepared_part_and_is_retried
 
 
 def test_a_job_moved_while_its_handler_called_out_keeps_the_new_schedule(
-    app: Flask, executions: Path
+    app: Flask, call: Call, scheduler: JobScheduler
 ) -> None:
-    call = Call()
-    scheduler = scheduler_for(app, _calling_registry(call, executions))
     schedule(app, scheduler, "call_out", at(1), "moved")
     with _while_called_out(app, scheduler, call, at(1)) as runs:
         schedule(app, scheduler, "call_out", at(5), "moved")
@@ -154,11 +162,10 @@ def test_a_job_moved_while_its_handler_called_out_keeps_the_new_schedule(
 
 
 def test_a_run_whose_lease_ran_out_and_was_claimed_again_is_undone(
-    app: Flask, executions: Path
+    app: Flask, call: Call, executions: Path
 ) -> None:
     from webcore.clock import app_clock
 
-    call = Call()
     registry = _calling_registry(call, executions)
     # A lease of zero: the claim is over at once, as if the handler had outlived its lease.
     expired = JobScheduler("test", db, Job, registry, lambda: app_clock(app), lease=dt.timedelta())
