@@ -10,11 +10,13 @@
 # - Integers are bounded to what a database column holds, booleans are never integers, dates
 #   are never datetimes, and short texts carry no control characters (they end up in logs and
 #   admin pages).
-# - A document whose fields are all plain declares them once (a Fields table: name -> kind) and
-#   gets its constructor's check, to_dict and from_dict from that one table (Document).
+# - A document declares each plain field once, its kind beside its type
+#   (``seats: Annotated[int, Integer(minimum=1)]``), and gets its constructor's check, to_dict
+#   and from_dict from those declarations (Document).
 from __future__ import annotations
 
 import enum
+import inspect
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -252,8 +254,9 @@ class Reader:
 
 
 # A document's plain fields, declared once. Most documents are a handful of texts, integers,
-# flags, dates and enum members: one table of name -> kind gives the constructor's check,
-# to_dict and from_dict, so the three can never disagree on a field's name or bounds.
+# flags, dates and enum members: each field's kind, written beside its type, gives the
+# constructor's check, to_dict and from_dict, so the three can never disagree on a field's name
+# or bounds.
 class Kind:
     """How one plain field is checked on construction, written, and read on receipt."""
 
@@ -358,6 +361,18 @@ class Fields:
         # Each field's name in errors, spelled once (every document built checks every field).
         self._checks = tuple((name, f"{where}.{name}", kind) for name, kind in kinds.items())
 
+    @classmethod
+    def declared(cls, where: str, document: type) -> Fields:
+        """The fields `document` annotates with their kind (``Annotated[str, Text()]``), in the
+        order it declares them; a field without one is the document's to check and send."""
+        kinds = {
+            name: kind
+            for name, hint in inspect.get_annotations(document, eval_str=True).items()
+            for kind in getattr(hint, "__metadata__", ())
+            if isinstance(kind, Kind)
+        }
+        return cls(where, **kinds)
+
     def check(self, document: object) -> None:
         """For __post_init__ of a frozen dataclass: each field checked, enums made members."""
         for name, path, kind in self._checks:
@@ -392,10 +407,16 @@ class Fields:
 
 
 class Document:
-    """Base of a frozen dataclass whose fields are all plain: its FIELDS table checks them on
-    construction, writes them and reads them. A rule across fields goes in check_rules."""
+    """Base of a frozen dataclass sent on the wire, named `where` in errors
+    (``class Licensee(Document, where="licensee")``): its plain fields, those annotated with
+    their kind, are checked on construction, written and read (FIELDS). A rule across fields
+    goes in check_rules; a field without a kind, in check_rules, to_dict and from_dict."""
 
     FIELDS: ClassVar[Fields]
+
+    def __init_subclass__(cls, *, where: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.FIELDS = Fields.declared(where, cls)
 
     def __post_init__(self) -> None:
         self.FIELDS.check(self)

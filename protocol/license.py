@@ -16,14 +16,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any, Self
 
 from protocol._fields import (
     Boolean,
     Choice,
     Day,
     Document,
-    Fields,
     Integer,
     Nullable,
     Text,
@@ -135,13 +134,11 @@ _ADD_ON_TIER_MINIMUM_VERSIONS = {
 
 
 @dataclass(frozen=True)
-class Licensee(Document):
+class Licensee(Document, where="licensee"):
+    name: Annotated[str, Text()]
+    email: Annotated[str, Text()]
     # A licensee may be a person without a company.
-    FIELDS = Fields("licensee", name=Text(), email=Text(), company=Text(allow_empty=True))
-
-    name: str
-    email: str
-    company: str
+    company: Annotated[str, Text(allow_empty=True)]
 
     def check_rules(self) -> None:
         local, at, domain = self.email.partition("@")
@@ -150,25 +147,15 @@ class Licensee(Document):
 
 
 @dataclass(frozen=True)
-class AddOnProduct(Document):
+class AddOnProduct(Document, where="add_on_product"):
     """An add-on the license entitles the instance to (R1): tier, seats, term, purchase."""
 
-    FIELDS = Fields(
-        "add_on_product",
-        tier=Choice(AddOnTier),
-        quantity=Integer(minimum=1),
-        starts_on=Day(),
-        ends_on=Day(),
-        trial=Boolean(),
-        purchase_id=Text(),
-    )
-
-    tier: AddOnTier
-    quantity: int
-    starts_on: date
-    ends_on: date
-    trial: bool
-    purchase_id: str
+    tier: Annotated[AddOnTier, Choice(AddOnTier)]
+    quantity: Annotated[int, Integer(minimum=1)]
+    starts_on: Annotated[date, Day()]
+    ends_on: Annotated[date, Day()]
+    trial: Annotated[bool, Boolean()]
+    purchase_id: Annotated[str, Text()]
 
     def check_rules(self) -> None:
         if self.ends_on <= self.starts_on:
@@ -181,39 +168,24 @@ class AddOnProduct(Document):
         return self.starts_on < other.ends_on and other.starts_on < self.ends_on
 
 
-# The plain fields; the licensee, issued_at and the add-on products are read by hand.
-_LICENSE = Fields(
-    "license",
-    license_id=Text(),
-    subscription_name=Text(),
-    plan=Choice(Plan),
-    seats=Integer(minimum=1),
-    starts_on=Day(),
-    ends_on=Day(),
-    trial=Boolean(),
-    license_type=Choice(LicenseType),
-    instance_id=Nullable(Text()),
-)
-
-
 @dataclass(frozen=True)
-class License:
-    license_id: str
-    subscription_name: str
+class License(Document, where="license"):
+    # The licensee, issued_at and the add-on products are checked, written and read by hand.
+    license_id: Annotated[str, Text()]
+    subscription_name: Annotated[str, Text()]
     licensee: Licensee
-    plan: Plan
-    seats: int
-    starts_on: date
-    ends_on: date
-    trial: bool
-    license_type: LicenseType
+    plan: Annotated[Plan, Choice(Plan)]
+    seats: Annotated[int, Integer(minimum=1)]
+    starts_on: Annotated[date, Day()]
+    ends_on: Annotated[date, Day()]
+    trial: Annotated[bool, Boolean()]
+    license_type: Annotated[LicenseType, Choice(LicenseType)]
     issued_at: datetime
     add_on_products: tuple[AddOnProduct, ...] = ()
     # The instance a cloud license is bound to (None: not bound; always None for legacy).
-    instance_id: str | None = None
+    instance_id: Annotated[str | None, Nullable(Text())] = None
 
-    def __post_init__(self) -> None:
-        _LICENSE.check(self)
+    def check_rules(self) -> None:
         if not isinstance(self.licensee, Licensee):
             fail(LocalProtocolError, "license.licensee", "expected a Licensee")
         if self.ends_on <= self.starts_on:
@@ -222,9 +194,6 @@ class License:
         object.__setattr__(self, "issued_at", issued_at.astimezone(UTC))
         products = check_items("license.add_on_products", self.add_on_products, AddOnProduct)
         object.__setattr__(self, "add_on_products", products)
-        self._check_rules()
-
-    def _check_rules(self) -> None:
         if self.trial and self.license_type is not LicenseType.LEGACY:
             fail(
                 LocalProtocolError,
@@ -292,19 +261,19 @@ class License:
         return tuple(product for product in self.add_on_products if product.is_active_on(day))
 
     def to_dict(self) -> dict[str, Any]:
-        return _LICENSE.dump(self) | {
+        return super().to_dict() | {
             "licensee": self.licensee.to_dict(),
             "issued_at": format_utc(self.issued_at),
             "add_on_products": [product.to_dict() for product in self.add_on_products],
         }
 
     @classmethod
-    def from_dict(cls, data: object, *, where: str = "license") -> License:
-        read = _LICENSE.reader(data, where, others=("licensee", "issued_at", "add_on_products"))
+    def from_dict(cls, data: object, *, where: str | None = None) -> Self:
+        read = cls.FIELDS.reader(data, where, others=("licensee", "issued_at", "add_on_products"))
         products = read.objects("add_on_products", AddOnProduct.from_dict)
-        licensee = Licensee.from_dict(read.data["licensee"], where=f"{where}.licensee")
-        values = _LICENSE.values(read)
-        with remote(where):
+        licensee = Licensee.from_dict(read.data["licensee"], where=read.path("licensee"))
+        values = cls.FIELDS.values(read)
+        with remote(read.where):
             return cls(
                 **values,
                 licensee=licensee,
