@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, overload
 
 from protocol._fields import (
     Boolean,
@@ -74,39 +74,42 @@ class Plan(enum.StrEnum):
         return self is not Plan.FREE
 
 
-class LicenseType(enum.StrEnum):
-    ONLINE_CLOUD = "online_cloud"
-    OFFLINE_CLOUD = "offline_cloud"
-    LEGACY = "legacy"
+class _Labelled(enum.StrEnum):
+    """A StrEnum whose members carry the name people see: ``NAME = "value", "Label"``."""
 
-    @property
-    def label(self) -> str:
-        """The name admins see in the real product."""
-        return _LICENSE_TYPE_LABELS[self]
+    label: str
+
+    # One value: the member with that value (Enum's lookup, ``AddOnTier("duo_pro")``); a value
+    # and a label: a member's definition, as written in the class body.
+    @overload
+    def __new__(cls, value: str) -> Self: ...
+    @overload
+    def __new__(cls, value: str, label: str) -> Self: ...
+    def __new__(cls, value: str, label: str = "") -> Self:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+class LicenseType(_Labelled):
+    # Labelled with the name admins see in the real product.
+    ONLINE_CLOUD = "online_cloud", "Online license"
+    OFFLINE_CLOUD = "offline_cloud", "Offline license"
+    LEGACY = "legacy", "Legacy license"
 
     @property
     def is_cloud(self) -> bool:
         return self is not LicenseType.LEGACY
 
 
-_LICENSE_TYPE_LABELS = {
-    LicenseType.ONLINE_CLOUD: "Online license",
-    LicenseType.OFFLINE_CLOUD: "Offline license",
-    LicenseType.LEGACY: "Legacy license",
-}
-
-
-class AddOnTier(enum.StrEnum):
+class AddOnTier(_Labelled):
     """A user-based add-on (R6). The name keeps its first meaning, a GitLab Duo tier; Enterprise
     Agile Planning is the one user-based add-on that is not GitLab Duo."""
 
-    DUO_PRO = "duo_pro"
-    DUO_ENTERPRISE = "duo_enterprise"
-    ENTERPRISE_AGILE_PLANNING = "enterprise_agile_planning"
-
-    @property
-    def label(self) -> str:
-        return _ADD_ON_TIER_LABELS[self]
+    DUO_PRO = "duo_pro", "GitLab Duo Pro"
+    DUO_ENTERPRISE = "duo_enterprise", "GitLab Duo Enterprise"
+    ENTERPRISE_AGILE_PLANNING = "enterprise_agile_planning", "Enterprise Agile Planning"
 
     @property
     def is_duo(self) -> bool:
@@ -119,11 +122,6 @@ class AddOnTier(enum.StrEnum):
         return _ADD_ON_TIER_MINIMUM_VERSIONS[self]
 
 
-_ADD_ON_TIER_LABELS = {
-    AddOnTier.DUO_PRO: "GitLab Duo Pro",
-    AddOnTier.DUO_ENTERPRISE: "GitLab Duo Enterprise",
-    AddOnTier.ENTERPRISE_AGILE_PLANNING: "Enterprise Agile Planning",
-}
 _ADD_ON_TIER_MINIMUM_VERSIONS = {
     AddOnTier.DUO_PRO: GitLabVersion(16, 8),
     AddOnTier.DUO_ENTERPRISE: GitLabVersion(17, 3),
