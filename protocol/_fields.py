@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar, NoReturn, Self, TypeVar
+from typing import Annotated, Any, ClassVar, NoReturn, Self, TypeAlias, TypeVar
 
 from protocol.clock import parse_utc
 from protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
@@ -350,6 +350,15 @@ class Nullable(Kind):
 
     def read(self, read: Reader, name: str) -> object:
         return None if read.data[name] is None else self.kind.read(read, name)
+
+
+# The kinds most fields have, named once, so that a field reads as its type
+# (``seats: PositiveInt``); any other kind is written out (``Annotated[str, Text(allow_empty=True)]``).
+ShortText: TypeAlias = Annotated[str, Text()]
+NonNegativeInt: TypeAlias = Annotated[int, Integer()]
+PositiveInt: TypeAlias = Annotated[int, Integer(minimum=1)]
+Flag: TypeAlias = Annotated[bool, Boolean()]
+IsoDate: TypeAlias = Annotated[date, Day()]
 
 
 class Fields:

@@ -19,12 +19,13 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Self, overload
 
 from protocol._fields import (
-    Boolean,
     Choice,
-    Day,
     Document,
-    Integer,
+    Flag,
+    IsoDate,
     Nullable,
+    PositiveInt,
+    ShortText,
     Text,
     check_datetime,
     check_items,
@@ -133,8 +134,8 @@ _ADD_ON_TIER_MINIMUM_VERSIONS = {
 
 @dataclass(frozen=True)
 class Licensee(Document, where="licensee"):
-    name: Annotated[str, Text()]
-    email: Annotated[str, Text()]
+    name: ShortText
+    email: ShortText
     # A licensee may be a person without a company.
     company: Annotated[str, Text(allow_empty=True)]
 
@@ -149,11 +150,11 @@ class AddOnProduct(Document, where="add_on_product"):
     """An add-on the license entitles the instance to (R1): tier, seats, term, purchase."""
 
     tier: Annotated[AddOnTier, Choice(AddOnTier)]
-    quantity: Annotated[int, Integer(minimum=1)]
-    starts_on: Annotated[date, Day()]
-    ends_on: Annotated[date, Day()]
-    trial: Annotated[bool, Boolean()]
-    purchase_id: Annotated[str, Text()]
+    quantity: PositiveInt
+    starts_on: IsoDate
+    ends_on: IsoDate
+    trial: Flag
+    purchase_id: ShortText
 
     def check_rules(self) -> None:
         if self.ends_on <= self.starts_on:
@@ -169,14 +170,14 @@ class AddOnProduct(Document, where="add_on_product"):
 @dataclass(frozen=True)
 class License(Document, where="license"):
     # The licensee, issued_at and the add-on products are checked, written and read by hand.
-    license_id: Annotated[str, Text()]
-    subscription_name: Annotated[str, Text()]
+    license_id: ShortText
+    subscription_name: ShortText
     licensee: Licensee
     plan: Annotated[Plan, Choice(Plan)]
-    seats: Annotated[int, Integer(minimum=1)]
-    starts_on: Annotated[date, Day()]
-    ends_on: Annotated[date, Day()]
-    trial: Annotated[bool, Boolean()]
+    seats: PositiveInt
+    starts_on: IsoDate
+    ends_on: IsoDate
+    trial: Flag
     license_type: Annotated[LicenseType, Choice(LicenseType)]
     issued_at: datetime
     add_on_products: tuple[AddOnProduct, ...] = ()

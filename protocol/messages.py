@@ -33,10 +33,11 @@ from protocol._fields import (
     LONG_TEXT,
     MAX_INT,
     Choice,
-    Day,
     Document,
-    Integer,
+    IsoDate,
+    NonNegativeInt,
     Reader,
+    ShortText,
     Text,
     check_enum,
     check_items,
@@ -195,8 +196,8 @@ class KeyChange(Document, where="key_change"):
 
     TYPE: ClassVar[str] = "key_change"
 
-    instance_id: Annotated[str, Text()]
-    new_key_id: Annotated[str, Text()]
+    instance_id: ShortText
+    new_key_id: ShortText
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ class ActivationAnswer(Document, where="activation_answer"):
     TYPE: ClassVar[str] = "activation_answer"
 
     license_token: Annotated[str, _Token()]
-    subscription_name: Annotated[str, Text()]
+    subscription_name: ShortText
 
 
 @dataclass(frozen=True)
@@ -215,16 +216,16 @@ class AddOnUsage(Document, where="add_on_usage"):
     removal runs (R28), so that is reported, not refused."""
 
     tier: Annotated[AddOnTier, Choice(AddOnTier)]
-    purchased_seats: Annotated[int, Integer()]
-    assigned_seats: Annotated[int, Integer()]
+    purchased_seats: NonNegativeInt
+    assigned_seats: NonNegativeInt
 
 
 @dataclass(frozen=True)
 class DailyUsage(Document, where="daily_usage"):
     """The billable user count the instance recorded on one day (R33)."""
 
-    day: Annotated[date, Day()]
-    billable_users: Annotated[int, Integer()]
+    day: IsoDate
+    billable_users: NonNegativeInt
 
     @classmethod
     def from_dict(cls, data: object, *, where: str | None = None) -> Self:
@@ -253,12 +254,12 @@ class SyncRequest(Document, where="sync_request"):
 
     TYPE: ClassVar[str] = "seat_link_request"
 
-    instance_id: Annotated[str, Text()]
-    license_id: Annotated[str, Text()]
+    instance_id: ShortText
+    license_id: ShortText
     gitlab_version: Annotated[str, _Version()]
-    hostname: Annotated[str, Text()]
-    billable_users: Annotated[int, Integer()]
-    max_historical_users: Annotated[int, Integer()]
+    hostname: ShortText
+    billable_users: NonNegativeInt
+    max_historical_users: NonNegativeInt
     add_on_usage: tuple[AddOnUsage, ...]
     daily_usage: tuple[DailyUsage, ...] = ()
 

@@ -43,15 +43,17 @@ from datetime import date
 from typing import Annotated, Any, ClassVar, Self
 
 from protocol._fields import (
-    Boolean,
     Choice,
     Day,
     Document,
     Fields,
-    Integer,
+    Flag,
+    IsoDate,
+    NonNegativeInt,
     Nullable,
+    PositiveInt,
     Reader,
-    Text,
+    ShortText,
     check_date,
     check_enum,
     check_int,
@@ -78,13 +80,13 @@ class MainPlan(Document, where="main_plan"):
     """The group's plan: Free, Premium or Ultimate, its seats and term (ends exclusive)."""
 
     plan_code: Annotated[Plan, Choice(Plan)]
-    start_date: Annotated[date, Day()]
-    end_date: Annotated[date, Day()]
-    seats: Annotated[int, Integer()]
-    trial: Annotated[bool, Boolean()] = False
+    start_date: IsoDate
+    end_date: IsoDate
+    seats: NonNegativeInt
+    trial: Flag = False
     trial_starts_on: Annotated[date | None, Nullable(Day())] = None
     trial_ends_on: Annotated[date | None, Nullable(Day())] = None
-    auto_renew: Annotated[bool, Boolean()] = False
+    auto_renew: Flag = False
 
     def check_rules(self) -> None:
         if self.end_date <= self.start_date:
@@ -110,11 +112,11 @@ class NamespaceAddOnPurchase:
 
     # The add-on is not among the fields: on the wire it is the key the purchases are grouped by.
     add_on: AddOnTier
-    quantity: Annotated[int, Integer(minimum=1)]
-    started_on: Annotated[date, Day()]
-    expires_on: Annotated[date, Day()]
-    purchase_xid: Annotated[str, Text()]
-    trial: Annotated[bool, Boolean()] = False
+    quantity: PositiveInt
+    started_on: IsoDate
+    expires_on: IsoDate
+    purchase_xid: ShortText
+    trial: Flag = False
 
     def __post_init__(self) -> None:
         add_on = check_enum("add_on_purchase.add_on", self.add_on, AddOnTier)
@@ -140,9 +142,9 @@ class ComputeMinutesPack(Document, where="compute_minutes_pack"):
     """A pack of additional compute minutes bought for the group, usable until it expires
     (exclusive) or is used up; they roll over from month to month (R6)."""
 
-    number_of_minutes: Annotated[int, Integer(minimum=1)]
-    expires_at: Annotated[date, Day()]
-    purchase_xid: Annotated[str, Text()]
+    number_of_minutes: PositiveInt
+    expires_at: IsoDate
+    purchase_xid: ShortText
 
 
 _CONSUMABLE_FIELDS = (
@@ -268,9 +270,9 @@ class ProvisionAnswer(Document, where="provision_answer"):
 
     TYPE: ClassVar[str] = "namespace_provision_answer"
 
-    namespace_id: Annotated[int, Integer(minimum=1)]
-    seats_in_use: Annotated[int, Integer()]
-    max_seats_used: Annotated[int, Integer()]
+    namespace_id: PositiveInt
+    seats_in_use: NonNegativeInt
+    max_seats_used: NonNegativeInt
 
 
 @dataclass(frozen=True)
@@ -281,15 +283,15 @@ class NamespaceTrialRequest(Document, where="namespace_trial_request"):
 
     TYPE: ClassVar[str] = "namespace_trial_request"
 
-    namespace_id: Annotated[int, Integer(minimum=1)]
+    namespace_id: PositiveInt
     add_on: Annotated[AddOnTier, Choice(AddOnTier)]
     # Who asks, as GitLab.com's trial form states them (the portal records a lead): the same
     # fields, checked the same way, in both trial requests.
-    email: Annotated[str, Text()]
-    first_name: Annotated[str, Text()]
-    last_name: Annotated[str, Text()]
-    company_name: Annotated[str, Text()]
-    country: Annotated[str, Text()]
+    email: ShortText
+    first_name: ShortText
+    last_name: ShortText
+    company_name: ShortText
+    country: ShortText
 
 
 @dataclass(frozen=True)
@@ -301,11 +303,11 @@ class NamespacePlanTrialRequest(Document, where="namespace_plan_trial_request"):
 
     TYPE: ClassVar[str] = "namespace_plan_trial_request"
 
-    namespace_id: Annotated[int, Integer(minimum=1)]
-    namespace_path: Annotated[str, Text()]
+    namespace_id: PositiveInt
+    namespace_path: ShortText
     # Who asks: as in NamespaceTrialRequest.
-    email: Annotated[str, Text()]
-    first_name: Annotated[str, Text()]
-    last_name: Annotated[str, Text()]
-    company_name: Annotated[str, Text()]
-    country: Annotated[str, Text()]
+    email: ShortText
+    first_name: ShortText
+    last_name: ShortText
+    company_name: ShortText
+    country: ShortText
