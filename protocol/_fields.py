@@ -353,7 +353,8 @@ class Nullable(Kind):
 
 
 # The kinds most fields have, named once, so that a field reads as its type
-# (``seats: PositiveInt``); any other kind is written out (``Annotated[str, Text(allow_empty=True)]``).
+# (``seats: PositiveInt``); any other kind is written out in full
+# (``company: Annotated[str, Text(allow_empty=True)]``).
 ShortText: TypeAlias = Annotated[str, Text()]
 NonNegativeInt: TypeAlias = Annotated[int, Integer()]
 PositiveInt: TypeAlias = Annotated[int, Integer(minimum=1)]
@@ -373,7 +374,10 @@ class Fields:
     @classmethod
     def declared(cls, where: str, document: type) -> Fields:
         """The fields `document` annotates with their kind (``Annotated[str, Text()]``), in the
-        order it declares them; a field without one is the document's to check and send."""
+        order it declares them; a field without one is the document's to check and send.
+
+        Run as the class is created: its annotations may name only what its module has
+        defined above it (they are evaluated now, so a wrong kind fails at import)."""
         kinds = {
             name: kind
             for name, hint in inspect.get_annotations(document, eval_str=True).items()
