@@ -10,16 +10,18 @@
 # - Integers are bounded to what a database column holds, booleans are never integers, dates
 #   are never datetimes, and short texts carry no control characters (they end up in logs and
 #   admin pages).
-# - A document whose fields are all plain declares them once (a Fields table: name -> kind) and
-#   gets its constructor's check, to_dict and from_dict from that one table (Document).
+# - A document declares each plain field once, its kind beside its type
+#   (``seats: Annotated[int, Integer(minimum=1)]``), and gets its constructor's check, to_dict
+#   and from_dict from those declarations (Document).
 from __future__ import annotations
 
 import enum
+import inspect
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar, NoReturn, Self, TypeVar
+from typing import Annotated, Any, ClassVar, NoReturn, Self, TypeAlias, TypeVar
 
 from protocol.clock import parse_utc
 from protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
@@ -252,8 +254,9 @@ class Reader:
 
 
 # A document's plain fields, declared once. Most documents are a handful of texts, integers,
-# flags, dates and enum members: one table of name -> kind gives the constructor's check,
-# to_dict and from_dict, so the three can never disagree on a field's name or bounds.
+# flags, dates and enum members: each field's kind, written beside its type, gives the
+# constructor's check, to_dict and from_dict, so the three can never disagree on a field's name
+# or bounds.
 class Kind:
     """How one plain field is checked on construction, written, and read on receipt."""
 
@@ -349,6 +352,16 @@ class Nullable(Kind):
         return None if read.data[name] is None else self.kind.read(read, name)
 
 
+# The kinds most fields have, named once, so that a field reads as its type
+# (``seats: PositiveInt``); any other kind is written out in full
+# (``company: Annotated[str, Text(allow_empty=True)]``).
+ShortText: TypeAlias = Annotated[str, Text()]
+NonNegativeInt: TypeAlias = Annotated[int, Integer()]
+PositiveInt: TypeAlias = Annotated[int, Integer(minimum=1)]
+Flag: TypeAlias = Annotated[bool, Boolean()]
+IsoDate: TypeAlias = Annotated[date, Day()]
+
+
 class Fields:
     """The plain fields of one document, in order, named on errors as `where`.field."""
 
@@ -357,6 +370,21 @@ class Fields:
         self.kinds = kinds
         # Each field's name in errors, spelled once (every document built checks every field).
         self._checks = tuple((name, f"{where}.{name}", kind) for name, kind in kinds.items())
+
+    @classmethod
+    def declared(cls, where: str, document: type) -> Fields:
+        """The fields `document` annotates with their kind (``Annotated[str, Text()]``), in the
+        order it declares them; a field without one is the document's to check and send.
+
+        Run as the class is created: its annotations may name only what its module has
+        defined above it (they are evaluated now, so a wrong kind fails at import)."""
+        kinds = {
+            name: kind
+            for name, hint in inspect.get_annotations(document, eval_str=True).items()
+            for kind in getattr(hint, "__metadata__", ())
+            if isinstance(kind, Kind)
+        }
+        return cls(where, **kinds)
 
     def check(self, document: object) -> None:
         """For __post_init__ of a frozen dataclass: each field checked, enums made members."""
@@ -392,10 +420,16 @@ class Fields:
 
 
 class Document:
-    """Base of a frozen dataclass whose fields are all plain: its FIELDS table checks them on
-    construction, writes them and reads them. A rule across fields goes in check_rules."""
+    """Base of a frozen dataclass sent on the wire, named `where` in errors
+    (``class Licensee(Document, where="licensee")``): its plain fields, those annotated with
+    their kind, are checked on construction, written and read (FIELDS). A rule across fields
+    goes in check_rules; a field without a kind, in check_rules, to_dict and from_dict."""
 
     FIELDS: ClassVar[Fields]
+
+    def __init_subclass__(cls, *, where: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.FIELDS = Fields.declared(where, cls)
 
     def __post_init__(self) -> None:
         self.FIELDS.check(self)

@@ -16,16 +16,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any, Self, overload
 
 from protocol._fields import (
-    Boolean,
     Choice,
-    Day,
     Document,
-    Fields,
-    Integer,
+    Flag,
+    IsoDate,
     Nullable,
+    PositiveInt,
+    ShortText,
     Text,
     check_datetime,
     check_items,
@@ -75,39 +75,42 @@ class Plan(enum.StrEnum):
         return self is not Plan.FREE
 
 
-class LicenseType(enum.StrEnum):
-    ONLINE_CLOUD = "online_cloud"
-    OFFLINE_CLOUD = "offline_cloud"
-    LEGACY = "legacy"
+class _Labelled(enum.StrEnum):
+    """A StrEnum whose members carry the name people see: ``NAME = "value", "Label"``."""
 
-    @property
-    def label(self) -> str:
-        """The name admins see in the real product."""
-        return _LICENSE_TYPE_LABELS[self]
+    label: str
+
+    # One value: the member with that value (Enum's lookup, ``AddOnTier("duo_pro")``); a value
+    # and a label: a member's definition, as written in the class body.
+    @overload
+    def __new__(cls, value: str) -> Self: ...
+    @overload
+    def __new__(cls, value: str, label: str) -> Self: ...
+    def __new__(cls, value: str, label: str = "") -> Self:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+class LicenseType(_Labelled):
+    # Labelled with the name admins see in the real product.
+    ONLINE_CLOUD = "online_cloud", "Online license"
+    OFFLINE_CLOUD = "offline_cloud", "Offline license"
+    LEGACY = "legacy", "Legacy license"
 
     @property
     def is_cloud(self) -> bool:
         return self is not LicenseType.LEGACY
 
 
-_LICENSE_TYPE_LABELS = {
-    LicenseType.ONLINE_CLOUD: "Online license",
-    LicenseType.OFFLINE_CLOUD: "Offline license",
-    LicenseType.LEGACY: "Legacy license",
-}
-
-
-class AddOnTier(enum.StrEnum):
+class AddOnTier(_Labelled):
     """A user-based add-on (R6). The name keeps its first meaning, a GitLab Duo tier; Enterprise
     Agile Planning is the one user-based add-on that is not GitLab Duo."""
 
-    DUO_PRO = "duo_pro"
-    DUO_ENTERPRISE = "duo_enterprise"
-    ENTERPRISE_AGILE_PLANNING = "enterprise_agile_planning"
-
-    @property
-    def label(self) -> str:
-        return _ADD_ON_TIER_LABELS[self]
+    DUO_PRO = "duo_pro", "GitLab Duo Pro"
+    DUO_ENTERPRISE = "duo_enterprise", "GitLab Duo Enterprise"
+    ENTERPRISE_AGILE_PLANNING = "enterprise_agile_planning", "Enterprise Agile Planning"
 
     @property
     def is_duo(self) -> bool:
@@ -120,11 +123,6 @@ class AddOnTier(enum.StrEnum):
         return _ADD_ON_TIER_MINIMUM_VERSIONS[self]
 
 
-_ADD_ON_TIER_LABELS = {
-    AddOnTier.DUO_PRO: "GitLab Duo Pro",
-    AddOnTier.DUO_ENTERPRISE: "GitLab Duo Enterprise",
-    AddOnTier.ENTERPRISE_AGILE_PLANNING: "Enterprise Agile Planning",
-}
 _ADD_ON_TIER_MINIMUM_VERSIONS = {
     AddOnTier.DUO_PRO: GitLabVersion(16, 8),
     AddOnTier.DUO_ENTERPRISE: GitLabVersion(17, 3),
@@ -135,13 +133,11 @@ _ADD_ON_TIER_MINIMUM_VERSIONS = {
 
 
 @dataclass(frozen=True)
-class Licensee(Document):
+class Licensee(Document, where="licensee"):
+    name: ShortText
+    email: ShortText
     # A licensee may be a person without a company.
-    FIELDS = Fields("licensee", name=Text(), email=Text(), company=Text(allow_empty=True))
-
-    name: str
-    email: str
-    company: str
+    company: Annotated[str, Text(allow_empty=True)]
 
     def check_rules(self) -> None:
         local, at, domain = self.email.partition("@")
@@ -150,25 +146,15 @@ class Licensee(Document):
 
 
 @dataclass(frozen=True)
-class AddOnProduct(Document):
+class AddOnProduct(Document, where="add_on_product"):
     """An add-on the license entitles the instance to (R1): tier, seats, term, purchase."""
 
-    FIELDS = Fields(
-        "add_on_product",
-        tier=Choice(AddOnTier),
-        quantity=Integer(minimum=1),
-        starts_on=Day(),
-        ends_on=Day(),
-        trial=Boolean(),
-        purchase_id=Text(),
-    )
-
-    tier: AddOnTier
-    quantity: int
-    starts_on: date
-    ends_on: date
-    trial: bool
-    purchase_id: str
+    tier: Annotated[AddOnTier, Choice(AddOnTier)]
+    quantity: PositiveInt
+    starts_on: IsoDate
+    ends_on: IsoDate
+    trial: Flag
+    purchase_id: ShortText
 
     def check_rules(self) -> None:
         if self.ends_on <= self.starts_on:
@@ -181,39 +167,24 @@ class AddOnProduct(Document):
         return self.starts_on < other.ends_on and other.starts_on < self.ends_on
 
 
-# The plain fields; the licensee, issued_at and the add-on products are read by hand.
-_LICENSE = Fields(
-    "license",
-    license_id=Text(),
-    subscription_name=Text(),
-    plan=Choice(Plan),
-    seats=Integer(minimum=1),
-    starts_on=Day(),
-    ends_on=Day(),
-    trial=Boolean(),
-    license_type=Choice(LicenseType),
-    instance_id=Nullable(Text()),
-)
-
-
 @dataclass(frozen=True)
-class License:
-    license_id: str
-    subscription_name: str
+class License(Document, where="license"):
+    # The licensee, issued_at and the add-on products are checked, written and read by hand.
+    license_id: ShortText
+    subscription_name: ShortText
     licensee: Licensee
-    plan: Plan
-    seats: int
-    starts_on: date
-    ends_on: date
-    trial: bool
-    license_type: LicenseType
+    plan: Annotated[Plan, Choice(Plan)]
+    seats: PositiveInt
+    starts_on: IsoDate
+    ends_on: IsoDate
+    trial: Flag
+    license_type: Annotated[LicenseType, Choice(LicenseType)]
     issued_at: datetime
     add_on_products: tuple[AddOnProduct, ...] = ()
     # The instance a cloud license is bound to (None: not bound; always None for legacy).
-    instance_id: str | None = None
+    instance_id: Annotated[str | None, Nullable(Text())] = None
 
-    def __post_init__(self) -> None:
-        _LICENSE.check(self)
+    def check_rules(self) -> None:
         if not isinstance(self.licensee, Licensee):
             fail(LocalProtocolError, "license.licensee", "expected a Licensee")
         if self.ends_on <= self.starts_on:
@@ -222,9 +193,6 @@ class License:
         object.__setattr__(self, "issued_at", issued_at.astimezone(UTC))
         products = check_items("license.add_on_products", self.add_on_products, AddOnProduct)
         object.__setattr__(self, "add_on_products", products)
-        self._check_rules()
-
-    def _check_rules(self) -> None:
         if self.trial and self.license_type is not LicenseType.LEGACY:
             fail(
                 LocalProtocolError,
@@ -292,19 +260,19 @@ class License:
         return tuple(product for product in self.add_on_products if product.is_active_on(day))
 
     def to_dict(self) -> dict[str, Any]:
-        return _LICENSE.dump(self) | {
+        return super().to_dict() | {
             "licensee": self.licensee.to_dict(),
             "issued_at": format_utc(self.issued_at),
             "add_on_products": [product.to_dict() for product in self.add_on_products],
         }
 
     @classmethod
-    def from_dict(cls, data: object, *, where: str = "license") -> License:
-        read = _LICENSE.reader(data, where, others=("licensee", "issued_at", "add_on_products"))
+    def from_dict(cls, data: object, *, where: str | None = None) -> Self:
+        read = cls.FIELDS.reader(data, where, others=("licensee", "issued_at", "add_on_products"))
         products = read.objects("add_on_products", AddOnProduct.from_dict)
-        licensee = Licensee.from_dict(read.data["licensee"], where=f"{where}.licensee")
-        values = _LICENSE.values(read)
-        with remote(where):
+        licensee = Licensee.from_dict(read.data["licensee"], where=read.path("licensee"))
+        values = cls.FIELDS.values(read)
+        with remote(read.where):
             return cls(
                 **values,
                 licensee=licensee,

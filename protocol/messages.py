@@ -26,18 +26,18 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Protocol, Self
+from typing import Annotated, Any, ClassVar, Protocol, Self
 
 from protocol._fields import (
     _DATE,
     LONG_TEXT,
     MAX_INT,
     Choice,
-    Day,
     Document,
-    Fields,
-    Integer,
+    IsoDate,
+    NonNegativeInt,
     Reader,
+    ShortText,
     Text,
     check_enum,
     check_items,
@@ -186,7 +186,7 @@ class ActivationRequest:
 
 
 @dataclass(frozen=True)
-class KeyChange(Document):
+class KeyChange(Document, where="key_change"):
     """Registered instance key -> portal, inside an ActivationRequest: hand this instance over
     to the key with id `new_key_id` (the new key's RFC 7638 thumbprint).
 
@@ -196,46 +196,36 @@ class KeyChange(Document):
 
     TYPE: ClassVar[str] = "key_change"
 
-    FIELDS = Fields("key_change", instance_id=Text(), new_key_id=Text())
-
-    instance_id: str
-    new_key_id: str
+    instance_id: ShortText
+    new_key_id: ShortText
 
 
 @dataclass(frozen=True)
-class ActivationAnswer(Document):
+class ActivationAnswer(Document, where="activation_answer"):
     """Portal -> instance: activated; here is the cloud license."""
 
     TYPE: ClassVar[str] = "activation_answer"
 
-    FIELDS = Fields("activation_answer", license_token=_Token(), subscription_name=Text())
-
-    license_token: str
-    subscription_name: str
+    license_token: Annotated[str, _Token()]
+    subscription_name: ShortText
 
 
 @dataclass(frozen=True)
-class AddOnUsage(Document):
+class AddOnUsage(Document, where="add_on_usage"):
     """Seats of one add-on on the instance. Assigned may exceed purchased until overage
     removal runs (R28), so that is reported, not refused."""
 
-    FIELDS = Fields(
-        "add_on_usage", tier=Choice(AddOnTier), purchased_seats=Integer(), assigned_seats=Integer()
-    )
-
-    tier: AddOnTier
-    purchased_seats: int
-    assigned_seats: int
+    tier: Annotated[AddOnTier, Choice(AddOnTier)]
+    purchased_seats: NonNegativeInt
+    assigned_seats: NonNegativeInt
 
 
 @dataclass(frozen=True)
-class DailyUsage(Document):
+class DailyUsage(Document, where="daily_usage"):
     """The billable user count the instance recorded on one day (R33)."""
 
-    FIELDS = Fields("daily_usage", day=Day(), billable_users=Integer())
-
-    day: date
-    billable_users: int
+    day: IsoDate
+    billable_users: NonNegativeInt
 
     @classmethod
     def from_dict(cls, data: object, *, where: str | None = None) -> Self:
@@ -257,36 +247,24 @@ class DailyUsage(Document):
         return cls.FIELDS.load(cls, data, where)
 
 
-_SYNC_REQUEST = Fields(
-    "sync_request",
-    instance_id=Text(),
-    license_id=Text(),
-    gitlab_version=_Version(),
-    hostname=Text(),
-    billable_users=Integer(),
-    max_historical_users=Integer(),
-)
-
-
 @dataclass(frozen=True)
-class SyncRequest:
+class SyncRequest(Document, where="sync_request"):
     """Instance -> portal, daily and on demand: my usage; send my current license
     (POST /api/v1/seat_links, R13, R14, R32)."""
 
     TYPE: ClassVar[str] = "seat_link_request"
 
-    instance_id: str
-    license_id: str
-    gitlab_version: str
-    hostname: str
-    billable_users: int
-    max_historical_users: int
+    instance_id: ShortText
+    license_id: ShortText
+    gitlab_version: Annotated[str, _Version()]
+    hostname: ShortText
+    billable_users: NonNegativeInt
+    max_historical_users: NonNegativeInt
     add_on_usage: tuple[AddOnUsage, ...]
     daily_usage: tuple[DailyUsage, ...] = ()
 
-    def __post_init__(self) -> None:
+    def check_rules(self) -> None:
         where = "sync_request"
-        _SYNC_REQUEST.check(self)
         usage = check_items(f"{where}.add_on_usage", self.add_on_usage, AddOnUsage)
         tiers = [item.tier for item in usage]
         for index, tier in enumerate(tiers):
@@ -314,30 +292,28 @@ class SyncRequest:
         return GitLabVersion.parse(self.gitlab_version)
 
     def to_dict(self) -> dict[str, Any]:
-        return _SYNC_REQUEST.dump(self) | {
+        return super().to_dict() | {
             "add_on_usage": [item.to_dict() for item in self.add_on_usage],
             "daily_usage": [item.to_dict() for item in self.daily_usage],
         }
 
     @classmethod
-    def from_dict(cls, data: object) -> Self:
-        read = _SYNC_REQUEST.reader(data, others=("add_on_usage", "daily_usage"))
+    def from_dict(cls, data: object, *, where: str | None = None) -> Self:
+        read = cls.FIELDS.reader(data, where, others=("add_on_usage", "daily_usage"))
         usage = read.objects("add_on_usage", AddOnUsage.from_dict)
         daily = read.objects("daily_usage", DailyUsage.from_dict)
-        values = _SYNC_REQUEST.values(read)
+        values = cls.FIELDS.values(read)
         with remote(read.where):
             return cls(**values, add_on_usage=usage, daily_usage=daily)
 
 
 @dataclass(frozen=True)
-class SyncAnswer(Document):
+class SyncAnswer(Document, where="sync_answer"):
     """Portal -> instance: your current license, add-on products included."""
 
     TYPE: ClassVar[str] = "seat_link_answer"
 
-    FIELDS = Fields("sync_answer", license_token=_Token())
-
-    license_token: str
+    license_token: Annotated[str, _Token()]
 
 
 class ErrorCode(enum.StrEnum):

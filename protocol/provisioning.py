@@ -40,19 +40,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from protocol._fields import (
-    Boolean,
     Choice,
     Day,
     Document,
     Fields,
-    Integer,
-    Kind,
+    Flag,
+    IsoDate,
+    NonNegativeInt,
     Nullable,
+    PositiveInt,
     Reader,
-    Text,
+    ShortText,
     check_date,
     check_enum,
     check_int,
@@ -75,29 +76,17 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class MainPlan(Document):
+class MainPlan(Document, where="main_plan"):
     """The group's plan: Free, Premium or Ultimate, its seats and term (ends exclusive)."""
 
-    FIELDS = Fields(
-        "main_plan",
-        plan_code=Choice(Plan),
-        start_date=Day(),
-        end_date=Day(),
-        seats=Integer(),
-        trial=Boolean(),
-        trial_starts_on=Nullable(Day()),
-        trial_ends_on=Nullable(Day()),
-        auto_renew=Boolean(),
-    )
-
-    plan_code: Plan
-    start_date: date
-    end_date: date
-    seats: int
-    trial: bool = False
-    trial_starts_on: date | None = None
-    trial_ends_on: date | None = None
-    auto_renew: bool = False
+    plan_code: Annotated[Plan, Choice(Plan)]
+    start_date: IsoDate
+    end_date: IsoDate
+    seats: NonNegativeInt
+    trial: Flag = False
+    trial_starts_on: Annotated[date | None, Nullable(Day())] = None
+    trial_ends_on: Annotated[date | None, Nullable(Day())] = None
+    auto_renew: Flag = False
 
     def check_rules(self) -> None:
         if self.end_date <= self.start_date:
@@ -116,28 +105,18 @@ class MainPlan(Document):
         return self.start_date <= day < self.end_date
 
 
-# The add-on is not among the fields: on the wire it is the key the purchases are grouped by.
-_ADD_ON_PURCHASE = Fields(
-    "add_on_purchase",
-    quantity=Integer(minimum=1),
-    started_on=Day(),
-    expires_on=Day(),
-    purchase_xid=Text(),
-    trial=Boolean(),
-)
-
-
 @dataclass(frozen=True)
 class NamespaceAddOnPurchase:
     """One add-on purchase of the group (GitLab's ``subscription_add_on_purchases`` row with a
     ``namespace_id``): which add-on, how many seats, its term (expires exclusive)."""
 
+    # The add-on is not among the fields: on the wire it is the key the purchases are grouped by.
     add_on: AddOnTier
-    quantity: int
-    started_on: date
-    expires_on: date
-    purchase_xid: str
-    trial: bool = False
+    quantity: PositiveInt
+    started_on: IsoDate
+    expires_on: IsoDate
+    purchase_xid: ShortText
+    trial: Flag = False
 
     def __post_init__(self) -> None:
         add_on = check_enum("add_on_purchase.add_on", self.add_on, AddOnTier)
@@ -154,21 +133,18 @@ class NamespaceAddOnPurchase:
         return _ADD_ON_PURCHASE.load(cls, data, where, add_on=add_on)
 
 
+# Not a Document: its from_dict is given the add-on, which the group of purchases names.
+_ADD_ON_PURCHASE = Fields.declared("add_on_purchase", NamespaceAddOnPurchase)
+
+
 @dataclass(frozen=True)
-class ComputeMinutesPack(Document):
+class ComputeMinutesPack(Document, where="compute_minutes_pack"):
     """A pack of additional compute minutes bought for the group, usable until it expires
     (exclusive) or is used up; they roll over from month to month (R6)."""
 
-    FIELDS = Fields(
-        "compute_minutes_pack",
-        number_of_minutes=Integer(minimum=1),
-        expires_at=Day(),
-        purchase_xid=Text(),
-    )
-
-    number_of_minutes: int
-    expires_at: date
-    purchase_xid: str
+    number_of_minutes: PositiveInt
+    expires_at: IsoDate
+    purchase_xid: ShortText
 
 
 _CONSUMABLE_FIELDS = (
@@ -289,60 +265,37 @@ class NamespaceProvision:
 
 
 @dataclass(frozen=True)
-class ProvisionAnswer(Document):
+class ProvisionAnswer(Document, where="provision_answer"):
     """GitLab.com -> portal: provisioned; the group's seat usage now (R31, R32)."""
 
     TYPE: ClassVar[str] = "namespace_provision_answer"
 
-    FIELDS = Fields(
-        "provision_answer",
-        namespace_id=Integer(minimum=1),
-        seats_in_use=Integer(),
-        max_seats_used=Integer(),
-    )
-
-    namespace_id: int
-    seats_in_use: int
-    max_seats_used: int
-
-
-# Who asks for a trial, as GitLab.com's trial form states them (the portal records a lead):
-# the same fields, checked the same way, in both trial requests.
-_REQUESTER: dict[str, Kind] = {
-    "email": Text(),
-    "first_name": Text(),
-    "last_name": Text(),
-    "company_name": Text(),
-    "country": Text(),
-}
+    namespace_id: PositiveInt
+    seats_in_use: NonNegativeInt
+    max_seats_used: NonNegativeInt
 
 
 @dataclass(frozen=True)
-class NamespaceTrialRequest(Document):
+class NamespaceTrialRequest(Document, where="namespace_trial_request"):
     """GitLab.com -> portal: an owner of this top-level group asks for a GitLab Duo trial
     (``generate_addon_trial``, R25). The portal answers with the group's whole new state, a
     ``NamespaceProvision``, which GitLab.com applies at once: no waiting for a push or a sync."""
 
     TYPE: ClassVar[str] = "namespace_trial_request"
 
-    FIELDS = Fields(
-        "namespace_trial_request",
-        namespace_id=Integer(minimum=1),
-        add_on=Choice(AddOnTier),
-        **_REQUESTER,
-    )
-
-    namespace_id: int
-    add_on: AddOnTier
-    email: str
-    first_name: str
-    last_name: str
-    company_name: str
-    country: str
+    namespace_id: PositiveInt
+    add_on: Annotated[AddOnTier, Choice(AddOnTier)]
+    # Who asks, as GitLab.com's trial form states them (the portal records a lead): the same
+    # fields, checked the same way, in both trial requests.
+    email: ShortText
+    first_name: ShortText
+    last_name: ShortText
+    company_name: ShortText
+    country: ShortText
 
 
 @dataclass(frozen=True)
-class NamespacePlanTrialRequest(Document):
+class NamespacePlanTrialRequest(Document, where="namespace_plan_trial_request"):
     """GitLab.com -> portal: an owner of this Free top-level group asks for a 30-day Ultimate
     trial (GitLab's ``generate_trial`` with ``gitlab_com_trial``; the group's path names it in
     the portal). The answer is the group's whole new state, a ``NamespaceProvision``, applied at
@@ -350,17 +303,11 @@ class NamespacePlanTrialRequest(Document):
 
     TYPE: ClassVar[str] = "namespace_plan_trial_request"
 
-    FIELDS = Fields(
-        "namespace_plan_trial_request",
-        namespace_id=Integer(minimum=1),
-        namespace_path=Text(),
-        **_REQUESTER,
-    )
-
-    namespace_id: int
-    namespace_path: str
-    email: str
-    first_name: str
-    last_name: str
-    company_name: str
-    country: str
+    namespace_id: PositiveInt
+    namespace_path: ShortText
+    # Who asks: as in NamespaceTrialRequest.
+    email: ShortText
+    first_name: ShortText
+    last_name: ShortText
+    company_name: ShortText
+    country: ShortText
