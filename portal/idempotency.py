@@ -14,7 +14,6 @@ import re
 import secrets
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from portal.errors import Refused
@@ -44,11 +43,7 @@ def replayed(subscription: Subscription, key: str | None, kind: str) -> Order | 
     """The order an earlier submission with ``key`` placed on this subscription, if any."""
     if key is None:
         return None
-    earlier = db.session.execute(
-        sa.select(Order).where(
-            Order.subscription_id == subscription.id, Order.idempotency_key == key
-        )
-    ).scalar_one_or_none()
+    earlier = db.find(Order, Order.subscription_id == subscription.id, Order.idempotency_key == key)
     if earlier is not None and earlier.kind != kind:
         raise Refused(
             f"This form was already used for order #{earlier.id} "

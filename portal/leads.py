@@ -86,20 +86,19 @@ def submit_trial_request(fields: Mapping[str, Any], now: dt.datetime) -> Lead:
     add_on = text("add_on", "Add-on", 30)
     if add_on not in {tier.value for tier in AddOnTier if tier.is_duo}:  # R6: Duo trials only
         raise Refused("Choose GitLab Duo Pro or GitLab Duo Enterprise.")
-    lead = Lead(
-        subscription_name=subscription_name,
-        email=email,
-        first_name=first_name,
-        last_name=last_name,
-        company=company,
-        country=country,
-        add_on=add_on,
-        submitted_at=now,
-        status=LeadStatus.PENDING,
+    return db.inserted(
+        Lead(
+            subscription_name=subscription_name,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            company=company,
+            country=country,
+            add_on=add_on,
+            submitted_at=now,
+            status=LeadStatus.PENDING,
+        )
     )
-    db.session.add(lead)
-    db.session.flush()
-    return lead
 
 
 def embargoed_countries(config: Mapping[str, Any] | None = None) -> set[str]:
@@ -176,20 +175,25 @@ def ineligibility(
     return None
 
 
+def new_duo_trial(subscription: Subscription, tier: AddOnTier, now: dt.datetime) -> AddOnPurchase:
+    """A 60-day Duo trial for as many seats as the subscription has (R5), from today."""
+    today = now.date()
+    return db.inserted(
+        AddOnPurchase(
+            subscription=subscription,
+            tier=tier.value,
+            quantity=subscription.seats,
+            starts_on=today,
+            ends_on=today + dt.timedelta(days=DUO_TRIAL_DAYS),
+            trial=True,
+            created_at=now,
+        )
+    )
+
+
 def start_duo_trial(subscription: Subscription, tier: AddOnTier, now: dt.datetime) -> AddOnPurchase:
     """A 60-day Duo trial for as many seats as the subscription has (R5), then R7's mail."""
-    today = now.date()
-    trial = AddOnPurchase(
-        subscription=subscription,
-        tier=tier.value,
-        quantity=subscription.seats,
-        starts_on=today,
-        ends_on=today + dt.timedelta(days=DUO_TRIAL_DAYS),
-        trial=True,
-        created_at=now,
-    )
-    db.session.add(trial)
-    db.session.flush()
+    trial = new_duo_trial(subscription, tier, now)
     queue_mail(
         "trial_activation",
         subscription,

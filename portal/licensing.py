@@ -247,9 +247,7 @@ def issue_license(
         token=token,
         issued_at=now,
     )
-    db.session.add(issued)
-    db.session.flush()
-    return issued, True
+    return db.inserted(issued), True
 
 
 def _last_issued(
@@ -315,9 +313,7 @@ def notify_license_change(subscription: Subscription, now: dt.datetime, why: str
 
 
 def activation_of(subscription: Subscription) -> Activation | None:
-    return db.session.execute(
-        sa.select(Activation).where(Activation.subscription_id == subscription.id)
-    ).scalar_one_or_none()
+    return db.find(Activation, Activation.subscription_id == subscription.id)
 
 
 def _holds(activation: Activation, key: VerifyingKey) -> bool:
@@ -343,11 +339,9 @@ def activate_instance(
     that takes a key change signed by the registered key (`handed_over`), or a new code (which
     unbinds). Everything is checked before anything is written, so a refusal changes nothing.
     """
-    subscription = db.session.execute(
-        sa.select(Subscription)
-        .where(Subscription.activation_code == request.activation_code)
-        .with_for_update()
-    ).scalar_one_or_none()
+    subscription = db.find(
+        Subscription, Subscription.activation_code == request.activation_code, lock=True
+    )
     if subscription is None:
         raise ProtocolRefusal(ErrorCode.INVALID_ACTIVATION_CODE, INVALID_CODE)
     if now.date() >= subscription.ends_on:

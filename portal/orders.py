@@ -102,20 +102,21 @@ def place_order(
         issued_on=terms.today,
         line_items=items,
     )
-    order = Order(
-        subscription_id=subscription.id,
-        kind=kind,
-        channel=channel,
-        quantity=quantity,
-        amount_cents=invoice.total_cents,
-        add_on_purchase_id=purchase.id if purchase else None,
-        placed_by_id=terms.placed_by.id if terms.placed_by else None,
-        note=note,
-        created_at=terms.now,
-        idempotency_key=terms.idempotency_key,
+    # Inserted now: that claims the idempotency key, so a second claim fails here, before a charge.
+    order = db.inserted(
+        Order(
+            subscription_id=subscription.id,
+            kind=kind,
+            channel=channel,
+            quantity=quantity,
+            amount_cents=invoice.total_cents,
+            add_on_purchase_id=purchase.id if purchase else None,
+            placed_by_id=terms.placed_by.id if terms.placed_by else None,
+            note=note,
+            created_at=terms.now,
+            idempotency_key=terms.idempotency_key,
+        )
     )
-    db.session.add(order)
-    db.session.flush()  # claims the idempotency key: a second claim fails here, before a charge
     if pay_with is not None:
         order.payment_reference = payment_gateway().charge(
             pay_with, order.amount_cents, f"{what} on {subscription.name}"

@@ -109,9 +109,7 @@ def bought_add_on(
         purchase.subscription_id = subscription.id
     else:
         purchase.subscription = subscription
-    db.session.add(purchase)
-    db.session.flush()
-    return purchase
+    return db.inserted(purchase)
 
 
 def add_on_line(

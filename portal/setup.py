@@ -47,23 +47,19 @@ def create_account(email: str, name: str, password: str, role: str, app: Flask) 
     if role not in Role.ALL:
         raise ValueError(f"role must be one of {', '.join(Role.ALL)}")
     check_password(password)
-    account = Account(
-        email=email,
-        name=name,
-        password_hash=hash_password(password),
-        role=role,
-        created_at=app_clock(app).now(),
+    return db.inserted(
+        Account(
+            email=email,
+            name=name,
+            password_hash=hash_password(password),
+            role=role,
+            created_at=app_clock(app).now(),
+        )
     )
-    db.session.add(account)
-    db.session.flush()
-    return account
 
 
 def add_payment_method(account: Account, brand: str, last4: str) -> PaymentMethod:
-    method = PaymentMethod(account_id=account.id, brand=brand, last4=last4)
-    db.session.add(method)
-    db.session.flush()
-    return method
+    return db.inserted(PaymentMethod(account_id=account.id, brand=brand, last4=last4))
 
 
 def _seed_customer(account: Account, app: Flask) -> None:

@@ -151,32 +151,29 @@ def create_subscription(
     contact = check_contact(
         contact_name or customer.name, contact_email or customer.email, contact_country
     )
-    subscription = Subscription(
-        name=name or new_subscription_name(),
-        customer_id=customer.id,
-        plan=plan_value,
-        seats=seats,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        kind=kind,
-        license_type=license_type,
-        review_cycle=review_cycle,
-        auto_renew=auto_renew,
-        contact_name=contact[0],
-        contact_email=contact[1],
-        contact_company=contact_company.strip(),
-        contact_country=contact[2],
-        created_at=now,
+    return db.inserted(
+        Subscription(
+            name=name or new_subscription_name(),
+            customer_id=customer.id,
+            plan=plan_value,
+            seats=seats,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            kind=kind,
+            license_type=license_type,
+            review_cycle=review_cycle,
+            auto_renew=auto_renew,
+            contact_name=contact[0],
+            contact_email=contact[1],
+            contact_company=contact_company.strip(),
+            contact_country=contact[2],
+            created_at=now,
+        )
     )
-    db.session.add(subscription)
-    db.session.flush()
-    return subscription
 
 
 def find_subscription(name: str) -> Subscription | None:
-    return db.session.execute(
-        sa.select(Subscription).where(Subscription.name == name.strip().upper())
-    ).scalar_one_or_none()
+    return db.find(Subscription, Subscription.name == name.strip().upper())
 
 
 def subscriptions_of(customer: Account) -> list[Subscription]:

@@ -25,9 +25,7 @@ blueprint = Blueprint("home", __name__)
 
 
 def find_account(login: str) -> Account | None:
-    return db.session.execute(
-        sa.select(Account).where(sa.func.lower(Account.email) == login.lower())
-    ).scalar_one_or_none()
+    return db.find(Account, sa.func.lower(Account.email) == login.lower())
 
 
 def subscription_or_404(name: str) -> Subscription:

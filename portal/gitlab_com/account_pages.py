@@ -43,9 +43,7 @@ TAKEN = "This GitLab.com account has already been linked to another Customers Po
 
 
 def linked_identity(account_id: int) -> GitlabComIdentity | None:
-    return db.session.execute(
-        sa.select(GitlabComIdentity).where(GitlabComIdentity.account_id == account_id)
-    ).scalar_one_or_none()
+    return db.find(GitlabComIdentity, GitlabComIdentity.account_id == account_id)
 
 
 def _saas_tab() -> str:

@@ -6,7 +6,7 @@ subscription linked to the group; others get 404. Routes only (``consumables`` h
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -15,9 +15,8 @@ from portal.gitlab_com.consumables import (
     buy_consumable,
     check_consumable,
     consumable_quote,
-    group_link,
 )
-from portal.gitlab_com.models import NamespaceLink
+from portal.gitlab_com.pages import own_group_link
 from portal.models import Order, OrderKind, Role, Subscription
 from portal.payments import payment_methods
 from portal.purchase_pages import PurchaseFlow, purchase_page
@@ -27,17 +26,6 @@ from webcore.errors import Refusal
 from webcore.params import InvalidNumber, parse_int
 
 blueprint = Blueprint("gitlab_com_consumables", __name__, url_prefix="/gitlab/namespaces")
-
-
-def _own_link(namespace_id: str) -> NamespaceLink:
-    # Not an <int:> route: whoever may not see the page learns so before any lookup.
-    try:
-        link = group_link(parse_int(namespace_id, minimum=1))
-    except InvalidNumber:
-        abort(404)
-    if link is None or link.subscription.customer_id != current_user.id:
-        abort(404)
-    return link
 
 
 def _purchased(subscription: Subscription, order: Order) -> ResponseReturnValue:
@@ -64,7 +52,7 @@ def _flow(kind: str) -> PurchaseFlow:
 
 
 def _page(namespace_id: str, kind: str) -> ResponseReturnValue:
-    link = _own_link(namespace_id)
+    link = own_group_link(namespace_id)
     subscription = link.subscription
     methods = payment_methods(current_user.id)
     context = {"link": link, "consumable": CONSUMABLES[kind], "methods": methods}

@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from portal.errors import Refused
 from portal.gitlab_com.consumable_packs import MINUTES_PER_PACK, a_year_after
 from portal.gitlab_com.models import NamespaceLink
@@ -54,9 +52,7 @@ CONSUMABLES = {
 
 
 def group_link(namespace_id: int) -> NamespaceLink | None:
-    return db.session.execute(
-        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == namespace_id)
-    ).scalar_one_or_none()
+    return db.find(NamespaceLink, NamespaceLink.namespace_id == namespace_id)
 
 
 def check_consumable(subscription: Subscription, kind: str, packs: int, today: dt.date) -> None:

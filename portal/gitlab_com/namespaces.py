@@ -64,9 +64,7 @@ def _check_group(namespace_id: int, namespace_path: str) -> str:
 def locked_group_link(namespace_id: int) -> NamespaceLink | None:
     """The group's link, if it has one, under its row lock: a purchase or trial for the group
     waits for the one in progress."""
-    return db.session.execute(
-        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == namespace_id).with_for_update()
-    ).scalar_one_or_none()
+    return db.find(NamespaceLink, NamespaceLink.namespace_id == namespace_id, lock=True)
 
 
 def _replaceable_trial(namespace_id: int, path: str) -> NamespaceLink | None:
@@ -98,8 +96,7 @@ def _replace_trial(link: NamespaceLink, subscription: Subscription, today: dt.da
 def linked_group(subscription: Subscription, *, for_update: bool = False) -> NamespaceLink | None:
     """The GitLab.com group a subscription is linked to (a SaaS subscription), if any;
     ``for_update``: under the link's row lock."""
-    link = sa.select(NamespaceLink).where(NamespaceLink.subscription_id == subscription.id)
-    return db.session.execute(link.with_for_update() if for_update else link).scalar_one_or_none()
+    return db.find(NamespaceLink, NamespaceLink.subscription_id == subscription.id, lock=for_update)
 
 
 def check_self_managed(subscription: Subscription) -> None:
@@ -127,15 +124,14 @@ def link_namespace(
         )
     if not is_active(subscription, now.date()):
         raise Refused(f"{subscription.name} is not active.", code="subscription_inactive")
-    link = NamespaceLink(
-        subscription_id=subscription.id,
-        namespace_id=namespace_id,
-        namespace_path=path,
-        linked_at=now,
+    return db.inserted(
+        NamespaceLink(
+            subscription_id=subscription.id,
+            namespace_id=namespace_id,
+            namespace_path=path,
+            linked_at=now,
+        )
     )
-    db.session.add(link)
-    db.session.flush()
-    return link
 
 
 def change_linked_namespace(
@@ -177,7 +173,7 @@ def change_linked_namespace(
         # The group it leaves keeps its trial, linked as it was before the purchase replaced it:
         # pushed as Free with the trial's dates (no second trial), its Duo trial running on, and
         # it may buy a plan again.
-        db.session.add(
+        db.inserted(
             NamespaceLink(
                 subscription_id=trial_id,
                 namespace_id=left_id,
@@ -185,7 +181,6 @@ def change_linked_namespace(
                 linked_at=now,
             )
         )
-        db.session.flush()
     db.session.expire(link, ["trial"])
     return link
 

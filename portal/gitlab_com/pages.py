@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
@@ -43,6 +42,7 @@ from portal import idempotency, purchases
 from portal.customer import MAX_SEATS
 from portal.errors import Refused
 from portal.gitlab_com.account_pages import linked_identity
+from portal.gitlab_com.consumables import group_link
 from portal.gitlab_com.linked_token import owned_groups
 from portal.gitlab_com.models import GitlabComIdentity, NamespaceLink
 from portal.gitlab_com.namespaces import (
@@ -51,7 +51,7 @@ from portal.gitlab_com.namespaces import (
     linked_group,
 )
 from portal.gitlab_com.oauth_client import GitLabComUnavailable, OwnedGroup
-from portal.models import OrderKind, Role, db
+from portal.models import OrderKind, Role
 from portal.orders import OrderTerms
 from portal.payments import chosen_payment_method, payment_methods
 from portal.pricing import format_money, yearly_price
@@ -81,15 +81,14 @@ def _number(field: str, maximum: int = MAX_SEATS) -> int | None:
 # -- Add seats from the group's Usage Quotas ---------------------------------------------------
 
 
-def _own_group_link(namespace_id: str) -> NamespaceLink:
+def own_group_link(namespace_id: str) -> NamespaceLink:
+    """The link of the group a page's URL names, when the signed-in customer's subscription
+    holds it; any other id is Not Found."""
     # Not an <int:> route: whoever may not see the page learns so before any lookup.
     try:
-        group_id = parse_int(namespace_id, minimum=1)
+        link = group_link(parse_int(namespace_id, minimum=1))
     except InvalidNumber:
         abort(404)
-    link = db.session.execute(
-        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == group_id)
-    ).scalar_one_or_none()
     if link is None or link.subscription.customer_id != current_user.id:
         abort(404)
     return link
@@ -100,7 +99,7 @@ def _own_group_link(namespace_id: str) -> NamespaceLink:
 def extra_seats(namespace_id: str) -> ResponseReturnValue:
     """R5 on GitLab.com: *Add additional seats* → payment method → the Privacy Policy and Terms
     of Service checkbox → *Purchase seats*."""
-    link = _own_group_link(namespace_id)
+    link = own_group_link(namespace_id)
     subscription, now = link.subscription, app_clock().now()
     today = now.date()
 

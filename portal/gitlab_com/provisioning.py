@@ -58,9 +58,7 @@ def job_key(subscription_id: int) -> str:
 
 
 def link_of(subscription: Subscription) -> NamespaceLink | None:
-    return db.session.execute(
-        sa.select(NamespaceLink).where(NamespaceLink.subscription_id == subscription.id)
-    ).scalar_one_or_none()
+    return db.find(NamespaceLink, NamespaceLink.subscription_id == subscription.id)
 
 
 def _trial_add_ons(
@@ -225,9 +223,7 @@ def push_release(app: Flask, namespace_id: int, now: dt.datetime) -> None:
 def pending_push(subscription_id: int) -> Any | None:
     """The push job of a subscription while it is scheduled (support sees its failed tries and
     last error: ``attempts``, ``last_error``, ``next_run_at``)."""
-    return db.session.execute(
-        sa.select(Job).where(Job.key == job_key(subscription_id), Job.next_run_at.is_not(None))
-    ).scalar_one_or_none()
+    return db.find(Job, Job.key == job_key(subscription_id), Job.next_run_at.is_not(None))
 
 
 def failed_pushes() -> list[Any]:

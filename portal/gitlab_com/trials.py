@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-
 from portal.gitlab_com.models import NamespaceLink
 from portal.gitlab_com.provisioning import build_provision
-from portal.leads import DUO_TRIAL_DAYS
-from portal.models import AddOnPurchase, Subscription, SubscriptionKind, db
+from portal.leads import new_duo_trial
+from portal.models import Subscription, SubscriptionKind, db
 from portal.subscriptions import is_active, lock
 from protocol.license import AddOnTier, Plan
 from protocol.messages import ErrorCode
@@ -55,9 +53,7 @@ def start_namespace_duo_trial(
 ) -> NamespaceProvision:
     """R25: a Duo Pro trial for the group, applied at once; its new state for GitLab.com."""
     today = now.date()
-    link = db.session.execute(
-        sa.select(NamespaceLink).where(NamespaceLink.namespace_id == request.namespace_id)
-    ).scalar_one_or_none()
+    link = db.find(NamespaceLink, NamespaceLink.namespace_id == request.namespace_id)
     if link is None or request.add_on is not AddOnTier.DUO_PRO:
         raise TrialRefused(NO_SUBSCRIPTION)
     subscription = link.subscription
@@ -66,17 +62,6 @@ def start_namespace_duo_trial(
         raise TrialRefused(NO_SUBSCRIPTION)
     if subscription.add_on_purchases or (link.trial and link.trial.add_on_purchases):
         raise TrialRefused(ALREADY)
-    db.session.add(
-        AddOnPurchase(
-            subscription=subscription,
-            tier=AddOnTier.DUO_PRO.value,
-            quantity=subscription.seats,
-            starts_on=today,
-            ends_on=today + dt.timedelta(days=DUO_TRIAL_DAYS),
-            trial=True,
-            created_at=now,
-        )
-    )
-    db.session.flush()
+    new_duo_trial(subscription, AddOnTier.DUO_PRO, now)
     db.session.expire(subscription, ["add_on_purchases"])
     return build_provision(subscription, link, today)

@@ -52,24 +52,21 @@ def _refusal(link: NamespaceLink) -> str:
 def _customer(request: NamespacePlanTrialRequest, now: dt.datetime) -> Account:
     """The requester's customer account, made for them the first time."""
     email = request.email.strip().lower()
-    account = db.session.execute(
-        sa.select(Account).where(sa.func.lower(Account.email) == email)
-    ).scalar_one_or_none()
+    account = db.find(Account, sa.func.lower(Account.email) == email)
     if account is not None:
         if account.role != Role.CUSTOMER:
             raise TrialRefused(NOT_A_CUSTOMER)
         return account
-    account = Account(
-        email=email,
-        name=f"{request.first_name} {request.last_name}".strip()[:200],
-        # No password of their own yet: they set one by resetting it.
-        password_hash=hash_password(secrets.token_urlsafe(32)),
-        role=Role.CUSTOMER,
-        created_at=now,
+    return db.inserted(
+        Account(
+            email=email,
+            name=f"{request.first_name} {request.last_name}".strip()[:200],
+            # No password of their own yet: they set one by resetting it.
+            password_hash=hash_password(secrets.token_urlsafe(32)),
+            role=Role.CUSTOMER,
+            created_at=now,
+        )
     )
-    db.session.add(account)
-    db.session.flush()
-    return account
 
 
 def start_namespace_ultimate_trial(

@@ -53,11 +53,15 @@ def _password_hash() -> str:
 
 def make_account(app: Flask, email: str, role: str = "customer", name: str = "Pat Doe") -> int:
     with app.app_context():
-        account = Account(
-            email=email, name=name, password_hash=_password_hash(), role=role, created_at=now(app)
+        account = db.inserted(
+            Account(
+                email=email,
+                name=name,
+                password_hash=_password_hash(),
+                role=role,
+                created_at=now(app),
+            )
         )
-        db.session.add(account)
-        db.session.flush()
         if role == "customer":
             add_payment_method(account, "Visa", "4242")
             add_payment_method(account, "Mastercard", "0002")

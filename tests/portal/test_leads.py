@@ -12,6 +12,7 @@ from flask import Flask
 
 from portal.models import AddOnPurchase, Lead, MailMessage, db
 from tests.portal.helpers import (
+    CONTACT,
     FakeInstance,
     activation_code,
     add_ons,
@@ -25,7 +26,6 @@ from tests.portal.helpers import (
     sign_in,
 )
 
-CONTACT = "contact@example.com"
 PROCESSING = "2026-03-02T05:00:00Z"  # the default daily lead processing after the 00:00 request
 
 
