@@ -72,9 +72,7 @@ def portal_evidence(app: Flask, subscription_name: str, email: str | None = None
                 .group_by(Order.add_on_purchase_id)
             ).tuples()
         }
-        activation = db.session.execute(
-            sa.select(Activation).where(Activation.subscription_id == subscription.id)
-        ).scalar_one_or_none()
+        activation = db.find(Activation, Activation.subscription_id == subscription.id)
         pending = [lead for lead in leads if lead.status == "pending"]
         return PortalEvidence(
             now=now,

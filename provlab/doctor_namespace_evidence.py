@@ -25,6 +25,7 @@ from instance.users import find_by_username
 from portal.gitlab_com.models import NamespaceLink
 from portal.gitlab_com.provisioning import job_key
 from portal.models import Job, Subscription
+from portal.models import db as portal_db
 from webcore.clock import app_clock
 
 ROLE_NAMES = {
@@ -166,19 +167,16 @@ def portal_link_evidence(app: Flask, namespace_id: int | None, namespace_path: s
     by the path it was linked with) and what it pushed."""
     with app.app_context():
         now = app_clock(app).now()
-        session = app.extensions["sqlalchemy"].session
         where = (
             NamespaceLink.namespace_id == namespace_id
             if namespace_id is not None
             else NamespaceLink.namespace_path == namespace_path
         )
-        link = session.execute(sa.select(NamespaceLink).where(where)).scalar_one_or_none()
+        link = portal_db.find(NamespaceLink, where)
         if link is None:
             return LinkEvidence(now, False, namespace_id, namespace_path)
         subscription: Subscription = link.subscription
-        job = session.execute(
-            sa.select(Job).where(Job.key == job_key(subscription.id))
-        ).scalar_one_or_none()
+        job = portal_db.find(Job, Job.key == job_key(subscription.id))
         return LinkEvidence(
             now,
             True,

@@ -49,17 +49,14 @@ def create_fleet_subscriptions(
     Instance k's subscription is the customer's one for company "Fleet k": a fleet started
     again on the same database finds its subscriptions (its instances are activated on them)."""
     from portal.licensing import ensure_activation_code
-    from portal.models import Account, Role, Subscription
+    from portal.models import Account, Role, Subscription, db
     from portal.setup import create_account
     from portal.subscriptions import create_subscription
     from webcore.clock import app_clock
     from webcore.transaction import unit_of_work
 
     with unit_of_work(app):
-        db = app.extensions["sqlalchemy"]
-        customer = db.session.execute(
-            sa.select(Account).where(Account.email == customer_email)
-        ).scalar_one_or_none()
+        customer = db.find(Account, Account.email == customer_email)
         if customer is None:
             customer = create_account(
                 customer_email, "Fleet Operator", FLEET_CUSTOMER_PASSWORD, Role.CUSTOMER, app

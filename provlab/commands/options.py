@@ -1,5 +1,6 @@
-"""What several command groups share: the ``--var`` folder, ``--json``, and how a time or a
-duration typed on the command line is read (a bad one is a usage error naming the format)."""
+"""What several command groups share: the ``--var`` folder, ``--json``, an option taking one of a
+few words, and how a time or a duration typed on the command line is read (a bad one is a usage
+error naming the format)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,13 @@ def var_after_subcommand(command: Any) -> Any:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def one_of(name: str, choices: list[str], default: str, **more: Any) -> Decorator:
+    """An option taking one of ``choices``, ``default`` when not given (shown in ``--help``)."""
+    return click.option(
+        name, type=click.Choice(choices), default=default, show_default=True, **more
+    )
 
 
 def utc_time(text: str) -> dt.datetime:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from provlab.commands.options import quiet_logs
+from provlab.commands.options import one_of, quiet_logs
 
 
 @click.group("scenario")
@@ -18,11 +18,10 @@ def scenario() -> None:
 
 @scenario.command("run")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option(
+@one_of(
     "--transport",
-    type=click.Choice(["inprocess", "http", "both"]),
-    default="inprocess",
-    show_default=True,
+    ["inprocess", "http", "both"],
+    "inprocess",
     help="inprocess: both apps in this process (fast); http: both served "
     "by real HTTP servers on loopback; both: each scenario over each transport.",
 )

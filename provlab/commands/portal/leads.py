@@ -8,6 +8,7 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
+from provlab.commands.options import one_of
 from provlab.commands.portal.base import (
     columns,
     lead_row,
@@ -23,12 +24,7 @@ from provlab.commands.portal.base import (
 @click.option("--last-name", required=True)
 @click.option("--company", required=True)
 @click.option("--country", required=True, help="Two-letter country code.")
-@click.option(
-    "--add-on",
-    type=click.Choice(["duo_pro", "duo_enterprise"]),
-    default="duo_pro",
-    show_default=True,
-)
+@one_of("--add-on", ["duo_pro", "duo_enterprise"], "duo_pro")
 def trial_request(**fields: str) -> tuple[Any, str]:
     """Submit the public Duo trial form (R20; processed later by sales, R21)."""
     from portal.leads import submit_trial_request

@@ -11,6 +11,7 @@ import click
 from flask import current_app
 
 from portal.errors import Refused
+from provlab.commands.options import one_of
 from provlab.commands.portal.base import (
     account_of,
     columns,
@@ -25,12 +26,7 @@ from provlab.commands.portal.base import (
 @click.argument("email")
 @click.option("--name", required=True)
 @click.option("--password", required=True, help="At least 8 characters.")
-@click.option(
-    "--role",
-    type=click.Choice(["customer", "support", "sales"]),
-    default="customer",
-    show_default=True,
-)
+@one_of("--role", ["customer", "support", "sales"], "customer")
 @click.option(
     "--card",
     "cards",
@@ -60,12 +56,7 @@ def create_customer(
 @click.option("--customer", "customer_email", required=True, help="The customer account's email.")
 @click.option("--plan", type=click.Choice(["free", "premium", "ultimate"]), required=True)
 @click.option("--seats", type=int, required=True)
-@click.option(
-    "--kind",
-    type=click.Choice(["paid", "plan_trial", "community_program"]),
-    default="paid",
-    show_default=True,
-)
+@one_of("--kind", ["paid", "plan_trial", "community_program"], "paid")
 @click.option(
     "--license-type",
     type=click.Choice(["online_cloud", "offline_cloud", "legacy"]),
@@ -81,12 +72,7 @@ def create_customer(
     default=None,
     help="Default: a year later (30 days for a plan trial).",
 )
-@click.option(
-    "--review-cycle",
-    type=click.Choice(["quarterly", "annual"]),
-    default="quarterly",
-    show_default=True,
-)
+@one_of("--review-cycle", ["quarterly", "annual"], "quarterly")
 @click.option("--contact-name", default=None)
 @click.option("--contact-email", default=None)
 @click.option("--company", default="")

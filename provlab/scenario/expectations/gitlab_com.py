@@ -13,6 +13,7 @@ from instance.gitlab_com.provisioning import group_duo_purchase, group_subscript
 from instance.models import User, UserAddOnAssignment
 from portal.gitlab_com.models import NamespaceLink
 from portal.gitlab_com.provisioning import pending_push
+from portal.models import db as portal_db
 from provlab.scenario.users import usernames
 from provlab.scenario.vocabulary import StepContext, expectation
 
@@ -105,11 +106,9 @@ def expect_namespace_link(context: StepContext, args: Any) -> None:
         args, {"subscription"}, {"group", "seats_in_use", "max_seats_used", "push", "error"}
     )
     portal = context.portal
-    with portal.reading() as session:
+    with portal.reading():
         subscription = portal.subscription(fields["subscription"])
-        link = session.execute(
-            sa.select(NamespaceLink).where(NamespaceLink.subscription_id == subscription.id)
-        ).scalar_one_or_none()
+        link = portal_db.find(NamespaceLink, NamespaceLink.subscription_id == subscription.id)
         if link is None:
             context.fail(f"{subscription.name} is not linked to a group")
         shown = {

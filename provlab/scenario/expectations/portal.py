@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from portal.billing.invoicing import invoices_of
 from portal.gitlab_com.models import NamespaceLink
-from portal.models import Lead, MailMessage, SeatReview, Subscription
+from portal.models import Lead, MailMessage, SeatReview, Subscription, db
 from portal.pricing import format_money
 from portal.subscriptions import active_add_on
 from provlab.scenario.vocabulary import StepContext, expectation
@@ -92,10 +92,8 @@ def _invoice_line_text(line: Any) -> str:
     )
 
 
-def _linked_subscription(context: StepContext, session: Any, path: str) -> Subscription:
-    link = session.execute(
-        sa.select(NamespaceLink).where(NamespaceLink.namespace_path == path)
-    ).scalar_one_or_none()
+def _linked_subscription(context: StepContext, path: str) -> Subscription:
+    link = db.find(NamespaceLink, NamespaceLink.namespace_path == path)
     if link is None:
         context.fail(f"no subscription is linked to the group {path}")
     subscription: Subscription = link.subscription
@@ -119,9 +117,9 @@ def expect_invoices(context: StepContext, args: Any) -> None:
     if ("subscription" in fields) == ("group" in fields):
         context.malformed("invoices names a subscription or a GitLab.com group, one of them")
     portal = context.portal
-    with portal.reading() as session:
+    with portal.reading():
         if "group" in fields:  # the subscription linked to it (bought in the scenario)
-            subscription = _linked_subscription(context, session, str(fields["group"]))
+            subscription = _linked_subscription(context, str(fields["group"]))
         else:
             subscription = portal.subscription(fields["subscription"])
         actual = [
