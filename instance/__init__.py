@@ -35,6 +35,7 @@ def create_app(
         api_groups,  # noqa: F401
         api_members,  # noqa: F401
         api_namespaces,  # noqa: F401
+        authorized_applications,
         oauth_pages,
         overview,
         provision_api,
@@ -70,6 +71,7 @@ def create_app(
     overview.init_app(app)
     app.register_blueprint(oauth_pages.blueprint)  # OAuth: the authorize page (GitLab.com)
     app.register_blueprint(oauth_pages.token_blueprint)  # and the token endpoint
+    app.register_blueprint(authorized_applications.blueprint)  # and the user's revoking it
     csrf.exempt(provision_api.blueprint)
     csrf.exempt(oauth_pages.token_blueprint)  # a client's call, authenticated by its secret
 

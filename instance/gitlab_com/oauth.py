@@ -14,6 +14,9 @@ Rules, as Doorkeeper has them:
 - Errors carry Doorkeeper's codes and descriptions (``OAuthError``): ``invalid_client`` is 401,
   the rest 400.
 - Secrets, codes and tokens are stored as SHA-256 digests; each is seen once, when issued.
+- A user sees the applications they authorized (those holding a token not revoked, expired or
+  not: Doorkeeper's ``authorized_for``) and revokes one: every token and code of it issued to
+  them, so its refresh token is refused too and the application must ask again.
 """
 
 from __future__ import annotations
@@ -29,7 +32,12 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from instance.gitlab_com.oauth_models import OauthAccessGrant, OauthAccessToken, OauthApplication
+from instance.gitlab_com.oauth_models import (
+    IssuedToApplication,
+    OauthAccessGrant,
+    OauthAccessToken,
+    OauthApplication,
+)
 from instance.models import User, db
 from instance.tokens import Scope
 
@@ -319,3 +327,52 @@ def find_access_token(secret: str) -> OauthAccessToken | None:
     if len(secret) > 200:
         return None
     return db.find(OauthAccessToken, OauthAccessToken.token_digest == digest(secret))
+
+
+# -- a user's authorized applications (User settings → Applications) ----------------------------
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """An application the user authorized, as GitLab lists it: its newest token's time and
+    scopes (an application refreshing its token keeps one row)."""
+
+    application: OauthApplication
+    authorized_at: dt.datetime
+    scopes: str
+
+
+def authorizations(user: User) -> list[Authorization]:
+    """The applications holding a token of ``user`` that is not revoked, newest first."""
+    tokens = db.session.execute(
+        sa.select(OauthAccessToken)
+        .where(
+            OauthAccessToken.resource_owner_id == user.id,
+            OauthAccessToken.revoked_at.is_(None),
+        )
+        .order_by(OauthAccessToken.created_at.desc(), OauthAccessToken.id.desc())
+    ).scalars()
+    newest: dict[int, Authorization] = {}
+    for token in tokens:
+        newest.setdefault(
+            token.application_id,
+            Authorization(token.application, token.created_at, token.scopes),
+        )
+    return list(newest.values())
+
+
+def revoke_authorization(user: User, application_id: int, now: dt.datetime) -> bool:
+    """Revoke every token and code of the application issued to ``user`` (Doorkeeper's
+    ``revoke_tokens_and_grants_for``); False, with nothing changed, when none was in force."""
+    issued: list[IssuedToApplication] = []
+    for model in (OauthAccessToken, OauthAccessGrant):
+        issued += db.session.execute(
+            sa.select(model).where(
+                model.resource_owner_id == user.id,
+                model.application_id == application_id,
+                model.revoked_at.is_(None),
+            )
+        ).scalars()
+    for row in issued:
+        row.revoked_at = now
+    return bool(issued)

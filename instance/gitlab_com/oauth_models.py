@@ -31,9 +31,10 @@ class OauthApplication(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[dt.datetime]
 
 
-class _IssuedToApplication:
+class IssuedToApplication:
     """What a code and a token share (Doorkeeper's columns): the user who authorized, the
-    application it was issued to, and the digest of the secret value."""
+    application it was issued to and for which scopes, the digest of the secret value, when it
+    was issued and when it stopped counting."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
 
@@ -46,34 +47,31 @@ class _IssuedToApplication:
         return mapped_column(sa.ForeignKey("oauth_applications.id", ondelete="CASCADE"), index=True)
 
     token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(sa.String(255))  # space-separated
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]  # spent (a code), refreshed or revoked by the user
 
 
-class OauthAccessGrant(_IssuedToApplication, db.Model):  # type: ignore[name-defined]
+class OauthAccessGrant(IssuedToApplication, db.Model):  # type: ignore[name-defined]
     """An authorization code: single use, for one redirect URI, valid ten minutes."""
 
     __tablename__ = "oauth_access_grants"
 
     expires_in: Mapped[int]  # seconds
     redirect_uri: Mapped[str] = mapped_column(sa.Text)
-    scopes: Mapped[str] = mapped_column(sa.String(255))
     code_challenge: Mapped[str | None] = mapped_column(sa.String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(sa.String(10))
-    created_at: Mapped[dt.datetime]
-    revoked_at: Mapped[dt.datetime | None]
 
     application: Mapped[OauthApplication] = relationship()
 
 
-class OauthAccessToken(_IssuedToApplication, db.Model):  # type: ignore[name-defined]
+class OauthAccessToken(IssuedToApplication, db.Model):  # type: ignore[name-defined]
     """An access token (two hours, as GitLab's) and its refresh token, for a user and an app."""
 
     __tablename__ = "oauth_access_tokens"
 
     refresh_token_digest: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     expires_in: Mapped[int | None]  # seconds
-    scopes: Mapped[str] = mapped_column(sa.String(255))
-    created_at: Mapped[dt.datetime]
-    revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
     application: Mapped[OauthApplication] = relationship()

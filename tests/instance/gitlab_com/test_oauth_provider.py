@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,31 +14,28 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from instance.gitlab_com.oauth import register_application
 from instance.gitlab_com.oauth_models import OauthAccessGrant, OauthAccessToken
 from instance.models import db
 from tests.instance.conftest import add_user, sign_in
 from tests.instance.gitlab_com.conftest import group, member
+from tests.instance.gitlab_com.oauth_flow import (
+    CLIENT_ID,
+    REDIRECT,
+    SECRET,
+    authorization_code,
+    authorize_query,
+    consent,
+    exchange,
+    register_portal,
+)
 from webcore.clock import app_clock
 
 pytestmark = pytest.mark.all_backends
 
-REDIRECT = "http://portal.test/customers/auth/gitlab/callback"
-CLIENT_ID, SECRET = "portal-client-id", "gloas-portal-secret"
-
 
 @pytest.fixture
 def oauth_app(app: Flask) -> Flask:
-    with app.app_context():
-        register_application(
-            "Customers Portal",
-            REDIRECT,
-            ("api", "read_user"),
-            app_clock(app).now(),
-            uid=CLIENT_ID,
-            secret=SECRET,
-        )
-        db.session.commit()
+    register_portal(app)
     add_user(app, "olga")
     add_user(app, "mira")
     add_user(app, "other")
@@ -53,49 +49,6 @@ def oauth_app(app: Flask) -> Flask:
     member(app, "other", "elsewhere", "owner")
     member(app, "olga", "acme/platform", "owner")
     return app
-
-
-def _authorize_query(**extra: str) -> dict[str, str]:
-    return {
-        "client_id": CLIENT_ID,
-        "redirect_uri": REDIRECT,
-        "response_type": "code",
-        "state": "s-123",
-        "scope": "api",
-    } | extra
-
-
-def _consent(client: FlaskClient, **extra: str) -> tuple[str, dict[str, str]]:
-    page = client.get("/oauth/authorize", query_string=_authorize_query(**extra))
-    assert page.status_code == 200, page.get_data(as_text=True)
-    html = page.get_data(as_text=True)
-    forms = re.findall(r'<form[^>]*action="/oauth/authorize".*?</form>', html, re.S)
-    form = forms[0]  # Authorize (Deny is the second)
-    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
-    return html, fields
-
-
-def _code(client: FlaskClient, **extra: str) -> str:
-    _, fields = _consent(client, **extra)
-    answer = client.post("/oauth/authorize", data=fields)
-    assert answer.status_code == 302
-    location = urlsplit(answer.headers["Location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT
-    query = parse_qs(location.query)
-    assert query["state"] == ["s-123"]
-    return query["code"][0]
-
-
-def _exchange(client: FlaskClient, grant: str, **extra: str) -> tuple[int, dict[str, object]]:
-    data = {
-        "grant_type": "authorization_code",
-        "code": grant,
-        "redirect_uri": REDIRECT,
-        "client_id": CLIENT_ID,
-        "client_secret": SECRET,
-    } | extra
-    answer = client.post("/oauth/token", data=data)
-    return answer.status_code, answer.get_json()
 
 
 def _signed_in(app: Flask, username: str = "olga") -> FlaskClient:
@@ -113,9 +66,9 @@ def _rows(app: Flask) -> tuple[int, int]:
 
 def test_authorize_needs_sign_in_then_shows_gitlabs_consent(oauth_app: Flask) -> None:
     anonymous = oauth_app.test_client()
-    answer = anonymous.get("/oauth/authorize", query_string=_authorize_query())
+    answer = anonymous.get("/oauth/authorize", query_string=authorize_query())
     assert answer.status_code == 302 and "/users/sign_in" in answer.headers["Location"]
-    html, fields = _consent(_signed_in(oauth_app))
+    html, fields = consent(_signed_in(oauth_app))
     assert "Authorize Customers Portal to use your account?" in html
     assert "Deny" in html and "Authorize Customers Portal" in html
     assert fields["redirect_uri"] == REDIRECT and fields["state"] == "s-123"
@@ -125,8 +78,8 @@ def test_code_exchanged_once_for_a_token_that_reads_owned_top_level_groups(
     oauth_app: Flask,
 ) -> None:
     client = _signed_in(oauth_app)
-    code = _code(client)
-    status, body = _exchange(oauth_app.test_client(), code)
+    code = authorization_code(client)
+    status, body = exchange(oauth_app.test_client(), code)
     assert status == 200, body
     assert body["token_type"] == "Bearer" and body["expires_in"] == 7200
     assert body["scope"] == "api" and body["refresh_token"]
@@ -149,7 +102,7 @@ def test_code_exchanged_once_for_a_token_that_reads_owned_top_level_groups(
     assert (hidden.status_code, hidden.get_json()) == (404, {"message": "404 Namespace Not Found"})
     # The code works once: Doorkeeper's invalid_grant, and no second token.
     before = _rows(oauth_app)
-    status, again = _exchange(oauth_app.test_client(), code)
+    status, again = exchange(oauth_app.test_client(), code)
     assert status == 400 and again["error"] == "invalid_grant"
     assert again["error_description"].startswith("The provided authorization grant is invalid")
     assert _rows(oauth_app) == before
@@ -158,7 +111,7 @@ def test_code_exchanged_once_for_a_token_that_reads_owned_top_level_groups(
 def test_token_refused_for_wrong_secret_redirect_uri_or_missing_parameters(
     oauth_app: Flask,
 ) -> None:
-    code = _code(_signed_in(oauth_app))
+    code = authorization_code(_signed_in(oauth_app))
     cases = [
         ({"client_secret": "wrong"}, 401, "invalid_client"),
         ({"client_id": "unknown"}, 401, "invalid_client"),
@@ -169,15 +122,15 @@ def test_token_refused_for_wrong_secret_redirect_uri_or_missing_parameters(
     ]
     before = _rows(oauth_app)
     for extra, status, error in cases:
-        got, body = _exchange(oauth_app.test_client(), code, **extra)
+        got, body = exchange(oauth_app.test_client(), code, **extra)
         assert (got, body["error"]) == (status, error), extra
         assert set(body) == {"error", "error_description"}
-    assert _exchange(oauth_app.test_client(), code, code="")[1]["error_description"] == (
+    assert exchange(oauth_app.test_client(), code, code="")[1]["error_description"] == (
         "Missing required parameter: code."
     )
     assert _rows(oauth_app) == before
     # None of those used up the code.
-    assert _exchange(oauth_app.test_client(), code)[0] == 200
+    assert exchange(oauth_app.test_client(), code)[0] == 200
 
 
 def test_authorize_errors_shown_or_sent_back_as_doorkeeper_does(oauth_app: Flask) -> None:
@@ -186,7 +139,7 @@ def test_authorize_errors_shown_or_sent_back_as_doorkeeper_does(oauth_app: Flask
         ({"client_id": "unknown"}, "Client authentication failed"),
         ({"redirect_uri": "http://evil.test/callback"}, "doesn&#39;t match client redirect"),
     ):
-        page = client.get("/oauth/authorize", query_string=_authorize_query(**extra))
+        page = client.get("/oauth/authorize", query_string=authorize_query(**extra))
         assert page.status_code == 400 and text in page.get_data(as_text=True)
         assert "Location" not in page.headers
     for extra, error in (
@@ -194,11 +147,11 @@ def test_authorize_errors_shown_or_sent_back_as_doorkeeper_does(oauth_app: Flask
         ({"response_type": "token"}, "unsupported_response_type"),
         ({"code_challenge": "x", "code_challenge_method": "md5"}, "invalid_code_challenge_method"),
     ):
-        answer = client.get("/oauth/authorize", query_string=_authorize_query(**extra))
+        answer = client.get("/oauth/authorize", query_string=authorize_query(**extra))
         assert answer.status_code == 302
         query = parse_qs(urlsplit(answer.headers["Location"]).query)
         assert query["error"] == [error] and query["state"] == ["s-123"]
-    _, fields = _consent(client)
+    _, fields = consent(client)
     denied = client.post("/oauth/authorize", data=fields | {"_method": "delete"})
     query = parse_qs(urlsplit(denied.headers["Location"]).query)
     assert query["error"] == ["access_denied"] and "code" not in query
@@ -211,18 +164,18 @@ def test_pkce_code_needs_its_verifier(oauth_app: Flask) -> None:
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     )
     client = _signed_in(oauth_app)
-    code = _code(client, code_challenge=challenge, code_challenge_method="S256")
-    status, body = _exchange(oauth_app.test_client(), code)
+    code = authorization_code(client, code_challenge=challenge, code_challenge_method="S256")
+    status, body = exchange(oauth_app.test_client(), code)
     assert (status, body["error"]) == (400, "invalid_request")
-    status, body = _exchange(oauth_app.test_client(), code, code_verifier="w" * 50)
+    status, body = exchange(oauth_app.test_client(), code, code_verifier="w" * 50)
     assert (status, body["error"]) == (400, "invalid_grant")
-    status, body = _exchange(oauth_app.test_client(), code, code_verifier=verifier)
+    status, body = exchange(oauth_app.test_client(), code, code_verifier=verifier)
     assert status == 200
 
 
 def test_refresh_revokes_the_old_token_and_expired_tokens_are_refused(oauth_app: Flask) -> None:
-    code = _code(_signed_in(oauth_app))
-    _, first = _exchange(oauth_app.test_client(), code)
+    code = authorization_code(_signed_in(oauth_app))
+    _, first = exchange(oauth_app.test_client(), code)
     refreshed = oauth_app.test_client().post(
         "/oauth/token",
         data={
@@ -277,7 +230,7 @@ def test_namespaces_with_a_personal_access_token_and_for_an_administrator(
 
 
 def test_an_oauth_token_is_not_a_personal_access_token(oauth_app: Flask) -> None:
-    _, body = _exchange(oauth_app.test_client(), _code(_signed_in(oauth_app)))
+    _, body = exchange(oauth_app.test_client(), authorization_code(_signed_in(oauth_app)))
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     answer = oauth_app.test_client().get("/api/v4/personal_access_tokens/self", headers=headers)
     assert answer.status_code == 404
@@ -285,14 +238,14 @@ def test_an_oauth_token_is_not_a_personal_access_token(oauth_app: Flask) -> None
 
 def test_an_application_authorized_before_is_not_asked_again(oauth_app: Flask) -> None:
     client = _signed_in(oauth_app)
-    assert _exchange(oauth_app.test_client(), _code(client))[0] == 200
-    again = client.get("/oauth/authorize", query_string=_authorize_query())
+    assert exchange(oauth_app.test_client(), authorization_code(client))[0] == 200
+    again = client.get("/oauth/authorize", query_string=authorize_query())
     assert again.status_code == 302  # no consent page: a code at once, and it works
     query = parse_qs(urlsplit(again.headers["Location"]).query)
     assert query["state"] == ["s-123"]
-    assert _exchange(oauth_app.test_client(), query["code"][0])[0] == 200
+    assert exchange(oauth_app.test_client(), query["code"][0])[0] == 200
     # Other scopes than those authorized: asked again.
     assert (
-        client.get("/oauth/authorize", query_string=_authorize_query(scope="read_user")).status_code
+        client.get("/oauth/authorize", query_string=authorize_query(scope="read_user")).status_code
         == 200
     )
