@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from instance.gitlab_com.oauth import register_application
 from instance.models import db
@@ -72,3 +73,16 @@ def exchange(client: FlaskClient, grant: str, **extra: str) -> tuple[int, dict[s
     } | extra
     answer = client.post("/oauth/token", data=data)
     return answer.status_code, answer.get_json()
+
+
+def refresh(client: FlaskClient, refresh_token: object) -> TestResponse:
+    """``grant_type=refresh_token``, as the portal refreshes its token."""
+    return client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": CLIENT_ID,
+            "client_secret": SECRET,
+        },
+    )

@@ -16,10 +16,9 @@ from instance.gitlab_com.oauth_models import OauthAccessGrant, OauthAccessToken
 from instance.models import db
 from tests.instance.conftest import add_user, csrf_token, sign_in
 from tests.instance.gitlab_com.oauth_flow import (
-    CLIENT_ID,
-    SECRET,
     authorization_code,
     exchange,
+    refresh,
     register_portal,
 )
 from webcore.clock import app_clock
@@ -76,15 +75,7 @@ def test_the_page_lists_what_the_user_authorized_once_per_application(
     app_clock(app).advance(
         dt.timedelta(hours=3)
     )  # the token expired: still authorized, as Doorkeeper lists it
-    refreshed = app.test_client().post(
-        "/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            "client_id": CLIENT_ID,
-            "client_secret": SECRET,
-        },
-    )
+    refreshed = refresh(app.test_client(), first["refresh_token"])
     assert refreshed.status_code == 200
     page = olga.get(PAGE).get_data(as_text=True)
     assert "Authorized applications" in page
@@ -114,15 +105,7 @@ def test_revoke_refuses_the_token_and_its_refresh_and_asks_consent_again(
     assert "You don't have any authorized applications." in page
     assert _in_force(app) == (0, 0)
     assert api.get("/api/v4/namespaces", headers=bearer).status_code == 401
-    refused = api.post(
-        "/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": pair["refresh_token"],
-            "client_id": CLIENT_ID,
-            "client_secret": SECRET,
-        },
-    )
+    refused = refresh(api, pair["refresh_token"])
     assert (refused.status_code, refused.get_json()["error"]) == (400, "invalid_grant")
     # Authorized no more: the consent page is shown again, not a code at once.
     assert authorization_code(olga)

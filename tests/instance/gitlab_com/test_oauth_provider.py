@@ -19,13 +19,12 @@ from instance.models import db
 from tests.instance.conftest import add_user, sign_in
 from tests.instance.gitlab_com.conftest import group, member
 from tests.instance.gitlab_com.oauth_flow import (
-    CLIENT_ID,
     REDIRECT,
-    SECRET,
     authorization_code,
     authorize_query,
     consent,
     exchange,
+    refresh,
     register_portal,
 )
 from webcore.clock import app_clock
@@ -176,15 +175,7 @@ def test_pkce_code_needs_its_verifier(oauth_app: Flask) -> None:
 def test_refresh_revokes_the_old_token_and_expired_tokens_are_refused(oauth_app: Flask) -> None:
     code = authorization_code(_signed_in(oauth_app))
     _, first = exchange(oauth_app.test_client(), code)
-    refreshed = oauth_app.test_client().post(
-        "/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            "client_id": CLIENT_ID,
-            "client_secret": SECRET,
-        },
-    )
+    refreshed = refresh(oauth_app.test_client(), first["refresh_token"])
     assert refreshed.status_code == 200
     api = oauth_app.test_client()
     old = api.get(
