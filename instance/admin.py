@@ -305,7 +305,7 @@ def _user_form(user: User | None, status: int = 200) -> ResponseReturnValue:
             "admin/user_form.html",
             user=user,
             form=request.form,
-            states=UserState.ALL,
+            states=list(UserState),
             roles=ROLE_CHOICES,
             bots=BOT_CHOICES,
         ),

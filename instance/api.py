@@ -35,7 +35,7 @@ MAX_PER_PAGE = 100
 # Rack::OAuth2's description of insufficient_scope, which GitLab answers with.
 INSUFFICIENT_SCOPE = "The request requires higher privileges than provided by the access token."
 # Gitlab::Auth::UserAccessDeniedReason's messages for a user who may not use the API.
-ACCESS_DENIED = {
+ACCESS_DENIED: dict[str, str] = {
     UserState.BLOCKED: "Your account has been blocked.",
     UserState.BANNED: "Your account has been blocked.",
     UserState.DEACTIVATED: (

@@ -78,7 +78,7 @@ def list_users() -> ResponseReturnValue:
         query = query.where(sa.func.lower(User.username) == username.lower())
     if search := request.args.get("search"):
         query = query.where(user_search(search))
-    for state in UserState.ALL:
+    for state in UserState:
         # `blocked=True` from python-gitlab arrives as "True": Rails reads it as true.
         if truthy(request.args.get(state, "")):
             query = query.where(User.state == state)

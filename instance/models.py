@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,12 +16,11 @@ from webcore.lockout import SignInLockoutMixin
 db = new_database()
 
 
-class UserState:
+class UserState(enum.StrEnum):
     ACTIVE = "active"
     BLOCKED = "blocked"
     BANNED = "banned"
     DEACTIVATED = "deactivated"
-    ALL = (ACTIVE, BLOCKED, BANNED, DEACTIVATED)
 
 
 class AccessLevel:
@@ -53,7 +53,7 @@ class User(SessionUserMixin, db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(sa.String(255))
     password_hash: Mapped[str | None] = mapped_column(sa.String(300))
     admin: Mapped[bool] = mapped_column(default=False)
-    state: Mapped[str] = mapped_column(sa.String(20), default=UserState.ACTIVE)
+    state: Mapped[str] = mapped_column(sa.String(20), default=UserState.ACTIVE.value)
     # None for humans; "service_account" for service bots (billable); GitLab's own bots are
     # "support_bot", "alert_bot", ... (never billable, R30).
     bot_type: Mapped[str | None] = mapped_column(sa.String(40))

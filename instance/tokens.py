@@ -9,6 +9,7 @@ GitLab's messages (``instance.api``).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -21,20 +22,23 @@ from webcore.errors import Refusal
 TOKEN_PREFIX = "glpat-"
 
 
-class Scope:
+class Scope(enum.StrEnum):
     """The scopes a personal access token of this instance can carry (GitLab's names)."""
 
     API = "api"
     READ_API = "read_api"
     READ_USER = "read_user"
     AI_FEATURES = "ai_features"
-    ALL = (API, READ_API, READ_USER, AI_FEATURES)
-    LABELS = {
-        API: "Grants complete read/write access to the API.",
-        READ_API: "Grants read access to the API.",
-        READ_USER: "Grants read-only access to your profile through the /user API endpoint.",
-        AI_FEATURES: "Grants access to GitLab Duo related API endpoints.",
-    }
+    # What the token and OAuth pages say of each scope; a nonmember, so iterating Scope gives
+    # the scopes alone.
+    LABELS = enum.nonmember(
+        {
+            API: "Grants complete read/write access to the API.",
+            READ_API: "Grants read access to the API.",
+            READ_USER: "Grants read-only access to your profile through the /user API endpoint.",
+            AI_FEATURES: "Grants access to GitLab Duo related API endpoints.",
+        }
+    )
 
 
 # GitLab's maximum (and default, when none is given) lifetime of a personal access token.
@@ -69,7 +73,7 @@ def check_token_fields(
 ) -> None:
     if not name.strip() or len(name) > MAX_NAME_LENGTH:
         raise TokenInvalid("name", "name is missing" if not name.strip() else "name is too long")
-    if not scopes or any(scope not in Scope.ALL for scope in scopes):
+    if not scopes or not set(scopes) <= set(Scope):
         raise TokenInvalid("scopes", "scopes does not have a valid value")
     if expires_on is not None:
         latest = today + dt.timedelta(days=MAX_LIFETIME_DAYS)
@@ -101,7 +105,7 @@ def issue_token(
             user_id=user.id,
             name=name.strip(),
             token_digest=_digest(secret),
-            scopes=list(dict.fromkeys(scopes)),
+            scopes=[Scope(scope).value for scope in dict.fromkeys(scopes)],
             created_at=now,
             expires_at=expiry_datetime(expires_on) if expires_on else None,
             revoked=False,

@@ -142,7 +142,7 @@ def create_user(
             name=name,
             password_hash=password_hash,
             admin=admin,
-            state=state,
+            state=UserState(state).value,
             bot_type=bot_type,
             highest_access_level=highest_access_level,
             created_at=now,
@@ -151,8 +151,8 @@ def create_user(
 
 
 def check_user_fields(*, state: str, bot_type: str | None, highest_access_level: int) -> None:
-    if state not in UserState.ALL:
-        raise UserError(f"State must be one of {', '.join(UserState.ALL)}")
+    if state not in set(UserState):
+        raise UserError(f"State must be one of {', '.join(UserState)}")
     if bot_type is not None and bot_type not in BOT_TYPES:
         raise UserError("Unknown bot type")
     if highest_access_level not in AccessLevel.NAMES:
@@ -167,7 +167,7 @@ def change_state(user: User, state: str) -> None:
     )
     if state != user.state and state != UserState.ACTIVE:
         end_sessions(user)  # a blocked user's open sessions end now, and stay ended if unblocked
-    user.state = state
+    user.state = UserState(state).value
     db.session.flush()
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Flask
 
+from instance.gitlab_com.billable import group_subscription
 from instance.gitlab_com.groups import find_group, membership
-from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.gitlab_com.trials import ineligibility
 from instance.models import AccessLevel, User
 from instance.namespace_models import Member, Namespace

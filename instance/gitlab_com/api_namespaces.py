@@ -24,10 +24,9 @@ from flask.typing import ResponseReturnValue
 from instance.api import ApiError, api_user, blueprint
 from instance.api_pages import paginate
 from instance.gitlab_com.api_groups import bool_param, by_ref, namespace_basic
-from instance.gitlab_com.billable import billable_member_count
+from instance.gitlab_com.billable import billable_member_count, group_subscription
 from instance.gitlab_com.groups import is_owner
 from instance.gitlab_com.memberships import can_read
-from instance.gitlab_com.provisioning import group_subscription
 from instance.models import AccessLevel, User, db
 from instance.namespace_models import Member, Namespace, Project
 

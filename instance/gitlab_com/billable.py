@@ -5,6 +5,9 @@ subgroups and of its projects, each user counted once however many memberships t
 with the self-managed exclusions (R30): blocked, banned and deactivated users and GitLab's own
 bots never count, and on Ultimate neither do users whose highest role in the group's hierarchy
 is Guest. The same set is who may hold a GitLab Duo seat of the group (R2).
+
+The group's subscription and plan, which the count depends on, are looked up here, once for
+every module that needs them.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from instance.users import INTERNAL_BOT_TYPES
 from protocol.license import Plan
 
 
+def group_subscription(root_id: int) -> GitlabSubscription | None:
+    """The top-level group's subscription as the portal last provisioned it, if any."""
+    return db.find(GitlabSubscription, GitlabSubscription.namespace_id == root_id)
+
+
 def group_plan(root_id: int) -> Plan:
     """The top-level group's plan as last provisioned; Free without a subscription."""
-    code = db.session.execute(
-        sa.select(GitlabSubscription.plan_code).where(GitlabSubscription.namespace_id == root_id)
-    ).scalar_one_or_none()
-    return Plan(code) if code else Plan.FREE
+    subscription = group_subscription(root_id)
+    return Plan(subscription.plan_code) if subscription else Plan.FREE
 
 
 def highest_roles(root_id: int) -> sa.Subquery:

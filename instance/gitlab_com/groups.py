@@ -18,8 +18,8 @@ import re
 
 import sqlalchemy as sa
 
-from instance.gitlab_com.billable import is_billable_member
-from instance.gitlab_com.provisioning import group_subscription, record_seat_usage
+from instance.gitlab_com.billable import group_subscription, is_billable_member
+from instance.gitlab_com.provisioning import record_seat_usage
 from instance.models import AccessLevel, AddOnPurchase, User, UserAddOnAssignment, db
 from instance.namespace_models import Member, Namespace, Project
 from webcore.errors import Refusal

@@ -17,8 +17,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from instance.gitlab_com import is_gitlab_com
+from instance.gitlab_com.billable import group_subscription
 from instance.gitlab_com.groups import find_group, is_owner
-from instance.gitlab_com.provisioning import group_subscription
 from instance.models import User, db
 from instance.namespace_models import Member, Namespace, Project
 

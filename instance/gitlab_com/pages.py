@@ -14,9 +14,10 @@ from flask_login import login_required
 from instance import add_ons
 from instance.agile_planning import agile_planning_purchase
 from instance.gitlab_com.access import gitlab_com_only, owned_group
+from instance.gitlab_com.billable import group_subscription
 from instance.gitlab_com.duo import group_eligible_users_query
 from instance.gitlab_com.overview import group_sidebar
-from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.models import AddOnPurchase, User, UserAddOnAssignment, db
 from instance.namespace_models import Namespace
 from protocol.license import AddOnTier

@@ -23,7 +23,7 @@ import datetime as dt
 from instance.add_on_provisioning import expire_missing, follow, product_in_push
 from instance.add_ons import DUO
 from instance.agile_planning import bought_in_push, provision_agile_planning
-from instance.gitlab_com.billable import billable_member_count
+from instance.gitlab_com.billable import billable_member_count, group_subscription
 from instance.gitlab_com.quotas import provision_consumables
 from instance.models import AddOnPurchase, db
 from instance.namespace_models import GitlabSubscription, Namespace
@@ -41,10 +41,6 @@ class ProvisionRefused(Refusal):
 
     def __init__(self, code: ErrorCode, message: str, status: int) -> None:
         super().__init__(message, code=code.value, status=status)
-
-
-def group_subscription(root_id: int) -> GitlabSubscription | None:
-    return db.find(GitlabSubscription, GitlabSubscription.namespace_id == root_id)
 
 
 def group_duo_purchase(root_id: int) -> AddOnPurchase | None:

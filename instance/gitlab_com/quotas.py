@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from instance.gitlab_com.billable import group_subscription
 from instance.models import db
-from instance.namespace_models import GitlabSubscription, Namespace, Project
+from instance.namespace_models import Namespace, Project
 from instance.quota_models import AdditionalPack, MonthlyUsage, NamespaceLimit, ProjectStatistics
 from protocol.license import Plan
 from protocol.provisioning import NamespaceProvision
@@ -58,7 +59,7 @@ def month_of(day: dt.date) -> dt.date:
 
 def monthly_quota(root_id: int, today: dt.date) -> int:
     """The plan's monthly compute quota; a group without an active subscription is Free."""
-    subscription = db.find(GitlabSubscription, GitlabSubscription.namespace_id == root_id)
+    subscription = group_subscription(root_id)
     if subscription is None or not subscription.is_active_on(today):
         return MONTHLY_COMPUTE_MINUTES[Plan.FREE]
     return MONTHLY_COMPUTE_MINUTES[Plan(subscription.plan_code)]

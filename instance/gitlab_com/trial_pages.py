@@ -10,8 +10,9 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from instance.gitlab_com.access import gitlab_com_only, owned_group
+from instance.gitlab_com.billable import group_subscription
 from instance.gitlab_com.overview import group_sidebar
-from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.gitlab_com.trial_form import Started, TrialPage, serve
 from instance.gitlab_com.trials import DUO_PRO_TRIAL, NOT_ELIGIBLE, TrialError, ineligibility
 from instance.gitlab_com.ultimate_trials import ineligibility as ultimate_ineligibility

@@ -20,12 +20,9 @@ from typing import Generic, TypedDict, TypeVar
 import sqlalchemy as sa
 from flask import Flask
 
+from instance.gitlab_com.billable import group_subscription
 from instance.gitlab_com.groups import is_owner
-from instance.gitlab_com.provisioning import (
-    group_duo_purchase,
-    group_subscription,
-    provision_namespace,
-)
+from instance.gitlab_com.provisioning import group_duo_purchase, provision_namespace
 from instance.identity import instance_key
 from instance.licenses import LicenseError, pinned_portal_keys
 from instance.models import User, db

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from instance.gitlab_com.billable import group_subscription
 from instance.gitlab_com.groups import is_owner
-from instance.gitlab_com.provisioning import group_subscription
 from instance.gitlab_com.trials import Trial
 from instance.models import User
 from instance.namespace_models import GitlabSubscription, Namespace

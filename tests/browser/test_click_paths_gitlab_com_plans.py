@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from instance.gitlab_com.provisioning import group_subscription
+from instance.gitlab_com.billable import group_subscription
 from tests.browser.conftest import BUYER, GitLabCom, acme_group
 from tests.browser.gitlab_com_paths import (
     buy_a_plan_for_acme,

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from instance.gitlab_com.billable import group_subscription
 from instance.gitlab_com.groups import find_group, is_owner
-from instance.gitlab_com.provisioning import group_subscription
 from instance.models import User
 from instance.models import db as instance_db
 from tests.browser.conftest import GitLabCom, acme_group

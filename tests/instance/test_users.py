@@ -120,7 +120,8 @@ def test_admin_creates_and_edits_users(admin_client: FlaskClient, app: Flask) ->
     response = _new_user(
         admin_client, token, username="odd", email="odd@example.com", name="Odd", state="frozen"
     )
-    assert response.status_code == 422 and "State must be one of" in response.get_data(as_text=True)
+    refusal = "State must be one of active, blocked, banned, deactivated"
+    assert response.status_code == 422 and refusal in response.get_data(as_text=True)
     with app.app_context():
         user = db.session.execute(db.select(User).where(User.username == "newbie")).scalar_one()
         user_id = user.id

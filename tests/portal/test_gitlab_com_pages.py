@@ -10,8 +10,9 @@ import re
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from instance.gitlab_com.billable import group_subscription
 from instance.gitlab_com.groups import add_member, create_group, role_level
-from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.models import User
 from instance.models import db as instance_db
 from instance.namespace_models import Namespace

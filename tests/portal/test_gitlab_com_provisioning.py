@@ -8,7 +8,8 @@ import datetime as dt
 
 import pytest
 
-from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.gitlab_com.billable import group_subscription
+from instance.gitlab_com.provisioning import group_duo_purchase
 from portal.errors import Refused
 from portal.gitlab_com.client import SESSION_HOOK
 from portal.gitlab_com.provisioning import failed_pushes, pending_push

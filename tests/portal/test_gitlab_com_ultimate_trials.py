@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from instance import add_ons
-from instance.gitlab_com.billable import billable_member_count
+from instance.gitlab_com.billable import billable_member_count, group_subscription
 from instance.gitlab_com.groups import add_member, create_group, find_group, is_owner, role_level
-from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.gitlab_com.trials import NOT_ELIGIBLE
 from instance.gitlab_com.ultimate_trials import HAD_TRIAL, NO_GROUP, NOT_OWNER, PAID_PLAN
 from instance.models import User

@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from instance import add_ons
-from instance.gitlab_com.billable import billable_member_count
+from instance.gitlab_com.billable import billable_member_count, group_subscription
 from instance.gitlab_com.groups import add_member, create_group, role_level
-from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.gitlab_com.trials import ALREADY
 from instance.gitlab_com.ultimate_trials import HAD_TRIAL
 from instance.models import User

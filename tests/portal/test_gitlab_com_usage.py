@@ -8,7 +8,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from instance.gitlab_com.provisioning import group_subscription
+from instance.gitlab_com.billable import group_subscription
 from portal.billing.usage import has_seat_link, usage_history
 from portal.models import Subscription, UsageReport, db
 from portal.subscriptions import find_subscription

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from instance.gitlab_com.provisioning import group_subscription
+from instance.gitlab_com.billable import group_subscription
 from portal import upgrades
 from portal.errors import Refused
 from portal.idempotency import place_once

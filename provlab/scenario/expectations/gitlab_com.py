@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from instance.add_ons import assigned_count
-from instance.gitlab_com.billable import billable_members_query
-from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.gitlab_com.billable import billable_members_query, group_subscription
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.models import User, UserAddOnAssignment
 from portal.gitlab_com.models import NamespaceLink
 from portal.gitlab_com.provisioning import pending_push

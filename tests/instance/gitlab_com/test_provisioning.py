@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.gitlab_com.billable import group_subscription
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.models import db
 from protocol.envelope import seal_request
 from protocol.license import AddOnTier, Plan

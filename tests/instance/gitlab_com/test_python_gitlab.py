@@ -15,8 +15,8 @@ from flask import Flask
 from gql.transport.exceptions import TransportQueryError
 
 from instance import add_ons
-from instance.gitlab_com.billable import billable_members_query
-from instance.gitlab_com.provisioning import group_duo_purchase, group_subscription
+from instance.gitlab_com.billable import billable_members_query, group_subscription
+from instance.gitlab_com.provisioning import group_duo_purchase
 from instance.models import User, db
 from protocol.license import Plan
 from tests.instance.conftest import add_user, user_id
