@@ -2,10 +2,11 @@
 endpoint shares, Code Suggestions, version and metadata. Users, tokens and the license are in
 ``api_users``, ``api_tokens`` and ``api_license``, which add their routes to ``blueprint``.
 
-Authentication is a personal access token in ``PRIVATE-TOKEN``, ``Authorization: Bearer`` or the
-``private_token`` query parameter, as in GitLab, or on GitLab.com an OAuth access token
-(``instance.gitlab_com.oauth``) as ``Authorization: Bearer``. It is checked in GitLab's order, with GitLab's
-answers: no or unknown token 401 ``{"message": "401 Unauthorized"}``; a revoked or expired
+Authentication is a personal access token in ``PRIVATE-TOKEN``, the ``private_token`` query
+parameter or any way an OAuth token is given, as in GitLab, or on GitLab.com an OAuth access token
+(``instance.gitlab_com.oauth``) as Doorkeeper reads one for GitLab: the ``access_token``
+parameter, ``Authorization: Bearer`` or the ``bearer_token`` parameter. It is checked in
+GitLab's order, with GitLab's answers: no or unknown token 401 ``{"message": "401 Unauthorized"}``; a revoked or expired
 token 401 ``{"error": "invalid_token", ...}``; a token without the scope the call needs 403
 ``{"error": "insufficient_scope", ...}``; a blocked, banned or deactivated user 403
 ``{"message": "403 Forbidden - Your account has been blocked."}``.
@@ -81,13 +82,29 @@ def truthy(value: object) -> bool:
     return str(value).strip().lower() in TRUE_VALUES
 
 
+def _private_token() -> str | None:
+    """A personal access token the ways only a personal access token is given."""
+    token = (request.headers.get("PRIVATE-TOKEN") or request.args.get("private_token", "")).strip()
+    return token or None
+
+
+def _oauth_token() -> str | None:
+    """A token the ways Doorkeeper reads one, in GitLab's order (its ``access_token_methods``):
+    the ``access_token`` parameter, ``Authorization: Bearer``, the ``bearer_token`` parameter.
+    A personal access token may come these ways too."""
+    scheme, _, bearer = request.headers.get("Authorization", "").partition(" ")
+    for value in (
+        request.values.get("access_token"),
+        bearer if scheme.lower() == "bearer" else None,
+        request.values.get("bearer_token"),
+    ):
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
 def token_from_request() -> str | None:
-    token = request.headers.get("PRIVATE-TOKEN") or request.args.get("private_token")
-    if token:
-        return token.strip()
-    authorization = request.headers.get("Authorization", "")
-    scheme, _, value = authorization.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    return _private_token() or _oauth_token()
 
 
 def _oauth_error(status: int, error: str, description: str, **extra: str) -> ApiError:
@@ -115,8 +132,9 @@ def required_scopes(*, read_user: bool = False) -> tuple[str, ...]:
 
 def _oauth_access_token(secret: str) -> OauthAccessToken:
     """An OAuth application's access token (GitLab.com), refused with GitLab's texts."""
-    bearer = request.headers.get("Authorization", "").lower().startswith("bearer ")
-    token = find_access_token(secret) if bearer and is_gitlab_com() else None
+    # Given as a personal access token (PRIVATE-TOKEN), it is looked up as one only: unknown.
+    oauth = _private_token() is None
+    token = find_access_token(secret) if oauth and is_gitlab_com() else None
     if token is None:
         raise TokenRefused("401 Unauthorized", code="unknown")
     if token.revoked_at is not None:

@@ -240,3 +240,30 @@ def test_an_application_authorized_before_is_not_asked_again(oauth_app: Flask) -
         client.get("/oauth/authorize", query_string=authorize_query(scope="read_user")).status_code
         == 200
     )
+
+
+def test_an_oauth_token_is_read_the_ways_doorkeeper_reads_one_for_gitlab(oauth_app: Flask) -> None:
+    """GitLab's ``access_token_methods``: the ``access_token`` parameter, ``Authorization:
+    Bearer`` and the ``bearer_token`` parameter; never ``PRIVATE-TOKEN`` or ``private_token``."""
+    _, body = exchange(oauth_app.test_client(), authorization_code(_signed_in(oauth_app)))
+    secret = str(body["access_token"])
+    api = oauth_app.test_client()
+    path, owned = "/api/v4/namespaces", {"owned_only": "true", "top_level_only": "true"}
+    for query, headers in (
+        ({"access_token": secret}, {}),
+        ({"bearer_token": secret}, {}),
+        ({}, {"Authorization": f"Bearer {secret}"}),
+        # The access_token parameter is read first: a wrong Bearer header beside it is not read.
+        ({"access_token": secret}, {"Authorization": "Bearer not-a-token"}),
+    ):
+        answer = api.get(path, query_string=owned | query, headers=headers)
+        assert answer.status_code == 200, (query, headers, answer.get_json())
+        assert [item["full_path"] for item in answer.get_json()] == ["acme"]
+    for query, headers in (({"private_token": secret}, {}), ({}, {"PRIVATE-TOKEN": secret})):
+        answer = api.get(path, query_string=owned | query, headers=headers)
+        assert (answer.status_code, answer.get_json()) == (401, {"message": "401 Unauthorized"})
+    # A form body's access_token counts as well (Rails' params): the token is read, so the
+    # answer is about olga (not an administrator), not about a missing token.
+    asked = api.post("/api/v4/users/1/personal_access_tokens", data={"access_token": secret})
+    assert (asked.status_code, asked.get_json()) == (403, {"message": "403 Forbidden"})
+    assert api.post("/api/v4/users/1/personal_access_tokens").status_code == 401
