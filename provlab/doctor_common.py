@@ -1,5 +1,6 @@
 """Findings the seat, activation and menu doctors share: whether the instance is licensed for the
-subscription and can use GitLab Duo at all (R8, R10), its version (R17), its sync (R13, R16).
+subscription and can use GitLab Duo at all (R8, R10), its version (R17), its sync (R13, R16), and
+whether a GitLab Duo purchase or trial is in force (R1, R15) and has reached the instance (R13).
 
 Each takes the parties' evidence and returns findings stating the facts they rest on, each fact
 naming its party, in the words of ``doctor trial`` (its causes keep their names here).
@@ -244,4 +245,57 @@ def synced_without_add_on(
         "Select Synchronize subscription in Admin → Subscription once more; if the add-on is "
         "still missing, export the diagnostics bundle right after and escalate with it.",
         (f"portal: {newest.fact()}", synced, "instance: no GitLab Duo add-on"),
+    )
+
+
+def add_on_not_received(
+    purchases: tuple[PurchaseEvidence, ...],
+    portal: PortalEvidence | None,
+    instance: InstanceEvidence | None,
+    *,
+    today: dt.date,
+    rule: str,
+    cannot_reach: str,
+    sync_first: bool,
+) -> list[Finding]:
+    """Why the portal's GitLab Duo purchase or trial has not reached the instance: it has not
+    synced since the portal recorded one (``rule``: R13 for a seat, R15 for the menu), and a
+    failing sync (R16) says ``cannot_reach``, named before that finding or after it as the
+    command's path walks them (``sync_first``); or it synced after one still in force on
+    ``today`` (the command's clock) yet knows none, and the parties contradict each other (R13).
+    Nothing when neither holds."""
+    behind = unsynced(purchases, portal, instance, rule)
+    if behind is not None:
+        failing = sync_failing(instance, cannot_reach)
+        return [*failing, behind] if sync_first else [behind, *failing]
+    live = tuple(p for p in purchases if p.ends_on > today)
+    if instance is not None and instance.duo_tier is None and live:
+        return [synced_without_add_on(live, portal, instance)]
+    return []
+
+
+def no_duo_purchase_in_force(
+    purchases: tuple[PurchaseEvidence, ...],
+    portal: PortalEvidence | None,
+    *,
+    rule: str,
+    none_headline: str,
+    ended_headline: str,
+    action: str,
+    facts: tuple[str, ...] = (),
+) -> Finding:
+    """No GitLab Duo purchase or trial is in force (``rule``: what the command needs one for, R15
+    for the menu, R1 for a seat): the portal never had one (``no_duo_purchase``), or every one
+    has ended (``duo_ended``). Its facts, after ``facts``: each purchase and trial the portal has,
+    or that it has none (nothing when the portal was not read)."""
+    if portal is not None:
+        facts += tuple(f"portal: {p.fact()}" for p in purchases) or (
+            f"portal: no GitLab Duo purchase or trial for {portal.subscription_name}",
+        )
+    return Finding(
+        "duo_ended" if purchases else "no_duo_purchase",
+        ended_headline if purchases else none_headline,
+        rule,
+        action,
+        facts,
     )
