@@ -72,7 +72,7 @@ class ActivationCase:
 def diagnose_activation(case: ActivationCase, instance: InstanceEvidence | None) -> Verdict:
     """Walk the activation's checks: the first one broken is the verdict."""
     portal = case.portal
-    evidence = evidence_lines(portal, instance) if portal else _instance_lines(instance)
+    evidence = evidence_lines(portal, instance)
     if case.code is not None:
         holder = case.code.subscription_name or "no subscription"
         evidence.insert(0, f"portal: the activation code {case.code.shown} belongs to {holder}")
@@ -367,12 +367,6 @@ def activation_case(
         portal,
         **common,
     )
-
-
-def _instance_lines(instance: InstanceEvidence | None) -> list[str]:
-    if instance is None:
-        return []
-    return evidence_lines(PortalEvidence(instance.now, "", found=False), instance)
 
 
 def _span(delta: dt.timedelta) -> str:

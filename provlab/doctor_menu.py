@@ -37,8 +37,7 @@ def diagnose_menu(
     purchases: tuple[PurchaseEvidence, ...],
 ) -> Verdict:
     """Why the GitLab Duo menu is missing: the first broken link is the verdict."""
-    evidence = evidence_lines(portal, instance)
-    evidence += [f"portal: {p.fact()}" for p in purchases if not p.trial]
+    evidence = evidence_lines(portal, instance, purchases)
     if instance is not None:
         evidence.append(
             "instance: GitLab Duo menu "

@@ -44,7 +44,8 @@ def diagnose_seat(
     purchases: tuple[PurchaseEvidence, ...] = (),
 ) -> Verdict:
     """Walk the user's path to GitLab Duo: the first broken link is the verdict."""
-    evidence = _evidence(user, instance, portal, purchases)
+    # No portal evidence: the instance names no subscription, so there is nothing to read there.
+    evidence = [f"instance: {user.fact()}", *evidence_lines(portal, instance, purchases)]
     findings = licensing(portal, instance)
     findings += _add_on(instance, portal, purchases)
     if instance.duo_tier:
@@ -207,26 +208,6 @@ def _user(user: UserEvidence, instance: InstanceEvidence) -> list[Finding]:
             tuple(facts),
         )
     ]
-
-
-def _evidence(
-    user: UserEvidence,
-    instance: InstanceEvidence,
-    portal: PortalEvidence | None,
-    purchases: tuple[PurchaseEvidence, ...],
-) -> list[str]:
-    lines = [f"instance: {user.fact()}"]
-    if portal is not None:
-        lines += evidence_lines(portal, instance)
-        lines += [f"portal: {p.fact()}" for p in purchases if not p.trial]
-    else:
-        lines += evidence_lines(_no_portal(instance), instance)
-    return lines
-
-
-def _no_portal(instance: InstanceEvidence) -> PortalEvidence:
-    """The portal's side when the instance names no subscription: nothing to read."""
-    return PortalEvidence(now=instance.now, subscription_name="", found=False)
 
 
 def _ends(instance: InstanceEvidence) -> dt.date:
