@@ -36,7 +36,7 @@ from protocol.activation_code import (
 from protocol.clock import format_utc
 from protocol.errors import LocalProtocolError
 from protocol.messages import ErrorCode
-from provlab.doctor_common import ACTIVATE, sync_failing
+from provlab.doctor_common import ACTIVATE, license_label, never_syncs, sync_failing
 from provlab.doctor_evidence import portal_evidence
 from provlab.doctor_facts import evidence_lines, who
 from provlab.doctor_gather import (
@@ -135,7 +135,7 @@ def _code(case: ActivationCase) -> list[Finding]:
     if case.code is None and portal is not None and portal.kind == "paid":
         # An offline or legacy subscription has no code until one is generated, which moves it
         # to cloud licensing (R10's fix).
-        offline = portal.license_type in ("offline_cloud", "legacy")
+        offline = never_syncs(portal.license_type)
         return [
             Finding(
                 "no_activation_code",
@@ -144,13 +144,7 @@ def _code(case: ActivationCase) -> list[Finding]:
                 "R10" if offline else "R8",
                 ACTIVATE,
                 (f"portal: no activation code was generated for {portal.subscription_name}",)
-                + (
-                    (
-                        f"portal: {portal.subscription_name} is on a license of type {portal.license_type}",
-                    )
-                    if offline
-                    else ()
-                ),
+                + ((_license_fact(portal),) if offline else ()),
             )
         ]
     return []
@@ -187,16 +181,16 @@ def _subscription(portal: PortalEvidence) -> list[Finding]:
                 (f"portal: {name} is {portal.kind}, {portal.license_type} license", shows),
             )
         )
-    elif portal.license_type in ("offline_cloud", "legacy"):
+    elif never_syncs(portal.license_type):
         findings.append(
             Finding(
                 "not_cloud_compatible",
-                f"Subscription {name} is on {'an offline' if portal.license_type == 'offline_cloud' else 'a legacy'} "
-                "license: the portal refuses to activate it online",
+                f"Subscription {name} is on {license_label(portal.license_type)} license: the "
+                "portal refuses to activate it online",
                 "R10",
                 "Generate the cloud activation code again on the subscription card (it moves the "
                 "subscription to cloud licensing), then activate with it.",
-                (f"portal: {name} is on a license of type {portal.license_type}", shows),
+                (_license_fact(portal), shows),
             )
         )
     return findings
@@ -274,6 +268,10 @@ def _getting_through(
             tuple(facts),
         )
     ]
+
+
+def _license_fact(portal: PortalEvidence) -> str:
+    return f"portal: {portal.subscription_name} is on a license of type {portal.license_type}"
 
 
 def _activated_here(portal: PortalEvidence, instance: InstanceEvidence | None) -> bool:

@@ -9,6 +9,7 @@ naming its party, in the words of ``doctor trial`` (its causes keep their names 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeGuard
 
 from instance.add_ons import DEGRADED_BELOW
 from protocol.clock import format_utc
@@ -94,12 +95,22 @@ def never_activated(subscription: str | None) -> Finding:
     )
 
 
+def never_syncs(license_type: str | None) -> TypeGuard[str]:
+    """R10: an offline or legacy license never syncs with the portal."""
+    return license_type in ("offline_cloud", "legacy")
+
+
+def license_label(license_type: str) -> str:
+    """An offline or legacy license as a headline says it ("an offline", "a legacy")."""
+    return "an offline" if license_type == "offline_cloud" else "a legacy"
+
+
 def offline_license(license_type: str | None, source: str, subscription: str) -> Finding | None:
     """R10: an offline or legacy license never syncs, so GitLab Duo cannot reach the instance;
     ``source`` is the party whose word the license type is."""
-    if license_type not in ("offline_cloud", "legacy"):
+    if not never_syncs(license_type):
         return None
-    label = "an offline" if license_type == "offline_cloud" else "a legacy"
+    label = license_label(license_type)
     return Finding(
         f"{license_type}_license",
         f"The instance uses {label} license: GitLab Duo needs a cloud license (online sync)",
