@@ -36,7 +36,13 @@ from protocol.activation_code import (
 from protocol.clock import format_utc
 from protocol.errors import LocalProtocolError
 from protocol.messages import ErrorCode
-from provlab.doctor_common import ACTIVATE, license_label, never_syncs, sync_failing
+from provlab.doctor_common import (
+    ACTIVATE,
+    license_label,
+    never_syncs,
+    subscription_not_found,
+    sync_failing,
+)
 from provlab.doctor_evidence import portal_evidence
 from provlab.doctor_facts import evidence_lines, who
 from provlab.doctor_gather import (
@@ -108,16 +114,7 @@ def _code(case: ActivationCase) -> list[Finding]:
         ]
     portal = case.portal
     if portal is not None and not portal.found:
-        return [
-            Finding(
-                "unknown_subscription",
-                f"No subscription named {portal.subscription_name} exists in the portal",
-                None,
-                "Ask the customer for the subscription name shown as a badge on the "
-                "subscription page, or run the doctor with --code.",
-                (f"portal: no subscription is named {portal.subscription_name}",),
-            )
-        ]
+        return [subscription_not_found(portal, "run the doctor with --code")]
     if case.code is not None and case.code.subscription_name is None:
         return [
             Finding(

@@ -26,6 +26,20 @@ ACTIVATE = (
 )
 
 
+def subscription_not_found(portal: PortalEvidence, otherwise: str) -> Finding:
+    """No subscription has the name asked about (no rule broken: a name mistyped or misread);
+    ``otherwise``: the command's other way to the subscription."""
+    name = portal.subscription_name
+    return Finding(
+        "unknown_subscription",
+        f"No subscription named {name} exists in the portal",
+        None,
+        "Ask the customer for the subscription name shown as a badge on the subscription page, "
+        f"or {otherwise}.",
+        (f"portal: no subscription is named {name}",),
+    )
+
+
 def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) -> list[Finding]:
     """R8, R10: the instance holds a cloud license for this subscription, bound to it."""
     name = portal.subscription_name if portal else None

@@ -23,6 +23,7 @@ from provlab.doctor_common import (
     last_sync,
     licensing,
     no_duo_purchase_in_force,
+    subscription_not_found,
     version_gate,
     wanted_tier,
 )
@@ -45,14 +46,7 @@ def diagnose_menu(
         )
     if not portal.found:
         return Verdict(
-            Finding(
-                "unknown_subscription",
-                f"No subscription named {portal.subscription_name} exists in the portal",
-                None,
-                "Ask the customer for the subscription name shown as a badge on the "
-                "subscription page, or leave --subscription out to take the instance's own.",
-                (f"portal: no subscription is named {portal.subscription_name}",),
-            ),
+            subscription_not_found(portal, "leave --subscription out to take the instance's own"),
             evidence,
         )
     live = tuple(p for p in purchases if p.ends_on > portal.now.date())

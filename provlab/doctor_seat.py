@@ -43,8 +43,8 @@ def diagnose_seat(
     portal: PortalEvidence | None,
     purchases: tuple[PurchaseEvidence, ...] = (),
 ) -> Verdict:
-    """Walk the user's path to GitLab Duo: the first broken link is the verdict."""
-    # No portal evidence: the instance names no subscription, so there is nothing to read there.
+    """Walk the user's path to GitLab Duo: the first broken link is the verdict (``portal`` None:
+    the instance names no subscription, so there was nothing to read there)."""
     evidence = [f"instance: {user.fact()}", *evidence_lines(portal, instance, purchases)]
     findings = licensing(portal, instance)
     findings += _add_on(instance, portal, purchases)
