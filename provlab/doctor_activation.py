@@ -36,7 +36,13 @@ from protocol.activation_code import (
 from protocol.clock import format_utc
 from protocol.errors import LocalProtocolError
 from protocol.messages import ErrorCode
-from provlab.doctor_common import ACTIVATE, sync_failing
+from provlab.doctor_common import (
+    ACTIVATE,
+    license_label,
+    never_syncs,
+    subscription_not_found,
+    sync_failing,
+)
 from provlab.doctor_evidence import portal_evidence
 from provlab.doctor_facts import evidence_lines, who
 from provlab.doctor_gather import (
@@ -72,7 +78,7 @@ class ActivationCase:
 def diagnose_activation(case: ActivationCase, instance: InstanceEvidence | None) -> Verdict:
     """Walk the activation's checks: the first one broken is the verdict."""
     portal = case.portal
-    evidence = evidence_lines(portal, instance) if portal else _instance_lines(instance)
+    evidence = evidence_lines(portal, instance)
     if case.code is not None:
         holder = case.code.subscription_name or "no subscription"
         evidence.insert(0, f"portal: the activation code {case.code.shown} belongs to {holder}")
@@ -108,16 +114,7 @@ def _code(case: ActivationCase) -> list[Finding]:
         ]
     portal = case.portal
     if portal is not None and not portal.found:
-        return [
-            Finding(
-                "unknown_subscription",
-                f"No subscription named {portal.subscription_name} exists in the portal",
-                None,
-                "Ask the customer for the subscription name shown as a badge on the "
-                "subscription page, or run the doctor with --code.",
-                (f"portal: no subscription is named {portal.subscription_name}",),
-            )
-        ]
+        return [subscription_not_found(portal, "run the doctor with --code")]
     if case.code is not None and case.code.subscription_name is None:
         return [
             Finding(
@@ -135,7 +132,7 @@ def _code(case: ActivationCase) -> list[Finding]:
     if case.code is None and portal is not None and portal.kind == "paid":
         # An offline or legacy subscription has no code until one is generated, which moves it
         # to cloud licensing (R10's fix).
-        offline = portal.license_type in ("offline_cloud", "legacy")
+        offline = never_syncs(portal.license_type)
         return [
             Finding(
                 "no_activation_code",
@@ -144,13 +141,7 @@ def _code(case: ActivationCase) -> list[Finding]:
                 "R10" if offline else "R8",
                 ACTIVATE,
                 (f"portal: no activation code was generated for {portal.subscription_name}",)
-                + (
-                    (
-                        f"portal: {portal.subscription_name} is on a license of type {portal.license_type}",
-                    )
-                    if offline
-                    else ()
-                ),
+                + ((_license_fact(portal),) if offline else ()),
             )
         ]
     return []
@@ -187,16 +178,16 @@ def _subscription(portal: PortalEvidence) -> list[Finding]:
                 (f"portal: {name} is {portal.kind}, {portal.license_type} license", shows),
             )
         )
-    elif portal.license_type in ("offline_cloud", "legacy"):
+    elif never_syncs(portal.license_type):
         findings.append(
             Finding(
                 "not_cloud_compatible",
-                f"Subscription {name} is on {'an offline' if portal.license_type == 'offline_cloud' else 'a legacy'} "
-                "license: the portal refuses to activate it online",
+                f"Subscription {name} is on {license_label(portal.license_type)} license: the "
+                "portal refuses to activate it online",
                 "R10",
                 "Generate the cloud activation code again on the subscription card (it moves the "
                 "subscription to cloud licensing), then activate with it.",
-                (f"portal: {name} is on a license of type {portal.license_type}", shows),
+                (_license_fact(portal), shows),
             )
         )
     return findings
@@ -274,6 +265,10 @@ def _getting_through(
             tuple(facts),
         )
     ]
+
+
+def _license_fact(portal: PortalEvidence) -> str:
+    return f"portal: {portal.subscription_name} is on a license of type {portal.license_type}"
 
 
 def _activated_here(portal: PortalEvidence, instance: InstanceEvidence | None) -> bool:
@@ -367,12 +362,6 @@ def activation_case(
         portal,
         **common,
     )
-
-
-def _instance_lines(instance: InstanceEvidence | None) -> list[str]:
-    if instance is None:
-        return []
-    return evidence_lines(PortalEvidence(instance.now, "", found=False), instance)
 
 
 def _span(delta: dt.timedelta) -> str:

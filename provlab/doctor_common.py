@@ -1,5 +1,6 @@
 """Findings the seat, activation and menu doctors share: whether the instance is licensed for the
-subscription and can use GitLab Duo at all (R8, R10), its version (R17), its sync (R13, R16).
+subscription and can use GitLab Duo at all (R8, R10), its version (R17), its sync (R13, R16), and
+whether a GitLab Duo purchase or trial is in force (R1, R15) and has reached the instance (R13).
 
 Each takes the parties' evidence and returns findings stating the facts they rest on, each fact
 naming its party, in the words of ``doctor trial`` (its causes keep their names here).
@@ -8,6 +9,7 @@ naming its party, in the words of ``doctor trial`` (its causes keep their names 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeGuard
 
 from instance.add_ons import DEGRADED_BELOW
 from protocol.clock import format_utc
@@ -22,6 +24,20 @@ ACTIVATE = (
     "Generate the cloud activation code on the subscription card in the Customers Portal and "
     "activate the instance with it (Admin → Subscription)."
 )
+
+
+def subscription_not_found(portal: PortalEvidence, otherwise: str) -> Finding:
+    """No subscription has the name asked about (no rule broken: a name mistyped or misread);
+    ``otherwise``: the command's other way to the subscription."""
+    name = portal.subscription_name
+    return Finding(
+        "unknown_subscription",
+        f"No subscription named {name} exists in the portal",
+        None,
+        "Ask the customer for the subscription name shown as a badge on the subscription page, "
+        f"or {otherwise}.",
+        (f"portal: no subscription is named {name}",),
+    )
 
 
 def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) -> list[Finding]:
@@ -93,12 +109,22 @@ def never_activated(subscription: str | None) -> Finding:
     )
 
 
+def never_syncs(license_type: str | None) -> TypeGuard[str]:
+    """R10: an offline or legacy license never syncs with the portal."""
+    return license_type in ("offline_cloud", "legacy")
+
+
+def license_label(license_type: str) -> str:
+    """An offline or legacy license as a headline says it ("an offline", "a legacy")."""
+    return "an offline" if license_type == "offline_cloud" else "a legacy"
+
+
 def offline_license(license_type: str | None, source: str, subscription: str) -> Finding | None:
     """R10: an offline or legacy license never syncs, so GitLab Duo cannot reach the instance;
     ``source`` is the party whose word the license type is."""
-    if license_type not in ("offline_cloud", "legacy"):
+    if not never_syncs(license_type):
         return None
-    label = "an offline" if license_type == "offline_cloud" else "a legacy"
+    label = license_label(license_type)
     return Finding(
         f"{license_type}_license",
         f"The instance uses {label} license: GitLab Duo needs a cloud license (online sync)",
@@ -244,4 +270,57 @@ def synced_without_add_on(
         "Select Synchronize subscription in Admin → Subscription once more; if the add-on is "
         "still missing, export the diagnostics bundle right after and escalate with it.",
         (f"portal: {newest.fact()}", synced, "instance: no GitLab Duo add-on"),
+    )
+
+
+def add_on_not_received(
+    purchases: tuple[PurchaseEvidence, ...],
+    portal: PortalEvidence | None,
+    instance: InstanceEvidence | None,
+    *,
+    today: dt.date,
+    rule: str,
+    cannot_reach: str,
+    sync_first: bool,
+) -> list[Finding]:
+    """Why the portal's GitLab Duo purchase or trial has not reached the instance: it has not
+    synced since the portal recorded one (``rule``: R13 for a seat, R15 for the menu), and a
+    failing sync (R16) says ``cannot_reach``, named before that finding or after it as the
+    command's path walks them (``sync_first``); or it synced after one still in force on
+    ``today`` (the command's clock) yet knows none, and the parties contradict each other (R13).
+    Nothing when neither holds."""
+    behind = unsynced(purchases, portal, instance, rule)
+    if behind is not None:
+        failing = sync_failing(instance, cannot_reach)
+        return [*failing, behind] if sync_first else [behind, *failing]
+    live = tuple(p for p in purchases if p.ends_on > today)
+    if instance is not None and instance.duo_tier is None and live:
+        return [synced_without_add_on(live, portal, instance)]
+    return []
+
+
+def no_duo_purchase_in_force(
+    purchases: tuple[PurchaseEvidence, ...],
+    portal: PortalEvidence | None,
+    *,
+    rule: str,
+    none_headline: str,
+    ended_headline: str,
+    action: str,
+    facts: tuple[str, ...] = (),
+) -> Finding:
+    """No GitLab Duo purchase or trial is in force (``rule``: what the command needs one for, R15
+    for the menu, R1 for a seat): the portal never had one (``no_duo_purchase``), or every one
+    has ended (``duo_ended``). Its facts, after ``facts``: each purchase and trial the portal has,
+    or that it has none (nothing when the portal was not read)."""
+    if portal is not None:
+        facts += tuple(f"portal: {p.fact()}" for p in purchases) or (
+            f"portal: no GitLab Duo purchase or trial for {portal.subscription_name}",
+        )
+    return Finding(
+        "duo_ended" if purchases else "no_duo_purchase",
+        ended_headline if purchases else none_headline,
+        rule,
+        action,
+        facts,
     )

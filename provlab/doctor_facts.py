@@ -4,6 +4,7 @@ list below the verdict. Each names the party it comes from."""
 from __future__ import annotations
 
 from protocol.clock import format_utc
+from provlab.doctor_gather import PurchaseEvidence
 from provlab.doctor_model import (
     LAST_SYNC_ATTEMPT,
     RUNNING,
@@ -14,8 +15,22 @@ from provlab.doctor_model import (
 )
 
 
-def evidence_lines(portal: PortalEvidence, instance: InstanceEvidence | None) -> list[str]:
-    """Everything read, finding or not, for the support engineer to check."""
+def evidence_lines(
+    portal: PortalEvidence | None,
+    instance: InstanceEvidence | None,
+    purchases: tuple[PurchaseEvidence, ...] = (),
+) -> list[str]:
+    """Everything read, finding or not, for the support engineer to check (``portal`` None: the
+    portal was not read; ``purchases``: its GitLab Duo purchases, for the doctors that read them)."""
+    lines = _portal_lines(portal) if portal is not None else []
+    lines += _instance_lines(instance) if instance is not None else []
+    if portal is not None:
+        # Its trials are listed with the subscription's above: only the purchases are new here.
+        lines += [f"portal: {p.fact()}" for p in purchases if not p.trial]
+    return lines
+
+
+def _portal_lines(portal: PortalEvidence) -> list[str]:
     lines: list[str] = []
     if portal.found:
         lines.append(
@@ -35,17 +50,19 @@ def evidence_lines(portal: PortalEvidence, instance: InstanceEvidence | None) ->
         )
         if portal.reported_version:
             lines.append(f"portal: the instance reported GitLab {portal.reported_version}")
-    if instance is None:
-        return lines
+    return lines
+
+
+def _instance_lines(instance: InstanceEvidence) -> list[str]:
     version = (
         f"GitLab {instance.gitlab_version} ({version_origin(instance)})"
         if instance.gitlab_version
         else "GitLab version unknown"
     )
-    lines.append(
+    lines = [
         f"instance{who(instance)}: {version}, {instance.license_type or 'no'} license"
         + (f" for {instance.subscription_name}" if instance.subscription_name else "")
-    )
+    ]
     last = instance.last_sync_at
     lines.append(f"instance: last sync: {format_utc(last) if last else 'never'}")
     if instance.last_sync_error:

@@ -19,11 +19,11 @@ from __future__ import annotations
 from protocol.license import AddOnTier
 from provlab.doctor_common import (
     SYNCHRONIZE,
+    add_on_not_received,
     last_sync,
     licensing,
-    sync_failing,
-    synced_without_add_on,
-    unsynced,
+    no_duo_purchase_in_force,
+    subscription_not_found,
     version_gate,
     wanted_tier,
 )
@@ -38,8 +38,7 @@ def diagnose_menu(
     purchases: tuple[PurchaseEvidence, ...],
 ) -> Verdict:
     """Why the GitLab Duo menu is missing: the first broken link is the verdict."""
-    evidence = evidence_lines(portal, instance)
-    evidence += [f"portal: {p.fact()}" for p in purchases if not p.trial]
+    evidence = evidence_lines(portal, instance, purchases)
     if instance is not None:
         evidence.append(
             "instance: GitLab Duo menu "
@@ -47,54 +46,41 @@ def diagnose_menu(
         )
     if not portal.found:
         return Verdict(
-            Finding(
-                "unknown_subscription",
-                f"No subscription named {portal.subscription_name} exists in the portal",
-                None,
-                "Ask the customer for the subscription name shown as a badge on the "
-                "subscription page, or leave --subscription out to take the instance's own.",
-                (f"portal: no subscription is named {portal.subscription_name}",),
-            ),
+            subscription_not_found(portal, "leave --subscription out to take the instance's own"),
             evidence,
         )
     live = tuple(p for p in purchases if p.ends_on > portal.now.date())
     findings: list[Finding] = []
     if not live:
-        findings.append(_no_purchase(portal, purchases))
+        findings.append(
+            no_duo_purchase_in_force(
+                purchases,
+                portal,
+                rule="R15",
+                none_headline="The portal has no GitLab Duo purchase or trial for this "
+                "subscription: the GitLab Duo menu appears only once the instance knows of one",
+                ended_headline="Every GitLab Duo purchase and trial of the subscription has "
+                "ended: the licenses list none, so the instance has no GitLab Duo add-on to show",
+                action="Buy GitLab Duo Pro seats on the subscription card in the Customers Portal "
+                "(or through sales), or request a GitLab Duo trial; then " + SYNCHRONIZE + ".",
+            )
+        )
     licensed = licensing(portal, instance)
     findings += licensed
     findings += version_gate(portal, instance, wanted_tier(live or purchases, instance))
-    if not licensed and live and (instance is None or instance.duo_tier is None):
-        behind = unsynced(live, portal, instance, "R15")
-        findings += sync_failing(instance, "the purchase cannot reach it") if behind else []
-        findings += [behind] if behind else []
-        if behind is None and instance is not None and instance.duo_tier is None:
-            findings.append(synced_without_add_on(live, portal, instance))
+    if not licensed and (instance is None or instance.duo_tier is None):
+        findings += add_on_not_received(
+            live,
+            portal,
+            instance,
+            today=portal.now.date(),
+            rule="R15",
+            cannot_reach="the purchase cannot reach it",
+            sync_first=True,
+        )
     if findings:
         return Verdict(findings[0], evidence, tuple(findings[1:]))
     return Verdict(_shown(portal, instance, live), evidence, healthy=True)
-
-
-def _no_purchase(portal: PortalEvidence, purchases: tuple[PurchaseEvidence, ...]) -> Finding:
-    name = portal.subscription_name
-    facts = [f"portal: {p.fact()}" for p in purchases] or [
-        f"portal: no GitLab Duo purchase or trial for {name}"
-    ]
-    ended = bool(purchases)
-    return Finding(
-        "duo_ended" if ended else "no_duo_purchase",
-        (
-            "Every GitLab Duo purchase and trial of the subscription has ended: the licenses "
-            "list none, so the instance has no GitLab Duo add-on to show"
-            if ended
-            else "The portal has no GitLab Duo purchase or trial for this subscription: the "
-            "GitLab Duo menu appears only once the instance knows of one"
-        ),
-        "R15",
-        "Buy GitLab Duo Pro seats on the subscription card in the Customers Portal (or through "
-        "sales), or request a GitLab Duo trial; then " + SYNCHRONIZE + ".",
-        tuple(facts),
-    )
 
 
 def _shown(

@@ -112,7 +112,7 @@ def _group_findings(group: GroupEvidence) -> list[Finding]:
 
 
 def _link_findings(group: GroupEvidence, link: LinkEvidence) -> list[Finding]:
-    where = group.root_path or group.path
+    where = group.top_level_path
     gitlab_plan = f"gitlab.com: {where} is on the {_plan_label(group.plan, group.plan_trial)} plan"
     if group.plan and not group.plan_active:
         gitlab_plan += f", which ended on {group.plan_ends_on}"
@@ -234,7 +234,7 @@ def _link_findings(group: GroupEvidence, link: LinkEvidence) -> list[Finding]:
 
 def _duo_findings(group: GroupEvidence, link: LinkEvidence) -> tuple[list[Finding], bool]:
     """Findings about GitLab Duo, and whether a trial is applied and active (healthy)."""
-    where = group.root_path or group.path
+    where = group.top_level_path
     today = link.now.date()
     trials = [duo for duo in link.duo if duo.trial]
     active_trial = next((duo for duo in trials if duo.active_on(today)), None)
@@ -293,9 +293,9 @@ def diagnose_namespace_trial(group: GroupEvidence, link: LinkEvidence | None) ->
         findings += _link_findings(group, link) if not healthy else []
         findings += duo
     evidence = _evidence(group, link)
+    where = group.top_level_path
     if healthy:
         trial = next(duo for duo in (link.duo if link else ()) if duo.trial)
-        where = group.root_path or group.path
         return Verdict(
             Finding(
                 "trial_active",
@@ -309,7 +309,6 @@ def diagnose_namespace_trial(group: GroupEvidence, link: LinkEvidence | None) ->
             healthy=True,
         )
     if not findings:
-        where = group.root_path or group.path
         findings.append(
             Finding(
                 "trial_not_requested",

@@ -76,6 +76,12 @@ class GroupEvidence:
     # yes, or no requester named).
     refusal: str | None = None
 
+    @property
+    def top_level_path(self) -> str:
+        """Where trials and subscriptions belong: the top-level group (the path asked about when
+        GitLab.com has no such group)."""
+        return self.root_path or self.path
+
 
 @dataclass(frozen=True)
 class PushEvidence:

@@ -71,7 +71,7 @@ def request_path(portal: PortalEvidence, trial: TrialEvidence | None) -> Finding
         f"The trial ended on {trial.ends_on}",
         "R23",
         EXTEND_BY_SALES,
-        (f"portal: {trial_fact(trial)}; today is {portal.now.date()}",),
+        (_against_today(portal, trial),),
     )
 
 
@@ -80,7 +80,7 @@ def _latest_request(
 ) -> Finding | None:
     """What became of the latest request, or what lead processing will make of it."""
     facts = [f"portal: {lead_fact(lead)}"]
-    ended = (f"portal: {trial_fact(trial)}; today is {portal.now.date()}",) if trial else ()
+    ended = (_against_today(portal, trial),) if trial else ()
     if lead.status == "pending" and lead.expected_reason:
         explained = _explain(lead.expected_reason)
         when = _when(lead)
@@ -153,6 +153,11 @@ def _candidate_facts(typed: str, candidates: tuple[Candidate, ...], match: str |
             else f"portal: none of the requester's subscriptions ({names}) is close to {typed}"
         )
     return facts
+
+
+def _against_today(portal: PortalEvidence, trial: TrialEvidence) -> str:
+    """The trial as the portal records it, and today's date: whether it has ended."""
+    return f"portal: {trial_fact(trial)}; today is {portal.now.date()}"
 
 
 def _when(lead: LeadEvidence) -> str:

@@ -24,10 +24,9 @@ from protocol.clock import format_utc
 from protocol.license import AddOnTier
 from provlab.doctor_common import (
     SYNCHRONIZE,
+    add_on_not_received,
     licensing,
-    sync_failing,
-    synced_without_add_on,
-    unsynced,
+    no_duo_purchase_in_force,
     version_gate,
     wanted_tier,
 )
@@ -44,8 +43,9 @@ def diagnose_seat(
     portal: PortalEvidence | None,
     purchases: tuple[PurchaseEvidence, ...] = (),
 ) -> Verdict:
-    """Walk the user's path to GitLab Duo: the first broken link is the verdict."""
-    evidence = _evidence(user, instance, portal, purchases)
+    """Walk the user's path to GitLab Duo: the first broken link is the verdict (``portal`` None:
+    the instance names no subscription, so there was nothing to read there)."""
+    evidence = [f"instance: {user.fact()}", *evidence_lines(portal, instance, purchases)]
     findings = licensing(portal, instance)
     findings += _add_on(instance, portal, purchases)
     if instance.duo_tier:
@@ -71,38 +71,33 @@ def _add_on(
     purchases: tuple[PurchaseEvidence, ...],
 ) -> list[Finding]:
     """Steps 2-3: the instance knows an add-on in force, or the portal's newer one is on its way."""
-    behind = unsynced(purchases, portal, instance, "R13")
     today = instance.now.date()
-    ended = instance.duo_tier is not None and _ends(instance) <= today
-    if instance.duo_tier is not None and not ended:
+    if instance.duo_tier is not None and _ends(instance) > today:
         return []
-    findings = []
-    if behind is not None:
-        findings.append(behind)
-        findings += sync_failing(instance, "the GitLab Duo add-on cannot reach it")
-        return findings
-    live = tuple(p for p in purchases if p.ends_on > today)
-    if instance.duo_tier is None and live:
-        return [synced_without_add_on(live, portal, instance)]
+    not_received = add_on_not_received(
+        purchases,
+        portal,
+        instance,
+        today=today,
+        rule="R13",
+        cannot_reach="the GitLab Duo add-on cannot reach it",
+        sync_first=False,
+    )
+    if not_received:
+        return not_received
     if instance.duo_tier is None:
-        facts = ["instance: no GitLab Duo add-on"]
-        if portal is not None:
-            facts += [f"portal: {p.fact()}" for p in purchases] or [
-                f"portal: no GitLab Duo purchase or trial for {portal.subscription_name}"
-            ]
         return [
-            Finding(
-                "duo_ended" if purchases else "no_duo_purchase",
-                (
-                    "Every GitLab Duo purchase and trial of the subscription has ended"
-                    if purchases
-                    else "No GitLab Duo purchase or trial exists for this instance"
-                )
-                + ": GitLab Duo is used only through a seat of one",
-                "R1",
-                "Buy GitLab Duo Pro seats on the subscription card in the Customers Portal, or "
-                "request a GitLab Duo trial; then " + SYNCHRONIZE + ".",
-                tuple(facts),
+            no_duo_purchase_in_force(
+                purchases,
+                portal,
+                rule="R1",
+                none_headline="No GitLab Duo purchase or trial exists for this instance: "
+                "GitLab Duo is used only through a seat of one",
+                ended_headline="Every GitLab Duo purchase and trial of the subscription has "
+                "ended: GitLab Duo is used only through a seat of one",
+                action="Buy GitLab Duo Pro seats on the subscription card in the Customers "
+                "Portal, or request a GitLab Duo trial; then " + SYNCHRONIZE + ".",
+                facts=("instance: no GitLab Duo add-on",),
             )
         ]
     label = _label(instance)
@@ -213,26 +208,6 @@ def _user(user: UserEvidence, instance: InstanceEvidence) -> list[Finding]:
             tuple(facts),
         )
     ]
-
-
-def _evidence(
-    user: UserEvidence,
-    instance: InstanceEvidence,
-    portal: PortalEvidence | None,
-    purchases: tuple[PurchaseEvidence, ...],
-) -> list[str]:
-    lines = [f"instance: {user.fact()}"]
-    if portal is not None:
-        lines += evidence_lines(portal, instance)
-        lines += [f"portal: {p.fact()}" for p in purchases if not p.trial]
-    else:
-        lines += evidence_lines(_no_portal(instance), instance)
-    return lines
-
-
-def _no_portal(instance: InstanceEvidence) -> PortalEvidence:
-    """The portal's side when the instance names no subscription: nothing to read."""
-    return PortalEvidence(now=instance.now, subscription_name="", found=False)
 
 
 def _ends(instance: InstanceEvidence) -> dt.date:
