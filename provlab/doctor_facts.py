@@ -4,6 +4,7 @@ list below the verdict. Each names the party it comes from."""
 from __future__ import annotations
 
 from protocol.clock import format_utc
+from protocol.license import AddOnTier
 from provlab.doctor_gather import PurchaseEvidence
 from provlab.doctor_model import (
     LAST_SYNC_ATTEMPT,
@@ -28,6 +29,15 @@ def evidence_lines(
         # Its trials are listed with the subscription's above: only the purchases are new here.
         lines += [f"portal: {p.fact()}" for p in purchases if not p.trial]
     return lines
+
+
+def add_on_label(tier: str) -> str:
+    """An add-on as GitLab names it ("GitLab Duo Pro"); a tier this version does not know (an
+    instance newer than Provision Lab may report one) by the name the instance gave."""
+    try:
+        return AddOnTier(tier).label
+    except ValueError:
+        return tier
 
 
 def _portal_lines(portal: PortalEvidence) -> list[str]:

@@ -16,7 +16,6 @@ The first blocker on the path is the verdict, every other one "also".
 
 from __future__ import annotations
 
-from protocol.license import AddOnTier
 from provlab.doctor_common import (
     SYNCHRONIZE,
     add_on_not_received,
@@ -27,7 +26,7 @@ from provlab.doctor_common import (
     version_gate,
     wanted_tier,
 )
-from provlab.doctor_facts import add_on_fact, evidence_lines
+from provlab.doctor_facts import add_on_fact, add_on_label, evidence_lines
 from provlab.doctor_gather import PurchaseEvidence
 from provlab.doctor_model import Finding, InstanceEvidence, PortalEvidence, Verdict
 
@@ -88,7 +87,7 @@ def _shown(
 ) -> Finding:
     newest = max(live, key=lambda p: p.created_at)
     if instance is not None:
-        label = AddOnTier(instance.duo_tier).label if instance.duo_tier else "GitLab Duo"
+        label = add_on_label(instance.duo_tier) if instance.duo_tier else "GitLab Duo"
         return Finding(
             "menu_shown",
             f"The instance knows {label}, so Admin → GitLab Duo is shown",

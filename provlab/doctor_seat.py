@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 
 from protocol.clock import format_utc
-from protocol.license import AddOnTier
 from provlab.doctor_common import (
     SYNCHRONIZE,
     add_on_not_received,
@@ -30,7 +29,7 @@ from provlab.doctor_common import (
     version_gate,
     wanted_tier,
 )
-from provlab.doctor_facts import add_on_fact, evidence_lines
+from provlab.doctor_facts import add_on_fact, add_on_label, evidence_lines
 from provlab.doctor_gather import PurchaseEvidence, UserEvidence
 from provlab.doctor_model import Finding, InstanceEvidence, PortalEvidence, Verdict
 
@@ -216,7 +215,4 @@ def _ends(instance: InstanceEvidence) -> dt.date:
 
 
 def _label(instance: InstanceEvidence) -> str:
-    try:
-        return AddOnTier(str(instance.duo_tier)).label
-    except ValueError:
-        return str(instance.duo_tier)
+    return add_on_label(str(instance.duo_tier))

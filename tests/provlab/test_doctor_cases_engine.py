@@ -99,6 +99,16 @@ def test_a_menu_shown_is_healthy_even_when_a_newer_purchase_is_on_its_way() -> N
     assert verdict.healthy and verdict.cause == "menu_shown"
 
 
+def test_an_add_on_this_version_does_not_know_is_named_as_the_instance_names_it() -> None:
+    """An instance newer than Provision Lab may report a tier it has no label for: the menu and
+    seat doctors name it as given instead of failing."""
+    newer = replace(INSTANCE, duo_tier="duo_future")
+    menu = diagnose_menu(PORTAL, newer, (PURCHASE,))
+    assert menu.healthy and menu.headline.startswith("The instance knows duo_future,")
+    seat = diagnose_seat(ALICE, newer, PORTAL, (PURCHASE,))
+    assert seat.healthy and "holds a duo_future seat" in seat.headline
+
+
 def test_clock_skew_is_judged_only_from_a_live_instance() -> None:
     ahead = replace(INSTANCE, now=NOW + dt.timedelta(minutes=20), license_type=None)
     code = CodeEvidence("…Ab12", "A-S00012345")
