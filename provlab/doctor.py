@@ -30,6 +30,7 @@ import datetime as dt
 from protocol.clock import format_utc
 from protocol.license import AddOnTier
 from provlab.doctor_common import (
+    bound_to_other_instance,
     never_activated,
     no_license,
     offline_license,
@@ -104,7 +105,9 @@ def diagnose_trial(portal: PortalEvidence, instance: InstanceEvidence | None) ->
         and portal.activated_instance
         and instance.instance_id != portal.activated_instance
     ):
-        findings.append(_bound_elsewhere(portal, instance))
+        findings.append(
+            bound_to_other_instance(portal, instance, "read the other instance's diagnostics")
+        )
     findings += _readiness(portal, own, trial)
     if not findings and trial is not None:
         findings += [found for found in [_delivery(portal, own, trial)] if found]
@@ -134,22 +137,6 @@ def _other_subscription(portal: PortalEvidence, instance: InstanceEvidence) -> F
         (
             f"instance{who(instance)}: {instance.license_type} license for {runs}",
             bound,
-        ),
-    )
-
-
-def _bound_elsewhere(portal: PortalEvidence, instance: InstanceEvidence) -> Finding:
-    name = portal.subscription_name
-    return Finding(
-        "bound_to_other_instance",
-        f"This instance holds a license for {name}, but the portal has {name} bound to another "
-        f"instance: its syncs are refused and nothing new reaches it",
-        "R8",
-        f"If this instance should run {name}, activate it again with {name}'s cloud activation "
-        "code (Admin → Subscription); otherwise read the other instance's diagnostics.",
-        (
-            f"instance{who(instance)}: {instance.license_type} license for {name}",
-            f"portal: {name} is bound to instance {portal.activated_instance}",
         ),
     )
 

@@ -70,21 +70,31 @@ def licensing(portal: PortalEvidence | None, instance: InstanceEvidence | None) 
         and instance.instance_id
         and portal.activated_instance not in (None, instance.instance_id)
     ):
-        findings.append(
-            Finding(
-                "bound_to_other_instance",
-                f"This instance holds a license for {name}, but the portal has {name} bound to "
-                "another instance: its syncs are refused and nothing new reaches it",
-                "R8",
-                f"If this instance should run {name}, activate it again with {name}'s cloud "
-                "activation code (Admin → Subscription).",
-                (
-                    f"instance{who(instance)}: {instance.license_type} license for {name}",
-                    f"portal: {name} is bound to instance {portal.activated_instance}",
-                ),
-            )
-        )
+        findings.append(bound_to_other_instance(portal, instance))
     return findings
+
+
+def bound_to_other_instance(
+    portal: PortalEvidence, instance: InstanceEvidence, otherwise: str | None = None
+) -> Finding:
+    """R8: the instance holds the subscription's license, but the portal bound the subscription
+    to another instance since; ``otherwise``: what to do if this is not the instance meant."""
+    name = portal.subscription_name
+    action = (
+        f"If this instance should run {name}, activate it again with {name}'s cloud "
+        "activation code (Admin → Subscription)"
+    )
+    return Finding(
+        "bound_to_other_instance",
+        f"This instance holds a license for {name}, but the portal has {name} bound to "
+        "another instance: its syncs are refused and nothing new reaches it",
+        "R8",
+        f"{action}; otherwise {otherwise}." if otherwise else f"{action}.",
+        (
+            f"instance{who(instance)}: {instance.license_type} license for {name}",
+            f"portal: {name} is bound to instance {portal.activated_instance}",
+        ),
+    )
 
 
 def no_license(instance: InstanceEvidence, action: str = ACTIVATE) -> Finding:

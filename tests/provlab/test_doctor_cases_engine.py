@@ -83,6 +83,7 @@ def test_an_unknown_user_and_a_license_bound_elsewhere_are_both_named() -> None:
     moved = replace(PORTAL, activated_instance="instance-2")
     verdict = diagnose_seat(UserEvidence("nobody", False), INSTANCE, moved, (PURCHASE,))
     assert causes(verdict) == ["bound_to_other_instance", "unknown_user"]
+    assert verdict.next_action.endswith("cloud activation code (Admin → Subscription).")
     assert "portal: A-S00012345 is bound to instance instance-2" in verdict.facts
 
 
