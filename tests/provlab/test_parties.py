@@ -80,6 +80,12 @@ def _schedule(app: Flask, name: str, key: str, when: dt.datetime) -> None:
         app.extensions["sqlalchemy"].session.commit()
 
 
+def _noting_registry(ran: list[tuple[str, str, dt.datetime]]) -> JobRegistry:
+    registry = JobRegistry()
+    add_noting_job(registry, "note", lambda c: ran.append((c.app.name, c.job_key, c.now)))
+    return registry
+
+
 def test_http_party_remembers_the_next_job_a_run_answered_until_told_to_forget_it(
     portal_app: Flask, live_server: Any
 ) -> None:
@@ -94,12 +100,6 @@ def test_http_party_remembers_the_next_job_a_run_answered_until_told_to_forget_i
     _schedule(portal_app, "note", "sooner", T0 + dt.timedelta(hours=2))
     party.forget_next_due()  # as time travel does once another party's job may have called it
     assert party.next_due() == T0 + dt.timedelta(hours=2) and asked == ["run-due", "next-job"]
-
-
-def _noting_registry(ran: list[tuple[str, str, dt.datetime]]) -> JobRegistry:
-    registry = JobRegistry()
-    add_noting_job(registry, "note", lambda c: ran.append((c.app.name, c.job_key, c.now)))
-    return registry
 
 
 def test_http_time_travel_sees_what_another_partys_job_or_a_step_scheduled(
