@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
+from urllib.parse import urlsplit
 
-import requests
 import sqlalchemy as sa
+import urllib3
 from flask import Flask
 
 from protocol.clock import SimulatedClock, format_utc, parse_utc
@@ -19,35 +21,59 @@ class PartyError(Exception):
 
 
 class HttpParty:
-    """An app served by ``provlab up`` on simulated time."""
+    """An app served by ``provlab up`` on simulated time.
+
+    It remembers the app's clock and earliest due job as the app's last answer gave them, and
+    answers from that memory until told to forget it (``forget_next_due``): only the
+    orchestrator knows when something else may have changed the app's jobs."""
 
     def __init__(self, name: str, base_url: str, token: str, timeout: float = 120.0) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.trust_env = False  # loopback: never through a proxy
-        self.session.headers["Authorization"] = f"Bearer {token}"
+        # One kept-alive connection straight to the app: urllib3 never reads the environment's
+        # proxy settings (loopback: never through a proxy), and no retries, as requests does
+        # by default: a run-due sent twice could run a job twice.
+        self._pool = urllib3.connection_from_url(
+            self.base_url,
+            maxsize=1,
+            timeout=timeout,
+            retries=urllib3.Retry(total=0, read=False, redirect=False),
+        )
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
+        self._prefix = f"{urlsplit(self.base_url).path}/-/simulation/"
         # The app's clock as its last answer gave it: the clock moves only through this
         # party's calls while it drives the app, so time travel needn't ask again (one round
         # trip fewer per party and instant).
         self._now: dt.datetime | None = None
+        # The earliest due job as the last answer gave it, while ``_due_known``.
+        self._due: dt.datetime | None = None
+        self._due_known = False
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def close(self) -> None:
+        self._pool.close()
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
-            response = self.session.request(
-                method, f"{self.base_url}/-/simulation/{path}", timeout=self.timeout, **kwargs
+            response = self._pool.urlopen(
+                method,
+                self._prefix + path,
+                body=None if body is None else json.dumps(body).encode(),
+                headers=self._headers if body is None else self._json_headers,
+                redirect=False,
             )
-        except requests.RequestException as exc:
-            raise PartyError(f"{self.name} at {self.base_url} is unreachable: {exc}") from None
-        body = (
-            response.json()
+        except urllib3.exceptions.HTTPError as exc:
+            reason = getattr(exc, "reason", None) or exc  # why the one try failed
+            raise PartyError(f"{self.name} at {self.base_url} is unreachable: {reason}") from None
+        answer = (
+            json.loads(response.data)
             if response.headers.get("Content-Type", "").startswith("application/json")
             else {}
         )
-        if response.status_code != 200:
-            raise PartyError(f"{self.name}: {body.get('error') or response.status_code}")
-        return body
+        if response.status != 200:
+            raise PartyError(f"{self.name}: {answer.get('error') or response.status}")
+        return answer
 
     def now(self) -> dt.datetime:
         if self._now is None:
@@ -56,20 +82,31 @@ class HttpParty:
         return self._now
 
     def next_due(self) -> dt.datetime | None:
-        answer = self._call("GET", "next-job")
-        self._now = parse_utc(answer["now"])
-        return parse_utc(answer["next_run_at"]) if answer["next_run_at"] else None
+        if not self._due_known:
+            self._remember(self._call("GET", "next-job"))
+        return self._due
+
+    def forget_next_due(self) -> None:
+        self._due_known = False
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
-        self._now = None  # unknown until answered (a refused call leaves it unknown)
-        answer = self._call("POST", "run-due", json={"at": format_utc(at)})
-        self._now = parse_utc(answer["now"])
+        self._now, self._due_known = None, False  # unknown until answered (a refusal too)
+        answer = self._call("POST", "run-due", {"at": format_utc(at)})
+        self._remember(answer)
         return list(answer["ran"])
 
     def move_clock(self, at: dt.datetime) -> None:
         if self._now is not None and self._now >= at:
             return  # already there: nothing is due by then, so the call would change nothing
         self.run_due(at)  # over HTTP it is the same call: nothing is due, so nothing runs
+
+    def _remember(self, answer: dict[str, Any]) -> None:
+        self._now = parse_utc(answer["now"])
+        # The app's jobs as they were when it answered: good until the orchestrator says another
+        # party ran (see ``Party.forget_next_due``). An app that does not say stays unknown.
+        self._due_known = "next_run_at" in answer
+        if self._due_known:
+            self._due = parse_utc(answer["next_run_at"]) if answer["next_run_at"] else None
 
 
 class JobTableWatch:
@@ -136,6 +173,9 @@ class InProcessParty:
         self._known = (changes, due)
         return due
 
+    def forget_next_due(self) -> None:
+        pass  # nothing to forget: the watch sees every committed change to the jobs, from anyone
+
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
         self.clock.set(at)
         scheduler = self.app.extensions["jobs"]
@@ -165,6 +205,9 @@ class SkewedParty:
     def next_due(self) -> dt.datetime | None:
         due = self.inner.next_due()
         return due - self.offset if due is not None else None
+
+    def forget_next_due(self) -> None:
+        self.inner.forget_next_due()
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
         return self.inner.run_due(max(at + self.offset, self.inner.now()))

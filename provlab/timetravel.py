@@ -23,13 +23,23 @@ JUST_BEFORE = dt.timedelta(seconds=1)
 
 
 class Party(Protocol):
-    """One app as the orchestrator sees it (over HTTP or in the same process)."""
+    """One app as the orchestrator sees it (over HTTP or in the same process).
+
+    A party may answer ``next_due`` from what it last learnt of the app's jobs (a run's answer
+    includes its next due job) rather than ask again: its own calls are the only change it can
+    see coming. Others' it cannot: a job of another party may call this app (the instance's sync
+    calls the portal, the portal pushes to GitLab.com), and so may a scenario step or a user
+    between two journeys. The orchestrator therefore says when to stop trusting that memory."""
 
     name: str
 
     def now(self) -> dt.datetime: ...
 
     def next_due(self) -> dt.datetime | None: ...
+
+    def forget_next_due(self) -> None:
+        """Something other than this party's own calls may have changed the app's jobs since it
+        last learnt them: the next ``next_due`` must not answer from memory."""
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]: ...
 
@@ -53,6 +63,8 @@ def travel_to(
 ) -> Travel:
     """Advance every party to ``target``, running every due job of every party in time order;
     ``progress`` hears of each instant reached (for a progress bar)."""
+    for party in parties:  # anything may have happened since the last journey
+        party.forget_next_due()
     started = max(party.now() for party in parties)
     if target < started:
         raise ValueError(f"cannot travel back in time: the clocks are at {started.isoformat()}")
@@ -76,6 +88,10 @@ def travel_to(
                 party.move_clock(max(instant - JUST_BEFORE, party.now()))
         for party in busy:
             runs.extend(party.run_due(max(instant, party.now())))
+            # Its jobs may have called any other party; its own answer, the latest, stays good.
+            for other in parties:
+                if other is not party:
+                    other.forget_next_due()
         if progress is not None:
             progress(instant, len(runs))
     else:

@@ -5,8 +5,10 @@ real deployment can never have its clock moved from outside.
 
 - ``GET  /-/simulation/next-job``  → ``{"now", "next_run_at"}``: the earliest due job.
 - ``POST /-/simulation/run-due``   ``{"at"}`` → moves the clock to ``at`` (never backwards) and
-  runs every job due by then, earliest first; answers what ran. Jobs run at the clock's time:
-  the orchestrator (``provlab.timetravel``) steps ``at`` through each due instant in turn.
+  runs every job due by then, earliest first; answers ``{"now", "ran", "next_run_at"}``: what ran
+  and the earliest due job after it, as ``next-job`` would give it (so the orchestrator need not
+  ask). Jobs run at the clock's time: the orchestrator (``provlab.timetravel``) steps ``at``
+  through each due instant in turn.
 """
 
 from __future__ import annotations
@@ -67,5 +69,14 @@ def run_due() -> ResponseReturnValue:
     if at < clock.now():
         return _refuse(409, f"the clock is at {format_utc(clock.now())}; it never moves backwards")
     clock.set(at)
-    runs = scheduler().run_due(at)
-    return jsonify({"now": format_utc(clock.now()), "ran": [run.to_dict() for run in runs]})
+    jobs = scheduler()
+    runs = jobs.run_due(at)
+    # The run read it in its last transaction, unless a side effect ran after that: then ask.
+    due = jobs.due_after_run.at if jobs.due_after_run is not None else jobs.earliest_due()
+    return jsonify(
+        {
+            "now": format_utc(clock.now()),
+            "ran": [run.to_dict() for run in runs],
+            "next_run_at": format_utc(due) if due else None,
+        }
+    )

@@ -317,7 +317,7 @@ class World:
         for party in self.parties:
             inner = getattr(party, "inner", party)
             if isinstance(inner, HttpParty):
-                inner.session.close()
+                inner.close()
         for server in self._servers:
             server.stop()
         for app in (self.portal, self.instance, self._gitlab_com):

@@ -13,7 +13,9 @@ from provlab.parties import HttpParty, InProcessParty, PartyError
 from provlab.servers import free_port
 from provlab.timetravel import travel_to
 from tests.conftest import SIMULATION_TOKEN
+from tests.support.jobs import add_noting_job, install_registry
 from webcore.clock import app_clock
+from webcore.job_declarations import JobContext, JobRegistry
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
@@ -57,6 +59,80 @@ def test_http_party_cannot_move_a_clock_backwards(portal_app: Flask, live_server
     with pytest.raises(PartyError, match="never moves backwards"):
         party.run_due(T0 + dt.timedelta(hours=1))
     assert format_utc(party.now()) == "2026-03-02T05:00:00Z"
+
+
+def _asked(party: HttpParty) -> list[str]:
+    """The simulation endpoints ``party`` calls from now on, in order."""
+    asked: list[str] = []
+    call = party._call
+
+    def counting(method: str, path: str, *args: Any) -> dict[str, Any]:
+        asked.append(path)
+        return call(method, path, *args)
+
+    party._call = counting  # type: ignore[method-assign]
+    return asked
+
+
+def _schedule(app: Flask, name: str, key: str, when: dt.datetime) -> None:
+    with app.app_context():
+        app.extensions["jobs"].schedule(name, when, key=key)
+        app.extensions["sqlalchemy"].session.commit()
+
+
+def _noting_registry(ran: list[tuple[str, str, dt.datetime]]) -> JobRegistry:
+    registry = JobRegistry()
+    add_noting_job(registry, "note", lambda c: ran.append((c.app.name, c.job_key, c.now)))
+    return registry
+
+
+def test_http_party_remembers_the_next_job_a_run_answered_until_told_to_forget_it(
+    portal_app: Flask, live_server: Any
+) -> None:
+    install_registry(portal_app, _noting_registry([]))
+    _schedule(portal_app, "note", "later", T0 + dt.timedelta(hours=7))
+    party = HttpParty("portal", live_server(portal_app).url, SIMULATION_TOKEN)
+    asked = _asked(party)
+
+    assert party.run_due(T0 + dt.timedelta(hours=1)) == []
+    assert party.next_due() == T0 + dt.timedelta(hours=7) and asked == ["run-due"]
+
+    _schedule(portal_app, "note", "sooner", T0 + dt.timedelta(hours=2))
+    party.forget_next_due()  # as time travel does once another party's job may have called it
+    assert party.next_due() == T0 + dt.timedelta(hours=2) and asked == ["run-due", "next-job"]
+
+
+def test_http_time_travel_sees_what_another_partys_job_or_a_step_scheduled(
+    portal_app: Flask, instance_app: Flask, live_server: Any
+) -> None:
+    ran: list[tuple[str, str, dt.datetime]] = []
+    install_registry(portal_app, _noting_registry(ran))
+    registry = _noting_registry(ran)
+
+    @registry.job("call_portal")
+    def call_portal(context: JobContext, args: dict[str, Any]) -> None:
+        # As a sync's call would: the portal, idle until now, has work 10 minutes later.
+        ran.append(("instance", context.job_key, context.now))
+        _schedule(portal_app, "note", "called", context.now + dt.timedelta(minutes=10))
+
+    install_registry(instance_app, registry)
+    _schedule(portal_app, "note", "p-05:00", T0 + dt.timedelta(hours=5))
+    _schedule(instance_app, "call_portal", "i-01:00", T0 + dt.timedelta(hours=1))
+    parties = [
+        HttpParty("portal", live_server(portal_app).url, SIMULATION_TOKEN),
+        HttpParty("instance", live_server(instance_app).url, SIMULATION_TOKEN),
+    ]
+
+    travel_to(parties, T0 + dt.timedelta(hours=3))
+    _schedule(portal_app, "note", "step", T0 + dt.timedelta(hours=4))  # between two journeys
+    travel_to(parties, T0 + dt.timedelta(hours=6))
+
+    assert ran == [
+        ("instance", "i-01:00", T0 + dt.timedelta(hours=1)),
+        ("portal", "called", T0 + dt.timedelta(hours=1, minutes=10)),
+        ("portal", "step", T0 + dt.timedelta(hours=4)),
+        ("portal", "p-05:00", T0 + dt.timedelta(hours=5)),
+    ]
 
 
 def test_in_process_party_moves_the_clock_and_runs_what_is_due(instance_app: Flask) -> None:

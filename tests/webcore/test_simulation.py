@@ -126,6 +126,43 @@ def test_run_due_moves_the_clock_and_runs_due_jobs_in_time_order(make_app: Any) 
     assert client.get("/-/simulation/next-job", headers=AUTH).get_json()["next_run_at"] == (
         "2026-03-02T05:00:00Z"
     )
+    # The run's answer names the same next job, so the orchestrator need not ask for it.
+    assert body["next_run_at"] == "2026-03-02T05:00:00Z"
+
+
+def test_run_due_answers_the_next_job_a_side_effect_scheduled_after_the_run(
+    make_app: Any,
+) -> None:
+    app = make_app()
+    registry = JobRegistry()
+
+    def plan_later(context: Any) -> None:
+        # After the run's commit, in a transaction of its own, as a mail's delivery is planned.
+        def schedule() -> None:
+            app.extensions["jobs"].schedule("note", context.now + dt.timedelta(hours=2), key="x")
+            app.extensions["sqlalchemy"].session.commit()
+
+        context.after_commit(schedule)
+
+    add_noting_job(registry, "note", plan_later)
+    install_registry(app, registry)
+    _schedule(app, "first", 1)
+    client = app.test_client()
+
+    body = client.post(
+        "/-/simulation/run-due", json={"at": "2026-03-02T01:00:00Z"}, headers=AUTH
+    ).get_json()
+
+    assert [run["key"] for run in body["ran"]] == ["first"]
+    assert body["next_run_at"] == "2026-03-02T03:00:00Z"
+    nothing = client.post(
+        "/-/simulation/run-due", json={"at": "2026-03-02T02:00:00Z"}, headers=AUTH
+    ).get_json()
+    assert nothing == {
+        "now": "2026-03-02T02:00:00Z",
+        "ran": [],
+        "next_run_at": "2026-03-02T03:00:00Z",
+    }
 
 
 def test_run_due_refuses_to_move_the_clock_backwards(make_app: Any) -> None:
