@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -20,11 +21,10 @@ AGILE_PLANNING = AddOnTier.ENTERPRISE_AGILE_PLANNING.value
 db = new_database()
 
 
-class Role:
+class Role(enum.StrEnum):
     CUSTOMER = "customer"
     SUPPORT = "support"
     SALES = "sales"
-    ALL = (CUSTOMER, SUPPORT, SALES)
 
 
 class Account(SessionUserMixin, db.Model):  # type: ignore[name-defined]
@@ -68,12 +68,14 @@ class SeenNonce(db.Model):  # type: ignore[name-defined]
 # -- subscriptions and what is sold on them ------------------------------------------------------
 
 
-class SubscriptionKind:
+class SubscriptionKind(enum.StrEnum):
     PAID = "paid"
     PLAN_TRIAL = "plan_trial"
     COMMUNITY = "community_program"
-    ALL = (PAID, PLAN_TRIAL, COMMUNITY)
-    LABELS = {PAID: "Paid", PLAN_TRIAL: "Plan trial", COMMUNITY: "Community program"}
+    # What the pages call each kind; a nonmember, so iterating the enum gives the kinds alone.
+    LABELS = enum.nonmember(
+        {PAID: "Paid", PLAN_TRIAL: "Plan trial", COMMUNITY: "Community program"}
+    )
 
 
 class Subscription(db.Model):  # type: ignore[name-defined]

@@ -44,15 +44,15 @@ DEMO_SALES = DemoLogin(Role.SALES, "sales@provlab.example", "sales-demo-password
 
 def create_account(email: str, name: str, password: str, role: str, app: Flask) -> Account:
     """A portal account; its password follows the password rule (``check_password``)."""
-    if role not in Role.ALL:
-        raise ValueError(f"role must be one of {', '.join(Role.ALL)}")
+    if role not in set(Role):
+        raise ValueError(f"role must be one of {', '.join(Role)}")
     check_password(password)
     return db.inserted(
         Account(
             email=email,
             name=name,
             password_hash=hash_password(password),
-            role=role,
+            role=Role(role).value,
             created_at=app_clock(app).now(),
         )
     )
@@ -84,7 +84,7 @@ def _seed_customer(account: Account, app: Flask) -> None:
 
 def seed_demo(app: Flask) -> list[DemoLogin]:
     """Demo accounts (idempotent): a customer, a support engineer and a sales person."""
-    names = {
+    names: dict[str, str] = {
         Role.CUSTOMER: "Casey Customer",
         Role.SUPPORT: "Sam Support",
         Role.SALES: "Sasha Sales",

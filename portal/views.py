@@ -62,7 +62,7 @@ def back_to_subscription(subscription: Subscription, done: str) -> ResponseRetur
     return redirect(url_for("customer.show", name=subscription.name))
 
 
-HOME_PAGES = {
+HOME_PAGES: dict[str, str] = {
     Role.CUSTOMER: "customer.index",
     Role.SUPPORT: "support.index",
     Role.SALES: "sales.index",

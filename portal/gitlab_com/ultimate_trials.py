@@ -63,7 +63,7 @@ def _customer(request: NamespacePlanTrialRequest, now: dt.datetime) -> Account:
             name=f"{request.first_name} {request.last_name}".strip()[:200],
             # No password of their own yet: they set one by resetting it.
             password_hash=hash_password(secrets.token_urlsafe(32)),
-            role=Role.CUSTOMER,
+            role=Role.CUSTOMER.value,
             created_at=now,
         )
     )
@@ -87,7 +87,7 @@ def start_namespace_ultimate_trial(
             seats=TRIAL_SEATS,
             starts_on=today,
             now=now,
-            kind=SubscriptionKind.PLAN_TRIAL,
+            kind=SubscriptionKind.PLAN_TRIAL.value,
             auto_renew=False,
             contact_name=name,
             contact_email=request.email,

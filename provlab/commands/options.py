@@ -5,6 +5,7 @@ error naming the format)."""
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,11 @@ def var_after_subcommand(command: Any) -> Any:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def values(choices: type[enum.StrEnum]) -> list[str]:
+    """An enum's values, in its order: an option's choices, stated where the enum is."""
+    return [member.value for member in choices]
 
 
 def one_of(name: str, choices: list[str], default: str, **more: Any) -> Decorator:

@@ -11,7 +11,9 @@ import click
 from flask import current_app
 
 from portal.errors import Refused
-from provlab.commands.options import one_of
+from portal.models import Role, SubscriptionKind
+from protocol.license import LicenseType, Plan
+from provlab.commands.options import one_of, values
 from provlab.commands.portal.base import (
     account_of,
     columns,
@@ -26,7 +28,7 @@ from provlab.commands.portal.base import (
 @click.argument("email")
 @click.option("--name", required=True)
 @click.option("--password", required=True, help="At least 8 characters.")
-@one_of("--role", ["customer", "support", "sales"], "customer")
+@one_of("--role", values(Role), Role.CUSTOMER.value)
 @click.option(
     "--card",
     "cards",
@@ -54,12 +56,12 @@ def create_customer(
 
 @portal_command("create-subscription")
 @click.option("--customer", "customer_email", required=True, help="The customer account's email.")
-@click.option("--plan", type=click.Choice(["free", "premium", "ultimate"]), required=True)
+@click.option("--plan", type=click.Choice(values(Plan)), required=True)
 @click.option("--seats", type=int, required=True)
-@one_of("--kind", ["paid", "plan_trial", "community_program"], "paid")
+@one_of("--kind", values(SubscriptionKind), SubscriptionKind.PAID.value)
 @click.option(
     "--license-type",
-    type=click.Choice(["online_cloud", "offline_cloud", "legacy"]),
+    type=click.Choice(values(LicenseType)),
     default=None,
     help="Default: online cloud; legacy for plan trials and community.",
 )
