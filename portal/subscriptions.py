@@ -118,8 +118,10 @@ def create_subscription(
         plan_value = Plan(plan).value
     except ValueError:
         raise Refused(f"Unknown plan {plan!r}: choose free, premium or ultimate.") from None
-    if kind not in set(SubscriptionKind):
-        raise Refused(f"Unknown kind {kind!r}: choose {', '.join(SubscriptionKind)}.")
+    try:
+        kind = SubscriptionKind(kind).value
+    except ValueError:
+        raise Refused(f"Unknown kind {kind!r}: choose {', '.join(SubscriptionKind)}.") from None
     if review_cycle not in set(ReviewCycle):
         raise Refused("The review cycle is quarterly or annual.")
     if seats < 1:
@@ -159,7 +161,7 @@ def create_subscription(
             seats=seats,
             starts_on=starts_on,
             ends_on=ends_on,
-            kind=SubscriptionKind(kind).value,
+            kind=kind,
             license_type=license_type,
             review_cycle=review_cycle,
             auto_renew=auto_renew,
