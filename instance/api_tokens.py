@@ -1,19 +1,22 @@
 """Personal access tokens over REST, as GitLab answers them: ``GET/DELETE
-/personal_access_tokens[/:id|/self]`` for the token's owner (all tokens for an administrator) and
-``POST /users/:id/personal_access_tokens`` for administrators (python-gitlab's
-``gl.personal_access_tokens`` and ``user.personal_access_tokens``)."""
+/personal_access_tokens[/:id|/self]`` and ``POST /personal_access_tokens/:id|self/rotate`` for
+the token's owner (all tokens for an administrator) and ``POST /users/:id/personal_access_tokens``
+for administrators (python-gitlab's ``gl.personal_access_tokens``, ``token.rotate()`` and
+``user.personal_access_tokens``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from flask import g, request
 from flask.typing import ResponseReturnValue
 
-from instance.api import ApiError, api_admin, api_user, blueprint, truthy
+from instance.api import ApiError, api_admin, api_user, blueprint
 from instance.api_pages import paginate
+from instance.api_params import bool_param, choice_param, date_param, int_param, time_param
 from instance.models import PersonalAccessToken, User, db
 from instance.tokens import (
     Scope,
@@ -21,13 +24,22 @@ from instance.tokens import (
     is_active,
     issue_token,
     revoke,
+    rotate,
     tokens_of,
 )
 from protocol.clock import format_utc
 from webcore.clock import app_clock
+from webcore.errors import Refusal
 from webcore.params import InvalidNumber, parse_int
 
 READ_SCOPES = (Scope.API, Scope.READ_API)
+# The list's time filters (Grape's ``DateTime``), each the condition it adds.
+TIME_FILTERS: dict[str, Callable[[dt.datetime], sa.ColumnElement[bool]]] = {
+    "created_after": lambda moment: PersonalAccessToken.created_at >= moment,
+    "created_before": lambda moment: PersonalAccessToken.created_at <= moment,
+    "last_used_after": lambda moment: sa.false(),  # no use is recorded: never used
+    "last_used_before": lambda moment: sa.false(),
+}
 SELF_SCOPES = (Scope.API, Scope.READ_API, Scope.READ_USER)
 
 
@@ -55,6 +67,18 @@ def _visible(token_id: int, viewer: User) -> PersonalAccessToken:
     return token
 
 
+def _readable(token_id: str, viewer: User) -> PersonalAccessToken:
+    """A token ``viewer`` may read or rotate: their own, or any for an administrator. GitLab
+    tells only an administrator that a token does not exist (404); anyone else gets 401."""
+    try:
+        token = db.session.get(PersonalAccessToken, parse_int(token_id, minimum=1))
+    except InvalidNumber:
+        token = None
+    if token is not None and (token.user_id == viewer.id or viewer.admin):
+        return token
+    raise ApiError(404, "404 Not found") if viewer.admin else ApiError(401, "401 Unauthorized")
+
+
 def _token_id(value: str) -> int:
     try:
         return parse_int(value, minimum=1)
@@ -64,26 +88,33 @@ def _token_id(value: str) -> int:
 
 @blueprint.get("/personal_access_tokens")
 def list_tokens() -> ResponseReturnValue:
+    """GitLab's ``PersonalAccessTokensFinder`` over the viewer's tokens (an administrator's:
+    everyone's, or ``user_id``'s). This instance records no last use, so a ``last_used_*``
+    filter matches no token, as GitLab's matches no token never used."""
     viewer = api_user(READ_SCOPES)
+    args = request.args
+    user_id = int_param(args, "user_id")
+    revoked = bool_param(args, "revoked")
+    state = choice_param(args, "state", ("active", "inactive"), "")
+    times = {name: time_param(args, name) for name in TIME_FILTERS}
+    if user_id is not None and user_id != viewer.id and not viewer.admin:
+        raise ApiError(401, "401 Unauthorized")
+    if viewer.admin and user_id is not None and db.session.get(User, user_id) is None:
+        raise ApiError(404, "404 Not found")
     now = app_clock().now()
-    query = tokens_of()
-    user_id = request.args.get("user_id")
-    if not viewer.admin:
-        if user_id not in (None, str(viewer.id)):
-            raise ApiError(401, "401 Unauthorized")
-        query = tokens_of(viewer.id)
-    elif user_id is not None:
-        query = tokens_of(_token_id(user_id))
-    if "revoked" in request.args:
-        query = query.where(PersonalAccessToken.revoked.is_(truthy(request.args["revoked"])))
-    state = request.args.get("state")
-    if state in ("active", "inactive"):
+    query = tokens_of(user_id if viewer.admin else viewer.id)
+    if revoked is not None:
+        query = query.where(PersonalAccessToken.revoked.is_(revoked))
+    if state:
         active = sa.and_(
             PersonalAccessToken.revoked.is_(False),
             sa.or_(PersonalAccessToken.expires_at.is_(None), PersonalAccessToken.expires_at > now),
         )
         query = query.where(active if state == "active" else sa.not_(active))
-    if search := request.args.get("search"):
+    query = query.where(
+        *(TIME_FILTERS[name](moment) for name, moment in times.items() if moment is not None)
+    )
+    if search := args.get("search"):
         query = query.where(sa.func.lower(PersonalAccessToken.name).contains(search.lower()))
     found, headers = paginate(query)
     return [token_json(token, now) for token in found], 200, headers
@@ -106,7 +137,7 @@ def get_own_token() -> ResponseReturnValue:
 @blueprint.get("/personal_access_tokens/<token_id>")
 def get_token(token_id: str) -> ResponseReturnValue:
     viewer = api_user(READ_SCOPES)
-    return token_json(_visible(_token_id(token_id), viewer), app_clock().now())
+    return token_json(_readable(token_id, viewer), app_clock().now())
 
 
 @blueprint.delete("/personal_access_tokens/self")
@@ -169,3 +200,30 @@ def create_token_for_user(user_id: int) -> ResponseReturnValue:
             raise ApiError(400, {"expires_at": [invalid.message]}) from None
         raise ApiError(400, invalid.message, key="error") from None
     return token_json(row, now) | {"token": secret}, 201
+
+
+def _rotated(token: PersonalAccessToken) -> ResponseReturnValue:
+    """``rotate_token``: the new token with its secret (200), or 400 with the service's reason."""
+    now = app_clock().now()
+    expires_on = date_param(_payload() | request.args.to_dict(), "expires_at")
+    try:
+        row, secret = rotate(token, now, expires_on=expires_on)
+    except TokenInvalid as invalid:
+        raise ApiError(400, f"400 Bad request - Expires at {invalid.message}") from None
+    except Refusal as refused:
+        raise ApiError(400, f"400 Bad request - {refused.message}") from None
+    return token_json(row, now) | {"token": secret}, 200
+
+
+@blueprint.post("/personal_access_tokens/self/rotate")
+def rotate_own_token() -> ResponseReturnValue:
+    """Rotate the token the request is made with (GitLab 16.10 and later)."""
+    api_user((Scope.API,))
+    return _rotated(_own_personal_token())
+
+
+@blueprint.post("/personal_access_tokens/<token_id>/rotate")
+def rotate_token(token_id: str) -> ResponseReturnValue:
+    """Rotate one of the viewer's tokens (any user's for an administrator)."""
+    viewer = api_user((Scope.API,))
+    return _rotated(_readable(token_id, viewer))

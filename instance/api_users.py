@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from instance import users
 from instance.api import ApiError, api_admin, api_user, blueprint, required_scopes, truthy
 from instance.api_pages import paginate
+from instance.api_params import bool_param, choice_param, time_param
 from instance.models import AccessLevel, User, UserState, db
 from protocol.clock import format_utc
 from webcore.auth import PASSWORD_TOO_SHORT
@@ -49,6 +50,15 @@ def user_search(text: str) -> sa.ColumnElement[bool]:
     )
 
 
+def search_rank(text: str) -> sa.ColumnElement[int]:
+    """GitLab's order for a search (``User.search``): the user whose username, then name, is
+    the text exactly, then the others."""
+    text = text.lower()
+    return sa.case(
+        (sa.func.lower(User.username) == text, 1), (sa.func.lower(User.name) == text, 2), else_=3
+    )
+
+
 def user_json(user: User, *, full: bool) -> dict[str, Any]:
     data = user_basic(user) | {"bot": user.bot_type is not None}
     if full:
@@ -70,18 +80,72 @@ def _user(user_id: int) -> User:
     return user
 
 
+# GET /users' order_by values (Grape's list) and the column each orders by. This instance keeps
+# no update time on a user, so updated_at orders as created_at does.
+USER_ORDERS = {
+    "id": User.id,
+    "name": User.name,
+    "username": User.username,
+    "created_at": User.created_at,
+    "updated_at": User.created_at,
+}
+# Users GitLab leaves out of a non-administrator's list (``User::FORBIDDEN_SEARCH_STATES``).
+HIDDEN_FROM_NON_ADMINS = (UserState.BLOCKED, UserState.BANNED)
+HUMAN = User.bot_type.is_(None)
+# GitLab's non-internal user types: humans, service accounts and project bots.
+NON_INTERNAL = sa.or_(HUMAN, User.bot_type.not_in(users.INTERNAL_BOT_TYPES))
+# ``UsersFinder``'s Boolean filters, each the condition it adds when true (``external``: this
+# instance has no external users).
+USER_FILTERS: dict[str, sa.ColumnElement[bool]] = {
+    "active": sa.and_(User.state == UserState.ACTIVE, NON_INTERNAL),
+    "exclude_active": User.state != UserState.ACTIVE,
+    "blocked": User.state == UserState.BLOCKED,
+    "humans": HUMAN,
+    "exclude_humans": sa.not_(HUMAN),
+    "external": sa.false(),
+    "exclude_external": sa.true(),
+    "exclude_internal": NON_INTERNAL,
+    "without_project_bots": sa.true(),  # no project bots here
+}
+
+
 @blueprint.get("/users")
 def list_users() -> ResponseReturnValue:
+    """``GET /users`` with GitLab's filters (``UsersFinder``): ``admins`` and the creation
+    times only for an administrator (the others' values checked all the same); a search
+    without an order puts exact matches first."""
     viewer = api_user(required_scopes(read_user=True))
-    query = sa.select(User).order_by(User.id.desc())
-    if username := request.args.get("username"):
+    args = request.args
+    chosen = {name: bool_param(args, name) for name in (*USER_FILTERS, "admins")}
+    bool_param(args, "without_projects")
+    order_by = choice_param(args, "order_by", USER_ORDERS, "id")
+    direction = choice_param(args, "sort", ("asc", "desc"), "desc")
+    created_after, created_before = (
+        time_param(args, "created_after"),
+        time_param(args, "created_before"),
+    )
+    query = sa.select(User)
+    if not viewer.admin:
+        query = query.where(User.state.not_in(HIDDEN_FROM_NON_ADMINS))
+    if username := args.get("username"):
         query = query.where(sa.func.lower(User.username) == username.lower())
-    if search := request.args.get("search"):
+    if search := args.get("search"):
         query = query.where(user_search(search))
-    for state in UserState:
-        # `blocked=True` from python-gitlab arrives as "True": Rails reads it as true.
-        if truthy(request.args.get(state, "")):
-            query = query.where(User.state == state)
+    query = query.where(*(condition for name, condition in USER_FILTERS.items() if chosen[name]))
+    if viewer.admin:
+        if chosen["admins"]:
+            query = query.where(User.admin.is_(True))
+        if created_after is not None:
+            query = query.where(User.created_at >= created_after)
+        if created_before is not None:
+            query = query.where(User.created_at <= created_before)
+    if args.get("order_by") or args.get("sort"):
+        columns = [USER_ORDERS[order_by], User.id]  # the id breaks ties, in the same direction
+        query = query.order_by(*(c.asc() if direction == "asc" else c.desc() for c in columns))
+    elif search:
+        query = query.order_by(search_rank(search), User.name, User.id)
+    else:
+        query = query.order_by(User.id.desc())
     found, headers = paginate(query)
     return [user_json(user, full=viewer.admin) for user in found], 200, headers
 

@@ -43,6 +43,9 @@ class Scope(enum.StrEnum):
 
 # GitLab's maximum (and default, when none is given) lifetime of a personal access token.
 MAX_LIFETIME_DAYS = 365
+# A rotated token's lifetime unless the rotation names an expiry (RotateService::EXPIRATION_PERIOD).
+ROTATED_LIFETIME_DAYS = 7
+ALREADY_REVOKED = "Token already revoked"
 MAX_NAME_LENGTH = 255
 
 
@@ -165,3 +168,19 @@ def tokens_of(user_id: int | None = None) -> sa.Select[tuple[PersonalAccessToken
 def revoke(token: PersonalAccessToken) -> None:
     token.revoked = True
     db.session.flush()
+
+
+def rotate(
+    token: PersonalAccessToken, now: dt.datetime, *, expires_on: dt.date | None = None
+) -> tuple[PersonalAccessToken, str]:
+    """GitLab's ``PersonalAccessTokens::RotateService``: revoke ``token`` and issue its owner a
+    token of the same name and scopes, expiring on ``expires_on`` or a week from today; the new
+    row and its secret. A revoked token is not rotated (``Refusal`` "Token already revoked");
+    an expired one is."""
+    if token.revoked:
+        raise Refusal(ALREADY_REVOKED, code="already_revoked")
+    if expires_on is None:
+        expires_on = now.date() + dt.timedelta(days=ROTATED_LIFETIME_DAYS)
+    check_token_fields(token.name, token.scopes, expires_on, now.date())
+    revoke(token)
+    return issue_token(token.user, token.name, token.scopes, now, expires_on=expires_on)

@@ -11,15 +11,15 @@ wrong type, ``{"error": "sort does not have a valid value"}`` for one outside it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from instance.api import TRUE_VALUES, ApiError, api_user, blueprint
+from instance.api import ApiError, api_user, blueprint
 from instance.api_pages import paginate
+from instance.api_params import bool_param, choice_param, int_list_param, int_param
 from instance.gitlab_com.groups import ROLES
 from instance.gitlab_com.memberships import (
     access_level,
@@ -33,53 +33,7 @@ from protocol.clock import format_utc
 from webcore.params import InvalidNumber, parse_int
 
 T = TypeVar("T", Namespace, Project)
-FALSE_VALUES = {"0", "false", "f", "off", "no", "n"}
 GROUP_ORDERS = {"name": Namespace.name, "path": Namespace.path, "id": Namespace.id}
-
-
-# -- parameters -----------------------------------------------------------------------------------
-
-
-def bool_param(values: Mapping[str, Any], name: str) -> bool | None:
-    raw = values.get(name)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    text = str(raw).strip().lower()
-    if text in TRUE_VALUES:
-        return True
-    if text in FALSE_VALUES:
-        return False
-    raise ApiError(400, f"{name} is invalid", key="error")
-
-
-def int_param(values: Mapping[str, Any], name: str, *, required: bool = False) -> int | None:
-    raw = values.get(name)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        if required:
-            raise ApiError(400, f"{name} is missing", key="error")
-        return None
-    try:
-        return parse_int(raw, minimum=-(2**63))
-    except InvalidNumber:
-        raise ApiError(400, f"{name} is invalid", key="error") from None
-
-
-def choice_param(name: str, choices: Mapping[str, Any] | set[str], default: str) -> str:
-    value = request.args.get(name)
-    if value is None or value == "":
-        return default
-    if value not in choices:
-        raise ApiError(400, f"{name} does not have a valid value", key="error")
-    return value
-
-
-def _int_list(name: str) -> list[int]:
-    raw = request.args.getlist(name) + request.args.getlist(f"{name}[]")
-    values = [part for item in raw for part in item.split(",") if part.strip()]
-    try:
-        return [parse_int(value, minimum=1) for value in values]
-    except InvalidNumber:
-        raise ApiError(400, f"{name} is invalid", key="error") from None
 
 
 # -- lookups --------------------------------------------------------------------------------------
@@ -182,14 +136,14 @@ def namespace_basic(group: Namespace) -> dict[str, Any]:
 def _listed_groups(query: sa.Select[tuple[Namespace]], viewer: User) -> ResponseReturnValue:
     """GET /groups' filters, order and pagination on ``query``."""
     args = request.args
-    order = choice_param("order_by", GROUP_ORDERS, "name")
-    direction = choice_param("sort", {"asc", "desc"}, "asc")
+    order = choice_param(args, "order_by", GROUP_ORDERS, "name")
+    direction = choice_param(args, "sort", {"asc", "desc"}, "asc")
     if search := args.get("search", "").strip():
         pattern = f"%{search.lower()[:255]}%"
         query = query.where(
             sa.or_(sa.func.lower(Namespace.name).like(pattern), Namespace.path.ilike(pattern))
         )
-    if skipped := _int_list("skip_groups"):
+    if skipped := int_list_param("skip_groups"):
         query = query.where(Namespace.id.not_in(skipped))
     bool_param(args, "all_available")  # every group here is private: nothing more to show
     if bool_param(args, "owned"):
@@ -265,8 +219,8 @@ def list_group_projects(group_ref: str) -> ResponseReturnValue:
     """A group's projects (with ``include_subgroups``, those of the groups below it too), by
     creation, newest first, as GitLab lists them."""
     viewer = api_user()
-    order = choice_param("order_by", PROJECT_ORDERS, "created_at")
-    direction = choice_param("sort", {"asc", "desc"}, "desc")
+    order = choice_param(request.args, "order_by", PROJECT_ORDERS, "created_at")
+    direction = choice_param(request.args, "sort", {"asc", "desc"}, "desc")
     group = find_group(group_ref, viewer)
     where = Project.namespace_id == group.id
     if bool_param(request.args, "include_subgroups"):

@@ -18,7 +18,6 @@ list"]}}``; the billable members API refuses with 400 ``400 Bad request[ - reaso
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -28,17 +27,10 @@ from flask.typing import ResponseReturnValue
 
 from instance.api import ApiError, api_user, blueprint
 from instance.api_pages import paginate
+from instance.api_params import bool_param, choice_param, date_param, int_list_param, int_param
 from instance.api_users import user_basic, user_search
 from instance.gitlab_com import memberships as ops
-from instance.gitlab_com.api_groups import (
-    bool_param,
-    choice_param,
-    find_group,
-    find_project,
-    full_name,
-    host,
-    int_param,
-)
+from instance.gitlab_com.api_groups import find_group, find_project, full_name, host
 from instance.gitlab_com.billable import billable_members_query, highest_roles, is_billable_member
 from instance.gitlab_com.groups import membership
 from instance.models import AccessLevel, User, db
@@ -100,18 +92,6 @@ def _payload() -> dict[str, Any]:
     return request.form.to_dict()
 
 
-def _date(data: dict[str, Any], name: str) -> dt.date | None:
-    """Grape's DateTime: a date or a date and time; empty is none."""
-    raw = data.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        text = str(raw).strip()
-        return dt.date.fromisoformat(text[:10]) if len(text) >= 10 else dt.date.fromisoformat(text)
-    except ValueError:
-        raise ApiError(400, f"{name} is invalid", key="error") from None
-
-
 # -- answers --------------------------------------------------------------------------------------
 
 
@@ -159,10 +139,7 @@ def _filtered(query: sa.Select[tuple[Member]]) -> sa.Select[tuple[Member]]:
                 sa.func.lower(User.email) == search.lower(),
             )
         )
-    raw = request.args.getlist("user_ids") + request.args.getlist("user_ids[]")
-    if raw:
-        values = [part for item in raw for part in item.split(",") if part.strip()]
-        ids = [int_param({"user_ids": value}, "user_ids") for value in values]
+    if ids := int_list_param("user_ids"):
         query = query.where(Member.user_id.in_(ids))
     return query.order_by(Member.id)
 
@@ -232,7 +209,7 @@ def add_member(kind: str, source_ref: str) -> ResponseReturnValue:
     viewer = api_user()
     data = _payload()
     level, user_id, username = _new_member_fields(data)
-    expires_at = _date(data, "expires_at")
+    expires_at = date_param(data, "expires_at")
     source = _source(kind, source_ref, viewer)
     if not ops.can_admin_members(source, viewer):
         raise ApiError(403, "403 Forbidden")
@@ -259,7 +236,7 @@ def update_member(kind: str, source_ref: str, user_id: int) -> ResponseReturnVal
     data = _payload()
     level = int_param(data, "access_level", required=True)
     assert level is not None
-    expires_at = _date(data, "expires_at")
+    expires_at = date_param(data, "expires_at")
     source = _source(kind, source_ref, viewer)
     if not ops.can_admin_members(source, viewer):
         raise ApiError(403, "403 Forbidden")
@@ -323,7 +300,7 @@ def billable_member_json(
 def list_billable_members(group_ref: str) -> ResponseReturnValue:
     """R31: the top-level group's billable members (``billable.billable_members_query``)."""
     viewer = api_user()
-    sort = choice_param("sort", set(BILLABLE_SORTS) - {"id_asc"}, "id_asc")
+    sort = choice_param(request.args, "sort", set(BILLABLE_SORTS) - {"id_asc"}, "id_asc")
     group = _billable_group(group_ref, viewer)
     roles = highest_roles(group.id)
     query = billable_members_query(group.id).join(roles, roles.c.user_id == User.id)

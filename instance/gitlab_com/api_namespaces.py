@@ -23,7 +23,8 @@ from flask.typing import ResponseReturnValue
 
 from instance.api import ApiError, api_user, blueprint
 from instance.api_pages import paginate
-from instance.gitlab_com.api_groups import bool_param, by_ref, namespace_basic
+from instance.api_params import bool_param
+from instance.gitlab_com.api_groups import by_ref, namespace_basic
 from instance.gitlab_com.billable import billable_member_count, group_subscription
 from instance.gitlab_com.groups import is_owner
 from instance.gitlab_com.memberships import can_read
