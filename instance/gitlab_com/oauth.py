@@ -7,7 +7,15 @@ Rules, as Doorkeeper has them:
   to (the authorize page shows the error); any other error is sent back to the redirect URI.
 - A code is single use and valid ten minutes, for the application, redirect URI and PKCE
   challenge it was issued with; exchanging it revokes it. An access token lives two hours and
-  comes with a refresh token, which is single use too (refreshing revokes the old token).
+  comes with a refresh token, which works after the access token expired, once.
+- Refreshing revokes the old access token and its refresh token at once, in the transaction
+  that issues the new pair, as GitLab does: its ``oauth_access_tokens`` has no
+  ``previous_refresh_token`` column, so Doorkeeper's ``refresh_token_revoked_on_use?`` is false
+  (``RefreshTokenRequest`` revokes the old token under its row lock) and
+  ``revoke_previous_refresh_token!``, which GitLab calls on each OAuth token its API reads, does
+  nothing. From then on the old access token is "revoked" to the API and its refresh token
+  ``invalid_grant``, a second refresh racing the first included (Doorkeeper's
+  ``InvalidGrantReuse``). A refresh may narrow the scopes (``scope``), never widen them.
 - Scopes asked for must all be the application's; none asked means GitLab's default, ``api``.
 - A user who authorized a confidential application for the same scopes before (a token that
   is not revoked) is not asked again: the code is issued at once, as GitLab does.
@@ -310,16 +318,40 @@ def _locked_by_digest(column: Any, secret: str) -> Any:
     return db.find(column.class_, column == digest(secret[:200]), lock=True)
 
 
-def refresh_token(app: OauthApplication, params: dict[str, str], now: dt.datetime) -> IssuedToken:
-    """``grant_type=refresh_token``: a new token; the old one and its refresh token are revoked."""
+def refresh_token(
+    params: dict[str, str], credentials: tuple[str | None, str | None], now: dt.datetime
+) -> IssuedToken:
+    """``grant_type=refresh_token``, checked in the order of Doorkeeper's ``RefreshTokenRequest``:
+    the refresh token given (``invalid_request``), known and not revoked (``invalid_grant``),
+    then the client (``invalid_client``, only for a client that tried to authenticate), issued
+    to that client (``invalid_grant``, no client included), then ``scope``. The old token and
+    its refresh token are revoked as the new pair is issued (see the module docstring)."""
     refresh = params.get("refresh_token", "")
     if not refresh:
         raise missing("refresh_token")
     old = _locked_by_digest(OauthAccessToken.refresh_token_digest, refresh)
-    if old is None or old.application_id != app.id or old.revoked_at is not None:
+    if old is None or old.revoked_at is not None:
         raise OAuthError("invalid_grant")
+    client_id, client_secret = credentials
+    app = authenticate_client(client_id, client_secret) if client_id else None
+    if app is None or old.application_id != app.id:
+        raise OAuthError("invalid_grant")
+    scopes = _refreshed_scopes(old.scopes, app.scopes, params.get("scope", ""))
     old.revoked_at = now
-    return _issue_token(app, old.resource_owner_id, old.scopes, now)
+    return _issue_token(app, old.resource_owner_id, scopes, now)
+
+
+def _refreshed_scopes(granted: str, application: str, asked: str) -> str:
+    """The new token's scopes: those asked for, all among the old token's (Doorkeeper's
+    ``ScopeChecker``: no tab or line break either), else the old token's that the application
+    still has. A ``scope`` of blanks counts as none, as Rails' ``present?`` reads it."""
+    if not asked.strip():
+        kept = application.split()
+        return " ".join(scope for scope in granted.split() if scope in kept)
+    wanted = list(dict.fromkeys(asked.split()))
+    if any(mark in asked for mark in "\n\r\t") or not set(wanted) <= set(granted.split()):
+        raise OAuthError("invalid_scope")
+    return " ".join(wanted)
 
 
 def find_access_token(secret: str) -> OauthAccessToken | None:

@@ -106,12 +106,10 @@ def token() -> ResponseReturnValue:
             raise OAuthError("invalid_request", "Missing required parameter: grant_type.")
         if grant_type not in ("authorization_code", "refresh_token"):
             raise OAuthError("unsupported_grant_type")
-        app = authenticate_client(*_client_credentials())
-        issued = (
-            exchange_code(app, params, now)
-            if grant_type == "authorization_code"
-            else refresh_token(app, params, now)
-        )
+        if grant_type == "authorization_code":
+            issued = exchange_code(authenticate_client(*_client_credentials()), params, now)
+        else:  # Doorkeeper reads the refresh token before the client (see refresh_token)
+            issued = refresh_token(params, _client_credentials(), now)
     except OAuthError as error:
         headers = dict(NO_STORE)
         if error.status == 401:

@@ -75,14 +75,15 @@ def exchange(client: FlaskClient, grant: str, **extra: str) -> tuple[int, dict[s
     return answer.status_code, answer.get_json()
 
 
-def refresh(client: FlaskClient, refresh_token: object) -> TestResponse:
-    """``grant_type=refresh_token``, as the portal refreshes its token."""
+def refresh(client: FlaskClient, refresh_token: object, /, **extra: str | None) -> TestResponse:
+    """``grant_type=refresh_token``, as the portal refreshes its token; ``extra`` adds fields or,
+    given None, leaves one out."""
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": CLIENT_ID,
+        "client_secret": SECRET,
+    } | extra
     return client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": CLIENT_ID,
-            "client_secret": SECRET,
-        },
+        "/oauth/token", data={key: value for key, value in data.items() if value is not None}
     )

@@ -6,6 +6,7 @@ and client, PKCE, Doorkeeper's error codes with nothing written, and ``GET /name
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 from urllib.parse import parse_qs, urlsplit
 
@@ -187,6 +188,21 @@ def test_refresh_revokes_the_old_token_and_expired_tokens_are_refused(oauth_app:
     assert api.get("/api/v4/namespaces", headers={"PRIVATE-TOKEN": new}).status_code == 401
     assert (
         api.get("/api/v4/namespaces", headers={"Authorization": f"Bearer {new}"}).status_code == 200
+    )
+    # Two hours on the token has expired, and its refresh token still works (GitLab's docs).
+    app_clock(oauth_app).advance(dt.timedelta(hours=2))
+    expired = api.get("/api/v4/namespaces", headers={"Authorization": f"Bearer {new}"})
+    assert (expired.status_code, expired.get_json()) == (
+        401,
+        {
+            "error": "invalid_token",
+            "error_description": (
+                "Token is expired. You can either do re-authorization or token refresh."
+            ),
+        },
+    )
+    assert (
+        refresh(oauth_app.test_client(), refreshed.get_json()["refresh_token"]).status_code == 200
     )
 
 
