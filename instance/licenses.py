@@ -26,6 +26,13 @@ ONLINE_LICENSE_FILE_REFUSED = (
     "Activate the instance with the subscription's activation code instead."
 )
 INVALID_LICENSE_FILE = "The license file is invalid: it is not a license signed by GitLab."
+# Why a license file was refused (``LicenseError.code``), for answers that word it otherwise.
+INVALID_FILE, ONLINE_FILE, EXPIRED, NOT_STARTED = (
+    "invalid_license_file",
+    "online_license_file",
+    "license_expired",
+    "license_not_started",
+)
 
 
 class LicenseError(Refusal, ValueError):
@@ -132,15 +139,17 @@ def upload_license_file(text: str, keys: KeySet, now: dt.datetime) -> License:
     try:
         document = read_license_file(text, keys)
     except ProtocolError as exc:
-        raise LicenseError(INVALID_LICENSE_FILE) from exc
+        raise LicenseError(INVALID_LICENSE_FILE, code=INVALID_FILE) from exc
     if document.license_type is LicenseType.ONLINE_CLOUD:
-        raise LicenseError(ONLINE_LICENSE_FILE_REFUSED)
+        raise LicenseError(ONLINE_LICENSE_FILE_REFUSED, code=ONLINE_FILE)
     try:
         document.check_term(now.date())
     except LicenseExpired as exc:
-        raise LicenseError("This license has already expired.") from exc
+        raise LicenseError("This license has already expired.", code=EXPIRED) from exc
     except ProtocolError as exc:
-        raise LicenseError(f"This license is not valid yet: {exc.problem}.") from exc
+        raise LicenseError(
+            f"This license is not valid yet: {exc.problem}.", code=NOT_STARTED
+        ) from exc
     return replace_license(current_license(), document, text.strip(), now, uploaded=True)
 
 
@@ -151,3 +160,30 @@ def is_online_cloud(row: License | None, today: dt.date) -> bool:
         and row.license_type == LicenseType.ONLINE_CLOUD.value
         and row.starts_on <= today < row.ends_on
     )
+
+
+def license_by_id(license_id: int) -> License | None:
+    return db.session.get(License, license_id)
+
+
+def fallback_license(today: dt.date) -> License | None:
+    """The license GitLab falls back on (its ``License.load_license``): the latest one in force
+    today, else the latest that has started, even if it has ended; never one not yet started."""
+    started = [row for row in license_history() if row.starts_on <= today]
+    in_force = (row for row in started if today < row.ends_on)
+    return next(in_force, started[0] if started else None)
+
+
+def delete_license(row: License, today: dt.date) -> License | None:
+    """Delete ``row``; if it was the current license, the fallback (``fallback_license``)
+    becomes current. Returns the current license after it. Flushes, never commits."""
+    was_current = row.current
+    db.session.delete(row)
+    db.session.flush()
+    if not was_current:
+        return current_license()
+    successor = fallback_license(today)
+    if successor is not None:
+        successor.current = True
+        db.session.flush()
+    return successor

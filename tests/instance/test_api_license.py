@@ -1,0 +1,290 @@
+"""GitLab's License API as python-gitlab meets it (a loopback server): ``gl.set_license`` and
+``POST /license`` with the Admin -> Subscription upload's rules (R9) and GitLab's answers,
+``/licenses``, ``/license/:id``, removal falling back on the previous license and the add-ons
+following it (R1, R10), administrators only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import gitlab
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from instance.models import BillableUserCount, db
+from protocol.license import LicenseType, Plan
+from tests.instance import test_api_rest
+from tests.instance.conftest import add_user
+from tests.instance.fake_portal import FakePortal
+from tests.instance.helpers import licenses, purchase, with_duo
+from tests.instance.test_api_rest import issue
+from webcore.clock import app_clock
+
+# GitLab's API::Entities::GitlabLicense; GitlabLicenseWithActiveUsers adds active_users.
+ENTITY = {
+    "id",
+    "plan",
+    "created_at",
+    "starts_at",
+    "expires_at",
+    "historical_max",
+    "maximum_user_count",
+    "licensee",
+    "add_ons",
+    "expired",
+    "overage",
+    "user_limit",
+}
+INVALID_KEY = (
+    "The license key is invalid. Make sure it is exactly as you received it from GitLab Inc."
+)
+TODAY = dt.date(2026, 3, 2)  # the tests' simulated today
+
+# The REST tests' loopback server and python-gitlab clients.
+server = test_api_rest.server
+client_for = test_api_rest.client_for
+
+
+def license_file(portal: FakePortal, license_type: LicenseType, **fields: Any) -> str:
+    subscription = portal.add_subscription(license_type=license_type, **fields)
+    return portal.license_file(subscription)
+
+
+def call(server: Any, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
+    return requests.request(
+        method,
+        f"{server.url}/api/v4{path}",
+        headers={"PRIVATE-TOKEN": token},
+        timeout=10,
+        **kwargs,
+    )
+
+
+@pytest.mark.all_backends
+def test_set_license_adds_a_license_file_as_the_admin_upload_does(
+    app: Flask,
+    fake_portal: FakePortal,
+    server: Any,
+    client_for: Callable[[str], gitlab.Gitlab],
+) -> None:
+    token = issue(app, "root", ["api"])
+    admin = client_for(token)
+    legacy = license_file(fake_portal, LicenseType.LEGACY, plan=Plan.PREMIUM, seats=5)
+    added = admin.set_license(legacy)
+    assert set(added) == ENTITY | {"active_users"}
+    assert (added["plan"], added["user_limit"], added["expired"]) == ("premium", 5, False)
+    assert (added["starts_at"], added["expires_at"]) == ("2026-01-01", "2027-01-01")
+    assert added["licensee"] == {
+        "Name": "Ada Admin",
+        "Email": "ada@example.com",
+        "Company": "Example Corp",
+    }
+    assert admin.get_license() == added
+    # The form and the query string GitLab's docs show carry it too; 201 Created.
+    offline = call(
+        server,
+        "POST",
+        "/license",
+        token,
+        data={"license": license_file(fake_portal, LicenseType.OFFLINE_CLOUD)},
+    )
+    assert offline.status_code == 201 and offline.json()["plan"] == "ultimate"
+    rows = licenses(app)
+    assert [(row.id, row.license_type, row.current) for row in rows] == [
+        (added["id"], "legacy", False),
+        (offline.json()["id"], "offline_cloud", True),
+    ]
+    assert all(row.uploaded_at is not None for row in rows)
+    listed = admin.http_get("/licenses")
+    assert isinstance(listed, list)
+    assert [entry["id"] for entry in listed] == [offline.json()["id"], added["id"]]
+    assert all(set(entry) == ENTITY for entry in listed)  # no active_users in the list
+
+
+@pytest.mark.all_backends
+def test_a_refused_license_gets_gitlabs_400_and_changes_nothing(
+    app: Flask,
+    fake_portal: FakePortal,
+    server: Any,
+    client_for: Callable[[str], gitlab.Gitlab],
+) -> None:
+    token = issue(app, "root", ["api"])
+    admin = client_for(token)
+    installed = admin.set_license(license_file(fake_portal, LicenseType.LEGACY))
+    stranger = FakePortal()
+    stranger.clock = app_clock(app)
+    refusals: list[tuple[object, dict[str, str]]] = [
+        ({"license": "not a license"}, {"message": INVALID_KEY}),
+        ({"license": license_file(stranger, LicenseType.LEGACY)}, {"message": INVALID_KEY}),
+        ({"license": "x" * (64 * 1024 + 1)}, {"message": INVALID_KEY}),
+        ({"license": " "}, {"message": INVALID_KEY}),
+        (
+            {"license": license_file(fake_portal, LicenseType.ONLINE_CLOUD)},
+            {
+                "message": "It looks like you're attempting to activate your subscription. "
+                "Use the Subscription page instead."
+            },
+        ),
+        (
+            {
+                "license": license_file(
+                    fake_portal,
+                    LicenseType.LEGACY,
+                    starts_on=dt.date(2025, 2, 1),
+                    ends_on=dt.date(2026, 2, 1),
+                )
+            },
+            {"message": "This license has already expired."},
+        ),
+        (
+            {
+                "license": license_file(
+                    fake_portal, LicenseType.LEGACY, starts_on=dt.date(2026, 6, 1)
+                )
+            },
+            {
+                "message": "This license is not valid yet: the license is not valid before 2026-06-01."
+            },
+        ),
+        ({}, {"error": "license is missing"}),
+        ({"license": 5}, {"error": "license is invalid"}),
+    ]
+    for body, answer in refusals:
+        refused = call(server, "POST", "/license", token, json=body)
+        assert (refused.status_code, refused.json()) == (400, answer), body
+    with pytest.raises(gitlab.GitlabLicenseError) as python_gitlab:
+        admin.set_license("garbage")
+    assert python_gitlab.value.response_code == 400
+    assert python_gitlab.value.error_message == INVALID_KEY
+    assert [(row.id, row.current) for row in licenses(app)] == [(installed["id"], True)]
+
+
+def test_only_administrators_with_the_right_scope_use_the_license_api(
+    app: Flask,
+    fake_portal: FakePortal,
+    server: Any,
+) -> None:
+    root_token = issue(app, "root", ["api"])
+    legacy = license_file(fake_portal, LicenseType.LEGACY)
+    installed = call(server, "POST", "/license", root_token, json={"license": legacy}).json()
+    add_user(app, "dev")
+    dev = issue(app, "dev", ["api"])
+    for method, path in [
+        ("GET", "/licenses"),
+        ("GET", f"/license/{installed['id']}"),
+        ("POST", "/license"),
+        ("DELETE", f"/license/{installed['id']}"),
+    ]:
+        forbidden = call(server, method, path, dev, json={"license": legacy})
+        assert (forbidden.status_code, forbidden.json()) == (403, {"message": "403 Forbidden"})
+        anonymous = call(server, method, path, "", json={"license": legacy})
+        assert anonymous.json() == {"message": "401 Unauthorized"}
+    reader = issue(app, "root", ["read_api"])
+    assert call(server, "GET", "/licenses", reader).status_code == 200
+    for method in ("POST", "DELETE"):
+        path = "/license" if method == "POST" else f"/license/{installed['id']}"
+        refused = call(server, method, path, reader, json={"license": legacy})
+        assert refused.status_code == 403 and refused.json()["error"] == "insufficient_scope"
+    assert [row.id for row in licenses(app)] == [installed["id"]]
+
+
+@pytest.mark.all_backends
+def test_deleting_licenses_falls_back_on_the_latest_in_force(
+    app: Flask,
+    fake_portal: FakePortal,
+    server: Any,
+    client_for: Callable[[str], gitlab.Gitlab],
+) -> None:
+    from provlab.parties import InProcessParty
+    from provlab.timetravel import travel_to
+
+    token = issue(app, "root", ["api"])
+    admin = client_for(token)
+    oldest = admin.set_license(license_file(fake_portal, LicenseType.LEGACY))
+    in_force = admin.set_license(license_file(fake_portal, LicenseType.LEGACY, seats=3))
+    ending = admin.set_license(
+        license_file(fake_portal, LicenseType.LEGACY, ends_on=dt.date(2026, 4, 1))
+    )
+    newest = admin.set_license(license_file(fake_portal, LicenseType.OFFLINE_CLOUD))
+    for path, status, body in [
+        ("/license/abc", 400, {"error": "id is invalid"}),
+        ("/license/999", 404, {"message": "404 Not found"}),
+    ]:
+        answer = call(server, "DELETE", path, token)
+        assert (answer.status_code, answer.json()) == (status, body)
+    missing = call(server, "GET", "/license/999", token)
+    assert (missing.status_code, missing.json()) == (404, {"message": "404 Not Found"})
+    one = admin.http_get(f"/license/{in_force['id']}")
+    assert (
+        isinstance(one, dict) and set(one) == ENTITY | {"active_users"} and one["user_limit"] == 3
+    )
+    deleted = admin.http_delete(f"/license/{oldest['id']}")  # not the current one
+    assert isinstance(deleted, requests.Response) and deleted.status_code == 204
+    assert admin.get_license()["id"] == newest["id"] and len(licenses(app)) == 3
+
+    travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(days=31))  # 2026-04-02
+    admin.http_delete(f"/license/{newest['id']}")
+    # GitLab's License.current: the latest license in force, not the newer one that has ended.
+    assert admin.get_license()["id"] == in_force["id"]
+    assert [(row.id, row.current) for row in licenses(app)] == [
+        (in_force["id"], True),
+        (ending["id"], False),
+    ]
+    admin.http_delete(f"/license/{in_force['id']}")
+    # None in force: the latest that has started, though it has ended.
+    assert admin.get_license()["id"] == ending["id"] and licenses(app)[0].current
+    admin.http_delete(f"/license/{ending['id']}")
+    assert admin.get_license() == {} and admin.http_get("/licenses") == []
+    assert licenses(app) == []
+
+
+@pytest.mark.all_backends
+def test_removing_the_cloud_license_expires_gitlab_duo_falling_back_on_it_keeps_it(
+    app: Flask,
+    admin_client: FlaskClient,
+    fake_portal: FakePortal,
+    client_for: Callable[[str], gitlab.Gitlab],
+) -> None:
+    with_duo(admin_client, fake_portal, 2)
+    admin = client_for(issue(app, "root", ["api"]))
+    cloud = admin.get_license()
+    offline = admin.set_license(license_file(fake_portal, LicenseType.OFFLINE_CLOUD))
+    admin.http_delete(f"/license/{offline['id']}")
+    assert admin.get_license()["id"] == cloud["id"]
+    duo = purchase(app)
+    assert duo is not None and duo.ends_on == dt.date(2027, 1, 1)  # the cloud license's Duo
+    admin.http_delete(f"/license/{cloud['id']}")
+    assert admin.get_license() == {}
+    duo = purchase(app)
+    assert duo is not None and duo.ends_on == TODAY - dt.timedelta(days=1)  # expired, kept
+
+
+def test_overage_counts_billable_users_now_until_the_license_expires(
+    app: Flask,
+    fake_portal: FakePortal,
+    client_for: Callable[[str], gitlab.Gitlab],
+) -> None:
+    from provlab.parties import InProcessParty
+    from provlab.timetravel import travel_to
+
+    admin = client_for(issue(app, "root", ["api"]))
+    admin.set_license(license_file(fake_portal, LicenseType.LEGACY, seats=2))
+    with app.app_context():
+        day = dt.date(2026, 2, 1)
+        recorded_at = dt.datetime(2026, 2, 1, 12, tzinfo=dt.UTC)
+        db.session.add(BillableUserCount(day=day, count=5, recorded_at=recorded_at))
+        db.session.commit()
+    found = admin.get_license()
+    assert (found["active_users"], found["historical_max"], found["maximum_user_count"]) == (
+        1,
+        5,
+        5,
+    )
+    assert found["overage"] == 0  # GitLab: 1 billable user now, 2 seats
+    travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(days=306))  # 2027-01-03
+    [expired] = admin.http_get("/licenses")  # type: ignore[misc]
+    assert expired["expired"] is True and expired["overage"] == 3  # the term's maximum, 5
