@@ -132,24 +132,25 @@ def add_license() -> ResponseReturnValue:
     return license_json(row, users.billable_user_count()), 201
 
 
-def _license(license_id: str, not_found: str) -> License:
-    number = int_param({"id": license_id}, "id", required=True)
-    row = license_by_id(number) if number is not None else None
-    if row is None:
-        raise ApiError(404, not_found)
-    return row
+def _license_id(value: str) -> int:
+    number = int_param({"id": value}, "id", required=True)
+    assert number is not None  # required: int_param answered 400 otherwise
+    return number
 
 
 @blueprint.get("/license/<license_id>")
 def get_license_by_id(license_id: str) -> ResponseReturnValue:
     api_admin()
-    # Grape's not_found! says "404 Not Found" (a capital F, unlike DELETE's RecordNotFound).
-    return license_json(_license(license_id, "404 Not Found"), users.billable_user_count())
+    row = license_by_id(_license_id(license_id))
+    if row is None:
+        raise ApiError(404, "404 Not Found")  # Grape's not_found!
+    return license_json(row, users.billable_user_count())
 
 
 @blueprint.delete("/license/<license_id>")
 def delete_license(license_id: str) -> ResponseReturnValue:
     api_admin()
-    # Licenses::DestroyService raises RecordNotFound, which GitLab's API answers "404 Not found".
-    remove_license(_license(license_id, "404 Not found"), app_clock().now())
+    if not remove_license(_license_id(license_id), app_clock().now()):
+        # Licenses::DestroyService raises RecordNotFound: GitLab's API says "404 Not found".
+        raise ApiError(404, "404 Not found")
     return "", 204

@@ -21,7 +21,12 @@ from instance.add_on_provisioning import expire_missing
 from instance.add_ons import DUO, instance_purchases_locked
 from instance.agile_planning import AGILE_PLANNING, bought_in_license, follow_agile_planning
 from instance.duo_provisioning import provision_add_ons
-from instance.licenses import delete_license, pinned_portal_keys, upload_license_file
+from instance.licenses import (
+    delete_license,
+    license_by_id,
+    pinned_portal_keys,
+    upload_license_file,
+)
 from instance.models import License
 from instance.sync import sync_status
 from protocol.errors import ProtocolError
@@ -37,15 +42,18 @@ def add_license_file(text: str, now: dt.datetime) -> License:
     return upload_license_file(text, pinned_portal_keys(), now)
 
 
-def remove_license(row: License, now: dt.datetime) -> License | None:
-    """Delete ``row``; when it was the current license, fall back on the previous one and bring
-    the add-on purchases in line with it. Returns the current license after it."""
-    sync_status(lock=True)
+def remove_license(license_id: int, now: dt.datetime) -> bool:
+    """Delete license ``license_id`` (False: there is none); when it was the current license,
+    fall back on the previous one and bring the add-on purchases in line with it."""
+    sync_status(lock=True)  # before the read: a removal running at once has finished
+    row = license_by_id(license_id)
+    if row is None:
+        return False
     was_current = row.current
     successor = delete_license(row, now.date())
     if was_current:
         _follow_license(successor, now)
-    return successor
+    return True
 
 
 def _cloud_document(row: License | None) -> LicenseDocument | None:

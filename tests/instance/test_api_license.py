@@ -120,7 +120,11 @@ def test_a_refused_license_gets_gitlabs_400_and_changes_nothing(
     refusals: list[tuple[object, dict[str, str]]] = [
         ({"license": "not a license"}, {"message": INVALID_KEY}),
         ({"license": license_file(stranger, LicenseType.LEGACY)}, {"message": INVALID_KEY}),
-        ({"license": "x" * (64 * 1024 + 1)}, {"message": INVALID_KEY}),
+        # Larger than the Admin -> Subscription upload takes, though a license.
+        (
+            {"license": license_file(fake_portal, LicenseType.LEGACY) + " " * 65536},
+            {"message": INVALID_KEY},
+        ),
         ({"license": " "}, {"message": INVALID_KEY}),
         (
             {"license": license_file(fake_portal, LicenseType.ONLINE_CLOUD)},
@@ -155,7 +159,7 @@ def test_a_refused_license_gets_gitlabs_400_and_changes_nothing(
     ]
     for body, answer in refusals:
         refused = call(server, "POST", "/license", token, json=body)
-        assert (refused.status_code, refused.json()) == (400, answer), body
+        assert (refused.status_code, refused.json()) == (400, answer), str(body)[:60]
     with pytest.raises(gitlab.GitlabLicenseError) as python_gitlab:
         admin.set_license("garbage")
     assert python_gitlab.value.response_code == 400
@@ -288,3 +292,23 @@ def test_overage_counts_billable_users_now_until_the_license_expires(
     travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(days=306))  # 2027-01-03
     [expired] = admin.http_get("/licenses")  # type: ignore[misc]
     assert expired["expired"] is True and expired["overage"] == 3  # the term's maximum, 5
+
+
+@pytest.mark.all_backends
+def test_licenses_added_at_once_leave_exactly_one_current_license(
+    app: Flask, fake_portal: FakePortal, server: Any
+) -> None:
+    from tests.support.concurrent import post_all_at_once
+
+    token = issue(app, "root", ["api"])
+    sessions: list[tuple[requests.Session, str]] = []
+    for _ in range(4):
+        session = requests.Session()
+        session.trust_env = False
+        session.headers["PRIVATE-TOKEN"] = token
+        sessions.append((session, ""))
+    forms = [{"license": license_file(fake_portal, LicenseType.LEGACY)} for _ in sessions]
+    responses = post_all_at_once(f"{server.url}/api/v4/license", sessions, forms)
+    assert [response.status_code for response in responses] == [201] * 4
+    rows = licenses(app)
+    assert len(rows) == 4 and [row.current for row in rows].count(True) == 1
