@@ -17,6 +17,8 @@ from flask.testing import FlaskClient
 
 from instance.models import BillableUserCount, db
 from protocol.license import LicenseType, Plan
+from provlab.parties import InProcessParty
+from provlab.timetravel import travel_to
 from tests.instance import test_api_rest
 from tests.instance.conftest import add_user
 from tests.instance.fake_portal import FakePortal
@@ -49,30 +51,46 @@ server = test_api_rest.server
 client_for = test_api_rest.client_for
 
 
+@pytest.fixture
+def root_token(app: Flask) -> str:
+    """An ``api`` token of the administrator, root."""
+    return issue(app, "root", ["api"])
+
+
+@pytest.fixture
+def admin(client_for: Callable[[str], gitlab.Gitlab], root_token: str) -> gitlab.Gitlab:
+    return client_for(root_token)
+
+
+@pytest.fixture
+def api(server: Any, root_token: str) -> Callable[..., requests.Response]:
+    """A raw call to the API (GitLab's exact answer), as root unless ``token`` says otherwise."""
+
+    def call(method: str, path: str, token: str = root_token, **kwargs: Any) -> requests.Response:
+        headers = {"PRIVATE-TOKEN": token}
+        return requests.request(
+            method, f"{server.url}/api/v4{path}", headers=headers, timeout=10, **kwargs
+        )
+
+    return call
+
+
+def travel_days(app: Flask, days: int) -> None:
+    travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(days=days))
+
+
 def license_file(portal: FakePortal, license_type: LicenseType, **fields: Any) -> str:
     subscription = portal.add_subscription(license_type=license_type, **fields)
     return portal.license_file(subscription)
-
-
-def call(server: Any, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
-    return requests.request(
-        method,
-        f"{server.url}/api/v4{path}",
-        headers={"PRIVATE-TOKEN": token},
-        timeout=10,
-        **kwargs,
-    )
 
 
 @pytest.mark.all_backends
 def test_set_license_adds_a_license_file_as_the_admin_upload_does(
     app: Flask,
     fake_portal: FakePortal,
-    server: Any,
-    client_for: Callable[[str], gitlab.Gitlab],
+    admin: gitlab.Gitlab,
+    api: Callable[..., requests.Response],
 ) -> None:
-    token = issue(app, "root", ["api"])
-    admin = client_for(token)
     legacy = license_file(fake_portal, LicenseType.LEGACY, plan=Plan.PREMIUM, seats=5)
     added = admin.set_license(legacy)
     assert set(added) == ENTITY | {"active_users"}
@@ -84,14 +102,9 @@ def test_set_license_adds_a_license_file_as_the_admin_upload_does(
         "Company": "Example Corp",
     }
     assert admin.get_license() == added
-    # The form and the query string GitLab's docs show carry it too; 201 Created.
-    offline = call(
-        server,
-        "POST",
-        "/license",
-        token,
-        data={"license": license_file(fake_portal, LicenseType.OFFLINE_CLOUD)},
-    )
+    # The query string GitLab's docs show carries it too; 201 Created.
+    offline_file = license_file(fake_portal, LicenseType.OFFLINE_CLOUD)
+    offline = api("POST", "/license", params={"license": offline_file})
     assert offline.status_code == 201 and offline.json()["plan"] == "ultimate"
     rows = licenses(app)
     assert [(row.id, row.license_type, row.current) for row in rows] == [
@@ -109,11 +122,9 @@ def test_set_license_adds_a_license_file_as_the_admin_upload_does(
 def test_a_refused_license_gets_gitlabs_400_and_changes_nothing(
     app: Flask,
     fake_portal: FakePortal,
-    server: Any,
-    client_for: Callable[[str], gitlab.Gitlab],
+    admin: gitlab.Gitlab,
+    api: Callable[..., requests.Response],
 ) -> None:
-    token = issue(app, "root", ["api"])
-    admin = client_for(token)
     installed = admin.set_license(license_file(fake_portal, LicenseType.LEGACY))
     stranger = FakePortal()
     stranger.clock = app_clock(app)
@@ -158,7 +169,7 @@ def test_a_refused_license_gets_gitlabs_400_and_changes_nothing(
         ({"license": 5}, {"error": "license is invalid"}),
     ]
     for body, answer in refusals:
-        refused = call(server, "POST", "/license", token, json=body)
+        refused = api("POST", "/license", json=body)
         assert (refused.status_code, refused.json()) == (400, answer), str(body)[:60]
     with pytest.raises(gitlab.GitlabLicenseError) as python_gitlab:
         admin.set_license("garbage")
@@ -170,11 +181,10 @@ def test_a_refused_license_gets_gitlabs_400_and_changes_nothing(
 def test_only_administrators_with_the_right_scope_use_the_license_api(
     app: Flask,
     fake_portal: FakePortal,
-    server: Any,
+    api: Callable[..., requests.Response],
 ) -> None:
-    root_token = issue(app, "root", ["api"])
     legacy = license_file(fake_portal, LicenseType.LEGACY)
-    installed = call(server, "POST", "/license", root_token, json={"license": legacy}).json()
+    installed = api("POST", "/license", json={"license": legacy}).json()
     add_user(app, "dev")
     dev = issue(app, "dev", ["api"])
     for method, path in [
@@ -183,15 +193,15 @@ def test_only_administrators_with_the_right_scope_use_the_license_api(
         ("POST", "/license"),
         ("DELETE", f"/license/{installed['id']}"),
     ]:
-        forbidden = call(server, method, path, dev, json={"license": legacy})
+        forbidden = api(method, path, dev, json={"license": legacy})
         assert (forbidden.status_code, forbidden.json()) == (403, {"message": "403 Forbidden"})
-        anonymous = call(server, method, path, "", json={"license": legacy})
+        anonymous = api(method, path, "", json={"license": legacy})
         assert anonymous.json() == {"message": "401 Unauthorized"}
     reader = issue(app, "root", ["read_api"])
-    assert call(server, "GET", "/licenses", reader).status_code == 200
+    assert api("GET", "/licenses", reader).status_code == 200
     for method in ("POST", "DELETE"):
         path = "/license" if method == "POST" else f"/license/{installed['id']}"
-        refused = call(server, method, path, reader, json={"license": legacy})
+        refused = api(method, path, reader, json={"license": legacy})
         assert refused.status_code == 403 and refused.json()["error"] == "insufficient_scope"
     assert [row.id for row in licenses(app)] == [installed["id"]]
 
@@ -200,14 +210,9 @@ def test_only_administrators_with_the_right_scope_use_the_license_api(
 def test_deleting_licenses_falls_back_on_the_latest_in_force(
     app: Flask,
     fake_portal: FakePortal,
-    server: Any,
-    client_for: Callable[[str], gitlab.Gitlab],
+    admin: gitlab.Gitlab,
+    api: Callable[..., requests.Response],
 ) -> None:
-    from provlab.parties import InProcessParty
-    from provlab.timetravel import travel_to
-
-    token = issue(app, "root", ["api"])
-    admin = client_for(token)
     oldest = admin.set_license(license_file(fake_portal, LicenseType.LEGACY))
     in_force = admin.set_license(license_file(fake_portal, LicenseType.LEGACY, seats=3))
     ending = admin.set_license(
@@ -218,9 +223,9 @@ def test_deleting_licenses_falls_back_on_the_latest_in_force(
         ("/license/abc", 400, {"error": "id is invalid"}),
         ("/license/999", 404, {"message": "404 Not found"}),
     ]:
-        answer = call(server, "DELETE", path, token)
+        answer = api("DELETE", path)
         assert (answer.status_code, answer.json()) == (status, body)
-    missing = call(server, "GET", "/license/999", token)
+    missing = api("GET", "/license/999")
     assert (missing.status_code, missing.json()) == (404, {"message": "404 Not Found"})
     one = admin.http_get(f"/license/{in_force['id']}")
     assert (
@@ -230,7 +235,7 @@ def test_deleting_licenses_falls_back_on_the_latest_in_force(
     assert isinstance(deleted, requests.Response) and deleted.status_code == 204
     assert admin.get_license()["id"] == newest["id"] and len(licenses(app)) == 3
 
-    travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(days=31))  # 2026-04-02
+    travel_days(app, 31)  # 2026-04-02
     admin.http_delete(f"/license/{newest['id']}")
     # GitLab's License.current: the latest license in force, not the newer one that has ended.
     assert admin.get_license()["id"] == in_force["id"]
@@ -251,10 +256,9 @@ def test_removing_the_cloud_license_expires_gitlab_duo_falling_back_on_it_keeps_
     app: Flask,
     admin_client: FlaskClient,
     fake_portal: FakePortal,
-    client_for: Callable[[str], gitlab.Gitlab],
+    admin: gitlab.Gitlab,
 ) -> None:
     with_duo(admin_client, fake_portal, 2)
-    admin = client_for(issue(app, "root", ["api"]))
     cloud = admin.get_license()
     offline = admin.set_license(license_file(fake_portal, LicenseType.OFFLINE_CLOUD))
     admin.http_delete(f"/license/{offline['id']}")
@@ -270,12 +274,8 @@ def test_removing_the_cloud_license_expires_gitlab_duo_falling_back_on_it_keeps_
 def test_overage_counts_billable_users_now_until_the_license_expires(
     app: Flask,
     fake_portal: FakePortal,
-    client_for: Callable[[str], gitlab.Gitlab],
+    admin: gitlab.Gitlab,
 ) -> None:
-    from provlab.parties import InProcessParty
-    from provlab.timetravel import travel_to
-
-    admin = client_for(issue(app, "root", ["api"]))
     admin.set_license(license_file(fake_portal, LicenseType.LEGACY, seats=2))
     with app.app_context():
         day = dt.date(2026, 2, 1)
@@ -289,23 +289,22 @@ def test_overage_counts_billable_users_now_until_the_license_expires(
         5,
     )
     assert found["overage"] == 0  # GitLab: 1 billable user now, 2 seats
-    travel_to([InProcessParty(app)], app_clock(app).now() + dt.timedelta(days=306))  # 2027-01-03
+    travel_days(app, 306)  # 2027-01-03
     [expired] = admin.http_get("/licenses")  # type: ignore[misc]
     assert expired["expired"] is True and expired["overage"] == 3  # the term's maximum, 5
 
 
 @pytest.mark.all_backends
 def test_licenses_added_at_once_leave_exactly_one_current_license(
-    app: Flask, fake_portal: FakePortal, server: Any
+    app: Flask, fake_portal: FakePortal, server: Any, root_token: str
 ) -> None:
     from tests.support.concurrent import post_all_at_once
 
-    token = issue(app, "root", ["api"])
     sessions: list[tuple[requests.Session, str]] = []
     for _ in range(4):
         session = requests.Session()
         session.trust_env = False
-        session.headers["PRIVATE-TOKEN"] = token
+        session.headers["PRIVATE-TOKEN"] = root_token
         sessions.append((session, ""))
     forms = [{"license": license_file(fake_portal, LicenseType.LEGACY)} for _ in sessions]
     responses = post_all_at_once(f"{server.url}/api/v4/license", sessions, forms)
