@@ -148,7 +148,7 @@ def get_license_by_id(license_id: str) -> ResponseReturnValue:
 
 
 @blueprint.delete("/license/<license_id>")
-def delete_license(license_id: str) -> ResponseReturnValue:
+def destroy_license(license_id: str) -> ResponseReturnValue:
     api_admin()
     if not remove_license(_license_id(license_id), app_clock().now()):
         # Licenses::DestroyService raises RecordNotFound: GitLab's API says "404 Not found".
