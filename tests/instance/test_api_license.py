@@ -6,7 +6,9 @@ following it (R1, R10), administrators only."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import gitlab
@@ -311,3 +313,23 @@ def test_licenses_added_at_once_leave_exactly_one_current_license(
     assert [response.status_code for response in responses] == [201] * 4
     rows = licenses(app)
     assert len(rows) == 4 and [row.current for row in rows].count(True) == 1
+
+
+@pytest.mark.all_backends
+def test_the_current_license_removed_three_times_at_once_is_removed_once(
+    app: Flask,
+    fake_portal: FakePortal,
+    admin: gitlab.Gitlab,
+    api: Callable[..., requests.Response],
+) -> None:
+    previous = admin.set_license(license_file(fake_portal, LicenseType.LEGACY))
+    current = admin.set_license(license_file(fake_portal, LicenseType.LEGACY))
+    together = threading.Barrier(3)
+
+    def remove(_: int) -> int:
+        together.wait()
+        return api("DELETE", f"/license/{current['id']}").status_code
+
+    with ThreadPoolExecutor(3) as pool:
+        assert sorted(pool.map(remove, range(3))) == [204, 404, 404]
+    assert [(row.id, row.current) for row in licenses(app)] == [(previous["id"], True)]
