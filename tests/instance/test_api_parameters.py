@@ -279,3 +279,60 @@ def test_rotation_refusals_change_nothing(
         client, dev, "POST", "/personal_access_tokens/self/rotate", json={"expires_at": "x"}
     )
     assert invalid.get_json() == {"error": "expires_at is invalid"}
+
+
+@pytest.mark.all_backends
+def test_a_rotated_token_presented_to_rotate_again_revokes_its_family(
+    app: Flask, admin_client: FlaskClient, people: dict[str, str]
+) -> None:
+    """GitLab's automatic reuse detection: the old token of a rotation, used on a rotate
+    endpoint, revokes every token rotated from it (here two rotations on), and is refused."""
+    client, old = app.test_client(), people["dev"]
+    second = call(client, old, "POST", "/personal_access_tokens/self/rotate").get_json()["token"]
+    third = call(client, second, "POST", "/personal_access_tokens/self/rotate").get_json()["token"]
+    other = token(app, "dev")  # not of this family
+    assert call(client, third, "GET", "/personal_access_tokens/self").status_code == 200
+    # Elsewhere the old token is refused and changes nothing.
+    assert call(client, old, "GET", "/user").status_code == 401
+    assert call(client, third, "GET", "/personal_access_tokens/self").status_code == 200
+    reused = call(client, old, "POST", "/personal_access_tokens/self/rotate")
+    assert (reused.status_code, reused.get_json()) == (
+        401,
+        {
+            "error": "invalid_token",
+            "error_description": "Token was revoked. You have to re-authorize from the user.",
+        },
+    )
+    assert call(client, third, "GET", "/personal_access_tokens/self").status_code == 401
+    assert call(client, other, "GET", "/personal_access_tokens/self").status_code == 200
+    # The same through the :id form, on a family of its own.
+    fresh = call(client, other, "POST", "/personal_access_tokens/self/rotate").get_json()
+    assert (
+        call(client, other, "POST", f"/personal_access_tokens/{fresh['id']}/rotate").status_code
+        == 401
+    )
+    assert call(client, fresh["token"], "GET", "/user").status_code == 401
+
+
+def test_a_token_both_expired_and_revoked_is_answered_as_expired(
+    app: Flask, admin_client: FlaskClient, people: dict[str, str]
+) -> None:
+    """GitLab's AccessTokenValidationService looks at expiry before revocation; an expired old
+    token presented to rotate is not a reuse (nothing of its family is revoked)."""
+    client = app.test_client()
+    soon = app_clock(app).now().date() + dt.timedelta(days=1)
+    old = token(app, "dev", expires_on=soon)
+    new = call(
+        client,
+        old,
+        "POST",
+        "/personal_access_tokens/self/rotate",
+        json={"expires_at": (soon + dt.timedelta(days=30)).isoformat()},
+    ).get_json()["token"]
+    app_clock(app).advance(dt.timedelta(days=2))
+    answer = call(client, old, "POST", "/personal_access_tokens/self/rotate")
+    assert (answer.status_code, answer.get_json()["error_description"]) == (
+        401,
+        "Token is expired. You can either do re-authorization or token refresh.",
+    )
+    assert call(client, new, "GET", "/user").status_code == 200
