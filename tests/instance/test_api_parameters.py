@@ -6,7 +6,7 @@ with GitLab's answers."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gitlab
@@ -202,30 +202,12 @@ def test_token_list_filters_and_who_may_see_whose_tokens(
         assert call(client, secret, "GET", path).status_code == status
 
 
-@pytest.fixture
-def gitlab_for(
-    app: Flask, admin_client: FlaskClient, live_server: Callable[[Flask], Any]
-) -> Iterator[Callable[[str], gitlab.Gitlab]]:
-    server = live_server(app)
-    opened: list[gitlab.Gitlab] = []
-
-    def make(secret: str) -> gitlab.Gitlab:
-        gl = gitlab.Gitlab(server.url, private_token=secret)
-        gl.session.trust_env = False
-        opened.append(gl)
-        return gl
-
-    yield make
-    for gl in opened:
-        gl.session.close()
-
-
 @pytest.mark.all_backends
 def test_python_gitlab_rotates_a_token_as_gitlab_does(
-    app: Flask, people: dict[str, str], gitlab_for: Callable[[str], gitlab.Gitlab]
+    app: Flask, people: dict[str, str], client_for: Callable[[str], gitlab.Gitlab]
 ) -> None:
     today = app_clock(app).now().date()
-    dev = gitlab_for(people["dev"])
+    dev = client_for(people["dev"])
     own = dev.personal_access_tokens.get("self")
     rotated = own.rotate()
     # The old token is revoked; the new one has its name and scopes and expires in a week.
@@ -235,12 +217,12 @@ def test_python_gitlab_rotates_a_token_as_gitlab_does(
     with pytest.raises(gitlab.GitlabAuthenticationError) as revoked:
         dev.auth()
     assert revoked.value.response_code == 401
-    renewed = gitlab_for(rotated["token"])
+    renewed = client_for(rotated["token"])
     renewed.auth()
     assert renewed.user is not None and renewed.user.username == "dev"
     # An administrator rotates it again, with an expiry of their choosing (python-gitlab's
     # ``rotate(expires_at=...)``); a revoked token is not rotated again.
-    admin = gitlab_for(people["root"])
+    admin = client_for(people["root"])
     again = admin.personal_access_tokens.get(rotated["id"]).rotate(
         expires_at=(today + dt.timedelta(days=30)).isoformat()
     )
