@@ -67,6 +67,8 @@ def people(app: Flask, admin_client: FlaskClient) -> dict[str, str]:
         ("sort=up", "sort does not have a valid value"),
         ("created_after=yesterday", "created_after is invalid"),
         ("created_before=2026-13-01", "created_before is invalid"),
+        ("created_after=0001-01-01T00:00:00%2B14:00", "created_after is invalid"),
+        ("created_before=9999-12-31T23:00:00-05:00", "created_before is invalid"),
         ("without_projects=nope", "without_projects is invalid"),
     ],
 )
