@@ -26,7 +26,14 @@ from instance.gitlab_com.duo import user_has_group_duo_access
 from instance.gitlab_com.oauth import find_access_token
 from instance.gitlab_com.oauth_models import OauthAccessToken
 from instance.models import PersonalAccessToken, User, UserState
-from instance.tokens import TOKEN_PREFIX, Scope, TokenRefused, authenticate
+from instance.tokens import (
+    TOKEN_EXPIRED,
+    TOKEN_PREFIX,
+    TOKEN_REVOKED,
+    Scope,
+    TokenRefused,
+    authenticate,
+)
 from webcore.clock import app_clock
 from webcore.errors import Refusal
 
@@ -107,7 +114,7 @@ def token_from_request() -> str | None:
     return _private_token() or _oauth_token()
 
 
-def _oauth_error(status: int, error: str, description: str, **extra: str) -> ApiError:
+def oauth_error(status: int, error: str, description: str, **extra: str) -> ApiError:
     challenge = f'Bearer realm="", error="{error}", error_description="{description}"'
     return ApiError(
         status,
@@ -137,16 +144,11 @@ def _oauth_access_token(secret: str) -> OauthAccessToken:
     token = find_access_token(secret) if oauth and is_gitlab_com() else None
     if token is None:
         raise TokenRefused("401 Unauthorized", code="unknown")
-    if token.revoked_at is not None:
-        raise TokenRefused(
-            "Token was revoked. You have to re-authorize from the user.", code="revoked"
-        )
     expires_at = token.expires_at()
-    if expires_at is not None and expires_at <= app_clock().now():
-        raise TokenRefused(
-            "Token is expired. You can either do re-authorization or token refresh.",
-            code="expired",
-        )
+    if expires_at is not None and expires_at <= app_clock().now():  # expiry first, as GitLab
+        raise TokenRefused(TOKEN_EXPIRED, code="expired")
+    if token.revoked_at is not None:
+        raise TokenRefused(TOKEN_REVOKED, code="revoked")
     return token
 
 
@@ -166,11 +168,11 @@ def authenticated_token(
     except TokenRefused as refused:
         if refused.code == "unknown":
             raise ApiError(401, "401 Unauthorized") from None
-        raise _oauth_error(401, "invalid_token", refused.message) from None
+        raise oauth_error(401, "invalid_token", refused.message) from None
     granted = token.scopes if isinstance(token, PersonalAccessToken) else token.scope_list
     needed = tuple(scopes) if scopes is not None else required_scopes()
     if not set(needed) & set(granted):
-        raise _oauth_error(403, "insufficient_scope", INSUFFICIENT_SCOPE, scope=" ".join(needed))
+        raise oauth_error(403, "insufficient_scope", INSUFFICIENT_SCOPE, scope=" ".join(needed))
     denied = ACCESS_DENIED.get(token.user.state)
     if denied:
         url = request.host_url.rstrip("/")

@@ -87,11 +87,10 @@ def time_param(values: Mapping[str, Any], name: str) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(str(raw).strip())
-    except ValueError:
+        # An offset at either end of the calendar moves it past year 1 or 9999: OverflowError.
+        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise invalid(name) from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
 
 
 def date_param(values: Mapping[str, Any], name: str) -> dt.date | None:

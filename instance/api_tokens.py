@@ -14,16 +14,27 @@ import sqlalchemy as sa
 from flask import g, request
 from flask.typing import ResponseReturnValue
 
-from instance.api import ApiError, api_admin, api_user, blueprint
+from instance.api import (
+    ApiError,
+    api_admin,
+    api_user,
+    blueprint,
+    oauth_error,
+    token_from_request,
+)
 from instance.api_pages import paginate
 from instance.api_params import bool_param, choice_param, date_param, int_param, time_param
 from instance.models import PersonalAccessToken, User, db
 from instance.tokens import (
+    TOKEN_REVOKED,
     Scope,
     TokenInvalid,
+    find_token,
     is_active,
+    is_expired,
     issue_token,
     revoke,
+    revoke_token_family,
     rotate,
     tokens_of,
 )
@@ -202,6 +213,21 @@ def create_token_for_user(user_id: int) -> ResponseReturnValue:
     return token_json(row, now) | {"token": secret}, 201
 
 
+def _reuse_detected() -> ResponseReturnValue | None:
+    """GitLab's automatic reuse detection, on its rotate endpoints only
+    (``AuthFinders#revoke_token_family``): a personal access token presented to rotate after it
+    was itself rotated (revoked, not expired) may be a stolen copy, so every token rotated from
+    it is revoked too. The 401 is answered, not raised, so that revocation is kept."""
+    secret = token_from_request()
+    presented = find_token(secret) if secret else None
+    now = app_clock().now()
+    if presented is None or not presented.revoked or is_expired(presented, now):
+        return None
+    revoke_token_family(presented)
+    refusal = oauth_error(401, "invalid_token", TOKEN_REVOKED)
+    return refusal.json_body(), refusal.status, refusal.headers
+
+
 def _rotated(token: PersonalAccessToken) -> ResponseReturnValue:
     """``rotate_token``: the new token with its secret (200), or 400 with the service's reason."""
     now = app_clock().now()
@@ -218,6 +244,8 @@ def _rotated(token: PersonalAccessToken) -> ResponseReturnValue:
 @blueprint.post("/personal_access_tokens/self/rotate")
 def rotate_own_token() -> ResponseReturnValue:
     """Rotate the token the request is made with (GitLab 16.10 and later)."""
+    if (reused := _reuse_detected()) is not None:
+        return reused
     api_user((Scope.API,))
     return _rotated(_own_personal_token())
 
@@ -225,5 +253,7 @@ def rotate_own_token() -> ResponseReturnValue:
 @blueprint.post("/personal_access_tokens/<token_id>/rotate")
 def rotate_token(token_id: str) -> ResponseReturnValue:
     """Rotate one of the viewer's tokens (any user's for an administrator)."""
+    if (reused := _reuse_detected()) is not None:
+        return reused
     viewer = api_user((Scope.API,))
     return _rotated(_readable(token_id, viewer))

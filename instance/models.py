@@ -89,6 +89,15 @@ class PersonalAccessToken(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime | None]
     revoked: Mapped[bool] = mapped_column(default=False)
+    # The token this one replaced when it was rotated: a chain of them is GitLab's token family.
+    previous_personal_access_token_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey(
+            "personal_access_tokens.id",
+            ondelete="SET NULL",
+            name="fk_personal_access_tokens_previous",  # the convention's name is too long
+        ),
+        index=True,
+    )
 
     user: Mapped[User] = relationship()
 

@@ -46,6 +46,9 @@ MAX_LIFETIME_DAYS = 365
 # A rotated token's lifetime unless the rotation names an expiry (RotateService::EXPIRATION_PERIOD).
 ROTATED_LIFETIME_DAYS = 7
 ALREADY_REVOKED = "Token already revoked"
+# GitLab's answers (``error_description``) for a token that was revoked, or has expired.
+TOKEN_REVOKED = "Token was revoked. You have to re-authorize from the user."
+TOKEN_EXPIRED = "Token is expired. You can either do re-authorization or token refresh."
 MAX_NAME_LENGTH = 255
 
 
@@ -94,11 +97,13 @@ def issue_token(
     *,
     expires_on: dt.date | None = None,
     default_expiry: bool = True,
+    previous: PersonalAccessToken | None = None,
 ) -> tuple[PersonalAccessToken, str]:
     """Create a token for ``user``; returns the row and the secret (the only time it is seen).
 
     Without ``expires_on`` the token expires after GitLab's maximum lifetime, unless
-    ``default_expiry`` is off (the administrator's token ``provlab up`` prints)."""
+    ``default_expiry`` is off (the administrator's token ``provlab up`` prints). ``previous``:
+    the token a rotation replaces with this one."""
     check_token_fields(name, scopes, expires_on, now.date())
     if expires_on is None and default_expiry:
         expires_on = now.date() + dt.timedelta(days=MAX_LIFETIME_DAYS)
@@ -112,6 +117,7 @@ def issue_token(
             created_at=now,
             expires_at=expiry_datetime(expires_on) if expires_on else None,
             revoked=False,
+            previous_personal_access_token_id=previous.id if previous else None,
         )
     )
     return row, secret
@@ -130,22 +136,23 @@ def is_active(token: PersonalAccessToken, now: dt.datetime) -> bool:
     return not token.revoked and not is_expired(token, now)
 
 
+def find_token(secret: str) -> PersonalAccessToken | None:
+    """The personal access token this secret is, whatever its state."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    return db.find(PersonalAccessToken, PersonalAccessToken.token_digest == _digest(secret))
+
+
 def authenticate(secret: str, now: dt.datetime) -> PersonalAccessToken:
     """The token this secret is, if it may be used now; else ``TokenRefused``."""
-    found = None
-    if secret.startswith(TOKEN_PREFIX):
-        found = db.find(PersonalAccessToken, PersonalAccessToken.token_digest == _digest(secret))
+    found = find_token(secret)
     if found is None:
         raise TokenRefused("401 Unauthorized", code="unknown")
-    if found.revoked:
-        raise TokenRefused(
-            "Token was revoked. You have to re-authorize from the user.", code="revoked"
-        )
+    # Expiry first, as GitLab's AccessTokenValidationService checks it.
     if is_expired(found, now):
-        raise TokenRefused(
-            "Token is expired. You can either do re-authorization or token refresh.",
-            code="expired",
-        )
+        raise TokenRefused(TOKEN_EXPIRED, code="expired")
+    if found.revoked:
+        raise TokenRefused(TOKEN_REVOKED, code="revoked")
     return found
 
 
@@ -183,4 +190,30 @@ def rotate(
         expires_on = now.date() + dt.timedelta(days=ROTATED_LIFETIME_DAYS)
     check_token_fields(token.name, token.scopes, expires_on, now.date())
     revoke(token)
-    return issue_token(token.user, token.name, token.scopes, now, expires_on=expires_on)
+    return issue_token(
+        token.user, token.name, token.scopes, now, expires_on=expires_on, previous=token
+    )
+
+
+def revoke_token_family(token: PersonalAccessToken) -> None:
+    """GitLab's ``RevokeTokenFamilyService``: revoke every token rotated from ``token``, however
+    many rotations later (a family has one active token at most)."""
+    family = (
+        sa.select(PersonalAccessToken.id)
+        .where(PersonalAccessToken.previous_personal_access_token_id == token.id)
+        .cte("family", recursive=True)
+    )
+    family = family.union_all(
+        sa.select(PersonalAccessToken.id).where(
+            PersonalAccessToken.previous_personal_access_token_id == family.c.id
+        )
+    )
+    db.session.execute(
+        sa.update(PersonalAccessToken)
+        .where(
+            PersonalAccessToken.id.in_(sa.select(family.c.id)),
+            PersonalAccessToken.revoked.is_(False),
+        )
+        .values(revoked=True)
+        .execution_options(synchronize_session=False)
+    )

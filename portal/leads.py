@@ -214,7 +214,8 @@ def process_lead(lead: Lead, now: dt.datetime, embargoed: set[str]) -> None:
     if refusal is not None:
         _drop(lead, *refusal, now)
         return
-    assert subscription is not None
+    # Pending leads are the public form's, which always names its add-on.
+    assert subscription is not None and lead.add_on is not None
     lock(subscription)
     refusal = ineligibility(lead, subscription, now.date(), embargoed)  # again, under the lock
     if refusal is not None:

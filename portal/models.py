@@ -282,7 +282,9 @@ class LeadStatus:
 
 
 class Lead(db.Model):  # type: ignore[name-defined]
-    """A Duo trial request from the public form, until sales turns it into a trial or drops it."""
+    """A trial request: a Duo trial request from the public form, until sales turns it into a
+    trial or drops it; or GitLab.com's lead for a trial a group owner started there (its
+    ``namespace_id``), recorded with the trial, and with GitLab's later lead fields."""
 
     __tablename__ = "leads"
 
@@ -293,7 +295,12 @@ class Lead(db.Model):  # type: ignore[name-defined]
     last_name: Mapped[str] = mapped_column(sa.String(100))
     company: Mapped[str] = mapped_column(sa.String(200))
     country: Mapped[str] = mapped_column(sa.String(2))
-    add_on: Mapped[str] = mapped_column(sa.String(30))
+    add_on: Mapped[str | None] = mapped_column(sa.String(30))  # None: an Ultimate trial's lead
+    # GitLab's lead fields GitLab.com sends (protocol.provisioning): None from the public form.
+    company_size: Mapped[str | None] = mapped_column(sa.String(20))
+    phone_number: Mapped[str | None] = mapped_column(sa.String(50))
+    state: Mapped[str | None] = mapped_column(sa.String(10))
+    namespace_id: Mapped[int | None]  # the GitLab.com group of a trial started there
     submitted_at: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(sa.String(20), default=LeadStatus.PENDING, index=True)
     reason: Mapped[str | None] = mapped_column(sa.String(40))

@@ -352,6 +352,23 @@ class Nullable(Kind):
         return None if read.data[name] is None else self.kind.read(read, name)
 
 
+@dataclass(frozen=True)
+class Omissible(Kind):
+    """A field added to a message later: absent when None, so the message reads as before to a
+    peer of the earlier version, and read as None when such a peer leaves it out."""
+
+    kind: Kind
+
+    def check(self, field: str, value: object) -> object:
+        return None if value is None else self.kind.check(field, value)
+
+    def dump(self, value: Any) -> object:
+        return self.kind.dump(value)
+
+    def read(self, read: Reader, name: str) -> object:
+        return None if read.data[name] is None else self.kind.read(read, name)
+
+
 # The kinds most fields have, named once, so that a field reads as its type
 # (``seats: PositiveInt``); any other kind is written out in full
 # (``company: Annotated[str, Text(allow_empty=True)]``).
@@ -368,6 +385,8 @@ class Fields:
     def __init__(self, where: str, **kinds: Kind) -> None:
         self.where = where
         self.kinds = kinds
+        self.omissible = tuple(name for name, kind in kinds.items() if isinstance(kind, Omissible))
+        self._required = tuple(name for name in kinds if name not in self.omissible)
         # Each field's name in errors, spelled once (every document built checks every field).
         self._checks = tuple((name, f"{where}.{name}", kind) for name, kind in kinds.items())
 
@@ -392,7 +411,14 @@ class Fields:
             object.__setattr__(document, name, kind.check(path, getattr(document, name)))
 
     def dump(self, document: object) -> dict[str, Any]:
-        return {name: kind.dump(getattr(document, name)) for name, kind in self.kinds.items()}
+        if not self.omissible:
+            return {name: kind.dump(getattr(document, name)) for name, kind in self.kinds.items()}
+        values = ((name, kind, getattr(document, name)) for name, kind in self.kinds.items())
+        return {
+            name: kind.dump(value)
+            for name, kind, value in values
+            if value is not None or name not in self.omissible
+        }
 
     def reader(
         self,
@@ -403,7 +429,9 @@ class Fields:
         optional: Collection[str] = (),
     ) -> Reader:
         """A Reader of these fields and the document's `others` (read by hand)."""
-        return Reader(where or self.where, data, (*self.kinds, *others), optional)
+        return Reader(
+            where or self.where, data, (*self._required, *others), (*self.omissible, *optional)
+        )
 
     def values(self, read: Reader) -> dict[str, Any]:
         return {name: kind.read(read, name) for name, kind in self.kinds.items()}

@@ -36,8 +36,15 @@
 #   (``additional_purchased_storage_size`` in MiB with ``additional_purchased_storage_ends_on``,
 #   the names of GitLab's ``namespace_limits``). Consumables need no paid plan: a Free group
 #   buys minutes and storage too.
+# - Both trial requests state who asks as GitLab.com's trial form does (the portal keeps it as a
+#   lead). GitLab's later lead fields (added later, so optional and absent when not given: a
+#   portal reads a request of the earlier version as before) are those of GitLab's lead params:
+#   ``company_size`` (a ``CompanySize``), ``phone_number`` (GitLab's allowed characters) and
+#   ``state`` (only for a country GitLab asks a state or province of, ``COUNTRIES_WITH_STATES``).
 from __future__ import annotations
 
+import enum
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, ClassVar, Self
@@ -51,9 +58,11 @@ from protocol._fields import (
     IsoDate,
     NonNegativeInt,
     Nullable,
+    Omissible,
     PositiveInt,
     Reader,
     ShortText,
+    Text,
     check_date,
     check_enum,
     check_int,
@@ -65,6 +74,8 @@ from protocol.errors import LocalProtocolError, RemoteProtocolError
 from protocol.license import AddOnTier, Plan
 
 __all__ = [
+    "COUNTRIES_WITH_STATES",
+    "CompanySize",
     "ComputeMinutesPack",
     "MainPlan",
     "NamespaceAddOnPurchase",
@@ -275,6 +286,53 @@ class ProvisionAnswer(Document, where="provision_answer"):
     max_seats_used: NonNegativeInt
 
 
+class CompanySize(enum.StrEnum):
+    """GitLab's *Number of employees* choices, as its lead params send them (``companySizes`` of
+    ``ee/app/assets/javascripts/vue_shared/leads/constants.js``); ``label`` is the option's text."""
+
+    UP_TO_99 = "1-99"
+    UP_TO_499 = "100-499"
+    UP_TO_1999 = "500-1,999"
+    UP_TO_9999 = "2,000-9,999"
+    FROM_10000 = "10,000+"
+
+    @property
+    def label(self) -> str:
+        return _COMPANY_SIZE_LABELS[self]
+
+
+_COMPANY_SIZE_LABELS = {
+    CompanySize.UP_TO_99: "1 - 99",
+    CompanySize.UP_TO_499: "100 - 499",
+    CompanySize.UP_TO_1999: "500 - 1,999",
+    CompanySize.UP_TO_9999: "2,000 - 9,999",
+    CompanySize.FROM_10000: "10,000 +",
+}
+
+
+# GitLab asks a state or province of these countries only (``COUNTRIES_WITH_STATES_ALLOWED``).
+COUNTRIES_WITH_STATES = ("US", "CA")
+# GitLab's telephone number pattern: "Allowed characters: +, 0-9, -, and spaces."
+PHONE_NUMBER = re.compile(r"\+*[0-9\- ]+")
+PHONE_NUMBER_LENGTH = 50
+STATE_LENGTH = 10
+
+# The lead fields added later (the header): absent when not given.
+LeadSize = Annotated[CompanySize | None, Omissible(Choice(CompanySize))]
+LeadPhone = Annotated[str | None, Omissible(Text(max_length=PHONE_NUMBER_LENGTH))]
+LeadState = Annotated[str | None, Omissible(Text(max_length=STATE_LENGTH))]
+
+
+def check_lead(where: str, phone_number: str | None, country: str, state: str | None) -> None:
+    """The lead fields' rules across fields, the same in both trial requests."""
+    if phone_number is not None and not PHONE_NUMBER.fullmatch(phone_number):
+        fail(
+            LocalProtocolError, f"{where}.phone_number", "allowed characters: +, 0-9, - and spaces"
+        )
+    if state is not None and country not in COUNTRIES_WITH_STATES:
+        fail(LocalProtocolError, f"{where}.state", "only for a country with states or provinces")
+
+
 @dataclass(frozen=True)
 class NamespaceTrialRequest(Document, where="namespace_trial_request"):
     """GitLab.com -> portal: an owner of this top-level group asks for a GitLab Duo trial
@@ -292,6 +350,12 @@ class NamespaceTrialRequest(Document, where="namespace_trial_request"):
     last_name: ShortText
     company_name: ShortText
     country: ShortText
+    company_size: LeadSize = None
+    phone_number: LeadPhone = None
+    state: LeadState = None
+
+    def check_rules(self) -> None:
+        check_lead("namespace_trial_request", self.phone_number, self.country, self.state)
 
 
 @dataclass(frozen=True)
@@ -311,3 +375,9 @@ class NamespacePlanTrialRequest(Document, where="namespace_plan_trial_request"):
     last_name: ShortText
     company_name: ShortText
     country: ShortText
+    company_size: LeadSize = None
+    phone_number: LeadPhone = None
+    state: LeadState = None
+
+    def check_rules(self) -> None:
+        check_lead("namespace_plan_trial_request", self.phone_number, self.country, self.state)

@@ -325,9 +325,9 @@ def _changed_at(trial: TrialEvidence) -> dt.datetime:
 
 def _tier(portal: PortalEvidence, trial: TrialEvidence | None) -> AddOnTier:
     """The add-on the customer is after: the trial's, else the request's, else Duo Pro."""
-    wanted = trial.tier if trial else (portal.leads[-1].add_on if portal.leads else "")
+    wanted = trial.tier if trial else (portal.leads[-1].add_on if portal.leads else None)
     try:
-        return AddOnTier(wanted)
+        return AddOnTier(wanted or AddOnTier.DUO_PRO)
     except ValueError:
         return AddOnTier.DUO_PRO
 

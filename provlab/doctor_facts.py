@@ -91,7 +91,8 @@ def lead_fact(lead: LeadEvidence, *, named: bool = False) -> str:
     """The request as the portal stored it (``named``: with the subscription name it gave)."""
     return (
         ("trial request for " + lead.subscription_name if named else "trial request")
-        + f" submitted {format_utc(lead.submitted_at)} by {lead.email} ({lead.country}, {lead.add_on}): "
+        + f" submitted {format_utc(lead.submitted_at)} by {lead.email}"
+        + f" ({lead.country}, {lead.add_on or 'Ultimate trial'}): "
         f"{lead.status}"
         + (f" — reason {lead.reason}" if lead.reason else "")
         + (f" at {format_utc(lead.processed_at)}" if lead.processed_at else "")

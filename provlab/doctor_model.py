@@ -26,7 +26,7 @@ class LeadEvidence:
     submitted_at: dt.datetime
     email: str
     country: str
-    add_on: str
+    add_on: str | None  # None: GitLab.com's lead for an Ultimate trial
     status: str  # "pending", "trial_created", "dropped"
     reason: str | None = None
     reason_detail: str | None = None

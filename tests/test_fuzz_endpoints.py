@@ -29,10 +29,22 @@ from tests.support.hostile import World
 
 EXAMPLES = int(os.environ.get("PROVLAB_FUZZ_EXAMPLES", "200"))
 
-# The one write a refusal is meant to make: a failed sign-in is counted towards the lockout
-# (Devise's lockable, webcore/lockout.py), so ten wrong passwords lock the account.
+# The writes a refusal is meant to make, by path: a failed sign-in is counted towards the
+# lockout (Devise's lockable, webcore/lockout.py), so ten wrong passwords lock the account; a
+# rotated token presented to rotate again revokes the tokens rotated from it (GitLab's automatic
+# reuse detection, instance/api_tokens.py).
 SIGN_IN_PATHS = {"/users/sign_in", "/support/sign_in"}
 COUNTED_ON_FAILED_SIGN_IN = ["sign_in_lockouts"]
+REUSE_REVOKES = ["personal_access_tokens"]
+
+
+def _meant_on_refusal(path: str, status: int, changed: list[str]) -> bool:
+    if path in SIGN_IN_PATHS:
+        return status == 401 and changed == COUNTED_ON_FAILED_SIGN_IN
+    if path.startswith("/api/v4/personal_access_tokens/") and path.endswith("/rotate"):
+        return status == 401 and changed == REUSE_REVOKES
+    return False
+
 
 RAW_JSON = [
     hostile.deep_json(1000),
@@ -196,9 +208,7 @@ def _fuzz(world: World) -> dict[str, Any]:
             report["distinct"].add((endpoint, status))
         elif status >= 400:
             changed = hostile.changed_tables(before, hostile.snapshot(world.app))
-            if path in SIGN_IN_PATHS and status == 401 and changed == COUNTED_ON_FAILED_SIGN_IN:
-                return
-            if changed:
+            if changed and not _meant_on_refusal(path, status, changed):
                 report["changed_on_refusal"].append((path, sent, status, changed))
 
     run()

@@ -13,15 +13,21 @@ shared by the GitLab Duo Pro trial (``/-/trials/duo_pro``) and the Ultimate tria
   created with them as its Owner, then the trial applied to it.
 
 A request naming no step is the ``trial`` step, complete with the fields. Refusals are shown on
-the form, which every signed-in user may see; bad fields are a 400 that changes nothing.
+the form, which every signed-in user may see; bad fields are a 400 that changes nothing: the lead
+form again, as filled in, with GitLab's message for the first field at fault.
+
+The fields are GitLab's (``TrialCreateLeadForm``; its lead params): first and last name, company
+name, *Number of employees*, *Country or region*, *State or province* (asked, and then required,
+only for the countries in ``COUNTRIES_WITH_STATES``; dropped for any other country, as GitLab's
+form clears it) and *Telephone number*, all required.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -33,12 +39,30 @@ from instance.gitlab_com.groups import create_owned_group
 from instance.gitlab_com.trials import Trial, TrialError, TrialForm
 from instance.models import db
 from instance.namespace_models import Namespace
+from protocol.provisioning import (
+    COUNTRIES_WITH_STATES,
+    PHONE_NUMBER,
+    PHONE_NUMBER_LENGTH,
+    CompanySize,
+)
 from webcore.clock import app_clock
-from webcore.countries import COUNTRIES
-from webcore.errors import Refusal, refusal_redirects
+from webcore.countries import COUNTRIES, STATES
+from webcore.errors import Refusal, refusal_redirects, refusal_renders
 from webcore.params import InvalidNumber, parse_int
 
 FIELDS = tuple(field.name for field in dataclasses.fields(TrialForm))  # the lead step's fields
+# GitLab's messages for a field left blank or not one of its choices (its form's validators).
+REQUIRED = {
+    "first_name": "First name is required.",
+    "last_name": "Last name is required.",
+    "company_name": "Company name is required.",
+    "company_size": "Number of employees is required.",
+    "country": "Country or region is required.",
+    "state": "State or province is required.",
+    "phone_number": "Telephone number is required.",
+}
+PHONE_CHARACTERS = "Allowed characters: +, 0-9, -, and spaces."  # GitLab's TRIAL_PHONE_DESCRIPTION
+PHONE_TOO_LONG = f"Telephone number is too long (maximum is {PHONE_NUMBER_LENGTH} characters)."
 LEAD, TRIAL = "lead", "trial"  # GitLab's step names
 CREATE_GROUP = "0"  # the group choice that creates a new group (GitLab's CREATE_GROUP_OPTION_VALUE)
 
@@ -100,11 +124,31 @@ def fields_of(source: MultiDict[str, str]) -> dict[str, str]:
 
 
 def lead_fields(source: MultiDict[str, str]) -> dict[str, str]:
-    """The lead fields, all complete with a known country; else a 400 that changes nothing."""
+    """The lead fields, each as GitLab's form requires it (the state dropped for a country
+    without states); else a 400 with GitLab's message for the first field at fault."""
     fields = fields_of(source)
-    if not all(fields.values()) or fields["country"] not in COUNTRIES:
-        raise Refusal("Complete the fields to start your trial.", code="invalid", status=400)
+    has_states = fields["country"] in COUNTRIES_WITH_STATES
+    if not has_states:
+        fields["state"] = ""
+    choices: dict[str, Collection[str]] = {
+        "company_size": {size.value for size in CompanySize},
+        "country": COUNTRIES,
+        "state": STATES.get(fields["country"], ()),
+    }
+    asked = (name for name in FIELDS if name != "state" or has_states)
+    for name in asked:
+        value = fields[name]
+        if not value or (name in choices and value not in choices[name]):
+            _bad_field(REQUIRED[name])
+    if len(fields["phone_number"]) > PHONE_NUMBER_LENGTH:
+        _bad_field(PHONE_TOO_LONG)
+    if not PHONE_NUMBER.fullmatch(fields["phone_number"]):
+        _bad_field(PHONE_CHARACTERS)
     return fields
+
+
+def _bad_field(message: str) -> NoReturn:
+    raise Refusal(message, code="invalid", status=400)
 
 
 def group_from(value: str) -> Namespace:
@@ -129,14 +173,32 @@ def show_form(page: TrialPage) -> ResponseReturnValue:
             new_group_name=request.args.get("new_group_name", "")[:255],
             create_group=CREATE_GROUP,
         )
+    first_name, _, last_name = str(current_user.name).partition(" ")
+    named = {**dict.fromkeys(FIELDS, ""), "first_name": first_name, "last_name": last_name}
+    return _lead_form(page, groups, chosen, named)
+
+
+def _lead_form(
+    page: TrialPage, groups: list[Namespace], chosen: str, values: dict[str, str]
+) -> str:
+    """The lead step's form, its fields filled in with ``values``."""
     return render_template(
         "groups/trial_lead.html",
         trial=page,
         groups=groups,
         chosen=chosen,
-        user=current_user,
+        values=values,
+        company_sizes=list(CompanySize),
         countries=sorted(COUNTRIES.items(), key=lambda item: item[1]),
+        states=STATES,
     )
+
+
+def _lead_form_again(page: TrialPage, refusal: Refusal) -> ResponseReturnValue:
+    """The lead form as posted, for its refused fields (the message is flashed)."""
+    groups = page.trial.eligible_groups(current_user, app_clock().now().date())
+    chosen = request.form.get("namespace_id", "")
+    return _lead_form(page, groups, chosen, fields_of(request.form)), refusal.status
 
 
 @dataclass(frozen=True)
@@ -153,7 +215,8 @@ def submit_form(page: TrialPage) -> Started | Response:
     step = request.form.get("step", TRIAL)
     if step not in (LEAD, TRIAL):
         abort(400, "step must be lead or trial")
-    fields = lead_fields(request.form)
+    with refusal_renders(lambda refusal: _lead_form_again(page, refusal)):
+        fields = lead_fields(request.form)
     chosen = request.form.get("namespace_id", "")
     back = page.form_url(namespace_id=chosen or None)
     if step == LEAD:

@@ -29,7 +29,7 @@ from instance.models import User, db
 from instance.namespace_models import Member, Namespace
 from instance.portal_client import PortalClient, PortalError
 from protocol.license import AddOnTier, Plan
-from protocol.provisioning import NamespaceProvision, NamespaceTrialRequest
+from protocol.provisioning import CompanySize, NamespaceProvision, NamespaceTrialRequest
 from webcore.clock import app_clock
 from webcore.errors import Refusal
 from webcore.outbound import outside_transaction
@@ -49,10 +49,16 @@ class TrialError(Refusal):
 
 @dataclass(frozen=True)
 class TrialForm:
+    """The lead step's fields, in the form's order, checked (``trial_form.lead_fields``):
+    ``state`` is blank unless the country has states."""
+
     first_name: str
     last_name: str
     company_name: str
+    company_size: str
     country: str
+    state: str
+    phone_number: str
 
     def requester(self, user: User) -> Requester:
         """Who asks for the trial: ``user``, named as on this form."""
@@ -62,6 +68,9 @@ class TrialForm:
             last_name=self.last_name,
             company_name=self.company_name,
             country=self.country,
+            company_size=CompanySize(self.company_size),
+            phone_number=self.phone_number,
+            state=self.state or None,
         )
 
 
@@ -73,6 +82,9 @@ class Requester(TypedDict):
     last_name: str
     company_name: str
     country: str
+    company_size: CompanySize
+    phone_number: str
+    state: str | None
 
 
 Ineligibility = Callable[[Namespace, User, dt.date], str | None]

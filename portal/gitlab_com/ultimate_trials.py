@@ -12,6 +12,7 @@ Rules (GitLab's ``Namespace#eligible_for_trial?`` and the Customers Portal's ``g
 - The answer is the group's whole new state, which GitLab.com applies in the same request; the
   link's push (``portal.gitlab_com.provisioning``) sends the same state again, and, once the
   trial has ended, Free (``build_provision``).
+- Who asked is kept as a lead with the trial (``trials.record_lead``).
 - On GitLab.com the group may then take a GitLab Duo Pro trial on top (R25: an Ultimate trial
   qualifies), which self-managed forbids (R11, ``portal.leads``).
 """
@@ -27,7 +28,7 @@ from portal.errors import Refused
 from portal.gitlab_com.models import NamespaceLink
 from portal.gitlab_com.namespaces import link_namespace, locked_group_link
 from portal.gitlab_com.provisioning import build_provision
-from portal.gitlab_com.trials import TrialRefused
+from portal.gitlab_com.trials import TrialRefused, record_lead
 from portal.models import Account, Role, Subscription, SubscriptionKind, db
 from portal.subscriptions import check_contact, create_subscription
 from protocol.license import Plan
@@ -97,4 +98,5 @@ def start_namespace_ultimate_trial(
         link = link_namespace(subscription, request.namespace_id, request.namespace_path, now)
     except Refused as refused:
         raise TrialRefused(refused.message) from None
+    record_lead(request, subscription, now)
     return build_provision(subscription, link, today)

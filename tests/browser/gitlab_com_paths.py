@@ -108,12 +108,19 @@ def sign_in_as_another(page: Any, gitlab_com: GitLabCom, username: str) -> None:
 # -- trials ------------------------------------------------------------------------------------
 
 
+def fill_the_lead_fields(page: Any, company: str) -> None:
+    """GitLab's lead fields after the names (those come from the account), all required."""
+    page.get_by_label("Company name").fill(company)
+    page.get_by_label("Number of employees").select_option(label="1 - 99")
+    page.get_by_label("Country or region").select_option(label="Germany")
+    page.get_by_label("Telephone number").fill("+49 30 1234567")
+
+
 def complete_the_fields(page: Any) -> None:
     """4. Complete the fields."""
     assert page.get_by_label("First name").input_value() == "Olga"
     assert page.get_by_label("Last name").input_value() == "Owner"
-    page.get_by_label("Company name").fill("Acme Inc.")
-    page.get_by_label("Country").select_option(label="Germany")
+    fill_the_lead_fields(page, "Acme Inc.")
 
 
 def start_a_trial(page: Any, link: str, heading: str | None = None) -> None:

@@ -15,6 +15,7 @@ from instance.gitlab_com.groups import find_group, is_owner
 from instance.models import User
 from instance.models import db as instance_db
 from tests.browser.conftest import GitLabCom, acme_group
+from tests.browser.gitlab_com_paths import fill_the_lead_fields
 from tests.browser.screens import NARROW, axe_violations, click_to_page, overflows, shoot, sign_in
 from tests.instance.conftest import PASSWORD, add_user
 
@@ -22,8 +23,7 @@ pytestmark = pytest.mark.browser
 
 
 def _complete_the_fields(page: Any) -> None:
-    page.get_by_label("Company name").fill("Olga Labs Inc.")
-    page.get_by_label("Country").select_option(label="Germany")
+    fill_the_lead_fields(page, "Olga Labs Inc.")
     click_to_page(page, page.get_by_role("button", name="Continue"))
 
 

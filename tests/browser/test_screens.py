@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from tests.browser.conftest import BUYER, GitLabCom, ServedInstance, acme_group
+from tests.browser.gitlab_com_paths import fill_the_lead_fields
 from tests.browser.screens import (
     NARROW,
     WIDE,
@@ -164,8 +165,7 @@ def test_gitlab_com_pages(page: Any, gitlab_com: GitLabCom) -> None:
     problems += _review(page, "gitlab-com-billing")
     click_to_page(page, page.get_by_role("link", name="Start a free GitLab Duo Pro trial"))
     problems += _review(page, "gitlab-com-trial-form")
-    page.get_by_label("Company name").fill("Acme Inc.")
-    page.get_by_label("Country").select_option(label="Germany")
+    fill_the_lead_fields(page, "Acme Inc.")
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("This trial is for").wait_for()
     problems += _review(page, "gitlab-com-trial-group")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import gitlab
 import pytest
 import requests
 from flask import Flask
@@ -119,6 +120,29 @@ def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> Non
         "/users/sign_in", data={"login": username, "password": password, "csrf_token": token}
     )
     assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def server(app: Flask, admin_client: FlaskClient, live_server: Callable[[Flask], Any]) -> Any:
+    """``app`` (its administrator root added) served on loopback."""
+    return live_server(app)
+
+
+@pytest.fixture
+def client_for(server: Any) -> Iterator[Callable[[str], gitlab.Gitlab]]:
+    """python-gitlab clients of ``server``, one per token; their connections closed afterwards
+    (an idle keep-alive connection would hold the server's shutdown)."""
+    opened: list[gitlab.Gitlab] = []
+
+    def make(token: str) -> gitlab.Gitlab:
+        gl = gitlab.Gitlab(server.url, private_token=token)
+        gl.session.trust_env = False
+        opened.append(gl)
+        return gl
+
+    yield make
+    for gl in opened:
+        gl.session.close()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ the GraphQL seat assignment mutations (R1, R10, R26, R27, R28)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gitlab
@@ -30,14 +30,8 @@ def token_for(app: Flask, username: str) -> str:
 
 
 @pytest.fixture
-def gl(
-    app: Flask, admin_client: FlaskClient, live_server: Callable[[Flask], Any]
-) -> Iterator[gitlab.Gitlab]:
-    server = live_server(app)
-    client = gitlab.Gitlab(server.url, private_token=token_for(app, "root"))
-    client.session.trust_env = False
-    yield client
-    client.session.close()  # an idle keep-alive connection would hold the server's shutdown
+def gl(app: Flask, client_for: Callable[[str], gitlab.Gitlab]) -> gitlab.Gitlab:
+    return client_for(token_for(app, "root"))
 
 
 @pytest.mark.all_backends

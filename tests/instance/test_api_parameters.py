@@ -6,7 +6,7 @@ with GitLab's answers."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gitlab
@@ -67,6 +67,8 @@ def people(app: Flask, admin_client: FlaskClient) -> dict[str, str]:
         ("sort=up", "sort does not have a valid value"),
         ("created_after=yesterday", "created_after is invalid"),
         ("created_before=2026-13-01", "created_before is invalid"),
+        ("created_after=0001-01-01T00:00:00%2B14:00", "created_after is invalid"),
+        ("created_before=9999-12-31T23:00:00-05:00", "created_before is invalid"),
         ("without_projects=nope", "without_projects is invalid"),
     ],
 )
@@ -202,30 +204,12 @@ def test_token_list_filters_and_who_may_see_whose_tokens(
         assert call(client, secret, "GET", path).status_code == status
 
 
-@pytest.fixture
-def gitlab_for(
-    app: Flask, admin_client: FlaskClient, live_server: Callable[[Flask], Any]
-) -> Iterator[Callable[[str], gitlab.Gitlab]]:
-    server = live_server(app)
-    opened: list[gitlab.Gitlab] = []
-
-    def make(secret: str) -> gitlab.Gitlab:
-        gl = gitlab.Gitlab(server.url, private_token=secret)
-        gl.session.trust_env = False
-        opened.append(gl)
-        return gl
-
-    yield make
-    for gl in opened:
-        gl.session.close()
-
-
 @pytest.mark.all_backends
 def test_python_gitlab_rotates_a_token_as_gitlab_does(
-    app: Flask, people: dict[str, str], gitlab_for: Callable[[str], gitlab.Gitlab]
+    app: Flask, people: dict[str, str], client_for: Callable[[str], gitlab.Gitlab]
 ) -> None:
     today = app_clock(app).now().date()
-    dev = gitlab_for(people["dev"])
+    dev = client_for(people["dev"])
     own = dev.personal_access_tokens.get("self")
     rotated = own.rotate()
     # The old token is revoked; the new one has its name and scopes and expires in a week.
@@ -235,12 +219,12 @@ def test_python_gitlab_rotates_a_token_as_gitlab_does(
     with pytest.raises(gitlab.GitlabAuthenticationError) as revoked:
         dev.auth()
     assert revoked.value.response_code == 401
-    renewed = gitlab_for(rotated["token"])
+    renewed = client_for(rotated["token"])
     renewed.auth()
     assert renewed.user is not None and renewed.user.username == "dev"
     # An administrator rotates it again, with an expiry of their choosing (python-gitlab's
     # ``rotate(expires_at=...)``); a revoked token is not rotated again.
-    admin = gitlab_for(people["root"])
+    admin = client_for(people["root"])
     again = admin.personal_access_tokens.get(rotated["id"]).rotate(
         expires_at=(today + dt.timedelta(days=30)).isoformat()
     )
@@ -279,3 +263,60 @@ def test_rotation_refusals_change_nothing(
         client, dev, "POST", "/personal_access_tokens/self/rotate", json={"expires_at": "x"}
     )
     assert invalid.get_json() == {"error": "expires_at is invalid"}
+
+
+@pytest.mark.all_backends
+def test_a_rotated_token_presented_to_rotate_again_revokes_its_family(
+    app: Flask, admin_client: FlaskClient, people: dict[str, str]
+) -> None:
+    """GitLab's automatic reuse detection: the old token of a rotation, used on a rotate
+    endpoint, revokes every token rotated from it (here two rotations on), and is refused."""
+    client, old = app.test_client(), people["dev"]
+    second = call(client, old, "POST", "/personal_access_tokens/self/rotate").get_json()["token"]
+    third = call(client, second, "POST", "/personal_access_tokens/self/rotate").get_json()["token"]
+    other = token(app, "dev")  # not of this family
+    assert call(client, third, "GET", "/personal_access_tokens/self").status_code == 200
+    # Elsewhere the old token is refused and changes nothing.
+    assert call(client, old, "GET", "/user").status_code == 401
+    assert call(client, third, "GET", "/personal_access_tokens/self").status_code == 200
+    reused = call(client, old, "POST", "/personal_access_tokens/self/rotate")
+    assert (reused.status_code, reused.get_json()) == (
+        401,
+        {
+            "error": "invalid_token",
+            "error_description": "Token was revoked. You have to re-authorize from the user.",
+        },
+    )
+    assert call(client, third, "GET", "/personal_access_tokens/self").status_code == 401
+    assert call(client, other, "GET", "/personal_access_tokens/self").status_code == 200
+    # The same through the :id form, on a family of its own.
+    fresh = call(client, other, "POST", "/personal_access_tokens/self/rotate").get_json()
+    assert (
+        call(client, other, "POST", f"/personal_access_tokens/{fresh['id']}/rotate").status_code
+        == 401
+    )
+    assert call(client, fresh["token"], "GET", "/user").status_code == 401
+
+
+def test_a_token_both_expired_and_revoked_is_answered_as_expired(
+    app: Flask, admin_client: FlaskClient, people: dict[str, str]
+) -> None:
+    """GitLab's AccessTokenValidationService looks at expiry before revocation; an expired old
+    token presented to rotate is not a reuse (nothing of its family is revoked)."""
+    client = app.test_client()
+    soon = app_clock(app).now().date() + dt.timedelta(days=1)
+    old = token(app, "dev", expires_on=soon)
+    new = call(
+        client,
+        old,
+        "POST",
+        "/personal_access_tokens/self/rotate",
+        json={"expires_at": (soon + dt.timedelta(days=30)).isoformat()},
+    ).get_json()["token"]
+    app_clock(app).advance(dt.timedelta(days=2))
+    answer = call(client, old, "POST", "/personal_access_tokens/self/rotate")
+    assert (answer.status_code, answer.get_json()["error_description"]) == (
+        401,
+        "Token is expired. You can either do re-authorization or token refresh.",
+    )
+    assert call(client, new, "GET", "/user").status_code == 200

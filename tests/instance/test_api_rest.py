@@ -5,7 +5,7 @@ every user with scopes, expiry and revocation; the user's state; boolean filters
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gitlab
@@ -30,26 +30,6 @@ def issue(app: Flask, username: str, scopes: list[str], days: int | None = None)
         secret = issue_token(user, "tests", scopes, now, expires_on=expires)[1]
         db.session.commit()
         return secret
-
-
-@pytest.fixture
-def server(app: Flask, admin_client: FlaskClient, live_server: Callable[[Flask], Any]) -> Any:
-    return live_server(app)
-
-
-@pytest.fixture
-def client_for(server: Any) -> Iterator[Callable[[str], gitlab.Gitlab]]:
-    opened: list[gitlab.Gitlab] = []
-
-    def make(token: str) -> gitlab.Gitlab:
-        gl = gitlab.Gitlab(server.url, private_token=token)
-        gl.session.trust_env = False
-        opened.append(gl)
-        return gl
-
-    yield make
-    for gl in opened:
-        gl.session.close()
 
 
 def test_an_admin_creates_lists_and_revokes_a_users_token_with_python_gitlab(

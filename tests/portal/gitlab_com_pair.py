@@ -38,6 +38,16 @@ from webcore.clock import app_clock
 from webcore.transport import in_process_session
 
 PORTAL_URL = "http://portal-for-gitlab-com.test"
+# GitLab.com's trial lead form, completed (in the trial requests' order: ``*TRIAL_FORM.values()``
+# follows the requester's email there).
+TRIAL_FORM = {
+    "first_name": "Olga",
+    "last_name": "Owner",
+    "company_name": "Acme",
+    "country": "DE",
+    "company_size": "1-99",
+    "phone_number": "+49 30 1234567",
+}
 
 GITLAB_COM_URL = "http://gitlab-com.test"
 CLIENT_ID, CLIENT_SECRET = "customers-portal", "gloas-test-secret"

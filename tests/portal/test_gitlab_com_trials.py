@@ -16,11 +16,9 @@ from instance.models import User
 from instance.models import db as instance_db
 from portal.models import AddOnPurchase, Subscription, SubscriptionKind, db
 from tests.instance.conftest import csrf_token, sign_in
-from tests.portal.gitlab_com_pair import Pair
+from tests.portal.gitlab_com_pair import TRIAL_FORM, Pair
 from tests.portal.helpers import customer_subscription
 from webcore.clock import app_clock
-
-FORM = {"first_name": "Olga", "last_name": "Owner", "company_name": "Acme", "country": "DE"}
 
 
 def _client(pair: Pair, username: str) -> FlaskClient:
@@ -34,7 +32,7 @@ def _start_trial(pair: Pair, username: str) -> str:
     token = csrf_token(client, "/dashboard")
     response = client.post(
         "/-/trials/duo_pro",
-        data={**FORM, "namespace_id": pair.group_id, "csrf_token": token},
+        data={**TRIAL_FORM, "namespace_id": pair.group_id, "csrf_token": token},
         follow_redirects=True,
     )
     return response.get_data(as_text=True)

@@ -26,11 +26,9 @@ from portal.gitlab_com.ultimate_trials import start_namespace_ultimate_trial
 from portal.models import Subscription, SubscriptionKind, db
 from protocol.provisioning import NamespacePlanTrialRequest
 from tests.instance.conftest import csrf_token, sign_in
-from tests.portal.gitlab_com_pair import Pair
+from tests.portal.gitlab_com_pair import TRIAL_FORM, Pair
 from tests.portal.helpers import make_account, make_subscription
 from webcore.clock import app_clock
-
-FORM = {"first_name": "Olga", "last_name": "Owner", "company_name": "Acme", "country": "DE"}
 
 
 def _client(pair: Pair, username: str) -> FlaskClient:
@@ -42,7 +40,7 @@ def _client(pair: Pair, username: str) -> FlaskClient:
 def _post(pair: Pair, username: str, path: str = "/-/trials", **data: object) -> str:
     client = _client(pair, username)
     token = csrf_token(client, "/dashboard")
-    fields = {**FORM, "step": "lead", "namespace_id": pair.group_id, **data}
+    fields = {**TRIAL_FORM, "step": "lead", "namespace_id": pair.group_id, **data}
     response = client.post(path, data={**fields, "csrf_token": token}, follow_redirects=True)
     return response.get_data(as_text=True)
 
@@ -68,7 +66,9 @@ def _user(username: str) -> User:
 def _start_in_the_portal(pair: Pair) -> None:
     """The portal's own start of the group's Ultimate trial, as GitLab.com asks for it."""
     with pair.portal.app_context():
-        request = NamespacePlanTrialRequest(pair.group_id, "acme", "o@example.com", *FORM.values())
+        request = NamespacePlanTrialRequest(
+            pair.group_id, "acme", "o@example.com", *TRIAL_FORM.values()
+        )
         start_namespace_ultimate_trial(request, app_clock(pair.portal).now())
 
 
@@ -133,9 +133,9 @@ def test_a_second_ultimate_trial_for_the_group_is_refused(pair: Pair) -> None:
 @pytest.mark.parametrize(
     ("change", "status"),
     [
-        # A refusal on a page: said on the form the owner came from (webcore.errors).
-        ({"first_name": ""}, 302),
-        ({"country": "XX"}, 302),
+        # Bad fields: the lead form again, with GitLab's message (test_gitlab_com_trial_leads).
+        ({"first_name": ""}, 400),
+        ({"country": "XX"}, 400),
         ({"step": "bogus"}, 400),
         ({"step": "trial", "namespace_id": "abc"}, 400),
         ({"step": "trial", "namespace_id": "999999"}, 404),
@@ -146,7 +146,7 @@ def test_bad_input_is_a_4xx_and_changes_nothing(
 ) -> None:
     client = _client(pair, "owner")
     token = csrf_token(client, "/dashboard")
-    data = {**FORM, "step": "lead", "namespace_id": str(pair.group_id), **change}
+    data = {**TRIAL_FORM, "step": "lead", "namespace_id": str(pair.group_id), **change}
     response = client.post("/-/trials", data={**data, "csrf_token": token})
     assert response.status_code == status
     assert _portal_subscriptions(pair) == []
@@ -162,7 +162,7 @@ def test_several_free_groups_are_offered_to_choose_from(pair: Pair) -> None:
     client = _client(pair, "owner")
     token = csrf_token(client, "/dashboard")
     response = client.post(
-        "/-/trials", data={**FORM, "step": "lead", "csrf_token": token}, follow_redirects=True
+        "/-/trials", data={**TRIAL_FORM, "step": "lead", "csrf_token": token}, follow_redirects=True
     )
     page = response.get_data(as_text=True)
     assert "Apply your trial to a new or existing group" in page and "Beta" in page

@@ -34,7 +34,7 @@ from protocol.provisioning import NamespacePlanTrialRequest, NamespaceTrialReque
 from tests.instance.conftest import csrf_token as instance_csrf_token
 from tests.instance.conftest import sign_in as instance_sign_in
 from tests.portal.billing_helpers import invoices
-from tests.portal.gitlab_com_pair import Pair
+from tests.portal.gitlab_com_pair import TRIAL_FORM, Pair
 from tests.portal.helpers import (
     csrf_token,
     make_account,
@@ -44,7 +44,6 @@ from tests.portal.helpers import (
 )
 from webcore.clock import app_clock
 
-FORM = {"first_name": "Olga", "last_name": "Owner", "company_name": "Acme", "country": "DE"}
 UPGRADE = 'data-testid="upgrade-plans"'
 
 
@@ -57,7 +56,7 @@ def _gitlab_com(pair: Pair, username: str = "owner") -> FlaskClient:
 def _trial(pair: Pair, path: str = "/-/trials") -> str:
     client = _gitlab_com(pair)
     token = instance_csrf_token(client, "/dashboard")
-    fields = {**FORM, "step": "trial", "namespace_id": pair.group_id, "csrf_token": token}
+    fields = {**TRIAL_FORM, "step": "trial", "namespace_id": pair.group_id, "csrf_token": token}
     return client.post(path, data=fields, follow_redirects=True).get_data(as_text=True)
 
 
@@ -170,7 +169,9 @@ def test_buying_premium_replaces_a_running_trial_at_once_r4_r7_r31(pair: Pair, b
     # No second Ultimate trial, on either side.
     assert HAD_TRIAL in _trial(pair)
     with pair.portal.app_context():
-        request = NamespacePlanTrialRequest(pair.group_id, "acme", "o@example.com", *FORM.values())
+        request = NamespacePlanTrialRequest(
+            pair.group_id, "acme", "o@example.com", *TRIAL_FORM.values()
+        )
         with pytest.raises(TrialRefused, match="already had a trial"):
             start_namespace_ultimate_trial(request, app_clock(pair.portal).now())
     # The group now has a paid subscription: a second purchase is refused.
@@ -230,7 +231,7 @@ def test_buying_ultimate_after_the_trial_ended_keeps_the_duo_trial_running(
     # The portal counts the Duo trial on the replaced Ultimate trial as the group's one too.
     with pair.portal.app_context():
         request = NamespaceTrialRequest(
-            pair.group_id, AddOnTier.DUO_PRO, "owner@example.com", *FORM.values()
+            pair.group_id, AddOnTier.DUO_PRO, "owner@example.com", *TRIAL_FORM.values()
         )
         with pytest.raises(TrialRefused, match="already has a GitLab Duo"):
             start_namespace_duo_trial(request, app_clock(pair.portal).now())

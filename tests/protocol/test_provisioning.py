@@ -23,13 +23,17 @@ from protocol import (
     seal_response,
 )
 from protocol.provisioning import (
+    COUNTRIES_WITH_STATES,
+    CompanySize,
     MainPlan,
     NamespaceAddOnPurchase,
     NamespacePlanTrialRequest,
     NamespaceProvision,
+    NamespaceTrialRequest,
     ProvisionAnswer,
 )
 from tests.protocol.factories import INSTANCE_KEY, INSTANCE_KEYS, PORTAL_KEY, PORTAL_KEYS, START
+from webcore.countries import STATES
 
 PREMIUM = MainPlan(Plan.PREMIUM, date(2026, 3, 1), date(2027, 3, 1), 10, auto_renew=True)
 DUO_PRO = NamespaceAddOnPurchase(
@@ -103,6 +107,62 @@ def test_an_ultimate_trial_request_round_trips_and_refuses_a_blank_path() -> Non
     assert NamespacePlanTrialRequest.from_dict(request.to_dict()) == request
     with pytest.raises(LocalProtocolError):
         NamespacePlanTrialRequest(42, "", "olga@example.com", "Olga", "O", "Acme", "DE")
+
+
+REQUESTER = ("olga@example.com", "Olga", "O", "Acme")
+
+
+def test_the_trial_requests_carry_gitlabs_lead_fields_absent_when_not_given() -> None:
+    lead = {"company_size": "2,000-9,999", "phone_number": "+1 23 456-78-90", "state": "NY"}
+    duo = NamespaceTrialRequest(42, AddOnTier.DUO_PRO, *REQUESTER, "US", **lead)
+    assert duo.company_size is CompanySize.UP_TO_9999
+    assert duo.to_dict() | lead == duo.to_dict()
+    assert NamespaceTrialRequest.from_dict(duo.to_dict()) == duo
+    ultimate = NamespacePlanTrialRequest(42, "acme", *REQUESTER, "DE")
+    # As a GitLab.com of the earlier version sends it, and reads back the same.
+    assert set(ultimate.to_dict()) == {
+        "namespace_id",
+        "namespace_path",
+        "email",
+        "first_name",
+        "last_name",
+        "company_name",
+        "country",
+    }
+    assert NamespacePlanTrialRequest.from_dict(ultimate.to_dict()) == ultimate
+    assert [size.label for size in CompanySize] == [
+        "1 - 99",
+        "100 - 499",
+        "500 - 1,999",
+        "2,000 - 9,999",
+        "10,000 +",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lead", "country", "field", "problem"),
+    [
+        ({"phone_number": "+1 (555) 0100"}, "US", "phone_number", "allowed characters"),
+        ({"phone_number": "1" * 51}, "US", "phone_number", "at most 50"),
+        ({"state": "BY"}, "DE", "state", "only for a country with states"),
+        ({"company_size": "1-10"}, "US", "company_size", "expected one of"),
+    ],
+)
+def test_a_lead_field_gitlab_would_not_send_is_refused_on_both_sides(
+    lead: dict[str, str], country: str, field: str, problem: str
+) -> None:
+    where = "namespace_plan_trial_request"
+    with pytest.raises(LocalProtocolError, match=problem) as local:
+        NamespacePlanTrialRequest(42, "acme", *REQUESTER, country, **lead)
+    assert local.value.field == f"{where}.{field}"
+    sent = NamespacePlanTrialRequest(42, "acme", *REQUESTER, country).to_dict() | lead
+    with pytest.raises(RemoteProtocolError, match=problem) as remote:
+        NamespacePlanTrialRequest.from_dict(sent)
+    assert remote.value.field == f"{where}.{field}"
+
+
+def test_the_countries_asked_a_state_are_those_the_forms_list_states_of() -> None:
+    assert set(STATES) == set(COUNTRIES_WITH_STATES) == {"US", "CA"}
 
 
 def test_a_trial_plan_carries_both_trial_dates() -> None:

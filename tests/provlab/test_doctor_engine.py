@@ -20,6 +20,7 @@ from provlab.doctor import (
     TrialEvidence,
     diagnose_trial,
 )
+from provlab.doctor_facts import lead_fact
 from tests.provlab.evidence import instance_evidence, portal_evidence
 
 NOW = dt.datetime(2026, 3, 5, 12, 0, tzinfo=dt.UTC)
@@ -361,3 +362,9 @@ def test_healthy_verdict_names_what_it_rests_on() -> None:
     assert any(
         fact.startswith("instance") and "licensed for A-S00012345" in fact for fact in verdict.facts
     )
+
+
+def test_gitlab_coms_lead_for_an_ultimate_trial_reads_as_one() -> None:
+    """GitLab.com's lead for an Ultimate trial names no add-on: the fact says what it was for."""
+    found = replace(lead("trial_created"), add_on=None)
+    assert "(DE, Ultimate trial): trial_created" in lead_fact(found)

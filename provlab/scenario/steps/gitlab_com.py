@@ -185,6 +185,15 @@ TRIALS = {
     ),
     "ultimate": ("/-/trials/new", "/-/trials", "your free trial is activated"),
 }
+# How the owner completes GitLab's lead fields (instance.gitlab_com.trial_form).
+LEAD = {
+    "first_name": "Olga",
+    "last_name": "Owner",
+    "company_name": "Customer Inc.",
+    "company_size": "100-499",
+    "country": "DE",
+    "phone_number": "+49 30 1234567",
+}
 
 
 def _trial(context: StepContext, args: Any, kind: str) -> None:
@@ -201,14 +210,7 @@ def _trial(context: StepContext, args: Any, kind: str) -> None:
     form = browser.get(f"{gitlab_com.url}{new}?namespace_id={group_id}")
     response = browser.post(
         f"{gitlab_com.url}{post}",
-        data={
-            "first_name": "Olga",
-            "last_name": "Owner",
-            "company_name": "Customer Inc.",
-            "country": "DE",
-            "namespace_id": group_id,
-            "csrf_token": csrf_token(form.text),
-        },
+        data={**LEAD, "namespace_id": group_id, "csrf_token": csrf_token(form.text)},
     )
     shown = flash_messages(response.text)
     done = started in shown
