@@ -21,7 +21,6 @@ from instance.models import BillableUserCount, db
 from protocol.license import LicenseType, Plan
 from provlab.parties import InProcessParty
 from provlab.timetravel import travel_to
-from tests.instance import test_api_rest
 from tests.instance.conftest import add_user
 from tests.instance.fake_portal import FakePortal
 from tests.instance.helpers import licenses, purchase, with_duo
@@ -47,10 +46,6 @@ INVALID_KEY = (
     "The license key is invalid. Make sure it is exactly as you received it from GitLab Inc."
 )
 TODAY = dt.date(2026, 3, 2)  # the tests' simulated today
-
-# The REST tests' loopback server and python-gitlab clients.
-server = test_api_rest.server
-client_for = test_api_rest.client_for
 
 
 @pytest.fixture
