@@ -17,13 +17,8 @@ from instance.agile_planning import agile_planning_purchase
 from instance.api import token_from_request
 from instance.billable_history import max_historical_users
 from instance.diagnostics import diagnostics_bundle
-from instance.licenses import (
-    LicenseError,
-    current_license,
-    license_history,
-    pinned_portal_keys,
-    upload_license_file,
-)
+from instance.license_changes import add_license_file
+from instance.licenses import LicenseError, current_license, license_history
 from instance.models import AccessLevel, User, UserAddOnAssignment, UserState, db
 from instance.portal_client import ACTIVATION_SUCCESS
 from instance.sync import SyncFailed, activate, record_failure, sync_report, synchronize
@@ -134,7 +129,8 @@ def upload_license() -> ResponseReturnValue:
     with refusal_renders(lambda refused: _subscription_page(422)):
         if not raw.strip() or len(raw) > MAX_LICENSE_FILE_BYTES:
             raise LicenseError("Choose a license file to upload.", code="no_license_file")
-        upload_license_file(raw.decode("utf-8", "replace"), pinned_portal_keys(), _now())
+        # Under the sync lock, as the License API adds one: one current license, whatever runs.
+        add_license_file(raw.decode("utf-8", "replace"), _now())
     flash("The license was successfully uploaded and is now active.", "success")
     return redirect(url_for("admin.subscription"))
 
