@@ -58,6 +58,7 @@ from protocol.provisioning import (
 )
 from protocol.signing import KeySet, SigningKey
 from webcore.params import loads_bounded
+from webcore.transport import note_call_out
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,9 @@ class PortalError(Exception):
 
 
 def portal_session(app: Flask) -> requests.Session:
-    """The session every call to the portal goes through (see the module docstring)."""
+    """The session every call to the portal goes through (see the module docstring), asked for
+    right before the call, which it counts (``webcore.transport.note_call_out``)."""
+    note_call_out(app)  # first: a call that fails may still have reached the portal
     hooked = app.extensions.get(SESSION_HOOK)
     if hooked is not None:
         return hooked

@@ -14,6 +14,7 @@ from flask import Flask
 from protocol.clock import SimulatedClock, format_utc, parse_utc
 from provlab.timetravel import Party
 from webcore.clock import app_clock
+from webcore.transport import calls_out
 
 
 class PartyError(Exception):
@@ -50,6 +51,8 @@ class HttpParty:
         # The earliest due job as the last answer gave it, while ``_due_known``.
         self._due: dt.datetime | None = None
         self._due_known = False
+        # Whether the last run-due said the app called another party (unsaid: it may have).
+        self._called_out = True
 
     def close(self) -> None:
         self._pool.close()
@@ -90,10 +93,16 @@ class HttpParty:
         self._due_known = False
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
-        self._now, self._due_known = None, False  # unknown until answered (a refusal too)
+        # Unknown until answered (a refusal too).
+        self._now, self._due_known, self._called_out = None, False, True
         answer = self._call("POST", "run-due", {"at": format_utc(at)})
         self._remember(answer)
+        # An app that does not say (an older one) may have called anyone: as if it had.
+        self._called_out = answer.get("called_out") is not False
         return list(answer["ran"])
+
+    def called_out(self) -> bool:
+        return self._called_out
 
     def move_clock(self, at: dt.datetime) -> None:
         if self._now is not None and self._now >= at:
@@ -159,6 +168,9 @@ class InProcessParty:
                 )
         self._watch: JobTableWatch = app.extensions["jobs_watch"]
         self._known: tuple[int, dt.datetime | None] | None = None  # (changes seen, earliest due)
+        # Whether the last run called another party: told truly, as over HTTP, though this
+        # party's own memory needs no forgetting (the watch sees every change).
+        self._called_out = True
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -179,13 +191,18 @@ class InProcessParty:
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
         self.clock.set(at)
         scheduler = self.app.extensions["jobs"]
+        calls_before = calls_out(self.app)
         with self.app.app_context():
             runs = [run.to_dict() for run in scheduler.run_due(at)]
+        self._called_out = calls_out(self.app) != calls_before
         if scheduler.due_after_run is not None:
             # Read in the run's last transaction, whose commit the watch has counted: the next
             # ``next_due`` needs no query of its own (this party is driven by one thread).
             self._known = (self._watch.changes, scheduler.due_after_run.at)
         return runs
+
+    def called_out(self) -> bool:
+        return self._called_out
 
     def move_clock(self, at: dt.datetime) -> None:
         self.clock.set(at)
@@ -211,6 +228,9 @@ class SkewedParty:
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]:
         return self.inner.run_due(max(at + self.offset, self.inner.now()))
+
+    def called_out(self) -> bool:
+        return self.inner.called_out()
 
     def move_clock(self, at: dt.datetime) -> None:
         self.inner.move_clock(max(at + self.offset, self.inner.now()))

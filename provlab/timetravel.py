@@ -29,7 +29,8 @@ class Party(Protocol):
     includes its next due job) rather than ask again: its own calls are the only change it can
     see coming. Others' it cannot: a job of another party may call this app (the instance's sync
     calls the portal, the portal pushes to GitLab.com), and so may a scenario step or a user
-    between two journeys. The orchestrator therefore says when to stop trusting that memory."""
+    between two journeys. The orchestrator therefore says when to stop trusting that memory:
+    at each journey's start, and after a run of another party that called out."""
 
     name: str
 
@@ -42,6 +43,10 @@ class Party(Protocol):
         last learnt them: the next ``next_due`` must not answer from memory."""
 
     def run_due(self, at: dt.datetime) -> list[dict[str, Any]]: ...
+
+    def called_out(self) -> bool:
+        """Whether the last ``run_due`` may have called another party (and so changed its
+        jobs): True when the app does not say."""
 
     def move_clock(self, at: dt.datetime) -> None:
         """Move the clock to ``at``; only called when no job of this party is due by then."""
@@ -88,10 +93,14 @@ def travel_to(
                 party.move_clock(max(instant - JUST_BEFORE, party.now()))
         for party in busy:
             runs.extend(party.run_due(max(instant, party.now())))
-            # Its jobs may have called any other party; its own answer, the latest, stays good.
-            for other in parties:
-                if other is not party:
-                    other.forget_next_due()
+            # A job that called another party may have changed any other's jobs (the portal a
+            # sync reaches may push to GitLab.com): ask them again. Most runs call nobody (a
+            # clean-up, a mail), and then every other party's last answer stays good; its own,
+            # the latest, always does.
+            if party.called_out():
+                for other in parties:
+                    if other is not party:
+                        other.forget_next_due()
         if progress is not None:
             progress(instant, len(runs))
     else:

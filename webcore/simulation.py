@@ -5,10 +5,12 @@ real deployment can never have its clock moved from outside.
 
 - ``GET  /-/simulation/next-job``  → ``{"now", "next_run_at"}``: the earliest due job.
 - ``POST /-/simulation/run-due``   ``{"at"}`` → moves the clock to ``at`` (never backwards) and
-  runs every job due by then, earliest first; answers ``{"now", "ran", "next_run_at"}``: what ran
-  and the earliest due job after it, as ``next-job`` would give it (so the orchestrator need not
-  ask). Jobs run at the clock's time: the orchestrator (``provlab.timetravel``) steps ``at``
-  through each due instant in turn.
+  runs every job due by then, earliest first; answers ``{"now", "ran", "next_run_at",
+  "called_out"}``: what ran, the earliest due job after it, as ``next-job`` would give it (so the
+  orchestrator need not ask), and whether the app called another party meanwhile (so may have
+  changed its jobs: the orchestrator asks the others again only then). ``called_out`` is
+  conservative: a user's request calling out during the run counts too. Jobs run at the clock's
+  time: the orchestrator (``provlab.timetravel``) steps ``at`` through each due instant in turn.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from flask.typing import ResponseReturnValue
 from protocol.clock import SimulatedClock, format_utc, parse_utc
 from webcore.clock import app_clock
 from webcore.jobs import JobScheduler
+from webcore.transport import calls_out
 
 blueprint = Blueprint("simulation", __name__, url_prefix="/-/simulation")
 
@@ -68,6 +71,7 @@ def run_due() -> ResponseReturnValue:
     assert isinstance(clock, SimulatedClock)
     if at < clock.now():
         return _refuse(409, f"the clock is at {format_utc(clock.now())}; it never moves backwards")
+    calls_before = calls_out(current_app)
     clock.set(at)
     jobs = scheduler()
     runs = jobs.run_due(at)
@@ -78,5 +82,6 @@ def run_due() -> ResponseReturnValue:
             "now": format_utc(clock.now()),
             "ran": [run.to_dict() for run in runs],
             "next_run_at": format_utc(due) if due else None,
+            "called_out": calls_out(current_app) != calls_before,
         }
     )

@@ -1,26 +1,62 @@
-"""Outbound HTTP without sockets: a requests adapter that calls a WSGI app in the same process.
+"""Outbound HTTP: the count of an app's calls to other parties, and sessions without sockets.
 
-The instance talks to the portal through a ``requests.Session``. In production that session uses
-the network (and honours HTTP proxy settings from the environment); in fast tests and in-process
-scenarios it mounts this adapter instead, so the same client code runs against the portal app
-with no server. Faults are injected in one place: the session's adapter.
+An app calls another party (the instance's sync and GitLab.com's trials call the portal, the portal
+pushes to GitLab.com) only through a ``requests.Session`` handed out by a session factory
+(``instance.portal_client.portal_session``, ``portal.gitlab_com.client.gitlab_com_session``),
+right before sending; ``tests/test_outbound_http.py`` keeps every other module from sending HTTP
+another way. The factory counts each call here (``note_call_out``), so time travel can tell a job
+run that called another party, and may have changed its jobs, from one that called nobody
+(``webcore.simulation``). A failed call counts too: it may have reached the other party.
+
+In production that session uses the network (and honours HTTP proxy settings from the
+environment); in fast tests and in-process scenarios it mounts the adapter below instead, so the
+same client code runs against the other app with no server. Faults are injected in one place:
+the session's adapter.
 """
 
 from __future__ import annotations
 
 import http.client
 import io
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from flask import Flask
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 WSGIApp = Callable[..., Any]
+
+CALLS_OUT = "webcore.calls_out"
+
+
+class _CallsOut:
+    """An app's count of calls to other parties; a served app's threads share it."""
+
+    def __init__(self) -> None:
+        self.begun = 0
+        self._lock = threading.Lock()
+
+    def note(self) -> None:
+        with self._lock:
+            self.begun += 1
+
+
+def note_call_out(app: Flask) -> None:
+    """Count a call from ``app`` to another party, about to be sent (session factories only)."""
+    counter: _CallsOut = app.extensions.setdefault(CALLS_OUT, _CallsOut())  # atomic: one wins
+    counter.note()
+
+
+def calls_out(app: Flask) -> int:
+    """How many calls to other parties ``app`` has begun since it was created."""
+    counter: _CallsOut | None = app.extensions.get(CALLS_OUT)
+    return 0 if counter is None else counter.begun
 
 
 class WSGIAdapter(BaseAdapter):

@@ -32,6 +32,7 @@ from protocol.provisioning import NamespaceProvision, ProvisionAnswer
 from protocol.signing import KeySet
 from webcore.keys import load_pinned_keys
 from webcore.params import loads_bounded
+from webcore.transport import note_call_out
 
 log = logging.getLogger("provlab.portal.gitlab_com")
 
@@ -53,6 +54,9 @@ class Refused(Exception):
 
 
 def gitlab_com_session(app: Flask) -> requests.Session:
+    """The session every call to GitLab.com goes through, asked for right before the call,
+    which it counts (``webcore.transport.note_call_out``)."""
+    note_call_out(app)  # first: a call that fails may still have reached GitLab.com
     hooked = app.extensions.get(SESSION_HOOK)
     if hooked is not None:
         return hooked

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from instance.portal_client import SESSION_HOOK, portal_session
 from protocol.clock import format_utc
 from provlab.parties import HttpParty, InProcessParty, PartyError
 from provlab.servers import free_port
@@ -16,6 +17,7 @@ from tests.conftest import SIMULATION_TOKEN
 from tests.support.jobs import add_noting_job, install_registry
 from webcore.clock import app_clock
 from webcore.job_declarations import JobContext, JobRegistry
+from webcore.transport import in_process_session
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
@@ -102,18 +104,34 @@ def test_http_party_remembers_the_next_job_a_run_answered_until_told_to_forget_i
     assert party.next_due() == T0 + dt.timedelta(hours=2) and asked == ["run-due", "next-job"]
 
 
+def _portal_scheduling(portal_app: Flask, key: str, minutes: int) -> Any:
+    """A stand-in for the portal's API as the instance's session reaches it: each call schedules
+    the portal's job ``key`` ``minutes`` after the portal's clock, as a sync's call can."""
+
+    def api(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        now = app_clock(portal_app).now()
+        _schedule(portal_app, "note", key, now + dt.timedelta(minutes=minutes))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b"{}"]
+
+    return api
+
+
 def test_http_time_travel_sees_what_another_partys_job_or_a_step_scheduled(
     portal_app: Flask, instance_app: Flask, live_server: Any
 ) -> None:
     ran: list[tuple[str, str, dt.datetime]] = []
     install_registry(portal_app, _noting_registry(ran))
     registry = _noting_registry(ran)
+    portal_url = "http://portal.test"
+    api = _portal_scheduling(portal_app, "called", 10)
+    instance_app.extensions[SESSION_HOOK] = in_process_session(api, portal_url)
 
     @registry.job("call_portal")
     def call_portal(context: JobContext, args: dict[str, Any]) -> None:
         # As a sync's call would: the portal, idle until now, has work 10 minutes later.
         ran.append(("instance", context.job_key, context.now))
-        _schedule(portal_app, "note", "called", context.now + dt.timedelta(minutes=10))
+        portal_session(context.app).post(portal_url + "/api/v1/seat_links", json={})
 
     install_registry(instance_app, registry)
     _schedule(portal_app, "note", "p-05:00", T0 + dt.timedelta(hours=5))
@@ -133,6 +151,45 @@ def test_http_time_travel_sees_what_another_partys_job_or_a_step_scheduled(
         ("portal", "step", T0 + dt.timedelta(hours=4)),
         ("portal", "p-05:00", T0 + dt.timedelta(hours=5)),
     ]
+
+
+def test_http_time_travel_asks_no_party_again_after_a_run_that_called_nobody(
+    portal_app: Flask, instance_app: Flask, live_server: Any
+) -> None:
+    ran: list[tuple[str, str, dt.datetime]] = []
+    install_registry(portal_app, _noting_registry(ran))
+    install_registry(instance_app, _noting_registry(ran))
+    _schedule(portal_app, "note", "p-05:00", T0 + dt.timedelta(hours=5))
+    for hour in (1, 2, 3):  # clean-ups, mails: work that calls nobody
+        _schedule(instance_app, "note", f"i-0{hour}:00", T0 + dt.timedelta(hours=hour))
+    portal = HttpParty("portal", live_server(portal_app).url, SIMULATION_TOKEN)
+    instance = HttpParty("instance", live_server(instance_app).url, SIMULATION_TOKEN)
+    asked = {"portal": _asked(portal), "instance": _asked(instance)}
+
+    travel_to([portal, instance], T0 + dt.timedelta(hours=6))
+
+    assert [key for _, key, _ in ran] == ["i-01:00", "i-02:00", "i-03:00", "p-05:00"]
+    # Each asked once, as every journey starts; from then on their own answers sufficed.
+    assert asked["portal"].count("next-job") == asked["instance"].count("next-job") == 1
+    assert not portal.called_out() and not instance.called_out()
+
+
+def test_http_party_takes_an_app_that_does_not_say_for_one_that_called_out(
+    portal_app: Flask, live_server: Any
+) -> None:
+    party = HttpParty("portal", live_server(portal_app).url, SIMULATION_TOKEN)
+    party.run_due(T0 + dt.timedelta(minutes=1))
+    assert not party.called_out()
+    call = party._call
+
+    def older_app(method: str, path: str, *args: Any) -> dict[str, Any]:
+        answer = call(method, path, *args)
+        answer.pop("called_out", None)  # as an app from before the field answers
+        return answer
+
+    party._call = older_app  # type: ignore[method-assign]
+    party.run_due(T0 + dt.timedelta(minutes=2))
+    assert party.called_out()
 
 
 def test_in_process_party_moves_the_clock_and_runs_what_is_due(instance_app: Flask) -> None:

@@ -13,6 +13,7 @@ from tests.conftest import SIMULATION_TOKEN
 from tests.support.jobs import add_noting_job, install_registry
 from webcore.clock import app_clock
 from webcore.job_declarations import JobRegistry
+from webcore.transport import note_call_out
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 AUTH = {"Authorization": f"Bearer {SIMULATION_TOKEN}"}
@@ -162,7 +163,36 @@ def test_run_due_answers_the_next_job_a_side_effect_scheduled_after_the_run(
         "now": "2026-03-02T02:00:00Z",
         "ran": [],
         "next_run_at": "2026-03-02T03:00:00Z",
+        "called_out": False,
     }
+
+
+def test_run_due_says_whether_the_app_called_another_party_meanwhile(make_app: Any) -> None:
+    app = make_app()
+    registry = _registry([])
+
+    @registry.job("call")
+    def call(context: Any, args: dict[str, Any]) -> None:
+        note_call_out(context.app)  # as the session factories do for a sync or a push
+
+    install_registry(app, registry)
+    _schedule(app, "quiet", 1)
+    with app.app_context():
+        app.extensions["jobs"].schedule("call", T0 + dt.timedelta(hours=2), key="calling")
+        app.extensions["sqlalchemy"].session.commit()
+    client = app.test_client()
+
+    def run_due(at: str) -> dict[str, Any]:
+        answer: dict[str, Any] = client.post(
+            "/-/simulation/run-due", json={"at": at}, headers=AUTH
+        ).get_json()
+        return answer
+
+    quiet = run_due("2026-03-02T01:00:00Z")
+    assert [run["key"] for run in quiet["ran"]] == ["quiet"] and quiet["called_out"] is False
+    calling = run_due("2026-03-02T02:00:00Z")
+    assert [run["key"] for run in calling["ran"]] == ["calling"] and calling["called_out"] is True
+    assert run_due("2026-03-02T03:00:00Z")["called_out"] is False  # counted per run
 
 
 def test_run_due_refuses_to_move_the_clock_backwards(make_app: Any) -> None:
