@@ -42,6 +42,12 @@ def remove(client: FlaskClient, license_id: object, **extra: str) -> Any:
     return client.post("/admin/license", data=form, follow_redirects=True)
 
 
+def legacy_then_offline(client: FlaskClient, portal: FakePortal) -> tuple[int, int]:
+    """A legacy license file uploaded, then an offline cloud one (current): their ids."""
+    legacy = upload(client, portal, LicenseType.LEGACY, "L")
+    return legacy, upload(client, portal, LicenseType.OFFLINE_CLOUD, "O")
+
+
 def current(app: Flask) -> list[tuple[int, bool]]:
     return [(row.id, row.current) for row in licenses(app)]
 
@@ -50,8 +56,7 @@ def current(app: Flask) -> list[tuple[int, bool]]:
 def test_removing_the_current_license_falls_back_on_the_previous_one_then_on_none(
     app: Flask, admin_client: FlaskClient, fake_portal: FakePortal
 ) -> None:
-    legacy = upload(admin_client, fake_portal, LicenseType.LEGACY, "L")
-    offline = upload(admin_client, fake_portal, LicenseType.OFFLINE_CLOUD, "O")
+    legacy, offline = legacy_then_offline(admin_client, fake_portal)
     assert BUTTON in admin_client.get("/admin/subscription").get_data(as_text=True)
 
     response = remove(admin_client, offline)
@@ -100,8 +105,7 @@ def test_gitlabs_delete_request_answers_json_and_the_next_page_shows_the_flash(
 def test_bad_removals_are_refused_and_change_nothing(
     app: Flask, admin_client: FlaskClient, fake_portal: FakePortal
 ) -> None:
-    legacy = upload(admin_client, fake_portal, LicenseType.LEGACY, "L")
-    offline = upload(admin_client, fake_portal, LicenseType.OFFLINE_CLOUD, "O")
+    legacy, offline = legacy_then_offline(admin_client, fake_portal)
     before = current(app)
     # Another license than the current one (a stale page), an unknown one, no id, a bad id.
     for license_id, status, says in [
@@ -133,8 +137,7 @@ def test_bad_removals_are_refused_and_change_nothing(
 def test_the_form_sent_three_times_at_once_removes_one_license(
     app: Flask, admin_client: FlaskClient, fake_portal: FakePortal, live_server: Any
 ) -> None:
-    legacy = upload(admin_client, fake_portal, LicenseType.LEGACY, "L")
-    offline = upload(admin_client, fake_portal, LicenseType.OFFLINE_CLOUD, "O")
+    legacy, offline = legacy_then_offline(admin_client, fake_portal)
     url = live_server(app).url
     sessions: list[tuple[requests.Session, str]] = []
     for _ in range(3):
