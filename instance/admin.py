@@ -17,21 +17,35 @@ from instance.agile_planning import agile_planning_purchase
 from instance.api import token_from_request
 from instance.billable_history import max_historical_users
 from instance.diagnostics import diagnostics_bundle
-from instance.license_changes import add_license_file
-from instance.licenses import LicenseError, current_license, license_history
+from instance.license_changes import add_license_file, remove_license
+from instance.licenses import LicenseError, current_license, license_by_id, license_history
 from instance.models import AccessLevel, User, UserAddOnAssignment, UserState, db
 from instance.portal_client import ACTIVATION_SUCCESS
-from instance.sync import SyncFailed, activate, record_failure, sync_report, synchronize
+from instance.sync import (
+    SyncFailed,
+    activate,
+    record_failure,
+    sync_report,
+    sync_status,
+    synchronize,
+)
 from instance.tokens import user_for_token
 from protocol.license import AddOnTier, LicenseType
 from webcore.auth import roles_required
 from webcore.clock import app_clock
-from webcore.errors import refusal_redirects, refusal_renders
+from webcore.errors import refusal_redirects, refusal_renders, wants_json
 from webcore.params import InvalidNumber, int_arg, parse_int
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
 TERMS_REQUIRED = "Please accept the Terms of Service to activate."
+# GitLab's flashes after Remove license (Admin::LicensesController#destroy): a notice when
+# License.current falls back on an earlier license, an alert when none is left.
+FELL_BACK = "The license was removed. GitLab has fallen back on the previous license."
+NO_LICENSE_LEFT = "The license was removed. GitLab now no longer has a valid license."
+# Ours: GitLab's route takes no id (it removes License.current); the page's form names one.
+UNKNOWN_LICENSE = "That license no longer exists: nothing was removed."
+NOT_CURRENT = "That license is no longer the current license: nothing was removed."
 MAX_LICENSE_FILE_BYTES = 64 * 1024
 
 
@@ -133,6 +147,37 @@ def upload_license() -> ResponseReturnValue:
         add_license_file(raw.decode("utf-8", "replace"), _now())
     flash("The license was successfully uploaded and is now active.", "success")
     return redirect(url_for("admin.subscription"))
+
+
+@blueprint.route("/license", methods=["POST", "DELETE"])
+def destroy_license() -> ResponseReturnValue:
+    """*Remove license*: GitLab's ``DELETE /admin/license`` removes the current license. A form
+    can only POST, so the page's sends ``_method=delete``, as Rails reads it. The form also names
+    the license the admin saw (``license_id``): a stale page or a second click removes nothing
+    more than that one license."""
+    if request.method == "POST" and request.form.get("_method", "").lower() != "delete":
+        abort(404)
+    try:
+        license_id = parse_int(request.values.get("license_id", ""))
+    except InvalidNumber:
+        abort(400, "license_id must be a license id")
+    with refusal_renders(lambda refused: _subscription_page(refused.status)):
+        # The sync lock (remove_license takes it too) before the check: no sync or other removal
+        # changes the current license between the check and the removal.
+        sync_status(lock=True)
+        chosen = license_by_id(license_id)
+        if chosen is None:
+            raise LicenseError(UNKNOWN_LICENSE, code="unknown_license", status=404)
+        if not chosen.current:
+            raise LicenseError(NOT_CURRENT, code="not_current_license", status=409)
+        remove_license(license_id, _now())
+    if current_license() is None:
+        flash(NO_LICENSE_LEFT, "danger")
+    else:
+        flash(FELL_BACK, "info")
+    if wants_json():
+        return {"success": True}
+    return redirect(url_for("admin.subscription"), 303)
 
 
 @blueprint.get("/subscription/diagnostics.json")

@@ -78,6 +78,9 @@ def test_instance_pages(
     page.goto(f"{url}/admin/subscription")
     activate_by_labels(page, CODE)
     problems += _review(page, "instance-subscription")
+    page.get_by_role("button", name="Remove license").click()  # its confirmation, then Cancel
+    problems += _review(page, "instance-subscription-remove-license-modal")
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
     click_to_page(page, page.get_by_role("link", name="GitLab Duo", exact=True))
     page.get_by_role("row", name="Alice Ng").get_by_role("switch").click()
     page.get_by_text("1 user assigned a seat.").wait_for()
