@@ -353,20 +353,9 @@ class Nullable(Kind):
 
 
 @dataclass(frozen=True)
-class Omissible(Kind):
-    """A field added to a message later: absent when None, so the message reads as before to a
-    peer of the earlier version, and read as None when such a peer leaves it out."""
-
-    kind: Kind
-
-    def check(self, field: str, value: object) -> object:
-        return None if value is None else self.kind.check(field, value)
-
-    def dump(self, value: Any) -> object:
-        return self.kind.dump(value)
-
-    def read(self, read: Reader, name: str) -> object:
-        return None if read.data[name] is None else self.kind.read(read, name)
+class Omissible(Nullable):
+    """A field added to a message later: absent when None (``Fields.dump``), so the message reads
+    as before to a peer of the earlier version, and read as None when such a peer leaves it out."""
 
 
 # The kinds most fields have, named once, so that a field reads as its type
