@@ -13,7 +13,7 @@ from instance.gitlab_com.nonces import received_nonces
 from instance.identity import identity, next_sync_slot
 from instance.licenses import current_license
 from instance.portal_client import CONNECTIVITY
-from instance.sync import SyncFailed, activate, record_failure, run_scheduled_sync
+from instance.sync import SyncFailed, activate, record_failure, report_basis, run_scheduled_sync
 from webcore.job_declarations import JobContext, JobRegistry, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,10 @@ SYNC_RETRY = RetryPolicy(
 @registry.job("daily_sync", retry=SYNC_RETRY)
 def daily_sync(context: JobContext, args: dict[str, Any]) -> dt.datetime:
     """Send the daily Seat Link report to the portal at the instance's fixed slot (R13)."""
-    me = identity()  # read once: the report names the instance, the next slot is its minute
-    sync_minute = me.sync_minute  # taken now: the sync commits before its call, expiring ``me``
-    run_scheduled_sync(context, me)
-    return next_sync_slot(sync_minute, context.now)
+    # Read once: the report names the instance and its license, the next slot is its minute.
+    basis = report_basis()
+    run_scheduled_sync(context, basis)
+    return next_sync_slot(basis.sync_minute, context.now)
 
 
 CLEAN_UP_EVERY = dt.timedelta(hours=12)

@@ -27,6 +27,7 @@ license after the other, and re-checks what may have changed during the call:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -81,17 +82,37 @@ class SyncFailed(Refusal):
         super().__init__(message, code=code)
 
 
-def sync_status(*, lock: bool = False) -> SyncStatus:
-    """The single status row; ``lock=True`` holds it, so that two activations or syncs running
-    at once install their licenses one after the other (one current license at a time)."""
-    status = db.session.execute(_LOCKED_STATUS if lock else _STATUS).scalar_one_or_none()
+def sync_status() -> SyncStatus:
+    """The single status row (created when missing)."""
+    status = db.session.execute(_STATUS).scalar_one_or_none()
     if status is None:
         status = db.inserted(SyncStatus())
     return status
 
 
 _STATUS = sa.select(SyncStatus)
-_LOCKED_STATUS = _STATUS.with_for_update().execution_options(populate_existing=True)
+
+
+def _locked_status_times() -> tuple[int, dt.datetime | None, dt.datetime | None]:
+    """The status row's id and its last attempt and success, the row locked, so that two
+    activations or syncs running at once install their licenses one after the other (one
+    current license at a time). Columns, not the row: the install writes them back with one
+    Core update (``_record_success``) instead of loading the row and flushing it (every sync).
+    The row is created, empty, when missing (before the first activation)."""
+    found = read_columns(db.session, _LOCKED_STATUS_TIMES).one_or_none()
+    if found is None:
+        db.session.connection().execute(_ADD_STATUS)
+        found = read_columns(db.session, _LOCKED_STATUS_TIMES).one()
+    status_id, last_attempt_at, last_success_at = found
+    return status_id, last_attempt_at, last_success_at
+
+
+_STATUS_TABLE = SyncStatus.__table__
+_LOCKED_STATUS_TIMES = sa.select(
+    _STATUS_TABLE.c.id, _STATUS_TABLE.c.last_attempt_at, _STATUS_TABLE.c.last_success_at
+).with_for_update()
+_ADD_STATUS = sa.insert(_STATUS_TABLE)
+_SUCCESS = sa.update(_STATUS_TABLE).where(_STATUS_TABLE.c.id == sa.bindparam("status_id"))
 
 
 def _client(app: Flask) -> PortalClient:
@@ -109,12 +130,20 @@ def _verified_license(token: str, instance_id: str, keys: KeySet) -> LicenseDocu
     """The license in an answer: signed by a pinned key (``keys``, the client's), online cloud,
     bound to us."""
     try:
-        document = verify_license(token, keys)
+        document = _verified_document(token, keys)
     except ProtocolError:
         raise SyncFailed(INVALID_ANSWER, ADMIN_MESSAGES[INVALID_ANSWER]) from None
     if document.license_type is not LicenseType.ONLINE_CLOUD or document.instance_id != instance_id:
         raise SyncFailed(INVALID_ANSWER, ADMIN_MESSAGES[INVALID_ANSWER])
     return document
+
+
+@functools.lru_cache(maxsize=64)
+def _verified_document(token: str, keys: KeySet) -> LicenseDocument:
+    """``verify_license``, once per token and pinned keys: a daily sync's answer is most days
+    the license already current, verified again to the same (frozen) document. A token that
+    fails raises, which is never cached; other keys are another entry."""
+    return verify_license(token, keys)
 
 
 @dataclass(frozen=True)
@@ -135,13 +164,13 @@ def _install(
 ) -> Outcome:
     """Install a verified answer, after the call: lock, re-check, then store (see the module
     docstring). Flushes, never commits."""
-    status = sync_status(lock=True)
+    status = _locked_status_times()
     current = current_license()
     if not activated and (
         current is None or current.license_type != LicenseType.ONLINE_CLOUD.value
     ):
         raise SyncFailed(LICENSE_CHANGED, LICENSE_CHANGED_MESSAGE)
-    _record_success(status, now)
+    _record_success(*status, now)
     if current is not None and document.issued_at < current.issued_at:
         log.info("an older license answer was not installed: a newer one is current")
         return Outcome(current, ())
@@ -156,12 +185,28 @@ def _install(
     return Outcome(row, provisioned.removed_usernames)
 
 
-def _record_success(status: SyncStatus, now: dt.datetime) -> None:
-    # Overlapping syncs may finish out of order: the times shown only move forward.
-    status.last_attempt_at = max(now, status.last_attempt_at or now)
-    status.last_success_at = max(now, status.last_success_at or now)
-    status.last_error = None
-    _note_version(status, now)
+def _record_success(
+    status_id: int,
+    last_attempt_at: dt.datetime | None,
+    last_success_at: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    """The status row (locked by ``_locked_status_times``) records a success. A Core update:
+    the session holds no status row here (the call before the install committed, expiring
+    every row it held), so no loaded row goes stale."""
+    db.session.connection().execute(
+        _SUCCESS,
+        {
+            "status_id": status_id,
+            # Overlapping syncs may finish out of order: the times shown only move forward.
+            "last_attempt_at": max(now, last_attempt_at or now),
+            "last_success_at": max(now, last_success_at or now),
+            "last_error": None,
+            # As ``_note_version``.
+            "gitlab_version": current_app.config["GITLAB_VERSION"],
+            "gitlab_version_at": now,
+        },
+    )
 
 
 def activate(app: Flask, code: str, now: dt.datetime) -> Outcome:
@@ -189,12 +234,58 @@ def activate(app: Flask, code: str, now: dt.datetime) -> Outcome:
     return _install(document, answer.license_token, now, activated=True)
 
 
+@dataclass(frozen=True)
+class ReportedLicense:
+    """The columns of the current license a Seat Link report names."""
+
+    license_id: str
+    license_type: str
+    plan: str
+    starts_on: dt.date
+
+
+@dataclass(frozen=True)
+class ReportBasis:
+    """What a Seat Link report starts from: the instance's identity and its current license
+    (None without one)."""
+
+    instance_id: str
+    sync_minute: int
+    license: ReportedLicense | None
+
+
+def report_basis() -> ReportBasis:
+    """The identity and the current license's columns in one statement (every sync reads
+    both; two ORM loads cost several times more)."""
+    found = read_columns(db.session, _REPORT_BASIS).one_or_none()
+    if found is None:
+        raise LookupError("the instance has no identity yet: run its preparation step first")
+    instance_id, sync_minute, *license_columns = found
+    reported = ReportedLicense(*license_columns) if license_columns[0] is not None else None
+    return ReportBasis(instance_id, sync_minute, reported)
+
+
+_REPORT_BASIS = (
+    sa.select(
+        InstanceIdentity.instance_id,
+        InstanceIdentity.sync_minute,
+        License.license_id,
+        License.license_type,
+        License.plan,
+        License.starts_on,
+    )
+    # The identity's one row, with the current license's when there is one.
+    .select_from(sa.outerjoin(InstanceIdentity, License, License.current))
+)
+
+
 def build_sync_request(
-    app: Flask, now: dt.datetime, row: License | None = None, me: InstanceIdentity | None = None
+    app: Flask, now: dt.datetime, basis: ReportBasis | None = None
 ) -> SyncRequest | None:
-    """The Seat Link report (R32); None without an online cloud license. ``row`` is the current
-    license and ``me`` the instance's identity when the caller has just read them."""
-    row = current_license() if row is None else row
+    """The Seat Link report (R32); None without an online cloud license. ``basis`` when the
+    caller has just read it."""
+    basis = report_basis() if basis is None else basis
+    row = basis.license
     if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
         return None
     billable = record_billable_users(now, Plan(row.plan)).count_now
@@ -209,7 +300,7 @@ def build_sync_request(
     history = recorded_history(since, row.starts_on)
     daily = tuple(DailyUsage(day=day, billable_users=count) for day, count in history.daily)
     return SyncRequest(
-        instance_id=(identity() if me is None else me).instance_id,
+        instance_id=basis.instance_id,
         license_id=row.license_id,
         gitlab_version=app.config["GITLAB_VERSION"],
         hostname=app.config["HOSTNAME"],
@@ -243,14 +334,11 @@ NOT_CLOUD_LICENSED = (
 )
 
 
-def synchronize(
-    app: Flask, now: dt.datetime, row: License | None = None, me: InstanceIdentity | None = None
-) -> Outcome:
+def synchronize(app: Flask, now: dt.datetime, basis: ReportBasis | None = None) -> Outcome:
     """Send the Seat Link report now and install the license that comes back (R13, R14).
     Commits the report's preparation before calling the portal; the install is left for the
-    caller to commit. ``row`` is the current license and ``me`` the instance's identity when the
-    caller has just read them."""
-    request = build_sync_request(app, now, row, me)
+    caller to commit. ``basis`` when the caller has just read it."""
+    request = build_sync_request(app, now, basis)
     if request is None:
         raise SyncFailed("not_cloud_licensed", NOT_CLOUD_LICENSED)
     client = _client(app)
@@ -281,16 +369,17 @@ def _note_version(status: SyncStatus, now: dt.datetime) -> None:
     status.gitlab_version_at = now
 
 
-def run_scheduled_sync(context: JobContext, me: InstanceIdentity | None = None) -> None:
+def run_scheduled_sync(context: JobContext, basis: ReportBasis | None = None) -> None:
     """The daily_sync job's work. A failure raises, so the job is retried with backoff and its
-    error recorded on the job row (shown to the admin, see ``sync_report``). ``me`` is the
-    instance's identity when the caller has just read it."""
-    row = current_license()
+    error recorded on the job row (shown to the admin, see ``sync_report``). ``basis`` when
+    the caller has just read it."""
+    basis = report_basis() if basis is None else basis
+    row = basis.license
     if row is None or row.license_type != LicenseType.ONLINE_CLOUD.value:
         log.info("daily sync at %s: no cloud license, nothing to sync", context.now.isoformat())
         return
     try:
-        synchronize(context.app, context.now, row, me)
+        synchronize(context.app, context.now, basis)
     except SyncFailed as exc:
         raise RuntimeError(exc.message) from None
 
