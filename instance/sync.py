@@ -82,15 +82,18 @@ class SyncFailed(Refusal):
         super().__init__(message, code=code)
 
 
-def sync_status() -> SyncStatus:
-    """The single status row (created when missing)."""
-    status = db.session.execute(_STATUS).scalar_one_or_none()
+def sync_status(*, lock: bool = False) -> SyncStatus:
+    """The single status row (created when missing); ``lock=True`` holds it, so that a license
+    added or removed by an administrator and a sync installing one happen one after the other
+    (one current license at a time)."""
+    status = db.session.execute(_LOCKED_STATUS if lock else _STATUS).scalar_one_or_none()
     if status is None:
         status = db.inserted(SyncStatus())
     return status
 
 
 _STATUS = sa.select(SyncStatus)
+_LOCKED_STATUS = _STATUS.with_for_update().execution_options(populate_existing=True)
 
 
 def _locked_status_times() -> tuple[int, dt.datetime | None, dt.datetime | None]:
