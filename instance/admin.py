@@ -18,7 +18,13 @@ from instance.api import token_from_request
 from instance.billable_history import max_historical_users
 from instance.diagnostics import diagnostics_bundle
 from instance.license_changes import add_license_file, remove_license
-from instance.licenses import LicenseError, current_license, license_by_id, license_history
+from instance.licenses import (
+    MAX_LICENSE_FILE_BYTES,
+    LicenseError,
+    current_license,
+    license_by_id,
+    license_history,
+)
 from instance.models import AccessLevel, User, UserAddOnAssignment, UserState, db
 from instance.portal_client import ACTIVATION_SUCCESS
 from instance.sync import (
@@ -46,7 +52,6 @@ NO_LICENSE_LEFT = "The license was removed. GitLab now no longer has a valid lic
 # Ours: GitLab's route takes no id (it removes License.current); the page's form names one.
 UNKNOWN_LICENSE = "That license no longer exists: nothing was removed."
 NOT_CURRENT = "That license is no longer the current license: nothing was removed."
-MAX_LICENSE_FILE_BYTES = 64 * 1024
 
 
 # Routes a tool may call with an administrator's personal access token instead of a session.

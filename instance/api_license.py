@@ -26,6 +26,7 @@ from instance.license_changes import add_license_file, remove_license
 from instance.licenses import (
     EXPIRED,
     INVALID_FILE,
+    MAX_LICENSE_FILE_BYTES,
     ONLINE_FILE,
     LicenseError,
     current_license,
@@ -36,8 +37,6 @@ from instance.models import License
 from protocol.clock import format_utc
 from webcore.clock import app_clock
 
-# The largest license file the Admin -> Subscription upload takes; a larger text is no license.
-MAX_LICENSE_BYTES = 64 * 1024
 # GitLab's License model validation messages (``License#valid_license``, ``#not_expired``) and
 # its admin upload's answer to an online cloud license (Admin::LicensesController).
 INVALID_LICENSE_KEY = (
@@ -123,7 +122,7 @@ def _license_text() -> str:
 def add_license() -> ResponseReturnValue:
     api_admin()
     text = _license_text()
-    if not text.strip() or len(text.encode()) > MAX_LICENSE_BYTES:
+    if not text.strip() or len(text.encode()) > MAX_LICENSE_FILE_BYTES:
         raise ApiError(400, INVALID_LICENSE_KEY)
     try:
         row = add_license_file(text, app_clock().now())

@@ -26,6 +26,8 @@ ONLINE_LICENSE_FILE_REFUSED = (
     "Activate the instance with the subscription's activation code instead."
 )
 INVALID_LICENSE_FILE = "The license file is invalid: it is not a license signed by GitLab."
+# The largest license file taken (upload or API); a real one is a few KiB, a larger text no license.
+MAX_LICENSE_FILE_BYTES = 64 * 1024
 # Why a license file was refused (``LicenseError.code``), for answers that word it otherwise.
 INVALID_FILE, ONLINE_FILE, EXPIRED, NOT_STARTED = (
     "invalid_license_file",
